@@ -1,0 +1,1 @@
+"""The cross-ministry catalog: ministries, programmes, providers, courses and runs."""

@@ -1,0 +1,86 @@
+"""The application factory: the only place that wires the shell and every domain together."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from hrdnet import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.from_mapping(config_module.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["WTF_I18N_ENABLED"] = False  # see hrdnet.forms.Form
+    config_module.check_production_safety(app.config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from hrdnet import access
+
+    # First of all before_request hooks, so a refused request is refused before CSRF or rate limits run.
+    app.before_request(access.enforce_access)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _init_web(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from hrdnet import db as db_module
+    from hrdnet.auth import loaders
+    from hrdnet.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    db_module.configure_engine(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    loaders.init_login(login_manager)
+    _import_models()
+
+
+def _import_models() -> None:
+    """Import every model module so SQLAlchemy (and Alembic's autogenerate) sees all tables."""
+    import courses.models  # noqa: F401
+    import hrdnet.audit  # noqa: F401
+    import hrdnet.auth.models  # noqa: F401
+    import hrdnet.mail  # noqa: F401  (registers its outbox handler)
+    import hrdnet.outbox  # noqa: F401
+    import hrdnet.worker  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from hrdnet import admin, site
+    from hrdnet.api import init_api
+    from hrdnet.auth import api as auth_api
+    from hrdnet.auth import views as auth_views
+
+    app.register_blueprint(site.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(admin.bp)
+    init_api(app, [auth_api.bp])
+
+
+def _init_web(app: Flask) -> None:
+    from hrdnet import access, errors, web
+
+    access.declare_public(app, "static")
+    errors.register_error_handlers(app)
+    web.init_web(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from hrdnet.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,1 @@
+"""Accounts, roles, login (with TOTP for admins and auditors) and API tokens."""

@@ -1,0 +1,109 @@
+"""Users, one-time e-mail tokens and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hrdnet.access import Role
+from hrdnet.extensions import db
+from hrdnet.models_base import UTCDateTime
+from hrdnet.timeutil import utcnow
+
+ROLES_SQL = ", ".join(f"'{r.value}'" for r in Role)
+
+
+def new_pseudonym() -> str:
+    return secrets.token_hex(16)
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in. Provider staff belong to a provider, auditors to a ministry.
+
+    The organisation link lives on the user (one organisation per account). An organisation's own admin
+    can later be a further role with the same link, without changing this table's shape.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({ROLES_SQL})", name="role_known"),
+        CheckConstraint(
+            "(role = 'provider' AND provider_id IS NOT NULL AND ministry_id IS NULL)"
+            " OR (role = 'auditor' AND ministry_id IS NOT NULL AND provider_id IS NULL)"
+            " OR (role IN ('learner', 'admin') AND provider_id IS NULL AND ministry_id IS NULL)",
+            name="org_matches_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    ministry_id: Mapped[int | None] = mapped_column(ForeignKey("ministries.id"), index=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Part of the login session id: rotating it signs the user out everywhere (password reset).
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    # The only identifier the audit log stores; erasing the person leaves the chain intact.
+    pseudonym: Mapped[str] = mapped_column(String(32), unique=True, default=new_pseudonym)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def needs_totp(self) -> bool:
+        return self.role in (Role.ADMIN, Role.AUDITOR)
+
+    @property
+    def display_name(self) -> str:
+        from hrdnet.privacy import mask_name
+
+        return mask_name(self.name)
+
+
+class EmailToken(db.Model):
+    """A one-time link sent by e-mail (verify address, reset password, accept invitation).
+
+    Only a hash of the token is stored, so a database leak reveals no usable link.
+    """
+
+    __tablename__ = "email_tokens"
+    __table_args__ = (CheckConstraint("purpose IN ('verify', 'reset', 'invite')", name="purpose_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API. Stored hashed; revocable; shown to its owner only once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

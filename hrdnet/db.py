@@ -1,0 +1,83 @@
+"""Database session helpers: one commit per unit of work, and SQLite tuned for a web site.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout. pysqlite's own transaction handling is
+switched off so that we emit BEGIN ourselves: that is the only way to take the write lock up front with
+BEGIN IMMEDIATE, which money-moving work needs (a deferred transaction that reads first and writes later
+fails with SQLITE_BUSY when another writer committed in between, instead of waiting its turn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from hrdnet.extensions import db
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_write_lock: ContextVar[bool] = ContextVar("hrdnet_write_lock", default=False)
+_after_commit_key = "hrdnet_after_commit"
+
+
+def configure_engine(app: Flask) -> None:
+    """Install the SQLite connection and transaction hooks (no-op for PostgreSQL)."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        _install_sqlite_hooks(engine)
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see module docstring)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_lock.get() else "BEGIN")
+
+
+@contextmanager
+def unit_of_work(*, write_lock: bool = False) -> Iterator[Session]:
+    """Run a block as one transaction: commit once at the end, or roll back and re-raise.
+
+    write_lock takes SQLite's write lock when the transaction begins (BEGIN IMMEDIATE), so concurrent
+    writers queue on the busy timeout instead of failing; PostgreSQL code takes row locks instead.
+    Callbacks registered with after_commit() run only once the commit succeeded.
+    """
+    session = db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("unit_of_work() started with unflushed changes in the session")
+        session.commit()  # end the read-only transaction a view may have opened (e.g. loading the user)
+    token = _write_lock.set(write_lock)
+    try:
+        session.connection()  # begin now, under the lock mode chosen above
+    finally:
+        _write_lock.reset(token)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        session.info.pop(_after_commit_key, None)
+        raise
+    for callback in session.info.pop(_after_commit_key, []):
+        callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run callback after the current unit of work commits (never if it rolls back)."""
+    db.session.info.setdefault(_after_commit_key, []).append(callback)

@@ -1,0 +1,59 @@
+"""Demo data for `make run`: one account per role with known passwords (development only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import current_app
+from sqlalchemy import select
+
+from courses.models import Ministry, Provider
+from hrdnet.access import Role
+from hrdnet.auth import services
+from hrdnet.db import unit_of_work
+from hrdnet.extensions import db
+
+DEMO_PASSWORD = "demo-password-2026"
+# Fixed so the demo admin and auditor can add the account to an authenticator app once and keep it.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+DEMO_MINISTRIES = [("MOEL", "고용노동부"), ("MSIT", "과학기술정보통신부"), ("MOTIE", "산업통상자원부"),
+                   ("MSS", "중소벤처기업부"), ("MOE", "교육부")]
+DEMO_USERS = [
+    ("learner@demo.hrdnet.kr", Role.LEARNER, "김배움", None),
+    ("provider@demo.hrdnet.kr", Role.PROVIDER, "이기관", "provider"),
+    ("auditor@demo.hrdnet.kr", Role.AUDITOR, "박감사", "MOEL"),
+    ("admin@demo.hrdnet.kr", Role.ADMIN, "최관리", None),
+]
+
+
+def _ensure_organisations() -> Provider:
+    for code, name in DEMO_MINISTRIES:
+        if db.session.scalar(select(Ministry).where(Ministry.code == code)) is None:
+            db.session.add(Ministry(code=code, name=name))
+    provider = db.session.scalar(select(Provider).where(Provider.business_number == "1018100001"))
+    if provider is None:
+        provider = Provider(name="데모 디지털아카데미", business_number="1018100001")
+        db.session.add(provider)
+    db.session.flush()
+    return provider
+
+
+def load(*, runs: int, seed: int) -> Iterator[str]:
+    if current_app.config["HRDNET_ENV"] == "production":
+        raise RuntimeError("demo accounts have published passwords; refusing to load them in production")
+    with unit_of_work(write_lock=True):
+        provider = _ensure_organisations()
+        for email, role, name, org in DEMO_USERS:
+            user = services.find_user_by_email(email)
+            if user is None:
+                org_code = str(provider.id) if org == "provider" else org
+                user = services.create_user(email=email, role=role, name=name, org_code=org_code,
+                                            password=DEMO_PASSWORD)
+            if user.needs_totp and user.totp_secret is None:
+                user.totp_secret = DEMO_TOTP_SECRET
+    yield f"데모 계정 (비밀번호는 모두 {DEMO_PASSWORD}):"
+    for email, role, _name, _org in DEMO_USERS:
+        yield f"  {role.value:<9} {email}"
+    yield f"관리자·감사 담당자 2단계 인증(TOTP) 비밀키: {DEMO_TOTP_SECRET}"
+    yield f"  현재 코드: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\""

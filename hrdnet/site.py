@@ -1,0 +1,71 @@
+"""Site-wide pages: home, privacy policy, health check, and each role's home."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from hrdnet import outbox
+from hrdnet.access import Role, public, roles, signed_in
+from hrdnet.extensions import db
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/")
+@public
+def home():
+    return render_template("site/home.html")
+
+
+@bp.get("/privacy")
+@public
+def privacy():
+    return render_template("site/privacy.html")
+
+
+@bp.get("/me")
+@roles(Role.LEARNER)
+def learner_home():
+    return render_template("site/learner_home.html")
+
+
+@bp.get("/start")
+@signed_in
+def role_home():
+    """Where a signed-in user's '내 메뉴' link leads."""
+    return redirect(url_for(ROLE_HOME[current_user.role]))
+
+
+ROLE_HOME = {Role.LEARNER: "site.learner_home", Role.PROVIDER: "site.provider_home",
+             Role.AUDITOR: "site.auditor_home", Role.ADMIN: "admin.dashboard"}
+
+
+@bp.get("/provider/")
+@roles(Role.PROVIDER)
+def provider_home():
+    return render_template("site/provider_home.html")
+
+
+@bp.get("/audit/")
+@roles(Role.AUDITOR)
+def auditor_home():
+    return render_template("site/auditor_home.html")
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """Liveness and the database check; later issues add the search index."""
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = {"status": "ok", "backend": db.engine.dialect.name}
+        checks["outbox"] = {"status": "ok", **outbox.counts()}
+    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+        db.session.rollback()
+        current_app.logger.warning("health check: database unavailable (%s)", type(exc).__name__)
+        checks["database"] = {"status": "error"}
+    ok = all(check["status"] == "ok" for check in checks.values())
+    return jsonify({"status": "ok" if ok else "error", "checks": checks}), 200 if ok else 503

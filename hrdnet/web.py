@@ -1,0 +1,68 @@
+"""What every page shares: security headers, navigation per role, template filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from hrdnet.access import ROLE_LABELS, Role
+from hrdnet.privacy import mask_birth_date, mask_email, mask_name, mask_phone
+from hrdnet.timeutil import format_kst, format_won
+
+# The site loads nothing from other origins. (The payment issue adds Stripe.js as the single exception.)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+# (label, endpoint) per audience; None = everyone.
+NAV = {
+    None: [("훈련과정 찾기", "site.home")],
+    Role.LEARNER: [("내 학습", "site.learner_home")],
+    Role.PROVIDER: [("훈련기관", "site.provider_home")],
+    Role.AUDITOR: [("감사", "site.auditor_home")],
+    Role.ADMIN: [("관리", "admin.dashboard"), ("계정", "admin.users"), ("작업 대기열", "admin.outbox_items")],
+}
+
+
+def nav_items() -> list[NavItem]:
+    entries = list(NAV[None])
+    if current_user.is_authenticated:
+        entries += NAV.get(Role(current_user.role), [])
+        entries.append(("내 계정", "auth.account"))
+    return [NavItem(label, url_for(endpoint), request.endpoint == endpoint) for label, endpoint in entries]
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if current_user.is_authenticated:
+        headers.setdefault("Cache-Control", "no-store")  # personal pages stay out of shared caches
+    return response
+
+
+def init_web(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.jinja_env.filters.update(won=format_won, kst=format_kst, kst_date=lambda v: format_kst(v, False),
+                                 mask_name=mask_name, mask_email=mask_email, mask_phone=mask_phone,
+                                 mask_birth_date=mask_birth_date)
+
+    @app.context_processor
+    def _layout_context():
+        return {"nav_items": nav_items(), "data_as_of": None, "Role": Role, "role_labels": ROLE_LABELS}

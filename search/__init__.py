@@ -1,0 +1,1 @@
+"""Korean full-text search over the catalog (reads courses, never the reverse)."""

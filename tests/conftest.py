@@ -1,0 +1,285 @@
+"""Fixtures shared by the whole suite.
+
+Databases: every test gets a fresh database built from the migrations (never from create_all), so the
+migrations are exercised by every run. SQLite: the schema is migrated once per session into a template file
+that each test copies. PostgreSQL (127.0.0.1:5432, database `test`, trust auth): the schema is migrated
+once into a template database and each test gets `CREATE DATABASE ... TEMPLATE`, dropped afterwards.
+
+Tests marked `both_dbs` run once per backend; the rest run on SQLite. Everything that moves money is
+marked `both_dbs`.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import ipaddress
+import os
+import re
+import shutil
+import socket
+import uuid
+from pathlib import Path
+
+import pyotp
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hrdnet import create_app
+from hrdnet.access import Role
+from hrdnet.extensions import db
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct-horse-battery"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+# -- no network beyond loopback ----------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_loopback(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded(real):
+    def connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise AssertionError(f"test tried to reach {address!r}: tests must stay on loopback")
+        return real(sock, address)
+
+    return connect
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
+
+
+# -- databases ---------------------------------------------------------------------------------------
+
+def pytest_generate_tests(metafunc):
+    if "db_backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_dbs") is not None
+        metafunc.parametrize("db_backend", ["sqlite", "postgresql"] if both else ["sqlite"], scope="function")
+
+
+def _test_config(tmp_path: Path, database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "HRDNET_ENV": "test",
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_BACKEND": "file",
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+        "SITE_URL": "http://127.0.0.1:5000",
+        "PASSWORD_HASH_PROFILE": "CHEAPEST",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+def migrate_to_head(database_url: str, tmp_path: Path) -> None:
+    app = create_app(_test_config(tmp_path, database_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    migrate_to_head(f"sqlite:///{path}", folder)
+    return path
+
+
+def _pg_admin_engine():
+    return create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def postgres_url(name: str) -> str:
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(tmp_path_factory):
+    name = f"hrdnet_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    engine = _pg_admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL is required for tests marked both_dbs ({POSTGRES_ADMIN_URL}): {exc}")
+    migrate_to_head(postgres_url(name), tmp_path_factory.mktemp("pg-template"))
+    yield name
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(request, db_backend, tmp_path):
+    if db_backend == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"hrdnet_t_{uuid.uuid4().hex[:12]}"
+    engine = _pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield postgres_url(name)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(tmp_path, database_url) -> dict:
+    """Override keys here (or in a test's own fixture) before `app` is built."""
+    return _test_config(tmp_path, database_url)
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- factories and helpers ---------------------------------------------------------------------------
+
+@pytest.fixture
+def make_ministry(app):
+    from courses.models import Ministry
+
+    def make(code: str = "MOEL", name: str = "고용노동부") -> Ministry:
+        ministry = db.session.scalar(db.select(Ministry).where(Ministry.code == code))
+        if ministry is None:
+            ministry = Ministry(code=code, name=name)
+            db.session.add(ministry)
+            db.session.commit()
+        return ministry
+
+    return make
+
+
+@pytest.fixture
+def make_provider(app):
+    from courses.models import Provider
+
+    counter = iter(range(1, 10_000))
+
+    def make(name: str = "테스트 훈련기관") -> Provider:
+        provider = Provider(name=name, business_number=f"{1000000000 + next(counter)}")
+        db.session.add(provider)
+        db.session.commit()
+        return provider
+
+    return make
+
+
+@pytest.fixture
+def make_user(app, make_ministry, make_provider):
+    """Create a verified user of a role (admins and auditors with TOTP enrolled)."""
+    from hrdnet.auth import services
+    from hrdnet.db import unit_of_work
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role | str = Role.LEARNER, *, email: str | None = None, password: str = PASSWORD,
+             ministry_code: str = "MOEL"):
+        role = Role(role)
+        org = {Role.PROVIDER: lambda: str(make_provider().id), Role.AUDITOR: lambda: make_ministry(ministry_code).code
+               }.get(role, lambda: None)()
+        with unit_of_work(write_lock=True):
+            user = services.create_user(email=email or f"{role.value}{next(counter)}@example.com", role=role,
+                                        name="홍길동", org_code=org, password=password)
+            if user.needs_totp:
+                user.totp_secret = TOTP_SECRET
+        return user
+
+    return make
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form on `path` (tests submit forms the way a browser does)."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the real login form (and TOTP step for admins and auditors)."""
+
+    def sign_in(user, password: str = PASSWORD):
+        response = client.post("/login", data={"email": user.email, "password": password,
+                                               "csrf_token": csrf_token(client, "/login")})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        if user.needs_totp:
+            response = client.post("/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(),
+                                                       "csrf_token": csrf_token(client, "/login/2fa")})
+            assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def login_as(make_user, login):
+    """login_as("auditor") -> a new signed-in auditor."""
+
+    def sign_in(role: Role | str, **kwargs):
+        return login(make_user(role, **kwargs))
+
+    return sign_in
+
+
+@pytest.fixture
+def mailbox(app):
+    """Deliver the outbox, then read the messages the file mail backend wrote."""
+    from hrdnet import outbox
+
+    def read() -> list[email.message.EmailMessage]:
+        outbox.deliver_pending()
+        folder = Path(app.config["MAIL_DIR"])
+        files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns) if folder.exists() else []
+        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
+
+    return read
+
+
+def link_in(message, path_prefix: str) -> str:
+    """The path of the first link in an e-mail that starts with path_prefix."""
+    body = message.get_content()
+    match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"\S+)", body)
+    assert match, f"no {path_prefix} link in the message"
+    return match.group(1)

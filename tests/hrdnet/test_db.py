@@ -1,0 +1,94 @@
+"""unit_of_work, SQLite pragmas and the up-front write lock."""
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from courses.models import Ministry
+from hrdnet import create_app
+from hrdnet.db import after_commit, unit_of_work
+from hrdnet.extensions import db
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(app):
+    assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+
+
+@pytest.mark.both_dbs
+def test_unit_of_work_commits_once_and_runs_after_commit_callbacks(app):
+    ran = []
+    with unit_of_work() as session:
+        session.add(Ministry(code="MSIT", name="과학기술정보통신부"))
+        after_commit(lambda: ran.append("after"))
+        assert ran == []
+    assert ran == ["after"]
+    db.session.remove()
+    assert db.session.scalar(db.select(Ministry.name).where(Ministry.code == "MSIT")) == "과학기술정보통신부"
+
+
+@pytest.mark.both_dbs
+def test_unit_of_work_rolls_back_everything_and_skips_callbacks_on_error(app):
+    ran = []
+    with pytest.raises(ZeroDivisionError):
+        with unit_of_work() as session:
+            session.add(Ministry(code="MSS", name="중소벤처기업부"))
+            session.flush()
+            after_commit(lambda: ran.append("after"))
+            raise ZeroDivisionError("the change failed halfway")
+    assert ran == []
+    assert db.session.scalar(db.select(Ministry).where(Ministry.code == "MSS")) is None
+
+
+def test_unit_of_work_refuses_to_swallow_unflushed_changes(app):
+    db.session.add(Ministry(code="MOE", name="교육부"))
+    with pytest.raises(RuntimeError, match="unflushed"):
+        with unit_of_work():
+            pass
+    db.session.rollback()
+
+
+def test_write_lock_makes_a_second_writer_wait_instead_of_failing(app_config):
+    """Two read-then-write transactions: with BEGIN IMMEDIATE the second queues behind the first.
+
+    Without the up-front lock, SQLite's WAL mode fails the second writer with SQLITE_BUSY as soon as it
+    tries to write after reading a snapshot the first writer has since changed.
+    """
+    app = create_app(app_config)
+    with app.app_context():
+        with unit_of_work():
+            db.session.add(Ministry(code="MOEL", name="고용노동부"))
+    events, errors = [], []
+    first_has_lock = threading.Event()
+
+    def writer(name: str, hold: float):
+        with app.app_context():
+            try:
+                with unit_of_work(write_lock=True) as session:
+                    events.append(f"{name} locked")
+                    if name == "first":
+                        first_has_lock.set()
+                    ministry = session.scalar(db.select(Ministry).where(Ministry.code == "MOEL"))
+                    time.sleep(hold)
+                    ministry.name += "+"
+                events.append(f"{name} committed")
+            except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=writer, args=("first", 0.5))
+    first.start()
+    first_has_lock.wait(5)
+    second = threading.Thread(target=writer, args=("second", 0))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert errors == []
+    assert events == ["first locked", "first committed", "second locked", "second committed"]
+    with app.app_context():
+        assert db.session.scalar(db.select(Ministry.name).where(Ministry.code == "MOEL")) == "고용노동부++"
+        db.engine.dispose()

@@ -1,0 +1,1 @@
+"""Lifelong Learning Card accounts: cards, the ledger, quotes, enrolments and payments."""
