@@ -1,11 +1,22 @@
-"""Catalog models. For now only the organisations users belong to; the catalog issue grows them."""
+"""Catalog models: who funds (ministries, programmes), who teaches (providers), what is taught (courses)
+and when (runs), plus where every record came from (sources, imports).
+
+A *course* is the canonical thing a learner recognises; each source's listing of it is a CourseListing, so
+the same course arriving from two ministries' feeds is one course "also listed by" the other. A *run* (회차)
+is one dated offering, identified per source by its SourceRecord (source + external key).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from datetime import date, datetime
+
+from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hrdnet.extensions import db
+from hrdnet.models_base import UTCDateTime
+from hrdnet.timeutil import utcnow
 
 
 class Ministry(db.Model):
@@ -18,6 +29,26 @@ class Ministry(db.Model):
     name: Mapped[str] = mapped_column(String(100))
 
 
+class Programme(db.Model):
+    """A funding programme: which ministry pays, which voucher account is drawn and under which pricing rule.
+
+    `code` is the HRD-Net training-course kind (crseTracseSe / trainTargetCd, e.g. C0104 KDT) or, for other
+    ministries' academies, a code of our own (e.g. MSIT-SWA).
+    """
+
+    __tablename__ = "programmes"
+    __table_args__ = (CheckConstraint("voucher_kind IN ('card', 'kdigital', 'none')", name="voucher_kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    ministry_id: Mapped[int] = mapped_column(ForeignKey("ministries.id"), index=True)
+    voucher_kind: Mapped[str] = mapped_column(String(16))
+    pricing_rule: Mapped[str | None] = mapped_column(String(32))  # key into courses.pricing; None = unknown
+
+    ministry: Mapped[Ministry] = relationship(lazy="joined")
+
+
 class Provider(db.Model):
     """A training provider (훈련기관)."""
 
@@ -26,3 +57,193 @@ class Provider(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     business_number: Mapped[str | None] = mapped_column(String(10), unique=True)
+    region_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProviderSourceId(db.Model):
+    """A provider's id in one source (HRD-Net trainstCstId, …): how feeds and claims find the provider."""
+
+    __tablename__ = "provider_source_ids"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+
+
+class Course(db.Model):
+    """The canonical course (과정). `match_key` = normalised title + provider + NCS, see courses.matching."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    ncs_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    match_key: Mapped[str] = mapped_column(String(64), index=True)
+    contents: Mapped[str | None] = mapped_column(Text)
+    certificate: Mapped[str | None] = mapped_column(String(300))
+    keywords: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    provider: Mapped[Provider] = relationship(lazy="joined")
+
+
+class CourseListing(db.Model):
+    """One source's listing of a course (e.g. HRD-Net trprId AIG20240000412345)."""
+
+    __tablename__ = "course_listings"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))  # as that source spells it
+    url: Mapped[str | None] = mapped_column(String(500))
+    # Set when an admin pinned this listing to its course by hand: re-imports then never move it.
+    pinned: Mapped[bool] = mapped_column(default=False)
+
+
+RUN_STATUSES = ("open", "closed", "cancelled", "draft", "submitted", "rejected")
+WEEKEND_KINDS = ("weekday", "weekend", "mixed", "unknown")
+MODES = ("classroom", "remote", "blended", "unknown")
+
+
+class Run(db.Model):
+    """One dated offering of a course (회차).
+
+    Seats: the feed reports its own enrolment count (source_enrolled, `regCourseMan`); enrolments made on
+    this site are counted apart (local_enrolled), so a re-import never erases them.
+    seats left = capacity − source_enrolled − local_enrolled.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint("end_date >= start_date", name="dates_in_order"),
+        CheckConstraint("fee >= 0 AND capacity >= 0 AND source_enrolled >= 0 AND local_enrolled >= 0",
+                        name="amounts_not_negative"),
+        CheckConstraint(f"status IN {RUN_STATUSES}", name="status_known"),
+        CheckConstraint(f"weekend IN {WEEKEND_KINDS}", name="weekend_known"),
+        CheckConstraint(f"mode IN {MODES}", name="mode_known"),
+        Index("ix_runs_start_date", "start_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("course_listings.id"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
+    run_number: Mapped[int] = mapped_column(Integer)  # trprDegr
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    weekend: Mapped[str] = mapped_column(String(8), default="unknown")
+    mode: Mapped[str] = mapped_column(String(10), default="unknown")
+    hours: Mapped[int | None] = mapped_column(Integer)  # trtm
+    days: Mapped[int | None] = mapped_column(Integer)  # trDcnt
+    fee: Mapped[int] = mapped_column(Integer)  # courseMan (원)
+    actual_cost: Mapped[int | None] = mapped_column(Integer)  # realMan
+    support_amount: Mapped[int | None] = mapped_column(Integer)  # approved government support (perTrco)
+    general_self_pay: Mapped[int | None] = mapped_column(Integer)  # tgcrGnrlTrneOwepAllt, as the feed says
+    capacity: Mapped[int] = mapped_column(Integer)  # yardMan
+    source_enrolled: Mapped[int] = mapped_column(Integer, default=0)  # regCourseMan
+    local_enrolled: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    ncs_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    region_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    satisfaction: Mapped[float | None] = mapped_column()  # 0–100
+    employment_rate_3m: Mapped[float | None] = mapped_column()  # %
+    employment_rate_6m: Mapped[float | None] = mapped_column()
+    employment_count_3m: Mapped[int | None] = mapped_column(Integer)
+    completers: Mapped[int | None] = mapped_column(Integer)  # sample size behind the outcomes, when known
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    course: Mapped[Course] = relationship(lazy="joined")
+    programme: Mapped[Programme | None] = relationship(lazy="joined")
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.source_enrolled - self.local_enrolled, 0)
+
+
+class SourceRecord(db.Model):
+    """Provenance of a run: which source listed it under which key, what it said (hash), and when."""
+
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("source", "external_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_key: Mapped[str] = mapped_column(String(80))  # e.g. "AIG20240000412345:3"
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    not_seen_since: Mapped[date | None] = mapped_column(Date)  # set when a later full feed no longer lists it
+
+
+class ImportRun(db.Model):
+    """One import of a feed file or fetch: who, when, what file, what range, and what happened."""
+
+    __tablename__ = "imports"
+    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed', 'refused')", name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    format: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    file_hash: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))  # user pseudonym or "cli"
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    range_from: Mapped[date | None] = mapped_column(Date)  # training start dates the feed covers
+    range_to: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), default="running")
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    marked_missing: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(String(500))
+
+
+class NcsCode(db.Model):
+    """NCS classification (reference data shipped in courses/data/ncs.csv)."""
+
+    __tablename__ = "ncs_codes"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_code: Mapped[str | None] = mapped_column(String(8))
+
+
+class Region(db.Model):
+    """시·도 (2 digits) and 시·군·구 (5 digits) codes (courses/data/regions.csv)."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    name: Mapped[str] = mapped_column(String(50))
+    parent_code: Mapped[str | None] = mapped_column(String(5))
+
+
+class RegionAlias(db.Model):
+    """An old region code that feeds may still send, and today's code for it (e.g. 29110 → 12210).
+
+    An old district that was split (인천 서구 28260 → 서해구 28275 and 검단구 28290) has one row per successor.
+    """
+
+    __tablename__ = "region_aliases"
+
+    old_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)

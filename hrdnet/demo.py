@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from flask import current_app
 from sqlalchemy import select
 
-from courses.models import Ministry, Provider
+from courses.models import Provider
 from hrdnet.access import Role
 from hrdnet.auth import services
 from hrdnet.db import unit_of_work
@@ -17,8 +17,6 @@ DEMO_PASSWORD = "demo-password-2026"
 # Fixed so the demo admin and auditor can add the account to an authenticator app once and keep it.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
-DEMO_MINISTRIES = [("MOEL", "고용노동부"), ("MSIT", "과학기술정보통신부"), ("MOTIE", "산업통상자원부"),
-                   ("MSS", "중소벤처기업부"), ("MOE", "교육부")]
 DEMO_USERS = [
     ("learner@demo.hrdnet.kr", Role.LEARNER, "김배움", None),
     ("provider@demo.hrdnet.kr", Role.PROVIDER, "이기관", "provider"),
@@ -27,10 +25,7 @@ DEMO_USERS = [
 ]
 
 
-def _ensure_organisations() -> Provider:
-    for code, name in DEMO_MINISTRIES:
-        if db.session.scalar(select(Ministry).where(Ministry.code == code)) is None:
-            db.session.add(Ministry(code=code, name=name))
+def _ensure_demo_provider() -> Provider:
     provider = db.session.scalar(select(Provider).where(Provider.business_number == "1018100001"))
     if provider is None:
         provider = Provider(name="데모 디지털아카데미", business_number="1018100001")
@@ -43,7 +38,7 @@ def load(*, runs: int, seed: int) -> Iterator[str]:
     if current_app.config["HRDNET_ENV"] == "production":
         raise RuntimeError("demo accounts have published passwords; refusing to load them in production")
     with unit_of_work(write_lock=True):
-        provider = _ensure_organisations()
+        provider = _ensure_demo_provider()
         for email, role, name, org in DEMO_USERS:
             user = services.find_user_by_email(email)
             if user is None:

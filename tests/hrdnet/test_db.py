@@ -22,12 +22,12 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(app):
 def test_unit_of_work_commits_once_and_runs_after_commit_callbacks(app):
     ran = []
     with unit_of_work() as session:
-        session.add(Ministry(code="MSIT", name="과학기술정보통신부"))
+        session.add(Ministry(code="TEST1", name="시험부"))
         after_commit(lambda: ran.append("after"))
         assert ran == []
     assert ran == ["after"]
     db.session.remove()
-    assert db.session.scalar(db.select(Ministry.name).where(Ministry.code == "MSIT")) == "과학기술정보통신부"
+    assert db.session.scalar(db.select(Ministry.name).where(Ministry.code == "TEST1")) == "시험부"
 
 
 @pytest.mark.both_dbs
@@ -35,16 +35,16 @@ def test_unit_of_work_rolls_back_everything_and_skips_callbacks_on_error(app):
     ran = []
     with pytest.raises(ZeroDivisionError):
         with unit_of_work() as session:
-            session.add(Ministry(code="MSS", name="중소벤처기업부"))
+            session.add(Ministry(code="TEST2", name="시험부2"))
             session.flush()
             after_commit(lambda: ran.append("after"))
             raise ZeroDivisionError("the change failed halfway")
     assert ran == []
-    assert db.session.scalar(db.select(Ministry).where(Ministry.code == "MSS")) is None
+    assert db.session.scalar(db.select(Ministry).where(Ministry.code == "TEST2")) is None
 
 
 def test_unit_of_work_refuses_to_swallow_unflushed_changes(app):
-    db.session.add(Ministry(code="MOE", name="교육부"))
+    db.session.add(Ministry(code="TEST3", name="시험부3"))
     with pytest.raises(RuntimeError, match="unflushed"):
         with unit_of_work():
             pass
@@ -58,9 +58,6 @@ def test_write_lock_makes_a_second_writer_wait_instead_of_failing(app_config):
     tries to write after reading a snapshot the first writer has since changed.
     """
     app = create_app(app_config)
-    with app.app_context():
-        with unit_of_work():
-            db.session.add(Ministry(code="MOEL", name="고용노동부"))
     events, errors = [], []
     first_has_lock = threading.Event()
 

@@ -1,0 +1,1 @@
+"""Feed importers: one parser module per format, all producing FeedRecord/Rejection for one importer."""
