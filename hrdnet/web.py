@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, request, url_for
+from flask import Flask, has_request_context, request, url_for
 from flask_login import current_user
 
 from hrdnet.access import ROLE_LABELS, Role
@@ -65,4 +65,6 @@ def init_web(app: Flask) -> None:
 
     @app.context_processor
     def _layout_context():
-        return {"nav_items": nav_items(), "data_as_of": None, "Role": Role, "role_labels": ROLE_LABELS}
+        # Mail templates are also rendered outside requests (command line, worker): no user, no menu there.
+        return {"nav_items": nav_items() if has_request_context() else [], "data_as_of": None, "Role": Role,
+                "role_labels": ROLE_LABELS}

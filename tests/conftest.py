@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -153,9 +154,31 @@ def app_config(tmp_path, database_url) -> dict:
     return _test_config(tmp_path, database_url)
 
 
+class IsolatedClient(FlaskClient):
+    """Every request runs in its own app context: fresh `g` and database session, as under a server.
+
+    The `app` fixture keeps an app context pushed for the whole test (so tests can use the database), and
+    Flask would reuse it for test requests: `flask.g`, where Flask-Login caches the current user and
+    Flask-WTF the CSRF token, would then outlive a request, and a second client without cookies would be
+    served as the first one's user. A 5xx answer fails the test at once unless the test expects one
+    (allow_server_errors = True).
+    """
+
+    allow_server_errors = False
+
+    def open(self, *args, **kwargs):
+        db.session.commit()  # the test's own writes become visible, and its later reads start fresh
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if response.status_code >= 500 and not self.allow_server_errors:
+            raise AssertionError(f"server error {response.status_code}: {response.get_data(as_text=True)[:300]}")
+        return response
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()

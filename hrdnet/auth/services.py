@@ -70,8 +70,12 @@ def _actor(user: User | None) -> str:
     return user.pseudonym if user else audit.SYSTEM_ACTOR
 
 
-def _audit(action: str, user: User, *, actor: User | None = None, **data) -> None:
-    audit.append(action, actor=_actor(actor or user), subject_type="user", subject_id=user.pseudonym, data=data)
+_SELF = object()  # the user acted on their own account; actor=None means the system (command line)
+
+
+def _audit(action: str, user: User, *, actor: User | None | object = _SELF, **data) -> None:
+    actor = user if actor is _SELF else actor
+    audit.append(action, actor=_actor(actor), subject_type="user", subject_id=user.pseudonym, data=data)
 
 
 # -- creating accounts -------------------------------------------------------------------------------

@@ -1,0 +1,41 @@
+"""Small readers of the HTML pages the functional tests get back."""
+
+from __future__ import annotations
+
+import html
+import re
+
+
+def page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def field_errors(response, field: str) -> list[str]:
+    """The error messages shown under one form field (the page's <ul id="<field>-error">)."""
+    match = re.search(r'<ul class="site-field-errors" id="' + re.escape(field) + r'-error">(.*?)</ul>',
+                      page(response), re.S)
+    if match is None:
+        return []
+    return [html.unescape(m.strip()) for m in re.findall(r"<li[^>]*>(.*?)</li>", match.group(1), re.S)]
+
+
+def error_summary(response) -> str:
+    """The text of the error box at the top of a form ('' when there is none)."""
+    match = re.search(r'<div class="site-error-summary".*?</div>', page(response), re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", match.group(0))) if match else ""
+
+
+def error_message(response) -> str:
+    """The message of the site's error page."""
+    match = re.search(r'<p class="site-error__message">(.*?)</p>', page(response), re.S)
+    assert match, f"not an error page (status {response.status_code})"
+    return html.unescape(match.group(1).strip())
+
+
+def without_csrf(text: str) -> str:
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', 'name="csrf_token"', text)
+
+
+def session_cookie(client) -> str | None:
+    cookie = client.get_cookie("hrdnet_session")
+    return cookie.value if cookie else None
