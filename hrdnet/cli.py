@@ -52,6 +52,27 @@ def create_user_command(email: str, role: str, org_code: str | None, name: str |
     click.echo(f"created user {user.id} ({role})")
 
 
+@users.command("set-role")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--org", "org_code", default=None, help="provider id (provider) or ministry code (auditor)")
+def set_role_command(email: str, role: str, org_code: str | None):
+    """Change an account's role (signs the person out everywhere; audited)."""
+    from hrdnet.auth import services
+    from hrdnet.db import unit_of_work
+    from hrdnet.errors import DomainError
+
+    try:
+        with unit_of_work(write_lock=True):
+            user = services.find_user_by_email(email)
+            if user is None:
+                raise click.ClickException("no such account")
+            services.change_role(user, role, org_code=org_code, changed_by=None)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"user {user.id} is now {role}")
+
+
 @audit_cli.command("verify")
 @click.option("--expect-head", default=None, help="fail unless the chain ends at this hash (kept elsewhere)")
 def audit_verify_command(expect_head: str | None):

@@ -223,3 +223,22 @@ def test_cli_without_a_password_sends_an_invitation(client, runner, mailbox):
     link = link_in(invite, "/password/reset/")
     assert client.get(link).status_code == 200
     assert log_in(client, "boss@example.com", PASSWORD).status_code == 401  # no known password until set
+
+
+def test_a_role_change_from_the_command_line_is_audited_and_signs_the_person_out(app, client, runner, make_user,
+                                                                                   login, make_ministry):
+    make_ministry("MOEL")
+    user = make_user("learner")
+    login(user)
+    assert client.get("/me").status_code == 200
+    result = runner.invoke(args=["users", "set-role", user.email, "--role", "auditor", "--org", "MOEL"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    changed = db.session.get(User, user.id)
+    assert changed.role == "auditor" and changed.ministry_id is not None
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "user.role_changed")).one()
+    assert entry.subject_id == user.pseudonym and entry.actor == "system"
+    assert '"old":"learner"' in entry.data and '"new":"auditor"' in entry.data
+    assert client.get("/me").status_code == 302  # the old session ended with the old rights
+    unknown = runner.invoke(args=["users", "set-role", "nobody@example.com", "--role", "admin"])
+    assert unknown.exit_code != 0
