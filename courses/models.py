@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hrdnet.extensions import db
@@ -56,6 +55,7 @@ class Provider(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True, default="")  # courses.matching.normalise_name
     business_number: Mapped[str | None] = mapped_column(String(10), unique=True)
     region_code: Mapped[str | None] = mapped_column(String(5), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
@@ -187,13 +187,16 @@ class SourceRecord(db.Model):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     not_seen_since: Mapped[date | None] = mapped_column(Date)  # set when a later full feed no longer lists it
+    last_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
 
 
 class ImportRun(db.Model):
     """One import of a feed file or fetch: who, when, what file, what range, and what happened."""
 
     __tablename__ = "imports"
-    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed', 'refused')", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'done', 'partial', 'failed', 'refused')", name="status_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(32), index=True)
@@ -213,6 +216,7 @@ class ImportRun(db.Model):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     marked_missing: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(String(500))
+    rejections: Mapped[str | None] = mapped_column(Text)  # JSON list of the first rejections, for the admin page
 
 
 class NcsCode(db.Model):

@@ -61,6 +61,8 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from courses import api as courses_api
+    from courses import views as courses_views
     from hrdnet import admin, site
     from hrdnet.api import init_api
     from hrdnet.auth import api as auth_api
@@ -69,7 +71,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(site.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin.bp)
-    init_api(app, [auth_api.bp])
+    app.register_blueprint(courses_views.bp)
+    init_api(app, [auth_api.bp, courses_api.bp])
 
 
 def _init_web(app: Flask) -> None:
@@ -81,6 +84,8 @@ def _init_web(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from courses import cli as courses_cli
     from hrdnet.cli import register_commands
 
     register_commands(app)
+    courses_cli.register(app)

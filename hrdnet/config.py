@@ -47,6 +47,10 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), False),
         "PAYMENT_BACKEND": env.get("PAYMENT_BACKEND", "local"),
+        # HRD-Net/고용24 OpenAPI (keys are issued to registered organisations; the site also works from files).
+        "HRDNET_API_KEY": env.get("HRDNET_API_KEY", ""),
+        "HRDNET_API_BASE": env.get("HRDNET_API_BASE",
+                                   "https://www.work24.go.kr/cm/openApi/call/hr/callOpenApiSvcInfo310L01.do"),
         # Rate-limit counters; use Redis (redis://127.0.0.1:6379) when several processes serve the site.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),

@@ -27,11 +27,12 @@ class NavItem:
 
 # (label, endpoint) per audience; None = everyone.
 NAV = {
-    None: [("훈련과정 찾기", "site.home")],
+    None: [("훈련과정 찾기", "site.home"), ("분야별 찾기", "courses.browse_index")],
     Role.LEARNER: [("내 학습", "site.learner_home")],
     Role.PROVIDER: [("훈련기관", "site.provider_home")],
     Role.AUDITOR: [("감사", "site.auditor_home")],
-    Role.ADMIN: [("관리", "admin.dashboard"), ("계정", "admin.users"), ("작업 대기열", "admin.outbox_items")],
+    Role.ADMIN: [("관리", "admin.dashboard"), ("계정", "admin.users"), ("작업 대기열", "admin.outbox_items"),
+                 ("가져오기 기록", "courses.admin_imports"), ("과정 병합·분리", "courses.admin_courses")],
 }
 
 
@@ -66,5 +67,6 @@ def init_web(app: Flask) -> None:
     @app.context_processor
     def _layout_context():
         # Mail templates are also rendered outside requests (command line, worker): no user, no menu there.
-        return {"nav_items": nav_items() if has_request_context() else [], "data_as_of": None, "Role": Role,
-                "role_labels": ROLE_LABELS}
+        # `data_as_of` (the footer's data freshness) comes from the catalog's own context processor
+        # (courses.views), so that this shell does not import the catalog.
+        return {"nav_items": nav_items() if has_request_context() else [], "Role": Role, "role_labels": ROLE_LABELS}

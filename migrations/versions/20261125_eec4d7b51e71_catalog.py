@@ -36,7 +36,8 @@ def upgrade():
     sa.Column('rejected', sa.Integer(), nullable=False),
     sa.Column('marked_missing', sa.Integer(), nullable=False),
     sa.Column('message', sa.String(length=500), nullable=True),
-    sa.CheckConstraint("status IN ('running', 'done', 'failed', 'refused')", name=op.f('ck_imports_status_known')),
+    sa.Column('rejections', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('running', 'done', 'partial', 'failed', 'refused')", name=op.f('ck_imports_status_known')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_imports'))
     )
     with op.batch_alter_table('imports', schema=None) as batch_op:
@@ -180,14 +181,18 @@ def upgrade():
     sa.Column('first_seen', hrdnet.models_base.UTCDateTime(), nullable=False),
     sa.Column('last_seen', hrdnet.models_base.UTCDateTime(), nullable=False),
     sa.Column('not_seen_since', sa.Date(), nullable=True),
+    sa.Column('last_import_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['last_import_id'], ['imports.id'], name=op.f('fk_source_records_last_import_id_imports')),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_source_records_run_id_runs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source_records')),
     sa.UniqueConstraint('source', 'external_key', name=op.f('uq_source_records_source_external_key'))
     )
     with op.batch_alter_table('source_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_source_records_last_import_id'), ['last_import_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_source_records_run_id'), ['run_id'], unique=False)
 
     with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('name_key', sa.String(length=200), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('region_code', sa.String(length=5), nullable=True))
         batch_op.add_column(sa.Column('address', sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column('phone', sa.String(length=30), nullable=True))
@@ -196,6 +201,7 @@ def upgrade():
                                       server_default=sa.text('CURRENT_TIMESTAMP')))
         batch_op.add_column(sa.Column('updated_at', hrdnet.models_base.UTCDateTime(), nullable=False,
                                       server_default=sa.text('CURRENT_TIMESTAMP')))
+        batch_op.create_index(batch_op.f('ix_providers_name_key'), ['name_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_providers_region_code'), ['region_code'], unique=False)
 
     _load_reference_data()
@@ -228,14 +234,17 @@ def _load_reference_data():
 def downgrade():
     with op.batch_alter_table('providers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_providers_region_code'))
+        batch_op.drop_index(batch_op.f('ix_providers_name_key'))
         batch_op.drop_column('updated_at')
         batch_op.drop_column('created_at')
         batch_op.drop_column('phone')
         batch_op.drop_column('address')
         batch_op.drop_column('region_code')
+        batch_op.drop_column('name_key')
 
     with op.batch_alter_table('source_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_source_records_run_id'))
+        batch_op.drop_index(batch_op.f('ix_source_records_last_import_id'))
 
     op.drop_table('source_records')
     with op.batch_alter_table('runs', schema=None) as batch_op:

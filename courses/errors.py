@@ -1,0 +1,39 @@
+"""The catalog's domain errors: each maps to an HTTP status, a stable code and a Korean message."""
+
+from __future__ import annotations
+
+from hrdnet.errors import Conflict, DomainError, NotFound
+
+
+class RunNotFound(NotFound):
+    code, message = "run_not_found", "훈련과정 회차를 찾을 수 없습니다."
+
+
+class ProviderNotFound(NotFound):
+    code, message = "provider_not_found", "훈련기관을 찾을 수 없습니다."
+
+
+class CourseNotFound(NotFound):
+    code, message = "course_not_found", "과정을 찾을 수 없습니다."
+
+
+class ListingNotFound(NotFound):
+    code, message = "listing_not_found", "과정 목록(출처별 등록 정보)을 찾을 수 없습니다."
+
+
+class CategoryNotFound(NotFound):
+    """An unknown ministry, programme, NCS or region code in a browse address."""
+
+    code, message = "category_not_found", "찾으시는 분류를 찾을 수 없습니다."
+
+
+class ImportNotFound(NotFound):
+    code, message = "import_not_found", "가져오기 기록을 찾을 수 없습니다."
+
+
+class CannotMerge(DomainError):
+    status, code, message = 400, "cannot_merge", "두 과정을 합칠 수 없습니다."
+
+
+class CannotSplit(Conflict):
+    code, message = "cannot_split", "이 목록은 분리할 수 없습니다."
