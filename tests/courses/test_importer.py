@@ -34,7 +34,7 @@ def run_fields(i: int, **overrides) -> dict:
 
 
 def write_feed(path, runs: list[dict], *, truncate_at: int | None = None):
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<HRDNet><scn_cnt>%d</scn_cnt><srchList>\n' % len(runs)]
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<HRDNet><scn_cnt>{len(runs)}</scn_cnt><srchList>\n']
     for fields in runs:
         parts.append("<scn_list>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in sorted(fields.items()))
                      + "</scn_list>\n")
