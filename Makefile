@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test test-fast e2e lint lock clean check-chromium check-postgres
+.PHONY: run test test-fast e2e lint lock clean check-chromium check-postgres bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 ## run: install, migrate, load demo data, then serve http://127.0.0.1:5000 with the worker (Ctrl-C stops both)
 run: $(VENV)/.installed-run
 	$(BIN)/hrdnet db upgrade
-	$(BIN)/hrdnet demo load
+	$(BIN)/hrdnet demo load --runs 3000
 	exec bin/dev-server
 
 ## test: install what the tests need and run the whole suite (SQLite, PostgreSQL and browser tests)
@@ -51,6 +51,11 @@ check-chromium:
 check-postgres:
 	@$(BIN)/python -c "import os, sqlalchemy as sa; sa.create_engine(os.environ.get('TEST_POSTGRES_URL', 'postgresql+psycopg://postgres@127.0.0.1:5432/test'), connect_args={'connect_timeout': 5}).connect().close()" \
 	  || { echo "make test needs PostgreSQL on 127.0.0.1:5432 (database 'test', trust auth) for the tests marked both_dbs" >&2; exit 1; }
+
+## bench: catalog import benchmark (figures, not pass/fail; see bench/README.md). Scale down: make bench RUNS=12000
+RUNS ?= 120000
+bench: $(VENV)/.installed-run
+	$(BIN)/python bench/catalog_import.py --runs $(RUNS)
 
 ## lint: ruff over the code
 lint: $(VENV)/.installed-test

@@ -105,13 +105,22 @@ def worker_command(once: bool, interval: float | None):
 
 
 @demo.command("load")
-@click.option("--runs", type=int, default=2000, show_default=True, help="runs in the demo catalog")
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--runs", type=click.IntRange(min=1), default=3000, show_default=True,
+              help="run records in the demo catalog (providers scale with it: one per ~120 runs)")
+@click.option("--seed", type=int, default=1, show_default=True, help="the same runs and seed give the same catalog")
 def demo_load_command(runs: int, seed: int):
-    """Load demo users (one per role); idempotent. Prints the logins."""
+    """Load a realistic demo catalog and demo users (one per role); idempotent. Prints counts and the logins."""
     from hrdnet import demo as demo_module
 
-    for line in demo_module.load(runs=runs, seed=seed):
+    with click.progressbar(length=1, label="데모 카탈로그 가져오는 중", file=sys.stderr, show_percent=True,
+                           show_eta=True) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            if done > bar.pos:
+                bar.update(done - bar.pos)
+
+        lines = list(demo_module.load(runs=runs, seed=seed, progress=advance))
+    for line in lines:
         click.echo(line)
 
 

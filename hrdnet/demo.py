@@ -1,12 +1,14 @@
-"""Demo data for `make run`: one account per role with known passwords (development only)."""
+"""Demo data for `make run`: a realistic catalog (courses.demo) and one account per role with known passwords
+(development only)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import current_app
 from sqlalchemy import select
 
+from courses import demo as catalog_demo
 from courses.models import Provider
 from hrdnet.access import Role
 from hrdnet.auth import services
@@ -34,9 +36,17 @@ def _ensure_demo_provider() -> Provider:
     return provider
 
 
-def load(*, runs: int, seed: int) -> Iterator[str]:
+def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
+    """Load the demo catalog (`runs` runs from `seed`, see courses.demo), then the demo users; idempotent.
+
+    Yields the lines to print. progress(done_bytes, total_bytes) follows the catalog import.
+    """
     if current_app.config["HRDNET_ENV"] == "production":
         raise RuntimeError("demo accounts have published passwords; refusing to load them in production")
+    anchor = catalog_demo.default_anchor()
+    results = catalog_demo.load(runs=runs, seed=seed, anchor=anchor, progress=progress)
+    yield f"데모 카탈로그: 회차 {runs:,}건, seed {seed}, 기준일 {anchor.isoformat()} (매달 1일에 바뀝니다):"
+    yield from catalog_demo.summary_lines(results)
     with unit_of_work(write_lock=True):
         provider = _ensure_demo_provider()
         for email, role, name, org in DEMO_USERS:
