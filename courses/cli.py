@@ -37,10 +37,13 @@ def import_command(path: Path, fmt: str, source: str | None, report_path: str | 
         raise click.ClickException(f"파일을 찾을 수 없습니다: {path}")
     size = path.stat().st_size
     try:
-        with _progress_bar("가져오는 중", size) as bar:
+        # Two streaming passes (check, then import) over the file: the bar covers both.
+        with _progress_bar("검사·가져오는 중", 2 * size) as bar:
             position = [0]
 
             def advance(offset: int) -> None:
+                if offset < position[0]:  # the second pass starts at the top of the file again
+                    position[0] = 0
                 bar.update(offset - position[0])
                 position[0] = offset
 

@@ -18,6 +18,7 @@ import hashlib
 import importlib
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 
-from courses import matching
+from courses import changes, matching
 from courses.ingest.records import FeedRecord, FeedUnreadable, Rejection
 from courses.models import Course, CourseListing, ImportRun, Programme, Provider, ProviderSourceId, Run, SourceRecord
 from hrdnet import audit
@@ -132,6 +133,15 @@ def survey(path: Path, fmt: str, source: str, progress: Callable[[int], None] | 
     return result
 
 
+def _earlier_survey(source: str, digest: str) -> Survey | None:
+    """The survey of this very file from an earlier complete import of the source (skips the dry pass)."""
+    row = db.session.execute(
+        select(ImportRun.records, ImportRun.range_from, ImportRun.range_to)
+        .where(ImportRun.source == source, ImportRun.file_hash == digest, ImportRun.status == "done")
+        .order_by(ImportRun.id.desc()).limit(1)).first()
+    return Survey(records=row.records, range_from=row.range_from, range_to=row.range_to) if row else None
+
+
 def listed_in_range(source: str, start: date, end: date) -> int:
     """How many runs this source currently lists with a start date in [start, end]."""
     return db.session.scalar(
@@ -200,33 +210,56 @@ def _find_provider(record: FeedRecord) -> int | None:
     return None
 
 
-def _listing_for(record: FeedRecord, provider_id: int, lookups: _Lookups) -> tuple[int, int]:
-    """The (listing id, course id) for the record's course, creating or linking the canonical course."""
-    cached = lookups.listings.get(record.course_id)
-    if cached:
-        return cached
-    row = db.session.execute(select(CourseListing.id, CourseListing.course_id).where(
-        CourseListing.source == lookups.source, CourseListing.external_id == record.course_id)).first()
-    if row is None:
-        course_id = _canonical_course(record, provider_id)
-        listing_id = db.session.execute(insert(CourseListing).returning(CourseListing.id), [{
-            "course_id": course_id, "source": lookups.source, "external_id": record.course_id,
-            "title": record.title, "url": record.url, "pinned": False}]).scalar_one()
-        row = (listing_id, course_id)
-    lookups.listings[record.course_id] = (row[0], row[1])
-    return row[0], row[1]
+def _resolve_listings(records: list[FeedRecord], lookups: _Lookups) -> None:
+    """Make lookups.listings know the (listing id, course id) of every course these records belong to.
 
-
-def _canonical_course(record: FeedRecord, provider_id: int) -> int:
-    key = matching.match_key(record.title, provider_id)
-    for course_id, ncs in db.session.execute(select(Course.id, Course.ncs_code).where(Course.match_key == key)):
-        if matching.ncs_compatible(ncs, record.ncs_code):
-            return course_id
-    now = utcnow()
-    return db.session.execute(insert(Course).returning(Course.id), [{
-        "title": record.title, "provider_id": provider_id, "ncs_code": record.ncs_code, "match_key": key,
-        "contents": record.contents, "certificate": record.certificate, "keywords": record.keywords,
-        "created_at": now, "updated_at": now}]).scalar_one()
+    Set-based: one query for known listings, one for candidate canonical courses, one insert for new
+    courses and one for new listings, however many courses the batch brings.
+    """
+    wanted = {}
+    for record in records:
+        if record.course_id not in lookups.listings:
+            wanted.setdefault(record.course_id, record)
+    if not wanted:
+        return
+    for external_id, listing_id, course_id in db.session.execute(
+            select(CourseListing.external_id, CourseListing.id, CourseListing.course_id).where(
+                CourseListing.source == lookups.source, CourseListing.external_id.in_(wanted))):
+        lookups.listings[external_id] = (listing_id, course_id)
+        del wanted[external_id]
+    if not wanted:
+        return
+    keys = {external_id: matching.match_key(record.title, _provider_for(record, lookups))
+            for external_id, record in wanted.items()}
+    candidates: dict[str, list[tuple[int | str, str | None]]] = defaultdict(list)
+    for course_id, key, ncs in db.session.execute(select(Course.id, Course.match_key, Course.ncs_code)
+                                                  .where(Course.match_key.in_(set(keys.values())))):
+        candidates[key].append((course_id, ncs))
+    course_of: dict[str, int | str] = {}  # an existing course id, or the external id that creates the course
+    creators = []
+    for external_id, record in wanted.items():
+        key = keys[external_id]
+        found = next((cid for cid, ncs in candidates[key] if matching.ncs_compatible(ncs, record.ncs_code)), None)
+        if found is None:  # the first of its kind in this batch creates the course; later ones join it
+            found = external_id
+            creators.append(external_id)
+            candidates[key].append((external_id, record.ncs_code))
+        course_of[external_id] = found
+    if creators:
+        now = utcnow()
+        created = db.session.scalars(insert(Course).returning(Course.id, sort_by_parameter_order=True), [{
+            "title": wanted[e].title, "provider_id": lookups.providers[wanted[e].provider_id],
+            "ncs_code": wanted[e].ncs_code, "match_key": keys[e], "contents": wanted[e].contents,
+            "certificate": wanted[e].certificate, "keywords": wanted[e].keywords, "created_at": now,
+            "updated_at": now} for e in creators]).all()
+        new_ids = dict(zip(creators, created, strict=True))
+        course_of = {e: new_ids.get(c, c) if isinstance(c, str) else c for e, c in course_of.items()}
+    externals = list(wanted)
+    listing_ids = db.session.scalars(insert(CourseListing).returning(CourseListing.id, sort_by_parameter_order=True), [{
+        "course_id": course_of[e], "source": lookups.source, "external_id": e, "title": wanted[e].title,
+        "url": wanted[e].url, "pinned": False} for e in externals]).all()
+    for external_id, listing_id in zip(externals, listing_ids, strict=True):
+        lookups.listings[external_id] = (listing_id, course_of[external_id])
 
 
 def _run_values(record: FeedRecord, lookups: _Lookups) -> dict:
@@ -239,11 +272,12 @@ def _import_batch(batch: list[FeedRecord], lookups: _Lookups, import_id: int, re
     keys = {record.key for record in batch}
     existing = {row.external_key: row for row in db.session.execute(
         select(SourceRecord.id, SourceRecord.external_key, SourceRecord.run_id, SourceRecord.content_hash,
-               SourceRecord.last_import_id)
+               SourceRecord.last_import_id, SourceRecord.not_seen_since)
         .where(SourceRecord.source == lookups.source, SourceRecord.external_key.in_(keys)))}
     now = utcnow()
     seen_in_batch: dict[str, tuple[str, str]] = {}
     touched, changed, new = [], [], []
+    returned = []  # runs listed again after a feed had dropped them: visible again
     for record in batch:
         digest = content_hash(record)
         earlier = seen_in_batch.get(record.key)
@@ -264,6 +298,8 @@ def _import_batch(batch: list[FeedRecord], lookups: _Lookups, import_id: int, re
             result.created += 1
         elif known.content_hash == digest:
             touched.append(known.id)
+            if known.not_seen_since is not None:
+                returned.append(known.run_id)
             result.unchanged += 1
         else:
             changed.append((known, record, digest))
@@ -274,14 +310,17 @@ def _import_batch(batch: list[FeedRecord], lookups: _Lookups, import_id: int, re
     if changed:
         _update_runs(changed, lookups, import_id, now)
     if new:
-        _create_runs(new, lookups, import_id, now)
+        returned += _create_runs(new, lookups, import_id, now)
+    # The search index follows through the outbox, committed with this batch (courses/changes.py).
+    changes.runs_changed(returned + [known.run_id for known, _, _ in changed])
 
 
-def _create_runs(new: list[tuple[FeedRecord, str]], lookups: _Lookups, import_id: int, now) -> None:
-    """Insert the batch's new runs and their source records in two multi-row statements."""
+def _create_runs(new: list[tuple[FeedRecord, str]], lookups: _Lookups, import_id: int, now) -> list[int]:
+    """Insert the batch's new runs and their source records in two multi-row statements; returns the run ids."""
+    _resolve_listings([record for record, _digest in new], lookups)
     rows = []
     for record, _digest in new:
-        listing_id, course_id = _listing_for(record, _provider_for(record, lookups), lookups)
+        listing_id, course_id = lookups.listings[record.course_id]
         rows.append({**_run_values(record, lookups), "course_id": course_id, "listing_id": listing_id,
                      "status": "open", "local_enrolled": 0, "created_at": now, "updated_at": now})
     run_ids = db.session.scalars(insert(Run).returning(Run.id, sort_by_parameter_order=True), rows).all()
@@ -289,6 +328,7 @@ def _create_runs(new: list[tuple[FeedRecord, str]], lookups: _Lookups, import_id
         {"run_id": run_id, "source": lookups.source, "external_key": record.key, "content_hash": digest,
          "first_seen": now, "last_seen": now, "last_import_id": import_id}
         for run_id, (record, digest) in zip(run_ids, new, strict=True)])
+    return list(run_ids)
 
 
 def _update_runs(changed: list, lookups: _Lookups, import_id: int, now) -> None:
@@ -301,33 +341,42 @@ def _update_runs(changed: list, lookups: _Lookups, import_id: int, now) -> None:
             if getattr(run, name) != value:
                 setattr(run, name, value)
         provider_id = _provider_for(record, lookups)
-        _update_provider(provider_id, record)
-        if run.listing_id is not None:
-            _update_course(run.course_id, run.listing_id, record)
+        if _update_provider(provider_id, record):
+            changes.provider_changed(provider_id)
+        if run.listing_id is not None and _update_course(run.course_id, run.listing_id, record):
+            changes.courses_changed([run.course_id])
         db.session.execute(update(SourceRecord).where(SourceRecord.id == known.id).values(
             content_hash=digest, last_seen=now, not_seen_since=None, last_import_id=import_id))
     db.session.flush()
 
 
-def _update_provider(provider_id: int, record: FeedRecord) -> None:
+def _update_provider(provider_id: int, record: FeedRecord) -> bool:
+    """Returns True when the provider's name changed (what search shows of a provider)."""
     provider = db.session.get(Provider, provider_id)
+    renamed = bool(record.provider_name) and provider.name != record.provider_name
     for name, value in (("name", record.provider_name), ("address", record.address), ("phone", record.phone),
                         ("region_code", record.region_code)):
         if value and getattr(provider, name) != value:
             setattr(provider, name, value)
     provider.name_key = matching.normalise_name(provider.name)
+    return renamed
 
 
-def _update_course(course_id: int, listing_id: int, record: FeedRecord) -> None:
-    """Descriptive fields follow the latest feed that has them; the canonical title stays as first seen."""
+def _update_course(course_id: int, listing_id: int, record: FeedRecord) -> bool:
+    """Descriptive fields follow the latest feed that has them; the canonical title stays as first seen.
+    Returns True when something search indexes for every run of the course changed."""
     course = db.session.get(Course, course_id)
+    changed = False
     for name in ("contents", "certificate", "keywords", "ncs_code"):
         value = getattr(record, name)
         if value and getattr(course, name) != value:
             setattr(course, name, value)
+            changed = True
     listing = db.session.get(CourseListing, listing_id)
     if listing.title != record.title or (record.url and listing.url != record.url):
+        changed = changed or listing.title != record.title
         listing.title, listing.url = record.title, record.url or listing.url
+    return changed
 
 
 def _reject(result: ImportResult, rejection: Rejection) -> None:
@@ -341,8 +390,10 @@ def mark_missing(source: str, import_id: int, start: date, end: date) -> int:
         SourceRecord.source == source, SourceRecord.not_seen_since.is_(None),
         (SourceRecord.last_import_id != import_id) | SourceRecord.last_import_id.is_(None),
         Run.start_date.between(start, end))
-    return db.session.execute(update(SourceRecord).where(SourceRecord.id.in_(stale))
-                              .values(not_seen_since=kst_today())).rowcount
+    run_ids = db.session.scalars(update(SourceRecord).where(SourceRecord.id.in_(stale))
+                                 .values(not_seen_since=kst_today()).returning(SourceRecord.run_id)).all()
+    changes.runs_changed(run_ids)  # hidden from search unless another source still lists them
+    return len(run_ids)
 
 
 def _until_break(items: Iterator, broken: list[FeedUnreadable]) -> Iterator:
@@ -364,7 +415,7 @@ def import_file(path: Path, fmt: str, *, source: str, actor: str, allow_shrink: 
     """Import one feed file. Raises FeedUnreadable (nothing imported) or ImportRefused (nothing imported)."""
     path = Path(path)
     digest = file_sha256(path)
-    found = survey(path, fmt, source)
+    found = _earlier_survey(source, digest) or survey(path, fmt, source, progress)
     try:
         check_shrink(source, found, allow_shrink)
     except ImportRefused as refused:
