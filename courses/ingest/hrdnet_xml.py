@@ -247,6 +247,12 @@ def _build(values: dict[str, str | float | None], other: dict[str, str], positio
                  if value and name not in DERIVED and not value.isspace()}
     else:
         extra = {}
+    if not get("mode"):
+        # List responses carry the training kind only as a request parameter; the remote-training
+        # programmes (C0055 for job seekers, C0031* for the employed) are remote whatever it was.
+        programme = (get("programme_code") or "").strip()
+        if programme == "C0055" or programme.startswith("C0031"):
+            values["mode"] = "remote"
     # weekend: 1 weekend, 2 mixed, 3 weekday, 9 / blank / any other code: unknown
     weekend = get("weekend")
     values["weekend"] = WEEKEND_CODES.get(weekend.strip(), "unknown") if weekend else "unknown"

@@ -969,3 +969,21 @@ def test_generic_memory_stays_flat_and_speed(tmp_path, capsys, name, writer, par
     with capsys.disabled():
         print(f"\n[{name}] {large.stat().st_size / MiB:.0f} MiB, {count:,} records: {per_second:,.0f} records/s (CPU); "
               f"tracemalloc peak 3k {peak_small / MiB:.2f} MiB, 30k {peak_large / MiB:.2f} MiB")
+
+
+def test_remote_programmes_are_remote_when_the_feed_names_no_training_kind():
+    """Real list responses carry srchTraGbn only as a request parameter; C0055/C0031* are remote courses."""
+    from io import BytesIO
+
+    from courses.ingest import hrdnet_xml
+
+    def record(code):
+        xml = ("<HRDNet><srchList><scn_list><trprId>AIG20260000000001</trprId><trprDegr>1</trprDegr>"
+               "<title>원격 엑셀 실무</title><subTitle>원격훈련원</subTitle><trainstCstId>500000001</trainstCstId>"
+               "<traStartDate>2026-05-04</traStartDate><traEndDate>2026-06-04</traEndDate>"
+               f"<courseMan>200000</courseMan><yardMan>100</yardMan><trainTargetCd>{code}</trainTargetCd>"
+               "</scn_list></srchList></HRDNet>").encode()
+        return next(hrdnet_xml.parse(BytesIO(xml), source="hrdnet"))
+
+    assert record("C0031F").mode == "remote" and record("C0055").mode == "remote"
+    assert record("C0055C").mode == "unknown" and record("C0104").mode == "unknown"
