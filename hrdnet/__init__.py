@@ -58,6 +58,7 @@ def _import_models() -> None:
     import hrdnet.mail  # noqa: F401  (registers its outbox handler)
     import hrdnet.outbox  # noqa: F401
     import hrdnet.worker  # noqa: F401
+    import vouchers.ledger  # noqa: F401  (the ledger's tables; registers the ledger.expire_holds job)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -86,6 +87,8 @@ def _init_web(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from courses import cli as courses_cli
     from hrdnet.cli import register_commands
+    from vouchers import cli as vouchers_cli
 
     register_commands(app)
     courses_cli.register(app)
+    vouchers_cli.register(app)
