@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
-from courses import errors
+from courses import changes, errors
 from courses.models import (
     Course,
     CourseListing,
@@ -429,6 +429,7 @@ def merge_courses(keep_id: int, merge_id: int, actor: str) -> MergeResult:
         if not getattr(keep, name) and getattr(merge, name):
             setattr(keep, name, getattr(merge, name))
     removed = _delete_if_unreferenced(merge, keep.id)
+    changes.courses_changed([keep.id, merge_id])  # the kept course now holds the moved runs; the other is gone
     audit.append("course.merged", actor=actor, subject_type="course", subject_id=keep.id,
                  data={"merged_course": merge_id, "listings": listing_ids, "runs": moved_runs,
                        "merged_course_removed": removed})
@@ -482,6 +483,7 @@ def split_listing(listing_id: int, actor: str) -> SplitResult:
     moved = db.session.execute(update(Run).where(Run.listing_id == listing.id).values(course_id=new.id)).rowcount
     listing.course_id, listing.pinned = new.id, True
     db.session.flush()
+    changes.courses_changed([old.id, new.id])
     audit.append("course.listing_split", actor=actor, subject_type="course_listing", subject_id=listing.id,
                  data={"from_course": old.id, "to_course": new.id, "runs": moved,
                        "source": listing.source, "external_id": listing.external_id})

@@ -58,6 +58,7 @@ def _import_models() -> None:
     import hrdnet.mail  # noqa: F401  (registers its outbox handler)
     import hrdnet.outbox  # noqa: F401
     import hrdnet.worker  # noqa: F401
+    import search.indexer  # noqa: F401  (registers the search.* outbox handlers)
     import vouchers.ledger  # noqa: F401  (the ledger's tables; registers the ledger.expire_holds job)
 
 
@@ -68,27 +69,34 @@ def _register_blueprints(app: Flask) -> None:
     from hrdnet.api import init_api
     from hrdnet.auth import api as auth_api
     from hrdnet.auth import views as auth_views
+    from search import api as search_api
+    from search import views as search_views
 
     app.register_blueprint(site.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(courses_views.bp)
-    init_api(app, [auth_api.bp, courses_api.bp])
+    app.register_blueprint(search_views.bp)
+    init_api(app, [auth_api.bp, courses_api.bp, search_api.bp])
 
 
 def _init_web(app: Flask) -> None:
-    from hrdnet import access, errors, web
+    from hrdnet import access, errors, site, web
+    from search import indexer as search_indexer
 
     access.declare_public(app, "static")
     errors.register_error_handlers(app)
     web.init_web(app)
+    site.add_health_check(app, "search_index", search_indexer.status)
 
 
 def _register_cli(app: Flask) -> None:
     from courses import cli as courses_cli
     from hrdnet.cli import register_commands
+    from search import cli as search_cli
     from vouchers import cli as vouchers_cli
 
     register_commands(app)
     courses_cli.register(app)
+    search_cli.register(app)
     vouchers_cli.register(app)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -54,10 +56,22 @@ def auditor_home():
     return render_template("site/auditor_home.html")
 
 
+_HEALTH_CHECKS = "hrdnet_health_checks"
+
+
+def add_health_check(app: Flask, name: str, check: Callable[[], dict]) -> None:
+    """Let a domain report on /healthz without the shell importing it (the app factory wires it).
+
+    check() returns {"status": "ok" | "warning" | "error", …}; only "error" makes /healthz answer 503
+    (a warning, e.g. a search index not built yet, is worth seeing but the site still serves).
+    """
+    app.extensions.setdefault(_HEALTH_CHECKS, {})[name] = check
+
+
 @bp.get("/healthz")
 @public
 def healthz():
-    """Liveness and the database check; later issues add the search index."""
+    """Liveness, the database, and the checks domains registered (the search index)."""
     checks = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -67,5 +81,13 @@ def healthz():
         db.session.rollback()
         current_app.logger.warning("health check: database unavailable (%s)", type(exc).__name__)
         checks["database"] = {"status": "error"}
-    ok = all(check["status"] == "ok" for check in checks.values())
+    if checks["database"]["status"] == "ok":
+        for name, check in current_app.extensions.get(_HEALTH_CHECKS, {}).items():
+            try:
+                checks[name] = check()
+            except Exception as exc:  # noqa: BLE001
+                db.session.rollback()
+                current_app.logger.warning("health check %s failed (%s)", name, type(exc).__name__)
+                checks[name] = {"status": "error"}
+    ok = all(check["status"] != "error" for check in checks.values())
     return jsonify({"status": "ok" if ok else "error", "checks": checks}), 200 if ok else 503

@@ -27,7 +27,7 @@ class NavItem:
 
 # (label, endpoint) per audience; None = everyone.
 NAV = {
-    None: [("훈련과정 찾기", "site.home"), ("분야별 찾기", "courses.browse_index")],
+    None: [("훈련과정 찾기", "search.courses"), ("분야별 찾기", "courses.browse_index")],
     Role.LEARNER: [("내 학습", "site.learner_home")],
     Role.PROVIDER: [("훈련기관", "site.provider_home")],
     Role.AUDITOR: [("감사", "site.auditor_home")],

@@ -1,0 +1,159 @@
+"""Typo tolerance: the nearest words of the index to a query word that finds little (docs/search.md).
+
+Hangul is compared letter by letter (jamo), so 파이선 is one step from 파이썬; English as written, against
+the English words of course titles and of the synonym file (pyhton → python, secuirty → security). The
+lookup is a symmetric-delete index (SymSpell): numpy arrays of hashed deletions, built once per version
+(at most every SPELLER_MAX_AGE seconds).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import numpy as np
+
+from search import analysis
+from search.matching import WORD_PIECES, ParsedQuery, unit_scores, word_units
+from search.reader import Version
+
+SPELLER_MAX_AGE = 60.0  # seconds a spelling index may lag behind the live version
+RARE_RATIO = 3  # a word that found something is replaced only by one this many times commoner
+
+
+class Speller:
+    """Nearest index words by edit distance (symmetric deletes; Hangul compared letter by letter)."""
+
+    def __init__(self, vocabulary: dict[str, int]):
+        self.words: list[str] = []
+        self.frequency: list[int] = []
+        self.forms: list[str] = []
+        hashes: list[int] = []
+        ids: list[int] = []
+        for word, frequency in vocabulary.items():
+            if frequency < 1 or not self._eligible(word):
+                continue
+            form = self._form(word)
+            index = len(self.words)
+            self.words.append(word)
+            self.frequency.append(frequency)
+            self.forms.append(form)
+            for variant in analysis.deletes(form, 1):
+                hashes.append(hash(variant))
+                ids.append(index)
+        order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
+        self._hashes = np.asarray(hashes, dtype=np.int64)[order]
+        self._ids = np.asarray(ids, dtype=np.int32)[order]
+        self._index = {word: i for i, word in enumerate(self.words)}
+        self.built_at = time.monotonic()
+        self.version_key = ""
+
+    def frequency_of(self, word: str) -> int:
+        index = self._index.get(word)
+        return self.frequency[index] if index is not None else 0
+
+    @staticmethod
+    def _eligible(word: str) -> bool:
+        if analysis.is_hangul_word(word):
+            return len(word) >= 2
+        return word.isascii() and word.isalpha() and len(word) >= 3
+
+    @staticmethod
+    def _form(word: str) -> str:
+        return analysis.jamo(word) if analysis.is_hangul_word(word) else word
+
+    def best(self, word: str) -> str | None:
+        if not self._eligible(word):
+            return None
+        form = self._form(word)
+        limit = 1 if len(form) < (8 if analysis.is_hangul_word(word) else 5) else 2
+        probes = np.asarray([hash(v) for v in analysis.deletes(form, limit)], dtype=np.int64)
+        lo = np.searchsorted(self._hashes, probes, side="left")
+        hi = np.searchsorted(self._hashes, probes, side="right")
+        candidates = {int(i) for a, b in zip(lo, hi, strict=True) for i in self._ids[a:b]}
+        best = None
+        for index in candidates:
+            if self.words[index] == word:
+                continue
+            distance = analysis.damerau(form, self.forms[index], limit)
+            if distance <= limit:
+                rank = (distance, -self.frequency[index], self.words[index])
+                if best is None or rank < best[0]:
+                    best = (rank, self.words[index])
+        return best[1] if best else None
+
+
+_spellers: dict[str, Speller] = {}
+_speller_lock = threading.Lock()
+
+
+def speller_for(version: Version) -> Speller:
+    """The spelling index; may lag the live version by SPELLER_MAX_AGE (new words are rare and minor)."""
+    found = _spellers.get(str(version.root))
+    if found is not None and (found.version_key == version.key
+                              or time.monotonic() - found.built_at < SPELLER_MAX_AGE):
+        return found
+    with _speller_lock:
+        words = {w: n for w, n in version.vocabulary().items() if analysis.is_hangul_word(w)}
+        words.update(_english_words(version))
+        speller = Speller(words)
+        speller.version_key = version.key
+        _spellers[str(version.root)] = speller
+    return speller
+
+
+def _english_words(version: Version) -> Counter:
+    """English words as written (not stemmed) in course titles and the synonym file, with how many titles
+    hold them: what a misspelt English word is corrected to (secuirty → security)."""
+    words: Counter = Counter()
+    for title in course_titles(version):
+        words.update(set(analysis.latin_words(title)))
+    for family in analysis.synonyms().families:
+        for member in family:
+            for word in analysis.latin_words(member):
+                words[word] = max(words[word], 1)
+    return words
+
+
+def course_titles(version: Version) -> list[str]:
+    """The title of every live course document (read once per version, from a column)."""
+    def build(v: Version) -> list[str]:
+        return [v.course_text(d)[0] for d in np.flatnonzero(v.live & v.cols["is_course"]).tolist()]
+
+    return version.derived("course_titles", build)
+
+
+def correction(version: Version, parsed: ParsedQuery, known) -> str | None:
+    """The query with its unknown words replaced by their nearest index words, or None."""
+    speller = speller_for(version)
+    vocabulary = version.vocabulary()
+    synonyms = analysis.synonyms()
+    words = list(parsed.words)
+    changed = False
+    for i, word in enumerate(words):
+        pieces = WORD_PIECES.findall(word)
+        if len(pieces) != 1 or synonyms.family_of(analysis.synonym_key(word)):
+            continue
+        hangul = analysis.is_hangul_word(pieces[0])
+        target = analysis.strip_particle(pieces[0], known) if hangul else pieces[0]
+        found = any(unit_scores(version, unit)[version.live].any() for unit in word_units(word, known))
+        # A word that finds nothing is replaced by its nearest index word; a word that finds a little is
+        # replaced only by a much more common one (파이선 in one title vs 파이썬 in many).
+        better = speller.best(target)
+        if better is None:
+            continue
+        own = vocabulary.get(target, 0) if hangul else speller.frequency_of(target)
+        if found and speller.frequency_of(better) < RARE_RATIO * max(own, 1):
+            continue
+        words[i] = _surface(better)
+        changed = True
+    return " ".join(words) if changed else None
+
+
+def _surface(term: str) -> str:
+    """How to show an index word: the synonym file's spelling when it has one (python → Python)."""
+    for member in analysis.synonyms().family_of(analysis.synonym_key(term)):
+        if analysis.synonym_key(member) == analysis.synonym_key(term):
+            return member
+    return term

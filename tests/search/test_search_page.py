@@ -1,0 +1,393 @@
+"""The search page /courses, through HTTP, on a small catalog indexed by the real indexer.
+
+Catalog rows come from the `catalog` factory of tests/courses/test_pages.py; `indexed` builds the real index
+into app.config["SEARCH_INDEX_DIR"] from them, as `hrdnet search reindex` does.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from search import forms
+from search.query import SearchParams
+from tests.courses.test_pages import TODAY, catalog_fixture, run_ids_on, text_of  # noqa: F401  (fixture)
+from tests.functional.helpers import page
+
+
+@pytest.fixture(name="reindex")
+def reindex_fixture(app):
+    """reindex() rebuilds the index from the database with the real indexer (`hrdnet search reindex`).
+    Import `reindex_fixture` into another module to use it there, as test_search_api.py does."""
+    from search import indexer
+
+    def build():
+        from hrdnet.extensions import db
+
+        db.session.commit()
+        return indexer.rebuild()
+
+    return build
+
+
+def hrefs(response, pattern: str) -> list[str]:
+    """Unescaped hrefs of the page's links that match a regex."""
+    return [html.unescape(h) for h in re.findall(r'href="([^"]*)"', page(response)) if re.search(pattern, html.unescape(h))]
+
+
+def query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def facet_link(response, label: str) -> str:
+    """The href of the facet link whose label is `label`."""
+    for href, inner in re.findall(r'<a class="facet__link[^"]*" href="([^"]*)"[^>]*>(.*?)</a>', page(response), re.S):
+        shown = re.search(r'<span class="facet__label">([^<]*)', inner).group(1).strip()
+        if shown == label:
+            return html.unescape(href)
+    raise AssertionError(f"no facet link {label!r}")
+
+
+@pytest.fixture(name="small_catalog")
+def small_catalog_fixture(catalog, reindex):
+    """Four upcoming runs across two regions, two NCS areas and two programmes, plus one that ended."""
+    hanbit = catalog.provider("한빛 디지털아카데미")
+    busan = catalog.provider("부산 코딩스쿨", region_code="26110", address="부산광역시 중구 중앙대로 1")
+    runs = {
+        "python": catalog.run(catalog.course("파이썬 데이터 분석 전문가 양성과정", provider=hanbit, ncs_code="20010101",
+                                             contents="파이썬과 판다스로 데이터를 분석하고 시각화합니다."),
+                              start=TODAY + timedelta(days=10), fee=3_000_000, employment_rate_3m=71.5,
+                              satisfaction=92.0),
+        "backend": catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit),
+                               start=TODAY + timedelta(days=20), fee=2_000_000),
+        "busan": catalog.run(catalog.course("파이썬 웹 개발 입문", provider=busan, ncs_code="20010202",
+                                            contents="장고로 웹 서비스를 만듭니다."),
+                             start=TODAY + timedelta(days=30), region_code="26110", programme="C0061",
+                             fee=1_000_000, general_self_pay=280_000, mode="remote", weekend="weekend"),
+        "accounting": catalog.run(catalog.course("전산회계 실무", provider=hanbit, ncs_code="02030201",
+                                                 contents="회계 원리와 전표 처리를 익힙니다."),
+                                  start=TODAY + timedelta(days=40), fee=1_500_000),
+        "finished": catalog.run(catalog.course("파이썬 기초 지난 과정", provider=hanbit),
+                                start=TODAY - timedelta(days=120), days=30),
+    }
+    reindex()
+    return runs
+
+
+# -- results ----------------------------------------------------------------------------------------------
+
+def test_a_korean_query_finds_matching_runs_with_highlights(client, small_catalog):
+    response = client.get("/courses?q=파이썬")
+    assert response.status_code == 200
+    found = run_ids_on(response)
+    assert set(found) == {small_catalog["python"].id, small_catalog["busan"].id}
+    assert small_catalog["finished"].id not in found  # finished runs are hidden unless asked for
+    body = page(response)
+    assert "<mark>파이썬</mark>" in body
+    text = text_of(response)
+    assert "‘파이썬’ 검색 결과 2 건" in text
+    assert "<title>‘파이썬’ 검색 결과 (2건) |" in body
+
+
+def test_a_result_card_shows_what_a_learner_compares(client, small_catalog):
+    run = small_catalog["python"]
+    response = client.get("/courses?q=파이썬 데이터")
+    text = text_of(response)
+    assert f'href="/runs/{run.id}"' in page(response)
+    assert "한빛 디지털아카데미" in text
+    start, end = run.start_date, run.end_date
+    assert f"훈련 기간 {start.isoformat()}" in text and end.isoformat() in text
+    assert "지역 서울특별시 강남구" in text
+    assert "훈련비 3,000,000원" in text
+    assert "자비부담 300,000원" in text  # KDT from 2026: 10 % capped at 300,000
+    assert "남은 자리 18석" in text
+    assert "취업률 71.5%" in text and "만족도 92.0점" in text
+    assert "K-디지털 트레이닝" in text and "고용노동부" in text
+
+
+def test_results_link_to_the_run_page(client, small_catalog):
+    run = small_catalog["busan"]
+    response = client.get("/courses?q=장고")
+    (link,) = hrefs(response, r"^/runs/\d+$")
+    assert link == f"/runs/{run.id}"
+    assert client.get(link).status_code == 200
+
+
+def test_an_empty_query_lists_every_upcoming_run(client, small_catalog):
+    response = client.get("/courses")
+    assert set(run_ids_on(response)) == {r.id for k, r in small_catalog.items() if k != "finished"}
+    assert "검색 결과 4 건" in text_of(response)
+
+
+def test_past_runs_come_back_with_the_toggle(client, small_catalog):
+    response = client.get("/courses?q=파이썬")
+    (toggle,) = hrefs(response, r"include_past=1")
+    assert query_of(toggle) == {"q": ["파이썬"], "include_past": ["1"]}
+    with_past = client.get(toggle)
+    assert small_catalog["finished"].id in run_ids_on(with_past)
+    assert "앞으로 열리는 과정만 보기" in text_of(with_past)
+
+
+def test_titles_from_the_catalog_are_escaped(client, catalog, reindex):
+    run = catalog.run(catalog.course("<script>alert(1)</script> 해킹 방어 과정"))
+    reindex()
+    body = page(client.get("/courses?q=해킹"))
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;" in body
+    assert f'href="/runs/{run.id}"' in body
+
+
+# -- facets, chips and the address ------------------------------------------------------------------------
+
+def test_facets_show_counts_and_their_links_keep_the_query(client, small_catalog):
+    response = client.get("/courses?q=파이썬")
+    text = text_of(response)
+    assert re.search(r"서울특별시 1 건", text) and re.search(r"부산광역시 1 건", text)
+    link = facet_link(response, "부산광역시")
+    assert query_of(link) == {"q": ["파이썬"], "region": ["26"]}
+    narrowed = client.get(link)
+    assert run_ids_on(narrowed) == [small_catalog["busan"].id]
+    assert 'aria-current="true"' in page(narrowed)
+
+
+def test_a_selected_filter_is_a_chip_that_removes_it(client, small_catalog):
+    response = client.get("/courses?q=파이썬&region=26&mode=remote")
+    text = text_of(response)
+    assert "지역: 부산광역시" in text and "훈련 방식: 원격" in text
+    chips = re.findall(r'class="krds-btn-tag link search-chip" href="([^"]*)"', page(response))
+    assert [query_of(html.unescape(c)) for c in chips] == [{"q": ["파이썬"], "mode": ["remote"]},
+                                                            {"q": ["파이썬"], "region": ["26"]}]
+    assert "조건 모두 지우기" in text
+
+
+def test_facets_narrow_by_ncs_programme_mode_and_weekend(client, small_catalog):
+    assert set(run_ids_on(client.get("/courses?ncs=20"))) == {
+        small_catalog[k].id for k in ("python", "backend", "busan")}
+    assert run_ids_on(client.get("/courses?ncs=02")) == [small_catalog["accounting"].id]
+    assert run_ids_on(client.get("/courses?programme=C0061")) == [small_catalog["busan"].id]
+    assert run_ids_on(client.get("/courses?mode=remote")) == [small_catalog["busan"].id]
+    assert run_ids_on(client.get("/courses?weekend=weekend")) == [small_catalog["busan"].id]
+
+
+def test_date_and_price_filters_from_the_form(client, small_catalog):
+    frm = (TODAY + timedelta(days=15)).isoformat()
+    to = (TODAY + timedelta(days=35)).isoformat()
+    response = client.get(f"/courses?start_from={frm}&start_to={to}&max_self_pay=&q=")
+    assert set(run_ids_on(response)) == {small_catalog["backend"].id, small_catalog["busan"].id}
+    assert f'name="start_from" class="krds-input small" value="{frm}"' in page(response)
+    assert f"개강일: {frm}부터" in text_of(response) and f"개강일: {to}까지" in text_of(response)
+    cheap = client.get("/courses?max_self_pay=250000")
+    assert set(run_ids_on(cheap)) == {small_catalog["backend"].id, small_catalog["accounting"].id}
+    assert "자비부담: 250,000원 이하" in text_of(cheap)
+    # the form's empty fields stay out of the links it leads to
+    for link in hrefs(response, r"^/courses\?"):
+        assert "max_self_pay" not in link and "q=&" not in link
+
+
+def test_every_condition_survives_the_round_trip_through_the_address():
+    params = SearchParams(q="강남 데이터 분석", region="11680", ncs="2001", programme="C0104", ministry="MOEL",
+                          mode="classroom", weekend="weekday", start_from=date(2026, 5, 1),
+                          start_to=date(2026, 6, 30), start_month="2026-05", seats=True, max_self_pay=300_000,
+                          fee_band="10m+", self_pay_band="100k-300k", include_past=True, sort="start", page=3, per_page=50)
+    args = forms.to_args(params)
+    assert list(args) == [name for name in forms.PARAM_ORDER if name in args]
+    parsed, ignored = forms.parse_page_args(MultiDict(args))
+    assert (parsed, ignored) == (params, [])
+    assert forms.to_args(SearchParams()) == {}
+
+
+def test_sort_form_keeps_every_other_condition(client, small_catalog):
+    body = page(client.get("/courses?q=파이썬&region=11&sort=start&per_page=10&page=2"))
+    form = re.search(r'<form class="search-sort".*?</form>', body, re.S).group(0)
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert hidden == {"q": "파이썬", "region": "11", "per_page": "10"}  # not sort, and back to page 1
+    assert '<option value="start" selected>' in form
+    assert '<button type="submit"' in form  # works without JavaScript
+
+
+def test_sort_by_start_date(client, small_catalog):
+    ids = run_ids_on(client.get("/courses?sort=start"))
+    assert ids == [small_catalog[k].id for k in ("python", "backend", "busan", "accounting")]
+
+
+def test_the_search_box_keeps_the_filters_when_the_text_changes(client, small_catalog):
+    body = page(client.get("/courses?q=파이썬&region=26&page=1"))
+    form = re.search(r'<form class="search-box".*?</form>', body, re.S).group(0)
+    assert 'action="/courses"' in form and 'method="get"' in form
+    assert re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form) == [("region", "26")]
+    assert 'value="파이썬"' in form
+
+
+# -- pagination -------------------------------------------------------------------------------------------
+
+def test_results_are_paginated_and_the_links_keep_the_query(client, catalog, reindex):
+    course = catalog.course("데이터 엔지니어 부트캠프")
+    runs = [catalog.run(course, start=TODAY + timedelta(days=n)) for n in range(1, 26)]
+    reindex()
+    first = client.get("/courses?q=데이터&sort=start")
+    assert run_ids_on(first) == [r.id for r in runs[:20]]
+    assert "검색 결과 25 건 (1/2쪽)" in text_of(first)
+    (next_link,) = set(hrefs(first, r'^/courses\?.*page=2$'))  # "2" and "다음"
+    assert query_of(next_link) == {"q": ["데이터"], "sort": ["start"], "page": ["2"]}
+    second = client.get(next_link)
+    assert run_ids_on(second) == [r.id for r in runs[20:]]
+    assert '<ol class="run-list search-list" start="21">' in page(second)
+    assert run_ids_on(client.get("/courses?q=데이터&sort=start&per_page=10&page=3")) == [r.id for r in runs[20:]]
+
+
+def test_a_page_past_the_end_says_so_and_links_back(client, small_catalog):
+    response = client.get("/courses?q=파이썬&page=9")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "이 페이지에는 결과가 없습니다" in text and "1쪽까지 있습니다" in text
+    assert hrefs(response, r"^/courses\?q=") and "첫 페이지로" in text
+
+
+# -- nothing found, spelling ------------------------------------------------------------------------------
+
+def test_nothing_found_suggests_removing_filters_popular_topics_and_browsing(client, small_catalog):
+    response = client.get("/courses?q=회계&region=26&mode=remote")
+    text = text_of(response)
+    assert run_ids_on(response) == []
+    assert "‘회계’에 맞는 과정을 찾지 못했습니다" in text
+    assert "‘지역: 부산광역시’ 빼기" in text and "‘훈련 방식: 원격’ 빼기" in text
+    assert "지난 과정도 보기" in text
+    assert "많이 찾는 주제" in text
+    assert hrefs(response, r"^/courses\?q=%ED%8C%8C%EC%9D%B4%EC%8D%AC$")  # 파이썬
+    assert hrefs(response, r"^/browse/$")
+    # the removal links keep everything else: take both conditions away and the 회계 run is there
+    without_region = client.get(removal_link(response, "지역: 부산광역시"))
+    assert run_ids_on(without_region) == [] and "‘훈련 방식: 원격’ 빼기" in text_of(without_region)
+    assert run_ids_on(client.get(removal_link(without_region, "훈련 방식: 원격"))) == [small_catalog["accounting"].id]
+
+
+def removal_link(response, chip: str) -> str:
+    return html.unescape(re.search(r'<a href="([^"]*)">‘' + re.escape(chip) + "’ 빼기", page(response)).group(1))
+
+
+def test_a_misspelt_query_that_found_little_offers_the_right_spelling(client, small_catalog, catalog, reindex):
+    catalog.run(catalog.course("클라우더 입문"))  # one title with the misspelling itself
+    reindex()
+    response = client.get("/courses?q=클라우더&region=11")
+    text = text_of(response)
+    assert "혹시 클라우드 를 찾으셨나요?" in text  # with the particle the word takes (text_of splits at the link)
+    (link,) = hrefs(response, r"^/courses\?q=%ED%81%B4%EB%9D%BC%EC%9A%B0%EB%93%9C")
+    assert query_of(link) == {"q": ["클라우드"], "region": ["11"]}
+    assert small_catalog["backend"].id in run_ids_on(client.get(link))
+
+
+def test_a_misspelt_query_that_found_nothing_shows_the_corrected_results(client, small_catalog):
+    response = client.get("/courses?q=회게")
+    text = text_of(response)
+    assert "‘회게’에 맞는 과정이 없어 ‘회계’ 로 찾은 결과입니다." in text
+    assert run_ids_on(response) == [small_catalog["accounting"].id]
+    assert "찾으셨나요" not in text
+
+
+# -- bad addresses never break the page ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "named"), [
+    ("region=999", "지역 ‘999’"),
+    ("region=11x", "지역 ‘11x’"),
+    ("region=99", "알 수 없는 지역 코드"),
+    ("ncs=2", "NCS 직무 분야 ‘2’"),
+    ("ncs=99", "알 수 없는 NCS 코드"),
+    ("mode=bus", "훈련 방식 ‘bus’"),
+    ("weekend=sunday", "훈련 요일"),
+    ("start_from=2026-13-01", "개강일 시작 ‘2026-13-01’"),
+    ("start_from=yesterday", "개강일 시작"),
+    ("start_from=2026-06-01&start_to=2026-05-01", "개강일 범위의 끝이 시작보다 빠릅니다"),
+    ("start_month=2026-5", "개강 월"),
+    ("max_self_pay=abc", "자비부담 상한"),
+    ("max_self_pay=-1", "자비부담 상한"),
+    ("max_self_pay=99999999999999999999", "자비부담 상한"),
+    ("seats=maybe", "남은 자리"),
+    ("include_past=2", "지난 과정"),
+    ("sort=cheapest", "정렬 ‘cheapest’"),
+    ("programme=<script>", "지원 사업"),
+    ("fee_band=cheap", "훈련비 ‘cheap’"),
+    ("self_pay_band=1m", "자비부담금 ‘1m’"),
+])
+def test_a_bad_condition_is_left_out_and_named(client, small_catalog, query, named):
+    response = client.get(f"/courses?q=파이썬&{query}")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "알아볼 수 없는 것은 빼고 검색했습니다" in text
+    assert named in text
+    assert set(run_ids_on(response)) >= {small_catalog["python"].id}  # the rest of the search still ran
+    assert "<script>" not in page(response).split("<main", 1)[1].split("</main>")[0]
+
+
+@pytest.mark.parametrize("query", [
+    "page=0", "page=-3", "page=abc", "page=100000000000000000000", "per_page=0", "per_page=1000", "per_page=x",
+    "q=" + "가" * 500, "q=%00%01", "q=(((", "q=*", "q=" + "\"" * 3, "q=AND OR NOT", "q=title:파이썬",
+    "region=11&region=26", "region=", "q=&region=&page=", "unknown=1", "q=%F0%9F%90%8D",
+])
+def test_odd_addresses_never_fail(client, small_catalog, query):
+    response = client.get(f"/courses?{query}")
+    assert response.status_code == 200
+    assert "알아볼 수 없는 것은 빼고" not in text_of(response)  # paging and text problems are fixed silently
+
+
+def test_a_long_query_is_cut_not_refused(client, small_catalog):
+    params, ignored = forms.parse_page_args(MultiDict({"q": "파이썬 " + "가" * 300}))
+    assert len(params.q) == forms.Q_MAX and params.q.startswith("파이썬") and ignored == []
+
+
+# -- the page itself ------------------------------------------------------------------------------------
+
+def test_the_page_works_without_inline_script_or_style(client, small_catalog):
+    body = page(client.get("/courses?q=파이썬&region=11"))
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body)
+    assert " style=" not in body and "<style" not in body
+    assert not re.search(r"\son[a-z]+=", body)
+    assert '<script src="/static/js/search.js" defer></script>' in body
+    # filters fold on phones without JavaScript too
+    assert '<details class="search-filters" open data-collapse-narrow>' in body
+    assert 'data-suggest="/api/v1/suggest"' in body
+    assert '<label for="search-q">훈련과정 검색</label>' in body
+    assert 'placeholder="예: 파이썬, 빅데이터, 강남 데이터 분석"' in body
+
+
+def test_the_menu_item_leads_to_the_search_page(client):
+    body = page(client.get("/courses"))
+    assert re.search(r'<a href="/courses" class="gnb-main-trigger is-link selected" aria-current="page">훈련과정 찾기</a>',
+                     body)
+
+
+def test_the_home_page_has_the_search_box(client):
+    body = page(client.get("/"))
+    form = re.search(r'<form class="search-box".*?</form>', body, re.S).group(0)
+    assert 'action="/courses"' in form and 'name="q"' in form and "data-suggest" in form
+    assert '<script src="/static/js/search.js" defer></script>' in body
+    assert 'href="/courses?q=%ED%8C%8C%EC%9D%B4%EC%8D%AC"' in body  # a popular topic: 파이썬
+
+
+def test_before_the_first_index_the_page_says_it_is_being_prepared(client, catalog):
+    catalog.run()  # in the database, not indexed yet
+    response = client.get("/courses?q=파이썬")
+    assert response.status_code == 200
+    assert "검색 색인을 준비하고 있습니다" in text_of(response)
+    assert hrefs(response, r"^/browse/$")
+
+
+def test_the_search_page_is_public_for_everyone(client, login_as, small_catalog):
+    assert client.get("/courses?q=파이썬").status_code == 200
+    login_as("provider")
+    assert client.get("/courses?q=파이썬").status_code == 200
+
+
+def test_page_links_stop_at_the_deepest_page_served():
+    from search.views import Pages
+
+    pages = Pages(page=10, per_page=20, total=100_000)
+    assert pages.pages == forms.PAGE_MAX
+    assert list(pages.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1)) == [
+        1, None, 8, 9, 10, 11, 12, 13, None, forms.PAGE_MAX]
+    assert (pages.prev_num, pages.next_num) == (9, 11)
+    assert not Pages(page=1, per_page=20, total=5).has_next
