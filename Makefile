@@ -19,10 +19,11 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
-## run: install, migrate, load demo data, then serve http://127.0.0.1:5000 with the worker (Ctrl-C stops both)
+## run: install, migrate, load demo data, build the search index, then serve http://127.0.0.1:5000 with the worker (Ctrl-C stops both)
 run: $(VENV)/.installed-run
 	$(BIN)/hrdnet db upgrade
 	$(BIN)/hrdnet demo load --runs 3000
+	$(BIN)/hrdnet search reindex
 	exec bin/dev-server
 
 ## test: install what the tests need and run the whole suite (SQLite, PostgreSQL and browser tests)
