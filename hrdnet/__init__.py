@@ -55,11 +55,15 @@ def _import_models() -> None:
     import courses.models  # noqa: F401
     import hrdnet.audit  # noqa: F401
     import hrdnet.auth.models  # noqa: F401
+    import hrdnet.idempotency  # noqa: F401
     import hrdnet.mail  # noqa: F401  (registers its outbox handler)
     import hrdnet.outbox  # noqa: F401
     import hrdnet.worker  # noqa: F401
     import search.indexer  # noqa: F401  (registers the search.* outbox handlers)
-    import vouchers.ledger  # noqa: F401  (the ledger's tables; registers the ledger.expire_holds job)
+    import vouchers.jobs  # noqa: F401  (registers the enrolment, settlement and card jobs)
+    import vouchers.ledger  # noqa: F401  (registers the ledger.expire_holds job)
+    import vouchers.models  # noqa: F401
+    import vouchers.payments  # noqa: F401  (registers the payments.refund outbox handler)
 
 
 def _register_blueprints(app: Flask) -> None:

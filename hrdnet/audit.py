@@ -55,7 +55,7 @@ def entry_hash(entry_id: int, at: datetime, action: str, actor: str, subject_typ
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def _lock_chain_head() -> None:
+def lock_chain() -> None:
     """Serialise appends so each new entry sees the true head (PostgreSQL; SQLite's write lock does it)."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(7412001)"))
@@ -67,7 +67,7 @@ def append(action: str, *, actor: str, subject_type: str, subject_id: str | int,
 
     On SQLite the caller's unit of work must hold the write lock (unit_of_work(write_lock=True)).
     """
-    _lock_chain_head()
+    lock_chain()
     head = db.session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
                               ).first()
     entry_id, prev_hash = (head.id + 1, head.hash) if head else (1, GENESIS_HASH)

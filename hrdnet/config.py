@@ -47,6 +47,11 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), False),
         "PAYMENT_BACKEND": env.get("PAYMENT_BACKEND", "local"),
+        # Identity verification (본인인증): "local" is the development stand-in (vouchers/identity.py).
+        "IDENTITY_BACKEND": env.get("IDENTITY_BACKEND", "local"),
+        # Keys the pseudonymous person key (HMAC of the verification service's CI); never change it once
+        # cards exist, or people would no longer match their cards.
+        "IDENTITY_KEY_SECRET": env.get("IDENTITY_KEY_SECRET", "" if production else DEV_SECRET_KEY),
         # HRD-Net/고용24 OpenAPI (keys are issued to registered organisations; the site also works from files).
         "HRDNET_API_KEY": env.get("HRDNET_API_KEY", ""),
         "HRDNET_API_BASE": env.get("HRDNET_API_BASE",
@@ -85,3 +90,6 @@ def check_production_safety(config: dict) -> None:
             "SECRET_KEY must be set to a random value of at least 32 characters in production "
             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')."
         )
+    identity_secret = config.get("IDENTITY_KEY_SECRET") or ""
+    if identity_secret in _WEAK_SECRETS or len(identity_secret) < 32:
+        raise ConfigError("IDENTITY_KEY_SECRET must be set to a random value of at least 32 characters in production.")

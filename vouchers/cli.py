@@ -1,4 +1,4 @@
-"""`hrdnet ledger …`: check the voucher ledger against itself."""
+"""`hrdnet ledger …`, `hrdnet cards …`, `hrdnet attendance …`, `hrdnet enrolments …`: the voucher domain's commands."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import click
 from flask import Flask
 
 ledger_cli = click.Group("ledger", help="The voucher ledger.")
+cards_cli = click.Group("cards", help="Lifelong Learning Cards (내일배움카드).")
+attendance_cli = click.Group("attendance", help="Attendance and provider settlement.")
+enrolments_cli = click.Group("enrolments", help="Enrolments: the worker's jobs, by hand.")
+CLI_ACTOR = "cli"
 
 
 @ledger_cli.command("verify")
@@ -26,5 +30,102 @@ def verify_command():
     click.echo(f"ledger intact: {summary}; every transfer balances and every cached balance equals its entries")
 
 
+@cards_cli.command("issue")
+@click.argument("email")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="won (default: the rule file's limit)")
+@click.option("--valid-years", type=click.IntRange(min=1), default=None)
+@click.option("--account", type=click.Choice(["card", "kdigital"]), default="card")
+def issue_command(email: str, limit: int | None, valid_years: int | None, account: str):
+    """Issue a card (or K-Digital Credit account) to a learner, as an admin approving would; prints the card id.
+
+    A learner who applied has their application approved; one who has not verified identity yet is linked to
+    a person from the details of their account (the admin vouches for them).
+    """
+    from sqlalchemy import select
+
+    from hrdnet.auth.models import User
+    from hrdnet.db import unit_of_work
+    from hrdnet.errors import DomainError
+    from hrdnet.extensions import db
+    from hrdnet.timeutil import kst_today
+    from vouchers import cards
+    from vouchers.models import ApplicationStatus, CardApplication
+
+    with unit_of_work(write_lock=True):
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None or user.role != "learner":
+            raise click.ClickException(f"no learner account {email}")
+        try:
+            person = cards.person_of(user.id) or cards.link_unverified(user.id, actor=CLI_ACTOR)
+            application = db.session.scalar(select(CardApplication).where(
+                CardApplication.person_id == person.id, CardApplication.status == ApplicationStatus.SUBMITTED))
+            if application is not None and account == "card" and limit is None and valid_years is None:
+                card_id = cards.decide_application(application.id, approve=True, actor=CLI_ACTOR,
+                                                   today=kst_today()).card_id
+            else:
+                card_id = cards.issue_card(person.id, kind=account, today=kst_today(), actor=CLI_ACTOR, limit=limit,
+                                           valid_years=valid_years).id
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+    click.echo(card_id)
+
+
+@attendance_cli.command("record")
+@click.argument("enrolment_id", type=int)
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("mark", type=click.Choice(["present", "late", "early_leave", "absent"]))
+def record_command(enrolment_id: int, day, mark: str):
+    """Record one day's attendance of an enrolment (the provider portal adds screens for this)."""
+    from hrdnet.db import unit_of_work
+    from vouchers import attendance
+
+    with _domain_errors(), unit_of_work(write_lock=True):
+        attendance.record(enrolment_id, day.date(), mark, actor=CLI_ACTOR)
+    click.echo(f"enrolment {enrolment_id}: {day.date()} {mark}")
+
+
+@attendance_cli.command("settle")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+def settle_command(today):
+    """Settle every ended unit period with attendance (what the worker does every six hours)."""
+    from hrdnet.db import unit_of_work
+    from hrdnet.timeutil import kst_today
+    from vouchers import attendance
+
+    with _domain_errors(), unit_of_work(write_lock=True):
+        count = attendance.settle_due(today.date() if today else kst_today(), actor=CLI_ACTOR)
+    click.echo(f"settled {count} unit period(s)")
+
+
+@enrolments_cli.command("complete")
+@click.argument("enrolment_id", type=int)
+def complete_command(enrolment_id: int):
+    """Mark an enrolment completed (after the run ended, attendance ≥ the completion rate)."""
+    from hrdnet.db import unit_of_work
+    from hrdnet.timeutil import kst_today
+    from vouchers import attendance
+
+    with _domain_errors(), unit_of_work(write_lock=True):
+        attendance.complete(enrolment_id, on=kst_today(), actor=CLI_ACTOR)
+    click.echo(f"enrolment {enrolment_id}: completed")
+
+
+class _domain_errors:
+    """Turn a domain refusal into a one-line error and exit status 1."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, _traceback):
+        from hrdnet.errors import DomainError
+
+        if isinstance(error, DomainError):
+            raise click.ClickException(error.message) from None
+        return False
+
+
 def register(app: Flask) -> None:
-    app.cli.add_command(ledger_cli)
+    for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli):
+        app.cli.add_command(group)
+
+

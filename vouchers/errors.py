@@ -34,3 +34,99 @@ class HoldNotPending(Conflict):
     """The hold was already captured, released or expired (by another request)."""
 
     code, message = "hold_not_pending", "이미 결제되었거나 해제된 보류 건입니다."
+
+
+# -- cards -------------------------------------------------------------------------------------------------
+
+class IdentityRequired(DomainError):
+    status, code, message = 403, "identity_required", "본인인증을 먼저 해 주세요."
+
+
+class IdentityTaken(Conflict):
+    code, message = "identity_taken", "이 로그인은 이미 다른 사람으로 본인인증되었습니다."
+
+
+class NotEligible(DomainError):
+    status, code, message = 422, "not_eligible", "내일배움카드 발급 대상이 아닙니다."
+
+
+class ApplicationPending(Conflict):
+    code, message = "application_pending", "심사 중인 카드 신청이 이미 있습니다."
+
+
+class ApplicationNotFound(NotFound):
+    code, message = "application_not_found", "카드 신청을 찾을 수 없습니다."
+
+
+class ApplicationDecided(Conflict):
+    code, message = "application_decided", "이미 승인되었거나 반려된 신청입니다."
+
+
+class CardExists(Conflict):
+    code, message = "card_exists", "사용 중인 카드가 이미 있습니다. 한 사람은 한 장의 카드만 가질 수 있습니다."
+
+
+class NoCard(Conflict):
+    code, message = "no_card", "사용할 수 있는 내일배움카드가 없습니다. 카드를 먼저 신청해 주세요."
+
+
+class CardNotFound(NotFound):
+    code, message = "card_not_found", "카드를 찾을 수 없습니다."
+
+
+class CardSuspended(Conflict):
+    code, message = "card_suspended", "카드 사용이 정지된 기간이라 수강 신청을 할 수 없습니다."
+
+
+class CardExpired(Conflict):
+    code, message = "card_expired", "카드 유효기간이 지났습니다."
+
+
+class NoKDigitalAccount(Conflict):
+    code, message = "no_kdigital_account", "K-디지털 크레딧 계정이 없어 이 과정에 신청할 수 없습니다."
+
+
+class TopUpNotAllowed(Conflict):
+    code, message = "top_up_not_allowed", "추가 지원 대상이 아니거나 이미 추가 지원을 받았습니다."
+
+
+# -- enrolments --------------------------------------------------------------------------------------------
+
+class RunNotFound(NotFound):
+    code, message = "run_not_found", "훈련과정 회차를 찾을 수 없습니다."
+
+
+class RunFull(Conflict):
+    code, message = "run_full", "정원이 모두 찼습니다."
+
+
+class AlreadyEnrolled(Conflict):
+    code, message = "already_enrolled", "이미 신청한 회차입니다."
+
+
+class EnrolmentClosed(Conflict):
+    code, message = "enrolment_closed", "수강 신청 기간이 아닙니다."
+
+
+class PriceUnknown(Conflict):
+    code, message = "price_unknown", "이 회차는 훈련비 지원 기준이 정해지지 않아 이곳에서 신청할 수 없습니다."
+
+
+class EnrolmentNotFound(NotFound):
+    code, message = "enrolment_not_found", "수강 신청 내역을 찾을 수 없습니다."
+
+
+class IllegalTransition(Conflict):
+    code, message = "illegal_transition", "지금 상태에서는 할 수 없는 처리입니다."
+
+
+class AttendanceInvalid(DomainError):
+    status, code, message = 422, "invalid_attendance", "출석 기록이 올바르지 않습니다."
+
+
+class CompletionNotReached(Conflict):
+    code, message = "attendance_below_completion", "출석률이 수료 기준에 미달합니다."
+
+
+class PaymentFailed(DomainError):
+    status, code, message = 402, "payment_failed", "결제가 완료되지 않았습니다."

@@ -388,7 +388,7 @@ def _lock_accounts(account_ids: list[int]) -> dict[int, tuple[int, bool, str, st
     query = (select(Account.id, Account.balance, Account.may_go_negative, Account.normal_side, Account.kind)
              .where(Account.id.in_(account_ids)).order_by(Account.id))
     if db.session.get_bind().dialect.name == "postgresql":
-        audit._lock_chain_head()  # chain first, then accounts by id: one lock order for every posting
+        audit.lock_chain()  # chain first, then accounts by id: one lock order for every posting
         query = query.with_for_update()
     return {row.id: (row.balance, row.may_go_negative, row.normal_side, row.kind)
             for row in db.session.execute(query)}

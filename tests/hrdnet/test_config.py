@@ -19,6 +19,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, tmp_
 def test_production_starts_with_a_strong_secret_and_hardened_cookies(monkeypatch, tmp_path):
     monkeypatch.setenv("HRDNET_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("IDENTITY_KEY_SECRET", "i" * 48)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -37,3 +38,12 @@ def test_development_defaults_use_a_sqlite_file_under_instance(tmp_path):
 def test_database_url_switches_to_postgresql(tmp_path):
     url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     assert from_environment(str(tmp_path), environ={"DATABASE_URL": url})["SQLALCHEMY_DATABASE_URI"] == url
+
+
+def test_production_refuses_to_start_without_an_identity_key_secret(monkeypatch, tmp_path):
+    monkeypatch.setenv("HRDNET_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    monkeypatch.delenv("IDENTITY_KEY_SECRET", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with pytest.raises(ConfigError, match="IDENTITY_KEY_SECRET"):
+        create_app()

@@ -44,6 +44,9 @@ from hrdnet.timeutil import utcnow
 
 CURRENCY = "KRW"
 
+__all__ = ["CURRENCY", "SETTLING_KINDS", "Account", "AccountKind", "AccountKindDefinition", "Entry", "Hold", "Side",
+           "Transfer", "TransferKind", "TransferKindDefinition"]
+
 
 class Side(StrEnum):
     DEBIT = "debit"
@@ -77,6 +80,7 @@ class TransferKind(StrEnum):
     EXPIRE = "expire"
     COPAY = "copay"
     SETTLE = "settle"
+    FUND = "fund"  # a programme budget pays a provider directly (programmes that do not draw the card)
 
 
 # A hold is settled by exactly one transfer of one of these kinds; the state it leaves the hold in.

@@ -1,0 +1,75 @@
+"""Idempotency-Key for JSON POSTs: the same key and body return the first response; a different body is refused.
+
+A record is written in the same transaction as the work it answers for, so a response is stored exactly
+when the work committed. Refusals (4xx) are not stored: a retry is evaluated again. Two concurrent requests
+with the same key serialise on the unique (user, key) index; the loser returns the winner's response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hrdnet.errors import DomainError
+from hrdnet.extensions import db
+from hrdnet.models_base import UTCDateTime
+from hrdnet.timeutil import utcnow
+
+MAX_KEY = 100
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code = 422, "idempotency_key_reused"
+    message = "같은 Idempotency-Key로 내용이 다른 요청이 이미 처리되었습니다. 새 키로 요청해 주세요."
+
+
+class IdempotencyKeyInvalid(DomainError):
+    status, code = 400, "idempotency_key_invalid"
+    message = f"Idempotency-Key는 1~{MAX_KEY}자의 문자열이어야 합니다."
+
+
+class IdempotencyRecord(db.Model):
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "endpoint", "key", name="uq_idempotency_records_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    endpoint: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(MAX_KEY))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def request_hash(body: object) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY:
+        raise IdempotencyKeyInvalid()
+    return key
+
+
+def replay(user_id: int, endpoint: str, key: str, body: object) -> tuple[int, dict] | None:
+    """The stored (status, body) for this key, None if unseen; IdempotencyKeyReused if the body differs."""
+    record = db.session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == user_id, IdempotencyRecord.endpoint == endpoint, IdempotencyRecord.key == key))
+    if record is None:
+        return None
+    if record.request_hash != request_hash(body):
+        raise IdempotencyKeyReused()
+    return record.status_code, json.loads(record.body)
+
+
+def remember(user_id: int, endpoint: str, key: str, body: object, status: int, response: dict) -> None:
+    db.session.add(IdempotencyRecord(user_id=user_id, endpoint=endpoint, key=key, request_hash=request_hash(body),
+                                     status_code=status, body=json.dumps(response, ensure_ascii=False)))
+    db.session.flush()

@@ -1,0 +1,78 @@
+"""Factories for the voucher tests: learners who verified and hold cards, runs with known prices, enrolments.
+
+Everything goes through the real services and a real migrated database (SQLite file, and PostgreSQL for
+tests marked both_dbs); nothing about money is mocked.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from hrdnet.db import unit_of_work
+from hrdnet.extensions import db
+from hrdnet.timeutil import utcnow
+from tests.courses.test_pages import TODAY, Catalog
+from vouchers import cards, enrolments, payments
+from vouchers.models import CardKind, Enrolment
+
+ACTOR = "test"
+
+
+class VoucherWorld:
+    def __init__(self, make_user):
+        self.make_user = make_user
+        self.catalog = Catalog()
+        self._numbers = itertools.count(1)
+
+    def learner(self, *, limit: int | None = None, groups: tuple[str, ...] = (), status: str = "unemployed",
+                birth_date: date = date(1990, 5, 17), card: bool = True, kdigital: bool = False,
+                on: date = TODAY):
+        """A learner login, verified as a new person, with a card issued (unless card=False)."""
+        n = next(self._numbers)
+        user = self.make_user("learner", email=f"learner-{n}-{id(self)}@example.com")
+        with unit_of_work(write_lock=True):
+            person = cards.verify_identity(user.id, name=f"학습자{n}", birth_date=birth_date,
+                                           phone=f"010-{n:04d}-{id(self) % 10000:04d}", actor=ACTOR)
+            cards.record_status(person.id, employment_status=status, groups=set(groups), effective_from=on,
+                                actor=ACTOR)
+            if card:
+                cards.issue_card(person.id, kind=CardKind.CARD, today=on, actor=ACTOR, limit=limit)
+            if kdigital:
+                cards.issue_card(person.id, kind=CardKind.KDIGITAL, today=on, actor=ACTOR)
+        user.person_id = person.id
+        return user
+
+    def run(self, *, programme: str = "C0061", fee: int = 1_000_000, capacity: int = 30, source_enrolled: int = 0,
+            local_enrolled: int = 0, start: date | None = None, days: int = 60, **values):
+        """A run whose price is known: general card course by default (self-pay by the employment band)."""
+        return self.catalog.run(programme=programme, fee=fee, capacity=capacity, source_enrolled=source_enrolled,
+                                local_enrolled=local_enrolled, start=start or TODAY + timedelta(days=14),
+                                days=days, **{"employment_rate_3m": 75.0, "general_self_pay": None,
+                                              "support_amount": None, **values})
+
+    def enrol(self, user, run, *, key: str | None = None, today: date = TODAY, now: datetime | None = None,
+              pay: bool = True) -> Enrolment:
+        """Enrol through the service (the hold), then collect the co-payment with the local backend."""
+        with unit_of_work(write_lock=True):
+            enrolment = enrolments.enrol(user.id, run.id, request_key=key or f"k-{next(self._numbers)}",
+                                         now=now or utcnow(), today=today, actor=ACTOR)
+            payment = payments.pay_or_confirm(enrolment, actor=ACTOR) if pay else None
+            enrolment_id, payment_id = enrolment.id, payment.id if payment else None
+        if payment_id is not None:
+            payments.process(payment_id, actor=ACTOR)
+        return db.session.get(Enrolment, enrolment_id, populate_existing=True)
+
+    def figures(self, user, kind: str = CardKind.CARD):
+        card = cards.open_card(user.person_id, kind)
+        return cards.figures(card.id)
+
+    def card(self, user, kind: str = CardKind.CARD):
+        return cards.open_card(user.person_id, kind)
+
+
+@pytest.fixture
+def world(app, make_user) -> VoucherWorld:
+    return VoucherWorld(make_user)

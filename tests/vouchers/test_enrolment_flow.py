@@ -1,0 +1,70 @@
+"""The enrolment lifecycle end to end through the services: price, hold, pay, cancel, attend, settle, complete."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hrdnet import audit
+from hrdnet.db import unit_of_work
+from tests.courses.test_pages import TODAY
+from tests.vouchers.conftest import ACTOR
+from vouchers import attendance, enrolments, errors, ledger
+from vouchers.models import EnrolmentStatus
+
+pytestmark = pytest.mark.both_dbs
+
+
+def test_enrol_and_pay_draws_the_government_share_from_the_card(world):
+    learner = world.learner()
+    run = world.run(fee=1_000_000)  # employment 75 % → 15 % self-pay
+    enrolment = world.enrol(learner, run)
+    assert enrolment.status == EnrolmentStatus.CONFIRMED
+    assert (enrolment.self_pay, enrolment.card_draw) == (150_000, 850_000)
+    figures = world.figures(learner)
+    assert (figures.available, figures.held, figures.spent) == (3_000_000 - 850_000, 0, 850_000)
+    assert figures.balanced
+    assert ledger.verify().ok and audit.verify().ok
+
+
+def test_cancel_before_start_returns_everything(world):
+    learner = world.learner()
+    run = world.run()
+    enrolment = world.enrol(learner, run)
+    with unit_of_work(write_lock=True):
+        preview = enrolments.cancel(enrolment.id, on=TODAY, actor=ACTOR)
+    assert preview.free and preview.self_pay_refund == 150_000 and preview.card_return == 850_000
+    figures = world.figures(learner)
+    assert figures.available == 3_000_000 and figures.spent == 0 and figures.balanced
+    assert enrolments.get(enrolment.id).status == EnrolmentStatus.WITHDRAWN
+    assert ledger.verify().ok
+
+
+def test_attend_settle_and_complete(world):
+    learner = world.learner()
+    start = TODAY - timedelta(days=70)
+    run = world.run(start=start, days=59, fee=1_000_000)
+    with unit_of_work(write_lock=True):
+        pass
+    enrolment = world.enrol(learner, run, today=start - timedelta(days=1))
+    with unit_of_work(write_lock=True):
+        enrolments.start_due(TODAY)
+        for offset in range(60):
+            attendance.record(enrolment.id, start + timedelta(days=offset), "present", actor=ACTOR)
+    with unit_of_work(write_lock=True):
+        attendance.complete(enrolment.id, on=TODAY, actor=ACTOR)
+    enrolment = enrolments.get(enrolment.id)
+    assert enrolment.status == EnrolmentStatus.COMPLETED
+    figures = world.figures(learner)
+    assert figures.balanced
+    assert ledger.verify().ok and audit.verify().ok
+
+
+def test_second_enrolment_on_full_run_is_refused(world):
+    run = world.run(capacity=1)
+    first, second = world.learner(), world.learner()
+    world.enrol(first, run)
+    with pytest.raises(errors.RunFull), unit_of_work(write_lock=True):
+        enrolments.enrol(second.id, run.id, request_key="x", now=__import__("hrdnet.timeutil").timeutil.utcnow(),
+                         today=TODAY, actor=ACTOR)

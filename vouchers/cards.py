@@ -1,0 +1,365 @@
+"""Cards: identity, application and approval, issue, top-up, status, suspension and expiry.
+
+Services take plain values and flush, never commit; the caller owns the unit of work (write_lock=True on
+SQLite: every function here that moves money appends to the audit log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from courses.models import Programme
+from hrdnet import audit
+from hrdnet.extensions import db
+from hrdnet.timeutil import utcnow
+from vouchers import errors, identity, ledger
+from vouchers.models import (
+    Account,
+    AccountKind,
+    ApplicationStatus,
+    Card,
+    CardApplication,
+    CardKind,
+    Entry,
+    IdentityLink,
+    LearnerStatus,
+    Person,
+    Side,
+    Transfer,
+    TransferKind,
+)
+from vouchers.rules import CardRules, card_rules
+
+# The programme budgets cards are issued from: the card scheme (국민내일배움카드 일반과정) and K-Digital Credit.
+CARD_PROGRAMME = "C0061"
+KDIGITAL_PROGRAMME = "C0105"
+
+
+# -- identity ----------------------------------------------------------------------------------------------
+
+def verify_identity(user_id: int, *, name: str, birth_date: date, phone: str, actor: str) -> Person:
+    """Verify the login's owner through the identity adapter and link the login to that person."""
+    verified = identity.verifier().verify(name=name, birth_date=birth_date, phone=phone)
+    key = identity.person_key(verified.ci)
+    person = db.session.scalar(select(Person).where(Person.person_key == key))
+    if person is None:
+        person = _create_person(key, verified.birth_date)
+    link = db.session.get(IdentityLink, user_id)
+    if link is not None:
+        if link.person_id != person.id:
+            raise errors.IdentityTaken()
+        return person
+    db.session.add(IdentityLink(user_id=user_id, person_id=person.id))
+    db.session.flush()
+    audit.append("identity.verified", actor=actor, subject_type="person", subject_id=person.person_key[:16])
+    return person
+
+
+def _create_person(key: str, birth_date: date | None) -> Person:
+    savepoint = db.session.begin_nested()
+    try:
+        person = Person(person_key=key, birth_date=birth_date)
+        db.session.add(person)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()  # verified at the same moment by another login of the same person
+        return db.session.scalar(select(Person).where(Person.person_key == key))
+    savepoint.commit()
+    return person
+
+
+def link_unverified(user_id: int, *, actor: str) -> Person:
+    """An admin vouches for a login that has not verified yet: a person keyed by the login (no birth date)."""
+    person = _create_person(identity.person_key(f"admin-vouched:user:{user_id}"), None)
+    db.session.add(IdentityLink(user_id=user_id, person_id=person.id))
+    db.session.flush()
+    audit.append("identity.vouched", actor=actor, subject_type="person", subject_id=person.person_key[:16])
+    return person
+
+
+def person_of(user_id: int) -> Person | None:
+    link = db.session.get(IdentityLink, user_id)
+    return db.session.get(Person, link.person_id) if link else None
+
+
+def require_person(user_id: int) -> Person:
+    person = person_of(user_id)
+    if person is None:
+        raise errors.IdentityRequired()
+    return person
+
+
+# -- status ------------------------------------------------------------------------------------------------
+
+def record_status(person_id: int, *, employment_status: str, groups: frozenset[str] | set[str],
+                  effective_from: date, actor: str, rules: CardRules | None = None) -> LearnerStatus:
+    rules = rules or card_rules()
+    if employment_status not in rules.statuses:
+        raise errors.NotEligible("알 수 없는 고용 상태입니다.")
+    unknown = set(groups) - known_groups(rules)
+    if unknown:
+        raise errors.NotEligible(f"알 수 없는 지원 대상 구분입니다: {', '.join(sorted(unknown))}")
+    status = LearnerStatus(person_id=person_id, employment_status=employment_status,
+                           groups=" ".join(sorted(groups)), effective_from=effective_from, recorded_by=actor)
+    db.session.add(status)
+    db.session.flush()
+    return status
+
+
+def status_on(person_id: int, day: date) -> LearnerStatus | None:
+    """The status in effect on that day: the latest effective_from on or before it (last recorded wins)."""
+    return db.session.scalar(select(LearnerStatus)
+                             .where(LearnerStatus.person_id == person_id, LearnerStatus.effective_from <= day)
+                             .order_by(LearnerStatus.effective_from.desc(), LearnerStatus.id.desc()).limit(1))
+
+
+def known_groups(rules: CardRules | None = None) -> set[str]:
+    """Groups a learner may declare: the pricing exemptions and the top-up groups."""
+    from courses import pricing
+
+    rules = rules or card_rules()
+    return set(pricing.exemption_groups()) | set(rules.top_ups)
+
+
+def group_labels(rules: CardRules | None = None) -> dict[str, str]:
+    from courses import pricing
+
+    rules = rules or card_rules()
+    labels = dict(rules.top_up_labels)
+    labels.update({key: group.name for key, group in pricing.exemption_groups().items()})
+    return labels
+
+
+# -- application and issue -----------------------------------------------------------------------------------
+
+def apply_for_card(user_id: int, *, employment_status: str, groups: set[str], excluded: set[str], today: date,
+                   actor: str, rules: CardRules | None = None) -> CardApplication:
+    """A learner's application: checks eligibility now, records the status, and waits for an admin."""
+    rules = rules or card_rules()
+    person = require_person(user_id)
+    declared_excluded = sorted(set(excluded) & set(rules.excluded_groups))
+    if declared_excluded:
+        raise errors.NotEligible(f"{rules.excluded_groups[declared_excluded[0]]}은(는) 카드 발급 대상이 아닙니다.")
+    if person.birth_date is None or not rules.age_allowed(person.birth_date, today):
+        raise errors.NotEligible(f"만 {rules.min_age}세 이상 {rules.max_age}세 이하만 카드를 발급받을 수 있습니다.")
+    if open_card(person.id, CardKind.CARD) is not None:
+        raise errors.CardExists()
+    record_status(person.id, employment_status=employment_status, groups=groups, effective_from=today,
+                  actor=actor, rules=rules)
+    application = CardApplication(person_id=person.id, user_id=user_id, employment_status=employment_status,
+                                  groups=" ".join(sorted(groups)))
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(application)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        raise errors.ApplicationPending() from None
+    savepoint.commit()
+    audit.append("card.applied", actor=actor, subject_type="card_application", subject_id=application.id,
+                 data={"employment_status": employment_status, "groups": sorted(groups)})
+    return application
+
+
+def decide_application(application_id: int, *, approve: bool, actor: str, today: date,
+                       reason: str | None = None) -> CardApplication:
+    application = db.session.get(CardApplication, application_id, with_for_update=True)
+    if application is None:
+        raise errors.ApplicationNotFound()
+    if application.status != ApplicationStatus.SUBMITTED:
+        raise errors.ApplicationDecided()
+    if approve:
+        card = issue_card(application.person_id, kind=CardKind.CARD, today=today, actor=actor)
+        application.card_id = card.id
+    application.status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
+    application.decided_at, application.decided_by, application.reason = utcnow(), actor, reason
+    db.session.flush()
+    audit.append("card.application_decided", actor=actor, subject_type="card_application",
+                 subject_id=application.id, data={"approved": approve})
+    return application
+
+
+def issue_card(person_id: int, *, kind: str, today: date, actor: str, limit: int | None = None,
+               valid_years: int | None = None, rules: CardRules | None = None) -> Card:
+    """Open a card (or K-Digital Credit account) and fund it from the programme budget, in one transfer."""
+    rules = rules or card_rules()
+    kind = CardKind(kind)
+    default_limit, default_years = ((rules.card_limit, rules.card_valid_years) if kind == CardKind.CARD
+                                    else (rules.kdigital_limit, rules.kdigital_valid_years))
+    limit = default_limit if limit is None else limit
+    years = default_years if valid_years is None else valid_years
+    if limit <= 0 or years <= 0:
+        raise errors.InvalidTransfer("한도와 유효기간은 0보다 커야 합니다.")
+    card = Card(person_id=person_id, kind=kind.value, limit_amount=limit, issued_on=today,
+                expires_on=_add_years(today, years) - _ONE_DAY)
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(card)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        raise errors.CardExists() from None
+    savepoint.commit()
+    accounts = ledger.open_card_accounts(card.id)
+    budget = _programme_budget(CARD_PROGRAMME if kind == CardKind.CARD else KDIGITAL_PROGRAMME)
+    label = "내일배움카드 발급" if kind == CardKind.CARD else "K-디지털 크레딧 발급"
+    ledger.transfer(f"card:{card.id}:issue", TransferKind.ISSUE, [(budget.id, accounts.available.id, limit)],
+                    memo=f"{label} (지원 한도 {limit:,}원)", actor=actor)
+    audit.append("card.issued", actor=actor, subject_type="card", subject_id=card.id,
+                 data={"kind": kind.value, "limit": limit, "expires_on": card.expires_on.isoformat()})
+    return card
+
+
+def top_up(card_id: int, *, group: str, today: date, actor: str, rules: CardRules | None = None) -> int:
+    """The one-time top-up for a vulnerable group, once the base is (nearly) used; returns the amount."""
+    rules = rules or card_rules()
+    card = get_card(card_id)
+    status = status_on(card.person_id, today)
+    if (card.kind != CardKind.CARD or group not in rules.top_ups or status is None
+            or group not in status.group_set or card.status_on(today) != "active"):
+        raise errors.TopUpNotAllowed()
+    accounts = ledger.open_card_accounts(card.id)
+    if ledger.balance(accounts.available.id) >= rules.top_up_when_below:
+        raise errors.TopUpNotAllowed(f"남은 잔액이 {rules.top_up_when_below:,}원 미만일 때 추가 지원을 받을 수 있습니다.")
+    amount = rules.top_ups[group]
+    key = f"card:{card.id}:top-up"  # one per card, whatever the group: a second attempt conflicts
+    if db.session.scalar(select(Transfer.id).where(Transfer.key == key)) is not None:
+        raise errors.TopUpNotAllowed()
+    ledger.transfer(key, TransferKind.TOP_UP, [(_programme_budget(CARD_PROGRAMME).id, accounts.available.id, amount)],
+                    memo=f"{rules.top_up_labels[group]} 추가 지원 {amount:,}원", actor=actor)
+    return amount
+
+
+def suspend(card_id: int, *, until: date, reason: str, actor: str) -> Card:
+    card = get_card(card_id)
+    if card.suspended_until is None or until > card.suspended_until:
+        card.suspended_until, card.suspension_reason = until, reason
+    db.session.flush()
+    audit.append("card.suspended", actor=actor, subject_type="card", subject_id=card.id,
+                 data={"until": until.isoformat(), "reason": reason})
+    return card
+
+
+def expire_cards(today: date, *, actor: str = audit.SYSTEM_ACTOR) -> int:
+    """Close cards past their expiry: the unused rest lapses to the `expired` account. Returns how many.
+
+    A card with money still held for a pending enrolment waits until that hold is settled.
+    """
+    due = db.session.scalars(select(Card).where(Card.closed_on.is_(None), Card.expires_on < today)
+                             .order_by(Card.id).limit(500)).all()
+    closed = 0
+    for card in due:
+        accounts = ledger.open_card_accounts(card.id)
+        if ledger.balance(accounts.held.id):
+            continue
+        rest = ledger.balance(accounts.available.id)
+        if rest:
+            programme = CARD_PROGRAMME if card.kind == CardKind.CARD else KDIGITAL_PROGRAMME
+            expired = ledger.open_account(AccountKind.EXPIRED, "programme", _programme(programme).id)
+            ledger.transfer(f"card:{card.id}:expire", TransferKind.EXPIRE, [(accounts.available.id, expired.id, rest)],
+                            memo=f"유효기간 만료로 남은 {rest:,}원 소멸", actor=actor)
+        card.closed_on = today
+        closed += 1
+    db.session.flush()
+    return closed
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+def get_card(card_id: int) -> Card:
+    card = db.session.get(Card, card_id)
+    if card is None:
+        raise errors.CardNotFound()
+    return card
+
+
+def open_card(person_id: int, kind: str = CardKind.CARD) -> Card | None:
+    return db.session.scalar(select(Card).where(Card.person_id == person_id, Card.kind == str(kind),
+                                                Card.closed_on.is_(None)))
+
+
+def cards_of_user(user_id: int) -> list[Card]:
+    person = person_of(user_id)
+    if person is None:
+        return []
+    return list(db.session.scalars(select(Card).where(Card.person_id == person.id)
+                                   .order_by(Card.closed_on.is_not(None), Card.kind, Card.id.desc())))
+
+
+@dataclass(frozen=True)
+class CardFigures:
+    """A card's money, each term derived from its ledger entries by kind of transfer.
+
+    limit + top_ups = available + held + spent + expired, with spent = captured − refunded + penalties.
+    """
+
+    issued: int
+    top_ups: int
+    available: int
+    held: int
+    captured: int
+    refunded: int
+    penalties: int
+    expired: int
+
+    @property
+    def spent(self) -> int:
+        return self.captured - self.refunded + self.penalties
+
+    @property
+    def balanced(self) -> bool:
+        terms = (self.available, self.held, self.spent, self.expired)
+        return self.issued + self.top_ups == sum(terms) and min(terms) >= 0
+
+
+def figures(card_id: int) -> CardFigures:
+    accounts = ledger.open_card_accounts(card_id)
+    available_id, held_id = accounts.available.id, accounts.held.id
+    rows = db.session.execute(
+        select(Entry.account_id, Entry.side, Transfer.kind, func.sum(Entry.amount))
+        .join(Transfer, Transfer.id == Entry.transfer_id)
+        .where(Entry.account_id.in_([available_id, held_id]))
+        .group_by(Entry.account_id, Entry.side, Transfer.kind)).all()
+    sums = {(account, side, kind): int(amount) for account, side, kind, amount in rows}
+
+    def into_available(kind):
+        return sums.get((available_id, Side.CREDIT.value, kind.value), 0)
+
+    def out_of_available(kind):
+        return sums.get((available_id, Side.DEBIT.value, kind.value), 0)
+
+    captured_from_held = sums.get((held_id, Side.DEBIT.value, TransferKind.CAPTURE.value), 0)
+    return CardFigures(
+        issued=into_available(TransferKind.ISSUE), top_ups=into_available(TransferKind.TOP_UP),
+        available=ledger.balance(available_id), held=ledger.balance(held_id),
+        captured=captured_from_held - into_available(TransferKind.CAPTURE),  # a partial capture returns the rest
+        refunded=into_available(TransferKind.REFUND), penalties=out_of_available(TransferKind.PENALTY),
+        expired=out_of_available(TransferKind.EXPIRE))
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+
+_ONE_DAY = timedelta(days=1)
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _programme(code: str) -> Programme:
+    programme = db.session.scalar(select(Programme).where(Programme.code == code))
+    if programme is None:
+        raise errors.InvalidTransfer(f"사업 {code}이(가) 등록되어 있지 않습니다.")
+    return programme
+
+
+def _programme_budget(code: str) -> Account:
+    return ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", _programme(code).id)
+

@@ -1,0 +1,129 @@
+"""Cards belong to people, not logins.
+
+- `people`: one row per verified person, named by a pseudonymous `person_key` (a keyed hash of the identity
+  provider's connecting information, never the CI itself). The birth date is kept because eligibility
+  (age 15–74) depends on it; nothing else about the person is stored here.
+- `identity_links`: which login verified as which person (a login is one person; a person may have
+  several logins over the years, but holds one card).
+- `card_applications`: a learner's application, reviewed by an admin.
+- `learner_statuses`: employment status and exemption groups with the date each takes effect; the price
+  of a run is computed with the status on that date.
+- `cards`: one voucher account of a person, kind `card` (the 내일배움카드) or `kdigital` (K-Digital
+  Credit). A partial unique index keeps one open card of each kind per person. Balances are in the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hrdnet.extensions import db
+from hrdnet.models_base import UTCDateTime
+from hrdnet.timeutil import utcnow
+
+__all__ = ["ApplicationStatus", "Card", "CardApplication", "CardKind", "IdentityLink", "LearnerStatus", "Person"]
+
+
+class CardKind(StrEnum):
+    CARD = "card"
+    KDIGITAL = "kdigital"
+
+
+class ApplicationStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Person(db.Model):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64), unique=True)  # pseudonymous; safe for the audit log
+    # From the verification service; None only for a card an admin issued from the command line before the
+    # person verified (`hrdnet cards issue`), which skips the age check the application makes.
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdentityLink(db.Model):
+    __tablename__ = "identity_links"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CardApplication(db.Model):
+    __tablename__ = "card_applications"
+    __table_args__ = (
+        CheckConstraint("status IN ('submitted', 'approved', 'rejected')", name="status_known"),
+        # One application under review per person at a time.
+        Index("uq_card_applications_open", "person_id", unique=True,
+              sqlite_where=text("status = 'submitted'"), postgresql_where=text("status = 'submitted'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    employment_status: Mapped[str] = mapped_column(String(32))
+    groups: Mapped[str] = mapped_column(String(200), default="")  # space-separated exemption/top-up groups
+    status: Mapped[str] = mapped_column(String(10), default=ApplicationStatus.SUBMITTED.value)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))  # the admin's pseudonym
+    reason: Mapped[str | None] = mapped_column(Text)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+
+
+class LearnerStatus(db.Model):
+    __tablename__ = "learner_statuses"
+    __table_args__ = (Index("ix_learner_statuses_person_from", "person_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    employment_status: Mapped[str] = mapped_column(String(32))
+    groups: Mapped[str] = mapped_column(String(200), default="")  # space-separated
+    effective_from: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def group_set(self) -> frozenset[str]:
+        return frozenset(self.groups.split())
+
+
+class Card(db.Model):
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint("kind IN ('card', 'kdigital')", name="kind_known"),
+        CheckConstraint("limit_amount > 0", name="limit_positive"),
+        CheckConstraint("expires_on > issued_on", name="expires_after_issue"),
+        # A person holds at most one open card of each kind, however many approvals race.
+        Index("uq_cards_open_per_person", "person_id", "kind", unique=True,
+              sqlite_where=text("closed_on IS NULL"), postgresql_where=text("closed_on IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    limit_amount: Mapped[int] = mapped_column(BigInteger)
+    issued_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)  # the last day it can be used
+    suspended_until: Mapped[date | None] = mapped_column(Date)  # cannot enrol up to and including this day
+    suspension_reason: Mapped[str | None] = mapped_column(String(200))
+    closed_on: Mapped[date | None] = mapped_column(Date)  # expired and its rest lapsed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def status_on(self, day: date) -> str:
+        """'active', 'suspended', 'expired' or 'closed' on that day (KST)."""
+        if self.closed_on is not None:
+            return "closed"
+        if day > self.expires_on:
+            return "expired"
+        if self.suspended_until is not None and day <= self.suspended_until:
+            return "suspended"
+        return "active"

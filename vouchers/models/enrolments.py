@@ -1,0 +1,185 @@
+"""Enrolments and what hangs off them: their history, payments, attendance and provider settlements.
+
+An enrolment keeps the price it was sold at (fee, self-pay, government share, which account pays): a later
+rule change never re-prices it. Its status changes only through vouchers.enrolments.apply_event (one
+transition table), and each change appends a row to `enrolment_events`, the history learners, providers and
+auditors see.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hrdnet.extensions import db
+from hrdnet.models_base import UTCDateTime
+from hrdnet.timeutil import utcnow
+
+__all__ = ["ACTIVE_STATUSES", "Attendance", "AttendanceMark", "Enrolment", "EnrolmentEvent", "EnrolmentStatus",
+           "Payment", "PaymentStatus", "Settlement"]
+
+
+class EnrolmentStatus(StrEnum):
+    APPLIED = "applied"
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    IN_TRAINING = "in_training"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+ACTIVE_STATUSES = (EnrolmentStatus.APPLIED, EnrolmentStatus.HELD, EnrolmentStatus.CONFIRMED,
+                   EnrolmentStatus.IN_TRAINING)
+_ACTIVE_SQL = "status IN ('applied', 'held', 'confirmed', 'in_training')"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class AttendanceMark(StrEnum):
+    PRESENT = "present"
+    LATE = "late"
+    EARLY_LEAVE = "early_leave"
+    ABSENT = "absent"
+
+
+class Enrolment(db.Model):
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        CheckConstraint("fee >= 0 AND self_pay >= 0 AND government_share >= 0 AND card_draw >= 0",
+                        name="amounts_not_negative"),
+        CheckConstraint("self_pay + government_share = fee", name="split_adds_up"),
+        CheckConstraint("card_draw <= government_share", name="draw_within_share"),
+        CheckConstraint("account IN ('card', 'kdigital', 'none')", name="account_known"),
+        # One live enrolment per person per run, however many requests race.
+        Index("uq_enrolments_live_per_person_run", "person_id", "run_id", unique=True,
+              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        # A retried request (double click, API retry) finds the enrolment it already made.
+        UniqueConstraint("user_id", "request_key", name="uq_enrolments_request"),
+        Index("ix_enrolments_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), index=True)  # the account drawn (if any)
+    request_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12), default=EnrolmentStatus.APPLIED.value)
+    fee: Mapped[int] = mapped_column(BigInteger)
+    self_pay: Mapped[int] = mapped_column(BigInteger)
+    government_share: Mapped[int] = mapped_column(BigInteger)
+    card_draw: Mapped[int] = mapped_column(BigInteger)  # the part of the government share drawn from a card
+    account: Mapped[str] = mapped_column(String(10))  # card | kdigital | none (the programme budget pays)
+    explanation: Mapped[str] = mapped_column(String(300))
+    training_days: Mapped[int] = mapped_column(Integer)
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"), unique=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # an unpaid hold's deadline
+    self_pay_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    card_returned: Mapped[int] = mapped_column(BigInteger, default=0)  # government share given back
+    penalty: Mapped[int] = mapped_column(BigInteger, default=0)
+    exempt_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list[EnrolmentEvent]] = relationship(order_by="EnrolmentEvent.id", viewonly=True)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class EnrolmentEvent(db.Model):
+    __tablename__ = "enrolment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_status: Mapped[str] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    event: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(300))  # Korean, shown in the history
+    actor: Mapped[str] = mapped_column(String(64))  # pseudonym or "system"
+
+
+class Payment(db.Model):
+    """One attempt to collect an enrolment's self-pay through a payment backend.
+
+    The row (with its idempotency key) is committed before the processor is called, so a retry after a
+    crash or timeout reuses the key and can never charge twice.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("refunded >= 0 AND refunded <= amount", name="refund_within_amount"),
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'canceled')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    backend: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default=PaymentStatus.PENDING.value)
+    processor_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    client_secret: Mapped[str | None] = mapped_column(String(200))
+    failure_message: Mapped[str | None] = mapped_column(String(300))
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Attendance(db.Model):
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "day", name="uq_attendance_day"),
+        CheckConstraint("mark IN ('present', 'late', 'early_leave', 'absent')", name="mark_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    mark: Mapped[str] = mapped_column(String(12))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Settlement(db.Model):
+    """What a provider was paid for one unit period of one enrolment, from the attendance recorded then."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("enrolment_id", "period", name="uq_settlements_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    period: Mapped[int] = mapped_column(Integer)  # 1-based unit period
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    training_days: Mapped[int] = mapped_column(Integer)  # days with an attendance record
+    absences: Mapped[int] = mapped_column(Integer)  # absent days + (lates and early leaves) // 3
+    amount: Mapped[int] = mapped_column(BigInteger)
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

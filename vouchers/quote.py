@@ -1,0 +1,120 @@
+"""The learner's price for one run on one date: the one function the run page, the enrol page and the API call.
+
+    quote(run, person_id, on) → Quote
+
+It starts from the catalog's pricing rules (courses.pricing) and adds what depends on the learner: their
+exemption groups on that date, which of their accounts pays (card or K-Digital Credit), its balance, and the
+programme's shortfall policy. A Quote either can be enrolled (`refusal` is None) or says why not, with the
+same error the enrolment would raise, so a learner sees the reason before trying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from courses import pricing
+from courses.models import Run
+from hrdnet.errors import DomainError
+from vouchers import cards, errors, ledger
+from vouchers.models import Card, CardKind
+
+
+@dataclass(frozen=True)
+class Quote:
+    fee: int
+    self_pay: int
+    government_share: int
+    card_draw: int  # drawn from the learner's account (0 when the programme budget pays)
+    account: str  # 'card' | 'kdigital' | 'none'
+    available: int | None  # the paying account's available balance now (None: no account)
+    balance_after: int | None  # what stays available after the draw
+    explanation: str
+    shortfall_to_self_pay: int = 0  # moved to self-pay because the balance could not cover the share
+    card_id: int | None = None
+    refusal: DomainError | None = None
+
+    @property
+    def enrollable(self) -> bool:
+        return self.refusal is None
+
+    def as_dict(self) -> dict:
+        """The API's `price`: fee, self_pay, card_draw, balance_after, plus the detail behind them."""
+        return {"fee": self.fee, "self_pay": self.self_pay, "card_draw": self.card_draw,
+                "balance_after": self.balance_after, "government_share": self.government_share,
+                "account": self.account, "available": self.available, "explanation": self.explanation,
+                "shortfall_to_self_pay": self.shortfall_to_self_pay, "enrollable": self.enrollable,
+                "refusal": None if self.refusal is None else {"code": self.refusal.code,
+                                                              "message": self.refusal.message}}
+
+
+def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
+    """The price of `run` for the person on day `on`; None when the run has no known price at all."""
+    exemptions = _exemptions(person_id, on)
+    split = pricing.split_for_run(run, exemptions=exemptions)
+    if split is None:
+        return None
+    card = _paying_card(person_id, split.account)
+    main_card = cards.open_card(person_id, CardKind.CARD) if person_id is not None else None
+    refusal = _refusal(run, person_id, main_card, card, split.account, on)
+    draw = split.government_share if split.account != "none" else 0
+    available = _available(card)
+    self_pay, shortfall = split.self_pay, 0
+    if available is not None and draw > available:
+        if split.shortfall == "self_pay":
+            shortfall, draw = draw - available, available
+            self_pay += shortfall
+        elif refusal is None:
+            refusal = errors.InsufficientBalance(
+                f"카드 잔액({available:,}원)이 정부 지원금({draw:,}원)보다 적어 신청할 수 없습니다.")
+    explanation = split.explanation + (f", 잔액 부족분 {shortfall:,}원 본인 부담" if shortfall else "")
+    return Quote(fee=split.fee, self_pay=self_pay, government_share=split.fee - self_pay, card_draw=draw,
+                 account=split.account, available=available,
+                 balance_after=None if available is None else available - draw, explanation=explanation,
+                 shortfall_to_self_pay=shortfall, card_id=card.id if card else None, refusal=refusal)
+
+
+def _exemptions(person_id: int | None, on: date) -> frozenset[str]:
+    if person_id is None:
+        return frozenset()
+    status = cards.status_on(person_id, on)
+    known = set(pricing.exemption_groups())
+    return frozenset(status.group_set & known) if status else frozenset()
+
+
+def _paying_card(person_id: int | None, account: str) -> Card | None:
+    if person_id is None:
+        return None
+    if account == "kdigital":
+        return cards.open_card(person_id, CardKind.KDIGITAL)
+    return cards.open_card(person_id, CardKind.CARD)
+
+
+def _available(card: Card | None) -> int | None:
+    if card is None:
+        return None
+    return ledger.balance(ledger.open_card_accounts(card.id).available.id)
+
+
+def _refusal(run: Run, person_id: int | None, main_card: Card | None, paying: Card | None, account: str,
+             on: date) -> DomainError | None:
+    """Why this person cannot enrol in this run on this day (seats are checked again when enrolling)."""
+    if run.status != "open" or on > run.start_date:
+        return errors.EnrolmentClosed()
+    if run.seats_left <= 0:
+        return errors.RunFull()
+    if person_id is None:
+        return errors.IdentityRequired()
+    if main_card is None:
+        return errors.NoCard()
+    for card in (main_card, paying):
+        if card is None:
+            continue
+        status = card.status_on(on)
+        if status == "suspended":
+            return errors.CardSuspended(f"카드 사용이 {card.suspended_until:%Y-%m-%d}까지 정지되어 신청할 수 없습니다.")
+        if status != "active":
+            return errors.CardExpired()
+    if account == "kdigital" and paying is None:
+        return errors.NoKDigitalAccount()
+    return None
