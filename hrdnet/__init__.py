@@ -75,13 +75,18 @@ def _register_blueprints(app: Flask) -> None:
     from hrdnet.auth import views as auth_views
     from search import api as search_api
     from search import views as search_views
+    from vouchers import api as vouchers_api
+    from vouchers import payment_views
+    from vouchers import views as vouchers_views
 
     app.register_blueprint(site.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(courses_views.bp)
     app.register_blueprint(search_views.bp)
-    init_api(app, [auth_api.bp, courses_api.bp, search_api.bp])
+    app.register_blueprint(vouchers_views.bp)
+    app.register_blueprint(payment_views.bp)
+    init_api(app, [auth_api.bp, courses_api.bp, search_api.bp, vouchers_api.bp])
 
 
 def _init_web(app: Flask) -> None:
