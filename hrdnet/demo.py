@@ -36,6 +36,23 @@ def _ensure_demo_provider() -> Provider:
     return provider
 
 
+def _ensure_demo_card(user) -> None:
+    """The demo learner has verified (with the development stand-in) and holds a card with the full limit."""
+    from datetime import date
+
+    from hrdnet.timeutil import kst_today
+    from vouchers import cards
+    from vouchers.models import CardKind
+
+    person = cards.person_of(user.id) or cards.verify_identity(
+        user.id, name=user.name, birth_date=date(1995, 3, 14), phone="010-0000-2026", actor="demo")
+    if cards.status_on(person.id, kst_today()) is None:
+        cards.record_status(person.id, employment_status="unemployed", groups=set(), effective_from=kst_today(),
+                            actor="demo")
+    if cards.open_card(person.id, CardKind.CARD) is None:
+        cards.issue_card(person.id, kind=CardKind.CARD, today=kst_today(), actor="demo")
+
+
 def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
     """Load the demo catalog (`runs` runs from `seed`, see courses.demo), then the demo users; idempotent.
 
@@ -57,8 +74,10 @@ def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = 
                                             password=DEMO_PASSWORD)
             if user.needs_totp and user.totp_secret is None:
                 user.totp_secret = DEMO_TOTP_SECRET
+            if role == Role.LEARNER:
+                _ensure_demo_card(user)
     yield f"데모 계정 (비밀번호는 모두 {DEMO_PASSWORD}):"
     for email, role, _name, _org in DEMO_USERS:
-        yield f"  {role.value:<9} {email}"
+        yield f"  {role.value:<9} {email}" + ("  (내일배움카드 3,000,000원 발급됨)" if role == Role.LEARNER else "")
     yield f"관리자·감사 담당자 2단계 인증(TOTP) 비밀키: {DEMO_TOTP_SECRET}"
     yield f"  현재 코드: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\""

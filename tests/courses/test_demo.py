@@ -219,6 +219,18 @@ def test_demo_load_command_prints_the_catalog_counts_and_the_logins(runner):
     assert again.exit_code == 0 and re.search(r"hrdnet\s+새 회차\s+0 ", again.output)
 
 
+def test_the_demo_learner_holds_one_full_card_however_often_the_demo_is_loaded(runner):
+    from hrdnet.auth import services
+    from vouchers import cards
+
+    for _ in range(2):
+        assert runner.invoke(args=["demo", "load", "--runs", "50", "--seed", "3"]).exit_code == 0
+    learner = services.find_user_by_email("learner@demo.hrdnet.kr")
+    (card,) = cards.cards_of_user(learner.id)
+    figures = cards.figures(card.id)
+    assert (figures.issued, figures.available, figures.top_ups) == (3_000_000, 3_000_000, 0)
+
+
 def test_the_default_anchor_is_the_first_of_this_month_in_kst(monkeypatch):
     import hrdnet.timeutil
 
