@@ -256,7 +256,7 @@ def preview_cancel(enrolment: Enrolment, on: date, *, exempt_reason: str | None 
     paid = enrolment.status in (S.CONFIRMED, S.IN_TRAINING)
     free = on <= deadline or not paid
     trained = 0 if free else trained_days(run, on, total)
-    dropout = paid and not free and enrolment.status == S.IN_TRAINING
+    dropout = paid and not free and run.start_date <= on  # leaving after the free window, once training began
     if not paid:  # held: nothing was paid, the hold is released
         return CancelPreview(S.WITHDRAWN, True, deadline, 0, total, 0, 0, 0, 0, 0, 0)
     settled = settled_amount(enrolment.id)
@@ -291,7 +291,8 @@ def cancel(enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None
     event = "drop" if preview.outcome == S.DROPPED else "withdraw"
     if (EnrolmentStatus(enrolment.status), event) not in TRANSITIONS:
         apply_event(enrolment, event, reason="", actor=actor)  # raises IllegalTransition with a clear message
-    if enrolment.status == S.HELD:
+    unpaid = enrolment.status == S.HELD
+    if unpaid:
         _release_hold(enrolment, "withdrawn", actor=actor)
     else:
         _return_money(enrolment, preview, actor=actor)
@@ -302,7 +303,7 @@ def cancel(enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None
               + (f", 제재 {preview.penalty:,}원" if preview.penalty else "")
               + (f" (제재 면제: {rules.exempt_reasons[exempt_reason]})" if exempt_reason else ""))
     apply_event(enrolment, event, reason=reason, actor=actor)
-    if on < run.start_date:
+    if unpaid or on < run.start_date:
         _return_seat(run.id)
     return preview
 
