@@ -18,6 +18,7 @@ from courses.models import Run
 from hrdnet.errors import DomainError
 from vouchers import cards, errors, ledger
 from vouchers.models import Card, CardKind
+from vouchers.rules import card_rules
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Quote:
     shortfall_to_self_pay: int = 0  # moved to self-pay because the balance could not cover the share
     card_id: int | None = None
     refusal: DomainError | None = None
+    allowance_monthly_max: int | None = None  # 훈련장려금: paid apart from the card, shown, never ledgered
 
     @property
     def enrollable(self) -> bool:
@@ -44,6 +46,7 @@ class Quote:
                 "balance_after": self.balance_after, "government_share": self.government_share,
                 "account": self.account, "available": self.available, "explanation": self.explanation,
                 "shortfall_to_self_pay": self.shortfall_to_self_pay, "enrollable": self.enrollable,
+                "allowance_monthly_max": self.allowance_monthly_max,
                 "refusal": None if self.refusal is None else {"code": self.refusal.code,
                                                               "message": self.refusal.message}}
 
@@ -68,10 +71,13 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
             refusal = errors.InsufficientBalance(
                 f"카드 잔액({available:,}원)이 정부 지원금({draw:,}원)보다 적어 신청할 수 없습니다.")
     explanation = split.explanation + (f", 잔액 부족분 {shortfall:,}원 본인 부담" if shortfall else "")
+    allowance = card_rules().allowance_monthly_max_for(hours=run.hours, start=run.start_date,
+                                                        programme_code=run.programme.code if run.programme else None)
     return Quote(fee=split.fee, self_pay=self_pay, government_share=split.fee - self_pay, card_draw=draw,
                  account=split.account, available=available,
                  balance_after=None if available is None else available - draw, explanation=explanation,
-                 shortfall_to_self_pay=shortfall, card_id=card.id if card else None, refusal=refusal)
+                 shortfall_to_self_pay=shortfall, card_id=card.id if card else None, refusal=refusal,
+                 allowance_monthly_max=allowance)
 
 
 def _exemptions(person_id: int | None, on: date) -> frozenset[str]:

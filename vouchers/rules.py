@@ -50,6 +50,12 @@ class CardRules:
     top_up_when_below: int
     top_ups: dict[str, int]
     top_up_labels: dict[str, str]
+    allowance_min_hours: int
+    allowance_per_day: int
+    allowance_monthly_max: int
+    allowance_kdt_monthly_max: int
+    allowance_kdt_from: date
+    allowance_kdt_programmes: frozenset[str]
     kdigital_limit: int
     kdigital_valid_years: int
     kdigital_programmes: frozenset[str]
@@ -72,6 +78,14 @@ class CardRules:
             if window.max_days is None or training_days <= window.max_days:
                 return start + timedelta(days=window.days_after_start)
         raise CardRulesError("withdrawal.free_windows: the last window must have no max_days")
+
+    def allowance_monthly_max_for(self, *, hours: int | None, programme_code: str | None, start: date) -> int | None:
+        """The most training allowance a month for a run, or None when the run does not qualify."""
+        if hours is None or hours < self.allowance_min_hours:
+            return None
+        if programme_code in self.allowance_kdt_programmes and start >= self.allowance_kdt_from:
+            return self.allowance_kdt_monthly_max
+        return self.allowance_monthly_max
 
     def penalty_for(self, dropout_number: int) -> Penalty:
         """The penalty for a learner's n-th dropout (1-based); the last row repeats."""
@@ -106,6 +120,9 @@ def parse(data: dict) -> CardRules:
     if data.get("format") != 1:
         raise CardRulesError("format must be 1")
     eligibility, card, kdigital = _table(data, "eligibility"), _table(data, "card"), _table(data, "kdigital")
+    allowance = _table(data, "allowance")
+    if not isinstance(allowance.get("kdt_from"), date):
+        raise CardRulesError("allowance.kdt_from must be a date")
     enrolment, withdrawal, dropout = _table(data, "enrolment"), _table(data, "withdrawal"), _table(data, "dropout")
     top_ups = {key: _won(value, f"top_up.{key}") for key, value in _table(data, "top_up").items()}
     labels = _labels(data, "top_up_labels")
@@ -131,6 +148,12 @@ def parse(data: dict) -> CardRules:
         top_up_when_below=_won(card.get("top_up_when_below"), "card.top_up_when_below"),
         top_ups=top_ups,
         top_up_labels=labels,
+        allowance_min_hours=_int(allowance.get("min_hours"), "allowance.min_hours"),
+        allowance_per_day=_won(allowance.get("per_day"), "allowance.per_day"),
+        allowance_monthly_max=_won(allowance.get("monthly_max"), "allowance.monthly_max"),
+        allowance_kdt_monthly_max=_won(allowance.get("kdt_monthly_max"), "allowance.kdt_monthly_max"),
+        allowance_kdt_from=allowance["kdt_from"],
+        allowance_kdt_programmes=frozenset(allowance.get("kdt_programmes", [])),
         kdigital_limit=_won(kdigital.get("limit"), "kdigital.limit"),
         kdigital_valid_years=_int(kdigital.get("valid_years"), "kdigital.valid_years", minimum=1),
         kdigital_programmes=frozenset(kdigital.get("programmes", [])),

@@ -8,6 +8,7 @@ import pytest
 
 from hrdnet import audit
 from hrdnet.db import unit_of_work
+from hrdnet.timeutil import utcnow
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
 from vouchers import attendance, enrolments, errors, ledger
@@ -45,8 +46,6 @@ def test_attend_settle_and_complete(world):
     learner = world.learner()
     start = TODAY - timedelta(days=70)
     run = world.run(start=start, days=59, fee=1_000_000)
-    with unit_of_work(write_lock=True):
-        pass
     enrolment = world.enrol(learner, run, today=start - timedelta(days=1))
     with unit_of_work(write_lock=True):
         enrolments.start_due(TODAY)
@@ -66,5 +65,16 @@ def test_second_enrolment_on_full_run_is_refused(world):
     first, second = world.learner(), world.learner()
     world.enrol(first, run)
     with pytest.raises(errors.RunFull), unit_of_work(write_lock=True):
-        enrolments.enrol(second.id, run.id, request_key="x", now=__import__("hrdnet.timeutil").timeutil.utcnow(),
-                         today=TODAY, actor=ACTOR)
+        enrolments.enrol(second.id, run.id, request_key="x", now=utcnow(), today=TODAY, actor=ACTOR)
+
+
+@pytest.mark.parametrize(("programme", "hours", "expected"), [
+    ("C0061", 640, 116_000), ("C0104", 640, 200_000), ("C0061", 139, None), ("C0104", None, None)])
+def test_the_quote_shows_the_training_allowance_without_ledgering_it(world, programme, hours, expected):
+    from vouchers.quote import quote
+
+    learner = world.learner()
+    run = world.run(programme=programme, hours=hours)
+    assert quote(run, learner.person_id, TODAY).allowance_monthly_max == expected
+    enrolment = world.enrol(learner, run)
+    assert world.figures(learner).spent == enrolment.card_draw  # nothing but the draw moved
