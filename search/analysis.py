@@ -176,13 +176,35 @@ class Synonyms:
     compounds: tuple[str, ...] = ()  # compound_words(), computed once
     distinct: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "자바 ≠ 자바스크립트" lines, by key
     narrower: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "인공지능 > 머신러닝, …" lines, by key
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "챗GPT ~ 생성형AI, …" lines, by key
 
     def narrower_members(self, key: str) -> tuple[str, ...]:
-        """Members of the families narrower than this key's families ("broad > narrow" lines, one level)."""
+        """Members of the families narrower than this key's families ("broad > narrow" lines), at any depth:
+        what is narrower than a narrower subject is narrower too (인공지능 > 생성형AI > 챗GPT)."""
         out: list[str] = []
-        for member in self.family_of(key) or ():
-            for narrow in self.narrower.get(synonym_key(member), ()):
-                for spelling in self.family_of(synonym_key(narrow)) or (narrow,):
+        own = set(self.family_of(key))
+        seen_keys = {synonym_key(m) for m in own} | {key}
+        frontier = list(own or (key,))
+        while frontier:
+            nxt: list[str] = []
+            for member in frontier:
+                for narrow in self.narrower.get(synonym_key(member), ()):
+                    for spelling in self.family_of(synonym_key(narrow)) or (narrow,):
+                        spelling_key = synonym_key(spelling)
+                        if spelling_key in seen_keys:
+                            continue
+                        seen_keys.add(spelling_key)
+                        out.append(spelling)
+                        nxt.append(spelling)
+            frontier = nxt
+        return tuple(out)
+
+    def related_members(self, key: str) -> tuple[str, ...]:
+        """Members of the families related to this key's families ("word ~ related, …" lines, one level)."""
+        out: list[str] = []
+        for member in self.family_of(key) or (key,):
+            for other in self.related.get(synonym_key(member), ()):
+                for spelling in self.family_of(synonym_key(other)) or (other,):
                     if spelling not in out:
                         out.append(spelling)
         return tuple(out)
@@ -204,8 +226,13 @@ def parse_synonyms(text: str) -> Synonyms:
     by_key: dict[str, list[int]] = {}
     distinct: dict[str, list[str]] = {}
     narrower: dict[str, list[str]] = {}
+    related: dict[str, list[str]] = {}
     max_words = 1
     for line in text.splitlines():
+        if "~" in line:
+            word, _, others = line.partition("~")
+            related.setdefault(synonym_key(word), []).extend(o.strip() for o in others.split(",") if o.strip())
+            continue
         if ">" in line:
             broad, _, narrow = line.partition(">")
             narrower.setdefault(synonym_key(broad), []).extend(n.strip() for n in narrow.split(",") if n.strip())
@@ -229,7 +256,8 @@ def parse_synonyms(text: str) -> Synonyms:
     return Synonyms(tuple(families), {k: tuple(v) for k, v in by_key.items()}, max_words,
                     tuple(sorted(compounds, key=lambda w: (-len(w), w))),
                     {k: tuple(dict.fromkeys(v)) for k, v in distinct.items()},
-                    {k: tuple(dict.fromkeys(v)) for k, v in narrower.items()})
+                    {k: tuple(dict.fromkeys(v)) for k, v in narrower.items()},
+                    {k: tuple(dict.fromkeys(v)) for k, v in related.items()})
 
 
 def _strip_comment(line: str) -> str:

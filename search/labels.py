@@ -1,4 +1,5 @@
-"""Names of the codes runs carry (region, NCS, programme, ministry), from the reference tables.
+"""Names of the codes runs carry (region, NCS, programme, ministry), from the reference tables, and the
+providers' addresses (the places a query may name that are no region: 판교, 가산, 송도).
 
 Read from the database at most every LABELS_MAX_AGE seconds per database, and shared by facets, result
 lines and the matching of category names. Names are not in the index, so renaming a programme needs no
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
@@ -26,13 +27,14 @@ class Labels:
     regions: dict[str, str]
     ncs: dict[str, str]
     loaded_at: float
+    places: dict[int, str] = field(default_factory=dict)  # provider id -> its address
 
 
 _cache: dict[str, Labels] = {}
 _lock = threading.Lock()
 def current() -> Labels:
     """Names of codes (reference tables; read at most every five minutes per database)."""
-    from courses.models import Ministry, NcsCode, Programme, Region
+    from courses.models import Ministry, NcsCode, Programme, Provider, Region
 
     key = str(current_app.config.get("SQLALCHEMY_DATABASE_URI"))
     found = _cache.get(key)
@@ -44,7 +46,8 @@ def current() -> Labels:
             dict(db.session.execute(select(Programme.code, Programme.name)).all()),
             dict(db.session.execute(select(Region.code, Region.name)).all()),
             dict(db.session.execute(select(NcsCode.code, NcsCode.name)).all()),
-            time.monotonic())
+            time.monotonic(),
+            dict(db.session.execute(select(Provider.id, Provider.address).where(Provider.address.is_not(None))).all()))
         _cache[key] = labels
     return labels
 

@@ -1,17 +1,22 @@
 """What a query means and which documents match it, with what score (docs/search.md, "Ranking").
 
-Query analysis runs without Kiwi (search.analysis): words → synonym families (alternatives, OR) →
-units that must all match (AND); a unit matches as whole morphemes or as Hangul bigrams, in any text
-field of its course, or inside the names of its run's categories (NCS, programme, ministry, region).
+Query analysis runs without Kiwi (search.analysis): words → synonym families (alternatives, OR: the
+members, their spaced spellings with the words apart, narrower and related subjects) → units that must all
+match (AND); a unit matches as whole morphemes or as Hangul bigrams, in any text field of its course, or
+inside the names of its run's categories (NCS, programme, ministry, region, schedule, mode; for a word that
+names no region, the provider's address).
 
 Scores are BM25 × field boost, computed with numpy over posting arrays (search.reader): one dense array
-per unit, groups ANDed, alternatives taking the best, narrower subjects ("인공지능 > 머신러닝") below
-the subject itself, adjacent Hangul words also matched written together (빅 데이터 = 빅데이터), and an
-exact title far above everything else.
+per unit, groups ANDed, every spelling of a subject at the subject's rarity (family_rarity), alternatives
+taking the best plus a little of the others, narrower and related subjects ("인공지능 > 머신러닝",
+"챗GPT ~ 생성형AI") at a share, adjacent Hangul words also matched written together (빅 데이터 = 빅데이터), and
+an exact title far above everything else. combine(relaxed=True) also lets all groups but one match, below
+every document that matches them all (search.query does so when few courses have every word).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -19,13 +24,16 @@ import numpy as np
 
 from search import analysis, labels
 from search.reader import CODES, Version
-from search.schema import BOOSTS, CATEGORY_BOOST, GRAM_FIELDS, MORPH_FIELDS, title_hash
+from search.schema import BOOSTS, CATEGORY_BOOST, GRAM_FIELDS, MODES, MORPH_FIELDS, WEEKEND_KINDS, title_hash
 
 EXACT_TITLE_BONUS = 1000.0
+FULL_MATCH_BONUS = 5000.0  # a relaxed query (all words but one): the documents with every word come first
 JOIN_SHARE = 0.5  # two words matched as one written together share its score
 KNOWN_GRAM_SHARE = 0.5  # a word the index has on its own: a substring match counts half
-NARROWER_SHARE = 0.6  # a narrower subject found for a broader query ("인공지능 > 머신러닝") counts this much
-DIRECT_BONUS = 100.0  # ... and ranks below every course found for the subject itself
+NARROWER_SHARE = 0.5  # a narrower subject found for a broader query ("인공지능 > 머신러닝") counts this much
+RELATED_SHARE = 0.5  # a related subject ("챗GPT ~ 생성형AI") counts this much
+TIE_SHARE = 0.3  # what the other alternatives a document matches add, after the best one
+LOOSE_SHARE = 0.5  # a spaced compound's words found apart ("웹 개발" in 웹 서비스 개발) count this much
 
 
 # -- query analysis ------------------------------------------------------------------------------------
@@ -113,33 +121,72 @@ def _synonym_members(words: list[str], synonyms: analysis.Synonyms) -> tuple[str
     return None
 
 
+def _loose(member: str, known) -> Alternative | None:
+    """A spaced spelling of a compound ("웹 개발" for 웹개발) as its words apart: each may stand anywhere in the
+    course's text (웹 서비스 개발), counting LOOSE_SHARE. Not where a word inside is not the word (자바 스크립트)."""
+    units = word_units(member, known)
+    joined = analysis.squeeze(member)
+    if len(units) < 2 or any(joined in unit.not_inside for unit in units):
+        return None
+    return Alternative(member, units, LOOSE_SHARE)
+
+
+def _family_group(words: tuple[str, ...], members: tuple[str, ...], synonyms: analysis.Synonyms, known) -> Group:
+    """The group of a synonym family: its members (what was typed is one of them, spaces and case aside: typed
+    "빅 데이터" searches as 빅데이터), their spaced spellings loosely, then narrower and related subjects."""
+    alternatives: list[Alternative] = []
+    seen: set[str] = set()
+    for member in members:
+        key = analysis.synonym_key(member)
+        if key not in seen:
+            seen.add(key)
+            alternatives.append(Alternative(member, word_units(member, known)))
+    direct = {analysis.synonym_key(a.text): a.units for a in alternatives}
+    for member in members:
+        if " " in member.strip():
+            loose = _loose(member, known)
+            if loose is not None and loose.units != direct[analysis.synonym_key(member)]:
+                alternatives.append(loose)
+    family_key = analysis.synonym_key(members[0])
+    for extra, weight in ((synonyms.narrower_members(family_key), NARROWER_SHARE),
+                          (synonyms.related_members(family_key), RELATED_SHARE)):
+        for member in extra:
+            key = analysis.synonym_key(member)
+            if key not in seen:
+                seen.add(key)
+                alternatives.append(Alternative(member, word_units(member, known), weight))
+    return Group(words, tuple(a for a in alternatives if a.units), None)
+
+
+_SCRIPT_RUNS = re.compile(r"[가-힣]+|[^가-힣]+")
+
+
+def _query_words(text: str) -> list[str]:
+    """The words of a query, a word that mixes Hangul and other letters cut where the script changes
+    (UXUI디자인 → uxui 디자인, AI개발자 → ai 개발자), so each part finds its own synonyms; a particle after
+    the other script belongs to the word before it (Python으로 → python)."""
+    words: list[str] = []
+    for word in text.split():
+        runs = _SCRIPT_RUNS.findall(word)
+        for k, run in enumerate(runs):
+            if k and run in analysis.PARTICLES and not analysis.has_hangul(runs[k - 1]):
+                continue
+            if WORD_PIECES.search(run):
+                words.append(run)
+    return words
+
+
 def parse_query(q: str, known=lambda word: False) -> ParsedQuery:
     text = normalise(analysis.strip_legal_form(q))
-    words = [w for w in text.split() if WORD_PIECES.search(w)]
+    words = _query_words(text)
     synonyms = analysis.synonyms()
     groups: list[Group] = []
     i = 0
     while i < len(words):
-        for j in range(min(len(words), i + synonyms.max_words), i, -1):
+        for j in range(min(len(words), i + 2 * synonyms.max_words), i, -1):
             members = _synonym_members(words[i:j], synonyms)
             if members:
-                # The family's members only: what was typed is one of them, spaces and case aside
-                # (typed "빅 데이터" must search as 빅데이터, written together or not).
-                alternatives = []
-                seen: set[str] = set()
-                for member in members:
-                    key = analysis.synonym_key(member)
-                    if key not in seen:
-                        seen.add(key)
-                        alternatives.append(Alternative(member, word_units(member, known)))
-                for member in synonyms.narrower_members(analysis.synonym_key(members[0])):
-                    key = analysis.synonym_key(member)
-                    if key not in seen:
-                        seen.add(key)
-                        alternatives.append(Alternative(member, word_units(member, known), NARROWER_SHARE))
-                alternatives = [a for a in alternatives if a.units]
-                if alternatives:
-                    groups.append(Group(tuple(words[i:j]), tuple(alternatives), None))
+                groups.append(_family_group(tuple(words[i:j]), members, synonyms, known))
                 i = j
                 break
         else:
@@ -168,9 +215,9 @@ def _all_of(version: Version, fieldname: str, terms: tuple[str, ...]) -> tuple[n
     return docs, weights
 
 
-def unit_scores(version: Version, unit: Unit) -> np.ndarray:
-    """A unit's score on every document: its course's text match, plus its own category match (runs)."""
-    morph_scores = np.zeros(version.size + 1, dtype=np.float32)  # the last slot: "no course"
+def text_scores(version: Version, unit: Unit) -> np.ndarray:
+    """A unit's text score on every course document (an array of size+1: the last slot is "no course")."""
+    morph_scores = np.zeros(version.size + 1, dtype=np.float32)
     gram_scores = np.zeros(version.size + 1, dtype=np.float32)
     for fields_, terms, scores in ((MORPH_FIELDS, unit.morph, morph_scores), (GRAM_FIELDS, unit.grams, gram_scores)):
         if not terms:
@@ -187,18 +234,41 @@ def unit_scores(version: Version, unit: Unit) -> np.ndarray:
                     gram_scores[docs[morph_scores[docs] == 0]] = 0
     if unit.known:
         gram_scores *= KNOWN_GRAM_SHARE
-    scores = (morph_scores + gram_scores)[version.course_doc]
-    categories = _category_mask(version, unit)
-    if categories is not None:
-        scores[categories] += CATEGORY_BOOST
+    morph_scores += gram_scores
+    return morph_scores
+
+
+def unit_scores(version: Version, unit: Unit, text: np.ndarray | None = None, factor: float = 1.0) -> np.ndarray:
+    """A unit's score on every document: its course's text match (× factor), plus its own category match (runs)."""
+    if text is None:
+        text = text_scores(version, unit)
+    scores = text[version.course_doc]
+    if factor != 1.0:
+        scores *= np.float32(factor)
+    categories, weight = _category_mask(version, unit)
+    if categories is not None and weight:
+        scores[categories] += np.float32(weight)
     return scores
 
 
-# Runs match category names (NCS at every level, programme, ministry, region) looked up in the names of
-# the codes the runs carry: a few thousand short strings instead of text on every run (search.schema).
+# Runs match category names (NCS at every level, programme, ministry, region; the schedule and the mode of
+# training) looked up in the names of the codes the runs carry: a few thousand short strings instead of text
+# on every run (search.schema). A word that names no region may name a place in a provider's address
+# (판교, 가산, 송도): those providers' runs match it the same way.
+
+SCHEDULE_NAMES = {"weekend": ("주말", "주말반", "weekend"), "weekday": ("주중", "평일", "weekday")}
+MODE_NAMES = {"remote": ("원격", "remote"), "classroom": ("집체", "교실", "오프라인", "offline"),
+              "blended": ("혼합", "블렌디드", "blended")}
+
+
+def _category_entry(code_id: int, found: list[str]) -> tuple[int, str, frozenset[str]]:
+    return (code_id, "|".join(analysis.synonym_key(n) for n in found),
+            frozenset(analysis.latin_terms(" ".join(found))))
+
 
 def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozenset[str]]]]:
-    """column -> [(code id, the names without spaces joined by |, their English stems)] for codes in use."""
+    """column -> [(code id, the names without spaces joined by |, their English stems)] for codes in use;
+    "places": [(provider id, its address without spaces, ∅)]."""
     names = labels.current()
     runs = version.live & version.cols["is_run"]
     out: dict[str, list] = {}
@@ -216,61 +286,145 @@ def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozense
             else:
                 found = [(names.ministries if column == "ministry" else names.programmes).get(code)]
             found = [n for n in found if n]
-            texts.append((code_id, "|".join(analysis.synonym_key(n) for n in found),
-                          frozenset(analysis.latin_terms(" ".join(found)))))
+            texts.append(_category_entry(code_id, found))
         out[column] = texts
+    out["weekend"] = [_category_entry(WEEKEND_KINDS.index(kind), list(words)) for kind, words in SCHEDULE_NAMES.items()]
+    out["mode"] = [_category_entry(MODES.index(kind), list(words)) for kind, words in MODE_NAMES.items()]
+    out["places"] = [(provider_id, analysis.synonym_key(names.places[provider_id]), frozenset())
+                     for provider_id in np.unique(version.cols["provider_id"][runs]).tolist()
+                     if names.places.get(provider_id)]
     return out
 
 
-def _category_mask(version: Version, unit: Unit) -> np.ndarray | None:
+def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, float]:
+    """The runs whose category names hold the unit, and what such a match is worth: CATEGORY_BOOST × the
+    rarity (idf) of those runs, so 인공지능 (an NCS subject of a few runs) counts more than 개발 (in the name
+    of every software NCS code). A Hangul word that names no region is looked up in providers' addresses."""
     cache = version.derived("category_masks", lambda _v: {})
     if unit in cache:
         return cache[unit]
     texts = version.derived("category_texts", _category_texts)
-    mask = None
+    hangul = bool(unit.grams) or analysis.has_hangul(unit.text)
+    mask, region = None, False
     for column, entries in texts.items():
-        if unit.grams or analysis.has_hangul(unit.text):
+        if column == "places" and (region or not hangul):
+            continue
+        if hangul:
             if len(unit.text) < 2:
                 continue
-            ids = [code_id for code_id, hangul, _latin in entries if unit.text in hangul]
+            ids = [code_id for code_id, names, _latin in entries if unit.text in names]
         else:
-            ids = [code_id for code_id, _hangul, latin in entries if unit.morph and unit.morph[0] in latin]
+            ids = [code_id for code_id, _names, latin in entries if unit.morph and unit.morph[0] in latin]
         if ids:
-            found = np.isin(version.cols[column], np.asarray(ids, dtype=np.int32))
+            column_of = "provider_id" if column == "places" else column
+            found = np.isin(version.cols[column_of], np.asarray(ids, dtype=version.cols[column_of].dtype))
             mask = found if mask is None else mask | found
+            region = region or column == "region"
+    weight = 0.0
     if mask is not None:
         mask &= version.cols["is_run"]
+        runs = version.derived("live_runs", lambda v: int(np.count_nonzero(v.live & v.cols["is_run"])))
+        found = int(np.count_nonzero(mask & version.live))
+        weight = CATEGORY_BOOST * _idf(min(found, runs), max(runs, 1)) if found else 0.0
     if len(cache) > 512:
         cache.clear()
-    cache[unit] = mask
-    return mask
+    cache[unit] = (mask, weight)
+    return mask, weight
 
 
-def alternative_scores(version: Version, alternative: Alternative) -> np.ndarray:
+def alternative_scores(version: Version, alternative: Alternative, texts: dict | None = None,
+                       rarity: float | None = None) -> np.ndarray:
+    """An alternative's score on every document: its units' mean, when every unit matches. With `rarity`
+    (a family's idf, family_rarity()), each unit's text score counts as if its word were that rare."""
     total, matched = None, None
     for unit in alternative.units:
-        scores = unit_scores(version, unit)
+        text = _text(version, unit, texts)
+        factor = 1.0
+        if rarity is not None:
+            df = _df(version, unit, texts)
+            factor = rarity / _idf(df, _courses(version)) if df else 1.0
+        scores = unit_scores(version, unit, text, factor)
         total = scores if total is None else total + scores
         matched = scores > 0 if matched is None else matched & (scores > 0)
+    if len(alternative.units) > 1:  # one subject however many words spell it: the words' mean
+        total = total / np.float32(len(alternative.units))
     return np.where(matched, total, np.float32(0))
 
 
-def match(version: Version, parsed: ParsedQuery, known) -> tuple[np.ndarray, np.ndarray]:
-    """(matching documents, relevance scores) for a non-empty query."""
-    group_scores = []
+def _text(version: Version, unit: Unit, texts: dict | None) -> np.ndarray:
+    if texts is None:
+        return text_scores(version, unit)
+    found = texts.get(unit)
+    if found is None:
+        found = texts[unit] = text_scores(version, unit)
+    return found
+
+
+def _hits(version: Version, unit: Unit, texts: dict) -> np.ndarray:
+    """The live course documents whose text holds the unit."""
+    key = ("hits", unit)
+    found = texts.get(key)
+    if found is None:
+        found = texts[key] = (_text(version, unit, texts)[:-1] > 0) & version.live
+    return found
+
+
+def _df(version: Version, unit: Unit, texts: dict) -> int:
+    """How many courses' text holds the unit."""
+    key = ("df", unit)
+    found = texts.get(key)
+    if found is None:
+        found = texts[key] = min(int(np.count_nonzero(_hits(version, unit, texts))), _courses(version))
+    return found
+
+
+def _courses(version: Version) -> int:
+    return max(version.courses, 1)
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def family_rarity(version: Version, group: Group, texts: dict) -> float | None:
+    """Every spelling of a subject counts alike: the idf of the subject (the courses any direct spelling
+    finds), which alternative_scores() gives every word of the group's alternatives instead of the word's own.
+    So a course titled "AI …" is not worth less than one titled "인공지능 …" because providers write AI more
+    often, and a rare narrower word (프롬프트) does not outweigh the subject itself. None for a single spelling."""
+    if len(group.alternatives) < 2:
+        return None
+    direct, anything = None, None
+    for alternative in group.alternatives:
+        matched = None
+        for unit in alternative.units:
+            hit = _hits(version, unit, texts)
+            matched = hit if matched is None else matched & hit
+        anything = matched if anything is None else anything | matched
+        if alternative.weight == 1.0:
+            direct = matched if direct is None else direct | matched
+    subject = int(np.count_nonzero(direct)) if direct is not None else 0
+    subject = min(subject or int(np.count_nonzero(anything)), _courses(version))
+    return _idf(subject, _courses(version)) if subject else None
+
+
+def group_scores(version: Version, parsed: ParsedQuery, known) -> list[np.ndarray]:
+    """Each group's score on every document (0 where the group does not match)."""
+    out = []
     for group in parsed.groups:
         best = np.zeros(version.size, dtype=np.float32)
-        narrow = None
-        for alternative in group.alternatives:
-            scores = alternative_scores(version, alternative)
-            if alternative.weight == 1.0:
-                np.maximum(best, scores, out=best)
-            else:
+        total = np.zeros(version.size, dtype=np.float32) if len(group.alternatives) > 1 else None
+        texts: dict = {}
+        rarity = family_rarity(version, group, texts)
+        for alternative in group.alternatives:  # the best alternative, a narrower or related one at its share
+            scores = alternative_scores(version, alternative, texts, rarity)
+            if alternative.weight != 1.0:
                 scores *= alternative.weight
-                narrow = scores if narrow is None else np.maximum(narrow, scores)
-        if narrow is not None:  # a narrower subject's course ranks below every course of the subject itself
-            best = np.where(best > 0, best + DIRECT_BONUS, narrow)
-        group_scores.append(best)
+            np.maximum(best, scores, out=best)
+            if total is not None:
+                total += scores
+        if total is not None and TIE_SHARE:  # the other spellings a course also has count a little
+            best += (total - best) * np.float32(TIE_SHARE)
+        out.append(best)
     # 빅 데이터 = 빅데이터: two plain Hangul words may also match as one word written together.
     for i in range(len(parsed.groups) - 1):
         left, right = parsed.groups[i].joinable, parsed.groups[i + 1].joinable
@@ -278,15 +432,31 @@ def match(version: Version, parsed: ParsedQuery, known) -> tuple[np.ndarray, np.
             joined = word_units(left + right, known)
             if joined:
                 share = alternative_scores(version, Alternative(left + right, joined)) * JOIN_SHARE
-                np.maximum(group_scores[i], share, out=group_scores[i])
-                np.maximum(group_scores[i + 1], share, out=group_scores[i + 1])
-    mask = np.ones(version.size, dtype=bool)
+                np.maximum(out[i], share, out=out[i])
+                np.maximum(out[i + 1], share, out=out[i + 1])
+    return out
+
+
+def combine(version: Version, parsed: ParsedQuery, scores_by_group: list[np.ndarray],
+            relaxed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(matching documents, relevance scores): every group must match; `relaxed`, all groups but one may do,
+    and the documents that match every group get FULL_MATCH_BONUS, so they all come first."""
+    matched = np.zeros(version.size, dtype=np.int16)
     score = np.zeros(version.size, dtype=np.float32)
-    for scores in group_scores:
-        mask &= scores > 0
+    for scores in scores_by_group:
+        matched += scores > 0
         score += scores
+    full = matched == len(scores_by_group)
+    mask = matched >= max(len(scores_by_group) - 1, 1) if relaxed else full
+    if relaxed:
+        score[full] += FULL_MATCH_BONUS
     key = title_hash(parsed.text)
     if key:
         exact = np.append(version.cols["title_key"] == np.uint64(key), False)[version.course_doc]
-        score[mask & exact] += EXACT_TITLE_BONUS
+        score[full & exact] += EXACT_TITLE_BONUS
     return mask, score
+
+
+def match(version: Version, parsed: ParsedQuery, known) -> tuple[np.ndarray, np.ndarray]:
+    """(matching documents, relevance scores) for a non-empty query."""
+    return combine(version, parsed, group_scores(version, parsed, known))

@@ -8,6 +8,7 @@ How a search runs, at 120,000 runs in a few milliseconds of numpy rather than Wh
    segment) and are scattered into one dense score array per unit: BM25 × field boost, morphemes above
    bigrams, title above contents. Groups are ANDed, alternatives take the best; adjacent Hangul words may
    also match written together (빅 데이터 = 빅데이터). An exact title match gets a bonus that puts it first.
+   When fewer than RELAX_BELOW courses have every word, the documents with all words but one follow them.
 3. Filters are boolean masks over column arrays; every facet is counted with `numpy.bincount` over the
    matching documents with every *other* filter applied (so a chosen facet still shows its siblings).
 4. Only the page's documents are ranked fully (`argpartition`, then a stable `lexsort`) and only those
@@ -35,7 +36,7 @@ from markupsafe import Markup, escape
 from hrdnet.timeutil import kst_today
 from search import analysis, completion, facets, labels, reader, spelling
 from search.facets import FacetValue
-from search.matching import ParsedQuery, match, parse_query
+from search.matching import ParsedQuery, combine, group_scores, match, parse_query
 from search.reader import CODES, Version
 from search.schema import MODES, WEEKEND_KINDS
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 PER_PAGE_MAX = 100
 LITTLE = 3  # fewer results than this: look for a better spelling
+RELAX_BELOW = 20  # fewer courses than this have every word of a query: also show those with all words but one
 ORIGINAL_FIRST = 10_000.0  # with a suggestion, what was typed still ranks above what the suggestion adds
 SNIPPET_CHARS = 140
 _EPOCH = date(1970, 1, 1)
@@ -260,6 +262,14 @@ def search(params: SearchParams) -> SearchResult:
         return _search(version, params, page, per_page, started)
 
 
+def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
+    """Distinct courses among the matching runs (counted exactly only up to `enough`, cheaply)."""
+    docs = np.flatnonzero(matching)
+    if len(docs) >= enough * 50:
+        return len(docs)
+    return len(np.unique(version.cols["course_id"][docs]))
+
+
 def _search(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
     known = reader.analysis_known(version)
     names = labels.current()
@@ -271,8 +281,10 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
         parsed = None  # nothing searchable (punctuation, stop words): browse
     score = None
     text_mask = None
+    scores_by_group = None
     if parsed is not None:
-        text_mask, score = match(version, parsed, known)
+        scores_by_group = group_scores(version, parsed, known)
+        text_mask, score = combine(version, parsed, scores_by_group)
     matching = everything & text_mask if text_mask is not None else everything
     total = int(np.count_nonzero(matching))
     suggestion = corrected_from = None
@@ -292,6 +304,14 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
                     parsed = ParsedQuery(parsed.text, parsed.words, parsed.groups + better.groups)
                 matching = everything & text_mask
                 total = int(np.count_nonzero(matching))
+    if (parsed is not None and suggestion is None and len(parsed.groups) > 1
+            and _courses_in(version, matching, RELAX_BELOW) < RELAX_BELOW):
+        # Few courses have every word: also show those with all words but one, after them.
+        relaxed_mask, relaxed_score = combine(version, parsed, scores_by_group, relaxed=True)
+        relaxed_matching = everything & relaxed_mask
+        relaxed_total = int(np.count_nonzero(relaxed_matching))
+        if relaxed_total > total:
+            text_mask, score, matching, total = relaxed_mask, relaxed_score, relaxed_matching, relaxed_total
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else "relevance"

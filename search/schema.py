@@ -37,7 +37,7 @@ SCHEMA_VERSION = 1
 TEXT_GROUPS = ("t", "k", "b")
 # (field, boost): morphemes count more than bigrams, so a whole-word match beats a substring match.
 BOOSTS = {"t_m": 6.0, "t_g": 3.0, "k_m": 3.0, "k_g": 1.5, "b_m": 1.0, "b_g": 0.4}
-CATEGORY_BOOST = 1.5  # a word found in a run's NCS, programme, ministry or region name
+CATEGORY_BOOST = 3.0  # a word in a run's category names (NCS, programme, ministry, region, …): × their idf
 RUN, COURSE = 0, 1
 MORPH_FIELDS = tuple(f"{g}_m" for g in TEXT_GROUPS)
 GRAM_FIELDS = tuple(f"{g}_g" for g in TEXT_GROUPS)
