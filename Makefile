@@ -19,8 +19,13 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
-## run: install, migrate, load demo data, build the search index, then serve http://127.0.0.1:5000 with the worker (Ctrl-C stops both)
-run: $(VENV)/.installed-run
+# `make run` also starts localstripe (the dev extra) for the co-payment pages.
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+## run: install, migrate, load demo data, build the search index, then serve http://127.0.0.1:5000 with the worker and localstripe (Ctrl-C stops all)
+run: $(VENV)/.installed-run $(VENV)/.installed-dev
 	$(BIN)/hrdnet db upgrade
 	$(BIN)/hrdnet demo load --runs 3000
 	$(BIN)/hrdnet search reindex
@@ -53,13 +58,14 @@ check-postgres:
 	@$(BIN)/python -c "import os, sqlalchemy as sa; sa.create_engine(os.environ.get('TEST_POSTGRES_URL', 'postgresql+psycopg://postgres@127.0.0.1:5432/test'), connect_args={'connect_timeout': 5}).connect().close()" \
 	  || { echo "make test needs PostgreSQL on 127.0.0.1:5432 (database 'test', trust auth) for the tests marked both_dbs" >&2; exit 1; }
 
-## bench: catalog import, search relevance and search speed benchmarks (figures, not pass/fail; see bench/README.md). Scale down: make bench RUNS=12000
+## bench: catalog import, search relevance, search speed, ledger and enrolment benchmarks (figures, not pass/fail; see bench/README.md). Scale down: make bench RUNS=12000
 RUNS ?= 120000
 bench: $(VENV)/.installed-run
 	$(BIN)/python bench/catalog_import.py --runs $(RUNS)
 	$(BIN)/python bench/search_relevance.py
 	$(BIN)/python bench/search_speed.py --runs $(RUNS)
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/enrolments.py
 
 ## lint: ruff over the code
 lint: $(VENV)/.installed-test

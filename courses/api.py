@@ -1,8 +1,9 @@
 """Catalog endpoints of the JSON API: one run with everything its page shows.
 
-`price` is the generic split, for a learner with no exemption (`"basis": "generic"`). A later issue adds
-the learner-specific quote for a signed-in learner in the same object (`"basis": "learner"` plus
-`card_draw` and `balance_after`), so clients read `price.self_pay` either way and check `basis`.
+`price` is the generic split, for a learner with no exemption (`"basis": "generic"`). For a signed-in learner
+(Bearer token) it is that learner's own quote instead (`"basis": "learner"` plus `card_draw`,
+`balance_after`, `enrollable` and `refusal`), computed by the voucher domain through
+courses.services.register_viewer_price; clients read `price.self_pay` either way and check `basis`.
 `price` is null when the programme's pricing is unknown: such a run is listed but not enrollable here.
 """
 
@@ -12,7 +13,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from courses import services
-from hrdnet.access import public
+from hrdnet.access import current_learner_id, public
 from hrdnet.api import ApiErrorSchema
 from hrdnet.timeutil import kst_today
 
@@ -72,9 +73,14 @@ class SourceIdOut(ma.Schema):
     not_seen_since = ma.fields.Date(**_NULLABLE, metadata={"description": "출처 목록에서 빠진 날 (KST)"})
 
 
+class RefusalOut(ma.Schema):
+    code = ma.fields.String(metadata={"description": "수강 신청 시 받을 오류 코드 (예: insufficient_balance)"})
+    message = ma.fields.String()
+
+
 class PriceOut(ma.Schema):
-    basis = ma.fields.String(metadata={"description": "generic: 감면 없는 훈련생 기준. (다음 단계) learner: 로그인한 "
-                                                      "훈련생 본인 기준이며 card_draw, balance_after가 더해집니다."})
+    basis = ma.fields.String(metadata={"description": "generic: 감면 없는 훈련생 기준. learner: 로그인한 훈련생 본인 "
+                                                      "기준이며 card_draw, balance_after 등이 더해집니다."})
     fee = ma.fields.Integer(metadata={"description": "훈련비 (원)"})
     government_share = ma.fields.Integer(metadata={"description": "정부 지원금 (원)"})
     self_pay = ma.fields.Integer(metadata={"description": "자비부담금 (원)"})
@@ -82,6 +88,13 @@ class PriceOut(ma.Schema):
     rule = ma.fields.String()
     explanation = ma.fields.String(metadata={"description": "한국어 설명 한 문장"})
     effective_from = ma.fields.Date(**_NULLABLE)
+    card_draw = ma.fields.Integer(metadata={"description": "(learner) 카드에서 차감될 금액 (원)"})
+    available = ma.fields.Integer(**_NULLABLE, metadata={"description": "(learner) 차감될 계좌의 지금 잔액"})
+    balance_after = ma.fields.Integer(**_NULLABLE, metadata={"description": "(learner) 차감 후 남을 잔액"})
+    shortfall_to_self_pay = ma.fields.Integer(metadata={"description": "(learner) 잔액 부족으로 자비부담에 더해진 금액"})
+    allowance_monthly_max = ma.fields.Integer(**_NULLABLE, metadata={"description": "훈련장려금 월 최대액 (카드와 별도)"})
+    enrollable = ma.fields.Boolean(metadata={"description": "(learner) 지금 신청할 수 있는지"})
+    refusal = ma.fields.Nested(RefusalOut, **_NULLABLE, metadata={"description": "(learner) 신청할 수 없는 이유"})
 
 
 class RunOut(ma.Schema):
@@ -125,6 +138,17 @@ def _code_name(path: list[tuple[str, str]], full: bool = False) -> dict | None:
     return {"code": path[-1][0], "name": " ".join(name for _, name in path) if full else path[-1][1]}
 
 
+def _price(page: services.RunPage) -> dict | None:
+    if page.viewer_price is not None:
+        return {**page.viewer_price.price, "basis": "learner"}
+    price = page.price
+    if price is None:
+        return None
+    return {"basis": "generic", "fee": price.fee, "government_share": price.government_share,
+            "self_pay": price.self_pay, "account": price.account, "rule": price.rule,
+            "explanation": price.explanation, "effective_from": price.effective_from}
+
+
 def run_document(page: services.RunPage) -> dict:
     run, price = page.run, page.price
     return {
@@ -142,10 +166,7 @@ def run_document(page: services.RunPage) -> dict:
                         "last_seen": r.last_seen, "not_seen_since": r.not_seen_since} for r in page.records],
         "data_as_of": page.data_as_of, "not_seen_since": page.not_seen_since,
         "enrollable": price is not None and run.status == "open",
-        "price": None if price is None else {
-            "basis": "generic", "fee": price.fee, "government_share": price.government_share,
-            "self_pay": price.self_pay, "account": price.account, "rule": price.rule,
-            "explanation": price.explanation, "effective_from": price.effective_from},
+        "price": _price(page),
         "url": f"/runs/{run.id}",
     }
 
@@ -155,5 +176,5 @@ def run_document(page: services.RunPage) -> dict:
 @bp.response(200, RunOut)
 @bp.alt_response(404, schema=ApiErrorSchema, description="없는 회차 (code: run_not_found)")
 def get_run(run_id: int):
-    """회차 하나: 과정, 훈련기관, 사업·부처, 성과, 출처별 목록, 남은 자리, 감면 없는 훈련생 기준 가격"""
-    return run_document(services.run_page(run_id, kst_today()))
+    """회차 하나: 과정, 훈련기관, 사업·부처, 성과, 출처별 목록, 남은 자리, 가격 (로그인한 훈련생은 본인 기준)"""
+    return run_document(services.run_page(run_id, kst_today(), viewer_id=current_learner_id()))

@@ -9,9 +9,11 @@ dropped by their source ("not seen since"), and in a public status; `include_old
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -176,6 +178,7 @@ class RunPage:
     price: object | None  # courses.pricing.Split; None = pricing unknown, not enrollable here
     outcomes: Outcomes
     other_runs: list[Run]  # the course's next runs (not this one)
+    viewer_price: ViewerPrice | None = None  # what the signed-in learner pays (see register_viewer_price)
 
     @property
     def seats_left(self) -> int:
@@ -197,7 +200,36 @@ class RunPage:
 OTHER_RUNS = 5
 
 
-def run_page(run_id: int, today: date) -> RunPage:
+# -- the viewer's own price ------------------------------------------------------------------------------
+# The catalog knows the generic split only; what one learner pays depends on their card and status, which
+# the voucher domain owns. Imports go one way (vouchers → courses), so the voucher domain registers a
+# function here (vouchers.views does it when its blueprint is registered) and the run page and the run API
+# call it through viewer_price(). Without a registered function every viewer sees the generic price.
+
+@dataclass(frozen=True)
+class ViewerPrice:
+    """The price of a run for one signed-in learner, as another domain computed it."""
+
+    price: dict  # the API's `price` object: fee, self_pay, card_draw, balance_after, … and "basis": "learner"
+    actions: list[tuple[str, str]]  # (Korean label, url): what the learner can do next; the first is the main one
+
+
+ViewerPriceFunction = Callable[[Run, int, date], ViewerPrice | None]
+VIEWER_PRICE_EXTENSION = "courses.viewer_price"
+
+
+def register_viewer_price(app, function: ViewerPriceFunction) -> None:
+    """Install `function(run, user_id, today)` as the source of learner-specific prices."""
+    app.extensions[VIEWER_PRICE_EXTENSION] = function
+
+
+def viewer_price(run: Run, user_id: int | None, today: date) -> ViewerPrice | None:
+    """The signed-in learner's price for the run, or None (anonymous, other roles, or nothing registered)."""
+    function = current_app.extensions.get(VIEWER_PRICE_EXTENSION) if user_id is not None else None
+    return function(run, user_id, today) if function is not None else None
+
+
+def run_page(run_id: int, today: date, *, viewer_id: int | None = None) -> RunPage:
     run = db.session.scalar(select(Run).where(Run.id == run_id, Run.status.in_(PUBLIC_STATUSES)))
     if run is None:
         raise errors.RunNotFound()
@@ -214,7 +246,8 @@ def run_page(run_id: int, today: date) -> RunPage:
         listing=next((item for item in listings if item.id == run.listing_id), None),
         also_listed=[item for item in listings if item.id != run.listing_id],
         records=list(records), ncs=ncs_path(run.ncs_code or run.course.ncs_code), region=region_path(run.region_code),
-        price=generic_price(run), outcomes=Outcomes.of(run), other_runs=list(other_runs))
+        price=generic_price(run), outcomes=Outcomes.of(run), other_runs=list(other_runs),
+        viewer_price=viewer_price(run, viewer_id, today))
 
 
 # -- browse ------------------------------------------------------------------------------------------

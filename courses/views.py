@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from courses import services
 from courses.forms import MergeForm, SplitForm
-from hrdnet.access import Role, public, roles
+from hrdnet.access import Role, current_learner_id, public, roles
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.timeutil import kst_today
@@ -35,7 +35,8 @@ def _include_old() -> bool:
 @bp.get("/runs/<int:run_id>")
 @public
 def run(run_id: int):
-    return render_template("courses/run.html", page=services.run_page(run_id, kst_today()))
+    page = services.run_page(run_id, kst_today(), viewer_id=current_learner_id())
+    return render_template("courses/run.html", page=page)
 
 
 @bp.get("/providers/<int:provider_id>")

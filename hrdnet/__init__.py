@@ -109,3 +109,4 @@ def _register_cli(app: Flask) -> None:
     courses_cli.register(app)
     search_cli.register(app)
     vouchers_cli.register(app)
+    __import__("vouchers.payments_cli").payments_cli.register(app)

@@ -65,6 +65,13 @@ def signed_in(view: Callable) -> Callable:
     return roles(*ALL_ROLES)(view)
 
 
+def current_learner_id() -> int | None:
+    """The signed-in user's id when they are a learner (pages that show a learner their own figures), else None."""
+    if current_user.is_authenticated and current_user.role == Role.LEARNER:
+        return current_user.id
+    return None
+
+
 def declare_public(app: Flask, *endpoints: str) -> None:
     """Mark endpoints whose views we do not write (static files, the OpenAPI document) as public."""
     missing = [e for e in endpoints if e not in app.view_functions]

@@ -47,6 +47,15 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), False),
         "PAYMENT_BACKEND": env.get("PAYMENT_BACKEND", "local"),
+        # Stripe (PAYMENT_BACKEND=stripe; docs/payments.md). For development and tests the API base and the
+        # Stripe.js address point at localstripe on 127.0.0.1 (bin/localstripe). KRW is zero-decimal.
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        "STRIPE_TIMEOUT_SECONDS": float(env.get("STRIPE_TIMEOUT_SECONDS", "20")),
+        "STRIPE_WEBHOOK_TOLERANCE_SECONDS": int(env.get("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300")),
         # Identity verification (본인인증): "local" is the development stand-in (vouchers/identity.py).
         "IDENTITY_BACKEND": env.get("IDENTITY_BACKEND", "local"),
         # Keys the pseudonymous person key (HMAC of the verification service's CI); never change it once
@@ -90,6 +99,11 @@ def check_production_safety(config: dict) -> None:
             "SECRET_KEY must be set to a random value of at least 32 characters in production "
             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')."
         )
+    if config.get("PAYMENT_BACKEND") == "stripe":
+        missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+                   if not config.get(name)]
+        if missing:
+            raise ConfigError(f"PAYMENT_BACKEND=stripe needs {', '.join(missing)} in production.")
     identity_secret = config.get("IDENTITY_KEY_SECRET") or ""
     if identity_secret in _WEAK_SECRETS or len(identity_secret) < 32:
         raise ConfigError("IDENTITY_KEY_SECRET must be set to a random value of at least 32 characters in production.")

@@ -8,6 +8,7 @@ fails with SQLITE_BUSY when another writer committed in between, instead of wait
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,11 +16,22 @@ from contextvars import ContextVar
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from hrdnet.errors import DomainError
 from hrdnet.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a unit of work queues for SQLite's write lock in all. SQLite does not grant the lock in arrival
+# order, so under a burst one writer can lose several busy-timeout rounds; BEGIN IMMEDIATE does no work before
+# it holds the lock, so trying it again is always safe.
+WRITE_LOCK_WAIT_SECONDS = 120.0
+
+
+class DatabaseBusy(DomainError):
+    status, code = 503, "database_busy"
+    message = "요청이 몰려 처리하지 못했습니다. 잠시 후 다시 시도해 주세요."
 
 _write_lock: ContextVar[bool] = ContextVar("hrdnet_write_lock", default=False)
 _after_commit_key = "hrdnet_after_commit"
@@ -64,7 +76,7 @@ def unit_of_work(*, write_lock: bool = False) -> Iterator[Session]:
         session.commit()  # end the read-only transaction a view may have opened (e.g. loading the user)
     token = _write_lock.set(write_lock)
     try:
-        session.connection()  # begin now, under the lock mode chosen above
+        _begin(session)
     finally:
         _write_lock.reset(token)
     try:
@@ -76,6 +88,21 @@ def unit_of_work(*, write_lock: bool = False) -> Iterator[Session]:
         raise
     for callback in session.info.pop(_after_commit_key, []):
         callback()
+
+
+def _begin(session: Session) -> None:
+    """Begin now, under the lock mode chosen; on SQLite, keep queueing for the write lock up to the limit."""
+    deadline = time.monotonic() + WRITE_LOCK_WAIT_SECONDS
+    while True:
+        try:
+            session.connection()
+            return
+        except OperationalError as error:
+            session.rollback()
+            if "database is locked" not in str(error.orig):
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy() from error
 
 
 def after_commit(callback: Callable[[], None]) -> None:

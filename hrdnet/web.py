@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from flask import Flask, has_request_context, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from hrdnet.access import ROLE_LABELS, Role
 from hrdnet.privacy import mask_birth_date, mask_email, mask_name, mask_phone
 from hrdnet.timeutil import format_kst, format_won
 
-# The site loads nothing from other origins. (The payment issue adds Stripe.js as the single exception.)
+# The site loads nothing from other origins; Stripe.js is the single exception (content_security_policy).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -28,11 +29,13 @@ class NavItem:
 # (label, endpoint) per audience; None = everyone.
 NAV = {
     None: [("훈련과정 찾기", "search.courses"), ("분야별 찾기", "courses.browse_index")],
-    Role.LEARNER: [("내 학습", "site.learner_home")],
+    Role.LEARNER: [("내 학습", "site.learner_home"), ("내 카드", "vouchers.my_card"),
+                   ("내 수강 신청", "vouchers.my_enrolments")],
     Role.PROVIDER: [("훈련기관", "site.provider_home")],
     Role.AUDITOR: [("감사", "site.auditor_home")],
     Role.ADMIN: [("관리", "admin.dashboard"), ("계정", "admin.users"), ("작업 대기열", "admin.outbox_items"),
-                 ("가져오기 기록", "courses.admin_imports"), ("과정 병합·분리", "courses.admin_courses")],
+                 ("가져오기 기록", "courses.admin_imports"), ("과정 병합·분리", "courses.admin_courses"),
+                 ("카드 신청 심사", "vouchers.admin_applications")],
 }
 
 
@@ -44,9 +47,28 @@ def nav_items() -> list[NavItem]:
     return [NavItem(label, url_for(endpoint), request.endpoint == endpoint) for label, endpoint in entries]
 
 
+def content_security_policy(config) -> str:
+    """The site's CSP. With PAYMENT_BACKEND=stripe, STRIPE_JS_URL's origin is the one other origin allowed
+    (script, frame, connect): Stripe.js, or localstripe's stand-in in development. Real Stripe.js also talks
+    to api.stripe.com and shows 3-D Secure from hooks.stripe.com (Stripe's documented CSP), added only when
+    STRIPE_JS_URL is Stripe's own."""
+    if config.get("PAYMENT_BACKEND") != "stripe":
+        return CONTENT_SECURITY_POLICY
+    parts = urlsplit(config.get("STRIPE_JS_URL") or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    origin = f"{parts.scheme}://{parts.netloc}"
+    connect, frame = [origin], [origin]
+    if origin == "https://js.stripe.com":
+        connect.append("https://api.stripe.com")
+        frame.append("https://hooks.stripe.com")
+    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {origin}") + (
+        f"; frame-src {' '.join(frame)}; connect-src 'self' {' '.join(connect)}")
+
+
 def _security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", content_security_policy(current_app.config))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -1,7 +1,230 @@
-"""Card and enrolment endpoints of the JSON API."""
+"""Card and enrolment endpoints of the JSON API.
+
+The same services as the learner pages (vouchers.services over the voucher core), so the API and the pages
+show the same numbers. POSTs honour `Idempotency-Key` (hrdnet.idempotency): the key is also the enrolment's
+request key, so the work itself happens once per key even if the stored answer were lost; the stored answer
+makes a retry get exactly the first response, and a changed body with the same key is refused (422).
+"""
 
 from __future__ import annotations
 
+import uuid
+
+import marshmallow as ma
+from flask import jsonify, request
+from flask_login import current_user
 from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
+
+from hrdnet import idempotency
+from hrdnet.access import Role, roles, signed_in
+from hrdnet.api import ApiErrorSchema
+from hrdnet.db import unit_of_work
+from hrdnet.timeutil import kst_today, utcnow
+from vouchers import services
 
 bp = Blueprint("vouchers_api", __name__, description="내일배움카드와 수강 신청")
+
+_NULLABLE = {"allow_none": True}
+_SECURITY = [{"bearerAuth": []}]
+_IDEMPOTENCY_HEADER = {
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 100},
+    "description": "같은 키로 같은 내용을 다시 보내면 처음 응답을 그대로 돌려줍니다. 내용이 다르면 422 "
+                   "(idempotency_key_reused). 없으면 서버가 새 키를 만듭니다(재시도 보호 없음)."}
+ENROL_ENDPOINT = "POST /enrolments"
+CANCEL_ENDPOINT = "POST /enrolments/<id>/cancel"
+
+
+# -- schemas ---------------------------------------------------------------------------------------------------
+
+class CardAccountOut(ma.Schema):
+    card_id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "card (국민내일배움카드) | kdigital (K-디지털 크레딧)"})
+    status = ma.fields.String(metadata={"description": "active | suspended | expired | closed (오늘, KST)"})
+    suspended_until = ma.fields.Date(**_NULLABLE)
+    issued_on = ma.fields.Date()
+    expires_on = ma.fields.Date(metadata={"description": "사용할 수 있는 마지막 날"})
+    limit = ma.fields.Integer(metadata={"description": "발급 한도 (원)"})
+    top_ups = ma.fields.Integer(metadata={"description": "추가 지원 (원)"})
+    available = ma.fields.Integer(metadata={"description": "사용 가능 잔액"})
+    held = ma.fields.Integer(metadata={"description": "결제 대기(보류) 금액"})
+    spent = ma.fields.Integer(metadata={"description": "사용한 금액 (결제 − 반환 + 중도탈락 제재)"})
+    expired = ma.fields.Integer(metadata={"description": "유효기간 만료로 소멸한 금액"})
+    penalties = ma.fields.Integer(metadata={"description": "spent 가운데 중도탈락 제재 차감액"})
+
+
+class EntryOut(ma.Schema):
+    entry_id = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    kind = ma.fields.String(metadata={"description": "거래 종류 코드 (issue, hold, refund …)"})
+    label = ma.fields.String(metadata={"description": "거래 종류 (한국어)"})
+    description = ma.fields.String(metadata={"description": "거래 내용 (한국어)"})
+    change = ma.fields.Integer(metadata={"description": "사용 가능 잔액의 증감 (원, 들어오면 +)"})
+    balance_after = ma.fields.Integer()
+
+
+class CardOut(CardAccountOut):
+    accounts = ma.fields.List(ma.fields.Nested(CardAccountOut), metadata={"description": "K-디지털 크레딧 포함 모든 계좌"})
+    entries = ma.fields.List(ma.fields.Nested(EntryOut), metadata={"description": "주 카드 사용 가능 잔액의 내역, 최근 순"})
+    next_before = ma.fields.Integer(**_NULLABLE, metadata={"description": "다음(더 오래된) 쪽: ?before=이 값"})
+
+
+class CardQuery(ma.Schema):
+    before = ma.fields.Integer(validate=ma.validate.Range(min=1), metadata={"description": "이 entry_id보다 오래된 내역"})
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+
+
+class EnrolRequest(ma.Schema):
+    run_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
+
+
+class PaymentOut(ma.Schema):
+    backend = ma.fields.String(metadata={"description": "결제 처리 방식 (local, stripe …)"})
+    attempt_id = ma.fields.Integer(metadata={"description": "결제 시도 번호"})
+    amount = ma.fields.Integer(metadata={"description": "자비부담금 (원)"})
+    status = ma.fields.String(metadata={"description": "pending | succeeded | failed | canceled"})
+    processor_ref = ma.fields.String(**_NULLABLE, metadata={"description": "결제 대행사의 결제 id"})
+    client_secret = ma.fields.String(**_NULLABLE, metadata={"description": "브라우저에서 결제를 마칠 때 필요한 값"})
+    failure_message = ma.fields.String(**_NULLABLE)
+
+
+class EnrolledOut(ma.Schema):
+    enrolment_id = ma.fields.Integer()
+    run_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "held (결제 대기) | confirmed (수강 확정) …"})
+    fee = ma.fields.Integer()
+    self_pay = ma.fields.Integer()
+    government_share = ma.fields.Integer()
+    card_draw = ma.fields.Integer()
+    account = ma.fields.String()
+    payment = ma.fields.Nested(PaymentOut, **_NULLABLE, metadata={"description": "자비부담금이 0이면 null"})
+
+
+class CancelOut(ma.Schema):
+    enrolment_id = ma.fields.Integer()
+    outcome = ma.fields.String(metadata={"description": "withdrawn (취소) | dropped (중도탈락)"})
+    free = ma.fields.Boolean(metadata={"description": "무료 취소 기간 안이었는지"})
+    deadline = ma.fields.Date(metadata={"description": "무료 취소 마지막 날"})
+    trained_days = ma.fields.Integer()
+    training_days = ma.fields.Integer()
+    self_pay_refund = ma.fields.Integer(metadata={"description": "환불되는 자비부담금"})
+    card_return = ma.fields.Integer(metadata={"description": "카드(또는 사업 예산)로 돌아가는 금액"})
+    provider_keeps = ma.fields.Integer(metadata={"description": "훈련기관에 지급되는 금액"})
+    penalty = ma.fields.Integer(metadata={"description": "중도탈락 제재 차감액"})
+    suspend_days = ma.fields.Integer()
+    kdt_card_draw = ma.fields.Integer()
+    hold_released = ma.fields.Integer(metadata={"description": "결제 전 신청의 보류가 풀려 카드로 돌아온 금액"})
+
+
+HistoryOut = ma.Schema.from_dict({
+    "at": ma.fields.DateTime(), "from": ma.fields.String(), "to": ma.fields.String(), "event": ma.fields.String(),
+    "reason": ma.fields.String(metadata={"description": "한국어 설명"})}, name="EnrolmentHistoryOut")
+
+
+class EnrolmentOut(ma.Schema):
+    enrolment_id = ma.fields.Integer()
+    run_id = ma.fields.Integer()
+    status = ma.fields.String()
+    status_label = ma.fields.String(metadata={"description": "상태 (한국어)"})
+    fee = ma.fields.Integer()
+    self_pay = ma.fields.Integer()
+    government_share = ma.fields.Integer()
+    card_draw = ma.fields.Integer()
+    account = ma.fields.String()
+    history = ma.fields.List(ma.fields.Nested(HistoryOut))
+
+
+def _json(status: int, data: dict):
+    response = jsonify(data)
+    response.status_code = status
+    return response
+
+
+def _key() -> str | None:
+    return idempotency.check_key(request.headers.get("Idempotency-Key"))
+
+
+def _remember(endpoint: str, key: str | None, body: dict, status: int, data: dict):
+    """Store the answer for the key (after the work committed) and send it; a concurrent twin's wins."""
+    if key is None:
+        return _json(status, data)
+    try:
+        with unit_of_work(write_lock=True):
+            idempotency.remember(current_user.id, endpoint, key, body, status, data)
+    except IntegrityError:  # the same key, answered by a concurrent request a moment earlier
+        with unit_of_work():
+            status, data = idempotency.replay(current_user.id, endpoint, key, body)
+    return _json(status, data)
+
+
+# -- endpoints ---------------------------------------------------------------------------------------------------
+
+@bp.route("/me/card", methods=["GET"])
+@roles(Role.LEARNER)
+@bp.arguments(CardQuery, location="query")
+@bp.response(200, CardOut)
+@bp.alt_response(404, schema=ApiErrorSchema, description="발급된 카드가 없음 (code: card_not_found)")
+@bp.doc(security=_SECURITY)
+def my_card(query):
+    """내 카드: 주 카드의 한도·잔액·보류·사용액, 모든 계좌, 사용 내역 (limit + top_ups = available + held + spent + expired)"""
+    return services.card_document(current_user.id, kst_today(), before=query.get("before"), limit=query["limit"])
+
+
+@bp.route("/enrolments", methods=["POST"])
+@roles(Role.LEARNER)
+@bp.arguments(EnrolRequest)
+@bp.response(201, EnrolledOut)
+@bp.alt_response(404, schema=ApiErrorSchema, description="없는 회차 (run_not_found)")
+@bp.alt_response(409, schema=ApiErrorSchema, description="신청 불가: insufficient_balance, run_full, already_enrolled, "
+                 "card_suspended, card_expired, enrolment_closed, no_card, no_kdigital_account, price_unknown, "
+                 "duplicate_key_conflict")
+@bp.alt_response(403, schema=ApiErrorSchema, description="본인인증 전 (identity_required)")
+@bp.alt_response(422, schema=ApiErrorSchema, description="입력 오류, 또는 같은 Idempotency-Key에 다른 내용 "
+                 "(idempotency_key_reused)")
+@bp.doc(security=_SECURITY, parameters=[_IDEMPOTENCY_HEADER])
+def create_enrolment(body):
+    """수강 신청: 자리를 잡고 카드 사용액을 보류한 뒤 자비부담금 결제를 엽니다 (자비부담 0원이면 바로 확정)"""
+    key, actor = _key(), current_user.pseudonym
+    with unit_of_work(write_lock=True):
+        replayed = idempotency.replay(current_user.id, ENROL_ENDPOINT, key, body) if key else None
+        if replayed is None:
+            started = services.start_enrolment(current_user.id, body["run_id"],
+                                               request_key=key or f"api-{uuid.uuid4().hex}", now=utcnow(),
+                                               today=kst_today(), actor=actor)
+    if replayed is not None:
+        return _json(*replayed)
+    enrolment = services.collect_payment(started, actor=actor)
+    return _remember(ENROL_ENDPOINT, key, body, 201, EnrolledOut().dump(services.enrolled_document(enrolment)))
+
+
+@bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
+@roles(Role.LEARNER)
+@bp.response(200, CancelOut)
+@bp.alt_response(404, schema=ApiErrorSchema, description="없는 신청이거나 본인의 신청이 아님 (enrolment_not_found)")
+@bp.alt_response(409, schema=ApiErrorSchema, description="이미 취소되었거나 끝난 신청 (illegal_transition)")
+@bp.doc(security=_SECURITY, parameters=[_IDEMPOTENCY_HEADER])
+def cancel_enrolment(enrolment_id: int):
+    """수강 취소: 취소·환불 규칙을 적용하고 돌아가는 금액을 돌려줍니다"""
+    key, body = _key(), {"enrolment_id": enrolment_id}
+    with unit_of_work(write_lock=True):
+        replayed = idempotency.replay(current_user.id, CANCEL_ENDPOINT, key, body) if key else None
+        if replayed is None:
+            done = services.cancel_own(enrolment_id, current_user.id, today=kst_today(),
+                                       actor=current_user.pseudonym)
+            data = CancelOut().dump({"enrolment_id": enrolment_id, **done.as_dict()})
+            if key:
+                idempotency.remember(current_user.id, CANCEL_ENDPOINT, key, body, 200, data)
+    return _json(*replayed) if replayed is not None else _json(200, data)
+
+
+@bp.route("/enrolments/<int:enrolment_id>", methods=["GET"])
+@signed_in
+@bp.response(200, EnrolmentOut)
+@bp.alt_response(404, schema=ApiErrorSchema, description="없는 신청이거나 볼 권한이 없음 (enrolment_not_found)")
+@bp.doc(security=_SECURITY)
+def get_enrolment(enrolment_id: int):
+    """수강 신청 하나와 상태 변경 기록: 본인, 그 회차의 훈련기관, 그 사업 부처의 감사 담당자, 관리자만"""
+    enrolment = services.visible_enrolment(enrolment_id, user_id=current_user.id, role=current_user.role,
+                                           provider_id=current_user.provider_id,
+                                           ministry_id=current_user.ministry_id)
+    return services.enrolment_document(enrolment)

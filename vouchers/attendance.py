@@ -104,10 +104,13 @@ def settle_period(enrolment_id: int, period: int, *, actor: str, rules: CardRule
     if seen.days == 0:
         raise errors.AttendanceInvalid(f"{number}회차 단위기간({first} ~ {last})의 출석 기록이 없습니다.")
     span = (run.end_date - run.start_date).days + 1
-    share = enrolment.government_share * ((last - first).days + 1) / span
-    factor = 1.0 if seen.rate >= rules.completion_rate else seen.rate
+    full = seen.rate >= rules.completion_rate
+    factor = 1.0 if full else seen.rate
+    # Exact integer arithmetic (share of the calendar × attended share), truncated once at the end.
+    numerator = enrolment.government_share * ((last - first).days + 1) * (1 if full else seen.days - seen.absences)
+    exact = numerator // (span * (1 if full else seen.days))
     unpaid = enrolment.government_share - enrolment.card_returned - settled_amount(enrolment_id)
-    amount = max(0, min(_truncate(share * factor, rules.settlement_rounding), unpaid))
+    amount = max(0, min(_truncate(exact, rules.settlement_rounding), unpaid))
     transfer_id = None
     if amount:
         settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)

@@ -268,7 +268,7 @@ def preview_cancel(enrolment: Enrolment, on: date, *, exempt_reason: str | None 
     if dropout and exempt_reason is None:
         penalty_rule = rules.penalty_for(dropout_count(enrolment.person_id) + 1)
         penalty, suspend_days = penalty_rule.amount, penalty_rule.suspend_days
-    if dropout and enrolment.account == "none":
+    if dropout and enrolment.account == "none" and run.programme.voucher_kind != "none":  # not free academies
         kdt_draw = gov_trained
     card_return = enrolment.government_share - gov_trained - enrolment.card_returned
     keeps = gov_trained + enrolment.self_pay - enrolment.self_pay_refunded - self_refund
@@ -296,10 +296,11 @@ def cancel(enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None
         _release_hold(enrolment, "withdrawn", actor=actor)
     else:
         _return_money(enrolment, preview, actor=actor)
-    if preview.penalty or preview.kdt_card_draw:
+    if preview.penalty or preview.kdt_card_draw or preview.suspend_days:
         _penalise(enrolment, preview, on, actor=actor, rules=rules)
     enrolment.exempt_reason = exempt_reason
-    reason = (f"자비부담 환불 {preview.self_pay_refund:,}원, 카드 반환 {preview.card_return:,}원"
+    reason = ((f"결제 전 취소: 보류 {enrolment.card_draw:,}원 해제" if unpaid else
+               f"자비부담 환불 {preview.self_pay_refund:,}원, 카드 반환 {preview.card_return:,}원")
               + (f", 제재 {preview.penalty:,}원" if preview.penalty else "")
               + (f" (제재 면제: {rules.exempt_reasons[exempt_reason]})" if exempt_reason else ""))
     apply_event(enrolment, event, reason=reason, actor=actor)
@@ -377,8 +378,8 @@ def dropout_count(person_id: int) -> int:
 
 def settled_amount(enrolment_id: int) -> int:
     """The government share paid to the provider by unit period so far (period 0, the final payment, apart)."""
-    return db.session.scalar(select(func.coalesce(func.sum(Settlement.amount), 0))
-                             .where(Settlement.enrolment_id == enrolment_id, Settlement.period >= 1))
+    return int(db.session.scalar(select(func.coalesce(func.sum(Settlement.amount), 0))
+                                 .where(Settlement.enrolment_id == enrolment_id, Settlement.period >= 1)))
 
 
 def training_days(run: Run) -> int:

@@ -172,6 +172,9 @@ def parse(data: dict) -> CardRules:
         penalties=penalties,
         exempt_reasons=_labels(dropout, "exempt_reasons"),
     )
+    for step in rules.refund_steps:
+        if step.up_to_trained > 100 or step.refund_percent > 100:
+            raise CardRulesError("withdrawal.steps: up_to_trained and refund_percent are percentages (0–100)")
     if rules.min_age > rules.max_age:
         raise CardRulesError("eligibility.min_age must not exceed max_age")
     return rules

@@ -1,7 +1,205 @@
-"""Learner pages for cards and enrolments (HTML)."""
+"""Learner pages for cards and enrolments, and the admin's card-application queue (HTML).
+
+Views are thin: load → validate the form → one service call in a unit of work → redirect or render. Domain
+errors become Korean error pages (hrdnet.errors) unless a form page shows them next to the form.
+Registering this blueprint also gives the run page and the run API the learner's own price
+(courses.services.register_viewer_price).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from courses.models import Run
+from courses.services import ViewerPrice, register_viewer_price
+from hrdnet.access import Role, roles
+from hrdnet.auth.services import password_matches
+from hrdnet.db import unit_of_work
+from hrdnet.errors import DomainError
+from hrdnet.extensions import limiter, login_rate_limit
+from hrdnet.timeutil import kst_today, utcnow
+from vouchers import cards, payments, services
+from vouchers.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
+from vouchers.models import ApplicationStatus, EnrolmentStatus, PaymentStatus
 
 bp = Blueprint("vouchers", __name__)
+
+PAY_ENDPOINT = "payments.pay"  # the payment page, once a processor that needs the browser is configured
+
+
+def _form_page(template: str, form, error: DomainError | None = None, **context):
+    """200 when first shown, 400 with field errors, or the domain error's status next to the form."""
+    if error is not None:
+        form.form_errors.append(error.message)
+        return render_template(template, form=form, **context), error.status
+    return render_template(template, form=form, **context), 400 if form.is_submitted() else 200
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int), 1)
+
+
+# -- the learner's price on the run page and in the run API --------------------------------------------------
+
+def learner_price(run: Run, user_id: int, today: date) -> ViewerPrice | None:
+    price = services.learner_quote(run, user_id, today)
+    if price is None:
+        return None
+    refusal = price.refusal.code if price.refusal else None
+    actions = {None: [("수강 신청", url_for("vouchers.enrol", run_id=run.id))],
+               "identity_required": [("본인인증 하기", url_for("vouchers.identity"))],
+               "no_card": [("카드 신청하기", url_for("vouchers.apply_card"))]}.get(refusal, [])
+    return ViewerPrice(price=price.as_dict(), actions=actions)
+
+
+@bp.record_once
+def _register_price(state) -> None:
+    register_viewer_price(state.app, learner_price)
+
+
+# -- identity and the card -----------------------------------------------------------------------------------
+
+@bp.route("/me/identity", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def identity():
+    form = IdentityForm(data={"name": current_user.name, "phone": current_user.phone,
+                              "birth_date": current_user.birth_date})
+    person = cards.person_of(current_user.id)
+    if not form.validate_on_submit():
+        return _form_page("vouchers/identity.html", form, verified=person is not None)
+    try:
+        with unit_of_work(write_lock=True):
+            cards.verify_identity(current_user.id, name=form.name.data, birth_date=form.birth_date.data,
+                                  phone=form.normalised_phone, actor=current_user.pseudonym)
+    except DomainError as exc:
+        return _form_page("vouchers/identity.html", form, exc, verified=person is not None)
+    flash("본인인증을 마쳤습니다.", "success")
+    return redirect(url_for("vouchers.my_card" if cards.cards_of_user(current_user.id) else "vouchers.apply_card"))
+
+
+@bp.route("/me/card/apply", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def apply_card():
+    if cards.person_of(current_user.id) is None:
+        flash("카드를 신청하려면 먼저 본인인증을 해 주세요.", "info")
+        return redirect(url_for("vouchers.identity"))
+    page = services.apply_page(current_user.id)
+    form = CardApplicationForm()
+    form.set_choices(page.rules.statuses, page.group_labels, page.rules.excluded_groups)
+    if not form.validate_on_submit():
+        return _form_page("vouchers/apply.html", form, page=page)
+    try:
+        with unit_of_work(write_lock=True):
+            cards.apply_for_card(current_user.id, employment_status=form.employment_status.data,
+                                 groups=set(form.groups.data), excluded=set(form.excluded.data), today=kst_today(),
+                                 actor=current_user.pseudonym)
+    except DomainError as exc:
+        return _form_page("vouchers/apply.html", form, exc, page=page)
+    flash("카드 신청을 접수했습니다. 심사가 끝나면 이 화면에서 결과를 확인할 수 있습니다.", "success")
+    return redirect(url_for("vouchers.my_card"))
+
+
+@bp.get("/me/card")
+@roles(Role.LEARNER)
+def my_card():
+    page = services.card_page(current_user.id, kst_today(), card_id=request.args.get("card", type=int),
+                              before=request.args.get("before", type=int))
+    return render_template("vouchers/card.html", page=page, labels=services.APPLICATION_LABELS)
+
+
+# -- enrolling ------------------------------------------------------------------------------------------------
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/runs/<int:run_id>/enrol", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)
+def enrol(run_id: int):
+    page = services.enrol_page(run_id, current_user.id, kst_today())
+    form = EnrolForm()
+    if not form.is_submitted():
+        form.request_key.data = new_request_key()  # one per rendered form: a double click sends it twice
+    if not form.validate_on_submit():
+        return _form_page("vouchers/enrol.html", form, page=page)
+    if not password_matches(current_user, form.password.data):
+        form.password.errors.append("비밀번호가 맞지 않습니다.")
+        return _form_page("vouchers/enrol.html", form, page=page)
+    with unit_of_work(write_lock=True):
+        started = services.start_enrolment(current_user.id, run_id, request_key=form.request_key.data,
+                                           now=utcnow(), today=kst_today(), actor=current_user.pseudonym)
+    enrolment = services.collect_payment(started, actor=current_user.pseudonym)
+    return _after_enrolling(enrolment)
+
+
+def _after_enrolling(enrolment):
+    if enrolment.status in (EnrolmentStatus.CONFIRMED, EnrolmentStatus.IN_TRAINING):
+        flash(f"수강 신청이 확정되었습니다. 카드 사용 {enrolment.card_draw:,}원, 자비부담 {enrolment.self_pay:,}원.",
+              "success")
+        return redirect(url_for("vouchers.my_enrolments"))
+    payment = payments.current_payment(enrolment.id)
+    if payment is not None and payment.status == PaymentStatus.FAILED:
+        flash(f"자비부담금 결제가 완료되지 않았습니다. {payment.failure_message or ''}".strip(), "error")
+    elif PAY_ENDPOINT in current_app.view_functions:
+        return redirect(url_for(PAY_ENDPOINT, enrolment_id=enrolment.id))
+    else:
+        flash("수강 신청을 접수했습니다. 자비부담금 결제가 끝나면 확정됩니다.", "info")
+    return redirect(url_for("vouchers.my_enrolments"))
+
+
+# -- the learner's enrolments -----------------------------------------------------------------------------------
+
+@bp.get("/me/enrolments")
+@roles(Role.LEARNER)
+def my_enrolments():
+    found, rows = services.my_enrolments(current_user.id, _page())
+    pay_endpoint = PAY_ENDPOINT if PAY_ENDPOINT in current_app.view_functions else None
+    return render_template("vouchers/enrolments.html", found=found, rows=rows, pay_endpoint=pay_endpoint)
+
+
+@bp.route("/me/enrolments/<int:enrolment_id>/cancel", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def cancel(enrolment_id: int):
+    page = services.cancel_page(enrolment_id, current_user.id, kst_today())
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _form_page("vouchers/cancel.html", form, page=page)
+    with unit_of_work(write_lock=True):
+        done = services.cancel_own(enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym)
+    outcome = "중도탈락으로 처리" if done.preview.outcome == EnrolmentStatus.DROPPED else "취소"
+    flash(f"수강 신청을 {outcome}했습니다. 카드로 {done.card_back:,}원이 돌아가고, 자비부담금 "
+          f"{done.preview.self_pay_refund:,}원을 환불합니다.", "success")
+    return redirect(url_for("vouchers.my_enrolments"))
+
+
+# -- the admin's application queue -------------------------------------------------------------------------------
+
+@bp.get("/admin/cards/applications")
+@roles(Role.ADMIN)
+def admin_applications():
+    status = request.args.get("status", ApplicationStatus.SUBMITTED)
+    if status not in set(ApplicationStatus):
+        status = ApplicationStatus.SUBMITTED
+    found, rows = services.applications(status, _page())
+    return render_template("vouchers/admin_applications.html", found=found, rows=rows, status=status,
+                           form=DecisionForm(), rules=cards.card_rules(), group_labels=cards.group_labels(),
+                           labels=services.APPLICATION_LABELS)
+
+
+@bp.post("/admin/cards/applications/<int:application_id>")
+@roles(Role.ADMIN)
+def decide_application(application_id: int):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(sum(form.errors.values(), [])) if form.errors else "입력 내용을 확인해 주세요.", "error")
+        return redirect(url_for("vouchers.admin_applications")), 303
+    with unit_of_work(write_lock=True):
+        cards.decide_application(application_id, approve=form.approve, actor=current_user.pseudonym,
+                                 today=kst_today(), reason=form.reason.data or None)
+    flash(f"신청 {application_id}번을 {'승인하고 카드를 발급' if form.approve else '반려'}했습니다.", "success")
+    return redirect(url_for("vouchers.admin_applications"))
+

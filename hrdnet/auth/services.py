@@ -256,6 +256,15 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is the user's own: asked again before an action that spends money (enrolling)."""
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        log.info("password re-check failed for user %s", user.pseudonym)
+        return False
+
+
 def record_login(user: User, *, method: str) -> None:
     _audit("auth.login", user, method=method)
 

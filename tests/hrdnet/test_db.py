@@ -89,3 +89,48 @@ def test_write_lock_makes_a_second_writer_wait_instead_of_failing(app_config):
     with app.app_context():
         assert db.session.scalar(db.select(Ministry.name).where(Ministry.code == "MOEL")) == "고용노동부++"
         db.engine.dispose()
+
+
+def _hold_the_write_lock(path: str, seconds: float, locked: threading.Event) -> threading.Thread:
+    """Another process's writer, as SQLite sees it: a raw connection holding BEGIN IMMEDIATE for a while."""
+    import sqlite3
+
+    def hold():
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(seconds)
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("limit", [30.0, 0.5])
+def test_a_writer_outwaiting_the_busy_timeout_keeps_queueing_then_answers_busy(app_config, monkeypatch, limit):
+    """SQLite gives up after busy_timeout (here 200 ms) with "database is locked"; unit_of_work begins again
+    until WRITE_LOCK_WAIT_SECONDS, so a burst of writers queues instead of failing — and past the limit the
+    caller gets a clear 503 error, not an OperationalError."""
+    import hrdnet.db
+
+    monkeypatch.setattr(hrdnet.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(hrdnet.db, "WRITE_LOCK_WAIT_SECONDS", limit)
+    app = create_app(app_config)
+    locked = threading.Event()
+    holder = _hold_the_write_lock(app_config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), 1.5, locked)
+    assert locked.wait(5)
+    try:
+        with app.app_context():
+            if limit > 1.5:
+                with unit_of_work(write_lock=True) as session:
+                    session.scalar(db.select(Ministry).where(Ministry.code == "MOEL")).name += "+"
+                assert db.session.scalar(db.select(Ministry.name).where(Ministry.code == "MOEL")) == "고용노동부+"
+            else:
+                with pytest.raises(hrdnet.db.DatabaseBusy) as refused, unit_of_work(write_lock=True):
+                    pass
+                assert refused.value.status == 503
+            db.engine.dispose()
+    finally:
+        holder.join(10)

@@ -1,0 +1,372 @@
+"""What the learner pages, the admin's application queue and the JSON API read and do, over the voucher core.
+
+The core (cards, quote, enrolments, payments, ledger) owns the rules and the money; this module gathers what
+one page or one API answer needs from it, so that views stay thin and the page and the API show the same
+numbers from the same functions. Services take plain values, flush but never commit; the one exception is
+`collect_payment`, which runs after the enrolment's unit of work committed (payments.process opens its own).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import select
+
+from courses.models import Run
+from courses.services import PUBLIC_STATUSES
+from hrdnet.access import Role
+from hrdnet.errors import DomainError
+from hrdnet.extensions import db
+from vouchers import cards, enrolments, errors, ledger, payments
+from vouchers.models import (
+    ApplicationStatus,
+    Card,
+    CardApplication,
+    CardKind,
+    Enrolment,
+    EnrolmentStatus,
+    Payment,
+    PaymentStatus,
+    Person,
+)
+from vouchers.quote import Quote, quote
+from vouchers.rules import CardRules, card_rules
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 20
+HISTORY_PAGE = 20
+
+KIND_LABELS = {CardKind.CARD: "국민내일배움카드", CardKind.KDIGITAL: "K-디지털 크레딧"}
+CARD_STATUS_LABELS = {"active": "사용 중", "suspended": "사용 정지", "expired": "유효기간 만료", "closed": "사용 종료"}
+APPLICATION_LABELS = {ApplicationStatus.SUBMITTED: "심사 중", ApplicationStatus.APPROVED: "승인",
+                      ApplicationStatus.REJECTED: "반려"}
+PAYMENT_LABELS = {PaymentStatus.PENDING: "결제 대기", PaymentStatus.SUCCEEDED: "결제 완료",
+                  PaymentStatus.FAILED: "결제 실패", PaymentStatus.CANCELED: "결제 취소"}
+
+
+# -- cards -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CardView:
+    card: Card
+    status: str  # active | suspended | expired | closed (on the day asked)
+    figures: cards.CardFigures
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[CardKind(self.card.kind)]
+
+    @property
+    def status_label(self) -> str:
+        label = CARD_STATUS_LABELS[self.status]
+        if self.status == "suspended":
+            return f"{label} ({self.card.suspended_until:%Y-%m-%d}까지)"
+        return label
+
+    def as_dict(self) -> dict:
+        f = self.figures
+        return {"card_id": self.card.id, "kind": self.card.kind, "status": self.status,
+                "suspended_until": self.card.suspended_until, "issued_on": self.card.issued_on,
+                "expires_on": self.card.expires_on, "limit": f.issued, "top_ups": f.top_ups,
+                "available": f.available, "held": f.held, "spent": f.spent, "expired": f.expired,
+                "penalties": f.penalties}
+
+
+@dataclass(frozen=True)
+class History:
+    card: CardView
+    lines: list[ledger.HistoryLine]
+    next_before: int | None  # the entry id to ask for the next (older) page with; None on the last page
+
+
+@dataclass(frozen=True)
+class CardPage:
+    verified: bool
+    cards: list[CardView]  # the main card first, then K-Digital Credit, then closed ones
+    application: CardApplication | None  # the latest application, if any
+    history: History | None
+
+
+def card_views(user_id: int, today: date) -> list[CardView]:
+    return [CardView(card, card.status_on(today), cards.figures(card.id)) for card in cards.cards_of_user(user_id)]
+
+
+def main_card(views: list[CardView]) -> CardView | None:
+    """The 내일배움카드 the learner uses (an open one first; else the latest, for its history)."""
+    return next((view for view in views if view.card.kind == CardKind.CARD), None)
+
+
+def card_history(view: CardView, *, before: int | None = None, per_page: int | None = None) -> History:
+    """The card's available account, newest first, one page at a time (keyset on the entry id)."""
+    per_page = per_page or HISTORY_PAGE
+    available = ledger.open_card_accounts(view.card.id).available
+    lines = ledger.history(available.id, limit=per_page + 1, before_entry_id=before)
+    more = len(lines) > per_page
+    lines = lines[:per_page]
+    return History(view, lines, lines[-1].entry_id if more else None)
+
+
+def card_page(user_id: int, today: date, *, card_id: int | None = None, before: int | None = None) -> CardPage:
+    views = card_views(user_id, today)
+    shown = next((view for view in views if view.card.id == card_id), None) if card_id else main_card(views)
+    shown = shown or (views[0] if views else None)
+    return CardPage(verified=cards.person_of(user_id) is not None, cards=views,
+                    application=latest_application(user_id),
+                    history=card_history(shown, before=before) if shown else None)
+
+
+def card_document(user_id: int, today: date, *, before: int | None = None, limit: int = 50) -> dict:
+    """GET /api/v1/me/card: the main card's figures at the top, every account, and the statement."""
+    views = card_views(user_id, today)
+    main = main_card(views)
+    if main is None:
+        raise errors.CardNotFound("발급된 내일배움카드가 없습니다.")
+    history = card_history(main, before=before, per_page=limit)
+    return {**main.as_dict(), "accounts": [view.as_dict() for view in views],
+            "entries": [{"entry_id": line.entry_id, "at": line.at, "kind": line.kind, "label": line.label,
+                         "description": line.memo, "change": line.change, "balance_after": line.balance_after}
+                        for line in history.lines],
+            "next_before": history.next_before}
+
+
+def latest_application(user_id: int) -> CardApplication | None:
+    return db.session.scalar(select(CardApplication).where(CardApplication.user_id == user_id)
+                             .order_by(CardApplication.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class ApplyPage:
+    rules: CardRules
+    group_labels: dict[str, str]
+    open_card: Card | None
+    application: CardApplication | None
+
+    @property
+    def top_up_text(self) -> str:
+        amounts = ", ".join(f"{self.rules.top_up_labels[group]} {amount:,}원"
+                            for group, amount in self.rules.top_ups.items())
+        return f"남은 잔액이 {self.rules.top_up_when_below:,}원 미만이 되면 한 번 더 지원: {amounts}"
+
+
+def apply_page(user_id: int) -> ApplyPage:
+    person = cards.person_of(user_id)
+    if person is None:
+        raise errors.IdentityRequired()
+    return ApplyPage(card_rules(), cards.group_labels(), cards.open_card(person.id, CardKind.CARD),
+                     latest_application(user_id))
+
+
+# -- the admin's queue ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ApplicationRow:
+    """An application as the admin sees it: pseudonymous (the person's key, the birth year for the age check)."""
+
+    application: CardApplication
+    person_code: str
+    birth_year: int | None
+
+    @property
+    def group_list(self) -> list[str]:
+        return self.application.groups.split()
+
+
+def applications(status: str, page: int) -> tuple[Pagination, list[ApplicationRow]]:
+    order = CardApplication.id if status == ApplicationStatus.SUBMITTED else CardApplication.id.desc()
+    found = db.paginate(select(CardApplication).where(CardApplication.status == status).order_by(order),
+                        page=page, per_page=PER_PAGE, error_out=False)
+    people = {p.id: p for p in db.session.scalars(select(Person).where(
+        Person.id.in_({a.person_id for a in found.items})))}
+    rows = [ApplicationRow(a, people[a.person_id].person_key[:10],
+                           people[a.person_id].birth_date.year if people[a.person_id].birth_date else None)
+            for a in found.items]
+    return found, rows
+
+
+# -- the learner's price and enrolling -----------------------------------------------------------------------
+
+def learner_quote(run: Run, user_id: int, today: date) -> Quote | None:
+    """The one quote the run page, the run API and the enrol page show (vouchers.quote.quote)."""
+    person = cards.person_of(user_id)
+    return quote(run, person.id if person else None, today)
+
+
+def public_run(run_id: int) -> Run:
+    run = db.session.scalar(select(Run).where(Run.id == run_id, Run.status.in_(PUBLIC_STATUSES)))
+    if run is None:
+        raise errors.RunNotFound()
+    return run
+
+
+@dataclass(frozen=True)
+class EnrolPage:
+    run: Run
+    quote: Quote
+    free_deadline: date  # the last day a withdrawal is free
+    training_days: int
+    rules: CardRules
+
+
+def enrol_page(run_id: int, user_id: int, today: date) -> EnrolPage:
+    run = public_run(run_id)
+    price = learner_quote(run, user_id, today)
+    if price is None:
+        raise errors.PriceUnknown()
+    rules = card_rules()
+    days = enrolments.training_days(run)
+    deadline = rules.free_withdrawal_deadline(run.start_date, days, remote=run.mode == "remote")
+    return EnrolPage(run, price, deadline, days, rules)
+
+
+@dataclass(frozen=True)
+class Started:
+    enrolment_id: int
+    payment_id: int | None  # a payment to collect after commit
+
+
+def start_enrolment(user_id: int, run_id: int, *, request_key: str, now: datetime, today: date,
+                    actor: str) -> Started:
+    """Inside the caller's unit of work: the seat and the hold, then the payment (or confirmation when the
+    self-pay is 0). The same request_key returns the first enrolment and its payment: never a second hold."""
+    enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
+    payment = payments.pay_or_confirm(enrolment, actor=actor) if enrolment.status == EnrolmentStatus.HELD else \
+        payments.current_payment(enrolment.id)
+    return Started(enrolment.id, payment.id if payment is not None else None)
+
+
+def collect_payment(started: Started, *, actor: str) -> Enrolment:
+    """After the enrolment committed: ask the processor for a pending payment (payments.process commits)."""
+    if started.payment_id is not None:
+        try:
+            payments.process(started.payment_id, actor=actor)
+        except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
+            log.warning("payment %s not processed yet: %s", started.payment_id, exc.code)
+            db.session.rollback()
+    return enrolments.get(started.enrolment_id)
+
+
+def payment_document(payment: Payment | None) -> dict | None:
+    if payment is None:
+        return None
+    return {"backend": payment.backend, "attempt_id": payment.id, "amount": payment.amount,
+            "status": payment.status, "processor_ref": payment.processor_ref,
+            "client_secret": payment.client_secret if payment.status == PaymentStatus.PENDING else None,
+            "failure_message": payment.failure_message}
+
+
+def enrolled_document(enrolment: Enrolment) -> dict:
+    """POST /api/v1/enrolments: the enrolment and its payment."""
+    return {"enrolment_id": enrolment.id, "run_id": enrolment.run_id, "status": enrolment.status,
+            "fee": enrolment.fee, "self_pay": enrolment.self_pay, "government_share": enrolment.government_share,
+            "card_draw": enrolment.card_draw, "account": enrolment.account,
+            "payment": payment_document(payments.current_payment(enrolment.id)) if enrolment.self_pay else None}
+
+
+# -- the learner's enrolments ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EnrolmentRow:
+    enrolment: Enrolment
+    run: Run
+    payment: Payment | None
+
+    @property
+    def status_label(self) -> str:
+        return enrolments.STATUS_LABELS[enrolments.S(self.enrolment.status)]
+
+    @property
+    def history(self) -> list[tuple[datetime, str, str]]:
+        """(when, what in Korean, why) for each step, oldest first."""
+        return [(e.at, enrolments.EVENT_LABELS.get(e.event, e.event), e.reason) for e in self.enrolment.events]
+
+
+def my_enrolments(user_id: int, page: int) -> tuple[Pagination, list[EnrolmentRow]]:
+    found = db.paginate(select(Enrolment).where(Enrolment.user_id == user_id).order_by(Enrolment.id.desc()),
+                        page=page, per_page=PER_PAGE, error_out=False)
+    runs = {run.id: run for run in db.session.scalars(select(Run).where(
+        Run.id.in_({e.run_id for e in found.items})))}
+    return found, [EnrolmentRow(e, runs[e.run_id], payments.current_payment(e.id)) for e in found.items]
+
+
+def own_enrolment(enrolment_id: int, user_id: int) -> Enrolment:
+    """The learner's own enrolment; someone else's is 'not found' (its existence is not revealed)."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.user_id != user_id:
+        raise errors.EnrolmentNotFound()
+    return enrolment
+
+
+@dataclass(frozen=True)
+class CancelPage:
+    row: EnrolmentRow
+    preview: enrolments.CancelPreview
+
+    @property
+    def hold_released(self) -> int:
+        """An unpaid enrolment's card share, which cancelling releases (the preview counts it as 0 returned)."""
+        return _hold_released(self.row.enrolment)
+
+
+def _hold_released(enrolment: Enrolment) -> int:
+    held = enrolment.status in (EnrolmentStatus.APPLIED, EnrolmentStatus.HELD) and enrolment.hold_id is not None
+    return enrolment.card_draw if held and ledger.hold_state(enrolment.hold_id) == ledger.PENDING else 0
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    preview: enrolments.CancelPreview
+    hold_released: int  # card share of an unpaid enrolment, released back to the card
+
+    @property
+    def card_back(self) -> int:
+        return self.preview.card_return + self.hold_released
+
+    def as_dict(self) -> dict:
+        return {**self.preview.as_dict(), "deadline": self.preview.deadline, "hold_released": self.hold_released}
+
+
+def cancel_page(enrolment_id: int, user_id: int, today: date) -> CancelPage:
+    enrolment = own_enrolment(enrolment_id, user_id)
+    if not enrolment.is_active:
+        raise errors.IllegalTransition("이미 취소되었거나 끝난 수강 신청입니다.")
+    run = db.session.get(Run, enrolment.run_id)
+    return CancelPage(EnrolmentRow(enrolment, run, payments.current_payment(enrolment.id)),
+                      enrolments.preview_cancel(enrolment, today))
+
+
+def cancel_own(enrolment_id: int, user_id: int, *, today: date, actor: str) -> Cancelled:
+    released = _hold_released(own_enrolment(enrolment_id, user_id))
+    return Cancelled(enrolments.cancel(enrolment_id, on=today, actor=actor), released)
+
+
+# -- who may read an enrolment (GET /api/v1/enrolments/<id>) ----------------------------------------------------
+
+def visible_enrolment(enrolment_id: int, *, user_id: int, role: str, provider_id: int | None,
+                      ministry_id: int | None) -> Enrolment:
+    """The enrolment if this user may read it: its learner, the run's provider, an auditor of the run's
+    ministry, an admin. Anyone else gets 'not found', exactly as for an id that does not exist."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise errors.EnrolmentNotFound()
+    run = db.session.get(Run, enrolment.run_id)
+    allowed = (role == Role.ADMIN
+               or (role == Role.LEARNER and enrolment.user_id == user_id)
+               or (role == Role.PROVIDER and provider_id is not None and provider_id == run.course.provider_id)
+               or (role == Role.AUDITOR and ministry_id is not None and run.programme is not None
+                   and run.programme.ministry_id == ministry_id))
+    if not allowed:
+        raise errors.EnrolmentNotFound()
+    return enrolment
+
+
+def enrolment_document(enrolment: Enrolment) -> dict:
+    return {"enrolment_id": enrolment.id, "run_id": enrolment.run_id, "status": enrolment.status,
+            "status_label": enrolments.STATUS_LABELS[enrolments.S(enrolment.status)], "fee": enrolment.fee,
+            "self_pay": enrolment.self_pay, "government_share": enrolment.government_share,
+            "card_draw": enrolment.card_draw, "account": enrolment.account,
+            "history": [{"at": e.at, "from": e.from_status, "to": e.to_status, "event": e.event, "reason": e.reason}
+                        for e in enrolment.events]}
