@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.ledger import POSTGRES_ADMIN_URL, _app, _in_threads, bench_audit  # noqa: E402
+from bench.ledger import _app, _in_threads, bench_audit, on_sqlite_then_postgres  # noqa: E402
 
 FEE = 1_000_000  # a general card course at a 75 % employment rate: self-pay 150,000, card draw 850,000
 SEATS = 30
@@ -260,30 +259,9 @@ def main() -> None:
         parser.error("--spread cannot exceed --cards: each spread enrolment is on a card of its own")
     args.threads = [int(n) for n in args.threads.split(",")]
     logging.disable(logging.INFO)
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    with tempfile.TemporaryDirectory(prefix="hrdnet-bench-enrolments-") as folder:
-        workdir = Path(folder)
-        run_backend("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", workdir, args)
-        if args.no_postgres:
-            return
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"hrdnet_bench_{uuid.uuid4().hex[:8]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001
-            print(f"\npostgresql: skipped ({type(exc).__name__}: no server at {POSTGRES_ADMIN_URL})")
-            return
-        try:
-            url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            run_backend("postgresql", url, workdir, args)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
+    on_sqlite_then_postgres("hrdnet-bench-enrolments-",
+                            lambda backend, url, workdir: run_backend(backend, url, workdir, args),
+                            postgres=not args.no_postgres)
 
 if __name__ == "__main__":
     main()

@@ -222,13 +222,19 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.INFO)
+    on_sqlite_then_postgres("hrdnet-bench-ledger-", lambda backend, url, workdir: run_backend(backend, url, workdir, args),
+                            postgres=not args.no_postgres)
+
+
+def on_sqlite_then_postgres(prefix: str, run, *, postgres: bool) -> None:
+    """run(backend, url, workdir) on a fresh SQLite file, then on a throw-away PostgreSQL database (dropped after)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    with tempfile.TemporaryDirectory(prefix="hrdnet-bench-ledger-") as folder:
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         workdir = Path(folder)
-        run_backend("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", workdir, args)
-        if args.no_postgres:
+        run("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", workdir)
+        if not postgres:
             return
         admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         name = f"hrdnet_bench_{uuid.uuid4().hex[:8]}"
@@ -240,7 +246,7 @@ def main() -> None:
             return
         try:
             url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            run_backend("postgresql", url, workdir, args)
+            run("postgresql", url, workdir)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
