@@ -104,18 +104,24 @@ def _programme(code: str) -> int:
     return db.session.scalar(select(Programme.id).where(Programme.code == code))
 
 
-@pytest.fixture(scope="module")
-def world(sqlite_template, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("search-query")
+def indexed_catalog(sqlite_template, tmp_path_factory, name: str, build):
+    """For a module-scoped fixture: its own migrated SQLite copy, `build(Catalog())` written, the index built;
+    yields what build returned, inside the app context."""
+    folder = tmp_path_factory.mktemp(name)
     path = folder / "test.sqlite3"
     shutil.copyfile(sqlite_template, path)
     app = create_app(_test_config(folder, f"sqlite:///{path}"))
     with app.app_context():
-        built = _build(Catalog())
+        built = build(Catalog())
         indexer.rebuild()
         yield built
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(sqlite_template, tmp_path_factory):
+    yield from indexed_catalog(sqlite_template, tmp_path_factory, "search-query", _build)
 
 
 def ids(world: World, keys) -> set[int]:

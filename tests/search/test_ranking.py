@@ -8,19 +8,16 @@ Built like tests/search/test_query.py: the `Catalog` factory in a database of it
 from __future__ import annotations
 
 import math
-import shutil
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 
-from hrdnet import create_app
-from hrdnet.extensions import db
-from search import indexer, matching
+from search import matching
 from search.analysis import synonym_key
 from search.query import RELAX_BELOW, SearchParams, search
-from tests.conftest import _test_config
 from tests.courses.test_pages import TODAY, Catalog
+from tests.search.test_query import indexed_catalog
 
 # key: (title, contents, provider key)
 COURSES = {
@@ -81,16 +78,7 @@ def _build(catalog: Catalog) -> World:
 
 @pytest.fixture(scope="module")
 def world(sqlite_template, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("search-ranking")
-    path = folder / "test.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    app = create_app(_test_config(folder, f"sqlite:///{path}"))
-    with app.app_context():
-        built = _build(Catalog())
-        indexer.rebuild()
-        yield built
-        db.session.remove()
-        db.engine.dispose()
+    yield from indexed_catalog(sqlite_template, tmp_path_factory, "search-ranking", _build)
 
 
 def ranked(world: World, q: str, **params) -> list[str]:
