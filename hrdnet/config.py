@@ -6,12 +6,24 @@ whole truth about configuration.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
-# Secrets that must never reach production: the development default and obvious placeholders.
+from zxcvbn import zxcvbn
+
+log = logging.getLogger(__name__)
+
+# The development default of every secret; production refuses it (and anything guessable, see _guessable).
 DEV_SECRET_KEY = "dev-only-not-secret"
-_WEAK_SECRETS = {"", DEV_SECRET_KEY, "changeme", "secret", "dev"}
+MIN_SECRET_LENGTH = 32
+# zxcvbn's estimate of the guesses needed, as a power of ten: 10**30 ≈ 2**100, what 16 random bytes give.
+MIN_SECRET_GUESSES_LOG10 = 30
+# Settings whose development stand-ins production refuses: a stand-in there would let anyone claim to be
+# anyone (identity) or mark every co-payment as paid (payment).
+_DEVELOPMENT_STAND_INS = {"IDENTITY_BACKEND": {"local"}, "PAYMENT_BACKEND": {"local"}}
 
 
 class ConfigError(RuntimeError):
@@ -46,7 +58,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), False),
-        "PAYMENT_BACKEND": env.get("PAYMENT_BACKEND", "local"),
+        # No default in production: a deployment says which processor it uses (check_production_safety).
+        "PAYMENT_BACKEND": env.get("PAYMENT_BACKEND", "" if production else "local"),
         # Stripe (PAYMENT_BACKEND=stripe; docs/payments.md). For development and tests the API base and the
         # Stripe.js address point at localstripe on 127.0.0.1 (bin/localstripe). KRW is zero-decimal.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
@@ -56,8 +69,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         "STRIPE_TIMEOUT_SECONDS": float(env.get("STRIPE_TIMEOUT_SECONDS", "20")),
         "STRIPE_WEBHOOK_TOLERANCE_SECONDS": int(env.get("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300")),
-        # Identity verification (본인인증): "local" is the development stand-in (vouchers/identity.py).
-        "IDENTITY_BACKEND": env.get("IDENTITY_BACKEND", "local"),
+        # Identity verification (본인인증): "local" is the development stand-in, "none" turns self-service
+        # verification off (vouchers/identity.py). No default in production.
+        "IDENTITY_BACKEND": env.get("IDENTITY_BACKEND", "" if production else "local"),
         # Keys the pseudonymous person key (HMAC of the verification service's CI); never change it once
         # cards exist, or people would no longer match their cards.
         "IDENTITY_KEY_SECRET": env.get("IDENTITY_KEY_SECRET", "" if production else DEV_SECRET_KEY),
@@ -67,6 +81,10 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
                                    "https://www.work24.go.kr/cm/openApi/call/hr/callOpenApiSvcInfo310L01.do"),
         # Rate-limit counters; use Redis (redis://127.0.0.1:6379) when several processes serve the site.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # How many reverse proxies in front of the site set X-Forwarded-For/-Proto (werkzeug's ProxyFix).
+        # 0 trusts no such header: behind a TLS proxy set it to 1, or every client shares one rate-limit
+        # bucket (the proxy's address) and requests never look secure.
+        "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -90,20 +108,67 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
 
 
 def check_production_safety(config: dict) -> None:
-    """Refuse to start a production app with a missing or known-weak secret key."""
+    """Refuse to start a production app with a guessable secret or a development stand-in; warn on the rest."""
     if config.get("HRDNET_ENV") != "production":
         return
-    key = config.get("SECRET_KEY") or ""
-    if key in _WEAK_SECRETS or len(key) < 32:
+    _require_strong_secret(config, "SECRET_KEY", "signs sessions and CSRF tokens")
+    _require_strong_secret(config, "IDENTITY_KEY_SECRET", "keys the pseudonymous person key")
+    _refuse_development_stand_ins(config)
+    if config.get("PAYMENT_BACKEND") == "stripe":
+        _require_real_stripe(config)
+    _warn_about_single_process_settings(config)
+
+
+def _guessable(secret: str) -> bool:
+    """Too short, or guessable: one repeated character, a word, a keyboard run (zxcvbn's estimate)."""
+    return len(secret) < MIN_SECRET_LENGTH or zxcvbn(secret[:100])["guesses_log10"] < MIN_SECRET_GUESSES_LOG10
+
+
+def _require_strong_secret(config: dict, name: str, purpose: str) -> None:
+    secret = config.get(name) or ""
+    if secret == DEV_SECRET_KEY or _guessable(secret):
         raise ConfigError(
-            "SECRET_KEY must be set to a random value of at least 32 characters in production "
+            f"{name} ({purpose}) must be a random value of at least {MIN_SECRET_LENGTH} characters in production, "
+            "not a word, a pattern or a repeated character "
             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')."
         )
-    if config.get("PAYMENT_BACKEND") == "stripe":
-        missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
-                   if not config.get(name)]
-        if missing:
-            raise ConfigError(f"PAYMENT_BACKEND=stripe needs {', '.join(missing)} in production.")
-    identity_secret = config.get("IDENTITY_KEY_SECRET") or ""
-    if identity_secret in _WEAK_SECRETS or len(identity_secret) < 32:
-        raise ConfigError("IDENTITY_KEY_SECRET must be set to a random value of at least 32 characters in production.")
+
+
+def _refuse_development_stand_ins(config: dict) -> None:
+    for name, stand_ins in _DEVELOPMENT_STAND_INS.items():
+        value = config.get(name) or ""
+        if not value:
+            raise ConfigError(f"{name} must be set in production (see the README's configuration table).")
+        if value in stand_ins:
+            raise ConfigError(f"{name}={value} is a development stand-in and is refused in production.")
+
+
+def _is_loopback_or_plain(url: str) -> bool:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return parts.scheme != "https" or loopback
+
+
+def _require_real_stripe(config: dict) -> None:
+    missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+               if not config.get(name)]
+    if missing:
+        raise ConfigError(f"PAYMENT_BACKEND=stripe needs {', '.join(missing)} in production.")
+    for name in ("STRIPE_API_BASE", "STRIPE_JS_URL"):  # localstripe (bin/localstripe) is a stand-in too
+        if _is_loopback_or_plain(config.get(name) or ""):
+            raise ConfigError(f"{name}={config.get(name)} points at a local stand-in or plain HTTP; "
+                              "production talks to Stripe over HTTPS.")
+    if str(config.get("STRIPE_SECRET_KEY")).startswith("sk_test_"):
+        log.warning("STRIPE_SECRET_KEY is a Stripe test-mode key: no real money is collected.")
+
+
+def _warn_about_single_process_settings(config: dict) -> None:
+    """Settings that work but are rarely what a production site wants: said at start, not refused."""
+    if config.get("MAIL_BACKEND") == "file":
+        log.warning("MAIL_BACKEND=file writes e-mails under %s instead of sending them.", config.get("MAIL_DIR"))
+    if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        log.warning("RATELIMIT_STORAGE_URI=memory:// keeps login limits per process; use Redis with several.")

@@ -44,8 +44,10 @@ def _ensure_demo_card(user) -> None:
     from vouchers import cards
     from vouchers.models import CardKind
 
-    person = cards.person_of(user.id) or cards.verify_identity(
-        user.id, name=user.name, birth_date=date(1995, 3, 14), phone="010-0000-2026", actor="demo")
+    if cards.person_of(user.id) is None:
+        cards.verify_identity(user.id, name=user.name, birth_date=date(1995, 3, 14), phone="010-0000-2026",
+                              actor="demo")
+    person = cards.require_person(user.id)
     if cards.status_on(person.id, kst_today()) is None:
         cards.record_status(person.id, employment_status="unemployed", groups=set(), effective_from=kst_today(),
                             actor="demo")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -71,7 +72,31 @@ def add_health_check(app: Flask, name: str, check: Callable[[], dict]) -> None:
 @bp.get("/healthz")
 @public
 def healthz():
-    """Liveness, the database, and the checks domains registered (the search index)."""
+    """Liveness for anyone; the database, outbox and domain checks in detail for admins and the machine itself.
+
+    Outbox counts and index names tell an outsider how busy and how built the site is, so the public answer
+    is the overall status only (200 or 503, what a load balancer needs).
+    """
+    checks = _health_checks()
+    ok = all(check["status"] != "error" for check in checks.values())
+    body = {"status": "ok" if ok else "error"}
+    if _may_see_health_details():
+        body["checks"] = checks
+    return jsonify(body), 200 if ok else 503
+
+
+def _may_see_health_details() -> bool:
+    """Admins, and requests from this machine that no proxy forwarded (a monitor on the host)."""
+    if current_user.is_authenticated and current_user.role == Role.ADMIN:
+        return True
+    try:
+        local = ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+    return local and "X-Forwarded-For" not in request.headers
+
+
+def _health_checks() -> dict:
     checks = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -89,5 +114,4 @@ def healthz():
                 db.session.rollback()
                 current_app.logger.warning("health check %s failed (%s)", name, type(exc).__name__)
                 checks[name] = {"status": "error"}
-    ok = all(check["status"] != "error" for check in checks.values())
-    return jsonify({"status": "ok" if ok else "error", "checks": checks}), 200 if ok else 503
+    return checks

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hrdnet.access import ROLE_LABELS, Role
 from hrdnet.privacy import mask_birth_date, mask_email, mask_name, mask_phone
@@ -35,7 +36,7 @@ NAV = {
     Role.AUDITOR: [("감사", "site.auditor_home")],
     Role.ADMIN: [("관리", "admin.dashboard"), ("계정", "admin.users"), ("작업 대기열", "admin.outbox_items"),
                  ("가져오기 기록", "courses.admin_imports"), ("과정 병합·분리", "courses.admin_courses"),
-                 ("카드 신청 심사", "vouchers.admin_applications")],
+                 ("카드 신청 심사", "vouchers.admin_applications"), ("본인 연결 심사", "vouchers.admin_identity_links")],
 }
 
 
@@ -73,14 +74,28 @@ def _security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.is_secure:
+    # Production is served over HTTPS only (behind a TLS proxy, TRUSTED_PROXY_COUNT makes is_secure true).
+    if request.is_secure or current_app.config["HRDNET_ENV"] == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if current_user.is_authenticated:
         headers.setdefault("Cache-Control", "no-store")  # personal pages stay out of shared caches
     return response
 
 
+def trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the TRUSTED_PROXY_COUNT proxies in front (none by default).
+
+    Without it, behind a proxy every client shares the proxy's address (one rate-limit bucket for everyone)
+    and no request looks secure. Trusting headers that no proxy of ours set would let a client choose its own
+    address, so the count must match the deployment exactly.
+    """
+    hops = app.config["TRUSTED_PROXY_COUNT"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def init_web(app: Flask) -> None:
+    trust_proxies(app)
     app.after_request(_security_headers)
     app.jinja_env.filters.update(won=format_won, kst=format_kst, kst_date=lambda v: format_kst(v, False),
                                  mask_name=mask_name, mask_email=mask_email, mask_phone=mask_phone,

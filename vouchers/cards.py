@@ -16,7 +16,7 @@ from courses.models import Programme
 from hrdnet import audit
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from vouchers import errors, identity, ledger
+from vouchers import errors, identity, identity_review, ledger
 from vouchers.models import (
     Account,
     AccountKind,
@@ -27,6 +27,7 @@ from vouchers.models import (
     Entry,
     IdentityLink,
     LearnerStatus,
+    LinkStatus,
     Person,
     Side,
     Transfer,
@@ -41,22 +42,37 @@ KDIGITAL_PROGRAMME = "C0105"
 
 # -- identity ----------------------------------------------------------------------------------------------
 
-def verify_identity(user_id: int, *, name: str, birth_date: date, phone: str, actor: str) -> Person:
-    """Verify the login's owner through the identity adapter and link the login to that person."""
+def verify_identity(user_id: int, *, name: str, birth_date: date, phone: str, actor: str) -> IdentityLink:
+    """Verify the login's owner through the identity adapter and link the login to that person.
+
+    The first login of a person is linked at once. A further login of a person who already has an active
+    link is linked at once only on the service's strong proof; otherwise it waits for an admin's review
+    (`status` pending). Either way the owners of the other logins are told by e-mail.
+    """
     verified = identity.verifier().verify(name=name, birth_date=birth_date, phone=phone)
     key = identity.person_key(verified.ci)
     person = db.session.scalar(select(Person).where(Person.person_key == key))
     if person is None:
         person = _create_person(key, verified.birth_date)
     link = db.session.get(IdentityLink, user_id)
-    if link is not None:
+    if link is not None and link.active:
         if link.person_id != person.id:
             raise errors.IdentityTaken()
-        return person
-    db.session.add(IdentityLink(user_id=user_id, person_id=person.id))
+        return link
+    other_logins = identity_review.active_logins(person.id, besides=user_id)
+    if other_logins and not verified.strong:
+        return identity_review.request_review(user_id, person, link, actor=actor)
+    if link is None:
+        link = IdentityLink(user_id=user_id, person_id=person.id)
+        db.session.add(link)
+    else:  # a pending or rejected request of this login, settled now by the service's strong proof
+        link.person_id, link.status = person.id, LinkStatus.ACTIVE
     db.session.flush()
-    audit.append("identity.verified", actor=actor, subject_type="person", subject_id=person.person_key[:16])
-    return person
+    audit.append("identity.verified", actor=actor, subject_type="person", subject_id=person.person_key[:16],
+                 data={"further_login": bool(other_logins)})
+    if other_logins:
+        identity_review.tell_other_logins(other_logins, "linked")
+    return link
 
 
 def _create_person(key: str, birth_date: date | None) -> Person:
@@ -74,6 +90,8 @@ def _create_person(key: str, birth_date: date | None) -> Person:
 
 def link_unverified(user_id: int, *, actor: str) -> Person:
     """An admin vouches for a login that has not verified yet: a person keyed by the login (no birth date)."""
+    if db.session.get(IdentityLink, user_id) is not None:
+        raise errors.IdentityTaken("이 로그인에는 검토 중이거나 거절된 본인 연결 요청이 있습니다. 먼저 요청을 처리해 주세요.")
     person = _create_person(identity.person_key(f"admin-vouched:user:{user_id}"), None)
     db.session.add(IdentityLink(user_id=user_id, person_id=person.id))
     db.session.flush()
@@ -82,8 +100,9 @@ def link_unverified(user_id: int, *, actor: str) -> Person:
 
 
 def person_of(user_id: int) -> Person | None:
+    """The person this login acts for; None until its link is active (a pending link reaches no card)."""
     link = db.session.get(IdentityLink, user_id)
-    return db.session.get(Person, link.person_id) if link else None
+    return db.session.get(Person, link.person_id) if link is not None and link.active else None
 
 
 def require_person(user_id: int) -> Person:

@@ -46,6 +46,15 @@ class IdentityTaken(Conflict):
     code, message = "identity_taken", "이 로그인은 이미 다른 사람으로 본인인증되었습니다."
 
 
+class IdentityUnavailable(DomainError):
+    status, code, message = 503, "identity_unavailable", (
+        "본인인증 서비스가 아직 연결되지 않았습니다. 카드 발급은 고객센터나 관리자에게 문의해 주세요.")
+
+
+class IdentityLinkNotPending(Conflict):
+    code, message = "identity_link_not_pending", "검토를 기다리는 본인 연결 요청이 아닙니다. 이미 처리되었을 수 있습니다."
+
+
 class NotEligible(DomainError):
     status, code, message = 422, "not_eligible", "내일배움카드 발급 대상이 아닙니다."
 

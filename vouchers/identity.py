@@ -8,6 +8,11 @@ which is stable for the same person, cannot be reversed, and is what the audit l
 The development stand-in (`IDENTITY_BACKEND=local`) treats name + birth date + phone as the person, so the
 same details always give the same person and different details a different one. It exists so that the card
 flow is real end to end without an external service; production refuses to start with it (config.py).
+Anyone who knows a person's details passes it, so it gives no `strong` proof: a second login of a person who
+is already linked waits for an admin's review (vouchers.cards.verify_identity).
+
+`IDENTITY_BACKEND=none` is for a deployment that has no verification service contracted yet: learners cannot
+verify themselves, and admins issue cards from the command line (`hrdnet cards issue`).
 """
 
 from __future__ import annotations
@@ -21,11 +26,16 @@ from typing import Protocol
 
 from flask import current_app
 
+from vouchers.errors import IdentityUnavailable
+
 
 @dataclass(frozen=True)
 class VerifiedIdentity:
     ci: str  # the verification service's connecting information; never stored
     birth_date: date
+    # True only when the service itself proved the person is present (a challenge on their own phone or
+    # certificate); then a further login of the same person may be linked without an admin's review.
+    strong: bool = False
 
 
 class IdentityVerifier(Protocol):
@@ -42,7 +52,16 @@ class LocalIdentityVerifier:
         return VerifiedIdentity(ci=hashlib.sha512(details.encode()).hexdigest()[:88], birth_date=birth_date)
 
 
-_BACKENDS = {"local": LocalIdentityVerifier}
+class NoIdentityVerifier:
+    """No verification service: every self-service verification is refused with a Korean explanation."""
+
+    def verify(self, *, name: str, birth_date: date, phone: str) -> VerifiedIdentity:
+        raise IdentityUnavailable()
+
+
+_BACKENDS = {"local": LocalIdentityVerifier, "none": NoIdentityVerifier}
+# Backends that only stand in for a real service during development; production refuses them (config.py).
+DEVELOPMENT_BACKENDS = frozenset({"local"})
 
 
 def verifier() -> IdentityVerifier:

@@ -21,7 +21,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import limiter, login_rate_limit
 from hrdnet.timeutil import kst_today, utcnow
-from vouchers import cards, payments, services
+from vouchers import cards, identity_review, payments, services
 from vouchers.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
 from vouchers.models import ApplicationStatus, EnrolmentStatus, PaymentStatus
 
@@ -67,15 +67,17 @@ def _register_price(state) -> None:
 def identity():
     form = IdentityForm(data={"name": current_user.name, "phone": current_user.phone,
                               "birth_date": current_user.birth_date})
-    person = cards.person_of(current_user.id)
+    link = identity_review.link_of(current_user.id)
     if not form.validate_on_submit():
-        return _form_page("vouchers/identity.html", form, verified=person is not None)
+        return _form_page("vouchers/identity.html", form, link=link)
     try:
         with unit_of_work(write_lock=True):
-            cards.verify_identity(current_user.id, name=form.name.data, birth_date=form.birth_date.data,
-                                  phone=form.normalised_phone, actor=current_user.pseudonym)
+            link = cards.verify_identity(current_user.id, name=form.name.data, birth_date=form.birth_date.data,
+                                         phone=form.normalised_phone, actor=current_user.pseudonym)
     except DomainError as exc:
-        return _form_page("vouchers/identity.html", form, exc, verified=person is not None)
+        return _form_page("vouchers/identity.html", form, exc, link=link)
+    if not link.active:
+        return redirect(url_for("vouchers.identity"))  # the page explains the review
     flash("본인인증을 마쳤습니다.", "success")
     return redirect(url_for("vouchers.my_card" if cards.cards_of_user(current_user.id) else "vouchers.apply_card"))
 
@@ -203,3 +205,24 @@ def decide_application(application_id: int):
     flash(f"신청 {application_id}번을 {'승인하고 카드를 발급' if form.approve else '반려'}했습니다.", "success")
     return redirect(url_for("vouchers.admin_applications"))
 
+
+
+@bp.get("/admin/identity-links")
+@roles(Role.ADMIN)
+def admin_identity_links():
+    found, rows = identity_review.pending(_page())
+    return render_template("vouchers/admin_identity_links.html", found=found, rows=rows, form=DecisionForm())
+
+
+@bp.post("/admin/identity-links/<int:user_id>")
+@roles(Role.ADMIN)
+def decide_identity_link(user_id: int):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(sum(form.errors.values(), [])) if form.errors else "입력 내용을 확인해 주세요.", "error")
+        return redirect(url_for("vouchers.admin_identity_links")), 303
+    with unit_of_work(write_lock=True):
+        identity_review.decide(user_id, approve=form.approve, actor=current_user.pseudonym,
+                               reason=form.reason.data or None)
+    flash(f"본인 연결 요청을 {'승인' if form.approve else '거절'}했습니다.", "success")
+    return redirect(url_for("vouchers.admin_identity_links"))

@@ -34,8 +34,9 @@ class VoucherWorld:
         n = next(self._numbers)
         user = self.make_user("learner", email=f"learner-{n}-{id(self)}@example.com")
         with unit_of_work(write_lock=True):
-            person = cards.verify_identity(user.id, name=f"학습자{n}", birth_date=birth_date,
-                                           phone=f"010-{n:04d}-{id(self) % 10000:04d}", actor=ACTOR)
+            cards.verify_identity(user.id, name=f"학습자{n}", birth_date=birth_date,
+                                  phone=f"010-{n:04d}-{id(self) % 10000:04d}", actor=ACTOR)
+            person = cards.require_person(user.id)
             cards.record_status(person.id, employment_status=status, groups=set(groups), effective_from=on,
                                 actor=ACTOR)
             if card:

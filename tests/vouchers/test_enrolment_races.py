@@ -122,8 +122,9 @@ def card_holders(n: int, *, limit: int | None = None) -> list[tuple[int, int]]:
         for k in range(1, n + 1):
             user = services.create_user(email=f"racer-{k}@example.com", role=Role.LEARNER, name="홍길동",
                                         password=PASSWORD)
-            person = cards.verify_identity(user.id, name=f"경쟁자{k}", birth_date=date(1990, 5, 17),
-                                           phone=f"010-5555-{k:04d}", actor=ACTOR)
+            cards.verify_identity(user.id, name=f"경쟁자{k}", birth_date=date(1990, 5, 17),
+                                  phone=f"010-5555-{k:04d}", actor=ACTOR)
+            person = cards.require_person(user.id)
             cards.record_status(person.id, employment_status="unemployed", groups=set(), effective_from=TODAY,
                                 actor=ACTOR)
             card = cards.issue_card(person.id, kind=CardKind.CARD, today=TODAY, actor=ACTOR, limit=limit)

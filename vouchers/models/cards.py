@@ -4,7 +4,9 @@
   provider's connecting information, never the CI itself). The birth date is kept because eligibility
   (age 15–74) depends on it; nothing else about the person is stored here.
 - `identity_links`: which login verified as which person (a login is one person; a person may have
-  several logins over the years, but holds one card).
+  several logins over the years, but holds one card). A second login of a person who already has an active
+  link waits in `pending` until an admin approves it (unless the verification service gave strong proof):
+  otherwise anyone who knows a person's details could reach their card.
 - `card_applications`: a learner's application, reviewed by an admin.
 - `learner_statuses`: employment status and exemption groups with the date each takes effect; the price
   of a run is computed with the status on that date.
@@ -24,12 +26,19 @@ from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 
-__all__ = ["ApplicationStatus", "Card", "CardApplication", "CardKind", "IdentityLink", "LearnerStatus", "Person"]
+__all__ = ["ApplicationStatus", "Card", "CardApplication", "CardKind", "IdentityLink", "LinkStatus", "LearnerStatus",
+           "Person"]
 
 
 class CardKind(StrEnum):
     CARD = "card"
     KDIGITAL = "kdigital"
+
+
+class LinkStatus(StrEnum):
+    ACTIVE = "active"  # the login acts for the person (sees and spends the card)
+    PENDING = "pending"  # a further login of an already linked person, waiting for an admin's review
+    REJECTED = "rejected"
 
 
 class ApplicationStatus(StrEnum):
@@ -51,10 +60,20 @@ class Person(db.Model):
 
 class IdentityLink(db.Model):
     __tablename__ = "identity_links"
+    __table_args__ = (CheckConstraint("status IN ('active', 'pending', 'rejected')", name="status_known"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default=LinkStatus.ACTIVE.value,
+                                        server_default=LinkStatus.ACTIVE.value)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))  # the admin's pseudonym
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    @property
+    def active(self) -> bool:
+        return self.status == LinkStatus.ACTIVE
 
 
 class CardApplication(db.Model):
