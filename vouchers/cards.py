@@ -54,6 +54,9 @@ def verify_identity(user_id: int, *, name: str, birth_date: date, phone: str, ac
     person = db.session.scalar(select(Person).where(Person.person_key == key))
     if person is None:
         person = _create_person(key, verified.birth_date)
+    # Two logins of one person verifying at the same moment must not both see "no other login": the person's
+    # row lock orders them (SQLite's write lock already does).
+    db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
     link = db.session.get(IdentityLink, user_id)
     if link is not None and link.active:
         if link.person_id != person.id:
