@@ -22,6 +22,7 @@ from hrdnet.auth.forms import (
     normalise_phone,
 )
 from hrdnet.auth.models import ApiToken, User
+from hrdnet.auth.redirects import local_path
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db, limiter, login_rate_limit
@@ -43,10 +44,8 @@ def _login_email_key() -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go to after login; anything else (other hosts, //evil) goes home."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("site.home")
+    """A same-site path to go to after login, parsed as a browser would (redirects.py); else home."""
+    return local_path(target) or url_for("site.home")
 
 
 def _form_page(template: str, form, error: DomainError | None = None, **context):
@@ -121,15 +120,16 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return _form_page("auth/login.html", form)
+    target = safe_next(form.next.data)  # checked before any session exists
     try:
         with unit_of_work(write_lock=True):
             user = services.authenticate(form.email.data, form.password.data)
             if not user.needs_totp:
                 _start_session(user, method="password")
-                return redirect(safe_next(form.next.data))
+                return redirect(target)
     except DomainError as exc:
         return _form_page("auth/login.html", form, exc)
-    session[PENDING_2FA] = {"uid": user.id, "sid": user.session_token, "next": safe_next(form.next.data),
+    session[PENDING_2FA] = {"uid": user.id, "sid": user.session_token, "next": target,
                             "at": time.time()}
     return redirect(url_for("auth.login_totp" if user.totp_secret else "auth.setup_totp"))
 
