@@ -55,6 +55,7 @@ def _import_models() -> None:
     import courses.models  # noqa: F401
     import hrdnet.audit  # noqa: F401
     import hrdnet.auth.models  # noqa: F401
+    import hrdnet.auth.sessions  # noqa: F401  (server-side sessions, pending logins)
     import hrdnet.idempotency  # noqa: F401
     import hrdnet.mail  # noqa: F401  (registers its outbox handler)
     import hrdnet.outbox  # noqa: F401

@@ -6,12 +6,17 @@ whole truth about configuration.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
 # Secrets that must never reach production: the development default and obvious placeholders.
 DEV_SECRET_KEY = "dev-only-not-secret"
 _WEAK_SECRETS = {"", DEV_SECRET_KEY, "changeme", "secret", "dev"}
+# Development's TOTP encryption key, derived from the development secret so `make run` works unconfigured.
+DEV_TOTP_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"hrdnet-totp:" + DEV_SECRET_KEY.encode())
+                                                   .digest()).decode()
 
 
 class ConfigError(RuntimeError):
@@ -22,6 +27,10 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
 def from_environment(instance_path: str, environ: dict[str, str] | None = None) -> dict:
@@ -76,6 +85,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
+        # Fernet keys for TOTP secrets at rest, comma-separated: the first encrypts, all decrypt (rotation).
+        "TOTP_ENCRYPTION_KEYS": _list(env.get("TOTP_ENCRYPTION_KEYS")) or ([] if production
+                                                                          else [DEV_TOTP_ENCRYPTION_KEY]),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "EMAIL_TOKEN_HOURS": int(env.get("EMAIL_TOKEN_HOURS", "24")),
         "RESET_TOKEN_MINUTES": int(env.get("RESET_TOKEN_MINUTES", "30")),
@@ -107,3 +119,20 @@ def check_production_safety(config: dict) -> None:
     identity_secret = config.get("IDENTITY_KEY_SECRET") or ""
     if identity_secret in _WEAK_SECRETS or len(identity_secret) < 32:
         raise ConfigError("IDENTITY_KEY_SECRET must be set to a random value of at least 32 characters in production.")
+    _check_totp_encryption_keys(config)
+
+
+def _check_totp_encryption_keys(config: dict) -> None:
+    """Production needs real Fernet keys for TOTP secrets: present, well-formed, not development's."""
+    from cryptography.fernet import Fernet
+
+    keys = config.get("TOTP_ENCRYPTION_KEYS") or []
+    if not keys or DEV_TOTP_ENCRYPTION_KEY in keys:
+        raise ConfigError("TOTP_ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, e.g. "
+                          "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(f"TOTP_ENCRYPTION_KEYS: key {position} is not a Fernet key "
+                              "(32 url-safe base64-encoded bytes).") from None

@@ -106,6 +106,15 @@ class NewPasswordForm(Form):
         DataRequired(REQUIRED), EqualTo("password", message="비밀번호가 서로 다릅니다.")])
 
 
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField("현재 비밀번호", validators=[
+        DataRequired(REQUIRED), Length(max=PASSWORD_MAX, message="비밀번호가 너무 깁니다.")])
+
+    def validate_password(self, field):
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError("새 비밀번호는 현재 비밀번호와 달라야 합니다.")
+
+
 STAFF_ROLES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in (Role.PROVIDER, Role.AUDITOR, Role.ADMIN)]
 
 
