@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from courses.models import Ministry, Provider
 from hrdnet import audit, mail
 from hrdnet.access import Role
+from hrdnet.auth import sessions
 from hrdnet.auth.errors import (
     AccountDisabled,
     EmailNotVerified,
@@ -28,7 +29,6 @@ from hrdnet.auth.errors import (
     UnknownOrganisation,
     WrongPassword,
 )
-from hrdnet.auth import sessions
 from hrdnet.auth.models import ApiToken, EmailToken, User
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
@@ -170,10 +170,10 @@ def _send_link(user: User, purpose: str) -> None:
     db.session.add(EmailToken(user_id=user.id, purpose=purpose, token_hash=sha256(token),
                               expires_at=utcnow() + _link_lifetime(purpose)))
     subject, template, endpoint = _LINK_MAIL[purpose]
-    path = {"auth.verify_email": "/verify/", "auth.reset_password": "/password/reset/"}[endpoint]
-    link = f"{current_app.config['SITE_URL']}{path}{token}"
+    path = {"auth.verify_email": "/verify", "auth.reset_password": "/password/reset"}[endpoint]
+    link = f"{current_app.config['SITE_URL']}{path}#t={token}"  # a fragment: never sent to the server
     hours = _link_lifetime(purpose).total_seconds() / 3600
-    mail.queue(user.email, subject, template, link=link, valid_for=_describe_lifetime(hours))
+    mail.queue(user.email, subject, template, link=link, code=token, valid_for=_describe_lifetime(hours))
 
 
 def _describe_lifetime(hours: float) -> str:

@@ -16,9 +16,10 @@ from hrdnet.auth.forms import (
     ConfirmForm,
     EmailOnlyForm,
     LoginForm,
-    NewPasswordForm,
     OtpForm,
+    ResetPasswordForm,
     SignupForm,
+    VerifyEmailForm,
     normalise_phone,
 )
 from hrdnet.auth.models import ApiToken, User
@@ -87,18 +88,30 @@ def check_mail():
     return render_template("auth/check_mail.html", reason=request.args.get("reason", "signup"))
 
 
-@bp.route("/verify/<token>", methods=["GET", "POST"])
+# One-time links keep their token out of the path: mails link to /verify#t=TOKEN and /password/reset#t=TOKEN.
+# A fragment never reaches the server, its access log, a proxy or a Referer header; the page's script
+# (static/js/mail-link.js) copies it into the form, and the POST uses the link up, once. GETs only read,
+# so mail scanners that pre-fetch links burn nothing. The old path form (/verify/TOKEN) from mails sent
+# before still opens the same page; its token is scrubbed from the logs (auth/log_scrub.py).
+
+@bp.route("/verify", methods=["GET", "POST"])
 @public
-def verify_email(token: str):
-    # GET only shows a button: mail scanners that pre-fetch links must not use up the one-time link.
-    form = ConfirmForm()
+@limiter.limit("20 per hour", methods=["POST"])
+def verify_email():
+    form = VerifyEmailForm()
     if not form.validate_on_submit():
-        services.peek_link(token, ("verify",))
-        return render_template("auth/verify.html", form=form)
+        return _form_page("auth/verify.html", form)
     with unit_of_work(write_lock=True):
-        services.verify_email(token)
+        services.verify_email(form.token.data)
     flash("이메일 인증을 마쳤습니다. 로그인해 주세요.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/verify/<token>")
+@public
+def verify_email_old_link(token: str):
+    services.peek_link(token, ("verify",))
+    return render_template("auth/verify.html", form=VerifyEmailForm(token=token))
 
 
 @bp.route("/verify/resend", methods=["GET", "POST"])
@@ -228,20 +241,26 @@ def forgot_password():
     return redirect(url_for("auth.check_mail", reason="reset"))
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@bp.route("/password/reset", methods=["GET", "POST"])
 @public
 @limiter.limit("20 per hour", methods=["POST"])
-def reset_password(token: str):
-    services.peek_link(token, ("reset", "invite"))
-    form = NewPasswordForm()
+def reset_password():
+    form = ResetPasswordForm()
     if not form.validate_on_submit():
         return _form_page("auth/reset.html", form)
     with unit_of_work(write_lock=True):
-        services.reset_password(token, form.password.data)
+        services.reset_password(form.token.data, form.password.data)
     logout_user()
     session.clear()
     flash("비밀번호를 바꿨습니다. 새 비밀번호로 로그인해 주세요.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/password/reset/<token>")
+@public
+def reset_password_old_link(token: str):
+    services.peek_link(token, ("reset", "invite"))
+    return render_template("auth/reset.html", form=ResetPasswordForm(token=token))
 
 
 @bp.get("/account")
