@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 
 from hrdnet import create_app
 from hrdnet.config import DEV_SECRET_KEY, ConfigError, from_environment
@@ -20,6 +21,7 @@ def test_production_starts_with_a_strong_secret_and_hardened_cookies(monkeypatch
     monkeypatch.setenv("HRDNET_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
     monkeypatch.setenv("IDENTITY_KEY_SECRET", "i" * 48)
+    monkeypatch.setenv("TOTP_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
