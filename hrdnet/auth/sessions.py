@@ -74,6 +74,7 @@ class PendingLogin(db.Model):
 
 # -- signed-in sessions ------------------------------------------------------------------------------
 
+
 def open_session(user_id: int, *, method: str) -> str:
     """Record a new login and return the key for the cookie (shown nowhere else)."""
     now = utcnow()
@@ -81,8 +82,9 @@ def open_session(user_id: int, *, method: str) -> str:
     db.session.execute(delete(UserSession).where(UserSession.user_id == user_id, UserSession.expires_at <= now))
     key, key_hash = _new_key()
     lifetime = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    db.session.add(UserSession(key_hash=key_hash, user_id=user_id, method=method, created_at=now,
-                               expires_at=now + lifetime))
+    db.session.add(
+        UserSession(key_hash=key_hash, user_id=user_id, method=method, created_at=now, expires_at=now + lifetime)
+    )
     db.session.flush()
     return key
 
@@ -90,28 +92,39 @@ def open_session(user_id: int, *, method: str) -> str:
 def user_for_session(key: str) -> User | None:
     """The active user whose unrevoked, unexpired session has this key; reads only."""
     return db.session.scalar(
-        select(User).join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.key_hash == _hash(key), UserSession.revoked_at.is_(None),
-               UserSession.expires_at > utcnow(), User.active.is_(True))
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.key_hash == _hash(key),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > utcnow(),
+            User.active.is_(True),
+        )
     )
 
 
 def revoke_session(key: str) -> None:
     """End one session (logout): its cookie, wherever a copy of it is, signs no one in any more."""
-    db.session.execute(update(UserSession).where(UserSession.key_hash == _hash(key),
-                                                 UserSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.key_hash == _hash(key), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def revoke_all_sessions(user_id: int) -> int:
     """End every session and pending login of a user (password change or reset, role change)."""
-    revoked = db.session.execute(update(UserSession).where(UserSession.user_id == user_id,
-                                                           UserSession.revoked_at.is_(None))
-                                 .values(revoked_at=utcnow())).rowcount
+    revoked = db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
     db.session.execute(delete(PendingLogin).where(PendingLogin.user_id == user_id))
     return revoked
 
 
 # -- between the password and the TOTP code -----------------------------------------------------------
+
 
 def start_pending_login(user_id: int, *, next_path: str, enrolment_secret: str | None) -> str:
     """Remember a passed password step; returns the key for the cookie. An older pending step of the
@@ -119,10 +132,16 @@ def start_pending_login(user_id: int, *, next_path: str, enrolment_secret: str |
     now = utcnow()
     db.session.execute(delete(PendingLogin).where(PendingLogin.user_id == user_id))
     key, key_hash = _new_key()
-    db.session.add(PendingLogin(
-        key_hash=key_hash, user_id=user_id, next_path=next_path, created_at=now,
-        expires_at=now + timedelta(seconds=PENDING_LOGIN_SECONDS),
-        enrolment_secret_encrypted=totp_keys.encrypt(enrolment_secret) if enrolment_secret else None))
+    db.session.add(
+        PendingLogin(
+            key_hash=key_hash,
+            user_id=user_id,
+            next_path=next_path,
+            created_at=now,
+            expires_at=now + timedelta(seconds=PENDING_LOGIN_SECONDS),
+            enrolment_secret_encrypted=totp_keys.encrypt(enrolment_secret) if enrolment_secret else None,
+        )
+    )
     db.session.flush()
     return key
 
@@ -132,7 +151,8 @@ def pending_login(key: str | None) -> PendingLogin | None:
     if not key:
         return None
     return db.session.scalar(
-        select(PendingLogin).join(User, User.id == PendingLogin.user_id)
+        select(PendingLogin)
+        .join(User, User.id == PendingLogin.user_id)
         .where(PendingLogin.key_hash == _hash(key), PendingLogin.expires_at > utcnow(), User.active.is_(True))
     )
 
@@ -142,8 +162,11 @@ def record_failed_code(key: str) -> int:
 
     A per-account throttle can end the pending login past a threshold with end_pending_login().
     """
-    db.session.execute(update(PendingLogin).where(PendingLogin.key_hash == _hash(key))
-                       .values(failed_codes=PendingLogin.failed_codes + 1))
+    db.session.execute(
+        update(PendingLogin)
+        .where(PendingLogin.key_hash == _hash(key))
+        .values(failed_codes=PendingLogin.failed_codes + 1)
+    )
     return db.session.scalar(select(PendingLogin.failed_codes).where(PendingLogin.key_hash == _hash(key))) or 0
 
 

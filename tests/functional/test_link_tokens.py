@@ -59,12 +59,21 @@ def test_a_whole_reset_journey_leaves_no_token_in_any_log(live_site, make_user, 
 
     shown = browser.get(live_site + link)  # what a browser requests: the fragment stays behind
     assert shown.status_code == 200
-    done = browser.post(shown.url, allow_redirects=False, data={
-        "token": token, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD, "csrf_token": csrf_of(shown)})
+    done = browser.post(
+        shown.url,
+        allow_redirects=False,
+        data={"token": token, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD, "csrf_token": csrf_of(shown)},
+    )
     assert done.status_code == 302
     login = browser.get(f"{live_site}/login")
-    assert browser.post(f"{live_site}/login", allow_redirects=False, data={
-        "email": user.email, "password": NEW_PASSWORD, "csrf_token": csrf_of(login)}).status_code == 302
+    assert (
+        browser.post(
+            f"{live_site}/login",
+            allow_redirects=False,
+            data={"email": user.email, "password": NEW_PASSWORD, "csrf_token": csrf_of(login)},
+        ).status_code
+        == 302
+    )
 
     messages = logged_messages(caplog)
     assert any("GET /password/reset" in m for m in messages)  # the access log was captured
@@ -72,8 +81,9 @@ def test_a_whole_reset_journey_leaves_no_token_in_any_log(live_site, make_user, 
     assert link.startswith("/password/reset#t=")  # the token never was in a requested URL
 
 
-def test_an_old_style_link_still_opens_but_its_token_is_scrubbed_from_the_access_log(live_site, make_user, mailbox,
-                                                                                      caplog):
+def test_an_old_style_link_still_opens_but_its_token_is_scrubbed_from_the_access_log(
+    live_site, make_user, mailbox, caplog
+):
     caplog.set_level(logging.INFO)
     user = make_user("learner")
     browser = requests.Session()
@@ -118,14 +128,28 @@ def test_opening_a_link_writes_nothing_and_only_the_post_uses_it_once(client, ma
     assert db.session.scalar(select(EmailToken.used_at).where(EmailToken.purpose == "reset")) is not None
     again = submit_link(client, link, password="yet-another-passphrase-7", password_confirm="yet-another-passphrase-7")
     assert again.status_code == 400
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                       "csrf_token": csrf_token(client, "/login")}).status_code == 401
+    assert (
+        client.post(
+            "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+        ).status_code
+        == 401
+    )
 
 
 def test_the_verification_page_works_without_javascript_by_pasting_the_code(client, mailbox):
-    client.post("/signup", data={"email": "new@example.com", "name": "김하늘", "phone": "010-1234-5678",
-                                 "birth_date": "1990-05-17", "password": PASSWORD, "password_confirm": PASSWORD,
-                                 "agree_privacy": "y", "csrf_token": csrf_token(client, "/signup")})
+    client.post(
+        "/signup",
+        data={
+            "email": "new@example.com",
+            "name": "김하늘",
+            "phone": "010-1234-5678",
+            "birth_date": "1990-05-17",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+            "agree_privacy": "y",
+            "csrf_token": csrf_token(client, "/signup"),
+        },
+    )
     message = mailbox()[-1]
     _, token = split_link(mailed_link(message, "/verify"))
     assert f"확인 코드: {token}" in message.get_content()  # the mail gives the code on its own line too

@@ -46,8 +46,15 @@ def _assert_same_site(location: str, expected: str) -> None:
 @pytest.mark.parametrize(("next_value", "expected"), PAYLOADS, ids=IDS)
 def test_password_login_follows_only_same_site_next(client, make_user, next_value, expected):
     user = make_user("learner")
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": next_value,
-                                           "csrf_token": csrf_token(client, "/login")})
+    response = client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": next_value,
+            "csrf_token": csrf_token(client, "/login"),
+        },
+    )
     assert response.status_code == 302
     _assert_same_site(response.headers["Location"], expected)
     assert client.get("/me").status_code == 200  # and the login itself worked
@@ -56,11 +63,19 @@ def test_password_login_follows_only_same_site_next(client, make_user, next_valu
 @pytest.mark.parametrize(("next_value", "expected"), PAYLOADS, ids=IDS)
 def test_second_factor_login_follows_only_same_site_next(client, make_user, next_value, expected):
     user = make_user("admin")
-    first = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": next_value,
-                                        "csrf_token": csrf_token(client, "/login")})
+    first = client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": next_value,
+            "csrf_token": csrf_token(client, "/login"),
+        },
+    )
     assert first.headers["Location"] == "/login/2fa"
-    response = client.post("/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(),
-                                               "csrf_token": csrf_token(client, "/login/2fa")})
+    response = client.post(
+        "/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(), "csrf_token": csrf_token(client, "/login/2fa")}
+    )
     assert response.status_code == 302
     _assert_same_site(response.headers["Location"], expected)
     assert client.get("/admin/").status_code == 200
@@ -71,7 +86,13 @@ def test_a_refused_next_from_the_query_string_goes_home(client, make_user):
     user = make_user("learner")
     page = client.get("/login?next=/%09/x")
     assert page.status_code == 200
-    response = client.post("/login?next=//evil.example", data={
-        "email": user.email, "password": PASSWORD, "next": "/\t/evil.example",
-        "csrf_token": csrf_token(client, "/login")})
+    response = client.post(
+        "/login?next=//evil.example",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": "/\t/evil.example",
+            "csrf_token": csrf_token(client, "/login"),
+        },
+    )
     _assert_same_site(response.headers["Location"], HOME)

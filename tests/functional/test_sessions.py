@@ -41,9 +41,15 @@ def log_out(client):
 
 
 def change_password(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None):
-    return client.post("/account/password", data={
-        "current_password": current, "password": new, "password_confirm": confirm or new,
-        "csrf_token": csrf_token(client, "/account/password")})
+    return client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "password": new,
+            "password_confirm": confirm or new,
+            "csrf_token": csrf_token(client, "/account/password"),
+        },
+    )
 
 
 def issue_token(client, user, password=PASSWORD) -> str:
@@ -104,8 +110,9 @@ def test_a_password_reset_ends_saved_sessions_and_api_tokens(app, client, learne
 def test_a_password_change_ends_every_other_session_and_api_token(app, client, learner):
     saved = session_cookie(client)
     other_browser = app.test_client()
-    other_browser.post("/login", data={"email": learner.email, "password": PASSWORD,
-                                       "csrf_token": csrf_token(other_browser, "/login")})
+    other_browser.post(
+        "/login", data={"email": learner.email, "password": PASSWORD, "csrf_token": csrf_token(other_browser, "/login")}
+    )
     assert other_browser.get("/me").status_code == 200
     token = issue_token(client, learner)
 
@@ -130,8 +137,12 @@ def test_a_password_change_needs_the_current_password(client, learner):
     assert "현재 비밀번호가 올바르지 않습니다" in error_summary(response)
     assert client.get("/me").status_code == 200
     assert log_out(client).status_code == 302
-    assert client.post("/login", data={"email": learner.email, "password": PASSWORD,
-                                       "csrf_token": csrf_token(client, "/login")}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": learner.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+        ).status_code
+        == 302
+    )
 
 
 def test_password_change_attempts_are_rate_limited(client, learner):

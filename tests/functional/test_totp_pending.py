@@ -40,8 +40,9 @@ def strings_in(value) -> list[str]:
 
 
 def enter_password(client, user):
-    return client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                       "csrf_token": csrf_token(client, "/login")})
+    return client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+    )
 
 
 def test_the_pending_cookie_holds_nothing_that_grants_a_session(app, client, make_user):
@@ -77,8 +78,10 @@ def test_the_secret_being_enrolled_is_never_in_the_cookie(app, client, make_user
     stored = db.session.scalar(select(sessions.PendingLogin.enrolment_secret_encrypted))
     assert secret not in stored  # encrypted at rest while it waits, too
 
-    response = client.post("/login/2fa/setup", data={"code": pyotp.TOTP(secret).now(),
-                                                     "csrf_token": csrf_token(client, "/login/2fa/setup")})
+    response = client.post(
+        "/login/2fa/setup",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(client, "/login/2fa/setup")},
+    )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
     assert db.session.scalars(select(sessions.PendingLogin)).all() == []  # used up
@@ -86,8 +89,9 @@ def test_the_secret_being_enrolled_is_never_in_the_cookie(app, client, make_user
 
 def test_totp_secrets_are_stored_encrypted_with_the_configured_key(app, make_user):
     user = make_user("auditor")
-    stored = db.session.execute(text("SELECT totp_secret_encrypted FROM users WHERE id = :id"),
-                                {"id": user.id}).scalar_one()
+    stored = db.session.execute(
+        text("SELECT totp_secret_encrypted FROM users WHERE id = :id"), {"id": user.id}
+    ).scalar_one()
     assert TOTP_SECRET not in stored
     assert Fernet(app.config["TOTP_ENCRYPTION_KEYS"][0]).decrypt(stored.encode()).decode() == TOTP_SECRET
 
@@ -95,8 +99,13 @@ def test_totp_secrets_are_stored_encrypted_with_the_configured_key(app, make_use
 def test_a_wrong_code_is_counted_on_the_pending_login(client, make_user):
     user = make_user("admin")
     enter_password(client, user)
-    response = client.post("/login/2fa", data={"code": "000000" if pyotp.TOTP(TOTP_SECRET).now() != "000000"
-                                               else "111111", "csrf_token": csrf_token(client, "/login/2fa")})
+    response = client.post(
+        "/login/2fa",
+        data={
+            "code": "000000" if pyotp.TOTP(TOTP_SECRET).now() != "000000" else "111111",
+            "csrf_token": csrf_token(client, "/login/2fa"),
+        },
+    )
     assert response.status_code == 401
     assert db.session.scalar(select(sessions.PendingLogin.failed_codes)) == 1
 

@@ -27,8 +27,11 @@ def _production(monkeypatch, tmp_path, totp_keys: str | None):
         monkeypatch.setenv("TOTP_ENCRYPTION_KEYS", totp_keys)
 
 
-@pytest.mark.parametrize("keys", [None, "", DEV_TOTP_ENCRYPTION_KEY, "not-a-fernet-key",
-                                  f"{Fernet.generate_key().decode()},short"], ids=["unset", "empty", "dev", "bad", "bad-second"])
+@pytest.mark.parametrize(
+    "keys",
+    [None, "", DEV_TOTP_ENCRYPTION_KEY, "not-a-fernet-key", f"{Fernet.generate_key().decode()},short"],
+    ids=["unset", "empty", "dev", "bad", "bad-second"],
+)
 def test_production_refuses_to_start_without_real_totp_keys(monkeypatch, tmp_path, keys):
     _production(monkeypatch, tmp_path, keys)
     with pytest.raises(ConfigError, match="TOTP_ENCRYPTION_KEYS"):
@@ -42,8 +45,9 @@ def test_production_starts_with_real_totp_keys(monkeypatch, tmp_path):
 
 
 def _stored(user_id: int) -> str:
-    return db.session.execute(text("SELECT totp_secret_encrypted FROM users WHERE id = :id"),
-                              {"id": user_id}).scalar_one()
+    return db.session.execute(
+        text("SELECT totp_secret_encrypted FROM users WHERE id = :id"), {"id": user_id}
+    ).scalar_one()
 
 
 def test_rotate_totp_key_re_encrypts_every_secret_with_the_first_key(app, client, runner, make_user):
@@ -60,10 +64,12 @@ def test_rotate_totp_key_re_encrypts_every_secret_with_the_first_key(app, client
         assert Fernet(new_key).decrypt(_stored(user.id).encode()).decode() == TOTP_SECRET
 
     app.config["TOTP_ENCRYPTION_KEYS"] = [new_key]  # the old key is gone; staff still sign in
-    client.post("/login", data={"email": staff[0].email, "password": PASSWORD,
-                                "csrf_token": csrf_token(client, "/login")})
-    response = client.post("/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(),
-                                               "csrf_token": csrf_token(client, "/login/2fa")})
+    client.post(
+        "/login", data={"email": staff[0].email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+    )
+    response = client.post(
+        "/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(), "csrf_token": csrf_token(client, "/login/2fa")}
+    )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
 
@@ -81,10 +87,14 @@ def test_rotate_totp_key_stops_and_changes_nothing_when_a_secret_cannot_be_read(
 @pytest.mark.both_dbs
 def test_the_migration_encrypts_plaintext_secrets_and_downgrade_restores_them(empty_app):  # noqa: F811
     upgrade(revision="0eb3819c8446")
-    db.session.execute(text(
-        "INSERT INTO users (email, name, password_hash, role, totp_secret, session_token, pseudonym, active, "
-        "created_at) VALUES ('boss@example.com', '관리자', 'x', 'admin', :secret, 'abc', 'p1', true, "
-        "'2026-12-01 00:00:00')"), {"secret": TOTP_SECRET})
+    db.session.execute(
+        text(
+            "INSERT INTO users (email, name, password_hash, role, totp_secret, session_token, pseudonym, active, "
+            "created_at) VALUES ('boss@example.com', '관리자', 'x', 'admin', :secret, 'abc', 'p1', true, "
+            "'2026-12-01 00:00:00')"
+        ),
+        {"secret": TOTP_SECRET},
+    )
     db.session.commit()
 
     upgrade(revision="5e55101a0002")
