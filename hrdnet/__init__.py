@@ -23,6 +23,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from hrdnet.auth import log_scrub
+
+    log_scrub.install()  # no one-time link token in any log line (old mails carry it in the path)
 
     from hrdnet import access
 
@@ -55,6 +58,7 @@ def _import_models() -> None:
     import courses.models  # noqa: F401
     import hrdnet.audit  # noqa: F401
     import hrdnet.auth.models  # noqa: F401
+    import hrdnet.auth.sessions  # noqa: F401  (server-side sessions, pending logins)
     import hrdnet.idempotency  # noqa: F401
     import hrdnet.mail  # noqa: F401  (registers its outbox handler)
     import hrdnet.outbox  # noqa: F401

@@ -73,6 +73,29 @@ def set_role_command(email: str, role: str, org_code: str | None):
     click.echo(f"user {user.id} is now {role}")
 
 
+@users.command("rotate-totp-key")
+def rotate_totp_key_command():
+    """Re-encrypt every stored TOTP secret with the first TOTP_ENCRYPTION_KEYS key (after adding a new one)."""
+    from sqlalchemy import select
+
+    from hrdnet.auth import totp_keys
+    from hrdnet.auth.models import User
+    from hrdnet.db import unit_of_work
+    from hrdnet.extensions import db
+
+    with unit_of_work(write_lock=True):  # all or nothing: a secret no key opens stops the whole run
+        users_with_totp = db.session.scalars(select(User).where(User.totp_secret_encrypted.is_not(None))
+                                             .order_by(User.id)).all()
+        with click.progressbar(users_with_totp, label="TOTP 비밀키 다시 암호화", file=sys.stderr) as bar:
+            for user in bar:
+                try:
+                    user.totp_secret_encrypted = totp_keys.reencrypt(user.totp_secret_encrypted)
+                except totp_keys.UnreadableSecret:
+                    raise click.ClickException(f"user {user.id}: no TOTP_ENCRYPTION_KEYS key decrypts the "
+                                               "stored secret; nothing was changed") from None
+    click.echo(f"re-encrypted {len(users_with_totp)} TOTP secret(s) with the first key")
+
+
 @audit_cli.command("verify")
 @click.option("--expect-head", default=None, help="fail unless the chain ends at this hash (kept elsewhere)")
 def audit_verify_command(expect_head: str | None):

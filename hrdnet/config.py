@@ -6,6 +6,8 @@ whole truth about configuration.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import logging
 import os
@@ -24,6 +26,9 @@ MIN_SECRET_GUESSES_LOG10 = 30
 # Settings whose development stand-ins production refuses: a stand-in there would let anyone claim to be
 # anyone (identity) or mark every co-payment as paid (payment).
 _DEVELOPMENT_STAND_INS = {"IDENTITY_BACKEND": {"local"}, "PAYMENT_BACKEND": {"local"}}
+# Development's TOTP encryption key, derived from the development secret so `make run` works unconfigured.
+DEV_TOTP_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"hrdnet-totp:" + DEV_SECRET_KEY.encode())
+                                                   .digest()).decode()
 
 
 class ConfigError(RuntimeError):
@@ -34,6 +39,10 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
 def from_environment(instance_path: str, environ: dict[str, str] | None = None) -> dict:
@@ -94,6 +103,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
+        # Fernet keys for TOTP secrets at rest, comma-separated: the first encrypts, all decrypt (rotation).
+        "TOTP_ENCRYPTION_KEYS": _list(env.get("TOTP_ENCRYPTION_KEYS")) or ([] if production
+                                                                          else [DEV_TOTP_ENCRYPTION_KEY]),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "EMAIL_TOKEN_HOURS": int(env.get("EMAIL_TOKEN_HOURS", "24")),
         "RESET_TOKEN_MINUTES": int(env.get("RESET_TOKEN_MINUTES", "30")),
@@ -116,6 +128,7 @@ def check_production_safety(config: dict) -> None:
     _refuse_development_stand_ins(config)
     if config.get("PAYMENT_BACKEND") == "stripe":
         _require_real_stripe(config)
+    _check_totp_encryption_keys(config)
     _warn_about_single_process_settings(config)
 
 
@@ -172,3 +185,19 @@ def _warn_about_single_process_settings(config: dict) -> None:
         log.warning("MAIL_BACKEND=file writes e-mails under %s instead of sending them.", config.get("MAIL_DIR"))
     if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         log.warning("RATELIMIT_STORAGE_URI=memory:// keeps login limits per process; use Redis with several.")
+
+
+def _check_totp_encryption_keys(config: dict) -> None:
+    """Production needs real Fernet keys for TOTP secrets: present, well-formed, not development's."""
+    from cryptography.fernet import Fernet
+
+    keys = config.get("TOTP_ENCRYPTION_KEYS") or []
+    if not keys or DEV_TOTP_ENCRYPTION_KEY in keys:
+        raise ConfigError("TOTP_ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, e.g. "
+                          "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(f"TOTP_ENCRYPTION_KEYS: key {position} is not a Fernet key "
+                              "(32 url-safe base64-encoded bytes).") from None

@@ -41,3 +41,8 @@ class OtpRequired(DomainError):
 class UnknownOrganisation(DomainError):
     status, code = 400, "unknown_organisation"
     message = "소속 기관 코드를 찾을 수 없습니다."
+
+
+class WrongPassword(DomainError):
+    status, code = 400, "wrong_password"
+    message = "현재 비밀번호가 올바르지 않습니다. 다시 입력해 주세요."

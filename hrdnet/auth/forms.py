@@ -106,6 +106,33 @@ class NewPasswordForm(Form):
         DataRequired(REQUIRED), EqualTo("password", message="비밀번호가 서로 다릅니다.")])
 
 
+def _link_token_field() -> StringField:
+    """The token of a mailed link: filled in by the page's script from the link's #t= fragment, or pasted
+    by hand where scripts do not run."""
+    return StringField("확인 코드", validators=[
+        DataRequired("메일의 링크를 다시 열거나, 메일에 적힌 확인 코드를 붙여 넣어 주세요."),
+        Length(max=100, message="확인 코드가 너무 깁니다. 메일에 적힌 코드를 그대로 붙여 넣어 주세요.")],
+        filters=[_strip], description="메일의 링크로 열었다면 자동으로 채워집니다. 아니면 메일에 적힌 확인 코드를 붙여 넣어 주세요.",
+        render_kw={"autocomplete": "off", "spellcheck": "false", "data-link-token": ""})
+
+
+class VerifyEmailForm(Form):
+    token = _link_token_field()
+
+
+class ResetPasswordForm(NewPasswordForm):
+    token = _link_token_field()
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField("현재 비밀번호", validators=[
+        DataRequired(REQUIRED), Length(max=PASSWORD_MAX, message="비밀번호가 너무 깁니다.")])
+
+    def validate_password(self, field):
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError("새 비밀번호는 현재 비밀번호와 달라야 합니다.")
+
+
 STAFF_ROLES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in (Role.PROVIDER, Role.AUDITOR, Role.ADMIN)]
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import g, request
 from flask_login import LoginManager
 
-from hrdnet.auth import services
+from hrdnet.auth import services, sessions
 from hrdnet.auth.models import User
-from hrdnet.extensions import db
 
 
 def init_login(manager: LoginManager) -> None:
@@ -16,14 +15,17 @@ def init_login(manager: LoginManager) -> None:
     manager.login_message_category = "info"
     manager.session_protection = "strong"
 
+    # Flask-Login's remember-me cookie is never set (login_user is not called with remember=True); if one
+    # is forged it still only carries a session key, which the loader below checks like any other.
     @manager.user_loader
-    def load_from_session(session_id: str) -> User | None:
+    def load_from_session(session_key: str) -> User | None:
         if request.path.startswith("/api/"):
             return None  # the API trusts Bearer tokens only (it is CSRF-exempt)
-        user_id, _, session_token = session_id.partition(":")
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        # A rotated session token (password reset, role change) ends every older session.
-        return user if user is not None and user.session_token == session_token else None
+        # Only a live server-side session counts: logout, a new password or a role change revoke it.
+        user = sessions.user_for_session(session_key)
+        if user is not None:
+            user.session_key = session_key
+        return user
 
     @manager.request_loader
     def load_from_bearer_token(req) -> User | None:

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hrdnet.access import Role
+from hrdnet.auth import totp_keys
 from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
@@ -49,17 +50,34 @@ class User(UserMixin, db.Model):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     ministry_id: Mapped[int | None] = mapped_column(ForeignKey("ministries.id"), index=True)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Encrypted with TOTP_ENCRYPTION_KEYS (auth/totp_keys.py); read and set it through `totp_secret`.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
-    # Part of the login session id: rotating it signs the user out everywhere (password reset).
-    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     # The only identifier the audit log stores; erasing the person leaves the chain intact.
     pseudonym: Mapped[str] = mapped_column(String(32), unique=True, default=new_pseudonym)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # The key of the server-side session a login just opened (auth/sessions.py); not a column.
+    session_key = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        """What Flask-Login keeps in the cookie: the opaque session key, never a lasting user secret."""
+        if not self.session_key:
+            raise RuntimeError("open a server-side session (sessions.open_session) before login_user()")
+        return self.session_key
+
+    @property
+    def totp_secret(self) -> str | None:
+        return totp_keys.decrypt_or_none(self.totp_secret_encrypted)
+
+    @totp_secret.setter
+    def totp_secret(self, secret: str | None) -> None:
+        self.totp_secret_encrypted = totp_keys.encrypt(secret) if secret else None
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_secret_encrypted is not None
 
     @property
     def is_active(self) -> bool:

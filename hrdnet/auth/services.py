@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from courses.models import Ministry, Provider
 from hrdnet import audit, mail
 from hrdnet.access import Role
+from hrdnet.auth import sessions
 from hrdnet.auth.errors import (
     AccountDisabled,
     EmailNotVerified,
@@ -26,6 +27,7 @@ from hrdnet.auth.errors import (
     InvalidLink,
     InvalidOtp,
     UnknownOrganisation,
+    WrongPassword,
 )
 from hrdnet.auth.models import ApiToken, EmailToken, User
 from hrdnet.extensions import db
@@ -143,7 +145,7 @@ def change_role(user: User, role: Role | str, *, org_code: str | None, changed_b
     for key, value in _organisation_ids(role, org_code).items():
         setattr(user, key, value)
     user.role = role
-    user.session_token = secrets.token_hex(16)  # new rights: sign out existing sessions
+    sessions.revoke_all_sessions(user.id)  # new rights: sign out existing sessions
     db.session.flush()
     _audit("user.role_changed", user, actor=changed_by, old=old, new=role.value)
 
@@ -168,10 +170,10 @@ def _send_link(user: User, purpose: str) -> None:
     db.session.add(EmailToken(user_id=user.id, purpose=purpose, token_hash=sha256(token),
                               expires_at=utcnow() + _link_lifetime(purpose)))
     subject, template, endpoint = _LINK_MAIL[purpose]
-    path = {"auth.verify_email": "/verify/", "auth.reset_password": "/password/reset/"}[endpoint]
-    link = f"{current_app.config['SITE_URL']}{path}{token}"
+    path = {"auth.verify_email": "/verify", "auth.reset_password": "/password/reset"}[endpoint]
+    link = f"{current_app.config['SITE_URL']}{path}#t={token}"  # a fragment: never sent to the server
     hours = _link_lifetime(purpose).total_seconds() / 3600
-    mail.queue(user.email, subject, template, link=link, valid_for=_describe_lifetime(hours))
+    mail.queue(user.email, subject, template, link=link, code=token, valid_for=_describe_lifetime(hours))
 
 
 def _describe_lifetime(hours: float) -> str:
@@ -225,11 +227,28 @@ def request_password_reset(email: str) -> None:
 def reset_password(token: str, new_password: str) -> User:
     user = _consume_link(token, ("reset", "invite"))
     user.password_hash = hash_password(new_password)
-    user.session_token = secrets.token_hex(16)  # sign out every other session
     if user.email_verified_at is None:  # the link proves the address too
         user.email_verified_at = utcnow()
-    _audit("user.password_reset", user)
+    _audit("user.password_reset", user, **_sign_out_everywhere(user))
     return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Replace a signed-in user's password after re-checking the current one; raises WrongPassword."""
+    if not password_matches(user, current_password):
+        raise WrongPassword()
+    user.password_hash = hash_password(new_password)
+    _audit("user.password_changed", user, **_sign_out_everywhere(user))
+
+
+def _sign_out_everywhere(user: User) -> dict[str, int]:
+    """A new password ends every browser session and API token: whoever knew the old one is out.
+    Returns the counts for the audit entry."""
+    revoked_tokens = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    return {"sessions_revoked": sessions.revoke_all_sessions(user.id), "api_tokens_revoked": revoked_tokens}
 
 
 # -- signing in --------------------------------------------------------------------------------------

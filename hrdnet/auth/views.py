@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-import time
-
 import segno
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from hrdnet.access import public, signed_in
-from hrdnet.auth import services
+from hrdnet.auth import services, sessions
+from hrdnet.auth.errors import InvalidOtp
 from hrdnet.auth.forms import (
     ApiTokenNameForm,
+    ChangePasswordForm,
     ConfirmForm,
     EmailOnlyForm,
     LoginForm,
-    NewPasswordForm,
     OtpForm,
+    ResetPasswordForm,
     SignupForm,
+    VerifyEmailForm,
     normalise_phone,
 )
 from hrdnet.auth.models import ApiToken, User
+from hrdnet.auth.redirects import local_path
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db, limiter, login_rate_limit
 
 bp = Blueprint("auth", __name__)
 
-PENDING_2FA = "pending_2fa"
-SETUP_SECRET = "totp_setup_secret"
-PENDING_2FA_SECONDS = 300
+# Between the password and the TOTP code the cookie holds only this opaque key of a pending_logins row
+# (auth/sessions.py): nothing in it grants a session, even to someone who can read or forge the cookie.
+PENDING_LOGIN = "pending_login"
 
 
 def _failed(response) -> bool:
@@ -43,10 +45,8 @@ def _login_email_key() -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go to after login; anything else (other hosts, //evil) goes home."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("site.home")
+    """A same-site path to go to after login, parsed as a browser would (redirects.py); else home."""
+    return local_path(target) or url_for("site.home")
 
 
 def _form_page(template: str, form, error: DomainError | None = None, **context):
@@ -60,6 +60,7 @@ def _form_page(template: str, form, error: DomainError | None = None, **context)
 def _start_session(user: User, method: str) -> None:
     session.clear()  # no state from before login survives it (session fixation)
     session.permanent = True
+    user.session_key = sessions.open_session(user.id, method=method)
     login_user(user)
     services.record_login(user, method=method)
 
@@ -87,18 +88,30 @@ def check_mail():
     return render_template("auth/check_mail.html", reason=request.args.get("reason", "signup"))
 
 
-@bp.route("/verify/<token>", methods=["GET", "POST"])
+# One-time links keep their token out of the path: mails link to /verify#t=TOKEN and /password/reset#t=TOKEN.
+# A fragment never reaches the server, its access log, a proxy or a Referer header; the page's script
+# (static/js/mail-link.js) copies it into the form, and the POST uses the link up, once. GETs only read,
+# so mail scanners that pre-fetch links burn nothing. The old path form (/verify/TOKEN) from mails sent
+# before still opens the same page; its token is scrubbed from the logs (auth/log_scrub.py).
+
+@bp.route("/verify", methods=["GET", "POST"])
 @public
-def verify_email(token: str):
-    # GET only shows a button: mail scanners that pre-fetch links must not use up the one-time link.
-    form = ConfirmForm()
+@limiter.limit("20 per hour", methods=["POST"])
+def verify_email():
+    form = VerifyEmailForm()
     if not form.validate_on_submit():
-        services.peek_link(token, ("verify",))
-        return render_template("auth/verify.html", form=form)
+        return _form_page("auth/verify.html", form)
     with unit_of_work(write_lock=True):
-        services.verify_email(token)
+        services.verify_email(form.token.data)
     flash("이메일 인증을 마쳤습니다. 로그인해 주세요.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/verify/<token>")
+@public
+def verify_email_old_link(token: str):
+    services.peek_link(token, ("verify",))
+    return render_template("auth/verify.html", form=VerifyEmailForm(token=token))
 
 
 @bp.route("/verify/resend", methods=["GET", "POST"])
@@ -121,39 +134,49 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return _form_page("auth/login.html", form)
+    target = safe_next(form.next.data)  # checked before any session exists
     try:
         with unit_of_work(write_lock=True):
             user = services.authenticate(form.email.data, form.password.data)
             if not user.needs_totp:
                 _start_session(user, method="password")
-                return redirect(safe_next(form.next.data))
+                return redirect(target)
+            enrolled = user.has_totp
+            # A first-time enrolment's secret is chosen now, so that showing it later is a read-only GET.
+            pending_key = sessions.start_pending_login(
+                user.id, next_path=target, enrolment_secret=None if enrolled else services.new_totp_secret())
     except DomainError as exc:
         return _form_page("auth/login.html", form, exc)
-    session[PENDING_2FA] = {"uid": user.id, "sid": user.session_token, "next": safe_next(form.next.data),
-                            "at": time.time()}
-    return redirect(url_for("auth.login_totp" if user.totp_secret else "auth.setup_totp"))
+    session[PENDING_LOGIN] = pending_key
+    return redirect(url_for("auth.login_totp" if enrolled else "auth.setup_totp"))
 
 
-def _pending_user() -> User | None:
-    pending = session.get(PENDING_2FA)
-    if not pending or time.time() - pending["at"] > PENDING_2FA_SECONDS:
-        return None
-    user = db.session.get(User, pending["uid"])
-    return user if user is not None and user.session_token == pending["sid"] and user.active else None
+def _pending() -> tuple[sessions.PendingLogin, User] | tuple[None, None]:
+    """The live pending login of this browser and its user, or (None, None)."""
+    pending = sessions.pending_login(session.get(PENDING_LOGIN))
+    if pending is None:
+        return None, None
+    return pending, db.session.get(User, pending.user_id)
 
 
-def _finish_2fa(user: User, method: str):
-    target = session[PENDING_2FA]["next"]
+def _finish_2fa(pending: sessions.PendingLogin, user: User, method: str):
+    target = pending.next_path
+    sessions.end_pending_login(session[PENDING_LOGIN])
     _start_session(user, method=method)
     return redirect(target)
+
+
+def _count_failed_code() -> None:
+    with unit_of_work(write_lock=True):
+        sessions.record_failed_code(session[PENDING_LOGIN])
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
 @public
 @limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)
 def login_totp():
-    user = _pending_user()
-    if user is None or not user.totp_secret:
+    pending, user = _pending()
+    if user is None or not user.has_totp:
         flash("로그인 시간이 지났습니다. 다시 로그인해 주세요.", "warning")
         return redirect(url_for("auth.login"))
     form = OtpForm()
@@ -162,8 +185,10 @@ def login_totp():
     try:
         with unit_of_work(write_lock=True):
             services.check_totp(user, form.code.data)
-            return _finish_2fa(user, method="password+totp")
+            return _finish_2fa(pending, user, method="password+totp")
     except DomainError as exc:
+        if isinstance(exc, InvalidOtp):
+            _count_failed_code()
         return _form_page("auth/totp.html", form, exc)
 
 
@@ -171,10 +196,10 @@ def login_totp():
 @public
 @limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)
 def setup_totp():
-    user = _pending_user()
-    if user is None or user.totp_secret:
+    pending, user = _pending()
+    if user is None or user.has_totp or pending.enrolment_secret_encrypted is None:
         return redirect(url_for("auth.login"))
-    secret = session.setdefault(SETUP_SECRET, services.new_totp_secret())
+    secret = pending.enrolment_secret
     form = OtpForm()
     qr = Markup(segno.make(services.totp_uri(user, secret), error="m").svg_inline(scale=4))
     error = None
@@ -182,9 +207,10 @@ def setup_totp():
         try:
             with unit_of_work(write_lock=True):
                 services.enrol_totp(user, secret, form.code.data)
-                session.pop(SETUP_SECRET)
-                return _finish_2fa(user, method="password+totp-enrolment")
+                return _finish_2fa(pending, user, method="password+totp-enrolment")
         except DomainError as exc:
+            if isinstance(exc, InvalidOtp):
+                _count_failed_code()
             error = exc
     return _form_page("auth/totp_setup.html", form, error, secret=secret, qr=qr)
 
@@ -195,6 +221,7 @@ def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
         with unit_of_work(write_lock=True):
+            sessions.revoke_session(current_user.session_key)  # a saved copy of the cookie dies with it
             services.record_logout(current_user)
         logout_user()
         session.clear()
@@ -214,20 +241,26 @@ def forgot_password():
     return redirect(url_for("auth.check_mail", reason="reset"))
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@bp.route("/password/reset", methods=["GET", "POST"])
 @public
 @limiter.limit("20 per hour", methods=["POST"])
-def reset_password(token: str):
-    services.peek_link(token, ("reset", "invite"))
-    form = NewPasswordForm()
+def reset_password():
+    form = ResetPasswordForm()
     if not form.validate_on_submit():
         return _form_page("auth/reset.html", form)
     with unit_of_work(write_lock=True):
-        services.reset_password(token, form.password.data)
+        services.reset_password(form.token.data, form.password.data)
     logout_user()
     session.clear()
     flash("비밀번호를 바꿨습니다. 새 비밀번호로 로그인해 주세요.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/password/reset/<token>")
+@public
+def reset_password_old_link(token: str):
+    services.peek_link(token, ("reset", "invite"))
+    return render_template("auth/reset.html", form=ResetPasswordForm(token=token))
 
 
 @bp.get("/account")
@@ -237,6 +270,25 @@ def account():
                                 .order_by(ApiToken.id.desc())).all()
     return render_template("auth/account.html", tokens=tokens, token_form=ApiTokenNameForm(),
                            revoke_form=ConfirmForm())
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+@limiter.limit("10 per hour", key_func=lambda: f"password-change:{current_user.id}", methods=["POST"],
+               deduct_when=_failed)
+def change_password():
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return _form_page("auth/change_password.html", form)
+    user = current_user._get_current_object()
+    try:
+        with unit_of_work(write_lock=True):
+            services.change_password(user, form.current_password.data, form.password.data)
+            _start_session(user, method="password-change")  # this browser goes on, on a fresh session
+    except DomainError as exc:
+        return _form_page("auth/change_password.html", form, exc)
+    flash("비밀번호를 바꿨습니다. 다른 기기의 로그인과 API 토큰은 모두 끝났습니다.", "success")
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/tokens")

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from hrdnet.audit import SYSTEM_ACTOR, AuditEntry
 from hrdnet.auth.models import User
 from hrdnet.extensions import db
-from tests.conftest import PASSWORD, csrf_token, link_in
+from tests.conftest import PASSWORD, csrf_token
 from tests.functional.helpers import (
     error_summary,
     page,
 )
+from tests.functional.mail_links import mailed_link, submit_link
 
 NEW_EMAIL = "staff.member@example.com"
 CHOSEN = "chosen-by-the-person-7"
@@ -57,12 +58,11 @@ def test_admin_creates_a_provider_account_and_the_person_sets_a_password(app, cl
 
     (invite,) = [m for m in mailbox() if m["To"] == NEW_EMAIL]
     assert "비밀번호를 설정해 주세요" in invite["Subject"]
-    link = link_in(invite, "/password/reset/")
+    link = mailed_link(invite, "/password/reset")
 
     person = app.test_client()
     assert person.get(link).status_code == 200
-    assert person.post(link, data={"password": CHOSEN, "password_confirm": CHOSEN,
-                                   "csrf_token": csrf_token(person, link)}).status_code == 302
+    assert submit_link(person, link, password=CHOSEN, password_confirm=CHOSEN).status_code == 302
     assert log_in(person, NEW_EMAIL, CHOSEN).status_code == 302
     assert person.get("/provider/").status_code == 200
     assert person.get("/admin/").status_code == 403
@@ -220,7 +220,7 @@ def test_cli_without_a_password_sends_an_invitation(client, runner, mailbox):
     assert result.exit_code == 0, result.output
     (invite,) = mailbox()
     assert invite["To"] == "boss@example.com"
-    link = link_in(invite, "/password/reset/")
+    link = mailed_link(invite, "/password/reset")
     assert client.get(link).status_code == 200
     assert log_in(client, "boss@example.com", PASSWORD).status_code == 401  # no known password until set
 

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from hrdnet.audit import AuditEntry
+from hrdnet.auth import sessions
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
 from tests.functional.helpers import (
@@ -39,7 +40,9 @@ def test_learner_signs_in_and_sees_the_learner_menu(client, make_user):
     assert response.headers["Location"] == "/"
 
     with client.session_transaction() as session:
-        assert session["_user_id"] == f"{user.id}:{user.session_token}"
+        key = session["_user_id"]  # an opaque key of a server-side session, not the user's id
+    assert sessions.user_for_session(key).id == user.id
+    assert str(user.id) not in key.split(":")
     home = page(client.get("/"))
     assert "내 학습" in home
     assert "홍*동님" in home  # the header greets with the masked name

@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 from hrdnet.auth.models import EmailToken, User
 from hrdnet.extensions import db
 from hrdnet.timeutil import kst_today, utcnow
-from tests.conftest import PASSWORD, csrf_token, link_in
+from tests.conftest import PASSWORD, csrf_token
 from tests.functional.helpers import (
     error_message,
     field_errors,
     page,
 )
+from tests.functional.mail_links import mailed_link, split_link, submit_link
 
 EMAIL = "learner@example.com"
 TODAY = kst_today()
@@ -55,7 +56,7 @@ def log_in(client, email=EMAIL, password=PASSWORD):
 def verification_link(mailbox, to=EMAIL) -> str:
     messages = [m for m in mailbox() if m["To"] == to]
     assert len(messages) == 1
-    return link_in(messages[0], "/verify/")
+    return mailed_link(messages[0], "/verify")
 
 
 # -- the happy path ----------------------------------------------------------------------------------
@@ -79,7 +80,7 @@ def test_learner_signs_up_confirms_the_address_and_signs_in(client, sign_up, mai
     messages = mailbox()
     assert [m["To"] for m in messages] == [EMAIL]
     assert "이메일 주소를 인증해 주세요" in messages[0]["Subject"]
-    link = link_in(messages[0], "/verify/")
+    link = mailed_link(messages[0], "/verify")
 
     # Opening the link (or a mail scanner pre-fetching it) only shows a button.
     for _ in range(2):
@@ -88,7 +89,7 @@ def test_learner_signs_up_confirms_the_address_and_signs_in(client, sign_up, mai
         assert "이메일 인증 완료" in page(shown)
     assert db.session.scalar(select(User).where(User.email == EMAIL)).email_verified_at is None
 
-    confirmed = client.post(link, data={"csrf_token": csrf_token(client, link)})
+    confirmed = submit_link(client, link)
     assert confirmed.status_code == 302
     assert confirmed.headers["Location"] == "/login"
     assert "이메일 인증을 마쳤습니다" in page(client.get("/login"))
@@ -198,9 +199,10 @@ def test_signup_without_csrf_token_is_refused_in_korean(client):
 def test_verification_link_works_only_once(client, sign_up, mailbox):
     sign_up()
     link = verification_link(mailbox)
-    assert client.post(link, data={"csrf_token": csrf_token(client, link)}).status_code == 302
+    assert submit_link(client, link).status_code == 302
 
-    for response in (client.get(link), client.post(link, data={"csrf_token": csrf_token(client, "/signup")})):
+    _, token = split_link(link)
+    for response in (client.get(f"/verify/{token}"), submit_link(client, link)):
         assert response.status_code == 400
         assert "링크가 만료되었거나 이미 사용되었습니다" in error_message(response)
 
@@ -212,7 +214,8 @@ def test_expired_verification_link_is_refused(client, sign_up, mailbox):
     token.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
 
-    for response in (client.get(link), client.post(link, data={"csrf_token": csrf_token(client, "/signup")})):
+    _, token = split_link(link)
+    for response in (client.get(f"/verify/{token}"), submit_link(client, link)):
         assert response.status_code == 400
         assert "링크가 만료되었거나 이미 사용되었습니다" in error_message(response)
     assert db.session.scalar(select(User).where(User.email == EMAIL)).email_verified_at is None

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
-import types
+from datetime import timedelta
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
 from hrdnet.audit import AuditEntry
-from hrdnet.auth import views
+from hrdnet.auth import sessions
 from hrdnet.auth.models import User
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
@@ -148,11 +147,11 @@ def test_the_enrolment_secret_stays_the_same_while_the_page_is_reloaded(client, 
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Move the clock the login views read forward, without touching the rest of the process."""
-    start = time.time()
+    """Move the clock the pending-login store reads forward, without touching the rest of the process."""
+    start = utcnow()
 
     def advance(seconds: float):
-        monkeypatch.setattr(views, "time", types.SimpleNamespace(time=lambda: start + seconds))
+        monkeypatch.setattr(sessions, "utcnow", lambda: start + timedelta(seconds=seconds))
 
     return advance
 
