@@ -55,6 +55,7 @@ def _import_models() -> None:
     import courses.models  # noqa: F401
     import hrdnet.audit  # noqa: F401
     import hrdnet.auth.models  # noqa: F401
+    import hrdnet.auth.throttle  # noqa: F401  (failure counters; registers their pruning job)
     import hrdnet.idempotency  # noqa: F401
     import hrdnet.mail  # noqa: F401  (registers its outbox handler)
     import hrdnet.outbox  # noqa: F401

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from hrdnet.access import public, signed_in
-from hrdnet.auth import services
+from hrdnet.auth import services, throttle
 from hrdnet.auth.forms import (
     ApiTokenNameForm,
     ConfirmForm,
@@ -27,6 +27,7 @@ from hrdnet.errors import DomainError
 from hrdnet.extensions import db, limiter, login_rate_limit
 
 bp = Blueprint("auth", __name__)
+bp.register_error_handler(throttle.TooManyAttempts, throttle.refusal_response)
 
 PENDING_2FA = "pending_2fa"
 SETUP_SECRET = "totp_setup_secret"
@@ -36,10 +37,6 @@ PENDING_2FA_SECONDS = 300
 def _failed(response) -> bool:
     """Only failed attempts count towards the login limits (a success redirects)."""
     return response.status_code != 302
-
-
-def _login_email_key() -> str:
-    return "login:" + services.normalise_email(request.form.get("email", ""))
 
 
 def safe_next(target: str | None) -> str:
@@ -115,14 +112,13 @@ def resend_verification():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit("20 per hour", key_func=_login_email_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)  # per client address: a flood guard
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return _form_page("auth/login.html", form)
     try:
-        with unit_of_work(write_lock=True):
+        with throttle.password_attempt(form.email.data, throttle.client_address()), unit_of_work(write_lock=True):
             user = services.authenticate(form.email.data, form.password.data)
             if not user.needs_totp:
                 _start_session(user, method="password")
@@ -132,6 +128,11 @@ def login():
     session[PENDING_2FA] = {"uid": user.id, "sid": user.session_token, "next": safe_next(form.next.data),
                             "at": time.time()}
     return redirect(url_for("auth.login_totp" if user.totp_secret else "auth.setup_totp"))
+
+
+def end_pending_login() -> None:
+    """Forget the half-finished login (password given, code not yet): the user starts again."""
+    session.pop(PENDING_2FA, None)
 
 
 def _pending_user() -> User | None:
@@ -160,9 +161,12 @@ def login_totp():
     if not form.validate_on_submit():
         return _form_page("auth/totp.html", form)
     try:
-        with unit_of_work(write_lock=True):
+        with throttle.totp_attempt(user.pseudonym), unit_of_work(write_lock=True):
             services.check_totp(user, form.code.data)
             return _finish_2fa(user, method="password+totp")
+    except throttle.TooManyAttempts:
+        end_pending_login()  # too many wrong codes: the password step must be passed again, later
+        raise
     except DomainError as exc:
         return _form_page("auth/totp.html", form, exc)
 
