@@ -54,6 +54,7 @@ def _import_models() -> None:
     """Import every model module so SQLAlchemy (and Alembic's autogenerate) sees all tables."""
     import courses.models  # noqa: F401
     import hrdnet.audit  # noqa: F401
+    import hrdnet.auth.jobs  # noqa: F401  (registers the password-reset outbox handler)
     import hrdnet.auth.models  # noqa: F401
     import hrdnet.auth.throttle  # noqa: F401  (failure counters; registers their pruning job)
     import hrdnet.idempotency  # noqa: F401
