@@ -57,8 +57,10 @@ def _import_models() -> None:
     """Import every model module so SQLAlchemy (and Alembic's autogenerate) sees all tables."""
     import courses.models  # noqa: F401
     import hrdnet.audit  # noqa: F401
+    import hrdnet.auth.jobs  # noqa: F401  (registers the password-reset outbox handler)
     import hrdnet.auth.models  # noqa: F401
     import hrdnet.auth.sessions  # noqa: F401  (server-side sessions, pending logins)
+    import hrdnet.auth.throttle  # noqa: F401  (failure counters; registers their pruning job)
     import hrdnet.idempotency  # noqa: F401
     import hrdnet.mail  # noqa: F401  (registers its outbox handler)
     import hrdnet.outbox  # noqa: F401

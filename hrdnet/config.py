@@ -55,6 +55,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "HRDNET_ENV": mode,
         "SECRET_KEY": env.get("SECRET_KEY", "" if production else DEV_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'hrdnet.sqlite3'}",
+        # Database errors then name the statement but not its values (e-mails, names), so a logged traceback
+        # (the worker, the 500 handler) carries no personal data.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR") or str(instance / "search-index"),
         # Links in e-mails are built from this, never from the request's Host header (which an attacker
         # controls: a reset link pointing at their host would leak the token).
@@ -109,6 +112,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "EMAIL_TOKEN_HOURS": int(env.get("EMAIL_TOKEN_HOURS", "24")),
         "RESET_TOKEN_MINUTES": int(env.get("RESET_TOKEN_MINUTES", "30")),
+        # Reset mails (and "someone tried to sign up with your address" notices) one account receives an
+        # hour, counted in the database so the cap holds across processes (mail bombing).
+        "RESET_MAILS_PER_HOUR": int(env.get("RESET_MAILS_PER_HOUR", "3")),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "8")),
         "WORKER_INTERVAL_SECONDS": float(env.get("WORKER_INTERVAL_SECONDS", "1.0")),
         "API_TITLE": "hrdnet API",

@@ -292,7 +292,8 @@ def mailbox(app):
     from hrdnet import outbox
 
     def read() -> list[email.message.EmailMessage]:
-        outbox.deliver_pending()
+        while outbox.deliver_pending():  # until idle: a job (e.g. a password reset) may queue an e-mail
+            pass
         folder = Path(app.config["MAIL_DIR"])
         files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns) if folder.exists() else []
         return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import marshmallow as ma
 from flask import g
 from flask_login import current_user
@@ -9,12 +11,13 @@ from flask_smorest import Blueprint
 
 from hrdnet.access import public, signed_in
 from hrdnet.api import ApiErrorSchema
-from hrdnet.auth import services
+from hrdnet.auth import services, throttle
 from hrdnet.auth.errors import OtpRequired
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import limiter, login_rate_limit
 
 bp = Blueprint("auth_api", __name__, description="인증: API 토큰 발급과 폐기")
+bp.register_error_handler(throttle.TooManyAttempts, throttle.refusal_response)
 
 
 class TokenRequest(ma.Schema):
@@ -49,11 +52,15 @@ class Me(ma.Schema):
 @bp.alt_response(429, schema=ApiErrorSchema, description="시도 횟수 초과")
 def create_token(body):
     """API 토큰 발급 (이메일·비밀번호, 관리자와 감사 담당자는 otp 포함)"""
-    with unit_of_work(write_lock=True):
+    # The same failure counters as the HTML login. The throttle claims each attempt in a short transaction
+    # of its own, outside any unit of work, so the password and the code are checked in two units of work.
+    with throttle.password_attempt(body["email"], throttle.client_address()), unit_of_work(write_lock=True):
         user = services.authenticate(body["email"], body["password"])
+        if user.needs_totp and "otp" not in body:
+            raise OtpRequired()
+    second_factor = throttle.totp_attempt(user.pseudonym) if user.needs_totp else nullcontext()
+    with second_factor, unit_of_work(write_lock=True):
         if user.needs_totp:
-            if "otp" not in body:
-                raise OtpRequired()
             services.check_totp(user, body["otp"])
         issued = services.issue_api_token(user, body["name"])
         services.record_login(user, method="api-token")

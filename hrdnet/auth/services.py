@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from courses.models import Ministry, Provider
-from hrdnet import audit, mail
+from hrdnet import audit, mail, outbox
 from hrdnet.access import Role
 from hrdnet.auth import sessions
 from hrdnet.auth.errors import (
@@ -93,13 +93,40 @@ def _add_user(user: User) -> User:
     return user
 
 
-def register_learner(*, email: str, name: str, phone: str, birth_date: date, password: str) -> User:
-    """Create an unverified learner and queue the verification e-mail."""
-    user = _add_user(User(email=normalise_email(email), name=name.strip(), phone=phone, birth_date=birth_date,
-                          password_hash=hash_password(password), role=Role.LEARNER))
+def register_learner(*, email: str, name: str, phone: str, birth_date: date, password: str) -> User | None:
+    """Create an unverified learner and queue the verification e-mail.
+
+    An address that already has an account gets the same answer (the caller cannot tell the two apart,
+    so sign-up reveals no accounts) and its owner a notice instead; the password is hashed either way so
+    both paths cost the same. Returns the new user, or None when the address was taken.
+    """
+    password_hash = hash_password(password)
+    try:
+        user = _add_user(User(email=normalise_email(email), name=name.strip(), phone=phone, birth_date=birth_date,
+                              password_hash=password_hash, role=Role.LEARNER))
+    except EmailTaken:
+        _notify_owner_of_signup_attempt(email)
+        return None
     _audit("user.signup", user, role=user.role)
     _send_link(user, "verify")
     return user
+
+
+def _notify_owner_of_signup_attempt(email: str) -> None:
+    """Tell the owner someone tried to sign up with their address (at most RESET_MAILS_PER_HOUR an hour)."""
+    owner = find_user_by_email(email)
+    if owner is None:  # pragma: no cover - the unique index said the address was taken
+        return
+    _audit("user.signup_repeated", owner, actor=None)
+    recent = db.session.scalar(select(func.count()).select_from(audit.AuditEntry).where(
+        audit.AuditEntry.action == "user.signup_repeated", audit.AuditEntry.subject_id == owner.pseudonym,
+        audit.AuditEntry.at > utcnow() - timedelta(hours=1)))
+    if recent > current_app.config["RESET_MAILS_PER_HOUR"]:
+        log.info("sign-up notice for user %s not sent: hourly cap reached", owner.pseudonym)
+        return
+    mail.queue(owner.email, "[hrdnet] 이 주소로 가입 시도가 있었습니다", "signup_attempt",
+               login_url=f"{current_app.config['SITE_URL']}/login",
+               reset_url=f"{current_app.config['SITE_URL']}/password/forgot")
 
 
 def _organisation_ids(role: Role, org_code: str | None) -> dict:
@@ -216,12 +243,44 @@ def resend_verification(email: str) -> None:
         _send_link(user, "verify")
 
 
+PASSWORD_RESET_TOPIC = "auth.password_reset"
+
+
 def request_password_reset(email: str) -> None:
-    """Queue a reset link if the account exists; the caller shows the same answer either way."""
-    user = find_user_by_email(email)
-    if user is not None and user.active:
-        _send_link(user, "reset")
-        _audit("user.password_reset_requested", user)
+    """Leave the reset to the worker (hrdnet/auth/jobs.py).
+
+    The request only records the wish, so it does exactly the same work for a known and an unknown
+    address: neither the answer nor its timing tells whether an account exists.
+    """
+    outbox.enqueue(PASSWORD_RESET_TOPIC, {"email": normalise_email(email)})
+
+
+def send_password_reset(email: str) -> bool:
+    """Mail a reset link if the account exists and has had fewer than RESET_MAILS_PER_HOUR in the past hour.
+
+    The new link replaces every earlier unused one, so a flood of requests leaves one working link. The
+    user's row is locked first: two workers handling requests for the same person count one after the other.
+    """
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)).with_for_update())
+    if user is None or not user.active:
+        return False
+    if _reset_links_in_last_hour(user) >= current_app.config["RESET_MAILS_PER_HOUR"]:
+        log.info("reset mail for user %s not sent: hourly cap reached", user.pseudonym)
+        return False
+    db.session.execute(
+        update(EmailToken).where(EmailToken.user_id == user.id, EmailToken.purpose == "reset",
+                                 EmailToken.used_at.is_(None), EmailToken.expires_at > utcnow())
+        .values(expires_at=utcnow())  # superseded: expired now
+    )
+    _send_link(user, "reset")
+    _audit("user.password_reset_requested", user)
+    return True
+
+
+def _reset_links_in_last_hour(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(EmailToken).where(
+        EmailToken.user_id == user.id, EmailToken.purpose == "reset",
+        EmailToken.created_at > utcnow() - timedelta(hours=1)))
 
 
 def reset_password(token: str, new_password: str) -> User:

@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Integer, String, delete, select, update
+from sqlalchemy import ForeignKey, String, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hrdnet.auth import totp_keys
@@ -62,7 +62,6 @@ class PendingLogin(db.Model):
     next_path: Mapped[str] = mapped_column(String(2048))  # already checked by safe_next
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    failed_codes: Mapped[int] = mapped_column(Integer, default=0)
     # The secret being enrolled (first login of a staff account), encrypted like users.totp_secret_encrypted.
     # Chosen at the password step so that showing the enrolment page (a GET) writes nothing.
     enrolment_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
@@ -155,19 +154,6 @@ def pending_login(key: str | None) -> PendingLogin | None:
         .join(User, User.id == PendingLogin.user_id)
         .where(PendingLogin.key_hash == _hash(key), PendingLogin.expires_at > utcnow(), User.active.is_(True))
     )
-
-
-def record_failed_code(key: str) -> int:
-    """Count a wrong TOTP code against the pending login; returns the count so far (0 if it is gone).
-
-    A per-account throttle can end the pending login past a threshold with end_pending_login().
-    """
-    db.session.execute(
-        update(PendingLogin)
-        .where(PendingLogin.key_hash == _hash(key))
-        .values(failed_codes=PendingLogin.failed_codes + 1)
-    )
-    return db.session.scalar(select(PendingLogin.failed_codes).where(PendingLogin.key_hash == _hash(key))) or 0
 
 
 def end_pending_login(key: str) -> None:

@@ -8,8 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from hrdnet.access import public, signed_in
-from hrdnet.auth import services, sessions
-from hrdnet.auth.errors import InvalidOtp
+from hrdnet.auth import services, sessions, throttle
 from hrdnet.auth.forms import (
     ApiTokenNameForm,
     ChangePasswordForm,
@@ -29,6 +28,7 @@ from hrdnet.errors import DomainError
 from hrdnet.extensions import db, limiter, login_rate_limit
 
 bp = Blueprint("auth", __name__)
+bp.register_error_handler(throttle.TooManyAttempts, throttle.refusal_response)
 
 # Between the password and the TOTP code the cookie holds only this opaque key of a pending_logins row
 # (auth/sessions.py): nothing in it grants a session, even to someone who can read or forge the cookie.
@@ -38,10 +38,6 @@ PENDING_LOGIN = "pending_login"
 def _failed(response) -> bool:
     """Only failed attempts count towards the login limits (a success redirects)."""
     return response.status_code != 302
-
-
-def _login_email_key() -> str:
-    return "login:" + services.normalise_email(request.form.get("email", ""))
 
 
 def safe_next(target: str | None) -> str:
@@ -128,15 +124,14 @@ def resend_verification():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit("20 per hour", key_func=_login_email_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)  # per client address: a flood guard
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return _form_page("auth/login.html", form)
     target = safe_next(form.next.data)  # checked before any session exists
     try:
-        with unit_of_work(write_lock=True):
+        with throttle.password_attempt(form.email.data, throttle.client_address()), unit_of_work(write_lock=True):
             user = services.authenticate(form.email.data, form.password.data)
             if not user.needs_totp:
                 _start_session(user, method="password")
@@ -159,16 +154,19 @@ def _pending() -> tuple[sessions.PendingLogin, User] | tuple[None, None]:
     return pending, db.session.get(User, pending.user_id)
 
 
+def end_pending_login() -> None:
+    """Forget the half-finished login (password given, code not yet): the password step starts again."""
+    key = session.pop(PENDING_LOGIN, None)
+    if key:
+        with unit_of_work(write_lock=True):
+            sessions.end_pending_login(key)
+
+
 def _finish_2fa(pending: sessions.PendingLogin, user: User, method: str):
     target = pending.next_path
     sessions.end_pending_login(session[PENDING_LOGIN])
     _start_session(user, method=method)
     return redirect(target)
-
-
-def _count_failed_code() -> None:
-    with unit_of_work(write_lock=True):
-        sessions.record_failed_code(session[PENDING_LOGIN])
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
@@ -183,12 +181,13 @@ def login_totp():
     if not form.validate_on_submit():
         return _form_page("auth/totp.html", form)
     try:
-        with unit_of_work(write_lock=True):
+        with throttle.totp_attempt(user.pseudonym), unit_of_work(write_lock=True):
             services.check_totp(user, form.code.data)
             return _finish_2fa(pending, user, method="password+totp")
+    except throttle.TooManyAttempts:
+        end_pending_login()  # too many wrong codes: the password step must be passed again, later
+        raise
     except DomainError as exc:
-        if isinstance(exc, InvalidOtp):
-            _count_failed_code()
         return _form_page("auth/totp.html", form, exc)
 
 
@@ -205,12 +204,13 @@ def setup_totp():
     error = None
     if form.validate_on_submit():
         try:
-            with unit_of_work(write_lock=True):
+            with throttle.totp_attempt(user.pseudonym), unit_of_work(write_lock=True):
                 services.enrol_totp(user, secret, form.code.data)
                 return _finish_2fa(pending, user, method="password+totp-enrolment")
+        except throttle.TooManyAttempts:
+            end_pending_login()
+            raise
         except DomainError as exc:
-            if isinstance(exc, InvalidOtp):
-                _count_failed_code()
             error = exc
     return _form_page("auth/totp_setup.html", form, error, secret=secret, qr=qr)
 

@@ -60,7 +60,6 @@ def upgrade():
     sa.Column('next_path', sa.String(length=2048), nullable=False),
     sa.Column('created_at', hrdnet.models_base.UTCDateTime(), nullable=False),
     sa.Column('expires_at', hrdnet.models_base.UTCDateTime(), nullable=False),
-    sa.Column('failed_codes', sa.Integer(), nullable=False),
     sa.Column('enrolment_secret_encrypted', sa.String(length=255), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_pending_logins_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_logins')),

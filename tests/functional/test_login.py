@@ -90,12 +90,12 @@ def test_rapid_failed_logins_are_rate_limited_in_korean(client, make_user):
     assert post_login(client, user.email, PASSWORD).status_code == 429
 
 
-def test_failed_logins_for_one_email_are_limited_across_addresses(client, make_user):
+def test_failed_logins_for_one_email_are_slowed_down_across_addresses(client, make_user):
     user = make_user("learner")
     statuses = [post_login(client, user.email, WRONG, environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}).status_code
                 for n in range(1, 23)]
-    assert statuses[:20] == [401] * 20
-    assert statuses[20:] == [429, 429]  # "20 per hour" per e-mail address
+    assert statuses[:5] == [401] * 5  # five free failures per account, then a delay (test_login_throttle.py)
+    assert set(statuses[5:]) == {429}
 
 
 def test_successful_logins_do_not_count_towards_the_limit(client, make_user):

@@ -8,7 +8,7 @@ from flask import jsonify, request
 
 from hrdnet import create_app
 from hrdnet.access import public
-from tests.hrdnet.test_config import STRONG_IDENTITY_SECRET, STRONG_SECRET, TOTP_KEY
+from tests.support.production import production_config
 
 FORWARDED = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
 
@@ -47,9 +47,5 @@ def test_only_the_configured_number_of_hops_is_believed(app_config):
 
 @pytest.mark.parametrize("path", ["/", "/login"])
 def test_production_always_sends_hsts(app_config, path):
-    client = _echo_client(app_config, HRDNET_ENV="production", SECRET_KEY=STRONG_SECRET,
-                          IDENTITY_KEY_SECRET=STRONG_IDENTITY_SECRET, IDENTITY_BACKEND="none", TOTP_ENCRYPTION_KEYS=[TOTP_KEY],
-                          PAYMENT_BACKEND="stripe", STRIPE_SECRET_KEY="sk_live_x", STRIPE_PUBLISHABLE_KEY="pk_live_x",
-                          STRIPE_WEBHOOK_SECRET="whsec_x", STRIPE_API_BASE="https://api.stripe.com",
-                          STRIPE_JS_URL="https://js.stripe.com/v3/")
+    client = _echo_client(app_config, **production_config())
     assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

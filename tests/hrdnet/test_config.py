@@ -5,26 +5,6 @@ import pytest
 from hrdnet import create_app
 from hrdnet.config import DEV_SECRET_KEY, ConfigError, from_environment
 
-# Fixed random values (secrets.token_urlsafe(48)) so the tests are the same every run.
-STRONG_SECRET = "m3V1bQ8kZrT0xJcW9pLh2sNdYfA6uEo4GiKqXyB7tPwR5nCvMzDjHlS_aF-eU1Ig"
-STRONG_IDENTITY_SECRET = "Qp7ZkW2nR9xTb4LcV1mY8sHdJ3fG6aUeK0oPiXyN5tBwM-_rCzEjAlSvDqhFgI2u"
-TOTP_KEY = "yq1H7l0cUjv9Xw2bZtE4pKfN6sR8aQmG3dLhCoYiT5U="  # a fixed Fernet key (Fernet.generate_key())
-
-
-@pytest.fixture
-def production(monkeypatch, tmp_path):
-    """A production environment that passes every check; tests change one setting to see it refused."""
-    for name, value in {"HRDNET_ENV": "production", "SECRET_KEY": STRONG_SECRET,
-                        "IDENTITY_KEY_SECRET": STRONG_IDENTITY_SECRET, "IDENTITY_BACKEND": "none",
-                        "TOTP_ENCRYPTION_KEYS": TOTP_KEY,
-                        "PAYMENT_BACKEND": "stripe", "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
-                        "STRIPE_WEBHOOK_SECRET": "whsec_x", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
-                        "MAIL_BACKEND": "smtp", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("STRIPE_API_BASE", "STRIPE_JS_URL", "TRUSTED_PROXY_COUNT"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
 
 @pytest.mark.parametrize("secret", [None, "", DEV_SECRET_KEY, "changeme", "short-but-not-empty"])
 def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, tmp_path, secret):

@@ -13,7 +13,6 @@ from hrdnet import create_app
 from hrdnet.config import DEV_TOTP_ENCRYPTION_KEY, ConfigError
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
-from tests.hrdnet.test_config import production  # noqa: F401  (fixture)
 from tests.hrdnet.test_migrations import empty_app  # noqa: F401  (fixture)
 
 
