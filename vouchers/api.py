@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from hrdnet import idempotency
 from hrdnet.access import Role, roles, signed_in
 from hrdnet.api import ApiErrorSchema
+from hrdnet.bounds import INT4_MAX, INT8_MAX
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers import services
@@ -70,12 +71,12 @@ class CardOut(CardAccountOut):
 
 
 class CardQuery(ma.Schema):
-    before = ma.fields.Integer(validate=ma.validate.Range(min=1), metadata={"description": "이 entry_id보다 오래된 내역"})
+    before = ma.fields.Integer(validate=ma.validate.Range(min=1, max=INT8_MAX), metadata={"description": "이 entry_id보다 오래된 내역"})
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
 class EnrolRequest(ma.Schema):
-    run_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
+    run_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=INT4_MAX))
 
 
 class PaymentOut(ma.Schema):
