@@ -26,8 +26,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from hrdnet import access
+    from hrdnet import access, request_size
 
+    # Before any hook that may read the body: a view's own body limit must be set before the stream opens.
+    request_size.init_app(app)
     # First of all before_request hooks, so a refused request is refused before CSRF or rate limits run.
     app.before_request(access.enforce_access)
     _init_extensions(app)
