@@ -10,14 +10,13 @@ courses.services.register_viewer_price; clients read `price.self_pay` either way
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from courses import services
 from hrdnet.access import current_learner_id, public
-from hrdnet.api import ApiErrorSchema
+from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.timeutil import kst_today
 
-bp = Blueprint("courses_api", __name__, description="훈련과정 카탈로그: 회차 정보")
+bp = ApiBlueprint("courses_api", __name__, description="훈련과정 카탈로그: 회차 정보")
 
 _NULLABLE = {"allow_none": True}
 

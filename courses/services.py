@@ -33,7 +33,7 @@ from courses.models import (
     Run,
     SourceRecord,
 )
-from hrdnet import audit
+from hrdnet import audit, bounds
 from hrdnet.extensions import db
 from hrdnet.timeutil import format_kst
 
@@ -401,7 +401,7 @@ def courses_page(q: str, page: int) -> Pagination:
     """Courses for the admin, newest first; q is a course number or part of a title."""
     query = select(Course).order_by(Course.id.desc())
     q = q.strip()
-    if q.isdigit():
+    if q.isdigit() and bounds.fits(int(q)):
         query = query.where(Course.id == int(q))
     elif q:
         query = query.where(Course.title.contains(q, autoescape=True))

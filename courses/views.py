@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from courses import services
 from courses.forms import MergeForm, SplitForm
 from hrdnet.access import Role, current_learner_id, public, roles
+from hrdnet.bounds import page_number
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.timeutil import kst_today
@@ -23,7 +24,7 @@ WEEKDAYS = "월화수목금토일"
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int), 1)
+    return page_number()
 
 
 def _include_old() -> bool:

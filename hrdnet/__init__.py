@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from hrdnet import bounds
 from hrdnet import config as config_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["WTF_I18N_ENABLED"] = False  # see hrdnet.forms.Form
     config_module.check_production_safety(app.config)
+    bounds.init_app(app)  # before any route exists: every <int:...> is bounded to what the database holds
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -27,8 +29,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     log_scrub.install()  # no one-time link token in any log line (old mails carry it in the path)
 
-    from hrdnet import access
+    from hrdnet import access, request_size
 
+    # Before any hook that may read the body: a view's own body limit must be set before the stream opens.
+    request_size.init_app(app)
     # First of all before_request hooks, so a refused request is refused before CSRF or rate limits run.
     app.before_request(access.enforce_access)
     _init_extensions(app)

@@ -72,6 +72,11 @@ def current_learner_id() -> int | None:
     return None
 
 
+def access_of_view(view: Callable):
+    """The audience a view function declares: PUBLIC, a frozenset of roles, or None (undeclared)."""
+    return getattr(view, ACCESS_ATTR, None)
+
+
 def declare_public(app: Flask, *endpoints: str) -> None:
     """Mark endpoints whose views we do not write (static files, the OpenAPI document) as public."""
     missing = [e for e in endpoints if e not in app.view_functions]

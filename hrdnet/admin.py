@@ -11,6 +11,7 @@ from hrdnet.access import Role, roles
 from hrdnet.auth import services
 from hrdnet.auth.forms import ConfirmForm, CreateUserForm
 from hrdnet.auth.models import User
+from hrdnet.bounds import page_number
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db
@@ -32,7 +33,7 @@ def _users_page(form: CreateUserForm, status: int = 200):
     query = select(User).order_by(User.id.desc())
     if role in set(Role):
         query = query.where(User.role == role)
-    users = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    users = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/users.html", users=users, form=form, role=role), status
 
 
@@ -64,7 +65,7 @@ def create_user():
 def outbox_items():
     status = request.args.get("status", outbox.DEAD)
     query = select(outbox.OutboxItem).where(outbox.OutboxItem.status == status).order_by(outbox.OutboxItem.id.desc())
-    items = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    items = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/outbox.html", items=items, status=status, counts=outbox.counts(),
                            form=ConfirmForm())
 

@@ -117,6 +117,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "RESET_MAILS_PER_HOUR": int(env.get("RESET_MAILS_PER_HOUR", "3")),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "8")),
         "WORKER_INTERVAL_SECONDS": float(env.get("WORKER_INTERVAL_SECONDS", "1.0")),
+        # Request bodies (hrdnet/request_size.py): larger ones are refused with 413 before they are read.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "WEBHOOK_MAX_CONTENT_LENGTH": int(env.get("WEBHOOK_MAX_CONTENT_LENGTH", str(64 * 1024))),
         "API_TITLE": "hrdnet API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -17,12 +17,11 @@ Before the index exists (a new site, before `hrdnet search reindex` or the worke
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import validate
 from webargs.flaskparser import FlaskParser
 
 from hrdnet.access import public
-from hrdnet.api import ApiErrorSchema
+from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.errors import DomainError
 from search.forms import Q_MAX, SearchArgs
 from search.query import index_ready, search, suggest
@@ -50,7 +49,7 @@ class _KoreanErrorsParser(FlaskParser):
         raise InvalidSearchParams(f"검색 조건이 올바르지 않습니다: {names}", details=messages)
 
 
-class Blueprint(SmorestBlueprint):
+class Blueprint(ApiBlueprint):
     ARGUMENTS_PARSER = _KoreanErrorsParser()
 
 

@@ -123,6 +123,11 @@ def _month(value: str) -> None:
         raise ma.ValidationError("YYYY-MM 형식의 월이어야 합니다 (예: 2026-05).")
 
 
+def _codes(names: dict[str, str], lengths: tuple[int, ...]) -> list[str]:
+    """The codes of a reference table the search accepts, for the OpenAPI document's `enum`."""
+    return sorted(code for code in names if len(code) in lengths and code.isdigit())
+
+
 def _pattern(regex: re.Pattern, what: str) -> validate.Regexp:
     return validate.Regexp(regex, error=f"{what}은(는) 영문, 숫자, -, _로 된 코드여야 합니다.")
 
@@ -135,15 +140,18 @@ class SearchArgs(ma.Schema):
 
     q = _Text(validate=validate.Length(max=Q_MAX, error=f"{Q_MAX}자 이하여야 합니다."),
               metadata={"description": "검색어 (한국어 형태소·초성·오타 교정). 비우면 조건만으로 찾습니다."})
-    region = _Text(validate=_known_region, metadata={"description": "지역: 2자리 시·도 또는 5자리 시·군·구 코드"})
-    ncs = _Text(validate=_known_ncs, metadata={"description": "NCS 직무 분류 앞자리: 2자리 대분류 또는 4자리 중분류"})
+    # The document lists the known codes (`enum`), so what it calls valid is what the search accepts.
+    region = _Text(validate=_known_region, metadata={"description": "지역: 2자리 시·도 또는 5자리 시·군·구 코드",
+                                                     "enum": _codes(region_names(), (2, 5))})
+    ncs = _Text(validate=_known_ncs, metadata={"description": "NCS 직무 분류 앞자리: 2자리 대분류 또는 4자리 중분류",
+                                               "enum": _codes(ncs_names(), (2, 4))})
     programme = _Text(validate=_pattern(_CODE, "지원 사업"), metadata={"description": "지원 사업 코드 (예: C0104)"})
     ministry = _Text(validate=_pattern(_CODE, "부처"), metadata={"description": "부처 코드 (예: MOEL)"})
     mode = _Text(validate=_one_of(MODES), metadata={"description": "훈련 방식: classroom | remote | blended"})
     weekend = _Text(validate=_one_of(WEEKENDS), metadata={"description": "훈련 요일: weekday | weekend | mixed"})
     start_from = _Date(metadata={"description": "개강일이 이 날 이후 (YYYY-MM-DD, KST)"})
     start_to = _Date(metadata={"description": "개강일이 이 날 이전 (YYYY-MM-DD, KST)"})
-    start_month = _Text(validate=_month, metadata={"description": "개강 월 (YYYY-MM)"})
+    start_month = _Text(validate=_month, metadata={"description": "개강 월 (YYYY-MM)", "pattern": _MONTH.pattern})
     seats = _Flag(metadata={"description": "1: 남은 자리가 있는 회차만"})
     max_self_pay = _Int(validate=_range(0, 100_000_000),
                         metadata={"description": "자비부담금 상한 (원, 감면 없는 훈련생 기준)"})

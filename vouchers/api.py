@@ -13,24 +13,27 @@ import uuid
 import marshmallow as ma
 from flask import jsonify, request
 from flask_login import current_user
-from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from hrdnet import idempotency
 from hrdnet.access import Role, roles, signed_in
-from hrdnet.api import ApiErrorSchema
+from hrdnet.api import ApiBlueprint, ApiErrorSchema, QueryArgs
+from hrdnet.bounds import INT4_MAX, INT8_MAX
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers import services
 
-bp = Blueprint("vouchers_api", __name__, description="내일배움카드와 수강 신청")
+bp = ApiBlueprint("vouchers_api", __name__, description="내일배움카드와 수강 신청")
 
 _NULLABLE = {"allow_none": True}
 _SECURITY = [{"bearerAuth": []}]
 _IDEMPOTENCY_HEADER = {
-    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 100},
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
     "description": "같은 키로 같은 내용을 다시 보내면 처음 응답을 그대로 돌려줍니다. 내용이 다르면 422 "
                    "(idempotency_key_reused). 없으면 서버가 새 키를 만듭니다(재시도 보호 없음)."}
+_KEY_INVALID = (400, "Idempotency-Key가 비었거나 100자를 넘음 (code: idempotency_key_invalid)")
+_KEY_REUSED = (422, "같은 Idempotency-Key에 다른 내용 (code: idempotency_key_reused)")
 ENROL_ENDPOINT = "POST /enrolments"
 CANCEL_ENDPOINT = "POST /enrolments/<id>/cancel"
 
@@ -69,13 +72,13 @@ class CardOut(CardAccountOut):
     next_before = ma.fields.Integer(**_NULLABLE, metadata={"description": "다음(더 오래된) 쪽: ?before=이 값"})
 
 
-class CardQuery(ma.Schema):
-    before = ma.fields.Integer(validate=ma.validate.Range(min=1), metadata={"description": "이 entry_id보다 오래된 내역"})
+class CardQuery(QueryArgs):
+    before = ma.fields.Integer(validate=ma.validate.Range(min=1, max=INT8_MAX), metadata={"description": "이 entry_id보다 오래된 내역"})
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
 class EnrolRequest(ma.Schema):
-    run_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
+    run_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=INT4_MAX))
 
 
 class PaymentOut(ma.Schema):
@@ -179,6 +182,7 @@ def my_card(query):
                  "card_suspended, card_expired, enrolment_closed, no_card, no_kdigital_account, price_unknown, "
                  "duplicate_key_conflict")
 @bp.alt_response(403, schema=ApiErrorSchema, description="본인인증 전 (identity_required)")
+@bp.alt_response(_KEY_INVALID[0], schema=ApiErrorSchema, description=_KEY_INVALID[1])
 @bp.alt_response(422, schema=ApiErrorSchema, description="입력 오류, 또는 같은 Idempotency-Key에 다른 내용 "
                  "(idempotency_key_reused)")
 @bp.doc(security=_SECURITY, parameters=[_IDEMPOTENCY_HEADER])
@@ -202,6 +206,8 @@ def create_enrolment(body):
 @bp.response(200, CancelOut)
 @bp.alt_response(404, schema=ApiErrorSchema, description="없는 신청이거나 본인의 신청이 아님 (enrolment_not_found)")
 @bp.alt_response(409, schema=ApiErrorSchema, description="이미 취소되었거나 끝난 신청 (illegal_transition)")
+@bp.alt_response(_KEY_INVALID[0], schema=ApiErrorSchema, description=_KEY_INVALID[1])
+@bp.alt_response(_KEY_REUSED[0], schema=ApiErrorSchema, description=_KEY_REUSED[1])
 @bp.doc(security=_SECURITY, parameters=[_IDEMPOTENCY_HEADER])
 def cancel_enrolment(enrolment_id: int):
     """수강 취소: 취소·환불 규칙을 적용하고 돌아가는 금액을 돌려줍니다"""

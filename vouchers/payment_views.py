@@ -25,6 +25,7 @@ from hrdnet.access import Role, public, roles
 from hrdnet.errors import DomainError
 from hrdnet.extensions import csrf, db
 from hrdnet.forms import Form
+from hrdnet.request_size import body_limit, read_body
 from hrdnet.timeutil import kst_today
 from vouchers import enrolments, payments, reconcile
 from vouchers.gateway import (
@@ -162,11 +163,13 @@ def script():
 @bp.post("/webhooks/stripe")
 @public
 @csrf.exempt
+@body_limit("WEBHOOK_MAX_CONTENT_LENGTH")  # Stripe's events are a few KB; anyone may POST here unsigned
 def stripe_webhook():
-    """Stripe's signed events. 400 when the signature is missing, wrong or outside the tolerance; 503 when
+    """Stripe's signed events. 413 (unread) above WEBHOOK_MAX_CONTENT_LENGTH; 400 when the signature is
+    missing, wrong or outside the tolerance; 503 when
     the payment cannot be re-read from Stripe (Stripe delivers the event again later); 200 otherwise,
     also for an event delivered before (recorded once)."""
-    payload = request.get_data(cache=False)
+    payload = read_body()
     try:
         event = gateway("stripe").parse_event(payload, request.headers.get("Stripe-Signature"))
     except InvalidSignature as refused:

@@ -17,6 +17,7 @@ from courses.models import Run
 from courses.services import ViewerPrice, register_viewer_price
 from hrdnet.access import Role, roles
 from hrdnet.auth.services import password_matches
+from hrdnet.bounds import INT8_MAX, page_number, query_int
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import limiter, login_rate_limit
@@ -39,7 +40,7 @@ def _form_page(template: str, form, error: DomainError | None = None, **context)
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int), 1)
+    return page_number()
 
 
 # -- the learner's price on the run page and in the run API --------------------------------------------------
@@ -107,8 +108,8 @@ def apply_card():
 @bp.get("/me/card")
 @roles(Role.LEARNER)
 def my_card():
-    page = services.card_page(current_user.id, kst_today(), card_id=request.args.get("card", type=int),
-                              before=request.args.get("before", type=int))
+    page = services.card_page(current_user.id, kst_today(), card_id=query_int("card"),
+                              before=query_int("before", high=INT8_MAX))
     return render_template("vouchers/card.html", page=page, labels=services.APPLICATION_LABELS)
 
 

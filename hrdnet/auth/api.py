@@ -7,16 +7,15 @@ from contextlib import nullcontext
 import marshmallow as ma
 from flask import g
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from hrdnet.access import public, signed_in
-from hrdnet.api import ApiErrorSchema
+from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.auth import services, throttle
 from hrdnet.auth.errors import OtpRequired
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import limiter, login_rate_limit
 
-bp = Blueprint("auth_api", __name__, description="인증: API 토큰 발급과 폐기")
+bp = ApiBlueprint("auth_api", __name__, description="인증: API 토큰 발급과 폐기")
 bp.register_error_handler(throttle.TooManyAttempts, throttle.refusal_response)
 
 

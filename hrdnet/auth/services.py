@@ -30,6 +30,7 @@ from hrdnet.auth.errors import (
     WrongPassword,
 )
 from hrdnet.auth.models import ApiToken, EmailToken, User
+from hrdnet.bounds import fits
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 
@@ -132,7 +133,7 @@ def _notify_owner_of_signup_attempt(email: str) -> None:
 def _organisation_ids(role: Role, org_code: str | None) -> dict:
     """provider: org = provider id; auditor: org = ministry code; others have none."""
     if role == Role.PROVIDER:
-        provider = db.session.get(Provider, int(org_code)) if org_code and org_code.isdigit() else None
+        provider = db.session.get(Provider, int(org_code)) if org_code and org_code.isdigit() and fits(int(org_code)) else None
         if provider is None:
             raise UnknownOrganisation("훈련기관 번호를 찾을 수 없습니다.")
         return {"provider_id": provider.id}

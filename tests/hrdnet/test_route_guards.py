@@ -2,6 +2,7 @@
 
 import pytest
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from hrdnet import create_app
 from hrdnet.access import PUBLIC, Role, access_of, public, roles, undeclared_endpoints
@@ -36,7 +37,7 @@ def test_roles_needs_at_least_one_role():
 
 
 def _url_for_rule(rule) -> str:
-    values = {arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x"
+    values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x"
               for arg in rule.arguments}
     return rule.build(values, append_unknown=False)[1]
 
