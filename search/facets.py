@@ -15,9 +15,9 @@ from datetime import date
 import numpy as np
 
 from courses.services import MODE_LABELS, WEEKEND_LABELS
-from search import labels, reader
-from search.reader import CODES, FEE_BANDS, SELF_PAY_BANDS, Version
-from search.schema import MODES, WEEKEND_KINDS
+from search import labels
+from search.index.schema import MODES, WEEKEND_KINDS
+from search.index.versions import CODES, FEE_BANDS, SELF_PAY_BANDS, Interner, Version
 
 _EPOCH = date(1970, 1, 1)
 _EPOCH_MONTH = np.datetime64("1970-01", "M")
@@ -33,7 +33,7 @@ class FacetValue:
     selected: bool
 
 
-def _code_mask(column: np.ndarray, interner: reader.Interner, codes) -> np.ndarray:
+def _code_mask(column: np.ndarray, interner: Interner, codes) -> np.ndarray:
     ids = [interner.ids[c] for c in codes if c in interner.ids]
     if not ids:
         return np.zeros(len(column), dtype=bool)
@@ -125,7 +125,7 @@ def _counts(column: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(column[mask], minlength=size)
 
 
-def _code_values(counts: np.ndarray, interner: reader.Interner, names: dict[str, str], selected: set[str],
+def _code_values(counts: np.ndarray, interner: Interner, names: dict[str, str], selected: set[str],
                  order: str = "code", label=None) -> list[FacetValue]:
     values = []
     for index in np.flatnonzero(counts):

@@ -21,7 +21,7 @@ only difference, and it is the same for every parameter:
 | start_month | YYYY-MM | |
 | seats, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left |
 | max_self_pay | whole won, 0 … 100,000,000 | |
-| fee_band, self_pay_band | a band code of search.reader (FEE_BANDS, SELF_PAY_BANDS), e.g. 1m-3m, 0 | |
+| fee_band, self_pay_band | a band code of search.index.versions (FEE_BANDS, SELF_PAY_BANDS), e.g. 1m-3m, 0 | |
 | sort | relevance, start, employment, score, price | |
 | page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
 | per_page | 1 … 100 (default 20) | |
@@ -41,8 +41,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from courses.reference import ncs_names, region_names
+from search.index.versions import FEE_BANDS, SELF_PAY_BANDS
 from search.query import SearchParams
-from search.reader import FEE_BANDS, SELF_PAY_BANDS
 
 Q_MAX = 200
 PAGE_MAX = 500  # deeper pages cost the index more than they help anyone; narrow the search instead

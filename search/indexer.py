@@ -1,6 +1,6 @@
 """Building and updating the search index from the catalog (the directory it lives in: search.store).
 
-Documents (search.schema): one per course, with its text analysed by Kiwi once however many runs it has,
+Documents (search.index.schema): one per course, with its text analysed by Kiwi once however many runs it has,
 and one per listed run, with the values filters, facets and result lines need. A full rebuild reads the
 database in (course, run) order, analyses courses in worker processes, writes a new directory and swaps
 it in atomically (store.CURRENT); searches keep using the old one until then.
@@ -39,8 +39,9 @@ from courses.services import LISTED_STATUSES
 from hrdnet import outbox
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from search import analysis, store
-from search.schema import (
+from search import analysis
+from search.index import store
+from search.index.schema import (
     COURSE,
     MODES,
     RUN,
@@ -53,7 +54,7 @@ from search.schema import (
     run_key,
     title_hash,
 )
-from search.store import IndexBusy  # noqa: F401  (raised by rebuild(); part of this module's interface)
+from search.index.store import IndexBusy  # noqa: F401  (raised by rebuild(); part of this module's interface)
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ How a search runs, at 120,000 runs in a few milliseconds of numpy rather than Wh
 
 1. The query is analysed without Kiwi (search.analysis): words → synonym families (OR) → units that
    must all match; a unit matches as whole morphemes or as Hangul bigrams, in any text field.
-2. Each unit's postings come from the open index as numpy arrays (search.reader caches them per
+2. Each unit's postings come from the open index as numpy arrays (search.index.versions caches them per
    segment) and are scattered into one dense score array per unit: BM25 × field boost, morphemes above
    bigrams, title above contents. Groups are ANDed, alternatives take the best; adjacent Hangul words may
    also match written together (빅 데이터 = 빅데이터). An exact title match gets a bonus that puts it first.
@@ -34,11 +34,12 @@ import numpy as np
 from markupsafe import Markup, escape
 
 from hrdnet.timeutil import kst_today
-from search import analysis, completion, facets, labels, reader, spelling
+from search import analysis, completion, facets, labels, spelling
 from search.facets import FacetValue
-from search.matching import ParsedQuery, combine, group_scores, match, parse_query
-from search.reader import CODES, Version
-from search.schema import MODES, WEEKEND_KINDS
+from search.index import versions
+from search.index.schema import MODES, WEEKEND_KINDS
+from search.index.versions import CODES, Version
+from search.ranking import ParsedQuery, combine, group_scores, match, parse_query
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ FACETS = ("region", "region_sub", "ministry", "programme", "ncs1", "ncs2", "mode
 
 def index_ready() -> bool:
     """Is there an index to search? (A page can say "검색 색인을 준비하고 있습니다" when not.)"""
-    return reader.current() is not None
+    return versions.current() is not None
 
 
 def did_you_mean(suggestion: str) -> str:
@@ -256,7 +257,7 @@ def search(params: SearchParams) -> SearchResult:
     started = time.perf_counter()
     page = max(int(params.page or 1), 1)
     per_page = min(max(int(params.per_page or 20), 1), PER_PAGE_MAX)
-    with reader.using() as version:
+    with versions.using() as version:
         if version is None:
             return _empty(params, page, per_page, started)
         return _search(version, params, page, per_page, started)
@@ -271,7 +272,7 @@ def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
 
 
 def _search(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
-    known = reader.analysis_known(version)
+    known = versions.analysis_known(version)
     names = labels.current()
     base = version.visible(facets.days(kst_today()), params.include_past)
     filters = facets.filters(version, params, names)
@@ -330,7 +331,7 @@ def suggest(q: str, limit: int = 10) -> list[Suggestion]:
     limit = max(1, min(int(limit), 50))
     if not key:
         return []
-    with reader.using() as version:
+    with versions.using() as version:
         if version is None:
             return []
         index = completion.index_for(version)

@@ -25,7 +25,8 @@ from courses.models import Course, Run, SourceRecord
 from hrdnet import outbox
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from search import indexer, reader, store
+from search import indexer
+from search.index import store, versions
 from search.query import SearchParams, index_ready, search, suggest
 from tests.courses.test_pages import TODAY, catalog_fixture  # noqa: F401  (fixture)
 
@@ -151,14 +152,14 @@ def test_merging_courses_reindexes_the_moved_runs(app, catalog, indexed):
     cloud = indexed["cloud"]
     twin = catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 과정", provider=cloud.course.provider))
     indexer.update(run_ids=[twin.id])
-    assert reader.current().courses == 3
+    assert versions.current().courses == 3
     with unit_of_work():
         services.merge_courses(cloud.course_id, twin.course_id, actor="test")
     deliver()
     hits = search(SearchParams(q="클라우드 네이티브")).items
     assert {h.run_id for h in hits} == {cloud.id, twin.id}
     assert {(h.course_id, h.title) for h in hits} == {(cloud.course_id, "클라우드 네이티브 백엔드 개발자 양성과정")}
-    assert reader.current().courses == 2  # the emptied course's document is gone
+    assert versions.current().courses == 2  # the emptied course's document is gone
 
 
 def test_delivering_an_item_twice_changes_nothing(app, indexed):
@@ -166,10 +167,10 @@ def test_delivering_an_item_twice_changes_nothing(app, indexed):
     payload = json.loads(db.session.scalar(select(outbox.OutboxItem.payload)
                                            .where(outbox.OutboxItem.topic == "search.runs")))
     deliver()
-    before = reader.current().documents
+    before = versions.current().documents
     indexer.update(run_ids=payload["run_ids"])
     indexer.update(run_ids=payload["run_ids"])
-    assert reader.current().documents == before == 6
+    assert versions.current().documents == before == 6
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"]
 
 
@@ -253,12 +254,12 @@ def test_a_rebuild_swaps_atomically_and_never_shows_a_partial_index(app, indexed
     def check() -> None:
         seen["current"] = store.current_name(root)
         seen["building"] = sorted(p.name for p in root.iterdir() if p.name.endswith(".building"))
-        seen["version"] = reader.current().name
+        seen["version"] = versions.current().name
 
     second = indexer.rebuild(before_swap=check)
     assert seen["current"] == first == seen["version"]  # during the build readers see the old index only
     assert len(seen["building"]) == 1 and not (root / seen["building"][0]).exists()
-    assert store.current_name(root) == second.name and reader.current().name == second.name
+    assert store.current_name(root) == second.name and versions.current().name == second.name
     assert (root / first).is_dir()  # kept for readers that opened it just before the swap
     third = indexer.rebuild()
     assert not (root / first).exists() and (root / second.name).is_dir()  # only the previous one is kept

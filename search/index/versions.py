@@ -4,7 +4,7 @@
 generation, with
 
 - column arrays (numpy) of every filter, facet and sort value, aligned with Whoosh document numbers, read
-  from each segment's row column (search.schema.ROW) with one `frombuffer`;
+  from each segment's row column (search.index.schema.ROW) with one `frombuffer`;
 - postings as numpy arrays (document numbers and BM25 weights), read from Whoosh on first use of a term;
 - the morpheme vocabulary (query segmentation, typo correction) and the suggestion lists, built lazily.
 
@@ -36,8 +36,8 @@ import numpy as np
 from flask import current_app
 from whoosh.filedb.filestore import FileStorage
 
-from search import store
-from search.schema import COURSE, ROW, RUN, TITLE_FIELDS
+from search.index import store
+from search.index.schema import COURSE, ROW, RUN, TITLE_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def _read_leaf_postings(segreader, fieldname: str, term: str) -> tuple[np.ndarra
 
 
 def _segment_vocab(segreader) -> Counter:
-    from search.schema import MORPH_FIELDS
+    from search.index.schema import MORPH_FIELDS
 
     vocab: Counter = Counter()
     for fieldname in MORPH_FIELDS:
