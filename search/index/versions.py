@@ -19,6 +19,7 @@ version's lock; the numpy work around it does not.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
@@ -442,6 +443,25 @@ _slots_lock = threading.Lock()
 MAX_ROOTS = 4  # index directories kept open per process (one in production; tests make many)
 
 
+def close_all() -> None:
+    """Close every index version this process holds open.
+
+    The live versions are cached per process for its whole life, so nothing else closes the last ones:
+    without this the garbage collector closes their segment files at interpreter exit and warns about
+    each ("ResourceWarning: unclosed file …"). Registered with atexit; a query still running in another
+    thread keeps its version until it is done (retire() waits for the last user).
+    """
+    with _slots_lock:
+        slots = list(_slots.values())
+        _slots.clear()
+    for slot in slots:
+        if slot.version is not None:
+            slot.version.retire()
+
+
+atexit.register(close_all)
+
+
 def _slot(root: Path) -> _Slot:
     with _slots_lock:
         slot = _slots.get(str(root))
@@ -591,4 +611,4 @@ def analysis_known(version: Version | None) -> Callable[[str], bool]:
     return lambda word: vocab.get(word, 0) > 0
 
 
-__all__ = ["CODES", "FEE_BANDS", "SELF_PAY_BANDS", "Version", "analysis_known", "current", "using"]
+__all__ = ["CODES", "FEE_BANDS", "SELF_PAY_BANDS", "Version", "analysis_known", "close_all", "current", "using"]

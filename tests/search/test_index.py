@@ -213,6 +213,31 @@ def test_a_crash_between_commit_and_indexing_is_repaired_by_the_next_worker(app,
     assert pending_topics() == []
 
 
+# -- open files ----------------------------------------------------------------------------------------------
+
+SEARCH_THEN_EXIT = textwrap.dedent("""
+    import sys
+    from hrdnet import create_app
+    from search.query import SearchParams, search, suggest
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SEARCH_INDEX_DIR": sys.argv[2]})
+    with app.app_context():
+        assert search(SearchParams(q="파이썬")).total == 1
+        assert suggest("파이")
+    # The process ends here with the index still open in this process's cache of live versions.
+""")
+
+
+def test_a_process_that_searched_leaves_no_index_file_open_at_exit(app, database_url, indexed):
+    """Whoosh's segment files are closed by the process, not left to the garbage collector at exit
+    (which prints "ResourceWarning: unclosed file …" after every test run and every worker stop)."""
+    finished = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", SEARCH_THEN_EXIT, database_url,
+                               app.config["SEARCH_INDEX_DIR"]], env={**os.environ, "HRDNET_ENV": "test"},
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert "ResourceWarning" not in finished.stderr, finished.stderr
+
+
 # -- rebuilds ------------------------------------------------------------------------------------------------------
 
 def test_searches_keep_answering_during_a_rebuild(app, indexed):
