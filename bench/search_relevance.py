@@ -266,7 +266,8 @@ SEARCH_FILTERS = ("region", "mode", "weekend", "programme", "ministry")
 
 def hrdnet_courses(q: str, filters: dict | None, want: int = K_RECALL) -> tuple[list[int], list[int]]:
     """(the first `want` distinct courses in hrdnet's order, the courses of the first page of 20 hits)."""
-    from search.query import SearchParams, search
+    from search.interfaces import SearchParams
+    from search.query import search
 
     courses: list[int] = []
     listed: list[int] = []

@@ -24,10 +24,9 @@ from webargs.flaskparser import FlaskParser
 from hrdnet.access import public
 from hrdnet.api import ApiErrorSchema
 from hrdnet.errors import DomainError
-from search.forms import Q_MAX, SearchArgs
+from search.forms import SearchArgs
+from search.interfaces import Q_MAX, SUGGEST_LIMIT
 from search.query import index_ready, search, suggest
-
-SUGGEST_LIMIT = 10
 
 
 class InvalidSearchParams(DomainError):

@@ -21,7 +21,7 @@ only difference, and it is the same for every parameter:
 | start_month | YYYY-MM | |
 | seats, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left |
 | max_self_pay | whole won, 0 … 100,000,000 | |
-| fee_band, self_pay_band | a band code of search.index.versions (FEE_BANDS, SELF_PAY_BANDS), e.g. 1m-3m, 0 | |
+| fee_band, self_pay_band | a band code of search.interfaces (FEE_BANDS, SELF_PAY_BANDS), e.g. 1m-3m, 0 | |
 | sort | relevance, start, employment, score, price | |
 | page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
 | per_page | 1 … 100 (default 20) | |
@@ -41,31 +41,20 @@ import marshmallow as ma
 from marshmallow import validate
 
 from courses.reference import ncs_names, region_names
-from search.index.versions import FEE_BANDS, SELF_PAY_BANDS
-from search.query import SearchParams
-
-Q_MAX = 200
-PAGE_MAX = 500  # deeper pages cost the index more than they help anyone; narrow the search instead
-PER_PAGE_MAX = 100
-SORTS = ("relevance", "start", "employment", "score", "price")
-SORT_LABELS = {"relevance": "관련도순", "start": "개강일 빠른순", "employment": "취업률 높은순",
-               "score": "만족도 높은순", "price": "자비부담 낮은순"}
-MODES = ("classroom", "remote", "blended")
-WEEKENDS = ("weekday", "weekend", "mixed")
-
-# Korean names of the parameters, for messages and for the chips of selected conditions.
-PARAM_LABELS = {
-    "q": "검색어", "region": "지역", "ncs": "NCS 직무 분야", "programme": "지원 사업", "ministry": "부처",
-    "mode": "훈련 방식", "weekend": "훈련 요일", "start_from": "개강일 시작", "start_to": "개강일 끝",
-    "start_month": "개강 월", "seats": "남은 자리", "max_self_pay": "자비부담 상한", "fee_band": "훈련비",
-    "self_pay_band": "자비부담금", "include_past": "지난 과정", "sort": "정렬", "page": "페이지",
-    "per_page": "한 페이지 결과 수",
-}
-
-# The order of parameters in the addresses the site builds (stable, so equal searches have equal URLs).
-PARAM_ORDER = ("q", "region", "ncs", "ministry", "programme", "mode", "weekend", "start_month", "start_from",
-               "start_to", "seats", "max_self_pay", "fee_band", "self_pay_band", "include_past", "sort", "per_page",
-               "page")
+from search.interfaces import (
+    FEE_BANDS,
+    MAX_SELF_PAY_MAX,
+    MODES,
+    PAGE_MAX,
+    PARAM_LABELS,
+    PARAM_ORDER,
+    PER_PAGE_MAX,
+    Q_MAX,
+    SELF_PAY_BANDS,
+    SORTS,
+    WEEKENDS,
+    SearchParams,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -145,7 +134,7 @@ class SearchArgs(ma.Schema):
     start_to = _Date(metadata={"description": "개강일이 이 날 이전 (YYYY-MM-DD, KST)"})
     start_month = _Text(validate=_month, metadata={"description": "개강 월 (YYYY-MM)"})
     seats = _Flag(metadata={"description": "1: 남은 자리가 있는 회차만"})
-    max_self_pay = _Int(validate=_range(0, 100_000_000),
+    max_self_pay = _Int(validate=_range(0, MAX_SELF_PAY_MAX),
                         metadata={"description": "자비부담금 상한 (원, 감면 없는 훈련생 기준)"})
     fee_band = _Text(validate=_one_of(tuple(band[0] for band in FEE_BANDS)),
                      metadata={"description": "훈련비 구간: " + ", ".join(f"{b[0]} ({b[1]})" for b in FEE_BANDS)})

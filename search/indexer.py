@@ -43,7 +43,7 @@ from search import analysis
 from search.index import store
 from search.index.schema import (
     COURSE,
-    MODES,
+    MODE_KINDS,
     RUN,
     SCHEMA_VERSION,
     TEXT_GROUPS,
@@ -55,6 +55,7 @@ from search.index.schema import (
     title_hash,
 )
 from search.index.store import IndexBusy  # noqa: F401  (raised by rebuild(); part of this module's interface)
+from search.interfaces import UNKNOWN
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,8 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
         "region": (run.region_code or "").encode(), "ncs": (ncs or "").encode(),
         "programme": (programme.code if programme else "").encode(),
         "ministry": (ministry.code if ministry else "").encode(),
-        "mode": MODES.index(run.mode) if run.mode in MODES else MODES.index("unknown"),
-        "weekend": WEEKEND_KINDS.index(run.weekend) if run.weekend in WEEKEND_KINDS else WEEKEND_KINDS.index("unknown"),
+        "mode": MODE_KINDS.index(run.mode) if run.mode in MODE_KINDS else MODE_KINDS.index(UNKNOWN),
+        "weekend": WEEKEND_KINDS.index(run.weekend) if run.weekend in WEEKEND_KINDS else WEEKEND_KINDS.index(UNKNOWN),
         "dropped": int(dropped),
     })
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from search import analysis, labels
-from search.index.schema import BOOSTS, CATEGORY_BOOST, GRAM_FIELDS, MODES, MORPH_FIELDS, WEEKEND_KINDS, title_hash
+from search.index.schema import BOOSTS, CATEGORY_BOOST, GRAM_FIELDS, MODE_KINDS, MORPH_FIELDS, WEEKEND_KINDS, title_hash
 from search.index.versions import CODES, Version
 
 EXACT_TITLE_BONUS = 1000.0
@@ -289,7 +289,7 @@ def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozense
             texts.append(_category_entry(code_id, found))
         out[column] = texts
     out["weekend"] = [_category_entry(WEEKEND_KINDS.index(kind), list(words)) for kind, words in SCHEDULE_NAMES.items()]
-    out["mode"] = [_category_entry(MODES.index(kind), list(words)) for kind, words in MODE_NAMES.items()]
+    out["mode"] = [_category_entry(MODE_KINDS.index(kind), list(words)) for kind, words in MODE_NAMES.items()]
     out["places"] = [(provider_id, analysis.synonym_key(names.places[provider_id]), frozenset())
                      for provider_id in np.unique(version.cols["provider_id"][runs]).tolist()
                      if names.places.get(provider_id)]

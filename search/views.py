@@ -15,28 +15,14 @@ from flask import Blueprint, render_template, request, url_for
 from hrdnet.access import public
 from search import forms
 from search.analysis import with_particle
-from search.query import SearchParams, SearchResult, index_ready, search
+from search.interfaces import FACETS, PAGE_MAX, PARAM_LABELS, SORT_LABELS, SearchParams, SearchResult
+from search.query import index_ready, search
 
 bp = Blueprint("search", __name__)
 
 # Shown on the home page and in the empty state: what people search for most in digital training.
 POPULAR_TOPICS = ("파이썬", "데이터 분석", "인공지능", "클라우드", "웹 개발", "정보보안", "빅데이터", "UX/UI 디자인")
 
-# Facets of the core → (heading, the parameter a value sets). Order = order in the panel.
-FACETS = (
-    ("region", "지역 (시·도)", "region"),
-    ("region_sub", "시·군·구", "region"),
-    ("ncs1", "NCS 직무 분야", "ncs"),
-    ("ncs2", "NCS 세부 분야", "ncs"),
-    ("ministry", "부처", "ministry"),
-    ("programme", "지원 사업", "programme"),
-    ("mode", "훈련 방식", "mode"),
-    ("weekend", "훈련 요일", "weekend"),
-    ("start_month", "개강 월", "start_month"),
-    ("seats", "남은 자리", "seats"),
-    ("self_pay_band", "자비부담금", "self_pay_band"),
-    ("fee_band", "훈련비", "fee_band"),
-)
 FACET_SHOWN = 8  # values listed before "더 보기"
 
 
@@ -50,7 +36,7 @@ class Pages:
 
     @property
     def pages(self) -> int:
-        return min(math.ceil(self.total / self.per_page), forms.PAGE_MAX) if self.per_page else 0
+        return min(math.ceil(self.total / self.per_page), PAGE_MAX) if self.per_page else 0
 
     @property
     def has_prev(self) -> bool:
@@ -121,7 +107,7 @@ def _chip_label(name: str, value, result: SearchResult) -> str:
         return f"{value.isoformat()}까지"
     if name == "max_self_pay":
         return f"{value:,}원 이하"
-    facet_names = tuple(facet for facet, _heading, param in FACETS if param == name)
+    facet_names = tuple(facet.name for facet in FACETS if facet.param == name)
     return _selected_label(result, facet_names, value) or str(value)
 
 
@@ -134,7 +120,7 @@ def chips(params: SearchParams, result: SearchResult) -> list[Chip]:
     out = []
     for name in forms.filter_names(params):
         value = getattr(params, name)
-        prefix = CHIP_PREFIX.get(name, forms.PARAM_LABELS[name])
+        prefix = CHIP_PREFIX.get(name, PARAM_LABELS[name])
         text = CHIP_TEXT.get(name) or f"{prefix}: {_chip_label(name, value, result)}"
         out.append(Chip(text, search_url(params, **{name: None})))
     return out
@@ -143,7 +129,8 @@ def chips(params: SearchParams, result: SearchResult) -> list[Chip]:
 def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
     """Each facet with its values: label, count, selected, and the address that toggles it."""
     groups = []
-    for name, heading, param in FACETS:
+    for facet in FACETS:
+        name, heading, param = facet.name, facet.heading, facet.param
         values = [v for v in result.facets.get(name, ()) if v.count or v.selected]
         if not values:
             continue
@@ -184,7 +171,7 @@ def courses():
         "search/results.html", params=params, result=result, ignored=ignored, pages=pages,
         query_args=forms.to_args(params), chips=chips(params, result), facets=facet_links(params, result),
         search_url=lambda **changes: search_url(params, **changes), popular=POPULAR_TOPICS,
-        sort_labels=forms.SORT_LABELS, particle=particle,
+        sort_labels=SORT_LABELS, particle=particle,
         index_missing=not result.total and not index_ready(),
         past_page=params.page > 1 and not result.items and result.total > 0)
 

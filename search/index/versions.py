@@ -39,6 +39,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from search.index import store
 from search.index.schema import COURSE, ROW, RUN, TITLE_FIELDS
+from search.interfaces import FEE_BANDS, SELF_PAY_BANDS
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,6 @@ TITLE_B = 0.5
 POSTINGS_BUDGET = 6_000_000  # raw postings kept per process (≈ 8 bytes each)
 BM25_BUDGET = 6_000_000
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
-
-# Band edges are query-time definitions (changing them needs no reindex): (code, label, low, high) in 원.
-FEE_BANDS = (("free", "무료", 0, 0), ("lt1m", "100만원 미만", 1, 999_999), ("1m-3m", "100만~300만원", 1_000_000, 2_999_999),
-             ("3m-6m", "300만~600만원", 3_000_000, 5_999_999), ("6m-10m", "600만~1,000만원", 6_000_000, 9_999_999),
-             ("10m+", "1,000만원 이상", 10_000_000, None))
-SELF_PAY_BANDS = (("0", "자비 부담 없음", 0, 0), ("lt100k", "10만원 미만", 1, 99_999),
-                  ("100k-300k", "10만~30만원", 100_000, 299_999), ("300k-500k", "30만~50만원", 300_000, 499_999),
-                  ("500k-1m", "50만~100만원", 500_000, 999_999), ("1m+", "100만원 이상", 1_000_000, None),
-                  ("unknown", "가격 미확정", None, None))
-
 
 class Interner:
     """Stable small integers for codes (0 = none), shared by every version in the process."""
@@ -611,4 +602,4 @@ def analysis_known(version: Version | None) -> Callable[[str], bool]:
     return lambda word: vocab.get(word, 0) > 0
 
 
-__all__ = ["CODES", "FEE_BANDS", "SELF_PAY_BANDS", "Version", "analysis_known", "close_all", "current", "using"]
+__all__ = ["CODES", "Version", "analysis_known", "close_all", "current", "using"]

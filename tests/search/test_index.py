@@ -27,7 +27,8 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from search import indexer
 from search.index import store, versions
-from search.query import SearchParams, index_ready, search, suggest
+from search.interfaces import SearchParams
+from search.query import index_ready, search, suggest
 from tests.courses.test_pages import TODAY, catalog_fixture  # noqa: F401  (fixture)
 
 
@@ -218,7 +219,8 @@ def test_a_crash_between_commit_and_indexing_is_repaired_by_the_next_worker(app,
 SEARCH_THEN_EXIT = textwrap.dedent("""
     import sys
     from hrdnet import create_app
-    from search.query import SearchParams, search, suggest
+    from search.interfaces import SearchParams
+    from search.query import search, suggest
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SEARCH_INDEX_DIR": sys.argv[2]})
     with app.app_context():
@@ -357,7 +359,8 @@ def test_runs_of_a_course_without_runs_left_are_gone_from_suggestions(app, index
 SEARCH_WITHOUT_KIWI = textwrap.dedent("""
     import sys
     from hrdnet import create_app
-    from search.query import SearchParams, search, suggest
+    from search.interfaces import SearchParams
+    from search.query import search, suggest
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SEARCH_INDEX_DIR": sys.argv[2]})
     with app.app_context():

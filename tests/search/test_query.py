@@ -20,8 +20,8 @@ from courses.models import Programme, Run
 from hrdnet import create_app
 from hrdnet.extensions import db
 from search import indexer
-from search.index.versions import FEE_BANDS, SELF_PAY_BANDS
-from search.query import SearchParams, did_you_mean, search, suggest
+from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, SearchParams
+from search.query import did_you_mean, search, suggest
 from tests.conftest import _test_config
 from tests.courses.test_pages import TODAY, Catalog
 

@@ -15,7 +15,8 @@ import pytest
 
 from search import ranking
 from search.analysis import synonym_key
-from search.query import RELAX_BELOW, SearchParams, search
+from search.interfaces import SearchParams
+from search.query import RELAX_BELOW, search
 from tests.courses.test_pages import TODAY, Catalog
 from tests.search.test_query import indexed_catalog
 

@@ -149,7 +149,8 @@ def test_the_catalog_imports_cleanly_and_is_indexed_whole(indexed):
 
 def _ranked(loaded, query: str, filters: dict | None = None, want: int = 20) -> list[str]:
     """Course keys in the order of their first run in hrdnet's results, up to `want` courses."""
-    from search.query import SearchParams, search
+    from search.interfaces import SearchParams
+    from search.query import search
 
     keys: list[str] = []
     page = 1

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from search import forms
-from search.query import SearchParams
+from search import forms, interfaces
+from search.interfaces import SearchParams
 from tests.courses.test_pages import TODAY, catalog_fixture, run_ids_on, text_of  # noqa: F401  (fixture)
 from tests.functional.helpers import page
 
@@ -195,7 +195,7 @@ def test_every_condition_survives_the_round_trip_through_the_address():
                           start_to=date(2026, 6, 30), start_month="2026-05", seats=True, max_self_pay=300_000,
                           fee_band="10m+", self_pay_band="100k-300k", include_past=True, sort="start", page=3, per_page=50)
     args = forms.to_args(params)
-    assert list(args) == [name for name in forms.PARAM_ORDER if name in args]
+    assert list(args) == [name for name in interfaces.PARAM_ORDER if name in args]
     parsed, ignored = forms.parse_page_args(MultiDict(args))
     assert (parsed, ignored) == (params, [])
     assert forms.to_args(SearchParams()) == {}
@@ -336,7 +336,7 @@ def test_odd_addresses_never_fail(client, small_catalog, query):
 
 def test_a_long_query_is_cut_not_refused(client, small_catalog):
     params, ignored = forms.parse_page_args(MultiDict({"q": "파이썬 " + "가" * 300}))
-    assert len(params.q) == forms.Q_MAX and params.q.startswith("파이썬") and ignored == []
+    assert len(params.q) == interfaces.Q_MAX and params.q.startswith("파이썬") and ignored == []
 
 
 # -- the page itself ------------------------------------------------------------------------------------
@@ -386,8 +386,8 @@ def test_page_links_stop_at_the_deepest_page_served():
     from search.views import Pages
 
     pages = Pages(page=10, per_page=20, total=100_000)
-    assert pages.pages == forms.PAGE_MAX
+    assert pages.pages == interfaces.PAGE_MAX
     assert list(pages.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1)) == [
-        1, None, 8, 9, 10, 11, 12, 13, None, forms.PAGE_MAX]
+        1, None, 8, 9, 10, 11, 12, 13, None, interfaces.PAGE_MAX]
     assert (pages.prev_num, pages.next_num) == (9, 11)
     assert not Pages(page=1, per_page=20, total=5).has_next
