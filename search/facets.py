@@ -15,8 +15,9 @@ import numpy as np
 
 from courses.services import MODE_LABELS, WEEKEND_LABELS
 from search import labels
+from search.index.columns import CODES, Interner
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
-from search.index.versions import CODES, Interner, Version
+from search.index.versions import Version
 from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, FacetValue
 
 _EPOCH = date(1970, 1, 1)

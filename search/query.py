@@ -35,8 +35,9 @@ from markupsafe import Markup, escape
 from hrdnet.timeutil import kst_today
 from search import analysis, completion, facets, labels, spelling
 from search.index import versions
+from search.index.columns import CODES
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
-from search.index.versions import CODES, Version
+from search.index.versions import Version
 from search.interfaces import DEFAULT_SORT, PER_PAGE, PER_PAGE_MAX, SORTS, Hit, SearchParams, SearchResult, Suggestion
 from search.ranking import ParsedQuery, combine, group_scores, match, parse_query
 

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from search import analysis, labels
+from search.index.columns import CODES
 from search.index.schema import BOOSTS, CATEGORY_BOOST, GRAM_FIELDS, MODE_KINDS, MORPH_FIELDS, WEEKEND_KINDS, title_hash
-from search.index.versions import CODES, Version
+from search.index.versions import Version
 
 EXACT_TITLE_BONUS = 1000.0
 FULL_MATCH_BONUS = 5000.0  # a relaxed query (all words but one): the documents with every word come first

@@ -25,8 +25,7 @@ from courses.models import Course, Run, SourceRecord
 from hrdnet import outbox
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from search import indexer
-from search.index import store, versions
+from search.index import build, store, versions
 from search.interfaces import SearchParams
 from search.query import index_ready, search, suggest
 from tests.courses.test_pages import TODAY, catalog_fixture  # noqa: F401  (fixture)
@@ -70,7 +69,7 @@ def indexed(catalog, app):
     runs = {"cloud": catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit)),
             "python": catalog.run(catalog.course("파이썬 데이터 분석 입문", provider=hanbit,
                                                  contents="판다스로 데이터를 다룹니다."))}
-    indexer.rebuild()
+    build.rebuild()
     return runs
 
 
@@ -152,7 +151,7 @@ def test_a_cancelled_run_is_removed_and_its_course_goes_with_its_last_run(app, i
 def test_merging_courses_reindexes_the_moved_runs(app, catalog, indexed):
     cloud = indexed["cloud"]
     twin = catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 과정", provider=cloud.course.provider))
-    indexer.update(run_ids=[twin.id])
+    build.update(run_ids=[twin.id])
     assert versions.current().courses == 3
     with unit_of_work():
         services.merge_courses(cloud.course_id, twin.course_id, actor="test")
@@ -169,8 +168,8 @@ def test_delivering_an_item_twice_changes_nothing(app, indexed):
                                            .where(outbox.OutboxItem.topic == "search.runs")))
     deliver()
     before = versions.current().documents
-    indexer.update(run_ids=payload["run_ids"])
-    indexer.update(run_ids=payload["run_ids"])
+    build.update(run_ids=payload["run_ids"])
+    build.update(run_ids=payload["run_ids"])
     assert versions.current().documents == before == 6
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"]
 
@@ -253,7 +252,7 @@ def test_searches_keep_answering_during_a_rebuild(app, indexed):
     def rebuild() -> None:
         try:
             with app.app_context():
-                indexer.rebuild(before_swap=hold)
+                build.rebuild(before_swap=hold)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -283,12 +282,12 @@ def test_a_rebuild_swaps_atomically_and_never_shows_a_partial_index(app, indexed
         seen["building"] = sorted(p.name for p in root.iterdir() if p.name.endswith(".building"))
         seen["version"] = versions.current().name
 
-    second = indexer.rebuild(before_swap=check)
+    second = build.rebuild(before_swap=check)
     assert seen["current"] == first == seen["version"]  # during the build readers see the old index only
     assert len(seen["building"]) == 1 and not (root / seen["building"][0]).exists()
     assert store.current_name(root) == second.name and versions.current().name == second.name
     assert (root / first).is_dir()  # kept for readers that opened it just before the swap
-    third = indexer.rebuild()
+    third = build.rebuild()
     assert not (root / first).exists() and (root / second.name).is_dir()  # only the previous one is kept
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([second.name, third.name])
     assert json.loads((root / third.name / "build.json").read_text())["runs"] == 2
@@ -302,7 +301,7 @@ def test_a_failed_rebuild_leaves_the_live_index_alone(app, indexed):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        indexer.rebuild(before_swap=explode)
+        build.rebuild(before_swap=explode)
     assert store.current_name(root) == live
     assert not [p for p in root.iterdir() if p.name.endswith(".building")]
     assert not (root / store.BUILDING).exists()
@@ -316,17 +315,17 @@ def test_changes_made_during_a_rebuild_are_replayed_into_the_new_index(app, inde
         deliver()  # the live index gets it, and the rebuild's journal records it
         assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"]
 
-    result = indexer.rebuild(before_swap=change_meanwhile)
+    result = build.rebuild(before_swap=change_meanwhile)
     assert result.replayed >= 1
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"]  # now from the new index
 
 
 def test_only_one_rebuild_at_a_time(app, indexed):
     def again() -> None:
-        with pytest.raises(indexer.IndexBusy):
-            indexer.rebuild()
+        with pytest.raises(store.IndexBusy):
+            build.rebuild()
 
-    indexer.rebuild(before_swap=again)
+    build.rebuild(before_swap=again)
 
 
 def test_the_reindex_command(app, runner, indexed):

@@ -113,7 +113,7 @@ def indexed(sqlite_template, tmp_path_factory):
     """The fixed catalog imported through import_file into a migrated SQLite copy, indexed by the real indexer."""
     from hrdnet import create_app
     from hrdnet.extensions import db
-    from search import indexer
+    from search.index.build import rebuild
 
     folder = tmp_path_factory.mktemp("relevance")
     shutil.copyfile(sqlite_template, folder / "test.sqlite3")
@@ -121,7 +121,7 @@ def indexed(sqlite_template, tmp_path_factory):
     with app.app_context():
         loaded = loader.load(folder / "feeds")
         db.session.commit()
-        build = indexer.rebuild()
+        build = rebuild()
         yield loaded, build
         db.session.remove()
         db.engine.dispose()

@@ -24,13 +24,13 @@ from tests.functional.helpers import page
 def reindex_fixture(app):
     """reindex() rebuilds the index from the database with the real indexer (`hrdnet search reindex`).
     Import `reindex_fixture` into another module to use it there, as test_search_api.py does."""
-    from search import indexer
+    from search.index.build import rebuild
 
     def build():
         from hrdnet.extensions import db
 
         db.session.commit()
-        return indexer.rebuild()
+        return rebuild()
 
     return build
 
