@@ -32,6 +32,7 @@ from datetime import date, timedelta
 import numpy as np
 from markupsafe import Markup, escape
 
+from hrdnet import korean
 from hrdnet.timeutil import kst_today
 from search import analysis, completion, facets, labels, spelling
 from search.index import versions
@@ -57,7 +58,7 @@ def index_ready() -> bool:
 
 def did_you_mean(suggestion: str) -> str:
     """"혹시 파이썬을 찾으셨나요?" with the particle the word takes (을(를) when it cannot tell)."""
-    return f"혹시 {analysis.with_particle(suggestion, '을', '를')} 찾으셨나요?"
+    return f"혹시 {korean.with_particle(suggestion, '을', '를')} 찾으셨나요?"
 
 
 # -- ranking and hits ----------------------------------------------------------------------------------

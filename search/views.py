@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request, url_for
 
+from hrdnet import korean
 from hrdnet.access import public
 from search import forms
-from search.analysis import with_particle
 from search.interfaces import FACETS, PAGE_MAX, PARAM_LABELS, SORT_LABELS, SearchParams, SearchResult
 from search.query import index_ready, search
 
@@ -153,14 +153,6 @@ def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
     return groups
 
 
-def particle(word: str, after_consonant: str, after_vowel: str) -> str:
-    """Only the particle the word takes: particle("클라우드", "을", "를") → "를" ("을(를)" when unknown)."""
-    last = word[-1:] or " "
-    if after_consonant == "으로" and "가" <= last <= "힣" and (ord(last) - 0xAC00) % 28 == 8:
-        return after_vowel  # a final ㄹ takes 로, like a vowel (서울로)
-    return with_particle(word, after_consonant, after_vowel)[len(word):]
-
-
 @bp.get("/courses")
 @public
 def courses():
@@ -171,7 +163,7 @@ def courses():
         "search/results.html", params=params, result=result, ignored=ignored, pages=pages,
         query_args=forms.to_args(params), chips=chips(params, result), facets=facet_links(params, result),
         search_url=lambda **changes: search_url(params, **changes), popular=POPULAR_TOPICS,
-        sort_labels=SORT_LABELS, particle=particle,
+        sort_labels=SORT_LABELS, particle=korean.particle,
         index_missing=not result.total and not index_ready(),
         past_page=params.page > 1 and not result.items and result.total > 0)
 
