@@ -383,7 +383,7 @@ def test_the_search_page_is_public_for_everyone(client, login_as, small_catalog)
 
 
 def test_page_links_stop_at_the_deepest_page_served():
-    from search.views import Pages
+    from search.presenters import Pages
 
     pages = Pages(page=10, per_page=20, total=100_000)
     assert pages.pages == interfaces.PAGE_MAX
