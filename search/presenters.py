@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import url_for
 
-from search import forms
+from search import schemas
 from search.interfaces import FACETS, PAGE_MAX, PARAM_LABELS, SearchParams, SearchResult
 
 FACET_SHOWN = 8  # values listed before "더 보기"
@@ -74,8 +74,8 @@ class Chip:
 
 
 def search_url(params: SearchParams, **changes) -> str:
-    """/courses with the conditions of `params`, some changed (see forms.changed)."""
-    return url_for("search.courses", **forms.to_args(forms.changed(params, **changes)))
+    """/courses with the conditions of `params`, some changed (see schemas.changed)."""
+    return url_for("search.courses", **schemas.to_args(schemas.changed(params, **changes)))
 
 
 def _selected_label(result: SearchResult, facet_names: tuple[str, ...], value) -> str | None:
@@ -88,9 +88,9 @@ def _selected_label(result: SearchResult, facet_names: tuple[str, ...], value) -
 
 def _chip_label(name: str, value, result: SearchResult) -> str:
     if name == "region":
-        return forms.region_label(value)
+        return schemas.region_label(value)
     if name == "ncs":
-        return forms.ncs_label(value)
+        return schemas.ncs_label(value)
     if name == "start_from":
         return f"{value.isoformat()}부터"
     if name == "start_to":
@@ -108,7 +108,7 @@ CHIP_PREFIX = {"start_from": "개강일", "start_to": "개강일", "max_self_pay
 def chips(params: SearchParams, result: SearchResult) -> list[Chip]:
     """The selected conditions besides the text, each with the address that removes it."""
     out = []
-    for name in forms.filter_names(params):
+    for name in schemas.filter_names(params):
         value = getattr(params, name)
         prefix = CHIP_PREFIX.get(name, PARAM_LABELS[name])
         text = CHIP_TEXT.get(name) or f"{prefix}: {_chip_label(name, value, result)}"
