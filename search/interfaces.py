@@ -9,19 +9,46 @@ these types; the pages, the API and their tests do not change.
 
 Defined here, and nowhere else:
 
-- the parameters (`SearchParams`, their Korean names and the order of addresses), the limits (Q_MAX,
-  PAGE_MAX, PER_PAGE_MAX), the sorts, the modes and schedules a search may ask for, the price bands;
+- the parameters (`SearchParams`; `PARAMS`: each one's Korean name, what it accepts and the Korean message
+  for what it does not, read by both the page's WTForms form and the API's marshmallow schema; the order of
+  addresses), the limits (Q_MAX, PAGE_MAX, PER_PAGE_MAX), the sorts, the modes and schedules a search may
+  ask for, the price bands;
 - the facets (their keys, the heading the page gives each, the parameter a value sets);
 - the result shapes (`SearchResult`, `Hit`, `FacetValue`, `Suggestion`).
+
+What the parameters accept (PARAMS):
+
+| parameter | accepted | notes |
+|---|---|---|
+| q | text up to 200 characters | surrounding spaces and control characters removed; the page cuts a longer text to 200 |
+| region | a known 2-digit 시·도 or 5-digit 시·군·구 code | courses/data/regions.csv |
+| ncs | a known 2-digit 대분류 or 4-digit 중분류 code (prefix match) | courses/data/ncs.csv |
+| programme, ministry | a code (letters, digits, - and _; up to 16) | a well-formed unknown code finds nothing |
+| mode | classroom, remote, blended | |
+| weekend | weekday, weekend, mixed | |
+| start_from, start_to | YYYY-MM-DD, start_from ≤ start_to | the page drops start_to when the range is reversed |
+| start_month | YYYY-MM | |
+| seats, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left |
+| max_self_pay | whole won, 0 … 100,000,000 | |
+| fee_band, self_pay_band | a band code of FEE_BANDS, SELF_PAY_BANDS, e.g. 1m-3m, 0 | |
+| sort | relevance, start, employment, score, price | |
+| page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
+| per_page | 1 … 100 (default 20) | |
+
+An empty value (`region=` from a form) means "not set" on both. Unknown parameters are ignored on both.
+A repeated parameter counts once (its first value).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from courses.models import MODES as RUN_MODES
 from courses.models import WEEKEND_KINDS as RUN_WEEKEND_KINDS
+from courses.reference import ncs_names, region_names
 
 # -- limits ------------------------------------------------------------------------------------------------
 
@@ -80,19 +107,178 @@ class SearchParams:
     per_page: int = PER_PAGE  # capped at PER_PAGE_MAX
 
 
-# Korean names of the parameters, for messages and for the chips of selected conditions.
-PARAM_LABELS = {
-    "q": "검색어", "region": "지역", "ncs": "NCS 직무 분야", "programme": "지원 사업", "ministry": "부처",
-    "mode": "훈련 방식", "weekend": "훈련 요일", "start_from": "개강일 시작", "start_to": "개강일 끝",
-    "start_month": "개강 월", "seats": "남은 자리", "max_self_pay": "자비부담 상한", "fee_band": "훈련비",
-    "self_pay_band": "자비부담금", "include_past": "지난 과정", "sort": "정렬", "page": "페이지",
-    "per_page": "한 페이지 결과 수",
-}
+# -- what each parameter accepts -----------------------------------------------------------------------------
+# One definition for the page and the API: `Param.parse` turns the text of a query-string value into the
+# value SearchParams holds, None for an empty value ("not set"), or raises InvalidParam with a Korean message.
+# search.forms (WTForms, the page) and search.schemas (marshmallow, the API) only wrap it; what each does
+# with a refused value differs (the page leaves it out and says so, the API answers 422).
 
-# The order of parameters in the addresses the site builds (stable, so equal searches have equal URLs).
-PARAM_ORDER = ("q", "region", "ncs", "ministry", "programme", "mode", "weekend", "start_month", "start_from",
-               "start_to", "seats", "max_self_pay", "fee_band", "self_pay_band", "include_past", "sort", "per_page",
-               "page")
+
+class InvalidParam(ValueError):
+    """A parameter's value is not accepted; str() is the Korean message for the user."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_TRUTHY = {"1", "true", "on", "yes", "y"}
+_FALSY = {"0", "false", "off", "no", "n"}
+TRUTHY = _TRUTHY | {s.upper() for s in _TRUTHY} | {s.capitalize() for s in _TRUTHY}
+FALSY = _FALSY | {s.upper() for s in _FALSY} | {s.capitalize() for s in _FALSY}
+
+RANGE_REVERSED = "개강일 범위의 끝이 시작보다 빠릅니다."  # start_from after start_to (reported on start_to)
+
+
+def one_of_message(choices) -> str:
+    return "다음 중 하나여야 합니다: " + ", ".join(choices) + "."
+
+
+def range_message(low: int, high: int) -> str:
+    return f"{low:,} 이상 {high:,} 이하여야 합니다."
+
+
+def _clean(raw: str) -> str:
+    """Control characters become spaces; surrounding spaces go."""
+    return _CONTROL.sub(" ", raw).strip()
+
+
+def _text(value: str) -> str:
+    value = re.sub(r"\s+", " ", value)
+    if len(value) > Q_MAX:
+        raise InvalidParam(f"{Q_MAX}자 이하여야 합니다.")
+    return value
+
+
+def _region(code: str) -> str:
+    if len(code) not in (2, 5) or not code.isdigit():
+        raise InvalidParam("2자리 시·도 코드나 5자리 시·군·구 코드여야 합니다 (예: 11, 11680).")
+    if code not in region_names():
+        raise InvalidParam(f"알 수 없는 지역 코드입니다: {code}")
+    return code
+
+
+def _ncs(code: str) -> str:
+    if len(code) not in (2, 4) or not code.isdigit():
+        raise InvalidParam("2자리 대분류나 4자리 중분류 NCS 코드여야 합니다 (예: 20, 2001).")
+    if code not in ncs_names():
+        raise InvalidParam(f"알 수 없는 NCS 코드입니다: {code}")
+    return code
+
+
+def _code_of(what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not _CODE.match(value):
+            raise InvalidParam(f"{what}은(는) 영문, 숫자, -, _로 된 코드여야 합니다.")
+        return value
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise InvalidParam(one_of_message(choices))
+        return value
+    return check
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParam("YYYY-MM-DD 형식의 날짜여야 합니다 (예: 2026-05-04).") from None
+
+
+def _month(value: str) -> str:
+    if not _MONTH.match(value):
+        raise InvalidParam("YYYY-MM 형식의 월이어야 합니다 (예: 2026-05).")
+    return value
+
+
+def _flag(value: str) -> bool:
+    if value in TRUTHY:
+        return True
+    if value in FALSY:
+        return False
+    raise InvalidParam("1 또는 0이어야 합니다.")
+
+
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    def check(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise InvalidParam("정수여야 합니다.") from None
+        if not low <= number <= high:
+            raise InvalidParam(range_message(low, high))
+        return number
+    return check
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query-string parameter: its name, its Korean name, what it accepts, and its OpenAPI words."""
+
+    name: str
+    label: str  # Korean: messages, the chips of selected conditions
+    kind: str  # "text" | "date" | "flag" | "int": the type the OpenAPI document states
+    convert: Callable[[str], object]  # cleaned, non-empty text → value, or InvalidParam
+    description: str
+    choices: tuple[str, ...] = ()  # for the OpenAPI document's enum
+    low: int | None = None  # for the OpenAPI document's minimum/maximum
+    high: int | None = None
+    max_length: int | None = None  # for the OpenAPI document's maxLength
+    pattern: str | None = None  # for the OpenAPI document's pattern
+
+    def parse(self, raw: str | None):
+        """The value SearchParams holds, or None when empty ("not set"); InvalidParam with a Korean message."""
+        if raw is None:
+            return None
+        cleaned = _clean(str(raw))
+        return self.convert(cleaned) if cleaned else None
+
+
+def _band_text(bands) -> str:
+    return ", ".join(f"{code} ({label})" for code, label, _low, _high in bands)
+
+
+FEE_BAND_CODES = tuple(band[0] for band in FEE_BANDS)
+SELF_PAY_BAND_CODES = tuple(band[0] for band in SELF_PAY_BANDS)
+
+# In PARAM_ORDER, the order of the addresses the site builds.
+PARAMS = (
+    Param("q", "검색어", "text", _text, "검색어 (한국어 형태소·초성·오타 교정). 비우면 조건만으로 찾습니다.",
+          max_length=Q_MAX),
+    Param("region", "지역", "text", _region, "지역: 2자리 시·도 또는 5자리 시·군·구 코드"),
+    Param("ncs", "NCS 직무 분야", "text", _ncs, "NCS 직무 분류 앞자리: 2자리 대분류 또는 4자리 중분류"),
+    Param("ministry", "부처", "text", _code_of("부처"), "부처 코드 (예: MOEL)", pattern=_CODE.pattern),
+    Param("programme", "지원 사업", "text", _code_of("지원 사업"), "지원 사업 코드 (예: C0104)", pattern=_CODE.pattern),
+    Param("mode", "훈련 방식", "text", _one_of(MODES), "훈련 방식: " + " | ".join(MODES), choices=MODES),
+    Param("weekend", "훈련 요일", "text", _one_of(WEEKENDS), "훈련 요일: " + " | ".join(WEEKENDS), choices=WEEKENDS),
+    Param("start_month", "개강 월", "text", _month, "개강 월 (YYYY-MM)"),
+    Param("start_from", "개강일 시작", "date", _date, "개강일이 이 날 이후 (YYYY-MM-DD, KST)"),
+    Param("start_to", "개강일 끝", "date", _date, "개강일이 이 날 이전 (YYYY-MM-DD, KST)"),
+    Param("seats", "남은 자리", "flag", _flag, "1: 남은 자리가 있는 회차만"),
+    Param("max_self_pay", "자비부담 상한", "int", _whole_number(0, MAX_SELF_PAY_MAX),
+          "자비부담금 상한 (원, 감면 없는 훈련생 기준)", low=0, high=MAX_SELF_PAY_MAX),
+    Param("fee_band", "훈련비", "text", _one_of(FEE_BAND_CODES), "훈련비 구간: " + _band_text(FEE_BANDS),
+          choices=FEE_BAND_CODES),
+    Param("self_pay_band", "자비부담금", "text", _one_of(SELF_PAY_BAND_CODES),
+          "자비부담금 구간: " + _band_text(SELF_PAY_BANDS), choices=SELF_PAY_BAND_CODES),
+    Param("include_past", "지난 과정", "flag", _flag, "1: 끝난 회차와 출처 목록에서 빠진 회차도 포함"),
+    Param("sort", "정렬", "text", _one_of(SORTS), "정렬: relevance(기본) | start | employment | score | price",
+          choices=SORTS),
+    Param("per_page", "한 페이지 결과 수", "int", _whole_number(1, PER_PAGE_MAX),
+          f"한 페이지 결과 수 (1–{PER_PAGE_MAX}, 기본 {PER_PAGE})", low=1, high=PER_PAGE_MAX),
+    Param("page", "페이지", "int", _whole_number(1, PAGE_MAX), f"페이지 (1–{PAGE_MAX}, 기본 1)", low=1, high=PAGE_MAX),
+)
+PARAM_LABELS = {param.name: param.label for param in PARAMS}
+PARAM_ORDER = tuple(param.name for param in PARAMS)  # stable, so equal searches have equal URLs
+
+
+def range_problem(start_from: date | None, start_to: date | None) -> str | None:
+    """The check across parameters: a date range whose end comes before its start (reported on start_to)."""
+    return RANGE_REVERSED if start_from and start_to and start_from > start_to else None
+
 
 # -- facets ----------------------------------------------------------------------------------------------------
 

@@ -1,17 +1,20 @@
 """What the search page shows, computed from a search and its result: page links, the chips of selected
-conditions, facet links that toggle one condition each. Plain values for templates/search/results.html,
+conditions, facet links that toggle one condition each, and the addresses they lead to (to_args, the
+inverse of search.forms.parse_page_args). Plain values for templates/search/results.html,
 so the view stays a read → search → render of a few lines.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from datetime import date
 
 from flask import url_for
 
-from search import schemas
-from search.interfaces import FACETS, PAGE_MAX, PARAM_LABELS, SearchParams, SearchResult
+from courses.reference import ncs_names, region_names
+from search.interfaces import FACETS, PAGE_MAX, PARAM_LABELS, PARAM_ORDER, SearchParams, SearchResult
 
 FACET_SHOWN = 8  # values listed before "더 보기"
 
@@ -74,8 +77,8 @@ class Chip:
 
 
 def search_url(params: SearchParams, **changes) -> str:
-    """/courses with the conditions of `params`, some changed (see schemas.changed)."""
-    return url_for("search.courses", **schemas.to_args(schemas.changed(params, **changes)))
+    """/courses with the conditions of `params`, some changed (see changed)."""
+    return url_for("search.courses", **to_args(changed(params, **changes)))
 
 
 def _selected_label(result: SearchResult, facet_names: tuple[str, ...], value) -> str | None:
@@ -88,9 +91,9 @@ def _selected_label(result: SearchResult, facet_names: tuple[str, ...], value) -
 
 def _chip_label(name: str, value, result: SearchResult) -> str:
     if name == "region":
-        return schemas.region_label(value)
+        return region_label(value)
     if name == "ncs":
-        return schemas.ncs_label(value)
+        return ncs_label(value)
     if name == "start_from":
         return f"{value.isoformat()}부터"
     if name == "start_to":
@@ -108,7 +111,7 @@ CHIP_PREFIX = {"start_from": "개강일", "start_to": "개강일", "max_self_pay
 def chips(params: SearchParams, result: SearchResult) -> list[Chip]:
     """The selected conditions besides the text, each with the address that removes it."""
     out = []
-    for name in schemas.filter_names(params):
+    for name in filter_names(params):
         value = getattr(params, name)
         prefix = CHIP_PREFIX.get(name, PARAM_LABELS[name])
         text = CHIP_TEXT.get(name) or f"{prefix}: {_chip_label(name, value, result)}"
@@ -141,3 +144,64 @@ def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
         groups.append({"name": name, "heading": heading, "values": links, "shown": FACET_SHOWN,
                        "open": any(v["selected"] for v in links)})
     return groups
+
+
+# -- SearchParams → address -------------------------------------------------------------------------------
+
+_DEFAULTS = SearchParams()
+
+
+def _as_text(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_args(params: SearchParams) -> dict[str, str]:
+    """The query string of a search: only what differs from the defaults, in PARAM_ORDER (parse's inverse)."""
+    out = {}
+    for name in PARAM_ORDER:
+        value = getattr(params, name)
+        if value is None or value == getattr(_DEFAULTS, name) or value == "":
+            continue
+        out[name] = _as_text(value)
+    return out
+
+
+def changed(params: SearchParams, **changes) -> SearchParams:
+    """The same search with some conditions changed (None clears one); back to page 1 unless a page is given."""
+    changes.setdefault("page", 1)
+    for name in ("seats", "include_past"):
+        if changes.get(name, False) is None:
+            changes[name] = False
+    if changes.get("sort", "") is None:
+        changes["sort"] = _DEFAULTS.sort
+    if changes.get("q", "") is None:
+        changes["q"] = ""
+    return dataclasses.replace(params, **changes)
+
+
+def filter_names(params: SearchParams) -> list[str]:
+    """The conditions set besides the text, sort and paging (what the chips show)."""
+    skip = {"q", "sort", "page", "per_page"}
+    return [name for name in to_args(params) if name not in skip]
+
+
+# -- labels of codes -------------------------------------------------------------------------------------------------
+
+def region_label(code: str) -> str:
+    """'11680' → '서울특별시 강남구' (the code itself when unknown)."""
+    names = region_names()
+    if len(code) == 5 and code[:2] in names and code in names:
+        return f"{names[code[:2]]} {names[code]}"
+    return names.get(code, code)
+
+
+def ncs_label(code: str) -> str:
+    """'2001' → '정보통신 › 정보기술'."""
+    names = ncs_names()
+    if len(code) == 4 and code[:2] in names and code in names:
+        return f"{names[code[:2]]} › {names[code]}"
+    return names.get(code, code)

@@ -1,6 +1,6 @@
 """The search page: /courses?q=…&region=…, every condition in the address so links can be shared and Back works.
 
-Thin like every view: read the address (search.schemas: a bad value is left out and named, never an error) →
+Thin like every view: read the address (search.forms: a bad value is left out and named, never an error) →
 one call to the search core → render. Facets are links (one condition each; a selected value's link removes
 it), so the whole page works without JavaScript; static/js/search.js only adds autocomplete.
 """
@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request
 
 from hrdnet import korean
 from hrdnet.access import public
-from search import presenters, schemas
+from search import forms, presenters
 from search.interfaces import SORT_LABELS
 from search.query import index_ready, search
 
@@ -24,12 +24,12 @@ POPULAR_TOPICS = ("파이썬", "데이터 분석", "인공지능", "클라우드
 @bp.get("/courses")
 @public
 def courses():
-    params, ignored = schemas.parse_page_args(request.args)
+    params, ignored = forms.parse_page_args(request.args)
     result = search(params)
     pages = presenters.Pages(result.page, result.per_page, result.total)
     return render_template(
         "search/results.html", params=params, result=result, ignored=ignored, pages=pages,
-        query_args=schemas.to_args(params), chips=presenters.chips(params, result),
+        query_args=presenters.to_args(params), chips=presenters.chips(params, result),
         facets=presenters.facet_links(params, result),
         search_url=lambda **changes: presenters.search_url(params, **changes), popular=POPULAR_TOPICS,
         sort_labels=SORT_LABELS, particle=korean.particle,

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from search import interfaces, schemas
+from search import forms, interfaces, presenters
 from search.interfaces import SearchParams
 from tests.courses.test_pages import TODAY, catalog_fixture, run_ids_on, text_of  # noqa: F401  (fixture)
 from tests.functional.helpers import page
@@ -189,16 +189,16 @@ def test_date_and_price_filters_from_the_form(client, small_catalog):
         assert "max_self_pay" not in link and "q=&" not in link
 
 
-def test_every_condition_survives_the_round_trip_through_the_address():
+def test_every_condition_survives_the_round_trip_through_the_address(app):  # Flask-WTF forms need an app
     params = SearchParams(q="강남 데이터 분석", region="11680", ncs="2001", programme="C0104", ministry="MOEL",
                           mode="classroom", weekend="weekday", start_from=date(2026, 5, 1),
                           start_to=date(2026, 6, 30), start_month="2026-05", seats=True, max_self_pay=300_000,
                           fee_band="10m+", self_pay_band="100k-300k", include_past=True, sort="start", page=3, per_page=50)
-    args = schemas.to_args(params)
+    args = presenters.to_args(params)
     assert list(args) == [name for name in interfaces.PARAM_ORDER if name in args]
-    parsed, ignored = schemas.parse_page_args(MultiDict(args))
+    parsed, ignored = forms.parse_page_args(MultiDict(args))
     assert (parsed, ignored) == (params, [])
-    assert schemas.to_args(SearchParams()) == {}
+    assert presenters.to_args(SearchParams()) == {}
 
 
 def test_sort_form_keeps_every_other_condition(client, small_catalog):
@@ -335,7 +335,7 @@ def test_odd_addresses_never_fail(client, small_catalog, query):
 
 
 def test_a_long_query_is_cut_not_refused(client, small_catalog):
-    params, ignored = schemas.parse_page_args(MultiDict({"q": "파이썬 " + "가" * 300}))
+    params, ignored = forms.parse_page_args(MultiDict({"q": "파이썬 " + "가" * 300}))
     assert len(params.q) == interfaces.Q_MAX and params.q.startswith("파이썬") and ignored == []
 
 
