@@ -90,8 +90,11 @@ def parse_page_args(args: Mapping) -> tuple[SearchParams, list[Ignored]]:
     for field in form:
         if field.errors:
             if field.name not in SILENT:
-                ignored.append(Ignored(field.name, field.label.text, str(formdata.get(field.name) or "")[:40],
-                                       " ".join(field.errors)))
+                ignored.append(
+                    Ignored(
+                        field.name, field.label.text, str(formdata.get(field.name) or "")[:40], " ".join(field.errors)
+                    )
+                )
         elif field.data is not None:
             values[field.name] = field.data
     ignored.sort(key=lambda item: PARAM_ORDER.index(item.param))

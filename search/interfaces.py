@@ -66,18 +66,33 @@ WEEKENDS = tuple(kind for kind in RUN_WEEKEND_KINDS if kind != UNKNOWN)  # weekd
 
 SORTS = ("relevance", "start", "employment", "score", "price")
 DEFAULT_SORT = "relevance"
-SORT_LABELS = {"relevance": "관련도순", "start": "개강일 빠른순", "employment": "취업률 높은순",
-               "score": "만족도 높은순", "price": "자비부담 낮은순"}
+SORT_LABELS = {
+    "relevance": "관련도순",
+    "start": "개강일 빠른순",
+    "employment": "취업률 높은순",
+    "score": "만족도 높은순",
+    "price": "자비부담 낮은순",
+}
 
 # Price bands are query-time definitions (changing them needs no reindex): (code, label, low, high) in 원;
 # None as low is the band of runs without a known price.
-FEE_BANDS = (("free", "무료", 0, 0), ("lt1m", "100만원 미만", 1, 999_999), ("1m-3m", "100만~300만원", 1_000_000, 2_999_999),
-             ("3m-6m", "300만~600만원", 3_000_000, 5_999_999), ("6m-10m", "600만~1,000만원", 6_000_000, 9_999_999),
-             ("10m+", "1,000만원 이상", 10_000_000, None))
-SELF_PAY_BANDS = (("0", "자비 부담 없음", 0, 0), ("lt100k", "10만원 미만", 1, 99_999),
-                  ("100k-300k", "10만~30만원", 100_000, 299_999), ("300k-500k", "30만~50만원", 300_000, 499_999),
-                  ("500k-1m", "50만~100만원", 500_000, 999_999), ("1m+", "100만원 이상", 1_000_000, None),
-                  ("unknown", "가격 미확정", None, None))
+FEE_BANDS = (
+    ("free", "무료", 0, 0),
+    ("lt1m", "100만원 미만", 1, 999_999),
+    ("1m-3m", "100만~300만원", 1_000_000, 2_999_999),
+    ("3m-6m", "300만~600만원", 3_000_000, 5_999_999),
+    ("6m-10m", "600만~1,000만원", 6_000_000, 9_999_999),
+    ("10m+", "1,000만원 이상", 10_000_000, None),
+)
+SELF_PAY_BANDS = (
+    ("0", "자비 부담 없음", 0, 0),
+    ("lt100k", "10만원 미만", 1, 99_999),
+    ("100k-300k", "10만~30만원", 100_000, 299_999),
+    ("300k-500k", "30만~50만원", 300_000, 499_999),
+    ("500k-1m", "50만~100만원", 500_000, 999_999),
+    ("1m+", "100만원 이상", 1_000_000, None),
+    ("unknown", "가격 미확정", None, None),
+)
 MAX_SELF_PAY_MAX = 100_000_000  # the largest max_self_pay accepted (원)
 
 # -- the parameters -----------------------------------------------------------------------------------------
@@ -170,6 +185,7 @@ def _code_of(what: str) -> Callable[[str], str]:
         if not _CODE.match(value):
             raise InvalidParam(f"{what}은(는) 영문, 숫자, -, _로 된 코드여야 합니다.")
         return value
+
     return check
 
 
@@ -178,6 +194,7 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
         if value not in choices:
             raise InvalidParam(one_of_message(choices))
         return value
+
     return check
 
 
@@ -211,6 +228,7 @@ def _whole_number(low: int, high: int) -> Callable[[str], int]:
         if not low <= number <= high:
             raise InvalidParam(range_message(low, high))
         return number
+
     return check
 
 
@@ -246,8 +264,14 @@ SELF_PAY_BAND_CODES = tuple(band[0] for band in SELF_PAY_BANDS)
 
 # In PARAM_ORDER, the order of the addresses the site builds.
 PARAMS = (
-    Param("q", "검색어", "text", _text, "검색어 (한국어 형태소·초성·오타 교정). 비우면 조건만으로 찾습니다.",
-          max_length=Q_MAX),
+    Param(
+        "q",
+        "검색어",
+        "text",
+        _text,
+        "검색어 (한국어 형태소·초성·오타 교정). 비우면 조건만으로 찾습니다.",
+        max_length=Q_MAX,
+    ),
     Param("region", "지역", "text", _region, "지역: 2자리 시·도 또는 5자리 시·군·구 코드"),
     Param("ncs", "NCS 직무 분야", "text", _ncs, "NCS 직무 분류 앞자리: 2자리 대분류 또는 4자리 중분류"),
     Param("ministry", "부처", "text", _code_of("부처"), "부처 코드 (예: MOEL)", pattern=_CODE.pattern),
@@ -258,17 +282,49 @@ PARAMS = (
     Param("start_from", "개강일 시작", "date", _date, "개강일이 이 날 이후 (YYYY-MM-DD, KST)"),
     Param("start_to", "개강일 끝", "date", _date, "개강일이 이 날 이전 (YYYY-MM-DD, KST)"),
     Param("seats", "남은 자리", "flag", _flag, "1: 남은 자리가 있는 회차만"),
-    Param("max_self_pay", "자비부담 상한", "int", _whole_number(0, MAX_SELF_PAY_MAX),
-          "자비부담금 상한 (원, 감면 없는 훈련생 기준)", low=0, high=MAX_SELF_PAY_MAX),
-    Param("fee_band", "훈련비", "text", _one_of(FEE_BAND_CODES), "훈련비 구간: " + _band_text(FEE_BANDS),
-          choices=FEE_BAND_CODES),
-    Param("self_pay_band", "자비부담금", "text", _one_of(SELF_PAY_BAND_CODES),
-          "자비부담금 구간: " + _band_text(SELF_PAY_BANDS), choices=SELF_PAY_BAND_CODES),
+    Param(
+        "max_self_pay",
+        "자비부담 상한",
+        "int",
+        _whole_number(0, MAX_SELF_PAY_MAX),
+        "자비부담금 상한 (원, 감면 없는 훈련생 기준)",
+        low=0,
+        high=MAX_SELF_PAY_MAX,
+    ),
+    Param(
+        "fee_band",
+        "훈련비",
+        "text",
+        _one_of(FEE_BAND_CODES),
+        "훈련비 구간: " + _band_text(FEE_BANDS),
+        choices=FEE_BAND_CODES,
+    ),
+    Param(
+        "self_pay_band",
+        "자비부담금",
+        "text",
+        _one_of(SELF_PAY_BAND_CODES),
+        "자비부담금 구간: " + _band_text(SELF_PAY_BANDS),
+        choices=SELF_PAY_BAND_CODES,
+    ),
     Param("include_past", "지난 과정", "flag", _flag, "1: 끝난 회차와 출처 목록에서 빠진 회차도 포함"),
-    Param("sort", "정렬", "text", _one_of(SORTS), "정렬: relevance(기본) | start | employment | score | price",
-          choices=SORTS),
-    Param("per_page", "한 페이지 결과 수", "int", _whole_number(1, PER_PAGE_MAX),
-          f"한 페이지 결과 수 (1–{PER_PAGE_MAX}, 기본 {PER_PAGE})", low=1, high=PER_PAGE_MAX),
+    Param(
+        "sort",
+        "정렬",
+        "text",
+        _one_of(SORTS),
+        "정렬: relevance(기본) | start | employment | score | price",
+        choices=SORTS,
+    ),
+    Param(
+        "per_page",
+        "한 페이지 결과 수",
+        "int",
+        _whole_number(1, PER_PAGE_MAX),
+        f"한 페이지 결과 수 (1–{PER_PAGE_MAX}, 기본 {PER_PAGE})",
+        low=1,
+        high=PER_PAGE_MAX,
+    ),
     Param("page", "페이지", "int", _whole_number(1, PAGE_MAX), f"페이지 (1–{PAGE_MAX}, 기본 1)", low=1, high=PAGE_MAX),
 )
 PARAM_LABELS = {param.name: param.label for param in PARAMS}

@@ -46,8 +46,11 @@ class _SearchArgsBase(ma.Schema):
     @ma.pre_load
     def _first_values(self, data, **_kwargs):
         """A repeated parameter counts once (its first value)."""
-        return {key: (value[0] if value else None) if isinstance(value, list | tuple) else value
-                for key, value in data.items() if key in self.fields}
+        return {
+            key: (value[0] if value else None) if isinstance(value, list | tuple) else value
+            for key, value in data.items()
+            if key in self.fields
+        }
 
     @ma.validates_schema
     def _range_in_order(self, data, **_kwargs):

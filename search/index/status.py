@@ -21,8 +21,11 @@ def status(pending_changes: int) -> dict:
     root = store.index_root()
     name = store.current_name(root)
     if name is None:
-        return {"status": "warning", "index": "missing",
-                "message": "검색 색인이 아직 없습니다: hrdnet search reindex 로 만드세요."}
+        return {
+            "status": "warning",
+            "index": "missing",
+            "message": "검색 색인이 아직 없습니다: hrdnet search reindex 로 만드세요.",
+        }
     meta = store.read_meta(root, name)
     try:
         ix = FileStorage(str(root / name)).open_index()
@@ -34,9 +37,16 @@ def status(pending_changes: int) -> dict:
         log.warning("search index unreadable: %s", type(exc).__name__)
         return {"status": "error", "index": name}
     rules_now = pricing.rules_version()
-    out = {"status": "ok", "index": name, "version": f"{name}/{generation}", "documents": documents,
-           "built_at": meta.get("built_at"), "runs_at_build": meta.get("runs"),
-           "courses_at_build": meta.get("courses"), "pending_changes": pending_changes}
+    out = {
+        "status": "ok",
+        "index": name,
+        "version": f"{name}/{generation}",
+        "documents": documents,
+        "built_at": meta.get("built_at"),
+        "runs_at_build": meta.get("runs"),
+        "courses_at_build": meta.get("courses"),
+        "pending_changes": pending_changes,
+    }
     if meta.get("schema_version") not in (None, SCHEMA_VERSION):
         out |= {"status": "warning", "message": "색인 형식이 바뀌었습니다: hrdnet search reindex 가 필요합니다."}
     elif meta.get("pricing_rules_version") not in (None, rules_now):
