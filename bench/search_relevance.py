@@ -266,7 +266,8 @@ SEARCH_FILTERS = ("region", "mode", "weekend", "programme", "ministry")
 
 def hrdnet_courses(q: str, filters: dict | None, want: int = K_RECALL) -> tuple[list[int], list[int]]:
     """(the first `want` distinct courses in hrdnet's order, the courses of the first page of 20 hits)."""
-    from search.query import SearchParams, search
+    from search.interfaces import SearchParams
+    from search.query import search
 
     courses: list[int] = []
     listed: list[int] = []
@@ -345,7 +346,7 @@ def evaluate(workdir: Path, *, procs: int = 1, log_progress: Callable[[str], Non
     from flask_migrate import upgrade
 
     from hrdnet.timeutil import kst_today
-    from search import indexer
+    from search.index import build
     from tests.search.relevance import loader
 
     app = make_app(f"sqlite:///{workdir / 'relevance.sqlite3'}", workdir)
@@ -356,7 +357,7 @@ def evaluate(workdir: Path, *, procs: int = 1, log_progress: Callable[[str], Non
         loaded = loader.load(workdir / "feeds")
         seconds["import"] = time.perf_counter() - started
         started = time.perf_counter()
-        indexer.rebuild(procs=procs)
+        build.rebuild(procs=procs)
         seconds["index"] = time.perf_counter() - started
         today = kst_today()
         baselines = Baselines(workdir / "baselines.sqlite3")

@@ -243,7 +243,7 @@ def child_prepare(args) -> dict:
 
 
 def _search_params(item: dict):
-    from search.query import SearchParams
+    from search.interfaces import SearchParams
 
     return SearchParams(**{k: v for k, v in item.items() if not k.startswith("_")})
 

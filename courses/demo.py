@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 
 from courses import matching
 from courses.reference import read_csv
+from hrdnet import korean
 
 if TYPE_CHECKING:
     from courses.ingest.importer import ImportResult
@@ -496,17 +497,9 @@ ENGLISH_TRACKS = {"python": "Python Developer", "cloud": "AWS Cloud Engineer", "
 ENTITY_TAGS = ("<신규> ", "<마감임박> ", "<국비100%> ")
 
 
-def _has_final(word: str) -> bool:
-    """Whether a word ends in a consonant as read aloud (파이썬, Python, SQL: yes; 자바, React, AWS: no)."""
-    word = word.split("(")[0].strip() or word
-    last = word[-1]
-    if "가" <= last <= "힣":
-        return (ord(last) - 0xAC00) % 28 != 0
-    return last.lower() in "lmn"
-
-
 def _particle(word: str, after_consonant: str, after_vowel: str) -> str:
-    return word + (after_consonant if _has_final(word) else after_vowel)
+    """The word and its particle, read as a learner would say the name (파이썬을, SQL로, React를)."""
+    return korean.with_particle(word, after_consonant, after_vowel, spoken=True)
 
 
 def _title(rng: Random, programme: str, topics: tuple[Topic, ...], weekend: str, mode: str,
@@ -541,7 +534,7 @@ def _title(rng: Random, programme: str, topics: tuple[Topic, ...], weekend: str,
     elif shape == 8:
         core = f"{role_a} 취업을 위한 {a} {rng.choice(('입문', '기초', '실무', '집중 과정'))}"
     else:
-        core = f"{_particle(a, '과', '와')} {b}{'로' if not _has_final(b) or b.endswith('l') else '으로'} 배우는 " \
+        core = f"{_particle(a, '과', '와')} {_particle(b, '으로', '로')} 배우는 " \
                f"{role_b} {rng.choice(('입문', '실무', '과정'))}"
     tags = PROGRAMME_TAGS.get(programme) or PROGRAMME_TAGS.get(programme[:5], ("",))
     tag = rng.choice(tags)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from whoosh.lang.porter2 import stem as _porter2
 
+from hrdnet.korean import with_particle
+
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
 
 HANGUL_RE = re.compile(r"[가-힣]")
@@ -99,16 +101,6 @@ def jamo(text: str) -> str:
 
 def is_choseong(ch: str) -> bool:
     return ch in _CHOSEONG_SET
-
-
-def has_final_consonant(word: str) -> bool | None:
-    """Does the word end in a consonant sound (받침)? None when it does not end in a Hangul syllable."""
-    if not word:
-        return None
-    code = ord(word[-1]) - 0xAC00
-    if 0 <= code < 11172:
-        return code % 28 != 0
-    return None
 
 
 # -- English ---------------------------------------------------------------------------------------------
@@ -302,18 +294,10 @@ _kiwi = None
 _kiwi_lock = threading.Lock()
 
 
-def with_particle(word: str, after_consonant: str, after_vowel: str) -> str:
-    """word + the particle form its last sound takes (파이썬을, 자바를); both forms when it cannot tell."""
-    final = has_final_consonant(word)
-    if final is None:
-        return f"{word}{after_consonant}({after_vowel})"
-    return word + (after_consonant if final else after_vowel)
-
-
 def _contexts(word: str) -> list[str]:
-    final_l = (ord(word[-1]) - 0xAC00) % 28 == 8  # ㄹ takes 로, like a vowel
-    return [word, word + ("으로" if has_final_consonant(word) and not final_l else "로"),
-            with_particle(word, "을", "를"), with_particle(word, "과", "와") + " 과정", word + " 과정"]
+    """A Hangul compound in the contexts Kiwi is tried on: alone, and before particles and a noun."""
+    return [word, with_particle(word, "으로", "로"), with_particle(word, "을", "를"),
+            with_particle(word, "과", "와") + " 과정", word + " 과정"]
 
 
 def _kiwi_keeps(instance, word: str) -> bool:

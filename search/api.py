@@ -1,6 +1,6 @@
 """Search endpoints of the JSON API: GET /api/v1/courses (search with facets) and GET /api/v1/suggest.
 
-Parameters are those of the search page (search.forms.SearchArgs, listed in the OpenAPI document). Unlike the
+Parameters are those of the search page (search.schemas.SearchArgs, listed in the OpenAPI document). Unlike the
 page, the API refuses a bad value instead of leaving it out: 422
 `{"error": {"code": "validation_error", "message": "검색 조건이 올바르지 않습니다: page(…)", "details": {"page": [...]}}}`.
 page=0, per_page=1000 or sort=cheapest are client bugs that clamping would hide. Unknown parameters are
@@ -23,10 +23,9 @@ from webargs.flaskparser import FlaskParser
 from hrdnet.access import public
 from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.errors import DomainError
-from search.forms import Q_MAX, SearchArgs
+from search.interfaces import Q_MAX, SUGGEST_LIMIT
 from search.query import index_ready, search, suggest
-
-SUGGEST_LIMIT = 10
+from search.schemas import SearchArgs
 
 
 class InvalidSearchParams(DomainError):

@@ -20,7 +20,7 @@ def reindex_command(procs: int | None):
     Searches keep answering from the old index meanwhile; changes committed during the rebuild are
     replayed into the new one before the swap.
     """
-    from search import indexer
+    from search.index import build, store
 
     procs = procs or max(1, min(os.cpu_count() or 1, 2))
     with click.progressbar(length=1, label="검색 색인 만드는 중", file=sys.stderr, show_percent=True,
@@ -31,8 +31,8 @@ def reindex_command(procs: int | None):
                 bar.update(done - bar.pos)
 
         try:
-            result = indexer.rebuild(procs=procs, progress=advance)
-        except indexer.IndexBusy:
+            result = build.rebuild(procs=procs, progress=advance)
+        except store.IndexBusy:
             raise click.ClickException("다른 색인 재구축이 진행 중입니다. 끝난 뒤 다시 실행하세요.") from None
     click.echo(f"indexed {result.runs} runs ({result.courses} courses) in {result.seconds:.1f} s "
                f"({result.size_bytes / 1e6:.1f} MB, {result.replayed} changed meanwhile) → {result.name}")

@@ -19,8 +19,9 @@ from flask import current_app
 from hrdnet.timeutil import kst_today
 from search import analysis, labels
 from search.facets import days
-from search.matching import WORD_PIECES
-from search.reader import CODES, Version
+from search.index.columns import CODES
+from search.index.versions import Version
+from search.ranking import WORD_PIECES
 
 log = logging.getLogger(__name__)
 

@@ -9,31 +9,22 @@ when the run was indexed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
 from courses.services import MODE_LABELS, WEEKEND_LABELS
-from search import labels, reader
-from search.reader import CODES, FEE_BANDS, SELF_PAY_BANDS, Version
-from search.schema import MODES, WEEKEND_KINDS
+from search import labels
+from search.index.columns import CODES, Interner
+from search.index.schema import MODE_KINDS, WEEKEND_KINDS
+from search.index.versions import Version
+from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, FacetValue
 
 _EPOCH = date(1970, 1, 1)
 _EPOCH_MONTH = np.datetime64("1970-01", "M")
 
 
-@dataclass(frozen=True)
-class FacetValue:
-    """One value of a facet (search.query re-exports it as part of the public interface)."""
-
-    value: str
-    label: str
-    count: int
-    selected: bool
-
-
-def _code_mask(column: np.ndarray, interner: reader.Interner, codes) -> np.ndarray:
+def _code_mask(column: np.ndarray, interner: Interner, codes) -> np.ndarray:
     ids = [interner.ids[c] for c in codes if c in interner.ids]
     if not ids:
         return np.zeros(len(column), dtype=bool)
@@ -89,7 +80,7 @@ def filters(version: Version, params, names: labels.Labels) -> dict[str, np.ndar
         if value:
             out[name] = _code_mask(cols[name], CODES[name], [value.strip()])
     if params.mode:
-        out["mode"] = cols["mode"] == MODES.index(params.mode) if params.mode in MODES else none
+        out["mode"] = cols["mode"] == MODE_KINDS.index(params.mode) if params.mode in MODE_KINDS else none
     if params.weekend:
         out["weekend"] = cols["weekend"] == WEEKEND_KINDS.index(params.weekend) if params.weekend in WEEKEND_KINDS else none
     if params.start_month:
@@ -125,7 +116,7 @@ def _counts(column: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(column[mask], minlength=size)
 
 
-def _code_values(counts: np.ndarray, interner: reader.Interner, names: dict[str, str], selected: set[str],
+def _code_values(counts: np.ndarray, interner: Interner, names: dict[str, str], selected: set[str],
                  order: str = "code", label=None) -> list[FacetValue]:
     values = []
     for index in np.flatnonzero(counts):
@@ -174,7 +165,7 @@ def facets(version: Version, params, base: np.ndarray, active: dict[str, np.ndar
         inside = mask & _code_mask(cols["ncs1"], CODES["ncs1"], [ncs[:2]])
         out["ncs2"] = _code_values(_counts(cols["ncs2"], inside, len(CODES["ncs2"])), CODES["ncs2"], names.ncs,
                                    {ncs[:4]} if len(ncs) >= 4 else set())
-    for name, kinds, kind_labels in (("mode", MODES, MODE_LABELS), ("weekend", WEEKEND_KINDS, WEEKEND_LABELS)):
+    for name, kinds, kind_labels in (("mode", MODE_KINDS, MODE_LABELS), ("weekend", WEEKEND_KINDS, WEEKEND_LABELS)):
         counts = _counts(cols[name], others(name), len(kinds))
         chosen = getattr(params, name)
         out[name] = [FacetValue(kind, kind_labels.get(kind, kind), int(counts[i]), kind == chosen)

@@ -1,10 +1,10 @@
-"""Searching the catalog: `search(params)` and `suggest(q)` (the public interface; docs/search.md).
+"""Searching the catalog: `search(params)` and `suggest(q)`, the engine behind search.interfaces (docs/search.md).
 
 How a search runs, at 120,000 runs in a few milliseconds of numpy rather than Whoosh's own scorer:
 
 1. The query is analysed without Kiwi (search.analysis): words → synonym families (OR) → units that
    must all match; a unit matches as whole morphemes or as Hangul bigrams, in any text field.
-2. Each unit's postings come from the open index as numpy arrays (search.reader caches them per
+2. Each unit's postings come from the open index as numpy arrays (search.index.versions caches them per
    segment) and are scattered into one dense score array per unit: BM25 × field boost, morphemes above
    bigrams, title above contents. Groups are ANDed, alternatives take the best; adjacent Hangul words may
    also match written together (빅 데이터 = 빅데이터). An exact title match gets a bonus that puts it first.
@@ -27,22 +27,23 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 from markupsafe import Markup, escape
 
+from hrdnet import korean
 from hrdnet.timeutil import kst_today
-from search import analysis, completion, facets, labels, reader, spelling
-from search.facets import FacetValue
-from search.matching import ParsedQuery, combine, group_scores, match, parse_query
-from search.reader import CODES, Version
-from search.schema import MODES, WEEKEND_KINDS
+from search import analysis, completion, facets, labels, spelling
+from search.index import versions
+from search.index.columns import CODES
+from search.index.schema import MODE_KINDS, WEEKEND_KINDS
+from search.index.versions import Version
+from search.interfaces import DEFAULT_SORT, PER_PAGE, PER_PAGE_MAX, SORTS, Hit, SearchParams, SearchResult, Suggestion
+from search.ranking import ParsedQuery, combine, group_scores, match, parse_query
 
 log = logging.getLogger(__name__)
 
-PER_PAGE_MAX = 100
 LITTLE = 3  # fewer results than this: look for a better spelling
 RELAX_BELOW = 20  # fewer courses than this have every word of a query: also show those with all words but one
 ORIGINAL_FIRST = 10_000.0  # with a suggestion, what was typed still ranks above what the suggestion adds
@@ -50,91 +51,14 @@ SNIPPET_CHARS = 140
 _EPOCH = date(1970, 1, 1)
 
 
-# -- the public interface ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SearchParams:
-    q: str = ""
-    region: str | None = None  # 2-digit 시·도 or 5-digit 시·군·구
-    ncs: str | None = None  # prefix, 2 or 4 digits
-    programme: str | None = None
-    ministry: str | None = None
-    mode: str | None = None
-    weekend: str | None = None  # weekday|weekend|mixed
-    start_from: date | None = None
-    start_to: date | None = None
-    start_month: str | None = None  # "2026-05"
-    seats: bool = False  # only runs with seats left
-    max_self_pay: int | None = None
-    fee_band: str | None = None
-    self_pay_band: str | None = None
-    include_past: bool = False
-    sort: str = "relevance"  # relevance|start|employment|score|price
-    page: int = 1
-    per_page: int = 20  # capped at PER_PAGE_MAX
-
-
-@dataclass(frozen=True)
-class Hit:
-    run_id: int
-    course_id: int
-    title: str
-    title_html: str  # HTML-escaped, matches in <mark>
-    provider: str
-    start_date: date
-    end_date: date
-    fee: int
-    self_pay: int | None  # the generic split's self-pay; None = price unknown
-    seats_left: int
-    region: str | None
-    region_name: str | None
-    ncs: str | None
-    ncs_name: str | None
-    programme: str | None
-    programme_name: str | None
-    ministry: str | None
-    ministry_name: str | None
-    mode: str
-    weekend: str
-    employment_rate: float | None
-    satisfaction: float | None
-    source_ids: list[str]  # "source:external key", e.g. "hrdnet:AIG20260000412345:3"
-    snippet_html: str  # an excerpt of the contents, HTML-escaped, matches in <mark>
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    total: int
-    items: list[Hit]
-    # region, region_sub (only when a 시·도 or 시·군·구 is chosen), ministry, programme, ncs1, ncs2 (empty
-    # until an NCS 대분류 is chosen), mode, weekend, start_month, seats, fee_band, self_pay_band
-    facets: dict[str, list[FacetValue]]
-    suggestion: str | None  # a better spelling when the query found little ("혹시 …을(를) 찾으셨나요?")
-    corrected_from: str | None  # set when the items are for `suggestion` because `q` found nothing
-    page: int
-    per_page: int
-    took_ms: float
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    text: str
-    kind: str  # "course" | "provider" | "topic" | "region"
-
-
-SORTS = ("relevance", "start", "employment", "score", "price")
-FACETS = ("region", "region_sub", "ministry", "programme", "ncs1", "ncs2", "mode", "weekend", "start_month", "seats",
-          "fee_band", "self_pay_band")
-
-
 def index_ready() -> bool:
     """Is there an index to search? (A page can say "검색 색인을 준비하고 있습니다" when not.)"""
-    return reader.current() is not None
+    return versions.current() is not None
 
 
 def did_you_mean(suggestion: str) -> str:
     """"혹시 파이썬을 찾으셨나요?" with the particle the word takes (을(를) when it cannot tell)."""
-    return f"혹시 {analysis.with_particle(suggestion, '을', '를')} 찾으셨나요?"
+    return f"혹시 {korean.with_particle(suggestion, '을', '를')} 찾으셨나요?"
 
 
 # -- ranking and hits ----------------------------------------------------------------------------------
@@ -240,7 +164,7 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
         ncs=ncs, ncs_name=names.ncs.get(ncs) if ncs else None,
         programme=programme, programme_name=names.programmes.get(programme) if programme else None,
         ministry=ministry, ministry_name=names.ministries.get(ministry) if ministry else None,
-        mode=MODES[cols["mode"][docnum]], weekend=WEEKEND_KINDS[cols["weekend"][docnum]],
+        mode=MODE_KINDS[cols["mode"][docnum]], weekend=WEEKEND_KINDS[cols["weekend"][docnum]],
         employment_rate=_optional(cols["employment"][docnum]), satisfaction=_optional(cols["satisfaction"][docnum]),
         source_ids=list(version.stored(docnum) or []), snippet_html=_snippet(contents, pattern))
 
@@ -255,8 +179,8 @@ def search(params: SearchParams) -> SearchResult:
     """Search the live index (inside an app context). Never raises for a missing index: empty result."""
     started = time.perf_counter()
     page = max(int(params.page or 1), 1)
-    per_page = min(max(int(params.per_page or 20), 1), PER_PAGE_MAX)
-    with reader.using() as version:
+    per_page = min(max(int(params.per_page or PER_PAGE), 1), PER_PAGE_MAX)
+    with versions.using() as version:
         if version is None:
             return _empty(params, page, per_page, started)
         return _search(version, params, page, per_page, started)
@@ -271,7 +195,7 @@ def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
 
 
 def _search(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
-    known = reader.analysis_known(version)
+    known = versions.analysis_known(version)
     names = labels.current()
     base = version.visible(facets.days(kst_today()), params.include_past)
     filters = facets.filters(version, params, names)
@@ -314,7 +238,7 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
             text_mask, score, matching, total = relaxed_mask, relaxed_score, relaxed_matching, relaxed_total
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
-    sort = params.sort if params.sort in SORTS else "relevance"
+    sort = params.sort if params.sort in SORTS else DEFAULT_SORT
     ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page)
     page_docs = ordered[(page - 1) * per_page: page * per_page]
     pattern = _highlighter(parsed)
@@ -330,14 +254,11 @@ def suggest(q: str, limit: int = 10) -> list[Suggestion]:
     limit = max(1, min(int(limit), 50))
     if not key:
         return []
-    with reader.using() as version:
+    with versions.using() as version:
         if version is None:
             return []
         index = completion.index_for(version)
     return [Suggestion(text, kind) for text, kind in completion.complete(index, key, limit)]
 
 
-
-
-__all__ = ["FACETS", "SORTS", "FacetValue", "Hit", "SearchParams", "SearchResult", "Suggestion", "did_you_mean",
-           "index_ready", "parse_query", "search", "suggest"]
+__all__ = ["did_you_mean", "index_ready", "search", "suggest"]

@@ -15,8 +15,8 @@ from collections import Counter
 import numpy as np
 
 from search import analysis
-from search.matching import WORD_PIECES, ParsedQuery, unit_scores, word_units
-from search.reader import Version
+from search.index.versions import Version
+from search.ranking import WORD_PIECES, ParsedQuery, unit_scores, word_units
 
 SPELLER_MAX_AGE = 60.0  # seconds a spelling index may lag behind the live version
 RARE_RATIO = 3  # a word that found something is replaced only by one this many times commoner

@@ -7,171 +7,18 @@ it), so the whole page works without JavaScript; static/js/search.js only adds a
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from flask import Blueprint, render_template, request
 
-from flask import Blueprint, render_template, request, url_for
-
+from hrdnet import korean
 from hrdnet.access import public
-from search import forms
-from search.analysis import with_particle
-from search.query import SearchParams, SearchResult, index_ready, search
+from search import forms, presenters
+from search.interfaces import SORT_LABELS
+from search.query import index_ready, search
 
 bp = Blueprint("search", __name__)
 
 # Shown on the home page and in the empty state: what people search for most in digital training.
 POPULAR_TOPICS = ("파이썬", "데이터 분석", "인공지능", "클라우드", "웹 개발", "정보보안", "빅데이터", "UX/UI 디자인")
-
-# Facets of the core → (heading, the parameter a value sets). Order = order in the panel.
-FACETS = (
-    ("region", "지역 (시·도)", "region"),
-    ("region_sub", "시·군·구", "region"),
-    ("ncs1", "NCS 직무 분야", "ncs"),
-    ("ncs2", "NCS 세부 분야", "ncs"),
-    ("ministry", "부처", "ministry"),
-    ("programme", "지원 사업", "programme"),
-    ("mode", "훈련 방식", "mode"),
-    ("weekend", "훈련 요일", "weekend"),
-    ("start_month", "개강 월", "start_month"),
-    ("seats", "남은 자리", "seats"),
-    ("self_pay_band", "자비부담금", "self_pay_band"),
-    ("fee_band", "훈련비", "fee_band"),
-)
-FACET_SHOWN = 8  # values listed before "더 보기"
-
-
-@dataclass(frozen=True)
-class Pages:
-    """What macros/pagination.html reads (the shape of Flask-SQLAlchemy's Pagination), for a search result."""
-
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return min(math.ceil(self.total / self.per_page), forms.PAGE_MAX) if self.per_page else 0
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int | None:
-        return min(self.page - 1, self.pages) if self.has_prev else None
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
-                   right_edge: int = 2):
-        """Page numbers with None for each gap, as Flask-SQLAlchemy's Pagination.iter_pages."""
-        pages = self.pages
-        left_end = min(1 + left_edge, pages + 1)
-        yield from range(1, left_end)
-        if left_end >= pages + 1:
-            return
-        mid_start = max(left_end, self.page - left_current)
-        mid_end = min(self.page + right_current + 1, pages + 1)
-        if mid_start - left_end > 0:
-            yield None
-        yield from range(mid_start, mid_end)
-        if mid_end >= pages + 1:
-            return
-        right_start = max(mid_end, pages - right_edge + 1)
-        if right_start - mid_end > 0:
-            yield None
-        yield from range(right_start, pages + 1)
-
-
-@dataclass(frozen=True)
-class Chip:
-    """A selected condition, shown as a tag whose link removes it."""
-
-    label: str
-    remove_url: str
-
-
-def search_url(params: SearchParams, **changes) -> str:
-    """/courses with the conditions of `params`, some changed (see forms.changed)."""
-    return url_for("search.courses", **forms.to_args(forms.changed(params, **changes)))
-
-
-def _selected_label(result: SearchResult, facet_names: tuple[str, ...], value) -> str | None:
-    for name in facet_names:
-        for item in result.facets.get(name, ()):
-            if item.selected and str(item.value) == str(value):
-                return item.label
-    return None
-
-
-def _chip_label(name: str, value, result: SearchResult) -> str:
-    if name == "region":
-        return forms.region_label(value)
-    if name == "ncs":
-        return forms.ncs_label(value)
-    if name == "start_from":
-        return f"{value.isoformat()}부터"
-    if name == "start_to":
-        return f"{value.isoformat()}까지"
-    if name == "max_self_pay":
-        return f"{value:,}원 이하"
-    facet_names = tuple(facet for facet, _heading, param in FACETS if param == name)
-    return _selected_label(result, facet_names, value) or str(value)
-
-
-CHIP_TEXT = {"seats": "남은 자리 있는 과정만", "include_past": "지난 과정 포함"}
-CHIP_PREFIX = {"start_from": "개강일", "start_to": "개강일", "max_self_pay": "자비부담"}
-
-
-def chips(params: SearchParams, result: SearchResult) -> list[Chip]:
-    """The selected conditions besides the text, each with the address that removes it."""
-    out = []
-    for name in forms.filter_names(params):
-        value = getattr(params, name)
-        prefix = CHIP_PREFIX.get(name, forms.PARAM_LABELS[name])
-        text = CHIP_TEXT.get(name) or f"{prefix}: {_chip_label(name, value, result)}"
-        out.append(Chip(text, search_url(params, **{name: None})))
-    return out
-
-
-def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
-    """Each facet with its values: label, count, selected, and the address that toggles it."""
-    groups = []
-    for name, heading, param in FACETS:
-        values = [v for v in result.facets.get(name, ()) if v.count or v.selected]
-        if not values:
-            continue
-        links = []
-        for value in values:
-            if value.selected:
-                # A sub-level value goes back to its parent level; a top-level one clears the condition.
-                parent = None
-                if name == "region_sub" and params.region and len(params.region) == 5:
-                    parent = params.region[:2]
-                elif name == "ncs2" and params.ncs and len(params.ncs) == 4:
-                    parent = params.ncs[:2]
-                url = search_url(params, **{param: parent})
-            else:
-                typed = True if param == "seats" else str(value.value)
-                url = search_url(params, **{param: typed})
-            links.append({"label": value.label, "count": value.count, "selected": value.selected, "url": url})
-        groups.append({"name": name, "heading": heading, "values": links, "shown": FACET_SHOWN,
-                       "open": any(v["selected"] for v in links)})
-    return groups
-
-
-def particle(word: str, after_consonant: str, after_vowel: str) -> str:
-    """Only the particle the word takes: particle("클라우드", "을", "를") → "를" ("을(를)" when unknown)."""
-    last = word[-1:] or " "
-    if after_consonant == "으로" and "가" <= last <= "힣" and (ord(last) - 0xAC00) % 28 == 8:
-        return after_vowel  # a final ㄹ takes 로, like a vowel (서울로)
-    return with_particle(word, after_consonant, after_vowel)[len(word):]
 
 
 @bp.get("/courses")
@@ -179,12 +26,13 @@ def particle(word: str, after_consonant: str, after_vowel: str) -> str:
 def courses():
     params, ignored = forms.parse_page_args(request.args)
     result = search(params)
-    pages = Pages(result.page, result.per_page, result.total)
+    pages = presenters.Pages(result.page, result.per_page, result.total)
     return render_template(
         "search/results.html", params=params, result=result, ignored=ignored, pages=pages,
-        query_args=forms.to_args(params), chips=chips(params, result), facets=facet_links(params, result),
-        search_url=lambda **changes: search_url(params, **changes), popular=POPULAR_TOPICS,
-        sort_labels=forms.SORT_LABELS, particle=particle,
+        query_args=presenters.to_args(params), chips=presenters.chips(params, result),
+        facets=presenters.facet_links(params, result),
+        search_url=lambda **changes: presenters.search_url(params, **changes), popular=POPULAR_TOPICS,
+        sort_labels=SORT_LABELS, particle=korean.particle,
         index_missing=not result.total and not index_ready(),
         past_page=params.page > 1 and not result.items and result.total > 0)
 

@@ -57,14 +57,14 @@ def seeded(sqlite_template, tmp_path_factory):
     from hrdnet import demo
     from hrdnet.auth import services as auth_services
     from hrdnet.db import unit_of_work
-    from search import indexer
+    from search.index import build as index_build
 
     folder = tmp_path_factory.mktemp("contract-seed")
     shutil.copyfile(sqlite_template, folder / "seed.sqlite3")
     app = create_app(_test_config(folder, f"sqlite:///{folder / 'seed.sqlite3'}"))
     with app.app_context():
         list(demo.load(runs=DEMO_RUNS, seed=1))
-        indexer.rebuild()
+        index_build.rebuild()
         with unit_of_work(write_lock=True):
             learner = auth_services.find_user_by_email(LEARNER_EMAIL)
             token = auth_services.issue_api_token(learner, "contract").token

@@ -13,6 +13,7 @@ from courses import demo, matching
 from courses.ingest.importer import parser_for
 from courses.ingest.records import FeedRecord, Rejection
 from courses.reference import read_csv
+from hrdnet import korean
 from hrdnet.extensions import db
 
 ANCHOR = date(2026, 11, 1)
@@ -113,6 +114,28 @@ def test_titles_mix_korean_and_english_and_real_feed_quirks_are_there(catalog):
     assert set(re.findall(r"<trngAreaCd>(\d+)</trngAreaCd>", xml)) & old_codes
     csv_text = "".join(path.read_text(encoding="utf-8") for path, fmt, _ in feeds if fmt == "csv")
     assert re.search(r",\d{7},\d{5},", csv_text)  # an NCS code that lost its leading zero in a CSV copy
+
+
+# (word, particle) in the title shapes that put a particle after a subject, with the particle's two forms.
+PARTICLES_IN_TITLES = ((re.compile(r"(\S+?)(을|를) 활용한"), ("을", "를")),
+                       (re.compile(r"^(?:\S*\s)?(\S+?)(과|와) "), ("과", "와")),
+                       (re.compile(r"(\S+?)(으로|로) 배우는"), ("으로", "로")))
+
+
+def test_titles_take_the_particle_a_reader_would_say(tmp_path):
+    """파이썬을 활용한, 자바를 활용한; 웹 개발로 배우는, not 개발으로 (a final ㄹ takes 로): the titles follow
+    hrdnet.korean. Seed 6 at 300 runs writes a title whose second subject ends in ㄹ."""
+    parsed = _parse_all(demo.generate(tmp_path, runs=300, seed=6, anchor=ANCHOR))
+    wrong, checked = set(), 0
+    for title in {record.title for record in _records(parsed)}:
+        for pattern, forms in PARTICLES_IN_TITLES:
+            for match in pattern.finditer(title):
+                word, used = match.groups()
+                checked += 1
+                if korean.particle(word, *forms, spoken=True) != used:
+                    wrong.add(title)
+    assert checked > 3
+    assert not wrong, sorted(wrong)[:10]
 
 
 def test_codes_amounts_and_schedules_are_in_realistic_ranges(catalog):

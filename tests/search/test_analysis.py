@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from search import analysis
-from search.query import did_you_mean, parse_query
+from search.query import did_you_mean
+from search.ranking import parse_query
 
 SYNONYMS = analysis.synonyms()
 

@@ -25,8 +25,9 @@ from courses.models import Course, Run, SourceRecord
 from hrdnet import outbox
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from search import indexer, reader, store
-from search.query import SearchParams, index_ready, search, suggest
+from search.index import build, store, versions
+from search.interfaces import SearchParams
+from search.query import index_ready, search, suggest
 from tests.courses.test_pages import TODAY, catalog_fixture  # noqa: F401  (fixture)
 
 
@@ -68,7 +69,7 @@ def indexed(catalog, app):
     runs = {"cloud": catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit)),
             "python": catalog.run(catalog.course("파이썬 데이터 분석 입문", provider=hanbit,
                                                  contents="판다스로 데이터를 다룹니다."))}
-    indexer.rebuild()
+    build.rebuild()
     return runs
 
 
@@ -150,15 +151,15 @@ def test_a_cancelled_run_is_removed_and_its_course_goes_with_its_last_run(app, i
 def test_merging_courses_reindexes_the_moved_runs(app, catalog, indexed):
     cloud = indexed["cloud"]
     twin = catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 과정", provider=cloud.course.provider))
-    indexer.update(run_ids=[twin.id])
-    assert reader.current().courses == 3
+    build.update(run_ids=[twin.id])
+    assert versions.current().courses == 3
     with unit_of_work():
         services.merge_courses(cloud.course_id, twin.course_id, actor="test")
     deliver()
     hits = search(SearchParams(q="클라우드 네이티브")).items
     assert {h.run_id for h in hits} == {cloud.id, twin.id}
     assert {(h.course_id, h.title) for h in hits} == {(cloud.course_id, "클라우드 네이티브 백엔드 개발자 양성과정")}
-    assert reader.current().courses == 2  # the emptied course's document is gone
+    assert versions.current().courses == 2  # the emptied course's document is gone
 
 
 def test_delivering_an_item_twice_changes_nothing(app, indexed):
@@ -166,10 +167,10 @@ def test_delivering_an_item_twice_changes_nothing(app, indexed):
     payload = json.loads(db.session.scalar(select(outbox.OutboxItem.payload)
                                            .where(outbox.OutboxItem.topic == "search.runs")))
     deliver()
-    before = reader.current().documents
-    indexer.update(run_ids=payload["run_ids"])
-    indexer.update(run_ids=payload["run_ids"])
-    assert reader.current().documents == before == 6
+    before = versions.current().documents
+    build.update(run_ids=payload["run_ids"])
+    build.update(run_ids=payload["run_ids"])
+    assert versions.current().documents == before == 6
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"]
 
 
@@ -212,6 +213,32 @@ def test_a_crash_between_commit_and_indexing_is_repaired_by_the_next_worker(app,
     assert pending_topics() == []
 
 
+# -- open files ----------------------------------------------------------------------------------------------
+
+SEARCH_THEN_EXIT = textwrap.dedent("""
+    import sys
+    from hrdnet import create_app
+    from search.interfaces import SearchParams
+    from search.query import search, suggest
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SEARCH_INDEX_DIR": sys.argv[2]})
+    with app.app_context():
+        assert search(SearchParams(q="파이썬")).total == 1
+        assert suggest("파이")
+    # The process ends here with the index still open in this process's cache of live versions.
+""")
+
+
+def test_a_process_that_searched_leaves_no_index_file_open_at_exit(app, database_url, indexed):
+    """Whoosh's segment files are closed by the process, not left to the garbage collector at exit
+    (which prints "ResourceWarning: unclosed file …" after every test run and every worker stop)."""
+    finished = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", SEARCH_THEN_EXIT, database_url,
+                               app.config["SEARCH_INDEX_DIR"]], env={**os.environ, "HRDNET_ENV": "test"},
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert "ResourceWarning" not in finished.stderr, finished.stderr
+
+
 # -- rebuilds ------------------------------------------------------------------------------------------------------
 
 def test_searches_keep_answering_during_a_rebuild(app, indexed):
@@ -225,7 +252,7 @@ def test_searches_keep_answering_during_a_rebuild(app, indexed):
     def rebuild() -> None:
         try:
             with app.app_context():
-                indexer.rebuild(before_swap=hold)
+                build.rebuild(before_swap=hold)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -253,14 +280,14 @@ def test_a_rebuild_swaps_atomically_and_never_shows_a_partial_index(app, indexed
     def check() -> None:
         seen["current"] = store.current_name(root)
         seen["building"] = sorted(p.name for p in root.iterdir() if p.name.endswith(".building"))
-        seen["version"] = reader.current().name
+        seen["version"] = versions.current().name
 
-    second = indexer.rebuild(before_swap=check)
+    second = build.rebuild(before_swap=check)
     assert seen["current"] == first == seen["version"]  # during the build readers see the old index only
     assert len(seen["building"]) == 1 and not (root / seen["building"][0]).exists()
-    assert store.current_name(root) == second.name and reader.current().name == second.name
+    assert store.current_name(root) == second.name and versions.current().name == second.name
     assert (root / first).is_dir()  # kept for readers that opened it just before the swap
-    third = indexer.rebuild()
+    third = build.rebuild()
     assert not (root / first).exists() and (root / second.name).is_dir()  # only the previous one is kept
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([second.name, third.name])
     assert json.loads((root / third.name / "build.json").read_text())["runs"] == 2
@@ -274,7 +301,7 @@ def test_a_failed_rebuild_leaves_the_live_index_alone(app, indexed):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        indexer.rebuild(before_swap=explode)
+        build.rebuild(before_swap=explode)
     assert store.current_name(root) == live
     assert not [p for p in root.iterdir() if p.name.endswith(".building")]
     assert not (root / store.BUILDING).exists()
@@ -288,17 +315,17 @@ def test_changes_made_during_a_rebuild_are_replayed_into_the_new_index(app, inde
         deliver()  # the live index gets it, and the rebuild's journal records it
         assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"]
 
-    result = indexer.rebuild(before_swap=change_meanwhile)
+    result = build.rebuild(before_swap=change_meanwhile)
     assert result.replayed >= 1
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"]  # now from the new index
 
 
 def test_only_one_rebuild_at_a_time(app, indexed):
     def again() -> None:
-        with pytest.raises(indexer.IndexBusy):
-            indexer.rebuild()
+        with pytest.raises(store.IndexBusy):
+            build.rebuild()
 
-    indexer.rebuild(before_swap=again)
+    build.rebuild(before_swap=again)
 
 
 def test_the_reindex_command(app, runner, indexed):
@@ -331,7 +358,8 @@ def test_runs_of_a_course_without_runs_left_are_gone_from_suggestions(app, index
 SEARCH_WITHOUT_KIWI = textwrap.dedent("""
     import sys
     from hrdnet import create_app
-    from search.query import SearchParams, search, suggest
+    from search.interfaces import SearchParams
+    from search.query import search, suggest
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SEARCH_INDEX_DIR": sys.argv[2]})
     with app.app_context():

@@ -1,7 +1,7 @@
 """search() and suggest() on one small catalog indexed once for the module by the real indexer.
 
 The catalog is built with the `Catalog` factory of tests/courses/test_pages.py in a database of its own
-(copied from the migrated template), then indexed with search.indexer.rebuild(); every test here only reads.
+(copied from the migrated template), then indexed with search.index.build.rebuild(); every test here only reads.
 Expected sets are written out by hand, and facet counts are checked against direct database counts.
 """
 
@@ -19,9 +19,9 @@ from courses import pricing, services
 from courses.models import Programme, Run
 from hrdnet import create_app
 from hrdnet.extensions import db
-from search import indexer
-from search.query import SearchParams, did_you_mean, search, suggest
-from search.reader import FEE_BANDS, SELF_PAY_BANDS
+from search.index.build import rebuild
+from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, SearchParams
+from search.query import did_you_mean, search, suggest
 from tests.conftest import _test_config
 from tests.courses.test_pages import TODAY, Catalog
 
@@ -113,7 +113,7 @@ def indexed_catalog(sqlite_template, tmp_path_factory, name: str, build):
     app = create_app(_test_config(folder, f"sqlite:///{path}"))
     with app.app_context():
         built = build(Catalog())
-        indexer.rebuild()
+        rebuild()
         yield built
         db.session.remove()
         db.engine.dispose()

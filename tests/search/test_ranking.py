@@ -13,9 +13,10 @@ from datetime import timedelta
 
 import pytest
 
-from search import matching
+from search import ranking
 from search.analysis import synonym_key
-from search.query import RELAX_BELOW, SearchParams, search
+from search.interfaces import SearchParams
+from search.query import RELAX_BELOW, search
 from tests.courses.test_pages import TODAY, Catalog
 from tests.search.test_query import indexed_catalog
 
@@ -140,11 +141,11 @@ def test_narrower_subjects_count_less_than_the_subject_but_more_than_a_passing_m
 
 
 def test_narrower_subjects_reach_any_depth(world):
-    (group,) = matching.parse_query("인공지능").groups
+    (group,) = ranking.parse_query("인공지능").groups
     spelled = {synonym_key(a.text): a.weight for a in group.alternatives}
-    assert spelled["딥러닝"] == matching.NARROWER_SHARE  # 인공지능 > 머신러닝 > 딥러닝
-    assert spelled["프롬프트엔지니어링"] == matching.NARROWER_SHARE  # 인공지능 > 생성형AI > 프롬프트 엔지니어링
-    assert "인공지능" not in {synonym_key(a.text) for a in matching.parse_query("딥러닝").groups[0].alternatives}
+    assert spelled["딥러닝"] == ranking.NARROWER_SHARE  # 인공지능 > 머신러닝 > 딥러닝
+    assert spelled["프롬프트엔지니어링"] == ranking.NARROWER_SHARE  # 인공지능 > 생성형AI > 프롬프트 엔지니어링
+    assert "인공지능" not in {synonym_key(a.text) for a in ranking.parse_query("딥러닝").groups[0].alternatives}
 
 
 def test_web_finds_javascript_and_front_end_courses(world):
@@ -165,8 +166,8 @@ def test_javascript_finds_its_frameworks_but_never_java(world):
 def test_a_related_subject_comes_after_the_subject(world):
     found = ranked(world, "챗GPT")
     assert found[:2] == ["chatgpt", "genai"]
-    (group,) = matching.parse_query("LLM").groups
-    assert {synonym_key(a.text): a.weight for a in group.alternatives}["생성형ai"] == matching.RELATED_SHARE
+    (group,) = ranking.parse_query("LLM").groups
+    assert {synonym_key(a.text): a.weight for a in group.alternatives}["생성형ai"] == ranking.RELATED_SHARE
 
 
 def test_a_spaced_compound_also_finds_its_words_apart(world):
@@ -190,16 +191,16 @@ def test_smart_manufacturing_is_smart_factory(world):
 def test_every_spelling_of_a_subject_has_the_subject_s_rarity(world):
     """AI is written more often than 인공지능, but a course does not count more for the rarer spelling: every
     spelling of the family is scored with the idf of the courses any of them finds."""
-    from search import reader
+    from search.index import versions
 
-    with reader.using() as version:
-        (group,) = matching.parse_query("AI").groups
-        rarity = matching.family_rarity(version, group, {})
+    with versions.using() as version:
+        (group,) = ranking.parse_query("AI").groups
+        rarity = ranking.family_rarity(version, group, {})
         # AI: ai_pangyo, ai_seocho, genai (생성형AI); 인공지능: ai_gangnam, ai_mention
         courses, subject = len(COURSES), 5
         assert rarity == pytest.approx(math.log(1 + (courses - subject + 0.5) / (subject + 0.5)), rel=1e-6)
-        (single,) = matching.parse_query("판교").groups
-        assert matching.family_rarity(version, single, {}) is None  # one spelling: its own idf
+        (single,) = ranking.parse_query("판교").groups
+        assert ranking.family_rarity(version, single, {}) is None  # one spelling: its own idf
 
 
 def test_a_query_whose_words_few_courses_share_also_shows_all_words_but_one(world):
@@ -216,8 +217,8 @@ def test_a_single_word_is_never_relaxed(world):
 
 
 def test_a_word_mixing_scripts_finds_the_synonyms_of_each_part(world):
-    assert [g.words for g in matching.parse_query("UXUI디자인").groups] == [("uxui",), ("디자인",)]
-    assert [g.words for g in matching.parse_query("Python으로").groups] == [("python",)]  # the particle goes
+    assert [g.words for g in ranking.parse_query("UXUI디자인").groups] == [("uxui",), ("디자인",)]
+    assert [g.words for g in ranking.parse_query("Python으로").groups] == [("python",)]  # the particle goes
     # every AI developer course, 인공지능 … 개발자 and 생성형AI … 개발자 too
     assert set(ranked(world, "AI개발자")[:4]) == {"ai_pangyo", "ai_gangnam", "ai_seocho", "genai"}
     assert ranked(world, "Python으로") == ranked(world, "파이썬")

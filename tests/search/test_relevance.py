@@ -113,7 +113,7 @@ def indexed(sqlite_template, tmp_path_factory):
     """The fixed catalog imported through import_file into a migrated SQLite copy, indexed by the real indexer."""
     from hrdnet import create_app
     from hrdnet.extensions import db
-    from search import indexer
+    from search.index.build import rebuild
 
     folder = tmp_path_factory.mktemp("relevance")
     shutil.copyfile(sqlite_template, folder / "test.sqlite3")
@@ -121,7 +121,7 @@ def indexed(sqlite_template, tmp_path_factory):
     with app.app_context():
         loaded = loader.load(folder / "feeds")
         db.session.commit()
-        build = indexer.rebuild()
+        build = rebuild()
         yield loaded, build
         db.session.remove()
         db.engine.dispose()
@@ -149,7 +149,8 @@ def test_the_catalog_imports_cleanly_and_is_indexed_whole(indexed):
 
 def _ranked(loaded, query: str, filters: dict | None = None, want: int = 20) -> list[str]:
     """Course keys in the order of their first run in hrdnet's results, up to `want` courses."""
-    from search.query import SearchParams, search
+    from search.interfaces import SearchParams
+    from search.query import search
 
     keys: list[str] = []
     page = 1

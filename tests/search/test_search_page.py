@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from search import forms
-from search.query import SearchParams
+from search import forms, interfaces, presenters
+from search.interfaces import SearchParams
 from tests.courses.test_pages import TODAY, catalog_fixture, run_ids_on, text_of  # noqa: F401  (fixture)
 from tests.functional.helpers import page
 
@@ -24,13 +24,13 @@ from tests.functional.helpers import page
 def reindex_fixture(app):
     """reindex() rebuilds the index from the database with the real indexer (`hrdnet search reindex`).
     Import `reindex_fixture` into another module to use it there, as test_search_api.py does."""
-    from search import indexer
+    from search.index.build import rebuild
 
     def build():
         from hrdnet.extensions import db
 
         db.session.commit()
-        return indexer.rebuild()
+        return rebuild()
 
     return build
 
@@ -189,16 +189,16 @@ def test_date_and_price_filters_from_the_form(client, small_catalog):
         assert "max_self_pay" not in link and "q=&" not in link
 
 
-def test_every_condition_survives_the_round_trip_through_the_address():
+def test_every_condition_survives_the_round_trip_through_the_address(app):  # Flask-WTF forms need an app
     params = SearchParams(q="강남 데이터 분석", region="11680", ncs="2001", programme="C0104", ministry="MOEL",
                           mode="classroom", weekend="weekday", start_from=date(2026, 5, 1),
                           start_to=date(2026, 6, 30), start_month="2026-05", seats=True, max_self_pay=300_000,
                           fee_band="10m+", self_pay_band="100k-300k", include_past=True, sort="start", page=3, per_page=50)
-    args = forms.to_args(params)
-    assert list(args) == [name for name in forms.PARAM_ORDER if name in args]
+    args = presenters.to_args(params)
+    assert list(args) == [name for name in interfaces.PARAM_ORDER if name in args]
     parsed, ignored = forms.parse_page_args(MultiDict(args))
     assert (parsed, ignored) == (params, [])
-    assert forms.to_args(SearchParams()) == {}
+    assert presenters.to_args(SearchParams()) == {}
 
 
 def test_sort_form_keeps_every_other_condition(client, small_catalog):
@@ -336,7 +336,7 @@ def test_odd_addresses_never_fail(client, small_catalog, query):
 
 def test_a_long_query_is_cut_not_refused(client, small_catalog):
     params, ignored = forms.parse_page_args(MultiDict({"q": "파이썬 " + "가" * 300}))
-    assert len(params.q) == forms.Q_MAX and params.q.startswith("파이썬") and ignored == []
+    assert len(params.q) == interfaces.Q_MAX and params.q.startswith("파이썬") and ignored == []
 
 
 # -- the page itself ------------------------------------------------------------------------------------
@@ -383,11 +383,11 @@ def test_the_search_page_is_public_for_everyone(client, login_as, small_catalog)
 
 
 def test_page_links_stop_at_the_deepest_page_served():
-    from search.views import Pages
+    from search.presenters import Pages
 
     pages = Pages(page=10, per_page=20, total=100_000)
-    assert pages.pages == forms.PAGE_MAX
+    assert pages.pages == interfaces.PAGE_MAX
     assert list(pages.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1)) == [
-        1, None, 8, 9, 10, 11, 12, 13, None, forms.PAGE_MAX]
+        1, None, 8, 9, 10, 11, 12, 13, None, interfaces.PAGE_MAX]
     assert (pages.prev_num, pages.next_num) == (9, 11)
     assert not Pages(page=1, per_page=20, total=5).has_next

@@ -6,7 +6,7 @@ match (AND); a unit matches as whole morphemes or as Hangul bigrams, in any text
 inside the names of its run's categories (NCS, programme, ministry, region, schedule, mode; for a word that
 names no region, the provider's address).
 
-Scores are BM25 × field boost, computed with numpy over posting arrays (search.reader): one dense array
+Scores are BM25 × field boost, computed with numpy over posting arrays (search.index.versions): one dense array
 per unit, groups ANDed, every spelling of a subject at the subject's rarity (family_rarity), alternatives
 taking the best plus a little of the others, narrower and related subjects ("인공지능 > 머신러닝",
 "챗GPT ~ 생성형AI") at a share, adjacent Hangul words also matched written together (빅 데이터 = 빅데이터), and
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from search import analysis, labels
-from search.reader import CODES, Version
-from search.schema import BOOSTS, CATEGORY_BOOST, GRAM_FIELDS, MODES, MORPH_FIELDS, WEEKEND_KINDS, title_hash
+from search.index.columns import CODES
+from search.index.schema import BOOSTS, CATEGORY_BOOST, GRAM_FIELDS, MODE_KINDS, MORPH_FIELDS, WEEKEND_KINDS, title_hash
+from search.index.versions import Version
 
 EXACT_TITLE_BONUS = 1000.0
 FULL_MATCH_BONUS = 5000.0  # a relaxed query (all words but one): the documents with every word come first
@@ -253,7 +254,7 @@ def unit_scores(version: Version, unit: Unit, text: np.ndarray | None = None, fa
 
 # Runs match category names (NCS at every level, programme, ministry, region; the schedule and the mode of
 # training) looked up in the names of the codes the runs carry: a few thousand short strings instead of text
-# on every run (search.schema). A word that names no region may name a place in a provider's address
+# on every run (search.index.schema). A word that names no region may name a place in a provider's address
 # (판교, 가산, 송도): those providers' runs match it the same way.
 
 SCHEDULE_NAMES = {"weekend": ("주말", "주말반", "weekend"), "weekday": ("주중", "평일", "weekday")}
@@ -289,7 +290,7 @@ def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozense
             texts.append(_category_entry(code_id, found))
         out[column] = texts
     out["weekend"] = [_category_entry(WEEKEND_KINDS.index(kind), list(words)) for kind, words in SCHEDULE_NAMES.items()]
-    out["mode"] = [_category_entry(MODES.index(kind), list(words)) for kind, words in MODE_NAMES.items()]
+    out["mode"] = [_category_entry(MODE_KINDS.index(kind), list(words)) for kind, words in MODE_NAMES.items()]
     out["places"] = [(provider_id, analysis.synonym_key(names.places[provider_id]), frozenset())
                      for provider_id in np.unique(version.cols["provider_id"][runs]).tolist()
                      if names.places.get(provider_id)]

@@ -31,6 +31,7 @@ from whoosh import columns, fields
 from whoosh.analysis import SpaceSeparatedTokenizer
 
 from search.analysis import nfkc, synonym_key
+from search.interfaces import MODES, UNKNOWN, WEEKENDS
 
 SCHEMA_VERSION = 1
 
@@ -43,8 +44,9 @@ MORPH_FIELDS = tuple(f"{g}_m" for g in TEXT_GROUPS)
 GRAM_FIELDS = tuple(f"{g}_g" for g in TEXT_GROUPS)
 TITLE_FIELDS = ("t_m", "t_g")
 
-MODES = ("classroom", "remote", "blended", "unknown")
-WEEKEND_KINDS = ("weekday", "weekend", "mixed", "unknown")
+# A run's row stores the position of its mode and schedule in these (append only, or bump SCHEMA_VERSION).
+MODE_KINDS = (*MODES, UNKNOWN)
+WEEKEND_KINDS = (*WEEKENDS, UNKNOWN)
 
 ROW = np.dtype([
     ("kind", "u1"),  # RUN or COURSE
@@ -62,7 +64,7 @@ ROW = np.dtype([
     ("ncs", "S8"),
     ("programme", "S16"),
     ("ministry", "S16"),
-    ("mode", "u1"),  # index into MODES
+    ("mode", "u1"),  # index into MODE_KINDS
     ("weekend", "u1"),  # index into WEEKEND_KINDS
     ("dropped", "u1"),  # every source stopped listing the run ("not seen since")
     ("title_len", "<u2"),  # course documents: morphemes in the title (length normalisation)

@@ -4,7 +4,7 @@
 generation, with
 
 - column arrays (numpy) of every filter, facet and sort value, aligned with Whoosh document numbers, read
-  from each segment's row column (search.schema.ROW) with one `frombuffer`;
+  from each segment's row column (search.index.schema.ROW) with one `frombuffer` (search.index.columns);
 - postings as numpy arrays (document numbers and BM25 weights), read from Whoosh on first use of a term;
 - the morpheme vocabulary (query segmentation, typo correction) and the suggestion lists, built lazily.
 
@@ -19,6 +19,7 @@ version's lock; the numpy work around it does not.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
@@ -36,8 +37,9 @@ import numpy as np
 from flask import current_app
 from whoosh.filedb.filestore import FileStorage
 
-from search import store
-from search.schema import COURSE, ROW, RUN, TITLE_FIELDS
+from search.index import store
+from search.index.columns import segment_columns
+from search.index.schema import ROW, TITLE_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -46,63 +48,6 @@ TITLE_B = 0.5
 POSTINGS_BUDGET = 6_000_000  # raw postings kept per process (≈ 8 bytes each)
 BM25_BUDGET = 6_000_000
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
-
-# Band edges are query-time definitions (changing them needs no reindex): (code, label, low, high) in 원.
-FEE_BANDS = (("free", "무료", 0, 0), ("lt1m", "100만원 미만", 1, 999_999), ("1m-3m", "100만~300만원", 1_000_000, 2_999_999),
-             ("3m-6m", "300만~600만원", 3_000_000, 5_999_999), ("6m-10m", "600만~1,000만원", 6_000_000, 9_999_999),
-             ("10m+", "1,000만원 이상", 10_000_000, None))
-SELF_PAY_BANDS = (("0", "자비 부담 없음", 0, 0), ("lt100k", "10만원 미만", 1, 99_999),
-                  ("100k-300k", "10만~30만원", 100_000, 299_999), ("300k-500k", "30만~50만원", 300_000, 499_999),
-                  ("500k-1m", "50만~100만원", 500_000, 999_999), ("1m+", "100만원 이상", 1_000_000, None),
-                  ("unknown", "가격 미확정", None, None))
-
-
-class Interner:
-    """Stable small integers for codes (0 = none), shared by every version in the process."""
-
-    def __init__(self):
-        self.codes: list[str] = [""]
-        self.ids: dict[str, int] = {"": 0}
-        self._lock = threading.Lock()
-
-    def id(self, code: str) -> int:
-        found = self.ids.get(code)
-        if found is None:
-            with self._lock:
-                found = self.ids.get(code)
-                if found is None:
-                    found = len(self.codes)
-                    self.codes.append(code)
-                    self.ids[code] = found
-        return found
-
-    def map(self, values: np.ndarray) -> np.ndarray:
-        """Byte-string column -> int32 ids."""
-        uniques, inverse = np.unique(values, return_inverse=True)
-        table = np.array([self.id(u.decode("ascii", "replace")) for u in uniques], dtype=np.int32)
-        return table[inverse.reshape(-1)] if len(values) else np.zeros(0, dtype=np.int32)
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-
-CODES = {name: Interner() for name in ("region", "sido", "ncs", "ncs1", "ncs2", "programme", "ministry")}
-
-
-def _band(values: np.ndarray, bands, unknown: np.ndarray | None = None) -> np.ndarray:
-    out = np.zeros(len(values), dtype=np.uint8)
-    for index, (_code, _label, low, high) in enumerate(bands):
-        if low is None:
-            if unknown is not None:
-                out[unknown] = index
-            continue
-        hit = values >= low
-        if high is not None:
-            hit &= values <= high
-        if unknown is not None:
-            hit &= ~unknown
-        out[hit] = index
-    return out
 
 
 @dataclass
@@ -113,44 +58,6 @@ class Segment:
     size: int
     cols: dict[str, np.ndarray]
     vocab: Counter | None = None
-
-
-def _segment_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
-    start = rows["start"].astype(np.int32)
-    self_pay = rows["self_pay"].astype(np.int64)
-    fee = rows["fee"].astype(np.int64)
-    ncs = rows["ncs"]
-    region = rows["region"]
-    return {
-        "is_run": rows["kind"] == RUN,
-        "is_course": rows["kind"] == COURSE,
-        "run_id": rows["run_id"].astype(np.int64),
-        "course_id": rows["course_id"].astype(np.int64),
-        "provider_id": rows["provider_id"].astype(np.int64),
-        "start": start,
-        "end": rows["end"].astype(np.int32),
-        "month": start.astype("datetime64[D]").astype("datetime64[M]").astype(np.int32),
-        "fee": fee,
-        "self_pay": self_pay,
-        "seats_left": rows["seats_left"].astype(np.int32),
-        "seats": rows["seats_left"] > 0,
-        "employment": rows["employment"].astype(np.float32),
-        "satisfaction": rows["satisfaction"].astype(np.float32),
-        "region": CODES["region"].map(region),
-        "sido": CODES["sido"].map(region.astype("S2")),
-        "ncs": CODES["ncs"].map(ncs),
-        "ncs1": CODES["ncs1"].map(ncs.astype("S2")),
-        "ncs2": CODES["ncs2"].map(np.where(np.char.str_len(ncs) >= 4, ncs.astype("S4"), b"")),
-        "programme": CODES["programme"].map(rows["programme"]),
-        "ministry": CODES["ministry"].map(rows["ministry"]),
-        "mode": rows["mode"].astype(np.uint8),
-        "weekend": rows["weekend"].astype(np.uint8),
-        "dropped": rows["dropped"].astype(bool),
-        "title_len": rows["title_len"].astype(np.float32),
-        "title_key": rows["title_key"].astype(np.uint64),
-        "fee_band": _band(fee, FEE_BANDS),
-        "self_pay_band": _band(self_pay, SELF_PAY_BANDS, unknown=self_pay < 0),
-    }
 
 
 class _SizedLRU:
@@ -223,7 +130,7 @@ def _read_leaf_postings(segreader, fieldname: str, term: str) -> tuple[np.ndarra
 
 
 def _segment_vocab(segreader) -> Counter:
-    from search.schema import MORPH_FIELDS
+    from search.index.schema import MORPH_FIELDS
 
     vocab: Counter = Counter()
     for fieldname in MORPH_FIELDS:
@@ -442,6 +349,25 @@ _slots_lock = threading.Lock()
 MAX_ROOTS = 4  # index directories kept open per process (one in production; tests make many)
 
 
+def close_all() -> None:
+    """Close every index version this process holds open.
+
+    The live versions are cached per process for its whole life, so nothing else closes the last ones:
+    without this the garbage collector closes their segment files at interpreter exit and warns about
+    each ("ResourceWarning: unclosed file …"). Registered with atexit; a query still running in another
+    thread keeps its version until it is done (retire() waits for the last user).
+    """
+    with _slots_lock:
+        slots = list(_slots.values())
+        _slots.clear()
+    for slot in slots:
+        if slot.version is not None:
+            slot.version.retire()
+
+
+atexit.register(close_all)
+
+
 def _slot(root: Path) -> _Slot:
     with _slots_lock:
         slot = _slots.get(str(root))
@@ -551,7 +477,7 @@ def _version(root: Path, name: str, reader) -> Version:
         cols = {key: np.concatenate(parts) if len(parts) > 1 else parts[0] for key, parts in cols_parts.items()}
         live = np.concatenate(live_parts) if len(live_parts) > 1 else live_parts[0]
     else:
-        cols = _segment_columns(np.zeros(0, dtype=ROW))
+        cols = segment_columns(np.zeros(0, dtype=ROW))
         live = np.zeros(0, dtype=bool)
     generation = reader.generation()  # the TOC this reader read (a later commit makes a later version)
     return Version(root=root, name=name, generation=generation if generation is not None else -1, reader=reader,
@@ -569,7 +495,7 @@ def _load_segment(root: Path, name: str, segreader) -> Segment:
         rows = segreader.column_reader("row", translate=False).array()
     else:
         rows = np.zeros(size, dtype=ROW)
-    segment = Segment(uid, size, _segment_columns(rows))
+    segment = Segment(uid, size, segment_columns(rows))
     with _segments_lock:
         _segments[uid] = segment
     return segment
@@ -591,4 +517,4 @@ def analysis_known(version: Version | None) -> Callable[[str], bool]:
     return lambda word: vocab.get(word, 0) > 0
 
 
-__all__ = ["CODES", "FEE_BANDS", "SELF_PAY_BANDS", "Version", "analysis_known", "current", "using"]
+__all__ = ["Version", "analysis_known", "close_all", "current", "using"]

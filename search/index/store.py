@@ -10,7 +10,7 @@
       .write.lock         serialises every write to the live index, and the swap (fcntl.flock)
       .reindex.lock       one full rebuild at a time
 
-Readers (search.reader) only ever open the directory CURRENT names, so they see the old index or the new
+Readers (search.index.versions) only ever open the directory CURRENT names, so they see the old index or the new
 one, never a half-built one. Older directories are removed by the next rebuild.
 """
 

@@ -1,0 +1,103 @@
+"""A segment's rows as numpy columns: what filters, facets, sorting and result lines read.
+
+Every run and course document carries a fixed-size row (search.index.schema.ROW); one segment's rows are
+one numpy record array, turned here into plain column arrays aligned with the segment's document numbers.
+Codes (region, NCS, programme, ministry) become small integers shared by every version in the process
+(CODES), so the columns of different segments can be concatenated and compared; price bands are derived at
+this point from search.interfaces' band definitions, so changing a band needs no reindex.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from search.index.schema import COURSE, RUN
+from search.interfaces import FEE_BANDS, SELF_PAY_BANDS
+
+
+class Interner:
+    """Stable small integers for codes (0 = none), shared by every version in the process."""
+
+    def __init__(self):
+        self.codes: list[str] = [""]
+        self.ids: dict[str, int] = {"": 0}
+        self._lock = threading.Lock()
+
+    def id(self, code: str) -> int:
+        found = self.ids.get(code)
+        if found is None:
+            with self._lock:
+                found = self.ids.get(code)
+                if found is None:
+                    found = len(self.codes)
+                    self.codes.append(code)
+                    self.ids[code] = found
+        return found
+
+    def map(self, values: np.ndarray) -> np.ndarray:
+        """Byte-string column -> int32 ids."""
+        uniques, inverse = np.unique(values, return_inverse=True)
+        table = np.array([self.id(u.decode("ascii", "replace")) for u in uniques], dtype=np.int32)
+        return table[inverse.reshape(-1)] if len(values) else np.zeros(0, dtype=np.int32)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+CODES = {name: Interner() for name in ("region", "sido", "ncs", "ncs1", "ncs2", "programme", "ministry")}
+
+
+def _band(values: np.ndarray, bands, unknown: np.ndarray | None = None) -> np.ndarray:
+    out = np.zeros(len(values), dtype=np.uint8)
+    for index, (_code, _label, low, high) in enumerate(bands):
+        if low is None:
+            if unknown is not None:
+                out[unknown] = index
+            continue
+        hit = values >= low
+        if high is not None:
+            hit &= values <= high
+        if unknown is not None:
+            hit &= ~unknown
+        out[hit] = index
+    return out
+
+
+def segment_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
+    start = rows["start"].astype(np.int32)
+    self_pay = rows["self_pay"].astype(np.int64)
+    fee = rows["fee"].astype(np.int64)
+    ncs = rows["ncs"]
+    region = rows["region"]
+    return {
+        "is_run": rows["kind"] == RUN,
+        "is_course": rows["kind"] == COURSE,
+        "run_id": rows["run_id"].astype(np.int64),
+        "course_id": rows["course_id"].astype(np.int64),
+        "provider_id": rows["provider_id"].astype(np.int64),
+        "start": start,
+        "end": rows["end"].astype(np.int32),
+        "month": start.astype("datetime64[D]").astype("datetime64[M]").astype(np.int32),
+        "fee": fee,
+        "self_pay": self_pay,
+        "seats_left": rows["seats_left"].astype(np.int32),
+        "seats": rows["seats_left"] > 0,
+        "employment": rows["employment"].astype(np.float32),
+        "satisfaction": rows["satisfaction"].astype(np.float32),
+        "region": CODES["region"].map(region),
+        "sido": CODES["sido"].map(region.astype("S2")),
+        "ncs": CODES["ncs"].map(ncs),
+        "ncs1": CODES["ncs1"].map(ncs.astype("S2")),
+        "ncs2": CODES["ncs2"].map(np.where(np.char.str_len(ncs) >= 4, ncs.astype("S4"), b"")),
+        "programme": CODES["programme"].map(rows["programme"]),
+        "ministry": CODES["ministry"].map(rows["ministry"]),
+        "mode": rows["mode"].astype(np.uint8),
+        "weekend": rows["weekend"].astype(np.uint8),
+        "dropped": rows["dropped"].astype(bool),
+        "title_len": rows["title_len"].astype(np.float32),
+        "title_key": rows["title_key"].astype(np.uint64),
+        "fee_band": _band(fee, FEE_BANDS),
+        "self_pay_band": _band(self_pay, SELF_PAY_BANDS, unknown=self_pay < 0),
+    }
