@@ -18,7 +18,7 @@ def header(page):
 
 
 def main_nav(page):
-    return page.get_by_role("navigation", name="주 메뉴")  # the mobile menu's copy is hidden at desktop width
+    return page.get_by_role("navigation", name="주 메뉴")  # the mobile menu's copy is "전체메뉴 목록"
 
 
 def test_signup_verify_login_logout(page, live_server, live_mailbox):
