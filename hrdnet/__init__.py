@@ -36,10 +36,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     # First of all before_request hooks, so a refused request is refused before CSRF or rate limits run.
     app.before_request(access.enforce_access)
     _init_extensions(app)
+    _init_domains(app)
     _register_blueprints(app)
     _init_web(app)
     _register_cli(app)
     return app
+
+
+def _init_domains(app: Flask) -> None:
+    """What each domain gives the shell through a registered interface (so the shell imports none of them)."""
+    import courses
+
+    courses.init_app(app)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -15,10 +15,9 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from courses.models import Ministry, Provider
 from hrdnet import audit, mail, outbox
 from hrdnet.access import Role
-from hrdnet.auth import sessions
+from hrdnet.auth import organisations, sessions
 from hrdnet.auth.errors import (
     AccountDisabled,
     EmailNotVerified,
@@ -133,15 +132,16 @@ def _notify_owner_of_signup_attempt(email: str) -> None:
 def _organisation_ids(role: Role, org_code: str | None) -> dict:
     """provider: org = provider id; auditor: org = ministry code; others have none."""
     if role == Role.PROVIDER:
-        provider = db.session.get(Provider, int(org_code)) if org_code and org_code.isdigit() and fits(int(org_code)) else None
-        if provider is None:
+        number = int(org_code) if org_code and org_code.isdigit() and fits(int(org_code)) else None
+        provider_id = organisations.lookup().provider_id(number) if number is not None else None
+        if provider_id is None:
             raise UnknownOrganisation("훈련기관 번호를 찾을 수 없습니다.")
-        return {"provider_id": provider.id}
+        return {"provider_id": provider_id}
     if role == Role.AUDITOR:
-        ministry = db.session.scalar(select(Ministry).where(Ministry.code == (org_code or "").upper()))
-        if ministry is None:
+        ministry_id = organisations.lookup().ministry_id((org_code or "").upper())
+        if ministry_id is None:
             raise UnknownOrganisation("부처 코드를 찾을 수 없습니다.")
-        return {"ministry_id": ministry.id}
+        return {"ministry_id": ministry_id}
     if org_code:
         raise UnknownOrganisation("훈련생과 관리자 계정에는 소속 기관을 지정하지 않습니다.")
     return {}
