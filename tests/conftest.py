@@ -70,6 +70,14 @@ def _loopback_only(monkeypatch):
 
 # -- databases ---------------------------------------------------------------------------------------
 
+def pytest_collection_modifyitems(items):
+    """PostgreSQL takes 100 connections: tests marked many_connections (60 at once) share one xdist worker,
+    so two of them never run together; the rest of the suite spreads over the other workers meanwhile."""
+    for item in items:
+        if item.get_closest_marker("many_connections") is not None:
+            item.add_marker(pytest.mark.xdist_group("many_connections"))
+
+
 def pytest_generate_tests(metafunc):
     if "db_backend" in metafunc.fixturenames:
         both = metafunc.definition.get_closest_marker("both_dbs") is not None

@@ -36,7 +36,7 @@ from tests.vouchers.test_ledger_races import RaceResult, race
 from vouchers import cards, enrolments, ledger, payments
 from vouchers.models import CardKind, Enrolment, EnrolmentStatus, Payment, PaymentStatus, Transfer, TransferKind
 
-pytestmark = pytest.mark.both_dbs
+pytestmark = [pytest.mark.both_dbs, pytest.mark.many_connections]
 
 LEARNERS = 200  # racing for the last seats of one run
 SEATS = 7

@@ -27,7 +27,7 @@ from tests.vouchers.test_ledger import new_card, payable
 from vouchers import ledger
 from vouchers.models import Transfer
 
-pytestmark = pytest.mark.both_dbs
+pytestmark = [pytest.mark.both_dbs, pytest.mark.many_connections]
 
 THREADS = 60
 BALANCE = 3_000_000
