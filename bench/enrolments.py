@@ -62,7 +62,7 @@ class World:
         from hrdnet.auth.models import User
         from hrdnet.db import unit_of_work
         from hrdnet.timeutil import utcnow
-        from vouchers import ledger
+        from vouchers.ledger import operations as ledger
         from vouchers.models import Account, AccountKind, Card, IdentityLink, LearnerStatus, Person, TransferKind
 
         count = self.cards + 1
@@ -129,8 +129,9 @@ class World:
 def enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
     from hrdnet.db import unit_of_work
     from hrdnet.timeutil import utcnow
-    from vouchers import enrolments, payments
+    from vouchers.enrolments import operations as enrolments
     from vouchers.models import PaymentStatus
+    from vouchers.payments import operations as payments
 
     with unit_of_work(write_lock=True):
         enrolment = enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor="bench")
@@ -141,7 +142,7 @@ def enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
 
 def hold_and_capture(available: int, held: int, payable: int, key: str, expires_at) -> None:
     from hrdnet.db import unit_of_work
-    from vouchers import ledger
+    from vouchers.ledger import operations as ledger
 
     with unit_of_work(write_lock=True):
         hold_id = ledger.hold(f"{key}:hold", available, held, 850_000, expires_at=expires_at, memo="보류",
@@ -194,7 +195,7 @@ def check(app, expected_enrolments: int) -> None:
     from sqlalchemy import func, select
 
     from hrdnet.extensions import db
-    from vouchers import ledger
+    from vouchers.ledger import operations as ledger
     from vouchers.models import Enrolment, EnrolmentStatus
 
     with app.app_context():

@@ -86,7 +86,7 @@ def bench_holds(app, holds: int, threads: int) -> list[tuple[str, float]]:
     from hrdnet.extensions import db
     from hrdnet.timeutil import utcnow
     from tests.vouchers import naive_ledger
-    from vouchers import ledger
+    from vouchers.ledger import operations as ledger
     from vouchers.models import Account, AccountKind, TransferKind
 
     with app.app_context():

@@ -60,10 +60,10 @@ def _import_models() -> None:
     import hrdnet.outbox  # noqa: F401
     import hrdnet.worker  # noqa: F401
     import search.indexer  # noqa: F401  (registers the search.* outbox handlers)
-    import vouchers.jobs  # noqa: F401  (registers the enrolment, settlement and card jobs)
-    import vouchers.ledger  # noqa: F401  (registers the ledger.expire_holds job)
+    import vouchers.enrolments.jobs  # noqa: F401  (registers the enrolment, settlement and card jobs)
+    import vouchers.ledger.operations  # noqa: F401  (registers the ledger.expire_holds job)
     import vouchers.models  # noqa: F401
-    import vouchers.payments  # noqa: F401  (registers the payments.refund outbox handler)
+    import vouchers.payments.operations  # noqa: F401  (registers the payments.refund outbox handler)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -75,9 +75,9 @@ def _register_blueprints(app: Flask) -> None:
     from hrdnet.auth import views as auth_views
     from search import api as search_api
     from search import views as search_views
-    from vouchers import api as vouchers_api
-    from vouchers import payment_views
-    from vouchers import views as vouchers_views
+    from vouchers.web import api as vouchers_api
+    from vouchers.web import payment_views
+    from vouchers.web import views as vouchers_views
 
     app.register_blueprint(site.bp)
     app.register_blueprint(auth_views.bp)
@@ -109,4 +109,4 @@ def _register_cli(app: Flask) -> None:
     courses_cli.register(app)
     search_cli.register(app)
     vouchers_cli.register(app)
-    __import__("vouchers.payments_cli").payments_cli.register(app)
+    __import__("vouchers.payments.cli").payments.cli.register(app)

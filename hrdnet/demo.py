@@ -41,7 +41,7 @@ def _ensure_demo_card(user) -> None:
     from datetime import date
 
     from hrdnet.timeutil import kst_today
-    from vouchers import cards
+    from vouchers.cards import operations as cards
     from vouchers.models import CardKind
 
     if cards.person_of(user.id) is None:

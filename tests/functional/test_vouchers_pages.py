@@ -18,9 +18,12 @@ from tests.conftest import PASSWORD, csrf_token
 from tests.courses.test_pages import TODAY, text_of
 from tests.functional.helpers import error_message, error_summary, field_errors, page
 from tests.vouchers.conftest import ACTOR, VoucherWorld
-from vouchers import cards, enrolments, ledger, services
+from vouchers.cards import operations as cards
+from vouchers.cards.quote import quote
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import ApplicationStatus, CardApplication, Enrolment, EnrolmentStatus, Hold
-from vouchers.quote import quote
+from vouchers.web import read_models as services
 
 
 @pytest.fixture

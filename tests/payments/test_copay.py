@@ -32,8 +32,7 @@ from tests.support.localstripe import (
     running_localstripe,
     stripe_client,
 )
-from vouchers import enrolments, payments
-from vouchers.gateway import CardDeclined, ProcessorUnavailable, gateway
+from vouchers.enrolments import operations as enrolments
 from vouchers.models import (
     Enrolment,
     EnrolmentEvent,
@@ -42,6 +41,8 @@ from vouchers.models import (
     PaymentFlag,
     Transfer,
 )
+from vouchers.payments import operations as payments
+from vouchers.payments.gateway import CardDeclined, ProcessorUnavailable, gateway
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000341"

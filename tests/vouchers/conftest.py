@@ -15,8 +15,10 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.courses.test_pages import TODAY, Catalog
-from vouchers import cards, enrolments, payments
+from vouchers.cards import operations as cards
+from vouchers.enrolments import operations as enrolments
 from vouchers.models import CardKind, Enrolment
+from vouchers.payments import operations as payments
 
 ACTOR = "test"
 

@@ -15,9 +15,11 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
-from vouchers import cards, enrolments, ledger
+from vouchers.cards import operations as cards
+from vouchers.cards.quote import quote
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import Enrolment, EnrolmentStatus, Hold
-from vouchers.quote import quote
 
 pytestmark = pytest.mark.both_dbs
 

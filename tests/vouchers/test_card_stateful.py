@@ -37,9 +37,14 @@ from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.vouchers.conftest import ACTOR, VoucherWorld
-from vouchers import attendance, cards, enrolments, errors, ledger, payments
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.rules import card_rules
+from vouchers.enrolments import attendance
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import Account, AccountKind, Card, CardKind, Enrolment, EnrolmentStatus, Settlement
-from vouchers.rules import card_rules
+from vouchers.payments import operations as payments
 
 S = EnrolmentStatus
 BASE = date(2027, 3, 2)

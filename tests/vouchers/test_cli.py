@@ -13,7 +13,8 @@ from hrdnet.timeutil import kst_today
 from tests.conftest import PASSWORD
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
-from vouchers import cards, enrolments
+from vouchers.cards import operations as cards
+from vouchers.enrolments import operations as enrolments
 from vouchers.models import ApplicationStatus, CardApplication, EnrolmentStatus
 
 pytestmark = pytest.mark.both_dbs

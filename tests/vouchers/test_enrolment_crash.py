@@ -30,7 +30,8 @@ from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from vouchers import enrolments, gateway, ledger, payments
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import (
     Enrolment,
     EnrolmentEvent,
@@ -40,6 +41,8 @@ from vouchers.models import (
     Transfer,
     TransferKind,
 )
+from vouchers.payments import gateway
+from vouchers.payments import operations as payments
 
 pytestmark = pytest.mark.both_dbs
 
@@ -58,7 +61,9 @@ CRASHING_ENROLMENT = textwrap.dedent("""
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_DIR": workdir + "/mail",
                       "SEARCH_INDEX_DIR": workdir + "/index"})
     with app.app_context():
-        from vouchers import enrolments, gateway, payments
+        from vouchers.enrolments import operations as enrolments
+        from vouchers.payments import gateway
+        from vouchers.payments import operations as payments
 
         # The learner's enrol request: seat, hold and the payment row, committed together.
         with unit_of_work(write_lock=True):

@@ -11,7 +11,10 @@ from hrdnet.db import unit_of_work
 from hrdnet.timeutil import utcnow
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
-from vouchers import attendance, enrolments, errors, ledger
+from vouchers import errors
+from vouchers.enrolments import attendance
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import EnrolmentStatus
 
 pytestmark = pytest.mark.both_dbs
@@ -71,7 +74,7 @@ def test_second_enrolment_on_full_run_is_refused(world):
 @pytest.mark.parametrize(("programme", "hours", "expected"), [
     ("C0061", 640, 116_000), ("C0104", 640, 200_000), ("C0061", 139, None), ("C0104", None, None)])
 def test_the_quote_shows_the_training_allowance_without_ledgering_it(world, programme, hours, expected):
-    from vouchers.quote import quote
+    from vouchers.cards.quote import quote
 
     learner = world.learner()
     run = world.run(programme=programme, hours=hours)

@@ -33,8 +33,11 @@ from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
 from tests.vouchers.naive_enrolment import NaiveEnrolment
 from tests.vouchers.test_ledger_races import RaceResult, race
-from vouchers import cards, enrolments, ledger, payments
+from vouchers.cards import operations as cards
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import CardKind, Enrolment, EnrolmentStatus, Payment, PaymentStatus, Transfer, TransferKind
+from vouchers.payments import operations as payments
 
 pytestmark = pytest.mark.both_dbs
 

@@ -30,8 +30,9 @@ from hrdnet.audit import AuditEntry
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from vouchers import errors, ledger
-from vouchers.ledger import Leg
+from vouchers import errors
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.operations import Leg
 from vouchers.models import (
     Account,
     AccountKind,

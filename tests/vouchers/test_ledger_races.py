@@ -24,7 +24,7 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.vouchers.naive_ledger import NaiveLedger, NaiveOnRealSchema
 from tests.vouchers.test_ledger import new_card, payable
-from vouchers import ledger
+from vouchers.ledger import operations as ledger
 from vouchers.models import Transfer
 
 pytestmark = pytest.mark.both_dbs

@@ -24,8 +24,14 @@ from hrdnet.audit import AuditEntry
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.vouchers.conftest import ACTOR
-from vouchers import attendance, cards, enrolments, errors, ledger
-from vouchers.enrolments import EVENTS, TRANSITIONS
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.quote import quote
+from vouchers.cards.rules import DEFAULT_FILE as CARD_RULES_SHIPPED
+from vouchers.enrolments import attendance
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.operations import EVENTS, TRANSITIONS
+from vouchers.ledger import operations as ledger
 from vouchers.models import (
     AccountKind,
     ApplicationStatus,
@@ -37,8 +43,6 @@ from vouchers.models import (
     Settlement,
     Transfer,
 )
-from vouchers.quote import quote
-from vouchers.rules import DEFAULT_FILE as CARD_RULES_SHIPPED
 
 pytestmark = pytest.mark.both_dbs
 

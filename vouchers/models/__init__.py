@@ -2,7 +2,7 @@
 enrolments with their payments, attendance and settlements (enrolments.py), processor events, flags and
 reconciliation reports (payments.py)."""
 
-from vouchers.models.cards import *  # noqa: F403
-from vouchers.models.enrolments import *  # noqa: F403
-from vouchers.models.ledger import *  # noqa: F403
-from vouchers.models.payments import *  # noqa: F403
+from vouchers.cards.models import *  # noqa: F403
+from vouchers.enrolments.models import *  # noqa: F403
+from vouchers.ledger.models import *  # noqa: F403
+from vouchers.payments.models import *  # noqa: F403

@@ -16,9 +16,11 @@ from datetime import date
 from courses import pricing
 from courses.models import Run
 from hrdnet.errors import DomainError
-from vouchers import cards, errors, ledger
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.rules import card_rules
+from vouchers.ledger import operations as ledger
 from vouchers.models import Card, CardKind
-from vouchers.rules import card_rules
 
 
 @dataclass(frozen=True)

@@ -33,17 +33,9 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from hrdnet.worker import scheduled
-from vouchers import enrolments, errors, ledger
-from vouchers.gateway import (
-    CANCELED,
-    REQUIRES_PAYMENT,
-    SUCCEEDED,
-    CardDeclined,
-    ProcessorEvent,
-    ProcessorPayment,
-    confirm_key,
-    gateway,
-)
+from vouchers import errors
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import (
     Enrolment,
     EnrolmentStatus,
@@ -52,6 +44,16 @@ from vouchers.models import (
     PaymentFlag,
     PaymentFlagKind,
     PaymentStatus,
+)
+from vouchers.payments.gateway import (
+    CANCELED,
+    REQUIRES_PAYMENT,
+    SUCCEEDED,
+    CardDeclined,
+    ProcessorEvent,
+    ProcessorPayment,
+    confirm_key,
+    gateway,
 )
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from sqlalchemy import select
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import KST
-from vouchers.gateway import SUCCEEDED, ProcessorPayment, gateway
 from vouchers.models import Enrolment, Payment, PaymentStatus, ReconciliationReport, Transfer
+from vouchers.payments.gateway import SUCCEEDED, ProcessorPayment, gateway
 
 PAID_NOT_ENROLLED, ENROLLED_NOT_PAID, AMOUNT_DIFFERS = "paid_not_enrolled", "enrolled_not_paid", "amount_differs"
 KIND_LABELS = {PAID_NOT_ENROLLED: "결제됐으나 수강 확정 없음", ENROLLED_NOT_PAID: "수강 확정됐으나 결제 없음",

@@ -17,10 +17,12 @@ from sqlalchemy import select
 from courses.models import Run
 from hrdnet import audit
 from hrdnet.extensions import db
-from vouchers import enrolments, errors, ledger
-from vouchers.enrolments import S, _provider_payable, _record_settlement, _truncate, settled_amount
+from vouchers import errors
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.operations import S, _provider_payable, _record_settlement, _truncate, settled_amount
+from vouchers.ledger import operations as ledger
 from vouchers.models import AccountKind, Attendance, AttendanceMark, Enrolment, Settlement, TransferKind
-from vouchers.rules import CardRules, card_rules
 
 _RECORDABLE = (S.CONFIRMED.value, S.IN_TRAINING.value)
 

@@ -22,8 +22,8 @@ def reconcile_command(day, days: int):
     for /admin/payments/reconcile. Exit 0: everything matches; 1: mismatches; 2: processor unreachable.
     """
     from hrdnet.timeutil import kst_today
-    from vouchers import reconcile
-    from vouchers.gateway import ProcessorUnavailable
+    from vouchers.payments import reconcile
+    from vouchers.payments.gateway import ProcessorUnavailable
 
     start = day.date() if day else kst_today() - timedelta(days=1)
     end = start + timedelta(days=days - 1)

@@ -20,7 +20,12 @@ from courses.services import PUBLIC_STATUSES
 from hrdnet.access import Role
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db
-from vouchers import cards, enrolments, errors, ledger, payments
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.quote import Quote, quote
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.enrolments import operations as enrolments
+from vouchers.ledger import operations as ledger
 from vouchers.models import (
     ApplicationStatus,
     Card,
@@ -32,8 +37,7 @@ from vouchers.models import (
     PaymentStatus,
     Person,
 )
-from vouchers.quote import Quote, quote
-from vouchers.rules import CardRules, card_rules
+from vouchers.payments import operations as payments
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,12 @@ from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import limiter, login_rate_limit
 from hrdnet.timeutil import kst_today, utcnow
-from vouchers import cards, identity_review, payments, services
-from vouchers.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
+from vouchers.cards import identity_review
+from vouchers.cards import operations as cards
 from vouchers.models import ApplicationStatus, EnrolmentStatus, PaymentStatus
+from vouchers.payments import operations as payments
+from vouchers.web import read_models as services
+from vouchers.web.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
 
 bp = Blueprint("vouchers", __name__)
 

@@ -21,7 +21,7 @@ from hrdnet.access import Role, roles, signed_in
 from hrdnet.api import ApiErrorSchema
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
-from vouchers import services
+from vouchers.web import read_models as services
 
 bp = Blueprint("vouchers_api", __name__, description="내일배움카드와 수강 신청")
 

@@ -26,8 +26,11 @@ from hrdnet.errors import DomainError
 from hrdnet.extensions import csrf, db
 from hrdnet.forms import Form
 from hrdnet.timeutil import kst_today
-from vouchers import enrolments, payments, reconcile
-from vouchers.gateway import (
+from vouchers.enrolments import operations as enrolments
+from vouchers.models import Enrolment, EnrolmentStatus, Payment, PaymentFlag, PaymentStatus
+from vouchers.payments import operations as payments
+from vouchers.payments import reconcile
+from vouchers.payments.gateway import (
     CANCELED,
     REQUIRES_ACTION,
     CardDeclined,
@@ -35,7 +38,6 @@ from vouchers.gateway import (
     ProcessorUnavailable,
     gateway,
 )
-from vouchers.models import Enrolment, EnrolmentStatus, Payment, PaymentFlag, PaymentStatus
 
 log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)

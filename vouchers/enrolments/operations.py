@@ -26,7 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from courses.models import Run
 from hrdnet import audit
 from hrdnet.extensions import db
-from vouchers import cards, errors, ledger
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.quote import quote
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.ledger import operations as ledger
 from vouchers.models import (
     AccountKind,
     CardKind,
@@ -36,8 +40,6 @@ from vouchers.models import (
     Settlement,
     TransferKind,
 )
-from vouchers.quote import quote
-from vouchers.rules import CardRules, card_rules
 
 S = EnrolmentStatus
 
@@ -310,7 +312,7 @@ def cancel(enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None
 
 
 def _return_money(enrolment: Enrolment, preview: CancelPreview, *, actor: str) -> None:
-    from vouchers import payments
+    from vouchers.payments import operations as payments
 
     run = db.session.get(Run, enrolment.run_id)
     payable = _provider_payable(run)

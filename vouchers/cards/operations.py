@@ -16,7 +16,10 @@ from courses.models import Programme
 from hrdnet import audit
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from vouchers import errors, identity, identity_review, ledger
+from vouchers import errors
+from vouchers.cards import identity, identity_review
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.ledger import operations as ledger
 from vouchers.models import (
     Account,
     AccountKind,
@@ -33,7 +36,6 @@ from vouchers.models import (
     Transfer,
     TransferKind,
 )
-from vouchers.rules import CardRules, card_rules
 
 # The programme budgets cards are issued from: the card scheme (국민내일배움카드 일반과정) and K-Digital Credit.
 CARD_PROGRAMME = "C0061"

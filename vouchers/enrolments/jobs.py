@@ -7,7 +7,9 @@ from datetime import timedelta
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from hrdnet.worker import scheduled
-from vouchers import attendance, cards, enrolments
+from vouchers.cards import operations as cards
+from vouchers.enrolments import attendance
+from vouchers.enrolments import operations as enrolments
 
 
 @scheduled("enrolments.expire_unpaid", every=timedelta(minutes=1))
