@@ -62,8 +62,9 @@ class World:
         from hrdnet.auth.models import User
         from hrdnet.db import unit_of_work
         from hrdnet.timeutil import utcnow
+        from vouchers.cards.models import Card, IdentityLink, LearnerStatus, Person
         from vouchers.ledger import operations as ledger
-        from vouchers.models import Account, AccountKind, Card, IdentityLink, LearnerStatus, Person, TransferKind
+        from vouchers.ledger.models import Account, AccountKind, TransferKind
 
         count = self.cards + 1
         password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("bench-password")
@@ -130,8 +131,8 @@ def enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
     from hrdnet.db import unit_of_work
     from hrdnet.timeutil import utcnow
     from vouchers.enrolments import operations as enrolments
-    from vouchers.models import PaymentStatus
     from vouchers.payments import operations as payments
+    from vouchers.payments.models import PaymentStatus
 
     with unit_of_work(write_lock=True):
         enrolment = enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor="bench")
@@ -195,8 +196,8 @@ def check(app, expected_enrolments: int) -> None:
     from sqlalchemy import func, select
 
     from hrdnet.extensions import db
+    from vouchers.enrolments.models import Enrolment, EnrolmentStatus
     from vouchers.ledger import operations as ledger
-    from vouchers.models import Enrolment, EnrolmentStatus
 
     with app.app_context():
         confirmed = db.session.scalar(

@@ -87,7 +87,7 @@ def bench_holds(app, holds: int, threads: int) -> list[tuple[str, float]]:
     from hrdnet.timeutil import utcnow
     from tests.vouchers import naive_ledger
     from vouchers.ledger import operations as ledger
-    from vouchers.models import Account, AccountKind, TransferKind
+    from vouchers.ledger.models import Account, AccountKind, TransferKind
 
     with app.app_context():
         with unit_of_work(write_lock=True) as session:

@@ -60,9 +60,12 @@ def _import_models() -> None:
     import hrdnet.outbox  # noqa: F401
     import hrdnet.worker  # noqa: F401
     import search.indexer  # noqa: F401  (registers the search.* outbox handlers)
+    import vouchers.cards.models  # noqa: F401
     import vouchers.enrolments.jobs  # noqa: F401  (registers the enrolment, settlement and card jobs)
+    import vouchers.enrolments.models  # noqa: F401
+    import vouchers.ledger.models  # noqa: F401
     import vouchers.ledger.operations  # noqa: F401  (registers the ledger.expire_holds job)
-    import vouchers.models  # noqa: F401
+    import vouchers.payments.models  # noqa: F401
     import vouchers.payments.operations  # noqa: F401  (registers the payments.refund outbox handler)
 
 

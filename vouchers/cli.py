@@ -49,7 +49,7 @@ def issue_command(email: str, limit: int | None, valid_years: int | None, accoun
     from hrdnet.extensions import db
     from hrdnet.timeutil import kst_today
     from vouchers.cards import operations as cards
-    from vouchers.models import ApplicationStatus, CardApplication
+    from vouchers.cards.models import ApplicationStatus, CardApplication
 
     with unit_of_work(write_lock=True):
         user = db.session.scalar(select(User).where(User.email == email.strip().lower()))

@@ -18,7 +18,7 @@ from tests.conftest import csrf_token
 from tests.functional.helpers import page
 from tests.vouchers.conftest import ACTOR, VoucherWorld
 from vouchers.cards import operations as cards
-from vouchers.models import IdentityLink, LinkStatus
+from vouchers.cards.models import IdentityLink, LinkStatus
 
 VICTIM = {"name": "김피해", "birth_date": "1990-05-17", "phone": "010-2222-3333"}
 
@@ -34,7 +34,7 @@ def victim(world):
     from datetime import date
 
     from hrdnet.db import unit_of_work
-    from vouchers.models import CardKind
+    from vouchers.cards.models import CardKind
 
     user = world.make_user("learner", email="victim@example.com")
     with unit_of_work(write_lock=True):

@@ -19,10 +19,12 @@ from tests.courses.test_pages import TODAY, text_of
 from tests.functional.helpers import error_message, error_summary, field_errors, page
 from tests.vouchers.conftest import ACTOR, VoucherWorld
 from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus, CardApplication
 from vouchers.cards.quote import quote
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
-from vouchers.models import ApplicationStatus, CardApplication, Enrolment, EnrolmentStatus, Hold
+from vouchers.ledger.models import Hold
 from vouchers.web import read_models as services
 
 

@@ -33,16 +33,11 @@ from tests.support.localstripe import (
     stripe_client,
 )
 from vouchers.enrolments import operations as enrolments
-from vouchers.models import (
-    Enrolment,
-    EnrolmentEvent,
-    Payment,
-    PaymentEvent,
-    PaymentFlag,
-    Transfer,
-)
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent
+from vouchers.ledger.models import Transfer
 from vouchers.payments import operations as payments
 from vouchers.payments.gateway import CardDeclined, ProcessorUnavailable, gateway
+from vouchers.payments.models import Payment, PaymentEvent, PaymentFlag
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000341"

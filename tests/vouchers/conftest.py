@@ -16,8 +16,9 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.courses.test_pages import TODAY, Catalog
 from vouchers.cards import operations as cards
+from vouchers.cards.models import CardKind
 from vouchers.enrolments import operations as enrolments
-from vouchers.models import CardKind, Enrolment
+from vouchers.enrolments.models import Enrolment
 from vouchers.payments import operations as payments
 
 ACTOR = "test"

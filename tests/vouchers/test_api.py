@@ -18,8 +18,9 @@ from tests.vouchers.conftest import ACTOR
 from vouchers.cards import operations as cards
 from vouchers.cards.quote import quote
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
-from vouchers.models import Enrolment, EnrolmentStatus, Hold
+from vouchers.ledger.models import Hold
 
 pytestmark = pytest.mark.both_dbs
 

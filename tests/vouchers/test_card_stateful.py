@@ -39,11 +39,13 @@ from hrdnet.extensions import db
 from tests.vouchers.conftest import ACTOR, VoucherWorld
 from vouchers import errors
 from vouchers.cards import operations as cards
+from vouchers.cards.models import Card, CardKind
 from vouchers.cards.rules import card_rules
 from vouchers.enrolments import attendance
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus, Settlement
 from vouchers.ledger import operations as ledger
-from vouchers.models import Account, AccountKind, Card, CardKind, Enrolment, EnrolmentStatus, Settlement
+from vouchers.ledger.models import Account, AccountKind
 from vouchers.payments import operations as payments
 
 S = EnrolmentStatus

@@ -31,18 +31,12 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent, EnrolmentStatus
 from vouchers.ledger import operations as ledger
-from vouchers.models import (
-    Enrolment,
-    EnrolmentEvent,
-    EnrolmentStatus,
-    Payment,
-    PaymentStatus,
-    Transfer,
-    TransferKind,
-)
+from vouchers.ledger.models import Transfer, TransferKind
 from vouchers.payments import gateway
 from vouchers.payments import operations as payments
+from vouchers.payments.models import Payment, PaymentStatus
 
 pytestmark = pytest.mark.both_dbs
 

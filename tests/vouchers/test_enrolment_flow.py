@@ -14,8 +14,8 @@ from tests.vouchers.conftest import ACTOR
 from vouchers import errors
 from vouchers.enrolments import attendance
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.ledger import operations as ledger
-from vouchers.models import EnrolmentStatus
 
 pytestmark = pytest.mark.both_dbs
 

@@ -34,10 +34,13 @@ from tests.vouchers.conftest import ACTOR
 from tests.vouchers.naive_enrolment import NaiveEnrolment
 from tests.vouchers.test_ledger_races import RaceResult, race
 from vouchers.cards import operations as cards
+from vouchers.cards.models import CardKind
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
-from vouchers.models import CardKind, Enrolment, EnrolmentStatus, Payment, PaymentStatus, Transfer, TransferKind
+from vouchers.ledger.models import Transfer, TransferKind
 from vouchers.payments import operations as payments
+from vouchers.payments.models import Payment, PaymentStatus
 
 pytestmark = pytest.mark.both_dbs
 

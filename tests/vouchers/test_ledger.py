@@ -32,8 +32,7 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
 from vouchers.ledger import operations as ledger
-from vouchers.ledger.operations import Leg
-from vouchers.models import (
+from vouchers.ledger.models import (
     Account,
     AccountKind,
     AccountKindDefinition,
@@ -43,6 +42,7 @@ from vouchers.models import (
     TransferKind,
     TransferKindDefinition,
 )
+from vouchers.ledger.operations import Leg
 
 pytestmark = pytest.mark.both_dbs
 

@@ -26,23 +26,16 @@ from hrdnet.extensions import db
 from tests.vouchers.conftest import ACTOR
 from vouchers import errors
 from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus, CardKind
 from vouchers.cards.quote import quote
 from vouchers.cards.rules import DEFAULT_FILE as CARD_RULES_SHIPPED
 from vouchers.enrolments import attendance
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent, EnrolmentStatus, Settlement
 from vouchers.enrolments.operations import EVENTS, TRANSITIONS
 from vouchers.ledger import operations as ledger
-from vouchers.models import (
-    AccountKind,
-    ApplicationStatus,
-    CardKind,
-    Enrolment,
-    EnrolmentEvent,
-    EnrolmentStatus,
-    Payment,
-    Settlement,
-    Transfer,
-)
+from vouchers.ledger.models import AccountKind, Transfer
+from vouchers.payments.models import Payment
 
 pytestmark = pytest.mark.both_dbs
 

@@ -18,24 +18,19 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
 from vouchers.cards import identity, identity_review
-from vouchers.cards.rules import CardRules, card_rules
-from vouchers.ledger import operations as ledger
-from vouchers.models import (
-    Account,
-    AccountKind,
+from vouchers.cards.models import (
     ApplicationStatus,
     Card,
     CardApplication,
     CardKind,
-    Entry,
     IdentityLink,
     LearnerStatus,
     LinkStatus,
     Person,
-    Side,
-    Transfer,
-    TransferKind,
 )
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Account, AccountKind, Entry, Side, Transfer, TransferKind
 
 # The programme budgets cards are issued from: the card scheme (국민내일배움카드 일반과정) and K-Digital Credit.
 CARD_PROGRAMME = "C0061"

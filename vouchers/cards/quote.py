@@ -18,9 +18,9 @@ from courses.models import Run
 from hrdnet.errors import DomainError
 from vouchers import errors
 from vouchers.cards import operations as cards
+from vouchers.cards.models import Card, CardKind
 from vouchers.cards.rules import card_rules
 from vouchers.ledger import operations as ledger
-from vouchers.models import Card, CardKind
 
 
 @dataclass(frozen=True)

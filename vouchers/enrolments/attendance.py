@@ -20,9 +20,10 @@ from hrdnet.extensions import db
 from vouchers import errors
 from vouchers.cards.rules import CardRules, card_rules
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Attendance, AttendanceMark, Enrolment, Settlement
 from vouchers.enrolments.operations import S, _provider_payable, _record_settlement, _truncate, settled_amount
 from vouchers.ledger import operations as ledger
-from vouchers.models import AccountKind, Attendance, AttendanceMark, Enrolment, Settlement, TransferKind
+from vouchers.ledger.models import AccountKind, TransferKind
 
 _RECORDABLE = (S.CONFIRMED.value, S.IN_TRAINING.value)
 

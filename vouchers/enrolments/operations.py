@@ -28,18 +28,12 @@ from hrdnet import audit
 from hrdnet.extensions import db
 from vouchers import errors
 from vouchers.cards import operations as cards
+from vouchers.cards.models import CardKind
 from vouchers.cards.quote import quote
 from vouchers.cards.rules import CardRules, card_rules
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent, EnrolmentStatus, Settlement
 from vouchers.ledger import operations as ledger
-from vouchers.models import (
-    AccountKind,
-    CardKind,
-    Enrolment,
-    EnrolmentEvent,
-    EnrolmentStatus,
-    Settlement,
-    TransferKind,
-)
+from vouchers.ledger.models import AccountKind, TransferKind
 
 S = EnrolmentStatus
 
@@ -142,7 +136,7 @@ def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: 
 
 
 def _live_enrolment(person_id: int, run_id: int) -> Enrolment | None:
-    from vouchers.models import ACTIVE_STATUSES
+    from vouchers.enrolments.models import ACTIVE_STATUSES
 
     return db.session.scalar(select(Enrolment).where(Enrolment.person_id == person_id, Enrolment.run_id == run_id,
                                                      Enrolment.status.in_([s.value for s in ACTIVE_STATUSES])))

@@ -40,7 +40,7 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from hrdnet.worker import scheduled
 from vouchers import errors
-from vouchers.models import (
+from vouchers.ledger.models import (
     SETTLING_KINDS,
     Account,
     AccountKind,

@@ -35,16 +35,8 @@ from hrdnet.timeutil import utcnow
 from hrdnet.worker import scheduled
 from vouchers import errors
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
-from vouchers.models import (
-    Enrolment,
-    EnrolmentStatus,
-    Payment,
-    PaymentEvent,
-    PaymentFlag,
-    PaymentFlagKind,
-    PaymentStatus,
-)
 from vouchers.payments.gateway import (
     CANCELED,
     REQUIRES_PAYMENT,
@@ -55,6 +47,7 @@ from vouchers.payments.gateway import (
     confirm_key,
     gateway,
 )
+from vouchers.payments.models import Payment, PaymentEvent, PaymentFlag, PaymentFlagKind, PaymentStatus
 
 log = logging.getLogger(__name__)
 

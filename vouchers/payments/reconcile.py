@@ -26,8 +26,10 @@ from sqlalchemy import select
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import KST
-from vouchers.models import Enrolment, Payment, PaymentStatus, ReconciliationReport, Transfer
+from vouchers.enrolments.models import Enrolment
+from vouchers.ledger.models import Transfer
 from vouchers.payments.gateway import SUCCEEDED, ProcessorPayment, gateway
+from vouchers.payments.models import Payment, PaymentStatus, ReconciliationReport
 
 PAID_NOT_ENROLLED, ENROLLED_NOT_PAID, AMOUNT_DIFFERS = "paid_not_enrolled", "enrolled_not_paid", "amount_differs"
 KIND_LABELS = {PAID_NOT_ENROLLED: "결제됐으나 수강 확정 없음", ENROLLED_NOT_PAID: "수강 확정됐으나 결제 없음",

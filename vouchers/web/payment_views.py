@@ -27,7 +27,7 @@ from hrdnet.extensions import csrf, db
 from hrdnet.forms import Form
 from hrdnet.timeutil import kst_today
 from vouchers.enrolments import operations as enrolments
-from vouchers.models import Enrolment, EnrolmentStatus, Payment, PaymentFlag, PaymentStatus
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.payments import operations as payments
 from vouchers.payments import reconcile
 from vouchers.payments.gateway import (
@@ -38,6 +38,7 @@ from vouchers.payments.gateway import (
     ProcessorUnavailable,
     gateway,
 )
+from vouchers.payments.models import Payment, PaymentFlag, PaymentStatus
 
 log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)

@@ -22,22 +22,14 @@ from hrdnet.errors import DomainError
 from hrdnet.extensions import db
 from vouchers import errors
 from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus, Card, CardApplication, CardKind, Person
 from vouchers.cards.quote import Quote, quote
 from vouchers.cards.rules import CardRules, card_rules
 from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
-from vouchers.models import (
-    ApplicationStatus,
-    Card,
-    CardApplication,
-    CardKind,
-    Enrolment,
-    EnrolmentStatus,
-    Payment,
-    PaymentStatus,
-    Person,
-)
 from vouchers.payments import operations as payments
+from vouchers.payments.models import Payment, PaymentStatus
 
 log = logging.getLogger(__name__)
 

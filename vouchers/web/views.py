@@ -23,8 +23,10 @@ from hrdnet.extensions import limiter, login_rate_limit
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers.cards import identity_review
 from vouchers.cards import operations as cards
-from vouchers.models import ApplicationStatus, EnrolmentStatus, PaymentStatus
+from vouchers.cards.models import ApplicationStatus
+from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.payments import operations as payments
+from vouchers.payments.models import PaymentStatus
 from vouchers.web import read_models as services
 from vouchers.web.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
 
