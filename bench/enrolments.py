@@ -8,10 +8,10 @@ on 10,000 cards, with 1 and 4 threads, against the bare ledger; and `hrdnet audi
 
 Figures, not pass/fail (bench/README.md). Each backend gets a fresh database built by the migrations.
 
-  enrol + pay    what a learner's two requests do: enrolments.enrol() and payments.open_payment() in one
-                 unit_of_work(write_lock=True) (seat, quote, hold, enrolment row and history, audit), then
-                 payments.process() with the local backend (the processor answers at once; apply_state
-                 confirms: capture of the hold, the co-payment transfer, history, audit) in a second one
+  enrol + pay    what a learner's request does: vouchers.checkout.enrol(), the production path: its intent in
+                 one unit_of_work(write_lock=True) (seat and its outbox item, quote, hold, payment attempt,
+                 enrolment row and history, audit), then the local backend (the processor answers at once;
+                 apply_state confirms: capture of the hold, the co-payment transfer, history, audit) in a second one
   baseline       measured in the same run: the bare ledger doing the same money movement in the same two
                  transactions, vouchers.ledger.hold() then vouchers.ledger.capture(), with no seat, quote,
                  enrolment, payment row or history; "× baseline" is the figure to compare across machines
@@ -128,17 +128,13 @@ class World:
 
 
 def enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
-    from hrdnet.db import unit_of_work
     from hrdnet.timeutil import utcnow
-    from vouchers.enrolments import operations as enrolments
-    from vouchers.payments import operations as payments
-    from vouchers.payments.models import PaymentStatus
+    from vouchers import checkout
+    from vouchers.enrolments.models import EnrolmentStatus
 
-    with unit_of_work(write_lock=True):
-        enrolment = enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor="bench")
-        payment_id = payments.open_payment(enrolment).id
-    if payments.process(payment_id, actor="bench").status != PaymentStatus.SUCCEEDED:
-        raise RuntimeError(f"payment {payment_id} was not collected")
+    enrolment = checkout.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor="bench")
+    if enrolment.status != EnrolmentStatus.CONFIRMED:
+        raise RuntimeError(f"enrolment {enrolment.id} was not confirmed")
 
 
 def hold_and_capture(available: int, held: int, payable: int, key: str, expires_at) -> None:

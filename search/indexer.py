@@ -6,7 +6,8 @@ database in (course, run) order, analyses courses in worker processes, writes a 
 it in atomically (store.CURRENT); searches keep using the old one until then.
 
 Sync: the catalog enqueues outbox items in the same transaction as its change (courses/changes.py):
-"search.runs" {"run_ids"}, "search.courses" {"course_ids"}, "search.provider" {"provider_id"}. The
+"catalog.runs_changed" {"run_ids"}, "catalog.courses_changed" {"course_ids"}, "catalog.provider_changed"
+{"provider_id"}. The
 handlers below re-read those rows from the database and update or delete their documents, so delivering
 an item twice does no harm. A process that dies between the commit and the delivery leaves the item
 pending, and the next worker pass delivers it. While a full rebuild runs, handlers update the live index
@@ -57,9 +58,9 @@ from search.store import IndexBusy  # noqa: F401  (raised by rebuild(); part of 
 
 log = logging.getLogger(__name__)
 
-TOPIC_RUNS = "search.runs"
-TOPIC_COURSES = "search.courses"
-TOPIC_PROVIDER = "search.provider"
+TOPIC_RUNS = "catalog.runs_changed"
+TOPIC_COURSES = "catalog.courses_changed"
+TOPIC_PROVIDER = "catalog.provider_changed"
 
 CHUNK = 2000  # runs read from the database at a time
 IN_FLIGHT = 2  # analysis chunks queued ahead per worker process

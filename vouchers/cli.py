@@ -1,4 +1,5 @@
-"""`hrdnet ledger …`, `hrdnet cards …`, `hrdnet attendance …`, `hrdnet enrolments …`: the voucher domain's commands."""
+"""`hrdnet ledger …`, `hrdnet cards …`, `hrdnet attendance …`, `hrdnet enrolments …`: the voucher domain's commands
+(and `hrdnet payments …` from vouchers.payments.cli). Each command owns its one unit of work."""
 
 from __future__ import annotations
 
@@ -125,7 +126,9 @@ class _domain_errors:
 
 
 def register(app: Flask) -> None:
-    for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli):
+    from vouchers.payments.cli import payments_cli
+
+    for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli, payments_cli):
         app.cli.add_command(group)
 
 

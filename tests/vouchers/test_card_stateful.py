@@ -37,7 +37,7 @@ from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.vouchers.conftest import ACTOR, VoucherWorld
-from vouchers import errors
+from vouchers import checkout, errors
 from vouchers.cards import operations as cards
 from vouchers.cards.models import Card, CardKind
 from vouchers.cards.rules import card_rules
@@ -46,7 +46,6 @@ from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Enrolment, EnrolmentStatus, Settlement
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import Account, AccountKind
-from vouchers.payments import operations as payments
 
 S = EnrolmentStatus
 BASE = date(2027, 3, 2)
@@ -127,11 +126,11 @@ def posted(fn, *args, **kwargs):
 
 
 def available(card_id: int) -> int:
-    return ledger.balance(ledger.open_card_accounts(card_id).available.id)
+    return ledger.balance(cards.open_accounts(card_id).available.id)
 
 
 def held(card_id: int) -> int:
-    return ledger.balance(ledger.open_card_accounts(card_id).held.id)
+    return ledger.balance(cards.open_accounts(card_id).held.id)
 
 
 class CardMachine(RuleBasedStateMachine):
@@ -304,10 +303,10 @@ class CardMachine(RuleBasedStateMachine):
 
     def _pay(self, taken: Taken) -> None:
         with unit_of_work(write_lock=True):
-            payment = payments.pay_or_confirm(enrolments.get(taken.id), actor=ACTOR)
+            payment = checkout.begin(enrolments.get(taken.id), actor=ACTOR)
             payment_id = payment.id if payment else None
         if payment_id is not None:
-            payments.process(payment_id, actor=ACTOR)
+            checkout.process(payment_id, actor=ACTOR)
         taken.status = S.CONFIRMED
 
     @precondition(lambda self: self.taken)

@@ -11,7 +11,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.timeutil import utcnow
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
-from vouchers import errors
+from vouchers import checkout, errors
 from vouchers.enrolments import attendance
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import EnrolmentStatus
@@ -37,7 +37,7 @@ def test_cancel_before_start_returns_everything(world):
     run = world.run()
     enrolment = world.enrol(learner, run)
     with unit_of_work(write_lock=True):
-        preview = enrolments.cancel(enrolment.id, on=TODAY, actor=ACTOR)
+        preview = checkout.cancel(enrolment.id, on=TODAY, actor=ACTOR)
     assert preview.free and preview.self_pay_refund == 150_000 and preview.card_return == 850_000
     figures = world.figures(learner)
     assert figures.available == 3_000_000 and figures.spent == 0 and figures.balanced

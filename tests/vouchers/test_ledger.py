@@ -31,6 +31,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
+from vouchers.cards import operations as cards
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import (
     Account,
@@ -77,7 +78,7 @@ def new_card(amount: int = LIMIT) -> ledger.CardAccounts:
     card_id = next(_owner_ids)
     source = budget()
     with unit_of_work(write_lock=True):
-        card = ledger.open_card_accounts(card_id)
+        card = cards.open_accounts(card_id)
         ledger.transfer(f"issue:{card_id}", TransferKind.ISSUE, [Leg(source.id, card.available.id, amount)],
                         memo="국민내일배움카드 발급", actor="system")
     return card
@@ -356,7 +357,7 @@ def test_the_worker_expires_due_holds_once(app):
     later = place_hold(card, 200_000, minutes=30)
     captured = place_hold(card, 300_000, minutes=-1)
     posted(ledger.capture, "cap:due", captured.id, payable().id, actor="system")
-    assert "ledger.expire_holds" in worker.run_due_jobs()
+    assert "holds.expire" in worker.run_due_jobs()
     assert [ledger.hold_state(h.id) for h in (due, later, captured)] == ["expired", "pending", "captured"]
     assert (ledger.balance(card.available.id), ledger.balance(card.held.id)) == (LIMIT - 500_000, 200_000)
     assert posted(ledger.expire_holds, utcnow()) == 0

@@ -20,7 +20,6 @@ from vouchers import errors
 from vouchers.cards import operations as cards
 from vouchers.cards.models import Card, CardKind
 from vouchers.cards.rules import card_rules
-from vouchers.ledger import operations as ledger
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def _paying_card(person_id: int | None, account: str) -> Card | None:
 def _available(card: Card | None) -> int | None:
     if card is None:
         return None
-    return ledger.balance(ledger.open_card_accounts(card.id).available.id)
+    return cards.available_balance(card.id)  # read only: a page view never opens accounts
 
 
 def _refusal(run: Run, person_id: int | None, main_card: Card | None, paying: Card | None, account: str,

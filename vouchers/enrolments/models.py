@@ -1,4 +1,6 @@
-"""Enrolments and what hangs off them: their history, attendance and provider settlements (payments: vouchers.payments.models).
+"""Enrolments and what hangs off them: their history, attendance and provider settlements.
+
+Their payments are vouchers.payments.models.Payment.
 
 An enrolment keeps the price it was sold at (fee, self-pay, government share, which account pays): a later
 rule change never re-prices it. Its status changes only through vouchers.enrolments.states.apply_event (one
