@@ -154,7 +154,7 @@ def test_an_account_is_opened_once_with_its_kinds_flags(app):
     again = budget()
     assert first.id == again.id
     assert (first.currency, first.normal_side, first.may_go_negative, first.balance) == ("KRW", "credit", True, 0)
-    card = posted(ledger.open_card_accounts, 999)
+    card = posted(cards.open_accounts, 999)
     assert card.available.may_go_negative is False and card.held.may_go_negative is False
     with pytest.raises(errors.InvalidTransfer):
         posted(ledger.open_account, "wallet", "card", 1)
