@@ -3,7 +3,7 @@
 The rooms (cards, enrolments, payments, ledger) own the rules and the money, vouchers.checkout the writes that
 span them; this module gathers what one page or one API answer needs, so that views stay thin and the page
 and the API show the same numbers from the same functions. Everything here only reads: GET requests call it,
-and a GET never inserts, updates or deletes (tests/vouchers/test_read_only_gets.py).
+and a GET never inserts, updates or deletes (tests/functional/test_read_only_gets.py).
 """
 
 from __future__ import annotations
