@@ -26,7 +26,6 @@ from sqlalchemy import select
 
 from hrdnet.extensions import db
 from hrdnet.timeutil import KST
-from vouchers.enrolments.models import Enrolment
 from vouchers.ledger.models import Transfer
 from vouchers.payments.gateway import SUCCEEDED, ProcessorPayment, gateway
 from vouchers.payments.models import Payment, PaymentStatus, ReconciliationReport
@@ -178,7 +177,3 @@ def store(findings: Findings) -> ReconciliationReport:
 
 def latest() -> ReconciliationReport | None:
     return db.session.scalar(select(ReconciliationReport).order_by(ReconciliationReport.id.desc()).limit(1))
-
-
-def enrolment_of(mismatch: dict) -> Enrolment | None:
-    return db.session.get(Enrolment, mismatch["enrolment_id"]) if mismatch.get("enrolment_id") else None
