@@ -24,7 +24,6 @@ from hrdnet.auth import services as auth_services
 from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from search import indexer
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
 from tests.vouchers.conftest import ACTOR, world  # noqa: F401  (the voucher factories)
 from vouchers import checkout
@@ -58,7 +57,7 @@ def _held_with_pending_payment(world, learner, run, monkeypatch):  # noqa: F811
 
 
 @pytest.fixture
-def site(app, world, make_user, monkeypatch) -> Site:  # noqa: F811
+def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
     run, other_run = world.run(), world.run()
     learner = world.learner()
     held = _held_with_pending_payment(world, learner, run, monkeypatch)
@@ -79,7 +78,7 @@ def site(app, world, make_user, monkeypatch) -> Site:  # noqa: F811
     user_ids = {role: user.id for role, user in users.items()}
     db.session.rollback()
     outbox.deliver_pending()  # what the worker would have done by now
-    indexer.rebuild(procs=1)  # the search pages need an index (building it empties the session)
+    _reindex(runner)  # the search pages need an index (building it empties the session)
     return Site(values, {role: db.session.get(User, user_id) for role, user_id in user_ids.items()})
 
 
@@ -107,6 +106,12 @@ def _signed_in_client(app, user):
                                                    "csrf_token": csrf_token(client, "/login/2fa")})
         assert response.status_code == 302
     return client
+
+
+def _reindex(runner) -> None:
+    """Build the search index through its published command (hrdnet search reindex)."""
+    result = runner.invoke(args=["search", "reindex", "--procs", "1"])
+    assert result.exit_code == 0, result.output
 
 
 def _bearer(user) -> dict:

@@ -11,8 +11,13 @@ from __future__ import annotations
 from hrdnet.auth import services as auth_services
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from search import indexer
 from tests.vouchers.conftest import world  # noqa: F401  (the voucher factories)
+
+
+def _reindex(runner) -> None:
+    """Build the search index through its published command (hrdnet search reindex)."""
+    result = runner.invoke(args=["search", "reindex", "--procs", "1"])
+    assert result.exit_code == 0, result.output
 
 
 def _bearer(user) -> dict:
@@ -43,7 +48,7 @@ def test_taking_and_returning_a_seat_reaches_the_index_in_one_worker_pass(app, c
     others = world.run(capacity=30)
     run_id, other_id = last_seat.id, others.id
     headers = _bearer(learner)
-    indexer.rebuild(procs=1)
+    _reindex(runner)
     assert _seen_by_search(client, run_id) == (1, 2, True)
 
     enrolled = client.post("/api/v1/enrolments", json={"run_id": run_id}, headers=headers)
