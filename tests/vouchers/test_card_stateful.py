@@ -334,7 +334,7 @@ class CardMachine(RuleBasedStateMachine):
         on = self.today
         if taken.status not in (S.HELD, S.CONFIRMED, S.IN_TRAINING):
             with pytest.raises(errors.IllegalTransition):
-                posted(enrolments.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
+                posted(checkout.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
             return
         enrolment = enrolments.get(taken.id)
         gov, settled = enrolment.government_share, enrolments.settled_amount(taken.id)
@@ -343,7 +343,7 @@ class CardMachine(RuleBasedStateMachine):
         main_before = available(main.id)
         paid, free = taken.status != S.HELD, on <= deadline
         dropout = paid and not free
-        preview = posted(enrolments.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
+        preview = posted(checkout.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
         enrolment = enrolments.get(taken.id)
         assert preview.outcome == (S.DROPPED if dropout else S.WITHDRAWN)
         assert enrolment.status == preview.outcome
