@@ -8,10 +8,10 @@ on 10,000 cards, with 1 and 4 threads, against the bare ledger; and `hrdnet audi
 
 Figures, not pass/fail (bench/README.md). Each backend gets a fresh database built by the migrations.
 
-  enrol + pay    what a learner's two requests do: enrolments.enrol() and payments.open_payment() in one
-                 unit_of_work(write_lock=True) (seat, quote, hold, enrolment row and history, audit), then
-                 payments.process() with the local backend (the processor answers at once; apply_state
-                 confirms: capture of the hold, the co-payment transfer, history, audit) in a second one
+  enrol + pay    what a learner's request does: vouchers.checkout.enrol(), the production path: its intent in
+                 one unit_of_work(write_lock=True) (seat and its outbox item, quote, hold, payment attempt,
+                 enrolment row and history, audit), then the local backend (the processor answers at once;
+                 apply_state confirms: capture of the hold, the co-payment transfer, history, audit) in a second one
   baseline       measured in the same run: the bare ledger doing the same money movement in the same two
                  transactions, vouchers.ledger.hold() then vouchers.ledger.capture(), with no seat, quote,
                  enrolment, payment row or history; "× baseline" is the figure to compare across machines
@@ -62,8 +62,9 @@ class World:
         from hrdnet.auth.models import User
         from hrdnet.db import unit_of_work
         from hrdnet.timeutil import utcnow
-        from vouchers import ledger
-        from vouchers.models import Account, AccountKind, Card, IdentityLink, LearnerStatus, Person, TransferKind
+        from vouchers.cards.models import Card, IdentityLink, LearnerStatus, Person
+        from vouchers.ledger import operations as ledger
+        from vouchers.ledger.models import Account, AccountKind, TransferKind
 
         count = self.cards + 1
         password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("bench-password")
@@ -127,21 +128,18 @@ class World:
 
 
 def enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
-    from hrdnet.db import unit_of_work
     from hrdnet.timeutil import utcnow
-    from vouchers import enrolments, payments
-    from vouchers.models import PaymentStatus
+    from vouchers import checkout
+    from vouchers.enrolments.models import EnrolmentStatus
 
-    with unit_of_work(write_lock=True):
-        enrolment = enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor="bench")
-        payment_id = payments.open_payment(enrolment).id
-    if payments.process(payment_id, actor="bench").status != PaymentStatus.SUCCEEDED:
-        raise RuntimeError(f"payment {payment_id} was not collected")
+    enrolment = checkout.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor="bench")
+    if enrolment.status != EnrolmentStatus.CONFIRMED:
+        raise RuntimeError(f"enrolment {enrolment.id} was not confirmed")
 
 
 def hold_and_capture(available: int, held: int, payable: int, key: str, expires_at) -> None:
     from hrdnet.db import unit_of_work
-    from vouchers import ledger
+    from vouchers.ledger import operations as ledger
 
     with unit_of_work(write_lock=True):
         hold_id = ledger.hold(f"{key}:hold", available, held, 850_000, expires_at=expires_at, memo="보류",
@@ -194,8 +192,8 @@ def check(app, expected_enrolments: int) -> None:
     from sqlalchemy import func, select
 
     from hrdnet.extensions import db
-    from vouchers import ledger
-    from vouchers.models import Enrolment, EnrolmentStatus
+    from vouchers.enrolments.models import Enrolment, EnrolmentStatus
+    from vouchers.ledger import operations as ledger
 
     with app.app_context():
         confirmed = db.session.scalar(

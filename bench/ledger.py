@@ -86,8 +86,8 @@ def bench_holds(app, holds: int, threads: int) -> list[tuple[str, float]]:
     from hrdnet.extensions import db
     from hrdnet.timeutil import utcnow
     from tests.vouchers import naive_ledger
-    from vouchers import ledger
-    from vouchers.models import Account, AccountKind, TransferKind
+    from vouchers.ledger import operations as ledger
+    from vouchers.ledger.models import Account, AccountKind, TransferKind
 
     with app.app_context():
         with unit_of_work(write_lock=True) as session:

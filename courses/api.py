@@ -139,7 +139,7 @@ def _code_name(path: list[tuple[str, str]], full: bool = False) -> dict | None:
 
 def _price(page: services.RunPage) -> dict | None:
     if page.viewer_price is not None:
-        return {**page.viewer_price.price, "basis": "learner"}
+        return {**page.viewer_price, "basis": "learner"}
     price = page.price
     if price is None:
         return None

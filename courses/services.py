@@ -178,7 +178,7 @@ class RunPage:
     price: object | None  # courses.pricing.Split; None = pricing unknown, not enrollable here
     outcomes: Outcomes
     other_runs: list[Run]  # the course's next runs (not this one)
-    viewer_price: ViewerPrice | None = None  # what the signed-in learner pays (see register_viewer_price)
+    viewer_price: dict | None = None  # what the signed-in learner pays (see register_viewer_price)
 
     @property
     def seats_left(self) -> int:
@@ -203,27 +203,22 @@ OTHER_RUNS = 5
 # -- the viewer's own price ------------------------------------------------------------------------------
 # The catalog knows the generic split only; what one learner pays depends on their card and status, which
 # the voucher domain owns. Imports go one way (vouchers → courses), so the voucher domain registers a
-# function here (vouchers.views does it when its blueprint is registered) and the run page and the run API
-# call it through viewer_price(). Without a registered function every viewer sees the generic price.
+# data-only function here (vouchers.init_app does) and the run page and the run API call it through
+# viewer_price(). It returns the API's `price` object (fee, self_pay, card_draw, balance_after, …, and
+# `refusal` with a code), never links: the run page builds its actions from the codes. Without a registered
+# function every viewer sees the generic price.
 
-@dataclass(frozen=True)
-class ViewerPrice:
-    """The price of a run for one signed-in learner, as another domain computed it."""
-
-    price: dict  # the API's `price` object: fee, self_pay, card_draw, balance_after, … and "basis": "learner"
-    actions: list[tuple[str, str]]  # (Korean label, url): what the learner can do next; the first is the main one
-
-
-ViewerPriceFunction = Callable[[Run, int, date], ViewerPrice | None]
+ViewerPriceFunction = Callable[[Run, int, date], dict | None]
 VIEWER_PRICE_EXTENSION = "courses.viewer_price"
 
 
 def register_viewer_price(app, function: ViewerPriceFunction) -> None:
-    """Install `function(run, user_id, today)` as the source of learner-specific prices."""
+    """Install `function(run, user_id, today) -> price dict | None` as the source of learner-specific prices.
+    It must only read: the run page is a GET."""
     app.extensions[VIEWER_PRICE_EXTENSION] = function
 
 
-def viewer_price(run: Run, user_id: int | None, today: date) -> ViewerPrice | None:
+def viewer_price(run: Run, user_id: int | None, today: date) -> dict | None:
     """The signed-in learner's price for the run, or None (anonymous, other roles, or nothing registered)."""
     function = current_app.extensions.get(VIEWER_PRICE_EXTENSION) if user_id is not None else None
     return function(run, user_id, today) if function is not None else None

@@ -78,13 +78,13 @@ def _import_models() -> None:
     import hrdnet.outbox  # noqa: F401
     import hrdnet.worker  # noqa: F401
     import search.indexer  # noqa: F401  (registers the search.* outbox handlers)
-    import vouchers.jobs  # noqa: F401  (registers the enrolment, settlement and card jobs)
-    import vouchers.ledger  # noqa: F401  (registers the ledger.expire_holds job)
-    import vouchers.models  # noqa: F401
-    import vouchers.payments  # noqa: F401  (registers the payments.refund outbox handler)
+    import vouchers
+
+    vouchers.import_models()
 
 
 def _register_blueprints(app: Flask) -> None:
+    import vouchers
     from courses import api as courses_api
     from courses import views as courses_views
     from hrdnet import admin, site
@@ -93,18 +93,14 @@ def _register_blueprints(app: Flask) -> None:
     from hrdnet.auth import views as auth_views
     from search import api as search_api
     from search import views as search_views
-    from vouchers import api as vouchers_api
-    from vouchers import payment_views
-    from vouchers import views as vouchers_views
 
     app.register_blueprint(site.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(courses_views.bp)
     app.register_blueprint(search_views.bp)
-    app.register_blueprint(vouchers_views.bp)
-    app.register_blueprint(payment_views.bp)
-    init_api(app, [auth_api.bp, courses_api.bp, search_api.bp, vouchers_api.bp])
+    vouchers.init_app(app)  # its pages, worker jobs, outbox handlers and the catalog's viewer price
+    init_api(app, [auth_api.bp, courses_api.bp, search_api.bp, *vouchers.api_blueprints()])
 
 
 def _init_web(app: Flask) -> None:
@@ -118,13 +114,12 @@ def _init_web(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    import vouchers
     from courses import cli as courses_cli
     from hrdnet.cli import register_commands
     from search import cli as search_cli
-    from vouchers import cli as vouchers_cli
 
     register_commands(app)
     courses_cli.register(app)
     search_cli.register(app)
-    vouchers_cli.register(app)
-    __import__("vouchers.payments_cli").payments_cli.register(app)
+    vouchers.register_cli(app)

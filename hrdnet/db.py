@@ -35,14 +35,39 @@ class DatabaseBusy(DomainError):
 
 _write_lock: ContextVar[bool] = ContextVar("hrdnet_write_lock", default=False)
 _after_commit_key = "hrdnet_after_commit"
+_wrote_key = "hrdnet_wrote"  # session.info: this transaction has written (flushed or executed a DML statement)
 
 
 def configure_engine(app: Flask) -> None:
-    """Install the SQLite connection and transaction hooks (no-op for PostgreSQL)."""
+    """Install the SQLite connection and transaction hooks (the write tracking for every database)."""
+    _track_writes()
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         _install_sqlite_hooks(engine)
+
+
+def _track_writes() -> None:
+    """Remember, per transaction, whether the session wrote anything: unit_of_work() then refuses to commit
+    writes a read path made outside any unit of work (they would be committed by accident otherwise)."""
+    if not event.contains(Session, "after_flush", _note_flush):
+        event.listen(Session, "after_flush", _note_flush)
+        event.listen(Session, "do_orm_execute", _note_statement)
+        event.listen(Session, "after_transaction_end", _forget_writes)
+
+
+def _note_flush(session: Session, _flush_context) -> None:
+    session.info[_wrote_key] = True
+
+
+def _note_statement(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_wrote_key] = True
+
+
+def _forget_writes(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended (committed or rolled back)
+        session.info.pop(_wrote_key, None)
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:
@@ -65,6 +90,10 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 def unit_of_work(*, write_lock: bool = False) -> Iterator[Session]:
     """Run a block as one transaction: commit once at the end, or roll back and re-raise.
 
+    The transaction a view may already have open (reads, e.g. loading the user) is ended first; if anything
+    was written in it, flushed or not, the unit of work refuses to start (RuntimeError) and rolls it back:
+    writes belong inside a unit of work, and a GET writes nothing.
+
     write_lock takes SQLite's write lock when the transaction begins (BEGIN IMMEDIATE), so concurrent
     writers queue on the busy timeout instead of failing; PostgreSQL code takes row locks instead.
     Callbacks registered with after_commit() run only once the commit succeeded.
@@ -73,6 +102,10 @@ def unit_of_work(*, write_lock: bool = False) -> Iterator[Session]:
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("unit_of_work() started with unflushed changes in the session")
+        if session.info.get(_wrote_key):
+            session.rollback()  # never commit what a read path wrote
+            raise RuntimeError("unit_of_work() started after writes outside a unit of work (a read path wrote); "
+                               "they were rolled back")
         session.commit()  # end the read-only transaction a view may have opened (e.g. loading the user)
     token = _write_lock.set(write_lock)
     try:

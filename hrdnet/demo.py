@@ -41,8 +41,8 @@ def _ensure_demo_card(user) -> None:
     from datetime import date
 
     from hrdnet.timeutil import kst_today
-    from vouchers import cards
-    from vouchers.models import CardKind
+    from vouchers.cards import operations as cards
+    from vouchers.cards.models import CardKind
 
     if cards.person_of(user.id) is None:
         cards.verify_identity(user.id, name=user.name, birth_date=date(1995, 3, 14), phone="010-0000-2026",

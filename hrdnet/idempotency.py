@@ -1,19 +1,27 @@
 """Idempotency-Key for JSON POSTs: the same key and body return the first response; a different body is refused.
 
-A record is written in the same transaction as the work it answers for, so a response is stored exactly
-when the work committed. Refusals (4xx) are not stored: a retry is evaluated again. Two concurrent requests
-with the same key serialise on the unique (user, key) index; the loser returns the winner's response.
+`respond_once` is the one way every endpoint uses it: replay the stored answer for the key, or do the work and
+store its answer. The answer is stored in a unit of work of its own right after the work committed, because
+some work ends outside any transaction (enrolling ends with the payment processor's answer, which the
+response carries). Work behind a key is therefore keyed or guarded itself, so that a retry whose first answer
+was lost (a crash between the two commits) never does it twice: an enrolment's request key is the
+Idempotency-Key, and a second cancellation is refused. Refusals (4xx) are not stored: a retry is evaluated
+again. Two concurrent requests with the same key serialise on the unique (user, key) index; the loser
+returns the winner's response.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
@@ -73,3 +81,26 @@ def remember(user_id: int, endpoint: str, key: str, body: object, status: int, r
     db.session.add(IdempotencyRecord(user_id=user_id, endpoint=endpoint, key=key, request_hash=request_hash(body),
                                      status_code=status, body=json.dumps(response, ensure_ascii=False)))
     db.session.flush()
+
+
+def respond_once(user_id: int, endpoint: str, key: str | None, body: object,
+                 work: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
+    """(status, response) for a POST: the first answer again for a key seen before, else `work()`'s.
+
+    `work` owns its units of work; its answer is stored after they committed. Without a key the work simply
+    runs (no retry protection). A concurrent request with the same key that stored first wins.
+    """
+    if key is None:
+        return work()
+    with unit_of_work():
+        replayed = replay(user_id, endpoint, key, body)
+    if replayed is not None:
+        return replayed
+    status, response = work()
+    try:
+        with unit_of_work(write_lock=True):
+            remember(user_id, endpoint, key, body, status, response)
+    except IntegrityError:  # the same key, answered by a concurrent request a moment earlier
+        with unit_of_work():
+            return replay(user_id, endpoint, key, body)
+    return status, response

@@ -3,7 +3,8 @@
 The index itself (documents, rebuild, incremental updates, where it lives) is search/index/.
 
 Sync: the catalog enqueues outbox items in the same transaction as its change (courses/changes.py):
-"search.runs" {"run_ids"}, "search.courses" {"course_ids"}, "search.provider" {"provider_id"}. The
+"catalog.runs_changed" {"run_ids"}, "catalog.courses_changed" {"course_ids"}, "catalog.provider_changed"
+{"provider_id"}. The
 handlers below re-read those rows from the database and update or delete their documents, so delivering
 an item twice does no harm. A process that dies between the commit and the delivery leaves the item
 pending, and the next worker pass delivers it. While a full rebuild runs, handlers update the live index
@@ -24,9 +25,9 @@ from hrdnet.extensions import db
 from search.index import status as index_status
 from search.index.build import update
 
-TOPIC_RUNS = "search.runs"
-TOPIC_COURSES = "search.courses"
-TOPIC_PROVIDER = "search.provider"
+TOPIC_RUNS = "catalog.runs_changed"
+TOPIC_COURSES = "catalog.courses_changed"
+TOPIC_PROVIDER = "catalog.provider_changed"
 
 
 def runs_of_courses(course_ids: Iterable[int]) -> list[int]:

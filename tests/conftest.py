@@ -248,6 +248,7 @@ def make_user(app, make_ministry, make_provider):
         role = Role(role)
         org = {Role.PROVIDER: lambda: str(make_provider().id), Role.AUDITOR: lambda: make_ministry(ministry_code).code
                }.get(role, lambda: None)()
+        db.session.commit()  # the test's own set-up writes (factories flush) are its own, not this unit's
         with unit_of_work(write_lock=True):
             user = services.create_user(email=email or f"{role.value}{next(counter)}@example.com", role=role,
                                         name="홍길동", org_code=org, password=password)

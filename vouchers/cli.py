@@ -1,4 +1,5 @@
-"""`hrdnet ledger …`, `hrdnet cards …`, `hrdnet attendance …`, `hrdnet enrolments …`: the voucher domain's commands."""
+"""`hrdnet ledger …`, `hrdnet cards …`, `hrdnet attendance …`, `hrdnet enrolments …`: the voucher domain's commands
+(and `hrdnet payments …` from vouchers.payments.cli). Each command owns its one unit of work."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ CLI_ACTOR = "cli"
 @ledger_cli.command("verify")
 def verify_command():
     """Recompute every balance from the entries and check every transfer; exit 1 on any mismatch."""
-    from vouchers import ledger
+    from vouchers.ledger import operations as ledger
 
     report = ledger.verify()
     summary = (f"{report.accounts} accounts, {report.transfers} transfers, {report.entries} entries, "
@@ -48,8 +49,8 @@ def issue_command(email: str, limit: int | None, valid_years: int | None, accoun
     from hrdnet.errors import DomainError
     from hrdnet.extensions import db
     from hrdnet.timeutil import kst_today
-    from vouchers import cards
-    from vouchers.models import ApplicationStatus, CardApplication
+    from vouchers.cards import operations as cards
+    from vouchers.cards.models import ApplicationStatus, CardApplication
 
     with unit_of_work(write_lock=True):
         user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -77,7 +78,7 @@ def issue_command(email: str, limit: int | None, valid_years: int | None, accoun
 def record_command(enrolment_id: int, day, mark: str):
     """Record one day's attendance of an enrolment (the provider portal adds screens for this)."""
     from hrdnet.db import unit_of_work
-    from vouchers import attendance
+    from vouchers.enrolments import attendance
 
     with _domain_errors(), unit_of_work(write_lock=True):
         attendance.record(enrolment_id, day.date(), mark, actor=CLI_ACTOR)
@@ -90,7 +91,7 @@ def settle_command(today):
     """Settle every ended unit period with attendance (what the worker does every six hours)."""
     from hrdnet.db import unit_of_work
     from hrdnet.timeutil import kst_today
-    from vouchers import attendance
+    from vouchers.enrolments import attendance
 
     with _domain_errors(), unit_of_work(write_lock=True):
         count = attendance.settle_due(today.date() if today else kst_today(), actor=CLI_ACTOR)
@@ -103,7 +104,7 @@ def complete_command(enrolment_id: int):
     """Mark an enrolment completed (after the run ended, attendance ≥ the completion rate)."""
     from hrdnet.db import unit_of_work
     from hrdnet.timeutil import kst_today
-    from vouchers import attendance
+    from vouchers.enrolments import attendance
 
     with _domain_errors(), unit_of_work(write_lock=True):
         attendance.complete(enrolment_id, on=kst_today(), actor=CLI_ACTOR)
@@ -125,7 +126,9 @@ class _domain_errors:
 
 
 def register(app: Flask) -> None:
-    for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli):
+    from vouchers.payments.cli import payments_cli
+
+    for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli, payments_cli):
         app.cli.add_command(group)
 
 

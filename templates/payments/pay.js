@@ -1,6 +1,6 @@
 // The pay page (templates/payments/pay.html): Stripe.js (or localstripe's stand-in) turns the card into a
 // token in the browser; the server attaches it and confirms with its own idempotency key. A card that needs
-// 3-D Secure comes back with data-requires-action="1": the authentication step runs here, then the return page.
+// 3-D Secure comes back with data-requires-action="1": the authentication step runs here, then the return page's POST.
 (function () {
   "use strict";
   var form = document.getElementById("pay-form");
@@ -13,8 +13,9 @@
     var step = stripe.handleNextAction
       ? stripe.handleNextAction({ clientSecret: form.dataset.clientSecret })
       : stripe.confirmCardPayment(form.dataset.clientSecret);
-    Promise.resolve(step).then(function () { window.location.assign(form.dataset.returnUrl); },
-                               function () { window.location.assign(form.dataset.returnUrl); });
+    // Either way, the return page's POST asks the processor what happened and records it (a GET only shows).
+    var sync = document.getElementById(form.dataset.syncForm);
+    Promise.resolve(step).then(function () { sync.submit(); }, function () { sync.submit(); });
     return;
   }
 

@@ -244,7 +244,7 @@ def test_demo_load_command_prints_the_catalog_counts_and_the_logins(runner):
 
 def test_the_demo_learner_holds_one_full_card_however_often_the_demo_is_loaded(runner):
     from hrdnet.auth import services
-    from vouchers import cards
+    from vouchers.cards import operations as cards
 
     for _ in range(2):
         assert runner.invoke(args=["demo", "load", "--runs", "50", "--seed", "3"]).exit_code == 0

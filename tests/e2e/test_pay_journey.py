@@ -13,7 +13,7 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import shot
 from tests.support.localstripe import TEST_PUBLISHABLE_KEY, TEST_SECRET_KEY, running_localstripe, stripe_client
 from tests.vouchers.conftest import VoucherWorld
-from vouchers.models import Payment
+from vouchers.payments.models import Payment
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from hrdnet.privacy import mask_email
 from tests.conftest import csrf_token
 from tests.functional.helpers import page
 from tests.vouchers.conftest import ACTOR, VoucherWorld
-from vouchers import cards
-from vouchers.models import IdentityLink, LinkStatus
+from vouchers.cards import operations as cards
+from vouchers.cards.models import IdentityLink, LinkStatus
 
 VICTIM = {"name": "김피해", "birth_date": "1990-05-17", "phone": "010-2222-3333"}
 
@@ -34,7 +34,7 @@ def victim(world):
     from datetime import date
 
     from hrdnet.db import unit_of_work
-    from vouchers.models import CardKind
+    from vouchers.cards.models import CardKind
 
     user = world.make_user("learner", email="victim@example.com")
     with unit_of_work(write_lock=True):
@@ -164,7 +164,7 @@ def test_strong_proof_from_the_service_links_a_further_login_at_once_and_tells_t
     from datetime import date
 
     from hrdnet.db import unit_of_work
-    from vouchers import identity
+    from vouchers.cards import identity
 
     local = identity.LocalIdentityVerifier()
 

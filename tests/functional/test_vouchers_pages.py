@@ -18,9 +18,15 @@ from tests.conftest import PASSWORD, csrf_token
 from tests.courses.test_pages import TODAY, text_of
 from tests.functional.helpers import error_message, error_summary, field_errors, page
 from tests.vouchers.conftest import ACTOR, VoucherWorld
-from vouchers import cards, enrolments, ledger, services
-from vouchers.models import ApplicationStatus, CardApplication, Enrolment, EnrolmentStatus, Hold
-from vouchers.quote import quote
+from vouchers import checkout
+from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus, CardApplication
+from vouchers.cards.quote import quote
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Hold
+from vouchers.web import read_models
 
 
 @pytest.fixture
@@ -358,11 +364,11 @@ def test_someone_elses_enrolment_is_not_found(client, world, login):
 # -- the card page -----------------------------------------------------------------------------------------------------
 
 def test_card_history_pages_back_with_plain_korean_lines(client, world, login, monkeypatch):
-    monkeypatch.setattr(services, "HISTORY_PAGE", 2)
+    monkeypatch.setattr(read_models, "HISTORY_PAGE", 2)
     learner = world.learner()
     enrolment = world.enrol(learner, world.run())
     with unit_of_work(write_lock=True):
-        enrolments.cancel(enrolment.id, on=TODAY, actor=ACTOR)
+        checkout.cancel(enrolment.id, on=TODAY, actor=ACTOR)
     login(learner)
     first = client.get("/me/card")
     text = text_of(first)
@@ -390,7 +396,7 @@ def test_a_suspended_card_and_the_kdigital_account_are_shown(client, world, logi
 def test_an_unpaid_enrolment_waits_for_its_payment(client, world, login, monkeypatch, app):
     """When the processor has not collected the self-pay yet, the card share stays held and the learner is sent to
     the payment page if the site has one, else to their enrolments with a note."""
-    monkeypatch.setattr(services.payments, "process", lambda payment_id, *, actor: None)
+    monkeypatch.setattr(checkout, "process", lambda payment_id, *, actor: None)
     learner = world.learner()
     run = world.run(fee=1_000_000)
     login(learner)

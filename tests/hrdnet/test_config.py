@@ -89,7 +89,7 @@ def test_file_mail_and_per_process_limits_are_warnings_not_refusals(production, 
 def test_the_none_identity_backend_refuses_self_service_verification_in_korean(app):
     from datetime import date
 
-    from vouchers import identity
+    from vouchers.cards import identity
     from vouchers.errors import IdentityUnavailable
 
     app.config["IDENTITY_BACKEND"] = "none"

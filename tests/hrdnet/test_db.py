@@ -51,6 +51,26 @@ def test_unit_of_work_refuses_to_swallow_unflushed_changes(app):
     db.session.rollback()
 
 
+@pytest.mark.both_dbs
+@pytest.mark.parametrize("write", ["flushed", "executed"])
+def test_unit_of_work_refuses_writes_a_read_path_flushed_and_rolls_them_back(app, write):
+    """A read path (a GET, the start of a view) that wrote outside any unit of work must not have its writes
+    committed by the next unit of work: they are refused and rolled back."""
+    if write == "flushed":
+        db.session.add(Ministry(code="TEST4", name="시험부4"))
+        db.session.flush()
+    else:
+        db.session.execute(db.insert(Ministry).values(code="TEST4", name="시험부4"))
+    with pytest.raises(RuntimeError, match="outside a unit of work"):
+        with unit_of_work():
+            pass
+    db.session.remove()
+    assert db.session.scalar(db.select(Ministry).where(Ministry.code == "TEST4")) is None
+    with unit_of_work() as session:  # the session works normally again
+        session.add(Ministry(code="TEST5", name="시험부5"))
+    assert db.session.scalar(db.select(Ministry.name).where(Ministry.code == "TEST5")) == "시험부5"
+
+
 def test_write_lock_makes_a_second_writer_wait_instead_of_failing(app_config):
     """Two read-then-write transactions: with BEGIN IMMEDIATE the second queues behind the first.
 

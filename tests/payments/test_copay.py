@@ -32,16 +32,14 @@ from tests.support.localstripe import (
     running_localstripe,
     stripe_client,
 )
-from vouchers import enrolments, payments
-from vouchers.gateway import CardDeclined, ProcessorUnavailable, gateway
-from vouchers.models import (
-    Enrolment,
-    EnrolmentEvent,
-    Payment,
-    PaymentEvent,
-    PaymentFlag,
-    Transfer,
-)
+from vouchers import checkout
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent
+from vouchers.ledger.models import Transfer
+from vouchers.payments import jobs as payment_jobs
+from vouchers.payments import operations as payments
+from vouchers.payments.gateway import CardDeclined, ProcessorUnavailable, gateway
+from vouchers.payments.models import Payment, PaymentEvent, PaymentFlag
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000341"
@@ -119,7 +117,20 @@ def held(world):
     assert enrolment.status == "held" and enrolment.self_pay > 0
     assert payment.status == "pending" and payment.processor_ref.startswith("pi_")
     assert payment.client_secret.startswith(payment.processor_ref)
+    # Loaded, then let go of the session: delivering the outbox may rebuild the search index in this process
+    # (the seat the enrolment took is announced), which empties the session; these stay readable.
+    db.session.expunge(enrolment)
+    db.session.expunge(payment)
     return user, enrolment, payment
+
+
+def return_page(client, enrolment_id: int):
+    """What the browser does on the return page: its POST asks the processor and records the answer (a GET only
+    shows what is recorded); the page it is redirected to."""
+    path = f"/me/enrolments/{enrolment_id}/pay/done"
+    response = client.post(path, data={"csrf_token": csrf_token(client, "/me/identity")})
+    assert response.status_code == 303 and response.headers["Location"] == path
+    return client.get(path)
 
 
 def money(world, user):
@@ -161,7 +172,7 @@ def test_same_webhook_three_times_with_the_return_page_in_every_order_confirms_o
             assert response.status_code == 200
             outcomes.append(response.get_json()["outcome"])
         else:
-            response = client.get(f"/me/enrolments/{enrolment.id}/pay/done")
+            response = return_page(client, enrolment.id)
             assert response.status_code == 200
             assert "수강 신청이 확정되었습니다" in response.get_data(as_text=True)
     assert outcomes.count("duplicate") == 2
@@ -189,14 +200,14 @@ def test_webhook_and_return_page_racing_fulfil_once(app, world, client, login, h
                                               delivery.headers["Stripe-Signature"]).status_code
             db.session.remove()
 
-    def return_page():
+    def returning_browser():
         with app.app_context():
             barrier.wait(10)
-            results["page"] = client.get(f"/me/enrolments/{enrolment.id}/pay/done").status_code
+            results["page"] = return_page(client, enrolment.id).status_code
             db.session.remove()
 
     db.session.rollback()
-    threads = [threading.Thread(target=webhook), threading.Thread(target=return_page)]
+    threads = [threading.Thread(target=webhook), threading.Thread(target=returning_browser)]
     for t in threads:
         t.start()
     for t in threads:
@@ -312,11 +323,11 @@ def test_declined_three_times_releases_the_hold_and_cancels_the_payment(app, wor
     user, enrolment, payment = held(world)
     available, held_amount, spent = money(world, user)
     refs = []
-    for _ in range(payments.MAX_DECLINES):
-        attempt = payments.prepare(enrolment.id, actor="test")
+    for _ in range(checkout.MAX_DECLINES):
+        attempt = checkout.prepare(enrolment.id, actor="test")
         refs.append(attempt.processor_ref)
         with pytest.raises(CardDeclined):
-            payments.pay_with_card(attempt.id, card_token(stripe, CARD_DECLINED), actor="test")
+            checkout.pay_with_card(attempt.id, card_token(stripe, CARD_DECLINED), actor="test")
     outcomes = [post_webhook(client, d.body, d.headers["Stripe-Signature"]).get_json()["outcome"]
                 for d in (delivery_for(hooks, ref, "payment_intent.payment_failed") for ref in refs)]
     assert outcomes == ["declined", "declined", "declined: hold released"], outcomes
@@ -338,13 +349,13 @@ def test_3d_secure_waits_for_authentication_then_confirms(app, world, client, lo
     assert 'data-requires-action="1"' in page and "본인 인증(3-D Secure)" in page
     assert money(world, user) == before
     # The return page before authentication: still waiting, nothing changed.
-    page = client.get(f"/me/enrolments/{enrolment.id}/pay/done").get_data(as_text=True)
+    page = return_page(client, enrolment.id).get_data(as_text=True)
     assert "결제가 아직 완료되지 않았습니다" in page
     assert money(world, user) == before
     # What the Stripe.js stand-in does when the learner completes authentication.
     stripe.raw_request("post", f"/v1/payment_intents/{payment.processor_ref}/_authenticate",
                        client_secret=payment.client_secret, success="true")
-    page = client.get(f"/me/enrolments/{enrolment.id}/pay/done").get_data(as_text=True)
+    page = return_page(client, enrolment.id).get_data(as_text=True)
     assert "수강 신청이 확정되었습니다" in page
     assert_confirmed_once(enrolment.id, payment.id)
 
@@ -377,28 +388,30 @@ def test_processor_down_keeps_the_hold_and_retry_reuses_the_idempotency_key(
     with unit_of_work(write_lock=True):
         enrolment = enrolments.enrol(user.id, run.id, request_key="down-1", now=utcnow(), today=kst_today(),
                                      actor="test")
-        payment = payments.pay_or_confirm(enrolment, actor="test")
+        payment = checkout.begin(enrolment, actor="test")
         enrolment_id, payment_id, key = enrolment.id, payment.id, payment.idempotency_key
     before = money(world, user)
     existing = {pi.id for pi in stripe.v1.payment_intents.list({"limit": 100}).auto_paging_iter()}
     app.config["STRIPE_API_BASE"] = request.getfixturevalue(outage)
     with pytest.raises(ProcessorUnavailable) as caught:
-        payments.process(payment_id, actor="test")
+        checkout.process(payment_id, actor="test")
     assert "이중으로 청구되지 않습니다" in caught.value.message
     db.session.rollback()
     assert db.session.get(Payment, payment_id).processor_ref is None
     assert db.session.get(Payment, payment_id).status == "pending"
     assert money(world, user) == before
-    # The pay page says so, in Korean, and keeps the enrolment held.
+    # Paying from the pay page says so, in Korean, and keeps the enrolment held (its GET only shows the form).
     login(user)
-    page = client.get(f"/me/enrolments/{enrolment_id}/pay").get_data(as_text=True)
+    page = post_card(client, enrolment_id, card_token(stripe, CARD_OK)).get_data(as_text=True)
     assert "결제 처리 기관이 응답하지 않습니다" in page
+    db.session.rollback()
+    assert db.session.get(Payment, payment_id).processor_ref is None and money(world, user) == before
     # Suppose the processor did receive our request before the outage hid its answer:
     app.config["STRIPE_API_BASE"] = localstripe_compat
     made = gateway().create_payment(amount=enrolment.self_pay, idempotency_key=key, description="",
                                     metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)})
     # The retry sends the same key and gets that same PaymentIntent back: one charge, never two.
-    paid = payments.process(payment_id, actor="test")
+    paid = checkout.process(payment_id, actor="test")
     assert paid.processor_ref == made.ref
     # Paying while the processor is down again: nothing changes, the learner sees why.
     app.config["STRIPE_API_BASE"] = request.getfixturevalue(outage)
@@ -424,14 +437,14 @@ def test_hold_expiry_cancels_the_payment_intent(app, world, localstripe_compat):
     user, enrolment, payment = held(world)
     available, held_amount, spent = money(world, user)
     expire(enrolment)
-    assert payments.cancel_abandoned() == 1
+    assert checkout.cancel_abandoned() == 1
     outbox.deliver_pending()
     assert stripe.v1.payment_intents.retrieve(payment.processor_ref).status == "canceled"
     db.session.rollback()
     assert db.session.get(Payment, payment.id).status == "canceled"
     assert money(world, user) == (available + held_amount, 0, spent)
-    with pytest.raises(payments.PaymentClosed):
-        payments.pay_with_card(payment.id, card_token(stripe, CARD_OK), actor="test")
+    with pytest.raises(checkout.PaymentClosed):
+        checkout.pay_with_card(payment.id, card_token(stripe, CARD_OK), actor="test")
 
 
 def test_payment_succeeding_after_the_hold_expired_is_refunded_in_full_and_flagged(
@@ -447,6 +460,7 @@ def test_payment_succeeding_after_the_hold_expired_is_refunded_in_full_and_flagg
     assert db.session.get(Enrolment, enrolment.id).status == "expired"
     paid = db.session.get(Payment, payment.id)
     assert (paid.status, paid.refunded) == ("succeeded", paid.amount)
+    paid_amount = paid.amount
     flags = db.session.scalars(select(PaymentFlag)).all()
     assert [f.kind for f in flags] == ["late_success_refunded"]
     assert count(Transfer, Transfer.key == f"enrolment:{enrolment.id}:copay") == 0
@@ -454,9 +468,9 @@ def test_payment_succeeding_after_the_hold_expired_is_refunded_in_full_and_flagg
     outbox.deliver_pending()
     outbox.deliver_pending()
     refunds = stripe.v1.refunds.list({"payment_intent": payment.processor_ref}).data
-    assert [r.amount for r in refunds] == [paid.amount]
+    assert [r.amount for r in refunds] == [paid_amount]
     # The cancel job does not touch a payment that succeeded.
-    assert payments.cancel_abandoned() == 0
+    assert checkout.cancel_abandoned() == 0
 
 
 # -- refunds ----------------------------------------------------------------------------------------------------
@@ -466,10 +480,10 @@ def test_cancel_within_free_window_refunds_exactly_the_self_pay_once(app, world,
     stripe = stripe_client(localstripe_compat)
     user, enrolment, payment = held(world)
     available, held_amount, spent = money(world, user)
-    payments.pay_with_card(payment.id, card_token(stripe, CARD_OK), actor="test")
+    checkout.pay_with_card(payment.id, card_token(stripe, CARD_OK), actor="test")
     assert_confirmed_once(enrolment.id, payment.id)
     with unit_of_work(write_lock=True):
-        preview = enrolments.cancel(enrolment.id, on=kst_today(), actor="test")
+        preview = checkout.cancel(enrolment.id, on=kst_today(), actor="test")
     assert preview.free and preview.self_pay_refund == enrolment.self_pay
     assert preview.card_return == enrolment.card_draw
     assert money(world, user) == (available + held_amount, 0, spent)
@@ -481,14 +495,14 @@ def test_cancel_within_free_window_refunds_exactly_the_self_pay_once(app, world,
     db.session.rollback()
     outbox.deliver_pending()
     # Delivered again (at-least-once outbox): the processor still has one refund.
-    payments._send_refund(payload)
+    payment_jobs.send_refund(payload)
     refunds = stripe.v1.refunds.list({"payment_intent": payment.processor_ref}).data
     assert [r.amount for r in refunds] == [enrolment.self_pay]
     # Never more than was paid: localstripe would accept it, we do not send it.
-    with pytest.raises(payments.RefundRefused):
-        payments._send_refund({**payload, "amount": 1, "idempotency_key": "refund-extra"})
+    with pytest.raises(payment_jobs.RefundRefused):
+        payment_jobs.send_refund({**payload, "amount": 1, "idempotency_key": "refund-extra"})
     with unit_of_work(write_lock=True), pytest.raises(ValueError):
-        payments.refund_self_pay(enrolments.get(enrolment.id), 1)
+        payments.refund_self_pay(enrolment.id, 1)
     assert len(stripe.v1.refunds.list({"payment_intent": payment.processor_ref}).data) == 1
 
 
@@ -500,15 +514,15 @@ def test_reconciliation_reports_each_kind_of_mismatch(app, world, runner, client
         stripe = stripe_client(own)
         # matched: paid and confirmed
         _, ok, ok_payment = held(world)
-        payments.pay_with_card(ok_payment.id, card_token(stripe, CARD_OK), actor="test")
+        checkout.pay_with_card(ok_payment.id, card_token(stripe, CARD_OK), actor="test")
         # amount differs: paid and confirmed, then refunded at the processor behind the ledger's back
         _, partly, partly_payment = held(world)
-        payments.pay_with_card(partly_payment.id, card_token(stripe, CARD_OK), actor="test")
+        checkout.pay_with_card(partly_payment.id, card_token(stripe, CARD_OK), actor="test")
         stripe.v1.refunds.create({"payment_intent": partly_payment.processor_ref, "amount": 1_000})
         # enrolled but not paid: confirmed in our books without a successful payment
         _, unpaid, unpaid_payment = held(world)
         with unit_of_work(write_lock=True):
-            payments.fulfil(unpaid_payment.id, actor="test")
+            checkout.fulfil(unpaid_payment.id, actor="test")
         # paid but not enrolled: a payment at the processor no enrolment knows
         stray = stripe.v1.payment_intents.create({"amount": 77_000, "currency": "krw", "payment_method": "pm_card_visa",
                                                   "confirm": True, "metadata": {"payment_id": "999999"}})

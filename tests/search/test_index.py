@@ -89,7 +89,7 @@ def test_without_an_index_searches_answer_empty_and_health_says_so(app, client, 
 def test_the_first_change_builds_the_whole_index(app, catalog):
     old = catalog.run(catalog.course("자바 백엔드 기초"))  # in the database before any index existed
     do_import([record(0, "파이썬 데이터 분석 입문")])
-    assert pending_topics() == ["search.runs"]
+    assert pending_topics() == ["catalog.runs_changed"]
     deliver()
     assert index_ready()
     assert titles("자바") == ["자바 백엔드 기초"] and titles("파이썬") == ["파이썬 데이터 분석 입문"]
@@ -110,7 +110,7 @@ def test_healthz_reports_the_index(client, indexed):
 def test_an_import_reaches_the_index_through_the_outbox(app, indexed):
     do_import([record(0, "데이터 엔지니어링 부트캠프"), record(1, "데이터 엔지니어링 부트캠프")])
     assert titles("부트캠프") == []  # committed, not yet delivered
-    assert pending_topics() == ["search.runs"]
+    assert pending_topics() == ["catalog.runs_changed"]
     assert deliver() == 1
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"] * 2
 
@@ -121,7 +121,7 @@ def test_a_changed_course_and_a_renamed_provider_reach_the_index(app, indexed):
     changed = record(0, "데이터 엔지니어링 부트캠프", contents="하둡과 스파크를 다룹니다.",
                      provider_name="한빛 디지털아카데미 강남캠퍼스")
     do_import([changed])
-    assert set(pending_topics()) == {"search.runs", "search.provider", "search.courses"}
+    assert set(pending_topics()) == {"catalog.runs_changed", "catalog.provider_changed", "catalog.courses_changed"}
     deliver()
     assert titles("스파크") == ["데이터 엔지니어링 부트캠프"]
     (hit,) = search(SearchParams(q="부트캠프")).items
@@ -165,7 +165,7 @@ def test_merging_courses_reindexes_the_moved_runs(app, catalog, indexed):
 def test_delivering_an_item_twice_changes_nothing(app, indexed):
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
     payload = json.loads(db.session.scalar(select(outbox.OutboxItem.payload)
-                                           .where(outbox.OutboxItem.topic == "search.runs")))
+                                           .where(outbox.OutboxItem.topic == "catalog.runs_changed")))
     deliver()
     before = versions.current().documents
     build.update(run_ids=payload["run_ids"])
@@ -203,7 +203,7 @@ def test_a_crash_between_commit_and_indexing_is_repaired_by_the_next_worker(app,
                               str(indexed["python"].course_id)], env=env, capture_output=True, text=True, timeout=120)
     assert crashed.returncode == 137, crashed.stderr
     assert titles("텐서플로") == []  # the change is committed but the index has not seen it
-    assert pending_topics() == ["search.courses"]
+    assert pending_topics() == ["catalog.courses_changed"]
     restarted = subprocess.run([sys.executable, "-m", "hrdnet.cli", "worker", "--once"], capture_output=True,
                                text=True, timeout=180,
                                env={**env, "DATABASE_URL": database_url, "SEARCH_INDEX_DIR": index_dir})

@@ -15,8 +15,11 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.courses.test_pages import TODAY, Catalog
-from vouchers import cards, enrolments, payments
-from vouchers.models import CardKind, Enrolment
+from vouchers import checkout
+from vouchers.cards import operations as cards
+from vouchers.cards.models import CardKind
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment
 
 ACTOR = "test"
 
@@ -56,14 +59,15 @@ class VoucherWorld:
 
     def enrol(self, user, run, *, key: str | None = None, today: date = TODAY, now: datetime | None = None,
               pay: bool = True) -> Enrolment:
-        """Enrol through the service (the hold), then collect the co-payment with the local backend."""
-        with unit_of_work(write_lock=True):
-            enrolment = enrolments.enrol(user.id, run.id, request_key=key or f"k-{next(self._numbers)}",
-                                         now=now or utcnow(), today=today, actor=ACTOR)
-            payment = payments.pay_or_confirm(enrolment, actor=ACTOR) if pay else None
-            enrolment_id, payment_id = enrolment.id, payment.id if payment else None
-        if payment_id is not None:
-            payments.process(payment_id, actor=ACTOR)
+        """Enrol as the site does (vouchers.checkout.enrol: the hold, then the co-payment through the configured
+        backend); pay=False stops after the hold (enrolments.enrol alone, no payment attempt)."""
+        key, now = key or f"k-{next(self._numbers)}", now or utcnow()
+        if pay:
+            enrolment_id = checkout.enrol(user.id, run.id, request_key=key, now=now, today=today, actor=ACTOR).id
+        else:
+            with unit_of_work(write_lock=True):
+                enrolment_id = enrolments.enrol(user.id, run.id, request_key=key, now=now, today=today,
+                                                actor=ACTOR).id
         return db.session.get(Enrolment, enrolment_id, populate_existing=True)
 
     def figures(self, user, kind: str = CardKind.CARD):

@@ -15,9 +15,13 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
-from vouchers import cards, enrolments, ledger
-from vouchers.models import Enrolment, EnrolmentStatus, Hold
-from vouchers.quote import quote
+from vouchers import checkout
+from vouchers.cards import operations as cards
+from vouchers.cards.quote import quote
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Hold
 
 pytestmark = pytest.mark.both_dbs
 
@@ -198,7 +202,7 @@ def test_a_refusal_is_not_remembered_so_a_retry_is_judged_again(client, world):
     headers = bearer(learner)
     assert _code(post_enrolment(client, headers, run.id, key="again")) == (409, "run_full")
     with unit_of_work(write_lock=True):
-        enrolments.cancel(blocker.id, on=TODAY, actor=ACTOR)  # the seat comes back
+        checkout.cancel(blocker.id, on=TODAY, actor=ACTOR)  # the seat comes back
     assert post_enrolment(client, headers, run.id, key="again").status_code == 201
 
 

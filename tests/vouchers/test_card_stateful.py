@@ -37,9 +37,15 @@ from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.vouchers.conftest import ACTOR, VoucherWorld
-from vouchers import attendance, cards, enrolments, errors, ledger, payments
-from vouchers.models import Account, AccountKind, Card, CardKind, Enrolment, EnrolmentStatus, Settlement
-from vouchers.rules import card_rules
+from vouchers import checkout, errors
+from vouchers.cards import operations as cards
+from vouchers.cards.models import Card, CardKind
+from vouchers.cards.rules import card_rules
+from vouchers.enrolments import attendance
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus, Settlement
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Account, AccountKind
 
 S = EnrolmentStatus
 BASE = date(2027, 3, 2)
@@ -120,11 +126,11 @@ def posted(fn, *args, **kwargs):
 
 
 def available(card_id: int) -> int:
-    return ledger.balance(ledger.open_card_accounts(card_id).available.id)
+    return ledger.balance(cards.open_accounts(card_id).available.id)
 
 
 def held(card_id: int) -> int:
-    return ledger.balance(ledger.open_card_accounts(card_id).held.id)
+    return ledger.balance(cards.open_accounts(card_id).held.id)
 
 
 class CardMachine(RuleBasedStateMachine):
@@ -297,10 +303,10 @@ class CardMachine(RuleBasedStateMachine):
 
     def _pay(self, taken: Taken) -> None:
         with unit_of_work(write_lock=True):
-            payment = payments.pay_or_confirm(enrolments.get(taken.id), actor=ACTOR)
+            payment = checkout.begin(enrolments.get(taken.id), actor=ACTOR)
             payment_id = payment.id if payment else None
         if payment_id is not None:
-            payments.process(payment_id, actor=ACTOR)
+            checkout.process(payment_id, actor=ACTOR)
         taken.status = S.CONFIRMED
 
     @precondition(lambda self: self.taken)
@@ -328,7 +334,7 @@ class CardMachine(RuleBasedStateMachine):
         on = self.today
         if taken.status not in (S.HELD, S.CONFIRMED, S.IN_TRAINING):
             with pytest.raises(errors.IllegalTransition):
-                posted(enrolments.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
+                posted(checkout.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
             return
         enrolment = enrolments.get(taken.id)
         gov, settled = enrolment.government_share, enrolments.settled_amount(taken.id)
@@ -337,7 +343,7 @@ class CardMachine(RuleBasedStateMachine):
         main_before = available(main.id)
         paid, free = taken.status != S.HELD, on <= deadline
         dropout = paid and not free
-        preview = posted(enrolments.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
+        preview = posted(checkout.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
         enrolment = enrolments.get(taken.id)
         assert preview.outcome == (S.DROPPED if dropout else S.WITHDRAWN)
         assert enrolment.status == preview.outcome

@@ -13,8 +13,10 @@ from hrdnet.timeutil import kst_today
 from tests.conftest import PASSWORD
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
-from vouchers import cards, enrolments
-from vouchers.models import ApplicationStatus, CardApplication, EnrolmentStatus
+from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus, CardApplication
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import EnrolmentStatus
 
 pytestmark = pytest.mark.both_dbs
 

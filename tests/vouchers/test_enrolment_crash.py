@@ -7,7 +7,7 @@ in this process or in a fresh `hrdnet worker --once` process.
 
 1. Crash after the enrolment committed (seat taken, hold placed, payment row opened) and before the payment:
    the expiry path releases the hold and the seat and the card is whole again.
-2. Crash after the processor collected the co-payment and before we recorded it: running payments.process
+2. Crash after the processor collected the co-payment and before we recorded it: running checkout.process
    again sends the same idempotency key (so the processor recognises the retry and collects nothing more),
    and the enrolment is confirmed exactly once, with one capture of the hold.
 """
@@ -30,16 +30,14 @@ from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from vouchers import enrolments, gateway, ledger, payments
-from vouchers.models import (
-    Enrolment,
-    EnrolmentEvent,
-    EnrolmentStatus,
-    Payment,
-    PaymentStatus,
-    Transfer,
-    TransferKind,
-)
+from vouchers import checkout
+from vouchers.cards import operations as cards
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent, EnrolmentStatus
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Transfer, TransferKind
+from vouchers.payments import gateway
+from vouchers.payments.models import Payment, PaymentStatus
 
 pytestmark = pytest.mark.both_dbs
 
@@ -58,13 +56,16 @@ CRASHING_ENROLMENT = textwrap.dedent("""
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_DIR": workdir + "/mail",
                       "SEARCH_INDEX_DIR": workdir + "/index"})
     with app.app_context():
-        from vouchers import enrolments, gateway, payments
+        from vouchers import checkout
+        from vouchers.enrolments import operations as enrolments
+        from vouchers.payments import gateway
 
-        # The learner's enrol request: seat, hold and the payment row, committed together.
+        # The learner's enrol request, phase 1 of vouchers.checkout.enrol: seat, hold and the payment row, committed
+        # together (phase 2, the processor, follows).
         with unit_of_work(write_lock=True):
             enrolment = enrolments.enrol(int(user_id), int(run_id), request_key="crash-1", actor="learner",
                                          now=utcnow() - timedelta(minutes=int(minutes_ago)), today=kst_today())
-            payment = payments.open_payment(enrolment)
+            payment = checkout.begin(enrolment, actor="learner")
             ids = {"enrolment": enrolment.id, "payment": payment.id}
         print(json.dumps(ids), flush=True)
         if crash_at == "before-payment":
@@ -81,7 +82,7 @@ CRASHING_ENROLMENT = textwrap.dedent("""
             os._exit(1)
 
         gateway.LocalGateway.create_payment = collect_then_die
-        payments.process(payment.id, actor="learner")
+        checkout.process(payment.id, actor="learner")
         os._exit(3)  # not reached
 """)
 
@@ -112,7 +113,7 @@ def assert_stranded(enrolment_id: int, payment_id: int, run_id: int, card_id: in
     assert db.session.get(Run, run_id).local_enrolled == 1
     payment = db.session.get(Payment, payment_id)
     assert payment.status == PaymentStatus.PENDING and payment.processor_ref is None
-    accounts = ledger.open_card_accounts(card_id)
+    accounts = cards.open_accounts(card_id)
     assert (ledger.balance(accounts.available.id), ledger.balance(accounts.held.id)) == (LIMIT - DRAW, DRAW)
     assert ledger.verify().ok and audit.verify().ok
     return enrolment
@@ -209,7 +210,7 @@ def test_a_crash_after_the_processor_collected_is_confirmed_once_by_retrying(app
 
     monkeypatch.setattr(gateway.LocalGateway, "create_payment", recording)
     for _ in range(3):  # retried again and again: one confirmation
-        paid = payments.process(ids["payment"], actor="learner")
+        paid = checkout.process(ids["payment"], actor="learner")
         assert paid.status == PaymentStatus.SUCCEEDED
     seen = requests_seen()
     assert len(seen) == 2 and seen[0] == seen[1]  # one retry, with the stored key: the processor collects once

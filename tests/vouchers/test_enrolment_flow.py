@@ -11,8 +11,11 @@ from hrdnet.db import unit_of_work
 from hrdnet.timeutil import utcnow
 from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
-from vouchers import attendance, enrolments, errors, ledger
-from vouchers.models import EnrolmentStatus
+from vouchers import checkout, errors
+from vouchers.enrolments import attendance
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import EnrolmentStatus
+from vouchers.ledger import operations as ledger
 
 pytestmark = pytest.mark.both_dbs
 
@@ -34,7 +37,7 @@ def test_cancel_before_start_returns_everything(world):
     run = world.run()
     enrolment = world.enrol(learner, run)
     with unit_of_work(write_lock=True):
-        preview = enrolments.cancel(enrolment.id, on=TODAY, actor=ACTOR)
+        preview = checkout.cancel(enrolment.id, on=TODAY, actor=ACTOR)
     assert preview.free and preview.self_pay_refund == 150_000 and preview.card_return == 850_000
     figures = world.figures(learner)
     assert figures.available == 3_000_000 and figures.spent == 0 and figures.balanced
@@ -71,7 +74,7 @@ def test_second_enrolment_on_full_run_is_refused(world):
 @pytest.mark.parametrize(("programme", "hours", "expected"), [
     ("C0061", 640, 116_000), ("C0104", 640, 200_000), ("C0061", 139, None), ("C0104", None, None)])
 def test_the_quote_shows_the_training_allowance_without_ledgering_it(world, programme, hours, expected):
-    from vouchers.quote import quote
+    from vouchers.cards.quote import quote
 
     learner = world.learner()
     run = world.run(programme=programme, hours=hours)

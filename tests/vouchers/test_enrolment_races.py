@@ -2,8 +2,8 @@
 
 Each racer is a thread with its own app context (so its own session and database connection, as separate
 requests under a real server), released together by a barrier: the harness of test_ledger_races.py. Every
-racer goes through the real services: enrolments.enrol, then (every other racer) the local payment through
-payments.process, which confirms the enrolment and captures the hold.
+racer goes through production's path: vouchers.checkout.enrol (every other racer; the local payment confirms
+the enrolment and captures the hold) or, for a learner who never pays, enrolments.enrol alone.
 
 The harness is first shown to catch a deliberately naive read-then-write enrolment (naive_enrolment.py)
 overselling a run and overspending a card; only then does its verdict on the real services mean something.
@@ -33,8 +33,14 @@ from tests.courses.test_pages import TODAY
 from tests.vouchers.conftest import ACTOR
 from tests.vouchers.naive_enrolment import NaiveEnrolment
 from tests.vouchers.test_ledger_races import RaceResult, race
-from vouchers import cards, enrolments, ledger, payments
-from vouchers.models import CardKind, Enrolment, EnrolmentStatus, Payment, PaymentStatus, Transfer, TransferKind
+from vouchers import checkout
+from vouchers.cards import operations as cards
+from vouchers.cards.models import CardKind
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Transfer, TransferKind
+from vouchers.payments.models import Payment, PaymentStatus
 
 pytestmark = [pytest.mark.both_dbs, pytest.mark.many_connections]
 
@@ -133,14 +139,14 @@ def card_holders(n: int, *, limit: int | None = None) -> list[tuple[int, int]]:
 
 
 def enrol_and_maybe_pay(user_id: int, run_id: int, *, key: str, pay: bool) -> bool:
-    """What a learner's two requests do: enrol (and open the payment), then, if paying, collect it."""
-    with unit_of_work(write_lock=True):
-        enrolment = enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=TODAY, actor=ACTOR)
-        payment = payments.open_payment(enrolment) if pay else None
-        payment_id = payment.id if payment else None
-    if payment_id is not None:
-        paid = payments.process(payment_id, actor=ACTOR)
-        assert paid.status == PaymentStatus.SUCCEEDED, paid.status
+    """What a learner's enrol request does, through production's path (vouchers.checkout.enrol: seat, hold and
+    payment attempt, then the local processor confirming); pay=False: a learner who never pays (the hold only)."""
+    if pay:
+        enrolment = checkout.enrol(user_id, run_id, request_key=key, now=utcnow(), today=TODAY, actor=ACTOR)
+        assert enrolment.status == EnrolmentStatus.CONFIRMED, enrolment.status
+    else:
+        with unit_of_work(write_lock=True):
+            enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=TODAY, actor=ACTOR)
     return True
 
 

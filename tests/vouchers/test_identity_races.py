@@ -19,8 +19,8 @@ from hrdnet.extensions import db
 from tests.conftest import PASSWORD
 from tests.vouchers.conftest import ACTOR
 from tests.vouchers.test_ledger_races import race
-from vouchers import cards
-from vouchers.models import IdentityLink, LinkStatus, Person
+from vouchers.cards import operations as cards
+from vouchers.cards.models import IdentityLink, LinkStatus, Person
 
 pytestmark = pytest.mark.both_dbs
 

@@ -30,9 +30,10 @@ from hrdnet.audit import AuditEntry
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from vouchers import errors, ledger
-from vouchers.ledger import Leg
-from vouchers.models import (
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import (
     Account,
     AccountKind,
     AccountKindDefinition,
@@ -42,6 +43,7 @@ from vouchers.models import (
     TransferKind,
     TransferKindDefinition,
 )
+from vouchers.ledger.operations import Leg
 
 pytestmark = pytest.mark.both_dbs
 
@@ -76,7 +78,7 @@ def new_card(amount: int = LIMIT) -> ledger.CardAccounts:
     card_id = next(_owner_ids)
     source = budget()
     with unit_of_work(write_lock=True):
-        card = ledger.open_card_accounts(card_id)
+        card = cards.open_accounts(card_id)
         ledger.transfer(f"issue:{card_id}", TransferKind.ISSUE, [Leg(source.id, card.available.id, amount)],
                         memo="국민내일배움카드 발급", actor="system")
     return card
@@ -152,7 +154,7 @@ def test_an_account_is_opened_once_with_its_kinds_flags(app):
     again = budget()
     assert first.id == again.id
     assert (first.currency, first.normal_side, first.may_go_negative, first.balance) == ("KRW", "credit", True, 0)
-    card = posted(ledger.open_card_accounts, 999)
+    card = posted(cards.open_accounts, 999)
     assert card.available.may_go_negative is False and card.held.may_go_negative is False
     with pytest.raises(errors.InvalidTransfer):
         posted(ledger.open_account, "wallet", "card", 1)
@@ -355,7 +357,7 @@ def test_the_worker_expires_due_holds_once(app):
     later = place_hold(card, 200_000, minutes=30)
     captured = place_hold(card, 300_000, minutes=-1)
     posted(ledger.capture, "cap:due", captured.id, payable().id, actor="system")
-    assert "ledger.expire_holds" in worker.run_due_jobs()
+    assert "holds.expire" in worker.run_due_jobs()
     assert [ledger.hold_state(h.id) for h in (due, later, captured)] == ["expired", "pending", "captured"]
     assert (ledger.balance(card.available.id), ledger.balance(card.held.id)) == (LIMIT - 500_000, 200_000)
     assert posted(ledger.expire_holds, utcnow()) == 0

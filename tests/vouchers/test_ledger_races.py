@@ -24,8 +24,8 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.vouchers.naive_ledger import NaiveLedger, NaiveOnRealSchema
 from tests.vouchers.test_ledger import new_card, payable
-from vouchers import ledger
-from vouchers.models import Transfer
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Transfer
 
 pytestmark = [pytest.mark.both_dbs, pytest.mark.many_connections]
 

@@ -24,21 +24,18 @@ from hrdnet.audit import AuditEntry
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.vouchers.conftest import ACTOR
-from vouchers import attendance, cards, enrolments, errors, ledger
-from vouchers.enrolments import EVENTS, TRANSITIONS
-from vouchers.models import (
-    AccountKind,
-    ApplicationStatus,
-    CardKind,
-    Enrolment,
-    EnrolmentEvent,
-    EnrolmentStatus,
-    Payment,
-    Settlement,
-    Transfer,
-)
-from vouchers.quote import quote
-from vouchers.rules import DEFAULT_FILE as CARD_RULES_SHIPPED
+from vouchers import checkout, errors
+from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus, CardKind
+from vouchers.cards.quote import quote
+from vouchers.cards.rules import DEFAULT_FILE as CARD_RULES_SHIPPED
+from vouchers.enrolments import attendance, states
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent, EnrolmentStatus, Settlement
+from vouchers.enrolments.states import EVENTS, TRANSITIONS
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import AccountKind, Transfer
+from vouchers.payments.models import Payment
 
 pytestmark = pytest.mark.both_dbs
 
@@ -85,7 +82,7 @@ def local_enrolled(run) -> int:
 
 def cancel(enrolment, on: date, **kwargs):
     with unit_of_work(write_lock=True):
-        return enrolments.cancel(enrolment.id, on=on, actor=ACTOR, **kwargs)
+        return checkout.cancel(enrolment.id, on=on, actor=ACTOR, **kwargs)
 
 
 def enrol_raw(user, run, *, today: date = D, key: str = "raw"):
@@ -142,14 +139,14 @@ def test_every_status_and_event(world, status, event):
     allowed = TRANSITIONS.get((status, event))
     if allowed is None:
         with pytest.raises(errors.IllegalTransition), unit_of_work(write_lock=True):
-            enrolments.apply_event(enrolment, event, reason="시험", actor=ACTOR)
+            states.apply_event(enrolment, event, reason="시험", actor=ACTOR)
         db.session.expire_all()
         assert db.session.get(Enrolment, enrolment.id).status == status.value
         assert db.session.scalar(select(func.count()).select_from(EnrolmentEvent)) == 0
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
         return
     with unit_of_work(write_lock=True):
-        assert enrolments.apply_event(enrolment, event, reason="시험", actor=ACTOR) == allowed
+        assert states.apply_event(enrolment, event, reason="시험", actor=ACTOR) == allowed
     db.session.expire_all()
     assert db.session.get(Enrolment, enrolment.id).status == allowed.value
     history = db.session.scalars(select(EnrolmentEvent)).all()

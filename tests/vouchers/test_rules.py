@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from vouchers import rules as rules_module
-from vouchers.rules import CardRulesError, Penalty, card_rules
+from vouchers.cards import rules as rules_module
+from vouchers.cards.rules import CardRulesError, Penalty, card_rules
 
 SHIPPED = rules_module.DEFAULT_FILE
 START = date(2027, 3, 2)

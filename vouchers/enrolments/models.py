@@ -1,7 +1,9 @@
-"""Enrolments and what hangs off them: their history, payments, attendance and provider settlements.
+"""Enrolments and what hangs off them: their history, attendance and provider settlements.
+
+Their payments are vouchers.payments.models.Payment.
 
 An enrolment keeps the price it was sold at (fee, self-pay, government share, which account pays): a later
-rule change never re-prices it. Its status changes only through vouchers.enrolments.apply_event (one
+rule change never re-prices it. Its status changes only through vouchers.enrolments.states.apply_event (one
 transition table), and each change appends a row to `enrolment_events`, the history learners, providers and
 auditors see.
 """
@@ -30,7 +32,7 @@ from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 
 __all__ = ["ACTIVE_STATUSES", "Attendance", "AttendanceMark", "Enrolment", "EnrolmentEvent", "EnrolmentStatus",
-           "Payment", "PaymentStatus", "Settlement"]
+           "Settlement"]
 
 
 class EnrolmentStatus(StrEnum):
@@ -48,13 +50,6 @@ class EnrolmentStatus(StrEnum):
 ACTIVE_STATUSES = (EnrolmentStatus.APPLIED, EnrolmentStatus.HELD, EnrolmentStatus.CONFIRMED,
                    EnrolmentStatus.IN_TRAINING)
 _ACTIVE_SQL = "status IN ('applied', 'held', 'confirmed', 'in_training')"
-
-
-class PaymentStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
 
 
 class AttendanceMark(StrEnum):
@@ -121,34 +116,6 @@ class EnrolmentEvent(db.Model):
     event: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(300))  # Korean, shown in the history
     actor: Mapped[str] = mapped_column(String(64))  # pseudonym or "system"
-
-
-class Payment(db.Model):
-    """One attempt to collect an enrolment's self-pay through a payment backend.
-
-    The row (with its idempotency key) is committed before the processor is called, so a retry after a
-    crash or timeout reuses the key and can never charge twice.
-    """
-
-    __tablename__ = "payments"
-    __table_args__ = (
-        CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("refunded >= 0 AND refunded <= amount", name="refund_within_amount"),
-        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'canceled')", name="status_known"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
-    backend: Mapped[str] = mapped_column(String(16))
-    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
-    amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(10), default=PaymentStatus.PENDING.value)
-    processor_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
-    client_secret: Mapped[str | None] = mapped_column(String(200))
-    failure_message: Mapped[str | None] = mapped_column(String(300))
-    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Attendance(db.Model):

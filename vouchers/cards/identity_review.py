@@ -21,7 +21,7 @@ from hrdnet.auth.models import User
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
-from vouchers.models import IdentityLink, LinkStatus, Person
+from vouchers.cards.models import IdentityLink, LinkStatus, Person
 
 PER_PAGE = 20
 

@@ -1,9 +1,10 @@
 """The voucher ledger: every won that moves through a card, posted as a balanced, append-only transfer.
 
 Plain values in, domain errors out (vouchers.errors), flush never commit: run each call inside
-`unit_of_work(write_lock=True)`. The database is the authority (see the ledger migration and
-docs/ledger.md): it refuses an unbalanced transfer, a non-positive entry, an edit of a posted row and a card
-below zero, whoever writes. The checks made here first only turn those refusals into clear Korean errors.
+`unit_of_work(write_lock=True)`. The ledger knows accounts, transfers and holds, not the cards, programmes or
+providers that own the accounts (vouchers.cards and vouchers.enrolments open the accounts they use).
+The database is the authority (see the ledger migration and docs/ledger.md): it refuses an unbalanced
+transfer, a non-positive entry, an edit of a posted row and a card below zero, whoever writes. The checks made here first only turn those refusals into clear Korean errors.
 
 Concurrency. On SQLite the unit of work's BEGIN IMMEDIATE makes writers take turns. On PostgreSQL a
 posting first takes the audit chain's lock (every posting appends to the chain anyway, so this costs
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import case, func, insert, literal, select, text
@@ -35,12 +36,10 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
 from hrdnet import audit
-from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from hrdnet.worker import scheduled
 from vouchers import errors
-from vouchers.models import (
+from vouchers.ledger.models import (
     SETTLING_KINDS,
     Account,
     AccountKind,
@@ -70,11 +69,6 @@ class Leg(NamedTuple):
     debit: int
     credit: int
     amount: int
-
-
-class CardAccounts(NamedTuple):
-    available: Account
-    held: Account
 
 
 @dataclass(frozen=True)
@@ -136,12 +130,6 @@ def open_account(kind: str, owner_type: str, owner_id: int) -> Account:
         return found
     savepoint.commit()
     return account
-
-
-def open_card_accounts(card_id: int) -> CardAccounts:
-    """A card's available and held accounts (opened if needed)."""
-    return CardAccounts(open_account(AccountKind.CARD_AVAILABLE, "card", card_id),
-                        open_account(AccountKind.CARD_HELD, "card", card_id))
 
 
 def find_account(kind: str, owner_type: str, owner_id: int) -> Account | None:
@@ -288,6 +276,9 @@ def release(key: str, hold_id: int, *, memo: str | None = None, actor: str) -> T
 def expire_holds(now: datetime, *, limit: int = HOLD_EXPIRY_BATCH, actor: str = audit.SYSTEM_ACTOR) -> int:
     """Release up to `limit` pending holds whose time ran out; returns how many this call released.
 
+    The worker's one hold-expiry job (vouchers.enrolments.jobs.expire_holds) expires the enrolments first,
+    which releases their holds with their seats; this then releases any hold left without one.
+
     Each expiry is a transfer with the key `ledger:hold-expiry:<hold id>`, so two workers expiring the same hold
     post it once, and a capture that got there first simply wins (the hold is skipped).
     Candidates are found from the card held accounts with money in them (a small partial index).
@@ -308,19 +299,6 @@ def expire_holds(now: datetime, *, limit: int = HOLD_EXPIRY_BATCH, actor: str = 
             continue  # captured or released after we looked
         released += created
     return released
-
-
-@scheduled("ledger.expire_holds", every=timedelta(minutes=1))
-def expire_holds_job() -> int:
-    """The worker's job: expire due holds in batches, one transaction per batch."""
-    total = 0
-    for _ in range(1000):  # a bound, so a hold that cannot be expired never spins the worker
-        with unit_of_work(write_lock=True):
-            count = expire_holds(utcnow())
-        total += count
-        if count < HOLD_EXPIRY_BATCH:
-            break
-    return total
 
 
 def hold_state(hold_id: int) -> str:

@@ -150,7 +150,7 @@ class LocalGateway:
         from sqlalchemy import select
 
         from hrdnet.extensions import db
-        from vouchers.models import Payment  # the local "processor" is our own table
+        from vouchers.payments.models import Payment  # the local "processor" is our own table
 
         payment = db.session.scalar(select(Payment).where(Payment.processor_ref == ref))
         amount = payment.amount if payment else 0

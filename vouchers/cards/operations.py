@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,28 +17,30 @@ from courses.models import Programme
 from hrdnet import audit
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from vouchers import errors, identity, identity_review, ledger
-from vouchers.models import (
-    Account,
-    AccountKind,
+from vouchers import errors
+from vouchers.cards import identity, identity_review
+from vouchers.cards.models import (
     ApplicationStatus,
     Card,
     CardApplication,
     CardKind,
-    Entry,
     IdentityLink,
     LearnerStatus,
     LinkStatus,
     Person,
-    Side,
-    Transfer,
-    TransferKind,
 )
-from vouchers.rules import CardRules, card_rules
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Account, AccountKind, Entry, Side, Transfer, TransferKind
 
 # The programme budgets cards are issued from: the card scheme (국민내일배움카드 일반과정) and K-Digital Credit.
 CARD_PROGRAMME = "C0061"
 KDIGITAL_PROGRAMME = "C0105"
+
+
+class CardAccounts(NamedTuple):
+    available: Account
+    held: Account
 
 
 # -- identity ----------------------------------------------------------------------------------------------
@@ -226,7 +229,7 @@ def issue_card(person_id: int, *, kind: str, today: date, actor: str, limit: int
         savepoint.rollback()
         raise errors.CardExists() from None
     savepoint.commit()
-    accounts = ledger.open_card_accounts(card.id)
+    accounts = open_accounts(card.id)
     budget = _programme_budget(CARD_PROGRAMME if kind == CardKind.CARD else KDIGITAL_PROGRAMME)
     label = "내일배움카드 발급" if kind == CardKind.CARD else "K-디지털 크레딧 발급"
     ledger.transfer(f"card:{card.id}:issue", TransferKind.ISSUE, [(budget.id, accounts.available.id, limit)],
@@ -244,7 +247,7 @@ def top_up(card_id: int, *, group: str, today: date, actor: str, rules: CardRule
     if (card.kind != CardKind.CARD or group not in rules.top_ups or status is None
             or group not in status.group_set or card.status_on(today) != "active"):
         raise errors.TopUpNotAllowed()
-    accounts = ledger.open_card_accounts(card.id)
+    accounts = open_accounts(card.id)
     if ledger.balance(accounts.available.id) >= rules.top_up_when_below:
         raise errors.TopUpNotAllowed(f"남은 잔액이 {rules.top_up_when_below:,}원 미만일 때 추가 지원을 받을 수 있습니다.")
     amount = rules.top_ups[group]
@@ -275,13 +278,13 @@ def expire_cards(today: date, *, actor: str = audit.SYSTEM_ACTOR) -> int:
                              .order_by(Card.id).limit(500)).all()
     closed = 0
     for card in due:
-        accounts = ledger.open_card_accounts(card.id)
+        accounts = open_accounts(card.id)
         if ledger.balance(accounts.held.id):
             continue
         rest = ledger.balance(accounts.available.id)
         if rest:
             programme = CARD_PROGRAMME if card.kind == CardKind.CARD else KDIGITAL_PROGRAMME
-            expired = ledger.open_account(AccountKind.EXPIRED, "programme", _programme(programme).id)
+            expired = ledger.open_account(AccountKind.EXPIRED, "programme", programme_of(programme).id)
             ledger.transfer(f"card:{card.id}:expire", TransferKind.EXPIRE, [(accounts.available.id, expired.id, rest)],
                             memo=f"유효기간 만료로 남은 {rest:,}원 소멸", actor=actor)
         card.closed_on = today
@@ -291,6 +294,25 @@ def expire_cards(today: date, *, actor: str = audit.SYSTEM_ACTOR) -> int:
 
 
 # -- reading -------------------------------------------------------------------------------------------------
+
+def open_accounts(card_id: int) -> CardAccounts:
+    """A card's available and held ledger accounts, opened if needed (writers only: pages use find_accounts)."""
+    return CardAccounts(ledger.open_account(AccountKind.CARD_AVAILABLE, "card", card_id),
+                        ledger.open_account(AccountKind.CARD_HELD, "card", card_id))
+
+
+def find_accounts(card_id: int) -> CardAccounts | None:
+    """A card's ledger accounts if they exist (issuing a card opens them): the read-only lookup pages use."""
+    available = ledger.find_account(AccountKind.CARD_AVAILABLE, "card", card_id)
+    held = ledger.find_account(AccountKind.CARD_HELD, "card", card_id)
+    return CardAccounts(available, held) if available is not None and held is not None else None
+
+
+def available_balance(card_id: int) -> int:
+    """What the card can spend now (0 for a card whose accounts were never opened)."""
+    accounts = find_accounts(card_id)
+    return ledger.balance(accounts.available.id) if accounts else 0
+
 
 def get_card(card_id: int) -> Card:
     card = db.session.get(Card, card_id)
@@ -339,7 +361,10 @@ class CardFigures:
 
 
 def figures(card_id: int) -> CardFigures:
-    accounts = ledger.open_card_accounts(card_id)
+    """Read only: a card whose accounts were never opened shows zeros."""
+    accounts = find_accounts(card_id)
+    if accounts is None:
+        return CardFigures(0, 0, 0, 0, 0, 0, 0, 0)
     available_id, held_id = accounts.available.id, accounts.held.id
     rows = db.session.execute(
         select(Entry.account_id, Entry.side, Transfer.kind, func.sum(Entry.amount))
@@ -375,7 +400,8 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _programme(code: str) -> Programme:
+def programme_of(code: str) -> Programme:
+    """The programme a card scheme's budget belongs to (CARD_PROGRAMME, KDIGITAL_PROGRAMME)."""
     programme = db.session.scalar(select(Programme).where(Programme.code == code))
     if programme is None:
         raise errors.InvalidTransfer(f"사업 {code}이(가) 등록되어 있지 않습니다.")
@@ -383,5 +409,5 @@ def _programme(code: str) -> Programme:
 
 
 def _programme_budget(code: str) -> Account:
-    return ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", _programme(code).id)
+    return ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", programme_of(code).id)
 

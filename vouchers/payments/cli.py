@@ -6,7 +6,6 @@ import sys
 from datetime import timedelta
 
 import click
-from flask import Flask
 
 payments_cli = click.Group("payments", help="Co-payments and the payment processor.")
 
@@ -21,17 +20,20 @@ def reconcile_command(day, days: int):
     Prints each mismatch (paid but not enrolled, enrolled but not paid, amount differs) and stores the report
     for /admin/payments/reconcile. Exit 0: everything matches; 1: mismatches; 2: processor unreachable.
     """
+    from hrdnet.db import unit_of_work
     from hrdnet.timeutil import kst_today
-    from vouchers import reconcile
-    from vouchers.gateway import ProcessorUnavailable
+    from vouchers.payments import reconcile
+    from vouchers.payments.gateway import ProcessorUnavailable
 
     start = day.date() if day else kst_today() - timedelta(days=1)
     end = start + timedelta(days=days - 1)
     try:
-        report = reconcile.run(start, end)
+        findings = reconcile.compare(start, end)  # the processor's records: no transaction open meanwhile
     except ProcessorUnavailable as error:
         click.echo(f"reconciliation FAILED: {error.message}", err=True)
         sys.exit(2)
+    with unit_of_work(write_lock=True):
+        report = reconcile.store(findings)
     period = str(start) if start == end else f"{start}..{end}"
     summary = (f"{report.backend} {period}: {report.processor_payments} payment(s), {report.processor_refunds} "
                f"refund(s) at the processor; {report.matched} matched, {report.mismatch_count} mismatch(es) "
@@ -46,5 +48,3 @@ def reconcile_command(day, days: int):
     click.echo(f"reconciliation OK: {summary}")
 
 
-def register(app: Flask) -> None:
-    app.cli.add_command(payments_cli)

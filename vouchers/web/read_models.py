@@ -1,9 +1,9 @@
-"""What the learner pages, the admin's application queue and the JSON API read and do, over the voucher core.
+"""Read models: what the learner pages, the admin's application queue and the JSON API show.
 
-The core (cards, quote, enrolments, payments, ledger) owns the rules and the money; this module gathers what
-one page or one API answer needs from it, so that views stay thin and the page and the API show the same
-numbers from the same functions. Services take plain values, flush but never commit; the one exception is
-`collect_payment`, which runs after the enrolment's unit of work committed (payments.process opens its own).
+The rooms (cards, enrolments, payments, ledger) own the rules and the money, vouchers.checkout the writes that
+span them; this module gathers what one page or one API answer needs, so that views stay thin and the page
+and the API show the same numbers from the same functions. Everything here only reads: GET requests call it,
+and a GET never inserts, updates or deletes (tests/functional/test_read_only_gets.py).
 """
 
 from __future__ import annotations
@@ -18,22 +18,18 @@ from sqlalchemy import select
 from courses.models import Run
 from courses.services import PUBLIC_STATUSES
 from hrdnet.access import Role
-from hrdnet.errors import DomainError
 from hrdnet.extensions import db
-from vouchers import cards, enrolments, errors, ledger, payments
-from vouchers.models import (
-    ApplicationStatus,
-    Card,
-    CardApplication,
-    CardKind,
-    Enrolment,
-    EnrolmentStatus,
-    Payment,
-    PaymentStatus,
-    Person,
-)
-from vouchers.quote import Quote, quote
-from vouchers.rules import CardRules, card_rules
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus, Card, CardApplication, CardKind, Person
+from vouchers.cards.quote import Quote, quote
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments import refunds, states
+from vouchers.enrolments.models import Enrolment
+from vouchers.ledger import operations as ledger
+from vouchers.payments import operations as payments
+from vouchers.payments.models import Payment, PaymentStatus
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +99,8 @@ def main_card(views: list[CardView]) -> CardView | None:
 def card_history(view: CardView, *, before: int | None = None, per_page: int | None = None) -> History:
     """The card's available account, newest first, one page at a time (keyset on the entry id)."""
     per_page = per_page or HISTORY_PAGE
-    available = ledger.open_card_accounts(view.card.id).available
-    lines = ledger.history(available.id, limit=per_page + 1, before_entry_id=before)
+    accounts = cards.find_accounts(view.card.id)  # read only: a page view never opens accounts
+    lines = ledger.history(accounts.available.id, limit=per_page + 1, before_entry_id=before) if accounts else []
     more = len(lines) > per_page
     lines = lines[:per_page]
     return History(view, lines, lines[-1].entry_id if more else None)
@@ -187,12 +183,22 @@ def applications(status: str, page: int) -> tuple[Pagination, list[ApplicationRo
     return found, rows
 
 
-# -- the learner's price and enrolling -----------------------------------------------------------------------
+# -- the learner's price and the enrol page -----------------------------------------------------------------------
 
 def learner_quote(run: Run, user_id: int, today: date) -> Quote | None:
-    """The one quote the run page, the run API and the enrol page show (vouchers.quote.quote)."""
+    """The one quote the run page, the run API and the enrol page show (vouchers.cards.quote.quote)."""
     person = cards.person_of(user_id)
     return quote(run, person.id if person else None, today)
+
+
+def learner_price(run: Run, user_id: int, today: date) -> dict | None:
+    """The catalog's viewer price (courses.services.register_viewer_price): data only, the API's `price`.
+
+    The run page builds its links from `refusal.code` (templates/macros/price.html); nothing here knows
+    which page shows it.
+    """
+    price = learner_quote(run, user_id, today)
+    return price.as_dict() if price is not None else None
 
 
 def public_run(run_id: int) -> Run:
@@ -222,33 +228,6 @@ def enrol_page(run_id: int, user_id: int, today: date) -> EnrolPage:
     return EnrolPage(run, price, deadline, days, rules)
 
 
-@dataclass(frozen=True)
-class Started:
-    enrolment_id: int
-    payment_id: int | None  # a payment to collect after commit
-
-
-def start_enrolment(user_id: int, run_id: int, *, request_key: str, now: datetime, today: date,
-                    actor: str) -> Started:
-    """Inside the caller's unit of work: the seat and the hold, then the payment (or confirmation when the
-    self-pay is 0). The same request_key returns the first enrolment and its payment: never a second hold."""
-    enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
-    payment = payments.pay_or_confirm(enrolment, actor=actor) if enrolment.status == EnrolmentStatus.HELD else \
-        payments.current_payment(enrolment.id)
-    return Started(enrolment.id, payment.id if payment is not None else None)
-
-
-def collect_payment(started: Started, *, actor: str) -> Enrolment:
-    """After the enrolment committed: ask the processor for a pending payment (payments.process commits)."""
-    if started.payment_id is not None:
-        try:
-            payments.process(started.payment_id, actor=actor)
-        except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
-            log.warning("payment %s not processed yet: %s", started.payment_id, exc.code)
-            db.session.rollback()
-    return enrolments.get(started.enrolment_id)
-
-
 def payment_document(payment: Payment | None) -> dict | None:
     if payment is None:
         return None
@@ -276,12 +255,12 @@ class EnrolmentRow:
 
     @property
     def status_label(self) -> str:
-        return enrolments.STATUS_LABELS[enrolments.S(self.enrolment.status)]
+        return states.STATUS_LABELS[states.S(self.enrolment.status)]
 
     @property
     def history(self) -> list[tuple[datetime, str, str]]:
         """(when, what in Korean, why) for each step, oldest first."""
-        return [(e.at, enrolments.EVENT_LABELS.get(e.event, e.event), e.reason) for e in self.enrolment.events]
+        return [(e.at, states.EVENT_LABELS.get(e.event, e.event), e.reason) for e in self.enrolment.events]
 
 
 def my_enrolments(user_id: int, page: int) -> tuple[Pagination, list[EnrolmentRow]]:
@@ -292,55 +271,24 @@ def my_enrolments(user_id: int, page: int) -> tuple[Pagination, list[EnrolmentRo
     return found, [EnrolmentRow(e, runs[e.run_id], payments.current_payment(e.id)) for e in found.items]
 
 
-def own_enrolment(enrolment_id: int, user_id: int) -> Enrolment:
-    """The learner's own enrolment; someone else's is 'not found' (its existence is not revealed)."""
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None or enrolment.user_id != user_id:
-        raise errors.EnrolmentNotFound()
-    return enrolment
-
-
 @dataclass(frozen=True)
 class CancelPage:
     row: EnrolmentRow
-    preview: enrolments.CancelPreview
+    preview: refunds.CancelPreview
 
     @property
     def hold_released(self) -> int:
         """An unpaid enrolment's card share, which cancelling releases (the preview counts it as 0 returned)."""
-        return _hold_released(self.row.enrolment)
-
-
-def _hold_released(enrolment: Enrolment) -> int:
-    held = enrolment.status in (EnrolmentStatus.APPLIED, EnrolmentStatus.HELD) and enrolment.hold_id is not None
-    return enrolment.card_draw if held and ledger.hold_state(enrolment.hold_id) == ledger.PENDING else 0
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    preview: enrolments.CancelPreview
-    hold_released: int  # card share of an unpaid enrolment, released back to the card
-
-    @property
-    def card_back(self) -> int:
-        return self.preview.card_return + self.hold_released
-
-    def as_dict(self) -> dict:
-        return {**self.preview.as_dict(), "deadline": self.preview.deadline, "hold_released": self.hold_released}
+        return refunds.hold_released(self.row.enrolment)
 
 
 def cancel_page(enrolment_id: int, user_id: int, today: date) -> CancelPage:
-    enrolment = own_enrolment(enrolment_id, user_id)
+    enrolment = enrolments.own(enrolment_id, user_id)
     if not enrolment.is_active:
         raise errors.IllegalTransition("이미 취소되었거나 끝난 수강 신청입니다.")
     run = db.session.get(Run, enrolment.run_id)
     return CancelPage(EnrolmentRow(enrolment, run, payments.current_payment(enrolment.id)),
-                      enrolments.preview_cancel(enrolment, today))
-
-
-def cancel_own(enrolment_id: int, user_id: int, *, today: date, actor: str) -> Cancelled:
-    released = _hold_released(own_enrolment(enrolment_id, user_id))
-    return Cancelled(enrolments.cancel(enrolment_id, on=today, actor=actor), released)
+                      refunds.preview_cancel(enrolment, today))
 
 
 # -- who may read an enrolment (GET /api/v1/enrolments/<id>) ----------------------------------------------------
@@ -365,7 +313,7 @@ def visible_enrolment(enrolment_id: int, *, user_id: int, role: str, provider_id
 
 def enrolment_document(enrolment: Enrolment) -> dict:
     return {"enrolment_id": enrolment.id, "run_id": enrolment.run_id, "status": enrolment.status,
-            "status_label": enrolments.STATUS_LABELS[enrolments.S(enrolment.status)], "fee": enrolment.fee,
+            "status_label": states.STATUS_LABELS[states.S(enrolment.status)], "fee": enrolment.fee,
             "self_pay": enrolment.self_pay, "government_share": enrolment.government_share,
             "card_draw": enrolment.card_draw, "account": enrolment.account,
             "history": [{"at": e.at, "from": e.from_status, "to": e.to_status, "event": e.event, "reason": e.reason}

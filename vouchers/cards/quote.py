@@ -16,9 +16,10 @@ from datetime import date
 from courses import pricing
 from courses.models import Run
 from hrdnet.errors import DomainError
-from vouchers import cards, errors, ledger
-from vouchers.models import Card, CardKind
-from vouchers.rules import card_rules
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.models import Card, CardKind
+from vouchers.cards.rules import card_rules
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _paying_card(person_id: int | None, account: str) -> Card | None:
 def _available(card: Card | None) -> int | None:
     if card is None:
         return None
-    return ledger.balance(ledger.open_card_accounts(card.id).available.id)
+    return cards.available_balance(card.id)  # read only: a page view never opens accounts
 
 
 def _refusal(run: Run, person_id: int | None, main_card: Card | None, paying: Card | None, account: str,

@@ -1,9 +1,10 @@
 """Card and enrolment endpoints of the JSON API.
 
-The same services as the learner pages (vouchers.services over the voucher core), so the API and the pages
-show the same numbers. POSTs honour `Idempotency-Key` (hrdnet.idempotency): the key is also the enrolment's
-request key, so the work itself happens once per key even if the stored answer were lost; the stored answer
-makes a retry get exactly the first response, and a changed body with the same key is refused (422).
+The same read models as the learner pages (vouchers.web.read_models) and the same writes (vouchers.checkout),
+so the API and the pages show the same numbers. Both POSTs honour `Idempotency-Key` the same way
+(hrdnet.idempotency.respond_once): the key is also the enrolment's request key, so the work itself happens
+once per key even if the stored answer were lost; the stored answer makes a retry get exactly the first
+response, and a changed body with the same key is refused (422).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import uuid
 import marshmallow as ma
 from flask import jsonify, request
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from hrdnet import idempotency
 from hrdnet.access import Role, roles, signed_in
@@ -21,7 +21,8 @@ from hrdnet.api import ApiBlueprint, ApiErrorSchema, QueryArgs
 from hrdnet.bounds import INT4_MAX, INT8_MAX
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
-from vouchers import services
+from vouchers import checkout
+from vouchers.web import read_models
 
 bp = ApiBlueprint("vouchers_api", __name__, description="내일배움카드와 수강 신청")
 
@@ -147,19 +148,6 @@ def _key() -> str | None:
     return idempotency.check_key(request.headers.get("Idempotency-Key"))
 
 
-def _remember(endpoint: str, key: str | None, body: dict, status: int, data: dict):
-    """Store the answer for the key (after the work committed) and send it; a concurrent twin's wins."""
-    if key is None:
-        return _json(status, data)
-    try:
-        with unit_of_work(write_lock=True):
-            idempotency.remember(current_user.id, endpoint, key, body, status, data)
-    except IntegrityError:  # the same key, answered by a concurrent request a moment earlier
-        with unit_of_work():
-            status, data = idempotency.replay(current_user.id, endpoint, key, body)
-    return _json(status, data)
-
-
 # -- endpoints ---------------------------------------------------------------------------------------------------
 
 @bp.route("/me/card", methods=["GET"])
@@ -170,7 +158,7 @@ def _remember(endpoint: str, key: str | None, body: dict, status: int, data: dic
 @bp.doc(security=_SECURITY)
 def my_card(query):
     """내 카드: 주 카드의 한도·잔액·보류·사용액, 모든 계좌, 사용 내역 (limit + top_ups = available + held + spent + expired)"""
-    return services.card_document(current_user.id, kst_today(), before=query.get("before"), limit=query["limit"])
+    return read_models.card_document(current_user.id, kst_today(), before=query.get("before"), limit=query["limit"])
 
 
 @bp.route("/enrolments", methods=["POST"])
@@ -189,16 +177,13 @@ def my_card(query):
 def create_enrolment(body):
     """수강 신청: 자리를 잡고 카드 사용액을 보류한 뒤 자비부담금 결제를 엽니다 (자비부담 0원이면 바로 확정)"""
     key, actor = _key(), current_user.pseudonym
-    with unit_of_work(write_lock=True):
-        replayed = idempotency.replay(current_user.id, ENROL_ENDPOINT, key, body) if key else None
-        if replayed is None:
-            started = services.start_enrolment(current_user.id, body["run_id"],
-                                               request_key=key or f"api-{uuid.uuid4().hex}", now=utcnow(),
-                                               today=kst_today(), actor=actor)
-    if replayed is not None:
-        return _json(*replayed)
-    enrolment = services.collect_payment(started, actor=actor)
-    return _remember(ENROL_ENDPOINT, key, body, 201, EnrolledOut().dump(services.enrolled_document(enrolment)))
+
+    def enrol() -> tuple[int, dict]:
+        enrolment = checkout.enrol(current_user.id, body["run_id"], request_key=key or f"api-{uuid.uuid4().hex}",
+                                   now=utcnow(), today=kst_today(), actor=actor)
+        return 201, EnrolledOut().dump(read_models.enrolled_document(enrolment))
+
+    return _json(*idempotency.respond_once(current_user.id, ENROL_ENDPOINT, key, body, enrol))
 
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
@@ -212,15 +197,13 @@ def create_enrolment(body):
 def cancel_enrolment(enrolment_id: int):
     """수강 취소: 취소·환불 규칙을 적용하고 돌아가는 금액을 돌려줍니다"""
     key, body = _key(), {"enrolment_id": enrolment_id}
-    with unit_of_work(write_lock=True):
-        replayed = idempotency.replay(current_user.id, CANCEL_ENDPOINT, key, body) if key else None
-        if replayed is None:
-            done = services.cancel_own(enrolment_id, current_user.id, today=kst_today(),
-                                       actor=current_user.pseudonym)
-            data = CancelOut().dump({"enrolment_id": enrolment_id, **done.as_dict()})
-            if key:
-                idempotency.remember(current_user.id, CANCEL_ENDPOINT, key, body, 200, data)
-    return _json(*replayed) if replayed is not None else _json(200, data)
+
+    def cancel() -> tuple[int, dict]:
+        with unit_of_work(write_lock=True):
+            done = checkout.cancel_own(enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym)
+            return 200, CancelOut().dump({"enrolment_id": enrolment_id, **done.as_dict()})
+
+    return _json(*idempotency.respond_once(current_user.id, CANCEL_ENDPOINT, key, body, cancel))
 
 
 @bp.route("/enrolments/<int:enrolment_id>", methods=["GET"])
@@ -230,7 +213,7 @@ def cancel_enrolment(enrolment_id: int):
 @bp.doc(security=_SECURITY)
 def get_enrolment(enrolment_id: int):
     """수강 신청 하나와 상태 변경 기록: 본인, 그 회차의 훈련기관, 그 사업 부처의 감사 담당자, 관리자만"""
-    enrolment = services.visible_enrolment(enrolment_id, user_id=current_user.id, role=current_user.role,
+    enrolment = read_models.visible_enrolment(enrolment_id, user_id=current_user.id, role=current_user.role,
                                            provider_id=current_user.provider_id,
                                            ministry_id=current_user.ministry_id)
-    return services.enrolment_document(enrolment)
+    return read_models.enrolment_document(enrolment)

@@ -1,20 +1,16 @@
 """Learner pages for cards and enrolments, and the admin's card-application queue (HTML).
 
 Views are thin: load → validate the form → one service call in a unit of work → redirect or render. Domain
-errors become Korean error pages (hrdnet.errors) unless a form page shows them next to the form.
-Registering this blueprint also gives the run page and the run API the learner's own price
-(courses.services.register_viewer_price).
+errors become Korean error pages (hrdnet.errors) unless a form page shows them next to the form. GETs only
+read (vouchers.web.read_models); enrolling goes through vouchers.checkout, which owns its phases' units of
+work because the payment processor is called between them.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from courses.models import Run
-from courses.services import ViewerPrice, register_viewer_price
 from hrdnet.access import Role, roles
 from hrdnet.auth.services import password_matches
 from hrdnet.bounds import INT8_MAX, page_number, query_int
@@ -22,9 +18,15 @@ from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import limiter, login_rate_limit
 from hrdnet.timeutil import kst_today, utcnow
-from vouchers import cards, identity_review, payments, services
-from vouchers.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
-from vouchers.models import ApplicationStatus, EnrolmentStatus, PaymentStatus
+from vouchers import checkout
+from vouchers.cards import identity_review
+from vouchers.cards import operations as cards
+from vouchers.cards.models import ApplicationStatus
+from vouchers.enrolments.models import EnrolmentStatus
+from vouchers.payments import operations as payments
+from vouchers.payments.models import PaymentStatus
+from vouchers.web import read_models
+from vouchers.web.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
 
 bp = Blueprint("vouchers", __name__)
 
@@ -41,24 +43,6 @@ def _form_page(template: str, form, error: DomainError | None = None, **context)
 
 def _page() -> int:
     return page_number()
-
-
-# -- the learner's price on the run page and in the run API --------------------------------------------------
-
-def learner_price(run: Run, user_id: int, today: date) -> ViewerPrice | None:
-    price = services.learner_quote(run, user_id, today)
-    if price is None:
-        return None
-    refusal = price.refusal.code if price.refusal else None
-    actions = {None: [("수강 신청", url_for("vouchers.enrol", run_id=run.id))],
-               "identity_required": [("본인인증 하기", url_for("vouchers.identity"))],
-               "no_card": [("카드 신청하기", url_for("vouchers.apply_card"))]}.get(refusal, [])
-    return ViewerPrice(price=price.as_dict(), actions=actions)
-
-
-@bp.record_once
-def _register_price(state) -> None:
-    register_viewer_price(state.app, learner_price)
 
 
 # -- identity and the card -----------------------------------------------------------------------------------
@@ -89,7 +73,7 @@ def apply_card():
     if cards.person_of(current_user.id) is None:
         flash("카드를 신청하려면 먼저 본인인증을 해 주세요.", "info")
         return redirect(url_for("vouchers.identity"))
-    page = services.apply_page(current_user.id)
+    page = read_models.apply_page(current_user.id)
     form = CardApplicationForm()
     form.set_choices(page.rules.statuses, page.group_labels, page.rules.excluded_groups)
     if not form.validate_on_submit():
@@ -108,9 +92,9 @@ def apply_card():
 @bp.get("/me/card")
 @roles(Role.LEARNER)
 def my_card():
-    page = services.card_page(current_user.id, kst_today(), card_id=query_int("card"),
+    page = read_models.card_page(current_user.id, kst_today(), card_id=query_int("card"),
                               before=query_int("before", high=INT8_MAX))
-    return render_template("vouchers/card.html", page=page, labels=services.APPLICATION_LABELS)
+    return render_template("vouchers/card.html", page=page, labels=read_models.APPLICATION_LABELS)
 
 
 # -- enrolling ------------------------------------------------------------------------------------------------
@@ -123,7 +107,7 @@ def _failed(response) -> bool:
 @roles(Role.LEARNER)
 @limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)
 def enrol(run_id: int):
-    page = services.enrol_page(run_id, current_user.id, kst_today())
+    page = read_models.enrol_page(run_id, current_user.id, kst_today())
     form = EnrolForm()
     if not form.is_submitted():
         form.request_key.data = new_request_key()  # one per rendered form: a double click sends it twice
@@ -132,10 +116,8 @@ def enrol(run_id: int):
     if not password_matches(current_user, form.password.data):
         form.password.errors.append("비밀번호가 맞지 않습니다.")
         return _form_page("vouchers/enrol.html", form, page=page)
-    with unit_of_work(write_lock=True):
-        started = services.start_enrolment(current_user.id, run_id, request_key=form.request_key.data,
-                                           now=utcnow(), today=kst_today(), actor=current_user.pseudonym)
-    enrolment = services.collect_payment(started, actor=current_user.pseudonym)
+    enrolment = checkout.enrol(current_user.id, run_id, request_key=form.request_key.data, now=utcnow(),
+                               today=kst_today(), actor=current_user.pseudonym)
     return _after_enrolling(enrolment)
 
 
@@ -159,7 +141,7 @@ def _after_enrolling(enrolment):
 @bp.get("/me/enrolments")
 @roles(Role.LEARNER)
 def my_enrolments():
-    found, rows = services.my_enrolments(current_user.id, _page())
+    found, rows = read_models.my_enrolments(current_user.id, _page())
     pay_endpoint = PAY_ENDPOINT if PAY_ENDPOINT in current_app.view_functions else None
     return render_template("vouchers/enrolments.html", found=found, rows=rows, pay_endpoint=pay_endpoint)
 
@@ -167,12 +149,12 @@ def my_enrolments():
 @bp.route("/me/enrolments/<int:enrolment_id>/cancel", methods=["GET", "POST"])
 @roles(Role.LEARNER)
 def cancel(enrolment_id: int):
-    page = services.cancel_page(enrolment_id, current_user.id, kst_today())
+    page = read_models.cancel_page(enrolment_id, current_user.id, kst_today())
     form = CancelForm()
     if not form.validate_on_submit():
         return _form_page("vouchers/cancel.html", form, page=page)
     with unit_of_work(write_lock=True):
-        done = services.cancel_own(enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym)
+        done = checkout.cancel_own(enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym)
     outcome = "중도탈락으로 처리" if done.preview.outcome == EnrolmentStatus.DROPPED else "취소"
     flash(f"수강 신청을 {outcome}했습니다. 카드로 {done.card_back:,}원이 돌아가고, 자비부담금 "
           f"{done.preview.self_pay_refund:,}원을 환불합니다.", "success")
@@ -187,10 +169,10 @@ def admin_applications():
     status = request.args.get("status", ApplicationStatus.SUBMITTED)
     if status not in set(ApplicationStatus):
         status = ApplicationStatus.SUBMITTED
-    found, rows = services.applications(status, _page())
+    found, rows = read_models.applications(status, _page())
     return render_template("vouchers/admin_applications.html", found=found, rows=rows, status=status,
                            form=DecisionForm(), rules=cards.card_rules(), group_labels=cards.group_labels(),
-                           labels=services.APPLICATION_LABELS)
+                           labels=read_models.APPLICATION_LABELS)
 
 
 @bp.post("/admin/cards/applications/<int:application_id>")

@@ -11,7 +11,8 @@ every `copay` ledger transfer (자비부담금 납부) of the period, then repor
 - `amount_differs`      both sides know the payment but the amounts differ (collected, or refunded).
 
 The report is stored (`reconciliation_reports`) and shown to admins on /admin/payments/reconcile; the
-command `hrdnet payments reconcile [--date D]` prints it and exits 1 when there is any mismatch.
+command `hrdnet payments reconcile [--date D]` (or the admin page) compares, then stores the findings in
+its own unit of work, prints them and exits 1 when there is any mismatch.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import KST
-from vouchers.gateway import SUCCEEDED, ProcessorPayment, gateway
-from vouchers.models import Enrolment, Payment, PaymentStatus, ReconciliationReport, Transfer
+from vouchers.ledger.models import Transfer
+from vouchers.payments.gateway import SUCCEEDED, ProcessorPayment, gateway
+from vouchers.payments.models import Payment, PaymentStatus, ReconciliationReport
 
 PAID_NOT_ENROLLED, ENROLLED_NOT_PAID, AMOUNT_DIFFERS = "paid_not_enrolled", "enrolled_not_paid", "amount_differs"
 KIND_LABELS = {PAID_NOT_ENROLLED: "결제됐으나 수강 확정 없음", ENROLLED_NOT_PAID: "수강 확정됐으나 결제 없음",
@@ -61,8 +62,23 @@ def _ledger_copay(enrolment_id: int) -> tuple[int, int]:
     return rows.get(f"{key}:copay", 0), rows.get(f"{key}:copay-refund", 0)
 
 
-def run(start: date, end: date | None = None) -> ReconciliationReport:
-    """Reconcile the period and store the report (its own unit of work). Raises ProcessorUnavailable."""
+@dataclass(frozen=True)
+class Findings:
+    """What compare() found for one period, before it is stored."""
+
+    backend: str
+    start: date
+    end: date
+    processor_payments: int
+    processor_refunds: int
+    matched: int
+    mismatches: list[Mismatch]
+
+
+def compare(start: date, end: date | None = None) -> Findings:
+    """Read the processor's records for the period and compare them with ours; writes nothing (the caller
+    stores the findings with store(), in its own unit of work, after the processor calls are over). Raises
+    ProcessorUnavailable."""
     end = end or start
     since, until = period_bounds(start, end)
     processor = gateway()
@@ -143,23 +159,21 @@ def run(start: date, end: date | None = None) -> ReconciliationReport:
                                        f"처리기관 결제 {state.amount_received:,}원, 원장 납부 {total:,}원"))
         else:
             matched += 1
-    db.session.rollback()
+    return Findings(processor.name, start, end, sum(1 for p in listed.values() if p.status == SUCCEEDED),
+                    len(refunds), matched, mismatches)
 
-    with unit_of_work(write_lock=True):
-        report = ReconciliationReport(
-            backend=processor.name, period_start=start, period_end=end,
-            processor_payments=sum(1 for p in listed.values() if p.status == SUCCEEDED),
-            processor_refunds=len(refunds), matched=matched, mismatch_count=len(mismatches),
-            body=json.dumps([{**asdict(m), "label": m.label} for m in mismatches], ensure_ascii=False))
-        db.session.add(report)
-        db.session.flush()
-        report_id = report.id
-    return db.session.get(ReconciliationReport, report_id)
+
+def store(findings: Findings) -> ReconciliationReport:
+    """Keep the findings as a report (flushes, never commits)."""
+    report = ReconciliationReport(
+        backend=findings.backend, period_start=findings.start, period_end=findings.end,
+        processor_payments=findings.processor_payments, processor_refunds=findings.processor_refunds,
+        matched=findings.matched, mismatch_count=len(findings.mismatches),
+        body=json.dumps([{**asdict(m), "label": m.label} for m in findings.mismatches], ensure_ascii=False))
+    db.session.add(report)
+    db.session.flush()
+    return report
 
 
 def latest() -> ReconciliationReport | None:
     return db.session.scalar(select(ReconciliationReport).order_by(ReconciliationReport.id.desc()).limit(1))
-
-
-def enrolment_of(mismatch: dict) -> Enrolment | None:
-    return db.session.get(Enrolment, mismatch["enrolment_id"]) if mismatch.get("enrolment_id") else None

@@ -1,5 +1,6 @@
-"""What the payment processor told us, and what we found when we checked it.
+"""Payments of the self-pay share, what the payment processor told us, and what we found when we checked it.
 
+- `payments`: one row per attempt to collect an enrolment's self-pay, with its own idempotency key.
 - `payment_events`: every processor notification (webhook event) we acted on, once per event id, written in
   the same transaction as what it changed — a redelivered event finds its row and changes nothing.
 - `payment_flags`: a payment that needs a person's eye (paid after its hold expired and refunded
@@ -11,15 +12,51 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 
-__all__ = ["PaymentEvent", "PaymentFlag", "PaymentFlagKind", "ReconciliationReport"]
+__all__ = ["Payment", "PaymentEvent", "PaymentFlag", "PaymentFlagKind", "PaymentStatus", "ReconciliationReport"]
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class Payment(db.Model):
+    """One attempt to collect an enrolment's self-pay through a payment backend.
+
+    The row (with its idempotency key) is committed before the processor is called, so a retry after a
+    crash or timeout reuses the key and can never charge twice.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("refunded >= 0 AND refunded <= amount", name="refund_within_amount"),
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'canceled')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    backend: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default=PaymentStatus.PENDING.value)
+    processor_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    client_secret: Mapped[str | None] = mapped_column(String(200))
+    failure_message: Mapped[str | None] = mapped_column(String(300))
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class PaymentEvent(db.Model):

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_FILE = Path(__file__).parent / "data" / "card_rules.toml"
+DEFAULT_FILE = Path(__file__).parent.parent / "data" / "card_rules.toml"
 ENV_VAR = "CARD_RULES_FILE"
 
 

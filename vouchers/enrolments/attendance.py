@@ -17,10 +17,15 @@ from sqlalchemy import select
 from courses.models import Run
 from hrdnet import audit
 from hrdnet.extensions import db
-from vouchers import enrolments, errors, ledger
-from vouchers.enrolments import S, _provider_payable, _record_settlement, _truncate, settled_amount
-from vouchers.models import AccountKind, Attendance, AttendanceMark, Enrolment, Settlement, TransferKind
-from vouchers.rules import CardRules, card_rules
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.rules import CardRules, card_rules
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments.models import Attendance, AttendanceMark, Enrolment, Settlement
+from vouchers.enrolments.operations import provider_payable, record_settlement, settled_amount, truncate
+from vouchers.enrolments.states import S, apply_event
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import AccountKind, TransferKind
 
 _RECORDABLE = (S.CONFIRMED.value, S.IN_TRAINING.value)
 
@@ -110,15 +115,15 @@ def settle_period(enrolment_id: int, period: int, *, actor: str, rules: CardRule
     numerator = enrolment.government_share * ((last - first).days + 1) * (1 if full else seen.days - seen.absences)
     exact = numerator // (span * (1 if full else seen.days))
     unpaid = enrolment.government_share - enrolment.card_returned - settled_amount(enrolment_id)
-    amount = max(0, min(_truncate(exact, rules.settlement_rounding), unpaid))
+    amount = max(0, min(truncate(exact, rules.settlement_rounding), unpaid))
     transfer_id = None
     if amount:
         settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)
         posted = ledger.transfer(f"enrolment:{enrolment.id}:settle:{number}", TransferKind.SETTLE,
-                                 [(_provider_payable(run).id, settled.id, amount)],
+                                 [(provider_payable(run).id, settled.id, amount)],
                                  memo=f"{number}회차 단위기간 훈련비 지급(출석률 {seen.rate:.0%})", actor=actor)
         transfer_id = posted.id
-    return _record_settlement(enrolment, run, number, amount, transfer_id, start=first, end=last, days=seen.days,
+    return record_settlement(enrolment, run, number, amount, transfer_id, start=first, end=last, days=seen.days,
                               absences=seen.absences,
                               note=f"출석 {seen.days - seen.absences}/{seen.days}일, "
                                    + ("전액" if factor == 1.0 else "출석 비율만큼"))
@@ -157,18 +162,18 @@ def complete(enrolment_id: int, *, on: date, actor: str, rules: CardRules | None
             if not _settled(enrolment_id, number) and summary(enrolment_id, first, last, rules).days:
                 settle_period(enrolment_id, number, actor=actor, rules=rules)
         _close_out(enrolment, run, actor=actor)
-    enrolments.apply_event(enrolment, "complete", reason=f"출석률 {seen.rate:.0%}로 수료", actor=actor)
+    apply_event(enrolment, "complete", reason=f"출석률 {seen.rate:.0%}로 수료", actor=actor)
     return enrolment
 
 
 def _close_out(enrolment: Enrolment, run: Run, *, actor: str) -> None:
     """Return the government share not paid out (absent periods) and pay the provider the self-pay kept."""
-    payable = _provider_payable(run)
+    payable = provider_payable(run)
     key = f"enrolment:{enrolment.id}"
     rest = enrolment.government_share - enrolment.card_returned - settled_amount(enrolment.id)
     if rest > 0:
         if enrolment.card_draw:
-            target = ledger.open_card_accounts(enrolment.card_id).available
+            target = cards.open_accounts(enrolment.card_id).available
         else:
             target = ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", run.programme_id)
         ledger.transfer(f"{key}:return", TransferKind.REFUND, [(payable.id, target.id, rest)],
@@ -179,7 +184,7 @@ def _close_out(enrolment: Enrolment, run: Run, *, actor: str) -> None:
         settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)
         posted = ledger.transfer(f"{key}:settle-final", TransferKind.SETTLE, [(payable.id, settled.id, kept)],
                                  memo=f"자비부담금 {kept:,}원 훈련기관 지급", actor=actor)
-        _record_settlement(enrolment, run, 0, kept, posted.id, note=f"자비부담금 {kept:,}원 지급")
+        record_settlement(enrolment, run, 0, kept, posted.id, note=f"자비부담금 {kept:,}원 지급")
 
 
 def _period(run: Run, period: int, rules: CardRules) -> tuple[int, date, date]:

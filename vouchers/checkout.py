@@ -1,0 +1,346 @@
+"""Checkout: the one place that sequences enrolling with paying, and cancelling with refunding.
+
+It is the only module that imports both vouchers.enrolments and vouchers.payments, and the only service
+that opens units of work itself, because a processor call must sit between two transactions, never inside
+one. Every call to the processor is an explicit phase:
+
+1. **intent** (`unit_of_work`): `enrolments.enrol` takes the seat and the hold; `begin` opens the payment
+   attempt with its own idempotency key (or confirms at once when there is nothing to pay); commit.
+2. **processor** (no transaction open): `process` asks the processor to open the payment with that key;
+   `pay_with_card` confirms the card the browser tokenised; `sync` re-reads the processor's payment. A retry
+   after a crash or timeout reuses the committed row and key, so the processor answers with the payment it
+   already made: a double charge is impossible.
+3. **outcome** (its own `unit_of_work`): `apply_state` records what the processor said. This is the one
+   fulfilment path: the pay page's POSTs, the return page's POST and the processor's webhook
+   (`handle_event`, which records each event id once in the same transaction) all end here, in any order,
+   any number of times. On success `fulfil` confirms the enrolment once; a success for an enrolment that is
+   no longer held (its hold expired, it was cancelled, another payment paid it) is refunded in full
+   automatically and flagged.
+
+A decline closes that attempt and leaves the hold in place: the learner may try another card (a new attempt,
+a new key) until the hold expires, or until MAX_DECLINES declines reported by the processor release it. An
+expired or cancelled enrolment's pending payment is cancelled at the processor (`cancel_abandoned`, then the
+`payments.cancel` outbox item). `cancel` and `cancel_own` run inside the caller's unit of work (flush only):
+the ledger side of a cancellation and the refund's outbox item are one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from hrdnet import audit
+from hrdnet.db import unit_of_work
+from hrdnet.errors import DomainError
+from hrdnet.extensions import db
+from hrdnet.timeutil import utcnow
+from vouchers import errors
+from vouchers.cards.rules import CardRules
+from vouchers.enrolments import operations as enrolments
+from vouchers.enrolments import refunds
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
+from vouchers.enrolments.refunds import CancelPreview
+from vouchers.ledger import operations as ledger
+from vouchers.payments import operations as payments
+from vouchers.payments import webhooks
+from vouchers.payments.gateway import (
+    CANCELED,
+    REQUIRES_PAYMENT,
+    SUCCEEDED,
+    CardDeclined,
+    ProcessorEvent,
+    ProcessorPayment,
+    confirm_key,
+    gateway,
+)
+from vouchers.payments.models import Payment, PaymentEvent, PaymentFlagKind, PaymentStatus
+
+log = logging.getLogger(__name__)
+
+SYSTEM = audit.SYSTEM_ACTOR
+MAX_DECLINES = 3  # declines reported by the processor before the hold is released
+S = EnrolmentStatus
+PAID_STATUSES = (S.CONFIRMED, S.IN_TRAINING, S.COMPLETED, S.DROPPED, S.WITHDRAWN)
+
+
+class PaymentClosed(errors.Conflict):
+    code, message = "payment_closed", "이 신청은 더 이상 결제할 수 없습니다(결제 기한 만료 또는 취소)."
+
+
+def _end_read() -> None:
+    """End the read-only transaction before the processor is called: none stays open while it answers."""
+    db.session.rollback()
+
+
+# -- enrolling and paying ---------------------------------------------------------------------------------------
+
+def begin(enrolment: Enrolment, *, actor: str) -> Payment | None:
+    """Inside the intent's unit of work: open the held enrolment's payment attempt, or confirm it at once when
+    there is nothing to pay."""
+    payment = payments.open_payment(enrolment.id, enrolment.self_pay)
+    if payment is None and enrolment.status == S.HELD:
+        enrolments.confirm(enrolment.id, actor=actor, reason="자비부담금 없음")
+    return payment
+
+
+def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: date, actor: str) -> Enrolment:
+    """Enrol and start paying: the one enrol-then-pay sequence (pages, API, tests and benchmarks call it).
+
+    The same request_key returns the first enrolment and its payment: never a second hold or attempt. When
+    the processor does not answer, the payment stays pending (the pay page or the worker retries it with the
+    same key) and the held enrolment is returned.
+    """
+    with unit_of_work(write_lock=True):  # phase 1: the intent
+        enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
+        payment = begin(enrolment, actor=actor) if enrolment.status == S.HELD else \
+            payments.current_payment(enrolment.id)
+        enrolment_id, payment_id = enrolment.id, payment.id if payment is not None else None
+    if payment_id is not None:
+        try:
+            process(payment_id, actor=actor)  # phases 2 and 3
+        except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
+            log.warning("payment %s not processed yet: %s", payment_id, exc.code)
+            db.session.rollback()
+    return enrolments.get(enrolment_id)
+
+
+def prepare(enrolment_id: int, *, actor: str) -> Payment | None:
+    """The payment a held enrolment's pay page works on, opened at the processor: the current attempt, or a
+    new one when the last was declined or cancelled (the hold stays until it expires). Raises
+    ProcessorUnavailable (the attempt row is committed; calling again retries with its key)."""
+    payment = payments.current_payment(enrolment_id)
+    if payments.needs_new_attempt(payment):
+        with unit_of_work(write_lock=True):
+            enrolment = enrolments.get(enrolment_id)
+            if enrolment.status != S.HELD:
+                return payment
+            payment = begin(enrolment, actor=actor)
+            if payment is None:
+                return None
+    return process(payment.id, actor=actor)
+
+
+def process(payment_id: int, *, actor: str) -> Payment:
+    """Open a committed payment at the processor (outside any transaction), then record the answer.
+
+    Idempotent: once the processor's id is stored nothing is sent again; before that, a retry sends the same
+    idempotency key, so the processor returns the payment it made the first time. Raises
+    ProcessorUnavailable (nothing recorded, the payment stays pending: call again later).
+    """
+    payment = payments.get(payment_id)
+    if payment.status != PaymentStatus.PENDING or payment.processor_ref:
+        _end_read()
+        return db.session.get(Payment, payment_id)
+    amount, key, enrolment_id, backend = payment.amount, payment.idempotency_key, payment.enrolment_id, payment.backend
+    _end_read()
+    result = gateway(backend).create_payment(
+        amount=amount, idempotency_key=key, description=f"hrdnet 수강 신청 {enrolment_id}",
+        metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)})
+    apply_state(payment_id, result, actor=actor)
+    return db.session.get(Payment, payment_id)
+
+
+def pay_with_card(payment_id: int, card_token: str, *, actor: str) -> ProcessorPayment:
+    """Pay an opened payment with the card the browser tokenised (confirmation on the server, with a key
+    derived from the payment's key and the card, so a resubmission repeats the same request).
+
+    Returns the processor's state after recording it (succeeded, requires_action, …). Raises CardDeclined
+    (recorded on the payment; the hold stays), ProcessorUnavailable (nothing changes; retry), PaymentClosed.
+    """
+    payment = payments.get(payment_id)
+    enrolment = enrolments.get(payment.enrolment_id)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        _end_read()
+        return gateway(payment.backend).get_payment(payment.processor_ref)
+    if payment.status != PaymentStatus.PENDING or enrolment.status != S.HELD or \
+            (enrolment.expires_at is not None and enrolment.expires_at <= utcnow()):
+        _end_read()
+        raise PaymentClosed()
+    if not payment.processor_ref:
+        _end_read()
+        payment = process(payment_id, actor=actor)
+    ref, key, backend = payment.processor_ref, payment.idempotency_key, payment.backend
+    _end_read()
+    try:
+        result = gateway(backend).pay_with_card(ref=ref, card_token=card_token,
+                                                idempotency_key=confirm_key(key, card_token))
+    except CardDeclined as declined:
+        with unit_of_work(write_lock=True):
+            payments.close_declined(payments.get(payment_id), declined.message)
+        raise
+    apply_state(payment_id, result, actor=actor)
+    return result
+
+
+def sync(payment_id: int, *, actor: str) -> Payment:
+    """Re-read the payment from the processor and record what it says (the return page's POST; the webhook
+    does the same through handle_event). Raises ProcessorUnavailable."""
+    payment = payments.get(payment_id)
+    ref, backend = payment.processor_ref, payment.backend
+    _end_read()
+    if not ref:
+        return process(payment_id, actor=actor)
+    apply_state(payment_id, gateway(backend).get_payment(ref), actor=actor)
+    return db.session.get(Payment, payment_id)
+
+
+# -- the one fulfilment path --------------------------------------------------------------------------------------
+
+def apply_state(payment_id: int, state: ProcessorPayment, *, actor: str, event: PaymentEvent | None = None,
+                declined_event: bool = False) -> str:
+    """Record the processor's state of a payment in one unit of work; returns what was done (for the log).
+
+    `event` (a webhook's record) is inserted in the same transaction: if another request recorded the same
+    event first, nothing is done ("duplicate").
+    """
+    with unit_of_work(write_lock=True):
+        audit.lock_chain()  # PostgreSQL: every money writer takes this first; SQLite: BEGIN IMMEDIATE
+        if event is not None and not webhooks.record_event(event, payment_id):
+            return "duplicate"
+        payment = payments.get(payment_id)
+        payments.record_processor_ids(payment, state)
+        if state.status == SUCCEEDED:
+            outcome = fulfil(payment_id, actor=actor, received=state.amount_received or state.amount)
+        elif state.status == CANCELED:
+            outcome = "canceled"
+            payments.mark_canceled(payment)
+        elif state.status == REQUIRES_PAYMENT and state.failure_message:
+            payments.close_declined(payment, state.failure_message)
+            outcome = "declined"
+            if declined_event and payments.declines(payment.enrolment_id) >= MAX_DECLINES:
+                outcome = _give_up(payment.enrolment_id, actor=actor)
+        else:
+            outcome = state.status
+        if event is not None:
+            webhooks.note_outcome(event, outcome)
+        return outcome
+
+
+def fulfil(payment_id: int, *, actor: str, received: int | None = None) -> str:
+    """Inside a unit of work: the processor says the payment succeeded. Confirm the enrolment, once; refund
+    (and flag) a success that can no longer be used. Idempotent."""
+    audit.lock_chain()
+    payment = payments.get(payment_id)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return "already fulfilled"
+    received = payment.amount if received is None else received
+    if received != payment.amount:
+        payments.flag(payment, PaymentFlagKind.AMOUNT_MISMATCH, f"요청 {payment.amount:,}원, 결제 {received:,}원")
+        log.error("payment %s: processor collected %s, expected %s", payment.id, received, payment.amount)
+        return "amount mismatch"
+    enrolment = enrolments.get(payment.enrolment_id)
+    payments.mark_succeeded(payment)
+    if enrolment.status == S.HELD and (enrolment.hold_id is None or
+                                       ledger.hold_state(enrolment.hold_id) == ledger.PENDING):
+        enrolments.confirm(enrolment.id, actor=actor)
+        return "confirmed"
+    if enrolment.status in PAID_STATUSES and payments.other_successes(payment):
+        kind, why = PaymentFlagKind.DUPLICATE_REFUNDED, "이미 결제된 신청의 중복 결제"
+    else:
+        kind, why = PaymentFlagKind.LATE_SUCCESS_REFUNDED, f"신청 상태 '{enrolment.status}'에서 결제됨"
+    payments.queue_refund(payment, payment.amount - payment.refunded, suffix="auto")
+    payments.flag(payment, kind, f"{why}: {payment.amount:,}원 전액 자동 환불")
+    log.warning("payment %s succeeded for enrolment %s in status %s: refunded in full and flagged",
+                payment.id, enrolment.id, enrolment.status)
+    return "refunded (late or duplicate)"
+
+
+def _give_up(enrolment_id: int, *, actor: str) -> str:
+    """Too many declines: release the hold and end the enrolment (its open attempts are then cancelled by
+    cancel_abandoned)."""
+    enrolment = enrolments.get(enrolment_id)
+    if enrolment.status != S.HELD:
+        return "declined"
+    enrolments.expire(enrolment, actor=actor, reason=f"카드 결제가 {MAX_DECLINES}번 거절되어 신청이 취소되었습니다")
+    return "declined: hold released"
+
+
+# -- the processor's notifications ----------------------------------------------------------------------------------
+
+def handle_event(event: ProcessorEvent, *, backend: str, actor: str = SYSTEM) -> str:
+    """A verified notification: record its id once and apply the payment's current state (re-read from
+    the processor: an event may be late, repeated or out of order). Raises ProcessorUnavailable (the caller
+    answers 5xx so the processor delivers it again later; nothing was recorded)."""
+    if webhooks.seen(backend, event.id):
+        _end_read()
+        return "duplicate"
+    record = webhooks.new_record(event, backend=backend)
+    if not webhooks.is_handled(event):
+        _end_read()
+        return _record_only(record, "ignored")
+    _end_read()  # no transaction stays open while the processor answers
+    state = gateway(backend).get_payment(event.payment_ref)
+    payment_id = webhooks.payment_id_of(event.payment_ref, state)
+    _end_read()
+    if payment_id is None:
+        log.warning("%s event %s for a payment that is not ours (%s)", backend, event.id, event.payment_ref)
+        return _record_only(record, "not ours")
+    return apply_state(payment_id, state, actor=actor, event=record, declined_event=event.kind == "payment.failed")
+
+
+def _record_only(record: PaymentEvent, outcome: str) -> str:
+    webhooks.note_outcome(record, outcome)
+    with unit_of_work(write_lock=True):
+        recorded = webhooks.record_event(record, None)
+    return outcome if recorded else "duplicate"
+
+
+# -- abandoned payments (a worker job and an outbox handler, registered by vouchers.init_app) -------------------
+
+def cancel_abandoned(limit: int = 200) -> int:
+    """Pending payments of enrolments that expired or were cancelled before paying: cancel them here and at
+    the processor (an outbox item: sent after commit, retried until it goes through)."""
+    with unit_of_work(write_lock=True):
+        rows = db.session.scalars(
+            select(Payment).join(Enrolment, Enrolment.id == Payment.enrolment_id)
+            .where(Payment.status == PaymentStatus.PENDING.value,
+                   Enrolment.status.in_([S.EXPIRED.value, S.WITHDRAWN.value, S.REJECTED.value]))
+            .order_by(Payment.id).limit(limit)).all()
+        for payment in rows:
+            payments.mark_canceled(payment)
+            if payment.processor_ref:
+                payments.queue_cancel(payment)
+        return len(rows)
+
+
+def send_cancel(payload: dict) -> None:
+    """The `payments.cancel` outbox item: cancel at the processor; a payment that succeeded at the last
+    moment is recorded through the fulfilment path (which refunds and flags it)."""
+    backend = payload.get("backend") or gateway().name
+    state = gateway(backend).cancel(ref=payload["ref"], idempotency_key=payload["idempotency_key"])
+    if state.status == SUCCEEDED:
+        apply_state(payload["payment_id"], state, actor=SYSTEM)
+
+
+# -- cancelling and refunding (inside the caller's unit of work) ---------------------------------------------------
+
+def cancel(enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None = None,
+           rules: CardRules | None = None) -> CancelPreview:
+    """Withdraw or drop out by the rules (vouchers.enrolments.refunds) and queue the self-pay refund at the
+    processor, in the caller's unit of work."""
+    preview = refunds.cancel(enrolment_id, on=on, actor=actor, exempt_reason=exempt_reason, rules=rules)
+    if preview.self_pay_refund:
+        payments.refund_self_pay(enrolment_id, preview.self_pay_refund)
+    return preview
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    preview: CancelPreview
+    hold_released: int  # card share of an unpaid enrolment, released back to the card
+
+    @property
+    def card_back(self) -> int:
+        return self.preview.card_return + self.hold_released
+
+    def as_dict(self) -> dict:
+        return {**self.preview.as_dict(), "deadline": self.preview.deadline, "hold_released": self.hold_released}
+
+
+def cancel_own(enrolment_id: int, user_id: int, *, today: date, actor: str) -> Cancelled:
+    """The learner cancels their own enrolment (someone else's is 'not found')."""
+    released = refunds.hold_released(enrolments.own(enrolment_id, user_id))
+    return Cancelled(cancel(enrolment_id, on=today, actor=actor), released)

@@ -1,0 +1,1 @@
+"""The voucher ledger: accounts, balanced append-only transfers and holds (models, operations)."""

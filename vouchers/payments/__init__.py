@@ -1,0 +1,2 @@
+"""Payments of the self-pay share: gateway and backends, attempts, webhooks, reconciliation (models, operations,
+jobs)."""

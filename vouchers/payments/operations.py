@@ -1,0 +1,152 @@
+"""Payment attempts of the self-pay share: the rows, what the processor said about them, refunds to send.
+
+Plain values in, flush never commit, and no processor call and no enrolment rule here: vouchers.checkout
+sequences enrolling, calling the processor (outside any transaction) and recording what it answered, and it
+decides what an answer means for the enrolment. What this module keeps true:
+- each attempt has its own idempotency key, committed before the processor is first called with it, so a
+  retry after a crash or timeout can only find the payment made the first time;
+- a declined attempt is closed (its processor payment cancelled after commit, an outbox item); the next card
+  is a new attempt with a new key;
+- refunds are outbox items recorded with the cancellation, never more than was paid (checked here and, when
+  sending, against the processor's own record: vouchers.payments.jobs).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+
+from hrdnet import audit, outbox
+from hrdnet.extensions import db
+from vouchers.payments.gateway import ProcessorPayment, gateway
+from vouchers.payments.models import Payment, PaymentEvent, PaymentFlag, PaymentStatus
+
+REFUND_TOPIC = "payments.refund"
+CANCEL_TOPIC = "payments.cancel"
+SYSTEM = audit.SYSTEM_ACTOR
+OPEN_STATUSES = (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED)  # an attempt still in use
+
+
+# -- attempts -------------------------------------------------------------------------------------------------
+
+def open_payment(enrolment_id: int, amount: int) -> Payment | None:
+    """The enrolment's pending (or paid) attempt, or a new one; None when there is nothing to pay."""
+    if amount == 0:
+        return None
+    existing = current_payment(enrolment_id)
+    if existing is not None and existing.status in OPEN_STATUSES:
+        return existing
+    attempt = db.session.scalar(select(func.count()).select_from(Payment)
+                                .where(Payment.enrolment_id == enrolment_id)) + 1
+    payment = Payment(enrolment_id=enrolment_id, backend=gateway().name, amount=amount,
+                      # Random part: keys are unique per processor account, which outlives any one database
+                      # (a restored backup, a second environment); the stored key is what retries reuse.
+                      idempotency_key=f"enrolment-{enrolment_id}-payment-{attempt}-{secrets.token_hex(8)}")
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def current_payment(enrolment_id: int) -> Payment | None:
+    return db.session.scalar(select(Payment).where(Payment.enrolment_id == enrolment_id)
+                             .order_by(Payment.id.desc()).limit(1))
+
+
+def get(payment_id: int) -> Payment:
+    """The payment as the database has it now (not as this session last saw it)."""
+    return db.session.get(Payment, payment_id, populate_existing=True)
+
+
+def needs_new_attempt(payment: Payment | None) -> bool:
+    """No attempt yet, or the last one was declined or cancelled: paying again needs a new attempt."""
+    return payment is None or payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED)
+
+
+def record_processor_ids(payment: Payment, state: ProcessorPayment) -> None:
+    """Keep the processor's id for the payment (and the browser's secret) the first time it answers."""
+    if payment.processor_ref is None:
+        payment.processor_ref = state.ref
+        payment.client_secret = state.client_secret
+
+
+def mark_succeeded(payment: Payment) -> None:
+    payment.status = PaymentStatus.SUCCEEDED.value
+    payment.failure_message = None
+    db.session.flush()
+
+
+def mark_canceled(payment: Payment) -> None:
+    if payment.status == PaymentStatus.PENDING:
+        payment.status = PaymentStatus.CANCELED.value
+        db.session.flush()
+
+
+def close_declined(payment: Payment, message: str) -> None:
+    """A declined attempt is closed (its processor payment cancelled after commit); the next card is a new
+    attempt with its own key."""
+    payment.failure_message = message[:300]
+    if payment.status == PaymentStatus.PENDING:
+        payment.status = PaymentStatus.FAILED.value
+        if payment.processor_ref:
+            queue_cancel(payment)
+    db.session.flush()
+
+
+def declines(enrolment_id: int) -> int:
+    """Declines the processor reported (payment_failed events, each counted once) for an enrolment."""
+    return db.session.scalar(select(func.count()).select_from(PaymentEvent)
+                             .join(Payment, Payment.id == PaymentEvent.payment_id)
+                             .where(Payment.enrolment_id == enrolment_id, PaymentEvent.kind == "payment.failed"))
+
+
+def other_successes(payment: Payment) -> int:
+    """Other attempts of the same enrolment that the processor also collected."""
+    return db.session.scalar(select(func.count()).select_from(Payment).where(
+        Payment.enrolment_id == payment.enrolment_id, Payment.id != payment.id,
+        Payment.status == PaymentStatus.SUCCEEDED.value))
+
+
+def flag(payment: Payment, kind: str, detail: str) -> None:
+    """Ask a person to look at a payment (once per payment and kind), audit-logged."""
+    exists = db.session.scalar(select(PaymentFlag.id).where(PaymentFlag.payment_id == payment.id,
+                                                             PaymentFlag.kind == kind))
+    if exists is None:
+        db.session.add(PaymentFlag(payment_id=payment.id, kind=kind, detail=detail[:300]))
+        audit.append("payment.flag", actor=SYSTEM, subject_type="payment", subject_id=payment.id,
+                     data={"kind": kind})
+        db.session.flush()
+
+
+def flags_of(payment_id: int) -> list[PaymentFlag]:
+    return list(db.session.scalars(select(PaymentFlag).where(PaymentFlag.payment_id == payment_id)))
+
+
+# -- cancelling and refunding at the processor (outbox items, sent after commit) -----------------------------
+
+def queue_cancel(payment: Payment) -> None:
+    outbox.enqueue(CANCEL_TOPIC, {"payment_id": payment.id, "ref": payment.processor_ref, "backend": payment.backend,
+                                  "idempotency_key": f"{payment.idempotency_key}:cancel"})
+
+
+def refund_self_pay(enrolment_id: int, amount: int) -> None:
+    """Record a refund of `amount` of the collected self-pay (never more than was paid) and queue it."""
+    payment = db.session.scalar(select(Payment).where(Payment.enrolment_id == enrolment_id,
+                                                      Payment.status == PaymentStatus.SUCCEEDED.value)
+                                .order_by(Payment.id.desc()).limit(1))
+    if payment is None:
+        return  # nothing was collected through a processor (self-pay of 0)
+    queue_refund(payment, amount)
+
+
+def queue_refund(payment: Payment, amount: int, *, suffix: str = "") -> None:
+    if amount <= 0:
+        return
+    if payment.refunded + amount > payment.amount:
+        raise ValueError(f"refund {amount} exceeds what remains of payment {payment.id}")
+    payment.refunded += amount
+    db.session.flush()
+    # Unique per processor account (the payment's own key is): refund N of a payment is "…:refund-<total so far>".
+    key = f"{payment.idempotency_key}:refund-{payment.refunded}" + (f"-{suffix}" if suffix else "")
+    outbox.enqueue(REFUND_TOPIC, {"payment_id": payment.id, "ref": payment.processor_ref, "amount": amount,
+                                  "idempotency_key": key, "backend": payment.backend})
