@@ -31,8 +31,8 @@ run: $(VENV)/.installed-run $(VENV)/.installed-dev
 	$(BIN)/hrdnet search reindex
 	exec bin/dev-server
 
-## test: install what the tests need and run the whole suite (SQLite, PostgreSQL and browser tests)
-test: $(VENV)/.installed-test check-chromium check-postgres
+## test: install what the tests need, lint, and run the whole suite (SQLite, PostgreSQL and browser tests)
+test: $(VENV)/.installed-test check-chromium check-postgres lint
 	$(BIN)/pytest
 
 ## test-fast: everything but the browser journeys
@@ -67,10 +67,11 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/enrolments.py
 
-## lint: ruff over the code
+## lint: ruff (lint and format check) and the import contracts (pyproject.toml [tool.importlinter])
 lint: $(VENV)/.installed-test
-	$(PIP) -e '.[dev]'
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## lock: re-pin every installed version into constraints.txt after changing pyproject.toml
 lock: | $(BIN)/python

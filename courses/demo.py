@@ -329,7 +329,7 @@ def _business_number(rng: Random, corporate: bool, used: set[str]) -> str:
                   f"{rng.randint(1, 9999):04d}"]
         total = sum(d * w for d, w in zip(digits, (1, 3, 7, 1, 3, 7, 1, 3, 5), strict=True)) + digits[8] * 5 // 10
         number = "".join(map(str, digits)) + str((10 - total % 10) % 10)
-        if number not in used and number != "1018100001":  # hrdnet.demo's own provider
+        if number not in used and number != "1018100001":  # vouchers.demo's own provider
             used.add(number)
             return number
 

@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_domains(app: Flask) -> None:
-    """What each domain gives the shell through a registered interface (so the shell imports none of them)."""
+    """What a domain gives the shell through a registered interface, so that only this factory imports it."""
     import courses
 
     courses.init_app(app)

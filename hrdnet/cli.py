@@ -24,7 +24,6 @@ def main() -> None:
 
 users = click.Group("users", help="Manage accounts.")
 audit_cli = click.Group("audit", help="The hash-chained audit log.")
-demo = click.Group("demo", help="Demo data for development.")
 
 
 @users.command("create")
@@ -127,28 +126,8 @@ def worker_command(once: bool, interval: float | None):
     worker.run_forever(interval or current_app.config["WORKER_INTERVAL_SECONDS"])
 
 
-@demo.command("load")
-@click.option("--runs", type=click.IntRange(min=1), default=3000, show_default=True,
-              help="run records in the demo catalog (providers scale with it: one per ~120 runs)")
-@click.option("--seed", type=int, default=1, show_default=True, help="the same runs and seed give the same catalog")
-def demo_load_command(runs: int, seed: int):
-    """Load a realistic demo catalog and demo users (one per role); idempotent. Prints counts and the logins."""
-    from hrdnet import demo as demo_module
-
-    with click.progressbar(length=1, label="데모 카탈로그 가져오는 중", file=sys.stderr, show_percent=True,
-                           show_eta=True) as bar:
-        def advance(done: int, total: int) -> None:
-            bar.length = total
-            if done > bar.pos:
-                bar.update(done - bar.pos)
-
-        lines = list(demo_module.load(runs=runs, seed=seed, progress=advance))
-    for line in lines:
-        click.echo(line)
-
-
 def register_commands(app: Flask) -> None:
-    for command in (users, audit_cli, demo, worker_command):
+    for command in (users, audit_cli, worker_command):
         app.cli.add_command(command)
 
 

@@ -1,5 +1,6 @@
 """`hrdnet ledger …`, `hrdnet cards …`, `hrdnet attendance …`, `hrdnet enrolments …`: the voucher domain's commands
-(and `hrdnet payments …` from vouchers.payments.cli). Each command owns its one unit of work."""
+(and `hrdnet payments …` from vouchers.payments.cli), and `hrdnet demo load`, which needs every layer below.
+Each command owns its one unit of work."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ ledger_cli = click.Group("ledger", help="The voucher ledger.")
 cards_cli = click.Group("cards", help="Lifelong Learning Cards (내일배움카드).")
 attendance_cli = click.Group("attendance", help="Attendance and provider settlement.")
 enrolments_cli = click.Group("enrolments", help="Enrolments: the worker's jobs, by hand.")
+demo_cli = click.Group("demo", help="Demo data for development.")
 CLI_ACTOR = "cli"
 
 
@@ -125,10 +127,30 @@ class _domain_errors:
         return False
 
 
+@demo_cli.command("load")
+@click.option("--runs", type=click.IntRange(min=1), default=3000, show_default=True,
+              help="run records in the demo catalog (providers scale with it: one per ~120 runs)")
+@click.option("--seed", type=int, default=1, show_default=True, help="the same runs and seed give the same catalog")
+def demo_load_command(runs: int, seed: int):
+    """Load a realistic demo catalog and demo users (one per role); idempotent. Prints counts and the logins."""
+    from vouchers import demo as demo_module
+
+    with click.progressbar(length=1, label="데모 카탈로그 가져오는 중", file=sys.stderr, show_percent=True,
+                           show_eta=True) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            if done > bar.pos:
+                bar.update(done - bar.pos)
+
+        lines = list(demo_module.load(runs=runs, seed=seed, progress=advance))
+    for line in lines:
+        click.echo(line)
+
+
 def register(app: Flask) -> None:
     from vouchers.payments.cli import payments_cli
 
-    for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli, payments_cli):
+    for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli, payments_cli, demo_cli):
         app.cli.add_command(group)
 
 

@@ -54,10 +54,10 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="module")
 def seeded(sqlite_template, tmp_path_factory):
     """The demo catalog, one account per role, the demo learner's card, the search index and a learner token."""
-    from hrdnet import demo
     from hrdnet.auth import services as auth_services
     from hrdnet.db import unit_of_work
     from search.index import build as index_build
+    from vouchers import demo
 
     folder = tmp_path_factory.mktemp("contract-seed")
     shutil.copyfile(sqlite_template, folder / "seed.sqlite3")

@@ -1,5 +1,8 @@
-"""Demo data for `make run`: a realistic catalog (courses.demo) and one account per role with known passwords
-(development only)."""
+"""Demo data for `make run`: a realistic catalog (courses.demo), one account per role with known passwords, and
+the demo learner's card (development only).
+
+It lives in the top layer because it needs all of them (catalog, accounts, cards): imports go one way.
+"""
 
 from __future__ import annotations
 
