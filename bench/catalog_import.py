@@ -48,18 +48,27 @@ TARGET_FIRST = 2_000  # runs/s, first import
 TARGET_UNCHANGED = 10_000  # runs/s, re-import of an unchanged file
 TARGET_RSS_MB = 300  # peak RSS of the importing process
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 # -- the measured steps (run in a child process) ------------------------------------------------------
 
+
 def _app(database_url: str, workdir: Path):
     from hrdnet import create_app
 
-    return create_app({
-        "HRDNET_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench-" + "x" * 40,
-        "SEARCH_INDEX_DIR": str(workdir / "index"), "MAIL_BACKEND": "file", "MAIL_DIR": str(workdir / "mail"),
-        "PASSWORD_HASH_PROFILE": "CHEAPEST"})
+    return create_app(
+        {
+            "HRDNET_ENV": "development",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "SEARCH_INDEX_DIR": str(workdir / "index"),
+            "MAIL_BACKEND": "file",
+            "MAIL_DIR": str(workdir / "mail"),
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
+        }
+    )
 
 
 def _maxrss_kb() -> int:
@@ -131,8 +140,14 @@ def _import(args) -> dict:
     from courses.ingest.importer import import_file
 
     result = import_file(Path(args.file), "hrdnet-xml", source="hrdnet", actor="bench")
-    return {"records": result.records + result.rejected, "created": result.created, "updated": result.updated,
-            "unchanged": result.unchanged, "rejected": result.rejected, "status": result.status}
+    return {
+        "records": result.records + result.rejected,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": result.rejected,
+        "status": result.status,
+    }
 
 
 def _naive(args) -> dict:
@@ -158,8 +173,9 @@ def _naive(args) -> dict:
                 counts["rejected"] += 1
                 continue
             digest = content_hash(item)
-            known = session.scalar(select(SourceRecord).where(SourceRecord.source == "hrdnet",
-                                                              SourceRecord.external_key == item.key))
+            known = session.scalar(
+                select(SourceRecord).where(SourceRecord.source == "hrdnet", SourceRecord.external_key == item.key)
+            )
             values = {name: getattr(item, name) for name in RUN_FIELDS}
             values["programme_id"] = session.scalar(select(Programme.id).where(Programme.code == item.programme_code))
             if known is not None:
@@ -174,27 +190,44 @@ def _naive(args) -> dict:
                     counts["updated"] += 1
                 session.commit()
                 continue
-            link = session.scalar(select(ProviderSourceId).where(ProviderSourceId.source == "hrdnet",
-                                                                 ProviderSourceId.external_id == item.provider_id))
+            link = session.scalar(
+                select(ProviderSourceId).where(
+                    ProviderSourceId.source == "hrdnet", ProviderSourceId.external_id == item.provider_id
+                )
+            )
             if link is None:
-                provider = Provider(name=item.provider_name, name_key=matching.normalise_name(item.provider_name),
-                                    region_code=item.region_code, address=item.address, phone=item.phone)
+                provider = Provider(
+                    name=item.provider_name,
+                    name_key=matching.normalise_name(item.provider_name),
+                    region_code=item.region_code,
+                    address=item.address,
+                    phone=item.phone,
+                )
                 session.add(provider)
                 session.flush()
                 session.add(ProviderSourceId(provider_id=provider.id, source="hrdnet", external_id=item.provider_id))
                 provider_id = provider.id
             else:
                 provider_id = link.provider_id
-            listing = session.scalar(select(CourseListing).where(CourseListing.source == "hrdnet",
-                                                                 CourseListing.external_id == item.course_id))
+            listing = session.scalar(
+                select(CourseListing).where(
+                    CourseListing.source == "hrdnet", CourseListing.external_id == item.course_id
+                )
+            )
             if listing is None:
-                course = Course(title=item.title, provider_id=provider_id, ncs_code=item.ncs_code,
-                                match_key=matching.match_key(item.title, provider_id), contents=item.contents,
-                                certificate=item.certificate)
+                course = Course(
+                    title=item.title,
+                    provider_id=provider_id,
+                    ncs_code=item.ncs_code,
+                    match_key=matching.match_key(item.title, provider_id),
+                    contents=item.contents,
+                    certificate=item.certificate,
+                )
                 session.add(course)
                 session.flush()
-                listing = CourseListing(course_id=course.id, source="hrdnet", external_id=item.course_id,
-                                        title=item.title, url=item.url)
+                listing = CourseListing(
+                    course_id=course.id, source="hrdnet", external_id=item.course_id, title=item.title, url=item.url
+                )
                 session.add(listing)
                 session.flush()
             run = Run(course_id=listing.course_id, listing_id=listing.id, status="open", local_enrolled=0, **values)
@@ -207,6 +240,7 @@ def _naive(args) -> dict:
 
 
 # -- the parent: run the steps, print the table --------------------------------------------------------
+
 
 class Step:
     def __init__(self, label: str, data: dict, rss_kb: int, wall: float):
@@ -309,14 +343,30 @@ class Backend:
 
 def measure_backend(args, backend: Backend, files: dict[str, Path]) -> list[Step]:
     profile = Path(args.workdir) / f"profile-{backend.kind}-first.txt" if args.profile else None
-    steps = [run_child(args, "naive", f"baseline: naive ORM upsert ({args.naive_sample:,} runs)",
-                       db=backend.fresh("naive"), file=files["big"], limit=args.naive_sample)]
-    steps.append(run_child(args, "import", f"first import, {args.small:,} runs", db=backend.fresh("small"),
-                           file=files["small"]))
+    steps = [
+        run_child(
+            args,
+            "naive",
+            f"baseline: naive ORM upsert ({args.naive_sample:,} runs)",
+            db=backend.fresh("naive"),
+            file=files["big"],
+            limit=args.naive_sample,
+        )
+    ]
+    steps.append(
+        run_child(args, "import", f"first import, {args.small:,} runs", db=backend.fresh("small"), file=files["small"])
+    )
     big = backend.fresh("big")
-    steps.append(run_child(args, "import", f"first import, {args.runs:,} runs{' (profiled)' if profile else ''}",
-                           db=big, file=files["big"],
-                           profile_path=profile))
+    steps.append(
+        run_child(
+            args,
+            "import",
+            f"first import, {args.runs:,} runs{' (profiled)' if profile else ''}",
+            db=big,
+            file=files["big"],
+            profile_path=profile,
+        )
+    )
     steps.append(run_child(args, "import", "re-import, unchanged", db=big, file=files["big"]))
     steps.append(run_child(args, "import", "import, 10 % changed", db=big, file=files["changed"]))
     return steps
@@ -326,24 +376,49 @@ def print_backend(kind: str, version: str, steps: list[Step], parse_rate: float,
     naive, small, first, again, changed = steps
     print(f"\n{kind} {version}")
     print(_row("step", "runs", "runs/s", "seconds", "peak RSS", "target / result"))
-    print(_row(naive.label, f"{naive.data['records']:,}", f"{naive.rate:,.0f}", f"{naive.data['seconds']:.1f}",
-               _mb(naive.rss_kb), "baseline"))
+    print(
+        _row(
+            naive.label,
+            f"{naive.data['records']:,}",
+            f"{naive.rate:,.0f}",
+            f"{naive.data['seconds']:.1f}",
+            _mb(naive.rss_kb),
+            "baseline",
+        )
+    )
     for step, note in (
-            (small, f"created {small.data['created']:,}, rejected {small.data['rejected']:,}"),
-            (first, f"≥ {TARGET_FIRST:,} runs/s: {_verdict(first.rate, TARGET_FIRST)}; "
-                    f"< {TARGET_RSS_MB} MB: {_verdict(first.rss_kb / 1024, TARGET_RSS_MB, False)}; "
-                    f"{first.rate / naive.rate if naive.rate else 0:,.1f}× naive"),
-            (again, f"≥ {TARGET_UNCHANGED:,} runs/s: {_verdict(again.rate, TARGET_UNCHANGED)}; "
-                    f"unchanged {again.data['unchanged']:,}, created {again.data['created']}, "
-                    f"updated {again.data['updated']}"),
-            (changed, f"updated {changed.data['updated']:,}, unchanged {changed.data['unchanged']:,}")):
-        print(_row(step.label, f"{step.data['records']:,}", f"{step.rate:,.0f}", f"{step.data['seconds']:.1f}",
-                   _mb(step.rss_kb), note))
+        (small, f"created {small.data['created']:,}, rejected {small.data['rejected']:,}"),
+        (
+            first,
+            f"≥ {TARGET_FIRST:,} runs/s: {_verdict(first.rate, TARGET_FIRST)}; "
+            f"< {TARGET_RSS_MB} MB: {_verdict(first.rss_kb / 1024, TARGET_RSS_MB, False)}; "
+            f"{first.rate / naive.rate if naive.rate else 0:,.1f}× naive",
+        ),
+        (
+            again,
+            f"≥ {TARGET_UNCHANGED:,} runs/s: {_verdict(again.rate, TARGET_UNCHANGED)}; "
+            f"unchanged {again.data['unchanged']:,}, created {again.data['created']}, "
+            f"updated {again.data['updated']}",
+        ),
+        (changed, f"updated {changed.data['updated']:,}, unchanged {changed.data['unchanged']:,}"),
+    ):
+        print(
+            _row(
+                step.label,
+                f"{step.data['records']:,}",
+                f"{step.rate:,.0f}",
+                f"{step.data['seconds']:.1f}",
+                _mb(step.rss_kb),
+                note,
+            )
+        )
     worst = max(s.rss_kb for s in (small, first, again, changed))
-    print(f"  memory: {_mb(small.rss_kb)} at {small.data['records']:,} runs vs {_mb(first.rss_kb)} at "
-          f"{first.data['records']:,} runs (×{first.rss_kb / small.rss_kb:.2f} for ×"
-          f"{first.data['records'] / small.data['records']:.0f} the file); worst step {_mb(worst)}, of which "
-          f"{_mb(idle_kb)} is the interpreter with the app loaded")
+    print(
+        f"  memory: {_mb(small.rss_kb)} at {small.data['records']:,} runs vs {_mb(first.rss_kb)} at "
+        f"{first.data['records']:,} runs (×{first.rss_kb / small.rss_kb:.2f} for ×"
+        f"{first.data['records'] / small.data['records']:.0f} the file); worst step {_mb(worst)}, of which "
+        f"{_mb(idle_kb)} is the interpreter with the app loaded"
+    )
     if parse_rate:
         share = 2 * first.data["records"] / parse_rate / first.data["seconds"]
         print(f"  parsing (two passes at the parse-only rate) is ~{share:.0%} of the first import's time")
@@ -386,22 +461,30 @@ def _run(args: argparse.Namespace) -> None:
     import sqlite3
 
     print(f"catalog import benchmark — HRD-Net XML feed from courses.demo (seed {SEED}, anchor {ANCHOR})")
-    print(f"  Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
-          f"{platform.machine()} {platform.system()}")
-    print(f"  targets: first import ≥ {TARGET_FIRST:,} runs/s, unchanged re-import ≥ {TARGET_UNCHANGED:,} runs/s, "
-          f"peak RSS < {TARGET_RSS_MB} MB; figures, not pass/fail")
+    print(
+        f"  Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
+        f"{platform.machine()} {platform.system()}"
+    )
+    print(
+        f"  targets: first import ≥ {TARGET_FIRST:,} runs/s, unchanged re-import ≥ {TARGET_UNCHANGED:,} runs/s, "
+        f"peak RSS < {TARGET_RSS_MB} MB; figures, not pass/fail"
+    )
     files = {}
     print()
     for key, runs, churn in (("big", args.runs, 0.0), ("small", args.small, 0.0), ("changed", args.runs, 0.1)):
         step = run_child(args, "generate", f"generate {key}", name=key, runs=runs, churn=churn)
         files[key] = Path(args.workdir) / f"{key}.xml"
-        print(f"  generated {key + '.xml':<12} {runs:>9,} runs {files[key].stat().st_size / 1e6:>8.1f} MB "
-              f"in {step.data['seconds']:5.1f} s ({runs / step.data['seconds']:>7,.0f} runs/s, "
-              f"peak RSS {_mb(step.rss_kb)})")
+        print(
+            f"  generated {key + '.xml':<12} {runs:>9,} runs {files[key].stat().st_size / 1e6:>8.1f} MB "
+            f"in {step.data['seconds']:5.1f} s ({runs / step.data['seconds']:>7,.0f} runs/s, "
+            f"peak RSS {_mb(step.rss_kb)})"
+        )
     parse = run_child(args, "parse", "baseline: parse only", file=files["big"])
-    print(f"\nbaseline: parse only (hrdnet_xml.parse, no database): {parse.data['records']:,} records in "
-          f"{parse.data['seconds']:.1f} s = {parse.rate:,.0f} records/s, peak RSS {_mb(parse.rss_kb)} "
-          f"(interpreter + lxml {_mb(parse.data['rss_start_kb'])})")
+    print(
+        f"\nbaseline: parse only (hrdnet_xml.parse, no database): {parse.data['records']:,} records in "
+        f"{parse.data['seconds']:.1f} s = {parse.rate:,.0f} records/s, peak RSS {_mb(parse.rss_kb)} "
+        f"(interpreter + lxml {_mb(parse.data['rss_start_kb'])})"
+    )
     backends = [("sqlite", f"(file, WAL) {sqlite3.sqlite_version}")]
     if not args.no_postgres:
         version = _postgres_available()

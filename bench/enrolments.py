@@ -76,37 +76,84 @@ class World:
             course = Course(title="벤치마크 과정", provider_id=provider.id, match_key="bench", ncs_code="20010202")
             session.add(course)
             session.flush()
-            listing = CourseListing(course_id=course.id, source="hrdnet", external_id="BENCH0000000001",
-                                    title=course.title)
+            listing = CourseListing(
+                course_id=course.id, source="hrdnet", external_id="BENCH0000000001", title=course.title
+            )
             session.add(listing)
             session.flush()
             self.programme_id, self.course_id, self.listing_id = programme.id, course.id, listing.id
-            users = [User(email=f"bench-{i}@example.com", name="홍길동", role="learner", password_hash=password_hash,
-                          email_verified_at=utcnow()) for i in range(count)]
+            users = [
+                User(
+                    email=f"bench-{i}@example.com",
+                    name="홍길동",
+                    role="learner",
+                    password_hash=password_hash,
+                    email_verified_at=utcnow(),
+                )
+                for i in range(count)
+            ]
             session.add_all(users)
             session.flush()
             people = [Person(person_key=f"{i:064x}", birth_date=date(1990, 5, 17)) for i in range(count)]
             session.add_all(people)
             session.flush()
             session.add_all([IdentityLink(user_id=u.id, person_id=p.id) for u, p in zip(users, people, strict=True)])
-            session.add_all([LearnerStatus(person_id=p.id, employment_status="unemployed", groups="",
-                                           effective_from=self.today, recorded_by="bench") for p in people])
-            cards = [Card(person_id=p.id, kind="card", limit_amount=10**12, issued_on=self.today,
-                          expires_on=self.today + timedelta(days=5 * 365)) for p in people]
+            session.add_all(
+                [
+                    LearnerStatus(
+                        person_id=p.id,
+                        employment_status="unemployed",
+                        groups="",
+                        effective_from=self.today,
+                        recorded_by="bench",
+                    )
+                    for p in people
+                ]
+            )
+            cards = [
+                Card(
+                    person_id=p.id,
+                    kind="card",
+                    limit_amount=10**12,
+                    issued_on=self.today,
+                    expires_on=self.today + timedelta(days=5 * 365),
+                )
+                for p in people
+            ]
             session.add_all(cards)
             session.flush()
             # Card accounts open at zero (as the database demands); every card is funded by one issue transfer.
-            session.execute(insert(Account), [
-                {"kind": kind, "owner_type": "card", "owner_id": card.id, "normal_side": "credit",
-                 "may_go_negative": False, "balance": 0, "created_at": utcnow()}
-                for card in cards for kind in (AccountKind.CARD_AVAILABLE, AccountKind.CARD_HELD)])
-            ids = {(row.owner_id, row.kind): row.id for row in session.execute(
-                select(Account.id, Account.owner_id, Account.kind).where(Account.owner_type == "card"))}
+            session.execute(
+                insert(Account),
+                [
+                    {
+                        "kind": kind,
+                        "owner_type": "card",
+                        "owner_id": card.id,
+                        "normal_side": "credit",
+                        "may_go_negative": False,
+                        "balance": 0,
+                        "created_at": utcnow(),
+                    }
+                    for card in cards
+                    for kind in (AccountKind.CARD_AVAILABLE, AccountKind.CARD_HELD)
+                ],
+            )
+            ids = {
+                (row.owner_id, row.kind): row.id
+                for row in session.execute(
+                    select(Account.id, Account.owner_id, Account.kind).where(Account.owner_type == "card")
+                )
+            }
             self.accounts = [(ids[card.id, "card_available"], ids[card.id, "card_held"]) for card in cards]
             budget = ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", programme.id)
-            ledger.transfer("bench:issue", TransferKind.ISSUE, [(budget.id, available, 10**12)
-                                                                 for available, _held in self.accounts],
-                            memo="벤치마크 카드 발급", actor="bench")
+            ledger.transfer(
+                "bench:issue",
+                TransferKind.ISSUE,
+                [(budget.id, available, 10**12) for available, _held in self.accounts],
+                memo="벤치마크 카드 발급",
+                actor="bench",
+            )
             self.payable = ledger.open_account(AccountKind.PROVIDER_PAYABLE, "provider", provider.id).id
             self.users = [u.id for u in users]
 
@@ -117,11 +164,29 @@ class World:
 
         start = self.today + timedelta(days=14)
         with self.app.app_context(), unit_of_work(write_lock=True) as session:
-            runs = [Run(course_id=self.course_id, listing_id=self.listing_id, programme_id=self.programme_id,
-                        run_number=next(self._run_numbers), start_date=start, end_date=start + timedelta(days=60),
-                        weekend="weekday", mode="classroom", hours=640, days=60, fee=FEE, capacity=SEATS,
-                        source_enrolled=0, local_enrolled=0, status="open", employment_rate_3m=75.0,
-                        region_code="11680", ncs_code="20010202") for _ in range(n)]
+            runs = [
+                Run(
+                    course_id=self.course_id,
+                    listing_id=self.listing_id,
+                    programme_id=self.programme_id,
+                    run_number=next(self._run_numbers),
+                    start_date=start,
+                    end_date=start + timedelta(days=60),
+                    weekend="weekday",
+                    mode="classroom",
+                    hours=640,
+                    days=60,
+                    fee=FEE,
+                    capacity=SEATS,
+                    source_enrolled=0,
+                    local_enrolled=0,
+                    status="open",
+                    employment_rate_3m=75.0,
+                    region_code="11680",
+                    ncs_code="20010202",
+                )
+                for _ in range(n)
+            ]
             session.add_all(runs)
             session.flush()
             return [run.id for run in runs]
@@ -142,8 +207,9 @@ def hold_and_capture(available: int, held: int, payable: int, key: str, expires_
     from vouchers.ledger import operations as ledger
 
     with unit_of_work(write_lock=True):
-        hold_id = ledger.hold(f"{key}:hold", available, held, 850_000, expires_at=expires_at, memo="보류",
-                              actor="bench").id
+        hold_id = ledger.hold(
+            f"{key}:hold", available, held, 850_000, expires_at=expires_at, memo="보류", actor="bench"
+        ).id
     with unit_of_work(write_lock=True):
         ledger.capture(f"{key}:capture", hold_id, payable, actor="bench")
 
@@ -158,15 +224,19 @@ def bench_enrolments(world: World, *, hot: int, spread: int, threads: list[int])
     for n in threads:
         for scenario, count in (("hot card", hot), (f"{world.cards:,} cards", spread)):
             if scenario == "hot card":
+
                 def card(i):
                     return 0
+
                 run_ids = world.runs(count)
 
                 def run_of(i, run_ids=run_ids):
                     return run_ids[i]
             else:
+
                 def card(i, count=count):
                     return 1 + i * world.cards // count  # a different card for every enrolment of the row
+
                 run_ids = world.runs(-(-count // SEATS))
 
                 def run_of(i, run_ids=run_ids):
@@ -180,8 +250,9 @@ def bench_enrolments(world: World, *, hot: int, spread: int, threads: list[int])
                 enrol_and_pay(world.users[card(i)], run_of(i), f"{tag}:{n}:{scenario}:{i}", today)
 
             base_seconds = _in_threads(app, n, count, baseline)
-            rows.append((f"baseline: ledger hold, then capture, {scenario}", n, count, count / base_seconds,
-                         base_seconds, None))
+            rows.append(
+                (f"baseline: ledger hold, then capture, {scenario}", n, count, count / base_seconds, base_seconds, None)
+            )
             seconds = _in_threads(app, n, count, real)
             rows.append((f"enrol + pay, {scenario}", n, count, count / seconds, seconds, count / base_seconds))
     return rows
@@ -197,7 +268,8 @@ def check(app, expected_enrolments: int) -> None:
 
     with app.app_context():
         confirmed = db.session.scalar(
-            select(func.count()).select_from(Enrolment).where(Enrolment.status == EnrolmentStatus.CONFIRMED.value))
+            select(func.count()).select_from(Enrolment).where(Enrolment.status == EnrolmentStatus.CONFIRMED.value)
+        )
         assert confirmed == expected_enrolments, (confirmed, expected_enrolments)
         report = ledger.verify()
         assert report.ok and report.pending_holds == 0, report.problems
@@ -212,16 +284,22 @@ def run_backend(name: str, database_url: str, workdir: Path, args) -> None:
     app.config["PASSWORD_HASH_PROFILE"] = "CHEAPEST"
     with app.app_context():
         upgrade()
-        version = db.session.connection().exec_driver_sql(
-            "SELECT sqlite_version()" if name == "sqlite" else "SHOW server_version").scalar()
+        version = (
+            db.session.connection()
+            .exec_driver_sql("SELECT sqlite_version()" if name == "sqlite" else "SHOW server_version")
+            .scalar()
+        )
         db.session.remove()
     world = World(app, args.cards)
     started = time.perf_counter()
     world.build()
     setup = time.perf_counter() - started
     label = "sqlite (file, WAL)" if name == "sqlite" else "postgresql"
-    print(f"\n{label} {version}: {args.cards:,} learners with cards (set-up {setup:.1f} s); hot card {args.hot:,} "
-          f"and {args.cards:,} cards {args.spread:,} enrolments per row", flush=True)
+    print(
+        f"\n{label} {version}: {args.cards:,} learners with cards (set-up {setup:.1f} s); hot card {args.hot:,} "
+        f"and {args.cards:,} cards {args.spread:,} enrolments per row",
+        flush=True,
+    )
     print(f"  {'step':<50} {'threads':>7} {'count':>7} {'per s':>8} {'seconds':>8}   result")
     rows = bench_enrolments(world, hot=args.hot, spread=args.spread, threads=args.threads)
     for label, threads, count, rate, seconds, base in rows:
@@ -243,12 +321,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cards", type=int, default=10_000, help="learners with a card, for the spread rows")
     parser.add_argument("--hot", type=int, default=1_000, help="enrolments per hot-card row")
-    parser.add_argument("--spread", type=int, default=2_000,
-                        help="enrolments per spread row, each on a different card (at most --cards)")
+    parser.add_argument(
+        "--spread",
+        type=int,
+        default=2_000,
+        help="enrolments per spread row, each on a different card (at most --cards)",
+    )
     parser.add_argument("--threads", default="1,4", help="comma-separated thread counts")
     parser.add_argument("--audit-rows", type=int, default=1_000_000, help="0 skips the audit verify step")
-    parser.add_argument("--quick", action="store_true",
-                        help="200 hot-card and 400 spread enrolments per row, 100,000 audit rows")
+    parser.add_argument(
+        "--quick", action="store_true", help="200 hot-card and 400 spread enrolments per row, 100,000 audit rows"
+    )
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -257,9 +340,12 @@ def main() -> None:
         parser.error("--spread cannot exceed --cards: each spread enrolment is on a card of its own")
     args.threads = [int(n) for n in args.threads.split(",")]
     logging.disable(logging.INFO)
-    on_sqlite_then_postgres("hrdnet-bench-enrolments-",
-                            lambda backend, url, workdir: run_backend(backend, url, workdir, args),
-                            postgres=not args.no_postgres)
+    on_sqlite_then_postgres(
+        "hrdnet-bench-enrolments-",
+        lambda backend, url, workdir: run_backend(backend, url, workdir, args),
+        postgres=not args.no_postgres,
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -36,17 +36,25 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 CARDS = 10_000
 
 
 def _app(database_url: str, workdir: Path, pool: int):
     from hrdnet import create_app
 
-    return create_app({
-        "HRDNET_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench-" + "x" * 40,
-        "SEARCH_INDEX_DIR": str(workdir / "index"), "MAIL_BACKEND": "file", "MAIL_DIR": str(workdir / "mail"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": pool + 2, "max_overflow": 0}})
+    return create_app(
+        {
+            "HRDNET_ENV": "development",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "SEARCH_INDEX_DIR": str(workdir / "index"),
+            "MAIL_BACKEND": "file",
+            "MAIL_DIR": str(workdir / "mail"),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": pool + 2, "max_overflow": 0},
+        }
+    )
 
 
 def _in_threads(app, threads: int, total: int, work) -> float:
@@ -94,31 +102,63 @@ def bench_holds(app, holds: int, threads: int) -> list[tuple[str, float]]:
             budget = ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", 1)
             # Set-up only: the card accounts in one bulk insert (they open at zero, as the database demands),
             # then all 10,000 cards issued in one transfer of 20,000 entries.
-            session.execute(insert(Account), [
-                {"kind": kind, "owner_type": "card", "owner_id": card_id, "normal_side": "credit",
-                 "may_go_negative": False, "balance": 0, "created_at": utcnow()}
-                for card_id in range(1, CARDS + 1) for kind in (AccountKind.CARD_AVAILABLE, AccountKind.CARD_HELD)])
-            accounts = {(row.owner_id, row.kind): row.id for row in session.execute(
-                select(Account.id, Account.owner_id, Account.kind).where(Account.owner_type == "card"))}
-            ids = [(accounts[card_id, "card_available"], accounts[card_id, "card_held"])
-                   for card_id in range(1, CARDS + 1)]
-            ledger.transfer("issue:bench", TransferKind.ISSUE, [(budget.id, available, 10**12) for available, _ in ids],
-                            memo="발급", actor="bench")
+            session.execute(
+                insert(Account),
+                [
+                    {
+                        "kind": kind,
+                        "owner_type": "card",
+                        "owner_id": card_id,
+                        "normal_side": "credit",
+                        "may_go_negative": False,
+                        "balance": 0,
+                        "created_at": utcnow(),
+                    }
+                    for card_id in range(1, CARDS + 1)
+                    for kind in (AccountKind.CARD_AVAILABLE, AccountKind.CARD_HELD)
+                ],
+            )
+            accounts = {
+                (row.owner_id, row.kind): row.id
+                for row in session.execute(
+                    select(Account.id, Account.owner_id, Account.kind).where(Account.owner_type == "card")
+                )
+            }
+            ids = [
+                (accounts[card_id, "card_available"], accounts[card_id, "card_held"]) for card_id in range(1, CARDS + 1)
+            ]
+            ledger.transfer(
+                "issue:bench",
+                TransferKind.ISSUE,
+                [(budget.id, available, 10**12) for available, _ in ids],
+                memo="발급",
+                actor="bench",
+            )
         naive_ledger.THINK_SECONDS = 0
         naive = naive_ledger.NaiveLedger(db.engine)
         naive.install()
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO naive_cards (id, balance) VALUES (:id, :balance)"),
-                         [{"id": card_id, "balance": 10**12} for card_id in range(1, CARDS + 1)])
+            conn.execute(
+                text("INSERT INTO naive_cards (id, balance) VALUES (:id, :balance)"),
+                [{"id": card_id, "balance": 10**12} for card_id in range(1, CARDS + 1)],
+            )
     expires_at = utcnow() + timedelta(days=1)
     run_id = uuid.uuid4().hex[:6]
     results = []
     for scenario, pick in (("hot card", lambda i: 0), (f"{CARDS:,} cards", lambda i: i % CARDS)):
+
         def real(i, pick=pick, scenario=scenario):
             available, held = ids[pick(i)]
             with unit_of_work(write_lock=True):
-                ledger.hold(f"bench:{run_id}:{scenario}:{i}", available, held, 1_000, expires_at=expires_at,
-                            memo="보류", actor="bench")
+                ledger.hold(
+                    f"bench:{run_id}:{scenario}:{i}",
+                    available,
+                    held,
+                    1_000,
+                    expires_at=expires_at,
+                    memo="보류",
+                    actor="bench",
+                )
 
         def baseline(i, pick=pick):
             naive.hold(pick(i) + 1, 1_000)
@@ -139,8 +179,9 @@ def fill_audit_log(app, rows: int) -> None:
     from hrdnet.extensions import db
 
     with app.app_context():  # continue the chain the holds above started
-        head = db.session.execute(select(audit.AuditEntry.id, audit.AuditEntry.hash)
-                                  .order_by(audit.AuditEntry.id.desc()).limit(1)).first()
+        head = db.session.execute(
+            select(audit.AuditEntry.id, audit.AuditEntry.hash).order_by(audit.AuditEntry.id.desc()).limit(1)
+        ).first()
         db.session.remove()
     first, head_hash = (head.id + 1, head.hash) if head else (1, audit.GENESIS_HASH)
 
@@ -149,11 +190,21 @@ def fill_audit_log(app, rows: int) -> None:
         base = datetime(2026, 12, 1, tzinfo=UTC)
         for entry_id in range(first, first + rows):
             at = base + timedelta(microseconds=entry_id * 1_000)
-            data = audit.canonical_json({"key": f"bench:{entry_id}", "kind": "hold", "total": 1000,
-                                         "amounts": {"1": -1000, "2": 1000}})
+            data = audit.canonical_json(
+                {"key": f"bench:{entry_id}", "kind": "hold", "total": 1000, "amounts": {"1": -1000, "2": 1000}}
+            )
             digest = audit.entry_hash(entry_id, at, "ledger.transfer", "bench", "transfer", str(entry_id), data, prev)
-            yield (entry_id, at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f"), "ledger.transfer", "bench",
-                   "transfer", str(entry_id), data, prev, digest)
+            yield (
+                entry_id,
+                at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                "ledger.transfer",
+                "bench",
+                "transfer",
+                str(entry_id),
+                data,
+                prev,
+                digest,
+            )
             prev = digest
 
     columns = "id, at, action, actor, subject_type, subject_id, data, prev_hash, hash"
@@ -167,8 +218,7 @@ def fill_audit_log(app, rows: int) -> None:
                         copy.write_row(row)
             else:
                 cursor.execute("BEGIN")
-                cursor.executemany(f"INSERT INTO audit_log ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   generate())
+                cursor.executemany(f"INSERT INTO audit_log ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", generate())
             raw.commit()
         finally:
             raw.close()
@@ -186,13 +236,19 @@ def bench_audit(app, database_url: str, rows: int) -> list[tuple[str, float]]:
         in_process = time.perf_counter() - started
     assert verdict.ok and verdict.count >= rows, verdict
     started = time.perf_counter()
-    done = subprocess.run([str(ROOT / ".venv/bin/hrdnet"), "audit", "verify"], capture_output=True, text=True,
-                          env={**os.environ, "DATABASE_URL": database_url})
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/hrdnet"), "audit", "verify"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
     command = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
-    return [(f"bulk insert of {rows:,} chained rows (s)", filled),
-            (f"audit.verify() over {verdict.count:,} rows (s)", in_process),
-            ("`hrdnet audit verify` command, start-up included (s)", command)]
+    return [
+        (f"bulk insert of {rows:,} chained rows (s)", filled),
+        (f"audit.verify() over {verdict.count:,} rows (s)", in_process),
+        ("`hrdnet audit verify` command, start-up included (s)", command),
+    ]
 
 
 def run_backend(name: str, database_url: str, workdir: Path, args) -> None:
@@ -203,8 +259,11 @@ def run_backend(name: str, database_url: str, workdir: Path, args) -> None:
     app = _app(database_url, workdir, args.threads)
     with app.app_context():
         upgrade()
-        version = db.session.connection().exec_driver_sql(
-            "SELECT sqlite_version()" if name == "sqlite" else "SHOW server_version").scalar()
+        version = (
+            db.session.connection()
+            .exec_driver_sql("SELECT sqlite_version()" if name == "sqlite" else "SHOW server_version")
+            .scalar()
+        )
     print(f"\n{name} {version}: {args.holds:,} holds per row, {args.threads} threads")
     for label, value in bench_holds(app, args.holds, args.threads):
         print(f"  {label:<28} {value:>10,.0f} holds/s")
@@ -222,8 +281,11 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.INFO)
-    on_sqlite_then_postgres("hrdnet-bench-ledger-", lambda backend, url, workdir: run_backend(backend, url, workdir, args),
-                            postgres=not args.no_postgres)
+    on_sqlite_then_postgres(
+        "hrdnet-bench-ledger-",
+        lambda backend, url, workdir: run_backend(backend, url, workdir, args),
+        postgres=not args.no_postgres,
+    )
 
 
 def on_sqlite_then_postgres(prefix: str, run, *, postgres: bool) -> None:

@@ -52,19 +52,31 @@ TARGET_RECALL = 0.9
 K_RECALL, K_NDCG = 20, 10
 GAIN_RELEVANT, GAIN_PARTIAL = 2, 1
 ENGINES = ("hrdnet", "fts5", "like")
-ENGINE_LABELS = {"hrdnet": "hrdnet search", "fts5": "baseline: SQLite FTS5 trigram", "like": "baseline: LIKE '%q%'",
-                 "hrdnet-listed": "hrdnet, first 20 hits as listed"}
+ENGINE_LABELS = {
+    "hrdnet": "hrdnet search",
+    "fts5": "baseline: SQLite FTS5 trigram",
+    "like": "baseline: LIKE '%q%'",
+    "hrdnet-listed": "hrdnet, first 20 hits as listed",
+}
 
 
 # -- the app and its data -------------------------------------------------------------------------------
 
+
 def make_app(database_url: str, workdir: Path):
     from hrdnet import create_app
 
-    return create_app({
-        "HRDNET_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench-" + "x" * 40,
-        "SEARCH_INDEX_DIR": str(workdir / "index"), "MAIL_BACKEND": "file", "MAIL_DIR": str(workdir / "mail"),
-        "PASSWORD_HASH_PROFILE": "CHEAPEST"})
+    return create_app(
+        {
+            "HRDNET_ENV": "development",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "SEARCH_INDEX_DIR": str(workdir / "index"),
+            "MAIL_BACKEND": "file",
+            "MAIL_DIR": str(workdir / "mail"),
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
+        }
+    )
 
 
 def dir_size(path: Path) -> int:
@@ -117,40 +129,76 @@ class Baselines:
         session = db.session
         regions = dict(session.execute(select(Region.code, Region.name)).all())
         ncs_names = dict(session.execute(select(NcsCode.code, NcsCode.name)).all())
-        programmes = {pid: (code, name, mcode, mname) for pid, code, name, mcode, mname in session.execute(
-            select(Programme.id, Programme.code, Programme.name, Ministry.code, Ministry.name)
-            .join(Ministry, Ministry.id == Programme.ministry_id))}
+        programmes = {
+            pid: (code, name, mcode, mname)
+            for pid, code, name, mcode, mname in session.execute(
+                select(Programme.id, Programme.code, Programme.name, Ministry.code, Ministry.name).join(
+                    Ministry, Ministry.id == Programme.ministry_id
+                )
+            )
+        }
         listing_titles: dict[int, list[str]] = defaultdict(list)
         for course_id, title in session.execute(select(CourseListing.course_id, CourseListing.title)):
             listing_titles[course_id].append(title)
         course_regions: dict[int, set[str]] = defaultdict(set)
         course_programmes: dict[int, set[int]] = defaultdict(set)
         run_rows = []
-        query = (select(Run.id, Run.course_id, Run.start_date, Run.region_code, Run.programme_id, Run.ncs_code,
-                        Run.mode, Run.weekend, Run.capacity, Run.source_enrolled, Run.local_enrolled)
-                 .where(Run.status.in_(LISTED_STATUSES)))
+        query = select(
+            Run.id,
+            Run.course_id,
+            Run.start_date,
+            Run.region_code,
+            Run.programme_id,
+            Run.ncs_code,
+            Run.mode,
+            Run.weekend,
+            Run.capacity,
+            Run.source_enrolled,
+            Run.local_enrolled,
+        ).where(Run.status.in_(LISTED_STATUSES))
         for rid, cid, start, region, pid, ncs, mode, weekend, capacity, enrolled, local in session.execute(query):
             programme = programmes.get(pid)
             if region:
                 course_regions[cid].add(region)
             if pid:
                 course_programmes[cid].add(pid)
-            run_rows.append((rid, cid, start.toordinal(), region, (region or "")[:2] or None,
-                             programme[2] if programme else None, programme[0] if programme else None,
-                             (ncs or "")[:2] or None, mode, weekend, start.strftime("%Y-%m"),
-                             int(capacity - enrolled - local > 0)))
+            run_rows.append(
+                (
+                    rid,
+                    cid,
+                    start.toordinal(),
+                    region,
+                    (region or "")[:2] or None,
+                    programme[2] if programme else None,
+                    programme[0] if programme else None,
+                    (ncs or "")[:2] or None,
+                    mode,
+                    weekend,
+                    start.strftime("%Y-%m"),
+                    int(capacity - enrolled - local > 0),
+                )
+            )
         conn.executemany("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", run_rows)
         conn.executescript("""
             CREATE INDEX runs_course ON runs (course_id, start);
         """)
         course_rows, doc_rows = [], []
         for cid, title, provider, ncs, contents, certificate, keywords in session.execute(
-                select(Course.id, Course.title, Provider.name, Course.ncs_code, Course.contents, Course.certificate,
-                       Course.keywords).join(Provider, Provider.id == Course.provider_id)):
+            select(
+                Course.id,
+                Course.title,
+                Provider.name,
+                Course.ncs_code,
+                Course.contents,
+                Course.certificate,
+                Course.keywords,
+            ).join(Provider, Provider.id == Course.provider_id)
+        ):
             titles = " / ".join(dict.fromkeys([title, *listing_titles.get(cid, [])]))
             text = " ".join(x for x in (contents, certificate, keywords) if x)
             category = " ".join(
-                [ncs_names.get(ncs, "")] + [f"{programmes[p][1]} {programmes[p][3]}" for p in course_programmes[cid]])
+                [ncs_names.get(ncs, "")] + [f"{programmes[p][1]} {programmes[p][3]}" for p in course_programmes[cid]]
+            )
             names = set()
             for code in course_regions[cid]:
                 names.add(regions.get(code[:2], ""))
@@ -160,8 +208,9 @@ class Baselines:
             course_rows.append((cid, title, provider, " ".join((titles, provider, text, category, region_text))))
             doc_rows.append((cid, titles, provider, text, category, region_text))
         conn.executemany("INSERT INTO courses VALUES (?,?,?,?)", course_rows)
-        conn.executemany("INSERT INTO docs (rowid, title, provider, contents, category, region) VALUES (?,?,?,?,?,?)",
-                         doc_rows)
+        conn.executemany(
+            "INSERT INTO docs (rowid, title, provider, contents, category, region) VALUES (?,?,?,?,?,?)", doc_rows
+        )
         conn.commit()
         conn.execute("INSERT INTO docs (docs) VALUES ('optimize')")
         conn.commit()
@@ -204,8 +253,11 @@ class Baselines:
         if engine == "like":
             if not q:
                 return "SELECT id AS course_id, 0.0 AS score FROM courses", [], False
-            return ("SELECT id AS course_id, 0.0 AS score FROM courses "
-                    "WHERE (title || ' ' || provider) LIKE ? ESCAPE '\\'", [f"%{_like_escape(q)}%"], False)
+            return (
+                "SELECT id AS course_id, 0.0 AS score FROM courses WHERE (title || ' ' || provider) LIKE ? ESCAPE '\\'",
+                [f"%{_like_escape(q)}%"],
+                False,
+            )
         words = q.split()
         long = [w for w in words if len(w) >= 3]
         short = [w for w in words if len(w) < 3]
@@ -214,24 +266,30 @@ class Baselines:
         if long:
             match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
             weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-            sql = (f"SELECT docs.rowid AS course_id, bm25(docs, {weights}) AS score FROM docs "
-                   + ("JOIN courses c ON c.id = docs.rowid " if short else "")
-                   + "WHERE docs MATCH ?" + (f" AND {like_sql}" if short else ""))
+            sql = (
+                f"SELECT docs.rowid AS course_id, bm25(docs, {weights}) AS score FROM docs "
+                + ("JOIN courses c ON c.id = docs.rowid " if short else "")
+                + "WHERE docs MATCH ?"
+                + (f" AND {like_sql}" if short else "")
+            )
             return sql, [match, *like_args], True
         if short:
             return f"SELECT c.id AS course_id, 0.0 AS score FROM courses c WHERE {like_sql}", like_args, False
         return "SELECT id AS course_id, 0.0 AS score FROM courses", [], False
 
-    def search(self, engine: str, q: str, filters: dict | None = None, *, limit: int = K_RECALL,
-               facets: bool = False) -> BaselineResult:
+    def search(
+        self, engine: str, q: str, filters: dict | None = None, *, limit: int = K_RECALL, facets: bool = False
+    ) -> BaselineResult:
         """Courses matching q with an upcoming run that meets the filters, best first; facet counts over runs."""
         conn = self.conn
         text_sql, text_args, ranked = self._text_query(engine, q)
         where, args = self._run_conditions(filters or {})
         run_where = " AND ".join(["r.start >= ?", *where])
         order = "t.score, t.course_id" if ranked else "t.course_id"
-        sql = (f"SELECT t.course_id FROM ({text_sql}) t WHERE EXISTS (SELECT 1 FROM runs r WHERE "
-               f"r.course_id = t.course_id AND {run_where}) ORDER BY {order} LIMIT ?")
+        sql = (
+            f"SELECT t.course_id FROM ({text_sql}) t WHERE EXISTS (SELECT 1 FROM runs r WHERE "
+            f"r.course_id = t.course_id AND {run_where}) ORDER BY {order} LIMIT ?"
+        )
         ids = [row[0] for row in conn.execute(sql, [*text_args, self.today, *args, limit])]
         result = BaselineResult(ids)
         if not facets:
@@ -239,17 +297,23 @@ class Baselines:
         # Facet counts the fair way: the text part once into a temporary table of matching upcoming runs,
         # then one GROUP BY per facet with every *other* filter applied (as the site's facets are counted).
         conn.execute("DROP TABLE IF EXISTS temp.hit_runs")
-        conn.execute(f"CREATE TEMP TABLE hit_runs AS SELECT r.* FROM ({text_sql}) t JOIN runs r "
-                     f"ON r.course_id = t.course_id WHERE r.start >= ?", [*text_args, self.today])
+        conn.execute(
+            f"CREATE TEMP TABLE hit_runs AS SELECT r.* FROM ({text_sql}) t JOIN runs r "
+            f"ON r.course_id = t.course_id WHERE r.start >= ?",
+            [*text_args, self.today],
+        )
         where_all, args_all = self._run_conditions(filters or {})
         result.total_runs = conn.execute(
-            "SELECT count(*) FROM hit_runs r" + (" WHERE " + " AND ".join(where_all) if where_all else ""),
-            args_all).fetchone()[0]
+            "SELECT count(*) FROM hit_runs r" + (" WHERE " + " AND ".join(where_all) if where_all else ""), args_all
+        ).fetchone()[0]
         for column in FACET_COLUMNS:
             name = {"sido": "region"}.get(column, column)
             where_f, args_f = self._run_conditions(filters or {}, exclude=name)
-            sql = (f"SELECT r.{column}, count(*) FROM hit_runs r"
-                   + (" WHERE " + " AND ".join(where_f) if where_f else "") + f" GROUP BY r.{column}")
+            sql = (
+                f"SELECT r.{column}, count(*) FROM hit_runs r"
+                + (" WHERE " + " AND ".join(where_f) if where_f else "")
+                + f" GROUP BY r.{column}"
+            )
             result.facets[column] = conn.execute(sql, args_f).fetchall()
         conn.execute("DROP TABLE temp.hit_runs")
         return result
@@ -286,6 +350,7 @@ def hrdnet_courses(q: str, filters: dict | None, want: int = K_RECALL) -> tuple[
 
 
 # -- metrics -----------------------------------------------------------------------------------------------
+
 
 def recall_at(ranked: list[str], relevant: Iterable[str], k: int = K_RECALL) -> float:
     relevant = set(relevant)
@@ -334,6 +399,7 @@ def summary(scored: list[Scored], split: str) -> tuple[float, float, int]:
 
 # -- the run -------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Evaluation:
     scored: dict[str, list[Scored]]
@@ -379,9 +445,11 @@ def evaluate(workdir: Path, *, procs: int = 1, log_progress: Callable[[str], Non
             return keys(courses)
 
         scored = {}
-        for engine, rank in (("hrdnet", rank_hrdnet),
-                             ("fts5", lambda q, f: keys(baselines.search("fts5", q, f).course_ids)),
-                             ("like", lambda q, f: keys(baselines.search("like", q, f).course_ids))):
+        for engine, rank in (
+            ("hrdnet", rank_hrdnet),
+            ("fts5", lambda q, f: keys(baselines.search("fts5", q, f).course_ids)),
+            ("like", lambda q, f: keys(baselines.search("like", q, f).course_ids)),
+        ):
             started = time.perf_counter()
             scored[engine] = score_all(judgements, rank)
             seconds[engine] = time.perf_counter() - started
@@ -398,24 +466,35 @@ def _verdict(value: float) -> str:
 def print_report(ev: Evaluation, show: str | None) -> None:
     judgements = [s.judgement for s in ev.scored["hrdnet"]]
     tune = sum(1 for j in judgements if j["split"] == "tune")
-    runs = sum(len(c["runs"]) for c in ev.catalog["courses"]) + sum(len(x["runs"]) for x in ev.catalog["cross_listings"])
-    print(f"search relevance — judged set tests/search/relevance: {len(judgements)} queries "
-          f"(tune {tune}, report {len(judgements) - tune}); fixed catalog of {len(ev.catalog['courses'])} courses, "
-          f"{runs} runs")
-    print(f"  imported in {ev.seconds['import']:.1f} s, indexed in {ev.seconds['index']:.1f} s, "
-          f"baselines built in {ev.seconds['baselines']:.1f} s")
-    print(f"  recall@{K_RECALL} = relevant courses in the first {K_RECALL} ÷ min(relevant, {K_RECALL}); "
-          f"nDCG@{K_NDCG} with gain {GAIN_RELEVANT} relevant, {GAIN_PARTIAL} partial; courses, not runs")
-    print(f"  target: recall@{K_RECALL} ≥ {TARGET_RECALL} on the report half (the half not tuned on); "
-          "figures, not pass/fail\n")
+    runs = sum(len(c["runs"]) for c in ev.catalog["courses"]) + sum(
+        len(x["runs"]) for x in ev.catalog["cross_listings"]
+    )
+    print(
+        f"search relevance — judged set tests/search/relevance: {len(judgements)} queries "
+        f"(tune {tune}, report {len(judgements) - tune}); fixed catalog of {len(ev.catalog['courses'])} courses, "
+        f"{runs} runs"
+    )
+    print(
+        f"  imported in {ev.seconds['import']:.1f} s, indexed in {ev.seconds['index']:.1f} s, "
+        f"baselines built in {ev.seconds['baselines']:.1f} s"
+    )
+    print(
+        f"  recall@{K_RECALL} = relevant courses in the first {K_RECALL} ÷ min(relevant, {K_RECALL}); "
+        f"nDCG@{K_NDCG} with gain {GAIN_RELEVANT} relevant, {GAIN_PARTIAL} partial; courses, not runs"
+    )
+    print(
+        f"  target: recall@{K_RECALL} ≥ {TARGET_RECALL} on the report half (the half not tuned on); "
+        "figures, not pass/fail\n"
+    )
     header = f"  {'engine':<34}{'recall@20 tune':>15}{'report':>9}{'nDCG@10 tune':>15}{'report':>9}   result"
     print(header)
     for engine in ("hrdnet", "fts5", "like", "hrdnet-listed"):
         rt, nt, _ = summary(ev.scored[engine], "tune")
         rr, nr, _ = summary(ev.scored[engine], "report")
-        note = {"hrdnet": f"report recall ≥ {TARGET_RECALL}: {_verdict(rr)}",
-                "hrdnet-listed": "the page as shown: runs, so a course's runs take several of the 20 places"
-                }.get(engine, "baseline")
+        note = {
+            "hrdnet": f"report recall ≥ {TARGET_RECALL}: {_verdict(rr)}",
+            "hrdnet-listed": "the page as shown: runs, so a course's runs take several of the 20 places",
+        }.get(engine, "baseline")
         print(f"  {ENGINE_LABELS[engine]:<34}{rt:>15.3f}{rr:>9.3f}{nt:>15.3f}{nr:>9.3f}   {note}")
 
     print(f"\n  recall@{K_RECALL} by kind{'':<20}{'hrdnet':>15}{'FTS5':>13}{'LIKE':>13}")
@@ -426,8 +505,10 @@ def print_report(ev: Evaluation, show: str | None) -> None:
             by_kind[s.judgement["kind"]][engine][s.judgement["split"]].append(s.recall)
     for kind, engines in by_kind.items():
         counts = f"{len(engines['hrdnet']['tune'])}/{len(engines['hrdnet']['report'])}"
-        cells = "".join(f"{mean(engines[e]['tune']):>{9 if e == 'hrdnet' else 7}.2f}{mean(engines[e]['report']):>{8 if e == 'hrdnet' else 7}.2f}"
-                        for e in ENGINES)
+        cells = "".join(
+            f"{mean(engines[e]['tune']):>{9 if e == 'hrdnet' else 7}.2f}{mean(engines[e]['report']):>{8 if e == 'hrdnet' else 7}.2f}"
+            for e in ENGINES
+        )
         print(f"  {kind:<16}{counts:>14}{cells}")
 
     if show in ("tune", "report"):
@@ -449,8 +530,12 @@ def print_report(ev: Evaluation, show: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--show", choices=("tune", "report"), default=None,
-                        help="also print each query of that half (report: for final reporting only)")
+    parser.add_argument(
+        "--show",
+        choices=("tune", "report"),
+        default=None,
+        help="also print each query of that half (report: for final reporting only)",
+    )
     parser.add_argument("--procs", type=int, default=1, help="indexer worker processes (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (database, index, baselines)")
     args = parser.parse_args()

@@ -61,18 +61,133 @@ REINDEX_CORES = 2
 
 # -- the query list --------------------------------------------------------------------------------------
 
-TOPICS = ("파이썬", "자바", "데이터 분석", "빅데이터", "인공지능", "AI", "머신러닝", "딥러닝", "클라우드", "AWS", "정보보안",
-          "웹 개발", "프론트엔드", "백엔드", "React", "스프링", "UX/UI 디자인", "앱 개발", "안드로이드", "게임 개발", "유니티",
-          "블록체인", "IoT", "임베디드", "반도체", "로봇", "스마트팩토리", "전기차", "3D 모델링", "영상 편집", "포토샵",
-          "컴퓨터활용능력", "전산회계", "디지털 마케팅", "생성형 AI", "ChatGPT", "SQL", "네트워크", "리눅스", "풀스택",
-          "데브옵스", "쿠버네티스", "디지털트윈", "메타버스", "python", "java", "cloud", "data analysis",
-          "machine learning", "Spring Boot", "사이버 보안", "UI/UX", "빅 데이터", "인공 지능", "자바스크립트")
-TYPOS = ("파이선", "pyhton", "자바스트립트", "리엑트", "쿠버네틱스", "빅대이터", "머신런닝", "블럭체인", "프론트앤드", "데이타 분석",
-         "엑샐", "javscript", "secuirty", "포토삽", "인공지눙", "클라우두", "스프링부투", "디지털마켓팅")
-SHORT = ("보안", "코딩", "엑셀", "회계", "로봇", "게임", "영상", "자바", "세무", "웹", "앱", "AI", "DB", "UX", "IT", "C언어",
-         "디자인", "마케팅", "드론", "금융")
-PLACES = ("서울", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "경기", "강원", "충북", "충남", "전북", "경북", "경남",
-          "제주", "강남", "마포", "구로", "판교", "수원", "성남", "창원", "천안", "청주", "전주")
+TOPICS = (
+    "파이썬",
+    "자바",
+    "데이터 분석",
+    "빅데이터",
+    "인공지능",
+    "AI",
+    "머신러닝",
+    "딥러닝",
+    "클라우드",
+    "AWS",
+    "정보보안",
+    "웹 개발",
+    "프론트엔드",
+    "백엔드",
+    "React",
+    "스프링",
+    "UX/UI 디자인",
+    "앱 개발",
+    "안드로이드",
+    "게임 개발",
+    "유니티",
+    "블록체인",
+    "IoT",
+    "임베디드",
+    "반도체",
+    "로봇",
+    "스마트팩토리",
+    "전기차",
+    "3D 모델링",
+    "영상 편집",
+    "포토샵",
+    "컴퓨터활용능력",
+    "전산회계",
+    "디지털 마케팅",
+    "생성형 AI",
+    "ChatGPT",
+    "SQL",
+    "네트워크",
+    "리눅스",
+    "풀스택",
+    "데브옵스",
+    "쿠버네티스",
+    "디지털트윈",
+    "메타버스",
+    "python",
+    "java",
+    "cloud",
+    "data analysis",
+    "machine learning",
+    "Spring Boot",
+    "사이버 보안",
+    "UI/UX",
+    "빅 데이터",
+    "인공 지능",
+    "자바스크립트",
+)
+TYPOS = (
+    "파이선",
+    "pyhton",
+    "자바스트립트",
+    "리엑트",
+    "쿠버네틱스",
+    "빅대이터",
+    "머신런닝",
+    "블럭체인",
+    "프론트앤드",
+    "데이타 분석",
+    "엑샐",
+    "javscript",
+    "secuirty",
+    "포토삽",
+    "인공지눙",
+    "클라우두",
+    "스프링부투",
+    "디지털마켓팅",
+)
+SHORT = (
+    "보안",
+    "코딩",
+    "엑셀",
+    "회계",
+    "로봇",
+    "게임",
+    "영상",
+    "자바",
+    "세무",
+    "웹",
+    "앱",
+    "AI",
+    "DB",
+    "UX",
+    "IT",
+    "C언어",
+    "디자인",
+    "마케팅",
+    "드론",
+    "금융",
+)
+PLACES = (
+    "서울",
+    "부산",
+    "대구",
+    "인천",
+    "광주",
+    "대전",
+    "울산",
+    "세종",
+    "경기",
+    "강원",
+    "충북",
+    "충남",
+    "전북",
+    "경북",
+    "경남",
+    "제주",
+    "강남",
+    "마포",
+    "구로",
+    "판교",
+    "수원",
+    "성남",
+    "창원",
+    "천안",
+    "청주",
+    "전주",
+)
 LEVELS = ("입문", "기초", "실무", "심화", "부트캠프", "주말", "자격증", "취업")
 KINDS = (("topic", 33), ("typo", 10), ("short", 15), ("provider", 10), ("region", 15), ("level", 12), ("browse", 5))
 MODES = ("classroom", "remote", "blended")
@@ -92,8 +207,9 @@ def _strip_legal_form(name: str) -> str:
     return name.strip()
 
 
-def make_queries(rng: Random, count: int, providers: list[str], facets: dict[str, dict[str, int]],
-                 today: date) -> list[dict]:
+def make_queries(
+    rng: Random, count: int, providers: list[str], facets: dict[str, dict[str, int]], today: date
+) -> list[dict]:
     """`count` searches as SearchParams keywords (JSON-able), mixed by KINDS, with 0-2 random facet filters.
 
     Filter values are drawn in proportion to how many runs carry them (facets: name -> {value: runs}), as a
@@ -106,8 +222,16 @@ def make_queries(rng: Random, count: int, providers: list[str], facets: dict[str
         values = facets[name]
         return rng.choices(list(values), list(values.values()))[0]
 
-    chances = (("region", 0.30), ("district", 0.08), ("mode", 0.10), ("weekend", 0.10), ("programme", 0.08),
-               ("ministry", 0.04), ("seats", 0.08), ("start_month", 0.08))
+    chances = (
+        ("region", 0.30),
+        ("district", 0.08),
+        ("mode", 0.10),
+        ("weekend", 0.10),
+        ("programme", 0.08),
+        ("ministry", 0.04),
+        ("seats", 0.08),
+        ("start_month", 0.08),
+    )
     out = []
     for _ in range(count):
         kind = rng.choices(kinds, weights)[0]
@@ -151,7 +275,7 @@ def make_prefixes(rng: Random, count: int, providers: list[str]) -> list[str]:
     for topic in TOPICS + SHORT:
         word = topic.replace(" ", "")
         for n in range(1, len(word) + 1):
-            pool.append(topic[:n + topic[:n + 1].count(" ")].rstrip() if " " in topic else word[:n])
+            pool.append(topic[: n + topic[: n + 1].count(" ")].rstrip() if " " in topic else word[:n])
         if any("가" <= ch <= "힣" for ch in topic):
             pool.append(_choseong(topic.replace(" ", "")))
             if len(word) >= 3:
@@ -167,6 +291,7 @@ def make_prefixes(rng: Random, count: int, providers: list[str]) -> list[str]:
 
 
 # -- steps run in child processes ----------------------------------------------------------------------------
+
 
 def _status_kb(field: str) -> int:
     with open("/proc/self/status", encoding="ascii") as handle:
@@ -186,8 +311,14 @@ def _percentiles(values: list[float]) -> dict:
     import numpy as np
 
     array = np.array(values, dtype=float)
-    return {"n": len(values), "p50": float(np.percentile(array, 50)), "p95": float(np.percentile(array, 95)),
-            "p99": float(np.percentile(array, 99)), "mean": float(array.mean()), "max": float(array.max())}
+    return {
+        "n": len(values),
+        "p50": float(np.percentile(array, 50)),
+        "p95": float(np.percentile(array, 95)),
+        "p99": float(np.percentile(array, 99)),
+        "mean": float(array.mean()),
+        "max": float(array.max()),
+    }
 
 
 def child_prepare(args) -> dict:
@@ -215,29 +346,44 @@ def child_prepare(args) -> dict:
         out["providers"] = db.session.scalar(select(func.count()).select_from(Provider))
         providers = sorted(db.session.scalars(select(Provider.name)).all())
         upcoming = Run.start_date >= today
-        facets: dict[str, dict[str, int]] = {"region": {}, "district": {}, "mode": {}, "weekend": {},
-                                             "programme": {}, "ministry": {}}
-        for region, runs in db.session.execute(select(Run.region_code, func.count()).where(upcoming)
-                                               .group_by(Run.region_code)):
+        facets: dict[str, dict[str, int]] = {
+            "region": {},
+            "district": {},
+            "mode": {},
+            "weekend": {},
+            "programme": {},
+            "ministry": {},
+        }
+        for region, runs in db.session.execute(
+            select(Run.region_code, func.count()).where(upcoming).group_by(Run.region_code)
+        ):
             if region:
                 facets["region"][region[:2]] = facets["region"].get(region[:2], 0) + runs
                 if len(region) == 5:
                     facets["district"][region] = runs
         for name, column in (("mode", Run.mode), ("weekend", Run.weekend)):
-            facets[name] = {value: runs for value, runs in db.session.execute(
-                select(column, func.count()).where(upcoming).group_by(column)) if value in (MODES + WEEKENDS)}
+            facets[name] = {
+                value: runs
+                for value, runs in db.session.execute(select(column, func.count()).where(upcoming).group_by(column))
+                if value in (MODES + WEEKENDS)
+            }
         for code, ministry, runs in db.session.execute(
-                select(Programme.code, Ministry.code, func.count()).join(Run, Run.programme_id == Programme.id)
-                .join(Ministry, Ministry.id == Programme.ministry_id).where(upcoming)
-                .group_by(Programme.code, Ministry.code)):
+            select(Programme.code, Ministry.code, func.count())
+            .join(Run, Run.programme_id == Programme.id)
+            .join(Ministry, Ministry.id == Programme.ministry_id)
+            .where(upcoming)
+            .group_by(Programme.code, Ministry.code)
+        ):
             facets["programme"][code] = runs
             facets["ministry"][ministry] = facets["ministry"].get(ministry, 0) + runs
     rng = Random(f"hrdnet-search-speed/{SEED}")
     queries = make_queries(rng, args.queries, providers, facets, today)
     warmup = make_queries(Random(f"hrdnet-search-speed-warmup/{SEED}"), WARMUP, providers, facets, today)
     prefixes = make_prefixes(rng, args.prefixes, providers)
-    (workdir / "queries.json").write_text(json.dumps({"queries": queries, "warmup": warmup, "prefixes": prefixes},
-                                                     ensure_ascii=False, indent=0), encoding="utf-8")
+    (workdir / "queries.json").write_text(
+        json.dumps({"queries": queries, "warmup": warmup, "prefixes": prefixes}, ensure_ascii=False, indent=0),
+        encoding="utf-8",
+    )
     out["queries"], out["prefixes"] = len(queries), len(prefixes)
     return out
 
@@ -351,16 +497,33 @@ def child_relevance(args) -> dict:
     return out
 
 
-CHILDREN = {"prepare": child_prepare, "hrdnet": child_hrdnet, "baselines": child_baselines,
-            "relevance": child_relevance}
+CHILDREN = {
+    "prepare": child_prepare,
+    "hrdnet": child_hrdnet,
+    "baselines": child_baselines,
+    "relevance": child_relevance,
+}
 
 
 # -- the parent ------------------------------------------------------------------------------------------------
 
+
 def run_child(args, name: str) -> tuple[dict, int, float]:
     """Run a step in its own process: (its JSON, its peak RSS in KiB, wall seconds)."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--workdir", str(args.workdir),
-               "--runs", str(args.runs), "--queries", str(args.queries), "--prefixes", str(args.prefixes)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        name,
+        "--workdir",
+        str(args.workdir),
+        "--runs",
+        str(args.runs),
+        "--queries",
+        str(args.queries),
+        "--prefixes",
+        str(args.prefixes),
+    ]
     output, peak, seconds = _run(command, os.environ.copy(), Path(args.workdir) / f"{name}.log")
     return json.loads(output.strip().splitlines()[-1]), peak, seconds
 
@@ -368,6 +531,7 @@ def run_child(args, name: str) -> tuple[dict, int, float]:
 def _run(command: list[str], env: dict, log: Path, cores: int | None = None) -> tuple[str, int, float]:
     """Run a command to completion: (its stdout, the peak RSS in KiB of it and the children it waited for,
     seconds). os.wait4 reads the kernel's ru_maxrss for exactly this process tree."""
+
     def pin():
         if cores and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
@@ -388,8 +552,14 @@ def reindex(args) -> dict:
     """`hrdnet search reindex --procs 2` as an operator runs it, pinned to two cores."""
     workdir = Path(args.workdir)
     env = os.environ.copy()
-    env.update({"DATABASE_URL": f"sqlite:///{workdir / 'speed.sqlite3'}", "SEARCH_INDEX_DIR": str(workdir / "index"),
-                "HRDNET_ENV": "development", "MAIL_DIR": str(workdir / "mail")})
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{workdir / 'speed.sqlite3'}",
+            "SEARCH_INDEX_DIR": str(workdir / "index"),
+            "HRDNET_ENV": "development",
+            "MAIL_DIR": str(workdir / "mail"),
+        }
+    )
     hrdnet = Path(sys.executable).with_name("hrdnet")
     command = [str(hrdnet) if hrdnet.exists() else "hrdnet", "search", "reindex", "--procs", str(REINDEX_CORES)]
     output, peak, seconds = _run(command, env, workdir / "reindex.log", cores=REINDEX_CORES)
@@ -443,72 +613,102 @@ def main() -> None:
 def _report(args) -> None:
     import sqlite3
 
-    print(f"search speed benchmark — demo catalog of {args.runs:,} runs (courses.demo, seed {SEED}, anchored on "
-          "this month)")
-    print(f"  Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
-          f"{platform.machine()} {platform.system()}")
-    print(f"  targets: search p50 ≤ {TARGET_P50_MS} ms and p95 ≤ {TARGET_P95_MS} ms with facet counts, suggest p95 ≤ "
-          f"{TARGET_SUGGEST_P95_MS} ms, full reindex ≤ {TARGET_REINDEX_S // 60} min; figures, not pass/fail\n")
+    print(
+        f"search speed benchmark — demo catalog of {args.runs:,} runs (courses.demo, seed {SEED}, anchored on "
+        "this month)"
+    )
+    print(
+        f"  Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
+        f"{platform.machine()} {platform.system()}"
+    )
+    print(
+        f"  targets: search p50 ≤ {TARGET_P50_MS} ms and p95 ≤ {TARGET_P95_MS} ms with facet counts, suggest p95 ≤ "
+        f"{TARGET_SUGGEST_P95_MS} ms, full reindex ≤ {TARGET_REINDEX_S // 60} min; figures, not pass/fail\n"
+    )
     prep, prep_rss, prep_s = run_child(args, "prepare")
-    print(f"  catalog: {prep['runs']:,} runs ({prep['upcoming']:,} upcoming), {prep['courses']:,} courses, "
-          f"{prep['providers']:,} providers; generated and imported in {prep['import_seconds']:.0f} s "
-          f"({prep['rejected']:,} broken records rejected, as the demo intends)")
+    print(
+        f"  catalog: {prep['runs']:,} runs ({prep['upcoming']:,} upcoming), {prep['courses']:,} courses, "
+        f"{prep['providers']:,} providers; generated and imported in {prep['import_seconds']:.0f} s "
+        f"({prep['rejected']:,} broken records rejected, as the demo intends)"
+    )
     print(f"  {prep['queries']} searches with facet filters and {prep['prefixes']} autocomplete prefixes, seed {SEED}")
 
     index = reindex(args)
-    print(f"\nfull reindex (`hrdnet search reindex --procs {REINDEX_CORES}`, pinned to {REINDEX_CORES} cores): "
-          f"{index['seconds']:.1f} s — ≤ {TARGET_REINDEX_S} s: {_verdict(index['seconds'], TARGET_REINDEX_S)}; "
-          f"index {index['size_bytes'] / 1e6:,.1f} MB on disk; peak RSS {_mb(index['peak_kb'])} (the command and its "
-          "workers, largest process)")
+    print(
+        f"\nfull reindex (`hrdnet search reindex --procs {REINDEX_CORES}`, pinned to {REINDEX_CORES} cores): "
+        f"{index['seconds']:.1f} s — ≤ {TARGET_REINDEX_S} s: {_verdict(index['seconds'], TARGET_REINDEX_S)}; "
+        f"index {index['size_bytes'] / 1e6:,.1f} MB on disk; peak RSS {_mb(index['peak_kb'])} (the command and its "
+        "workers, largest process)"
+    )
     if index["output"]:
         print(f"  it said: {index['output'][0]}")
 
     served, served_rss, _ = run_child(args, "hrdnet")
     base, base_rss, _ = run_child(args, "baselines")
-    print(f"  baseline index: FTS5 trigram table built in {base['build_seconds']:.1f} s, "
-          f"{base['size_bytes'] / 1e6:,.1f} MB (SQLite file incl. the runs table it filters on)")
+    print(
+        f"  baseline index: FTS5 trigram table built in {base['build_seconds']:.1f} s, "
+        f"{base['size_bytes'] / 1e6:,.1f} MB (SQLite file incl. the runs table it filters on)"
+    )
 
     relevance = None if args.no_relevance else run_child(args, "relevance")[0]
 
     s = served["search"]
-    print(f"\nsearch, {s['n']} queries in one process, 20 results + total + every facet counted"
-          f" (after {WARMUP} warm-up queries; the very first call took {served['cold_first_ms']:.0f} ms)")
+    print(
+        f"\nsearch, {s['n']} queries in one process, 20 results + total + every facet counted"
+        f" (after {WARMUP} warm-up queries; the very first call took {served['cold_first_ms']:.0f} ms)"
+    )
     header = f"  {'engine':<34}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}{'no result':>10}"
     if relevance:
         header += f"{'recall@20 tune':>16}{'report':>8}{'nDCG@10 report':>16}"
     print(header)
-    rows = (("hrdnet", "hrdnet search", s, served["zero_results"]),
-            ("fts5", "baseline: SQLite FTS5 trigram", base["fts5"], base["fts5"]["zero_results"]),
-            ("like", "baseline: LIKE '%q%'", base["like"], base["like"]["zero_results"]))
+    rows = (
+        ("hrdnet", "hrdnet search", s, served["zero_results"]),
+        ("fts5", "baseline: SQLite FTS5 trigram", base["fts5"], base["fts5"]["zero_results"]),
+        ("like", "baseline: LIKE '%q%'", base["like"], base["like"]["zero_results"]),
+    )
     for key, label, p, zero in rows:
         line = f"  {label:<34}{p['p50']:>8.1f}{p['p95']:>8.1f}{p['p99']:>8.1f}{p['max']:>8.0f}{zero:>10}"
         if relevance:
             r = relevance[key]
             line += f"{r['tune'][0]:>16.3f}{r['report'][0]:>8.3f}{r['report'][1]:>16.3f}"
         print(line)
-    print(f"  hrdnet: p50 ≤ {TARGET_P50_MS} ms: {_verdict(s['p50'], TARGET_P50_MS)}; p95 ≤ {TARGET_P95_MS} ms: "
-          f"{_verdict(s['p95'], TARGET_P95_MS)}; hrdnet ÷ baseline (below 1 = hrdnet faster): p50 "
-          f"{_ratio(s['p50'], base['fts5']['p50'])} FTS5, {_ratio(s['p50'], base['like']['p50'])} LIKE; p95 "
-          f"{_ratio(s['p95'], base['fts5']['p95'])} FTS5, {_ratio(s['p95'], base['like']['p95'])} LIKE")
-    print(f"  hrdnet answers: median total {served['median_total']:,} runs, {served['facet_values_mean']:.0f} facet "
-          "values counted per answer")
-    print("  hrdnet p50/p95 by kind of query: " + "; ".join(
-        f"{kind} {p['p50']:.0f}/{p['p95']:.0f} ({p['n']})" for kind, p in sorted(served["search_by_kind"].items())))
+    print(
+        f"  hrdnet: p50 ≤ {TARGET_P50_MS} ms: {_verdict(s['p50'], TARGET_P50_MS)}; p95 ≤ {TARGET_P95_MS} ms: "
+        f"{_verdict(s['p95'], TARGET_P95_MS)}; hrdnet ÷ baseline (below 1 = hrdnet faster): p50 "
+        f"{_ratio(s['p50'], base['fts5']['p50'])} FTS5, {_ratio(s['p50'], base['like']['p50'])} LIKE; p95 "
+        f"{_ratio(s['p95'], base['fts5']['p95'])} FTS5, {_ratio(s['p95'], base['like']['p95'])} LIKE"
+    )
+    print(
+        f"  hrdnet answers: median total {served['median_total']:,} runs, {served['facet_values_mean']:.0f} facet "
+        "values counted per answer"
+    )
+    print(
+        "  hrdnet p50/p95 by kind of query: "
+        + "; ".join(
+            f"{kind} {p['p50']:.0f}/{p['p95']:.0f} ({p['n']})" for kind, p in sorted(served["search_by_kind"].items())
+        )
+    )
 
     g = served["suggest"]
-    print(f"\nsuggest (autocomplete), {g['n']} prefixes incl. 초성, 10 suggestions each: p50 {g['p50']:.1f} ms, "
-          f"p95 {g['p95']:.1f} ms, p99 {g['p99']:.1f} ms — p95 ≤ {TARGET_SUGGEST_P95_MS} ms: "
-          f"{_verdict(g['p95'], TARGET_SUGGEST_P95_MS)}; first call (builds the suggestion lists) "
-          f"{served['suggest_cold_ms']:.0f} ms; {served['suggest_empty']} prefixes without a suggestion")
+    print(
+        f"\nsuggest (autocomplete), {g['n']} prefixes incl. 초성, 10 suggestions each: p50 {g['p50']:.1f} ms, "
+        f"p95 {g['p95']:.1f} ms, p99 {g['p99']:.1f} ms — p95 ≤ {TARGET_SUGGEST_P95_MS} ms: "
+        f"{_verdict(g['p95'], TARGET_SUGGEST_P95_MS)}; first call (builds the suggestion lists) "
+        f"{served['suggest_cold_ms']:.0f} ms; {served['suggest_empty']} prefixes without a suggestion"
+    )
 
-    print(f"\nmemory of one web process (RSS): {_mb(served['rss_app_kb'])} with the app loaded → "
-          f"{_mb(served['rss_served_kb'])} after serving {s['n'] + WARMUP} searches and {g['n']} suggestions "
-          f"(peak {_mb(served['hwm_served_kb'])}); Kiwi loaded while serving: "
-          f"{'yes' if served['kiwi_loaded_while_serving'] else 'no'}; with Kiwi loaded as well "
-          f"{_mb(served['rss_with_kiwi_kb'])} (+{(served['rss_with_kiwi_kb'] - served['rss_served_kb']) / 1024:,.0f} MB, "
-          f"{served['kiwi_load_seconds']:.1f} s to load)")
-    print(f"  baseline process: {_mb(base['rss_kb_before'])} → {_mb(base['rss_served_kb'])} after serving both "
-          f"baselines (SQLite page cache up to 200 MB)")
+    print(
+        f"\nmemory of one web process (RSS): {_mb(served['rss_app_kb'])} with the app loaded → "
+        f"{_mb(served['rss_served_kb'])} after serving {s['n'] + WARMUP} searches and {g['n']} suggestions "
+        f"(peak {_mb(served['hwm_served_kb'])}); Kiwi loaded while serving: "
+        f"{'yes' if served['kiwi_loaded_while_serving'] else 'no'}; with Kiwi loaded as well "
+        f"{_mb(served['rss_with_kiwi_kb'])} (+{(served['rss_with_kiwi_kb'] - served['rss_served_kb']) / 1024:,.0f} MB, "
+        f"{served['kiwi_load_seconds']:.1f} s to load)"
+    )
+    print(
+        f"  baseline process: {_mb(base['rss_kb_before'])} → {_mb(base['rss_served_kb'])} after serving both "
+        f"baselines (SQLite page cache up to 200 MB)"
+    )
 
 
 if __name__ == "__main__":

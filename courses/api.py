@@ -78,8 +78,12 @@ class RefusalOut(ma.Schema):
 
 
 class PriceOut(ma.Schema):
-    basis = ma.fields.String(metadata={"description": "generic: 감면 없는 훈련생 기준. learner: 로그인한 훈련생 본인 "
-                                                      "기준이며 card_draw, balance_after 등이 더해집니다."})
+    basis = ma.fields.String(
+        metadata={
+            "description": "generic: 감면 없는 훈련생 기준. learner: 로그인한 훈련생 본인 "
+            "기준이며 card_draw, balance_after 등이 더해집니다."
+        }
+    )
     fee = ma.fields.Integer(metadata={"description": "훈련비 (원)"})
     government_share = ma.fields.Integer(metadata={"description": "정부 지원금 (원)"})
     self_pay = ma.fields.Integer(metadata={"description": "자비부담금 (원)"})
@@ -90,8 +94,12 @@ class PriceOut(ma.Schema):
     card_draw = ma.fields.Integer(metadata={"description": "(learner) 카드에서 차감될 금액 (원)"})
     available = ma.fields.Integer(**_NULLABLE, metadata={"description": "(learner) 차감될 계좌의 지금 잔액"})
     balance_after = ma.fields.Integer(**_NULLABLE, metadata={"description": "(learner) 차감 후 남을 잔액"})
-    shortfall_to_self_pay = ma.fields.Integer(metadata={"description": "(learner) 잔액 부족으로 자비부담에 더해진 금액"})
-    allowance_monthly_max = ma.fields.Integer(**_NULLABLE, metadata={"description": "훈련장려금 월 최대액 (카드와 별도)"})
+    shortfall_to_self_pay = ma.fields.Integer(
+        metadata={"description": "(learner) 잔액 부족으로 자비부담에 더해진 금액"}
+    )
+    allowance_monthly_max = ma.fields.Integer(
+        **_NULLABLE, metadata={"description": "훈련장려금 월 최대액 (카드와 별도)"}
+    )
     enrollable = ma.fields.Boolean(metadata={"description": "(learner) 지금 신청할 수 있는지"})
     refusal = ma.fields.Nested(RefusalOut, **_NULLABLE, metadata={"description": "(learner) 신청할 수 없는 이유"})
 
@@ -143,27 +151,67 @@ def _price(page: services.RunPage) -> dict | None:
     price = page.price
     if price is None:
         return None
-    return {"basis": "generic", "fee": price.fee, "government_share": price.government_share,
-            "self_pay": price.self_pay, "account": price.account, "rule": price.rule,
-            "explanation": price.explanation, "effective_from": price.effective_from}
+    return {
+        "basis": "generic",
+        "fee": price.fee,
+        "government_share": price.government_share,
+        "self_pay": price.self_pay,
+        "account": price.account,
+        "rule": price.rule,
+        "explanation": price.explanation,
+        "effective_from": price.effective_from,
+    }
 
 
 def run_document(page: services.RunPage) -> dict:
     run, price = page.run, page.price
     return {
-        "run_id": run.id, "course_id": run.course_id, "title": page.course.title, "run_number": run.run_number,
-        "status": run.status, "start_date": run.start_date, "end_date": run.end_date, "weekend": run.weekend,
-        "mode": run.mode, "hours": run.hours, "days": run.days, "fee": run.fee, "capacity": run.capacity,
-        "source_enrolled": run.source_enrolled, "local_enrolled": run.local_enrolled, "seats_left": page.seats_left,
-        "ncs": _code_name(page.ncs), "region": _code_name(page.region, full=True), "address": run.address,
-        "course": page.course, "provider": page.provider, "programme": page.programme, "ministry": page.ministry,
+        "run_id": run.id,
+        "course_id": run.course_id,
+        "title": page.course.title,
+        "run_number": run.run_number,
+        "status": run.status,
+        "start_date": run.start_date,
+        "end_date": run.end_date,
+        "weekend": run.weekend,
+        "mode": run.mode,
+        "hours": run.hours,
+        "days": run.days,
+        "fee": run.fee,
+        "capacity": run.capacity,
+        "source_enrolled": run.source_enrolled,
+        "local_enrolled": run.local_enrolled,
+        "seats_left": page.seats_left,
+        "ncs": _code_name(page.ncs),
+        "region": _code_name(page.region, full=True),
+        "address": run.address,
+        "course": page.course,
+        "provider": page.provider,
+        "programme": page.programme,
+        "ministry": page.ministry,
         "outcomes": {**vars(page.outcomes), "small_sample": page.outcomes.small_sample},
-        "listings": [{"source": item.source, "external_id": item.external_id, "title": item.title, "url": item.url,
-                      "this_run": item.id == run.listing_id}
-                     for item in ([page.listing] if page.listing else []) + page.also_listed],
-        "source_ids": [{"source": r.source, "external_id": r.external_key, "first_seen": r.first_seen,
-                        "last_seen": r.last_seen, "not_seen_since": r.not_seen_since} for r in page.records],
-        "data_as_of": page.data_as_of, "not_seen_since": page.not_seen_since,
+        "listings": [
+            {
+                "source": item.source,
+                "external_id": item.external_id,
+                "title": item.title,
+                "url": item.url,
+                "this_run": item.id == run.listing_id,
+            }
+            for item in ([page.listing] if page.listing else []) + page.also_listed
+        ],
+        "source_ids": [
+            {
+                "source": r.source,
+                "external_id": r.external_key,
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+                "not_seen_since": r.not_seen_since,
+            }
+            for r in page.records
+        ],
+        "data_as_of": page.data_as_of,
+        "not_seen_since": page.not_seen_since,
         "enrollable": price is not None and run.status == "open",
         "price": _price(page),
         "url": f"/runs/{run.id}",

@@ -25,7 +25,7 @@ PROVIDER_CHANGED = "catalog.provider_changed"
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
     ordered = sorted({int(i) for i in ids})
-    return [ordered[i:i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
 
 
 def runs_changed(run_ids: Iterable[int]) -> None:

@@ -47,19 +47,40 @@ def import_command(path: Path, fmt: str, source: str | None, report_path: str | 
                 bar.update(offset - position[0])
                 position[0] = offset
 
-            result = import_file(path, fmt, source=source, actor="cli", allow_shrink=allow_shrink,
-                                 progress=advance)
+            result = import_file(path, fmt, source=source, actor="cli", allow_shrink=allow_shrink, progress=advance)
     except FeedUnreadable as exc:
-        _write_report(report_path, {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0,
-                                    "status": "failed", "message": str(exc), "rejections": []})
+        _write_report(
+            report_path,
+            {
+                "created": 0,
+                "updated": 0,
+                "unchanged": 0,
+                "rejected": 0,
+                "status": "failed",
+                "message": str(exc),
+                "rejections": [],
+            },
+        )
         raise click.ClickException(f"파일을 읽을 수 없습니다: {exc}") from None
     except ImportRefused as exc:
-        _write_report(report_path, {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0,
-                                    "status": "refused", "message": str(exc), "rejections": []})
+        _write_report(
+            report_path,
+            {
+                "created": 0,
+                "updated": 0,
+                "unchanged": 0,
+                "rejected": 0,
+                "status": "refused",
+                "message": str(exc),
+                "rejections": [],
+            },
+        )
         raise click.ClickException(str(exc)) from None
     _write_report(report_path, result.as_report())
-    click.echo(f"created {result.created} / updated {result.updated} / unchanged {result.unchanged} / "
-               f"rejected {result.rejected} / marked missing {result.marked_missing}")
+    click.echo(
+        f"created {result.created} / updated {result.updated} / unchanged {result.unchanged} / "
+        f"rejected {result.rejected} / marked missing {result.marked_missing}"
+    )
     click.echo(result.message)
     for rejection in result.rejections[:20]:
         click.echo(f"  거부: {rejection.position} {rejection.key or ''} — {rejection.reason}", err=True)
@@ -88,15 +109,25 @@ def fetch_command(start, end, report_path: str | None, state_path: str | None, a
         raise click.ClickException(exc.message) from None
     # The fetcher records a page as done only after the batch holding it was committed (checkpoint), so
     # a crash re-fetches at most the pages of one uncommitted batch; the upsert makes that harmless.
-    result = import_records(fetcher.fetch(start, end), source="hrdnet", fmt="hrdnet-api", actor="cli",
-                            range_from=start, range_to=end, after_batch=fetcher.checkpoint,
-                            guard_shrink=True, allow_shrink=allow_shrink,
-                            whole_range=lambda: not fetcher.stats.resumed)
+    result = import_records(
+        fetcher.fetch(start, end),
+        source="hrdnet",
+        fmt="hrdnet-api",
+        actor="cli",
+        range_from=start,
+        range_to=end,
+        after_batch=fetcher.checkpoint,
+        guard_shrink=True,
+        allow_shrink=allow_shrink,
+        whole_range=lambda: not fetcher.stats.resumed,
+    )
     fetcher.checkpoint()
     report = result.as_report() | {"fetch": fetcher.stats.as_dict()}
     _write_report(report_path, report)
-    click.echo(f"created {result.created} / updated {result.updated} / unchanged {result.unchanged} / "
-               f"rejected {result.rejected} / marked missing {result.marked_missing}")
+    click.echo(
+        f"created {result.created} / updated {result.updated} / unchanged {result.unchanged} / "
+        f"rejected {result.rejected} / marked missing {result.marked_missing}"
+    )
     click.echo(result.message)
     if result.status != "done":
         sys.exit(1)
@@ -115,5 +146,3 @@ def reference_command():
 
 def register(app) -> None:
     app.cli.add_command(catalog)
-
-

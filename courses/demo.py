@@ -66,10 +66,36 @@ OLD_CODE_SHARE = 0.2  # runs in a renumbered district (광주·전남, 강원, �
 
 # The generic columns: FeedRecord's fields, in its order (docs/feeds.md).
 GENERIC_COLUMNS = (
-    "course_id", "run_number", "title", "provider_name", "provider_id", "start_date", "end_date", "fee",
-    "capacity", "programme_code", "source_enrolled", "actual_cost", "support_amount", "general_self_pay",
-    "ncs_code", "region_code", "address", "phone", "business_number", "contents", "certificate", "keywords",
-    "url", "weekend", "mode", "hours", "days", "satisfaction", "employment_rate_3m", "employment_rate_6m",
+    "course_id",
+    "run_number",
+    "title",
+    "provider_name",
+    "provider_id",
+    "start_date",
+    "end_date",
+    "fee",
+    "capacity",
+    "programme_code",
+    "source_enrolled",
+    "actual_cost",
+    "support_amount",
+    "general_self_pay",
+    "ncs_code",
+    "region_code",
+    "address",
+    "phone",
+    "business_number",
+    "contents",
+    "certificate",
+    "keywords",
+    "url",
+    "weekend",
+    "mode",
+    "hours",
+    "days",
+    "satisfaction",
+    "employment_rate_3m",
+    "employment_rate_6m",
     "employment_count_3m",
 )
 
@@ -86,10 +112,29 @@ class Feed:
 
 
 FEEDS = (
-    Feed("hrdnet", "hrdnet-xml", "hrdnet.xml", 0.83, (
-        ("C0061", 17), ("C0061S", 10), ("C0061I", 6), ("C0104", 14), ("C0105", 8), ("C0054", 5), ("C0054G", 2),
-        ("C0054Y", 2), ("C0054S", 1), ("C0055C", 3), ("C0102", 5), ("C0055", 7), ("C0031", 9), ("C0031F", 2),
-        ("C0031C", 2))),
+    Feed(
+        "hrdnet",
+        "hrdnet-xml",
+        "hrdnet.xml",
+        0.83,
+        (
+            ("C0061", 17),
+            ("C0061S", 10),
+            ("C0061I", 6),
+            ("C0104", 14),
+            ("C0105", 8),
+            ("C0054", 5),
+            ("C0054G", 2),
+            ("C0054Y", 2),
+            ("C0054S", 1),
+            ("C0055C", 3),
+            ("C0102", 5),
+            ("C0055", 7),
+            ("C0031", 9),
+            ("C0031F", 2),
+            ("C0031C", 2),
+        ),
+    ),
     Feed("msit-academy", "csv", "msit-academy.csv", 0.07, (("MSIT-SWA", 6), ("MSIT-AIC", 4)), "SWA", "MSIT-ORG-"),
     Feed("mss-digital", "json", "mss-digital.json", 0.05, (("MSS-DGA", 1),), "MSSDX", "MSS-P"),
     Feed("motie-academy", "csv", "motie-academy.csv", 0.03, (("MOTIE-IDA", 1),), "IDA-", "MOTIE-"),
@@ -112,84 +157,325 @@ class Topic:
 
 
 TOPICS = (
-    Topic("python", ("파이썬", "Python", "파이썬(Python)", "python"), ("개발자", "백엔드 개발자", "데이터 엔지니어"),
-          ("20010202", "20010105"), ("정보처리기사", "PCCP"), 6),
-    Topic("java", ("Java", "자바", "JAVA", "자바(Java)"), ("백엔드 개발자", "웹 개발자", "SW 개발자"),
-          ("20010202", "20010201"), ("정보처리기사", "OCJP"), 6),
-    Topic("javascript", ("자바스크립트", "JavaScript", "JS", "자바 스크립트"), ("프론트엔드 개발자", "웹 개발자"),
-          ("20010202", "20010207"), ("웹디자인기능사",), 4),
-    Topic("react", ("React", "리액트", "React.js", "Next.js"), ("프론트엔드 개발자", "웹 개발자"),
-          ("20010202", "20010207"), (), 3),
-    Topic("spring", ("Spring", "스프링", "Spring Boot", "스프링부트"), ("백엔드 개발자", "자바 개발자"),
-          ("20010202", "20010201"), ("정보처리기사",), 4),
-    Topic("ai", ("AI", "인공지능", "인공 지능", "AI(인공지능)"), ("AI 개발자", "AI 엔지니어", "AI 서비스 기획자"),
-          ("20010703", "20010705", "20010701", "20010702"), ("AICE", "빅데이터분석기사"), 7),
-    Topic("ml", ("머신러닝", "머신 러닝", "Machine Learning", "ML"), ("AI 엔지니어", "데이터 사이언티스트"),
-          ("20010703", "20010105"), ("빅데이터분석기사", "ADsP"), 4),
-    Topic("dl", ("딥러닝", "딥 러닝", "Deep Learning"), ("AI 엔지니어", "비전 AI 개발자"),
-          ("20010703", "20010705"), ("TensorFlow Developer",), 3),
-    Topic("genai", ("생성형 AI", "생성형AI", "ChatGPT", "LLM", "프롬프트 엔지니어링"), ("AI 서비스 개발자", "LLM 엔지니어"),
-          ("20010707", "20010705"), ("AICE",), 4),
-    Topic("bigdata", ("빅데이터", "빅 데이터", "Big Data", "BigData"), ("데이터 엔지니어", "데이터 분석가"),
-          ("20010105", "20010209", "20010304", "20010107"), ("빅데이터분석기사", "ADsP", "SQLD"), 6),
-    Topic("analysis", ("데이터 분석", "데이터분석", "Data Analysis", "데이터 사이언스"), ("데이터 분석가", "데이터 사이언티스트"),
-          ("20010105", "20010304"), ("ADsP", "SQLD", "빅데이터분석기사"), 6),
-    Topic("sql", ("SQL", "데이터베이스", "DB", "Oracle DB"), ("DB 엔지니어", "데이터 엔지니어"),
-          ("20010204", "20010211"), ("SQLD", "정보처리기사"), 2),
-    Topic("cloud", ("클라우드", "AWS", "클라우드(AWS)", "Cloud", "Azure"), ("클라우드 엔지니어", "클라우드 아키텍트"),
-          ("20010214", "20010215", "20020110", "20010216"), ("AWS SAA", "리눅스마스터 2급"), 6),
-    Topic("devops", ("DevOps", "데브옵스", "쿠버네티스", "Kubernetes", "MLOps"), ("클라우드 엔지니어", "DevOps 엔지니어"),
-          ("20010215", "20010216"), ("CKA", "리눅스마스터 2급"), 3),
-    Topic("security", ("정보보안", "보안", "사이버보안", "사이버 보안", "화이트해커"), ("보안 전문가", "보안관제 요원", "모의해킹 전문가"),
-          ("20010601", "20010602", "20010603", "20010206", "20010612"), ("정보보안기사", "정보보안산업기사"), 5),
-    Topic("uxui", ("UX/UI 디자인", "UI/UX 디자인", "UX·UI 디자인", "UXUI디자인", "UI UX"), ("디자이너", "UX 디자이너", "프로덕트 디자이너"),
-          ("20010207", "08020104", "08020106"), ("웹디자인기능사", "GTQ 1급"), 4),
-    Topic("web", ("웹 개발", "웹개발", "Web 개발", "웹 퍼블리싱", "웹퍼블리셔"), ("웹 개발자", "웹 퍼블리셔", "프론트엔드 개발자"),
-          ("20010202", "20010207"), ("웹디자인기능사", "정보처리기사"), 6),
-    Topic("fullstack", ("풀스택", "풀 스택", "Full-Stack", "Fullstack"), ("개발자", "웹 개발자"),
-          ("20010202",), ("정보처리기사",), 4),
-    Topic("app", ("앱 개발", "앱개발", "모바일 앱", "Android", "iOS", "Flutter", "안드로이드", "Kotlin"), ("앱 개발자", "모바일 개발자"),
-          ("20010202",), ("정보처리기사",), 4),
-    Topic("blockchain", ("블록체인", "블록 체인", "Blockchain", "Web3"), ("블록체인 개발자",),
-          ("20010801", "20010802", "20010803"), (), 2),
-    Topic("iot", ("IoT", "사물인터넷", "IoT(사물인터넷)", "AIoT"), ("IoT 개발자", "임베디드 개발자"),
-          ("20010212", "20010106", "20020205", "20010305"), ("정보통신기사",), 3),
-    Topic("embedded", ("임베디드", "임베디드 SW", "Embedded", "펌웨어"), ("임베디드 개발자", "펌웨어 엔지니어"),
-          ("20010203",), ("임베디드기사",), 3),
-    Topic("game", ("게임 개발", "게임개발", "Unity", "유니티", "Unreal", "언리얼 엔진"), ("게임 개발자", "게임 클라이언트 개발자"),
-          ("08030205", "20010202"), ("게임프로그래밍전문가",), 3),
-    Topic("network", ("네트워크", "리눅스 서버", "Linux", "네트워크 보안"), ("네트워크 엔지니어", "시스템 엔지니어"),
-          ("20020103", "20010205", "20010301"), ("네트워크관리사 2급", "CCNA", "리눅스마스터 2급"), 3),
-    Topic("twin", ("디지털트윈", "디지털 트윈", "메타버스", "XR"), ("XR 콘텐츠 개발자", "디지털트윈 엔지니어"),
-          ("20011003", "20011002", "20020401"), (), 2),
-    Topic("semiconductor", ("반도체", "반도체 공정", "반도체 설계", "시스템반도체"), ("반도체 엔지니어", "공정 엔지니어"),
-          ("19030601", "19030602", "19030603"), ("반도체설계산업기사", "전자기사"), 3, "industry"),
-    Topic("robot", ("로봇", "ROS 로봇", "협동로봇", "로봇 자동화"), ("로봇 엔지니어", "자동화 엔지니어"),
-          ("19030803", "19030804", "19030805"), ("로봇기능사",), 2, "industry"),
-    Topic("factory", ("스마트팩토리", "스마트 팩토리", "스마트공장", "Smart Factory", "PLC 자동제어"), ("스마트공장 엔지니어", "설비 엔지니어"),
-          ("15110201", "15110301", "15110101"), ("생산자동화산업기사", "PLC제어기능사"), 3, "industry"),
-    Topic("ev", ("전기차", "전기자동차", "EV", "친환경자동차"), ("전기차 정비 전문가", "배터리 엔지니어"),
-          ("15060307", "19011401", "15060301"), ("자동차정비기능사", "전기기능사"), 2, "industry"),
-    Topic("modeling", ("3D 모델링", "3D모델링", "3D 프린팅", "CAD", "AutoCAD", "인벤터"), ("3D 디자이너", "설계 엔지니어"),
-          ("08020110", "19031102", "15010201"), ("전산응용기계제도기능사", "3D프린터운용기능사"), 3, "industry"),
-    Topic("video", ("영상 편집", "영상편집", "유튜브 영상", "프리미어 프로", "Premiere", "모션그래픽"), ("영상 편집자", "크리에이터", "모션 디자이너"),
-          ("08030406", "08030405", "08030401"), ("GTQ 1급",), 4, "design"),
-    Topic("design", ("시각디자인", "웹디자인", "포토샵", "Photoshop", "일러스트레이터", "편집디자인"), ("디자이너", "웹 디자이너"),
-          ("08020101", "08020104"), ("웹디자인기능사", "GTQ 1급", "컴퓨터그래픽스운용기능사"), 4, "design"),
-    Topic("office", ("사무자동화", "엑셀", "Excel", "컴퓨터활용능력", "ITQ", "스마트워크", "OA"), ("사무원", "사무 전문가"),
-          ("02020302",), ("컴퓨터활용능력 1급", "컴퓨터활용능력 2급", "ITQ", "MOS"), 6, "office"),
-    Topic("accounting", ("회계", "전산회계", "세무회계", "ERP 회계", "더존 회계"), ("회계 실무자", "세무 사무원"),
-          ("02030201", "02030202"), ("전산회계 1급", "전산세무 2급", "FAT 1급", "ERP정보관리사"), 5, "office"),
-    Topic("marketing", ("디지털 마케팅", "디지털마케팅", "퍼포먼스 마케팅", "SNS 마케팅", "콘텐츠 마케팅", "그로스 마케팅"), ("마케터", "디지털 마케터"),
-          ("02010301", "02010202", "02010302"), ("검색광고마케터 1급", "GAIQ"), 5, "office"),
-    Topic("english", ("비즈니스 영어", "IT 영어", "영어 회화", "일본어 회화", "중국어"), ("실무자",),
-          (), ("TOEIC", "OPIc"), 1, "language"),
-    Topic("care", ("요양보호", "돌봄서비스", "사회복지 실무"), ("돌봄 종사자",),
-          (), (), 1, "care"),
+    Topic(
+        "python",
+        ("파이썬", "Python", "파이썬(Python)", "python"),
+        ("개발자", "백엔드 개발자", "데이터 엔지니어"),
+        ("20010202", "20010105"),
+        ("정보처리기사", "PCCP"),
+        6,
+    ),
+    Topic(
+        "java",
+        ("Java", "자바", "JAVA", "자바(Java)"),
+        ("백엔드 개발자", "웹 개발자", "SW 개발자"),
+        ("20010202", "20010201"),
+        ("정보처리기사", "OCJP"),
+        6,
+    ),
+    Topic(
+        "javascript",
+        ("자바스크립트", "JavaScript", "JS", "자바 스크립트"),
+        ("프론트엔드 개발자", "웹 개발자"),
+        ("20010202", "20010207"),
+        ("웹디자인기능사",),
+        4,
+    ),
+    Topic(
+        "react",
+        ("React", "리액트", "React.js", "Next.js"),
+        ("프론트엔드 개발자", "웹 개발자"),
+        ("20010202", "20010207"),
+        (),
+        3,
+    ),
+    Topic(
+        "spring",
+        ("Spring", "스프링", "Spring Boot", "스프링부트"),
+        ("백엔드 개발자", "자바 개발자"),
+        ("20010202", "20010201"),
+        ("정보처리기사",),
+        4,
+    ),
+    Topic(
+        "ai",
+        ("AI", "인공지능", "인공 지능", "AI(인공지능)"),
+        ("AI 개발자", "AI 엔지니어", "AI 서비스 기획자"),
+        ("20010703", "20010705", "20010701", "20010702"),
+        ("AICE", "빅데이터분석기사"),
+        7,
+    ),
+    Topic(
+        "ml",
+        ("머신러닝", "머신 러닝", "Machine Learning", "ML"),
+        ("AI 엔지니어", "데이터 사이언티스트"),
+        ("20010703", "20010105"),
+        ("빅데이터분석기사", "ADsP"),
+        4,
+    ),
+    Topic(
+        "dl",
+        ("딥러닝", "딥 러닝", "Deep Learning"),
+        ("AI 엔지니어", "비전 AI 개발자"),
+        ("20010703", "20010705"),
+        ("TensorFlow Developer",),
+        3,
+    ),
+    Topic(
+        "genai",
+        ("생성형 AI", "생성형AI", "ChatGPT", "LLM", "프롬프트 엔지니어링"),
+        ("AI 서비스 개발자", "LLM 엔지니어"),
+        ("20010707", "20010705"),
+        ("AICE",),
+        4,
+    ),
+    Topic(
+        "bigdata",
+        ("빅데이터", "빅 데이터", "Big Data", "BigData"),
+        ("데이터 엔지니어", "데이터 분석가"),
+        ("20010105", "20010209", "20010304", "20010107"),
+        ("빅데이터분석기사", "ADsP", "SQLD"),
+        6,
+    ),
+    Topic(
+        "analysis",
+        ("데이터 분석", "데이터분석", "Data Analysis", "데이터 사이언스"),
+        ("데이터 분석가", "데이터 사이언티스트"),
+        ("20010105", "20010304"),
+        ("ADsP", "SQLD", "빅데이터분석기사"),
+        6,
+    ),
+    Topic(
+        "sql",
+        ("SQL", "데이터베이스", "DB", "Oracle DB"),
+        ("DB 엔지니어", "데이터 엔지니어"),
+        ("20010204", "20010211"),
+        ("SQLD", "정보처리기사"),
+        2,
+    ),
+    Topic(
+        "cloud",
+        ("클라우드", "AWS", "클라우드(AWS)", "Cloud", "Azure"),
+        ("클라우드 엔지니어", "클라우드 아키텍트"),
+        ("20010214", "20010215", "20020110", "20010216"),
+        ("AWS SAA", "리눅스마스터 2급"),
+        6,
+    ),
+    Topic(
+        "devops",
+        ("DevOps", "데브옵스", "쿠버네티스", "Kubernetes", "MLOps"),
+        ("클라우드 엔지니어", "DevOps 엔지니어"),
+        ("20010215", "20010216"),
+        ("CKA", "리눅스마스터 2급"),
+        3,
+    ),
+    Topic(
+        "security",
+        ("정보보안", "보안", "사이버보안", "사이버 보안", "화이트해커"),
+        ("보안 전문가", "보안관제 요원", "모의해킹 전문가"),
+        ("20010601", "20010602", "20010603", "20010206", "20010612"),
+        ("정보보안기사", "정보보안산업기사"),
+        5,
+    ),
+    Topic(
+        "uxui",
+        ("UX/UI 디자인", "UI/UX 디자인", "UX·UI 디자인", "UXUI디자인", "UI UX"),
+        ("디자이너", "UX 디자이너", "프로덕트 디자이너"),
+        ("20010207", "08020104", "08020106"),
+        ("웹디자인기능사", "GTQ 1급"),
+        4,
+    ),
+    Topic(
+        "web",
+        ("웹 개발", "웹개발", "Web 개발", "웹 퍼블리싱", "웹퍼블리셔"),
+        ("웹 개발자", "웹 퍼블리셔", "프론트엔드 개발자"),
+        ("20010202", "20010207"),
+        ("웹디자인기능사", "정보처리기사"),
+        6,
+    ),
+    Topic(
+        "fullstack",
+        ("풀스택", "풀 스택", "Full-Stack", "Fullstack"),
+        ("개발자", "웹 개발자"),
+        ("20010202",),
+        ("정보처리기사",),
+        4,
+    ),
+    Topic(
+        "app",
+        ("앱 개발", "앱개발", "모바일 앱", "Android", "iOS", "Flutter", "안드로이드", "Kotlin"),
+        ("앱 개발자", "모바일 개발자"),
+        ("20010202",),
+        ("정보처리기사",),
+        4,
+    ),
+    Topic(
+        "blockchain",
+        ("블록체인", "블록 체인", "Blockchain", "Web3"),
+        ("블록체인 개발자",),
+        ("20010801", "20010802", "20010803"),
+        (),
+        2,
+    ),
+    Topic(
+        "iot",
+        ("IoT", "사물인터넷", "IoT(사물인터넷)", "AIoT"),
+        ("IoT 개발자", "임베디드 개발자"),
+        ("20010212", "20010106", "20020205", "20010305"),
+        ("정보통신기사",),
+        3,
+    ),
+    Topic(
+        "embedded",
+        ("임베디드", "임베디드 SW", "Embedded", "펌웨어"),
+        ("임베디드 개발자", "펌웨어 엔지니어"),
+        ("20010203",),
+        ("임베디드기사",),
+        3,
+    ),
+    Topic(
+        "game",
+        ("게임 개발", "게임개발", "Unity", "유니티", "Unreal", "언리얼 엔진"),
+        ("게임 개발자", "게임 클라이언트 개발자"),
+        ("08030205", "20010202"),
+        ("게임프로그래밍전문가",),
+        3,
+    ),
+    Topic(
+        "network",
+        ("네트워크", "리눅스 서버", "Linux", "네트워크 보안"),
+        ("네트워크 엔지니어", "시스템 엔지니어"),
+        ("20020103", "20010205", "20010301"),
+        ("네트워크관리사 2급", "CCNA", "리눅스마스터 2급"),
+        3,
+    ),
+    Topic(
+        "twin",
+        ("디지털트윈", "디지털 트윈", "메타버스", "XR"),
+        ("XR 콘텐츠 개발자", "디지털트윈 엔지니어"),
+        ("20011003", "20011002", "20020401"),
+        (),
+        2,
+    ),
+    Topic(
+        "semiconductor",
+        ("반도체", "반도체 공정", "반도체 설계", "시스템반도체"),
+        ("반도체 엔지니어", "공정 엔지니어"),
+        ("19030601", "19030602", "19030603"),
+        ("반도체설계산업기사", "전자기사"),
+        3,
+        "industry",
+    ),
+    Topic(
+        "robot",
+        ("로봇", "ROS 로봇", "협동로봇", "로봇 자동화"),
+        ("로봇 엔지니어", "자동화 엔지니어"),
+        ("19030803", "19030804", "19030805"),
+        ("로봇기능사",),
+        2,
+        "industry",
+    ),
+    Topic(
+        "factory",
+        ("스마트팩토리", "스마트 팩토리", "스마트공장", "Smart Factory", "PLC 자동제어"),
+        ("스마트공장 엔지니어", "설비 엔지니어"),
+        ("15110201", "15110301", "15110101"),
+        ("생산자동화산업기사", "PLC제어기능사"),
+        3,
+        "industry",
+    ),
+    Topic(
+        "ev",
+        ("전기차", "전기자동차", "EV", "친환경자동차"),
+        ("전기차 정비 전문가", "배터리 엔지니어"),
+        ("15060307", "19011401", "15060301"),
+        ("자동차정비기능사", "전기기능사"),
+        2,
+        "industry",
+    ),
+    Topic(
+        "modeling",
+        ("3D 모델링", "3D모델링", "3D 프린팅", "CAD", "AutoCAD", "인벤터"),
+        ("3D 디자이너", "설계 엔지니어"),
+        ("08020110", "19031102", "15010201"),
+        ("전산응용기계제도기능사", "3D프린터운용기능사"),
+        3,
+        "industry",
+    ),
+    Topic(
+        "video",
+        ("영상 편집", "영상편집", "유튜브 영상", "프리미어 프로", "Premiere", "모션그래픽"),
+        ("영상 편집자", "크리에이터", "모션 디자이너"),
+        ("08030406", "08030405", "08030401"),
+        ("GTQ 1급",),
+        4,
+        "design",
+    ),
+    Topic(
+        "design",
+        ("시각디자인", "웹디자인", "포토샵", "Photoshop", "일러스트레이터", "편집디자인"),
+        ("디자이너", "웹 디자이너"),
+        ("08020101", "08020104"),
+        ("웹디자인기능사", "GTQ 1급", "컴퓨터그래픽스운용기능사"),
+        4,
+        "design",
+    ),
+    Topic(
+        "office",
+        ("사무자동화", "엑셀", "Excel", "컴퓨터활용능력", "ITQ", "스마트워크", "OA"),
+        ("사무원", "사무 전문가"),
+        ("02020302",),
+        ("컴퓨터활용능력 1급", "컴퓨터활용능력 2급", "ITQ", "MOS"),
+        6,
+        "office",
+    ),
+    Topic(
+        "accounting",
+        ("회계", "전산회계", "세무회계", "ERP 회계", "더존 회계"),
+        ("회계 실무자", "세무 사무원"),
+        ("02030201", "02030202"),
+        ("전산회계 1급", "전산세무 2급", "FAT 1급", "ERP정보관리사"),
+        5,
+        "office",
+    ),
+    Topic(
+        "marketing",
+        ("디지털 마케팅", "디지털마케팅", "퍼포먼스 마케팅", "SNS 마케팅", "콘텐츠 마케팅", "그로스 마케팅"),
+        ("마케터", "디지털 마케터"),
+        ("02010301", "02010202", "02010302"),
+        ("검색광고마케터 1급", "GAIQ"),
+        5,
+        "office",
+    ),
+    Topic(
+        "english",
+        ("비즈니스 영어", "IT 영어", "영어 회화", "일본어 회화", "중국어"),
+        ("실무자",),
+        (),
+        ("TOEIC", "OPIc"),
+        1,
+        "language",
+    ),
+    Topic("care", ("요양보호", "돌봄서비스", "사회복지 실무"), ("돌봄 종사자",), (), (), 1, "care"),
 )
 
-LEVELS = ("입문", "기초", "실무", "심화", "부트캠프", "양성과정", "실무자 양성과정", "전문가 양성과정", "과정", "완성 과정",
-          "마스터 과정", "취업 과정", "실전 프로젝트", "기초부터 실무까지", "입문부터 실전까지")
+LEVELS = (
+    "입문",
+    "기초",
+    "실무",
+    "심화",
+    "부트캠프",
+    "양성과정",
+    "실무자 양성과정",
+    "전문가 양성과정",
+    "과정",
+    "완성 과정",
+    "마스터 과정",
+    "취업 과정",
+    "실전 프로젝트",
+    "기초부터 실무까지",
+    "입문부터 실전까지",
+)
 PROGRAMME_TAGS = {
     "C0104": ("[KDT] ", "[K-디지털 트레이닝] ", "[K-Digital Training] ", "", ""),
     "C0105": ("[K-디지털 기초역량] ", "[KDC] ", "[디지털 기초역량] ", ""),
@@ -216,60 +502,265 @@ HRDNET_KIND = {"classroom": "M1001", "remote": "M1005", "blended": "M1010"}
 WEEKEND_CODE = {"weekend": "1", "mixed": "2", "weekday": "3", "unknown": "9"}
 
 # 시·도 weights: roughly where training providers are (most in the capital region).
-SIDO_WEIGHTS = {"11": 30, "41": 22, "28": 5, "26": 6, "27": 4, "12": 5, "30": 3.5, "31": 2, "36": 1, "51": 2,
-                "43": 2.5, "44": 3, "52": 2.5, "47": 3, "48": 4, "50": 1.2}
-AREA_CODES = {"11": "02", "41": "031", "28": "032", "51": "033", "44": "041", "30": "042", "43": "043",
-              "36": "044", "26": "051", "31": "052", "27": "053", "47": "054", "48": "055", "12": "062",
-              "52": "063", "50": "064"}
+SIDO_WEIGHTS = {
+    "11": 30,
+    "41": 22,
+    "28": 5,
+    "26": 6,
+    "27": 4,
+    "12": 5,
+    "30": 3.5,
+    "31": 2,
+    "36": 1,
+    "51": 2,
+    "43": 2.5,
+    "44": 3,
+    "52": 2.5,
+    "47": 3,
+    "48": 4,
+    "50": 1.2,
+}
+AREA_CODES = {
+    "11": "02",
+    "41": "031",
+    "28": "032",
+    "51": "033",
+    "44": "041",
+    "30": "042",
+    "43": "043",
+    "36": "044",
+    "26": "051",
+    "31": "052",
+    "27": "053",
+    "47": "054",
+    "48": "055",
+    "12": "062",
+    "52": "063",
+    "50": "064",
+}
 SEOUL_HOTSPOTS = ("11680", "11110", "11440", "11530", "11545", "11560", "11650", "11140", "11215")
 
-ROADS = ("중앙로", "시청로", "문화로", "산업로", "과학로", "혁신로", "번영로", "평화로", "대학로", "역전로", "공단로", "새마을로",
-         "희망로", "첨단로", "테크노로", "벤처로", "상공로", "시민로")
-LOCAL_ROADS = {"11680": ("테헤란로", "강남대로", "도산대로"), "11110": ("종로", "세종대로"), "11440": ("월드컵북로", "양화로"),
-               "11530": ("디지털로", "구로동로"), "11545": ("가산디지털1로", "가산디지털2로"), "11560": ("국제금융로", "영등포로"),
-               "11650": ("서초대로", "강남대로"), "11140": ("을지로", "퇴계로"), "11215": ("능동로", "아차산로"),
-               "41135": ("판교역로", "대왕판교로"), "30200": ("대학로", "엑스포로"), "26350": ("센텀중앙로", "해운대로")}
-BRAND_HEADS = ("멀티", "코드", "데이터", "스마트", "넥스트", "디지털", "에이아이", "클라우드", "퓨처", "하이", "비트", "링크",
-               "오픈", "블루", "이노", "소프트", "테크", "위드", "브레인", "러닝", "에듀", "알파", "플러스", "퀀텀", "모두의",
-               "바른", "새싹", "씨앗", "한빛", "아이티윌", "인사이트", "메타", "제로", "엔코아", "유니")
-BRAND_TAILS = ("캠퍼스", "아카데미", "에듀", "러닝", "랩스", "스쿨", "교육", "에듀테크", "인재개발원", "캠프", "교육센터", "IT교육원")
-CHAIN_HEADS = ("코리아", "그린", "하이", "중앙", "대한", "미래", "한빛", "새롬", "누리", "우리", "다솜", "한울", "이젠", "더조은",
-               "비전", "에이스", "한국", "KG", "KH", "SBS", "글로벌", "정석", "명지", "태성", "경일", "영남", "호남", "대경")
-CHAIN_KINDS = ("IT아카데미", "컴퓨터아트학원", "정보교육원", "컴퓨터학원", "정보처리학원", "디자인학원", "아카데미컴퓨터학원",
-               "IT교육센터", "직업능력개발원")
-SCHOOL_HEADS = ("한국IT", "한국디지털", "한국정보", "서울디지털", "한국게임", "한국직업", "한국산업", "대한", "미래산업", "첨단",
-                "국제", "한국전산", "한국스마트", "경기IT", "부산IT", "대구디지털", "광주IT", "대전IT")
-POLYTECH = (("서울정수", "11170"), ("서울강서", "11500"), ("인천", "28237"), ("남인천", "28200"), ("성남", "41131"),
-            ("화성", "41593"), ("안성", "41550"), ("춘천", "51110"), ("원주", "51130"), ("강릉", "51150"),
-            ("청주", "43113"), ("충주", "43130"), ("대전", "30110"), ("아산", "44200"), ("홍성", "44800"),
-            ("익산", "52140"), ("전북", "52210"), ("광주", "12300"), ("순천", "12150"), ("목포", "12110"),
-            ("대구", "27230"), ("구미", "47190"), ("포항", "47111"), ("영주", "47210"), ("창원", "48123"),
-            ("부산", "26230"), ("울산", "31140"), ("진주", "48170"), ("제주", "50110"), ("세종", "36110"))
-UNIVERSITIES = ("한빛대학교", "미래과학기술대학교", "중앙디지털대학교", "한국ICT대학교", "새솔대학교", "누리공과대학교", "해오름대학교",
-                "청운IT대학교", "바른과학대학교", "동해정보대학교")
+ROADS = (
+    "중앙로",
+    "시청로",
+    "문화로",
+    "산업로",
+    "과학로",
+    "혁신로",
+    "번영로",
+    "평화로",
+    "대학로",
+    "역전로",
+    "공단로",
+    "새마을로",
+    "희망로",
+    "첨단로",
+    "테크노로",
+    "벤처로",
+    "상공로",
+    "시민로",
+)
+LOCAL_ROADS = {
+    "11680": ("테헤란로", "강남대로", "도산대로"),
+    "11110": ("종로", "세종대로"),
+    "11440": ("월드컵북로", "양화로"),
+    "11530": ("디지털로", "구로동로"),
+    "11545": ("가산디지털1로", "가산디지털2로"),
+    "11560": ("국제금융로", "영등포로"),
+    "11650": ("서초대로", "강남대로"),
+    "11140": ("을지로", "퇴계로"),
+    "11215": ("능동로", "아차산로"),
+    "41135": ("판교역로", "대왕판교로"),
+    "30200": ("대학로", "엑스포로"),
+    "26350": ("센텀중앙로", "해운대로"),
+}
+BRAND_HEADS = (
+    "멀티",
+    "코드",
+    "데이터",
+    "스마트",
+    "넥스트",
+    "디지털",
+    "에이아이",
+    "클라우드",
+    "퓨처",
+    "하이",
+    "비트",
+    "링크",
+    "오픈",
+    "블루",
+    "이노",
+    "소프트",
+    "테크",
+    "위드",
+    "브레인",
+    "러닝",
+    "에듀",
+    "알파",
+    "플러스",
+    "퀀텀",
+    "모두의",
+    "바른",
+    "새싹",
+    "씨앗",
+    "한빛",
+    "아이티윌",
+    "인사이트",
+    "메타",
+    "제로",
+    "엔코아",
+    "유니",
+)
+BRAND_TAILS = (
+    "캠퍼스",
+    "아카데미",
+    "에듀",
+    "러닝",
+    "랩스",
+    "스쿨",
+    "교육",
+    "에듀테크",
+    "인재개발원",
+    "캠프",
+    "교육센터",
+    "IT교육원",
+)
+CHAIN_HEADS = (
+    "코리아",
+    "그린",
+    "하이",
+    "중앙",
+    "대한",
+    "미래",
+    "한빛",
+    "새롬",
+    "누리",
+    "우리",
+    "다솜",
+    "한울",
+    "이젠",
+    "더조은",
+    "비전",
+    "에이스",
+    "한국",
+    "KG",
+    "KH",
+    "SBS",
+    "글로벌",
+    "정석",
+    "명지",
+    "태성",
+    "경일",
+    "영남",
+    "호남",
+    "대경",
+)
+CHAIN_KINDS = (
+    "IT아카데미",
+    "컴퓨터아트학원",
+    "정보교육원",
+    "컴퓨터학원",
+    "정보처리학원",
+    "디자인학원",
+    "아카데미컴퓨터학원",
+    "IT교육센터",
+    "직업능력개발원",
+)
+SCHOOL_HEADS = (
+    "한국IT",
+    "한국디지털",
+    "한국정보",
+    "서울디지털",
+    "한국게임",
+    "한국직업",
+    "한국산업",
+    "대한",
+    "미래산업",
+    "첨단",
+    "국제",
+    "한국전산",
+    "한국스마트",
+    "경기IT",
+    "부산IT",
+    "대구디지털",
+    "광주IT",
+    "대전IT",
+)
+POLYTECH = (
+    ("서울정수", "11170"),
+    ("서울강서", "11500"),
+    ("인천", "28237"),
+    ("남인천", "28200"),
+    ("성남", "41131"),
+    ("화성", "41593"),
+    ("안성", "41550"),
+    ("춘천", "51110"),
+    ("원주", "51130"),
+    ("강릉", "51150"),
+    ("청주", "43113"),
+    ("충주", "43130"),
+    ("대전", "30110"),
+    ("아산", "44200"),
+    ("홍성", "44800"),
+    ("익산", "52140"),
+    ("전북", "52210"),
+    ("광주", "12300"),
+    ("순천", "12150"),
+    ("목포", "12110"),
+    ("대구", "27230"),
+    ("구미", "47190"),
+    ("포항", "47111"),
+    ("영주", "47210"),
+    ("창원", "48123"),
+    ("부산", "26230"),
+    ("울산", "31140"),
+    ("진주", "48170"),
+    ("제주", "50110"),
+    ("세종", "36110"),
+)
+UNIVERSITIES = (
+    "한빛대학교",
+    "미래과학기술대학교",
+    "중앙디지털대학교",
+    "한국ICT대학교",
+    "새솔대학교",
+    "누리공과대학교",
+    "해오름대학교",
+    "청운IT대학교",
+    "바른과학대학교",
+    "동해정보대학교",
+)
 CONTENT_SENTENCES = {
-    "it": ("{t}의 기초 문법부터 실무 프로젝트까지 단계별로 학습합니다.",
-           "실습용 노트북과 클라우드 실습 환경을 제공합니다.",
-           "주 1회 멘토링과 코드 리뷰로 학습을 점검합니다.",
-           "팀 프로젝트로 {r} 포트폴리오를 완성합니다."),
-    "design": ("{t} 툴 사용법부터 실제 클라이언트 작업까지 실습합니다.",
-               "수업마다 결과물을 만들어 {r} 포트폴리오로 정리합니다."),
-    "office": ("실무에서 바로 쓰는 {t} 기능을 예제 중심으로 익힙니다.",
-               "회사 업무 사례로 {t} 실력을 다집니다."),
-    "industry": ("{t} 장비를 갖춘 실습실에서 현장 중심으로 훈련합니다.",
-                 "협약 기업 현장 견학과 {r} 직무 실습을 포함합니다."),
+    "it": (
+        "{t}의 기초 문법부터 실무 프로젝트까지 단계별로 학습합니다.",
+        "실습용 노트북과 클라우드 실습 환경을 제공합니다.",
+        "주 1회 멘토링과 코드 리뷰로 학습을 점검합니다.",
+        "팀 프로젝트로 {r} 포트폴리오를 완성합니다.",
+    ),
+    "design": (
+        "{t} 툴 사용법부터 실제 클라이언트 작업까지 실습합니다.",
+        "수업마다 결과물을 만들어 {r} 포트폴리오로 정리합니다.",
+    ),
+    "office": ("실무에서 바로 쓰는 {t} 기능을 예제 중심으로 익힙니다.", "회사 업무 사례로 {t} 실력을 다집니다."),
+    "industry": (
+        "{t} 장비를 갖춘 실습실에서 현장 중심으로 훈련합니다.",
+        "협약 기업 현장 견학과 {r} 직무 실습을 포함합니다.",
+    ),
     "language": ("원어민 강사와 업무 상황별 {t} 표현을 연습합니다.",),
     "care": ("{t} 현장에서 필요한 지식과 태도를 사례로 배웁니다.",),
-    "any": ("현업 출신 강사진이 {t} 실무 사례를 중심으로 지도합니다.",
-            "수료 후 협약 기업 채용 연계와 1:1 취업 컨설팅을 지원합니다.",
-            "비전공자도 따라올 수 있도록 기초부터 시작합니다.",
-            "{t} 관련 자격증 취득을 목표로 모의고사와 실습을 병행합니다.",
-            "최신 산업 동향에 맞춘 {t} 커리큘럼으로 구성되어 있습니다.",
-            "훈련장려금 지급 대상 과정입니다(출석률 80% 이상)."),
+    "any": (
+        "현업 출신 강사진이 {t} 실무 사례를 중심으로 지도합니다.",
+        "수료 후 협약 기업 채용 연계와 1:1 취업 컨설팅을 지원합니다.",
+        "비전공자도 따라올 수 있도록 기초부터 시작합니다.",
+        "{t} 관련 자격증 취득을 목표로 모의고사와 실습을 병행합니다.",
+        "최신 산업 동향에 맞춘 {t} 커리큘럼으로 구성되어 있습니다.",
+        "훈련장려금 지급 대상 과정입니다(출석률 80% 이상).",
+    ),
 }
 
 
 # -- reference data -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Regions:
@@ -305,6 +796,7 @@ def _ncs_siblings() -> dict[str, list[str]]:
 
 # -- providers ----------------------------------------------------------------------------------------
 
+
 @dataclass
 class _Provider:
     index: int
@@ -325,8 +817,11 @@ def provider_count(runs: int) -> int:
 def _business_number(rng: Random, corporate: bool, used: set[str]) -> str:
     """A well-formed 사업자등록번호 (office, kind, serial, check digit) not used before."""
     while True:
-        digits = [int(c) for c in f"{rng.randint(101, 899):03d}{rng.randint(81, 88) if corporate else rng.randint(1, 79):02d}"
-                  f"{rng.randint(1, 9999):04d}"]
+        digits = [
+            int(c)
+            for c in f"{rng.randint(101, 899):03d}{rng.randint(81, 88) if corporate else rng.randint(1, 79):02d}"
+            f"{rng.randint(1, 9999):04d}"
+        ]
         total = sum(d * w for d, w in zip(digits, (1, 3, 7, 1, 3, 7, 1, 3, 5), strict=True)) + digits[8] * 5 // 10
         number = "".join(map(str, digits)) + str((10 - total % 10) % 10)
         if number not in used and number != "1018100001":  # vouchers.demo's own provider
@@ -347,8 +842,9 @@ def _providers(rng: Random, count: int, regions: _Regions) -> list[_Provider]:
         # the first sixteen cover every 시·도 once; the rest follow where providers really are
         sido = sidos[index] if index < len(sidos) else sidos[bisect(sido_cum, rng.random() * sido_cum[-1])]
         district = _district(rng, regions, sido)
-        kind = rng.choices(("chain", "corp", "school", "polytech", "univ", "assoc", "centre"),
-                           (38, 25, 14, 4, 5, 5, 9))[0]
+        kind = rng.choices(
+            ("chain", "corp", "school", "polytech", "univ", "assoc", "centre"), (38, 25, 14, 4, 5, 5, 9)
+        )[0]
         campuses = [campus for campus in polytech if campus[1][:2] == sido]
         if kind == "polytech" and not campuses:
             kind = "corp"
@@ -368,14 +864,24 @@ def _providers(rng: Random, count: int, regions: _Regions) -> list[_Provider]:
             name = f"{name} {index}"
             used_names.add(matching.normalise_name(name))
         code, district_name = district
-        address = (f"{regions.sido_names[code[:2]]} {district_name} {rng.choice(LOCAL_ROADS.get(code, ROADS))} "
-                   f"{rng.randint(1, 480)}"
-                   + (f", {rng.randint(2, 15)}층" if rng.random() < 0.7 else ""))
+        address = (
+            f"{regions.sido_names[code[:2]]} {district_name} {rng.choice(LOCAL_ROADS.get(code, ROADS))} "
+            f"{rng.randint(1, 480)}" + (f", {rng.randint(2, 15)}층" if rng.random() < 0.7 else "")
+        )
         phone = f"{AREA_CODES[code[:2]]}-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
-        providers.append(_Provider(
-            index=index, name=name, kind=kind, region_code=code, address=address, phone=phone,
-            business_number=_business_number(rng, kind in ("corp", "univ", "assoc", "polytech"), used_numbers),
-            hrdnet_id=f"5000{hrdnet_ids[index]:08d}", inst_code=f"{rng.randint(100000, 999999)}"))
+        providers.append(
+            _Provider(
+                index=index,
+                name=name,
+                kind=kind,
+                region_code=code,
+                address=address,
+                phone=phone,
+                business_number=_business_number(rng, kind in ("corp", "univ", "assoc", "polytech"), used_numbers),
+                hrdnet_id=f"5000{hrdnet_ids[index]:08d}",
+                inst_code=f"{rng.randint(100000, 999999)}",
+            )
+        )
     return providers
 
 
@@ -406,15 +912,20 @@ def _provider_name(rng: Random, kind: str, regions: _Regions, district: tuple[st
     if kind == "school":
         return f"{rng.choice(SCHOOL_HEADS)}직업전문학교" + (f" {place}캠퍼스" if rng.random() < 0.3 else "")
     if kind == "univ":
-        return f"{rng.choice(UNIVERSITIES)} " + rng.choice(("산학협력단", "평생교육원", "SW중심대학사업단", "디지털혁신공유대학"))
+        return f"{rng.choice(UNIVERSITIES)} " + rng.choice(
+            ("산학협력단", "평생교육원", "SW중심대학사업단", "디지털혁신공유대학")
+        )
     if kind == "assoc":
-        return f"(사)한국{rng.choice(('정보기술', '데이터산업', '디지털융합', 'SW산업', '정보보호', '인공지능'))}" \
-               f"{rng.choice(('협회', '진흥협회', '연합회'))}"
+        return (
+            f"(사)한국{rng.choice(('정보기술', '데이터산업', '디지털융합', 'SW산업', '정보보호', '인공지능'))}"
+            f"{rng.choice(('협회', '진흥협회', '연합회'))}"
+        )
     sido = regions.sido_names[district[0][:2]][:2]
     return f"{rng.choice((sido, place, '디지털', '청년'))}{rng.choice(('인재개발원', '일자리센터', '디지털교육센터', '상공회의소 인력개발원'))}"
 
 
 # -- courses and runs ---------------------------------------------------------------------------------
+
 
 @dataclass
 class _Course:
@@ -466,7 +977,12 @@ def _course_amounts(rng: Random, programme: str) -> tuple[str, int, int, int]:
     """(mode, hours, days, fee) for a course of this programme."""
     if programme in REMOTE_PROGRAMMES:
         hours = rng.choice((40, 40, 45, 50, 60, 60, 80, 100, 120))
-        return "remote", hours, rng.choice((30, 30, 60)), 0 if programme == "MOE-LLL" else _round(rng.uniform(100_000, 600_000), 100)
+        return (
+            "remote",
+            hours,
+            rng.choice((30, 30, 60)),
+            0 if programme == "MOE-LLL" else _round(rng.uniform(100_000, 600_000), 100),
+        )
     if programme == "C0104":
         mode = rng.choices(("classroom", "blended", "remote"), (70, 20, 10))[0]
         days = rng.randint(60, 125)
@@ -485,15 +1001,31 @@ def _course_amounts(rng: Random, programme: str) -> tuple[str, int, int, int]:
         return mode, hours, max(5, hours // 6), _round(rng.uniform(150_000, 1_200_000), 100)
     hours = rng.choice((40, 60, 80, 80, 120, 120, 160, 200, 240, 300, 360, 400))
     per_day = rng.choice((3, 4, 4, 5, 6, 8))
-    return mode, hours, max(5, math.ceil(hours / per_day)), _round(
-        min(3_000_000, max(300_000, hours * rng.uniform(4_500, 11_000))))
+    return (
+        mode,
+        hours,
+        max(5, math.ceil(hours / per_day)),
+        _round(min(3_000_000, max(300_000, hours * rng.uniform(4_500, 11_000)))),
+    )
 
 
-ENGLISH_TRACKS = {"python": "Python Developer", "cloud": "AWS Cloud Engineer", "fullstack": "Full-Stack Web Developer",
-                  "ai": "AI Engineer", "analysis": "Data Analyst", "security": "Cyber Security", "game": "Unity Game Developer",
-                  "java": "Java Backend Engineer", "react": "React Frontend", "devops": "DevOps Engineer",
-                  "genai": "Generative AI", "uxui": "UX/UI Designer", "app": "Mobile App Developer",
-                  "bigdata": "Big Data Engineer", "marketing": "Growth Marketing"}
+ENGLISH_TRACKS = {
+    "python": "Python Developer",
+    "cloud": "AWS Cloud Engineer",
+    "fullstack": "Full-Stack Web Developer",
+    "ai": "AI Engineer",
+    "analysis": "Data Analyst",
+    "security": "Cyber Security",
+    "game": "Unity Game Developer",
+    "java": "Java Backend Engineer",
+    "react": "React Frontend",
+    "devops": "DevOps Engineer",
+    "genai": "Generative AI",
+    "uxui": "UX/UI Designer",
+    "app": "Mobile App Developer",
+    "bigdata": "Big Data Engineer",
+    "marketing": "Growth Marketing",
+}
 ENTITY_TAGS = ("<신규> ", "<마감임박> ", "<국비100%> ")
 
 
@@ -502,8 +1034,9 @@ def _particle(word: str, after_consonant: str, after_vowel: str) -> str:
     return korean.with_particle(word, after_consonant, after_vowel, spoken=True)
 
 
-def _title(rng: Random, programme: str, topics: tuple[Topic, ...], weekend: str, mode: str,
-           entity: bool) -> tuple[str, str]:
+def _title(
+    rng: Random, programme: str, topics: tuple[Topic, ...], weekend: str, mode: str, entity: bool
+) -> tuple[str, str]:
     """(full title, core without tag and suffix) in the many shapes real catalogs use."""
     first, second = topics
     a = rng.choice(first.names)
@@ -522,7 +1055,9 @@ def _title(rng: Random, programme: str, topics: tuple[Topic, ...], weekend: str,
     elif shape == 2:
         core = f"{a} 기반 {b} {level}"
     elif shape == 3:
-        core = f"{_particle(a, '을', '를')} 활용한 {b} {rng.choice(('실무', '프로젝트', '서비스 개발', '분석', '입문'))}"
+        core = (
+            f"{_particle(a, '을', '를')} 활용한 {b} {rng.choice(('실무', '프로젝트', '서비스 개발', '분석', '입문'))}"
+        )
     elif shape == 4:
         core = f"{a} {level}"
     elif shape == 5:
@@ -534,8 +1069,10 @@ def _title(rng: Random, programme: str, topics: tuple[Topic, ...], weekend: str,
     elif shape == 8:
         core = f"{role_a} 취업을 위한 {a} {rng.choice(('입문', '기초', '실무', '집중 과정'))}"
     else:
-        core = f"{_particle(a, '과', '와')} {_particle(b, '으로', '로')} 배우는 " \
-               f"{role_b} {rng.choice(('입문', '실무', '과정'))}"
+        core = (
+            f"{_particle(a, '과', '와')} {_particle(b, '으로', '로')} 배우는 "
+            f"{role_b} {rng.choice(('입문', '실무', '과정'))}"
+        )
     tags = PROGRAMME_TAGS.get(programme) or PROGRAMME_TAGS.get(programme[:5], ("",))
     tag = rng.choice(tags)
     if entity and "&" not in core:
@@ -615,8 +1152,12 @@ class _Generator:
 
     def _also_listed(self, course: _Course) -> bool:
         """Whether another ministry could list this course too: a digital, classroom HRD-Net course."""
-        return (course.feed.source == "hrdnet" and not self.hrdnet_only and course.mode != "remote"
-                and course.topics[0].area in ("it", "industry", "design"))
+        return (
+            course.feed.source == "hrdnet"
+            and not self.hrdnet_only
+            and course.mode != "remote"
+            and course.topics[0].area in ("it", "industry", "design")
+        )
 
     def _feed(self, index: int) -> Feed:
         if self.hrdnet_only:
@@ -654,7 +1195,7 @@ class _Generator:
         self.counters[feed.source] += rng.randint(1, 40)
         serial = self.counters[feed.source]
         year = self.anchor.year - rng.choice((0, 0, 1, 1, 2, 3))
-        course_id = (f"AIG{year}{serial:010d}" if feed.source == "hrdnet" else f"{feed.course_prefix}{year}{serial:06d}")
+        course_id = f"AIG{year}{serial:010d}" if feed.source == "hrdnet" else f"{feed.course_prefix}{year}{serial:06d}"
         has_history = rng.random() < 0.6
         satisfaction = round(rng.uniform(72, 99.5), 1) if has_history and rng.random() < 0.75 else None
         employment: tuple[float | None, float | None, int | None] = (None, None, None)
@@ -663,17 +1204,36 @@ class _Generator:
             rate6 = min(100.0, round(rate3 + rng.uniform(0, 15), 1)) if rate3 else rng.choice((0.0, None))
             employment = (rate3, rate6, rng.randint(1, 6) if rng.random() < 0.3 else rng.randint(1, 25))
         sentences = rng.sample(CONTENT_SENTENCES[first.area] + CONTENT_SENTENCES["any"], rng.randint(2, 4))
-        contents = " ".join(s.format(t=rng.choice(first.names), r=rng.choice(first.roles)) for s in sentences) \
-            if rng.random() < 0.65 else None
+        contents = (
+            " ".join(s.format(t=rng.choice(first.names), r=rng.choice(first.roles)) for s in sentences)
+            if rng.random() < 0.65
+            else None
+        )
         return _Course(
-            feed=feed, course_id=course_id, provider=provider, programme=programme, title=title,
-            entity_title=entity_title, ncs=ncs, mode=mode, weekend=weekend,
-            hours=hours, days=days, fee=fee, capacity=rng.randint(15, 40), contents=contents,
+            feed=feed,
+            course_id=course_id,
+            provider=provider,
+            programme=programme,
+            title=title,
+            entity_title=entity_title,
+            ncs=ncs,
+            mode=mode,
+            weekend=weekend,
+            hours=hours,
+            days=days,
+            fee=fee,
+            capacity=rng.randint(15, 40),
+            contents=contents,
             certificate=", ".join(rng.sample(first.certificates, min(len(first.certificates), rng.randint(1, 2))))
-            if first.certificates and rng.random() < 0.5 else None,
-            keywords=",".join(dict.fromkeys(t.key for t in topics)), satisfaction=satisfaction,
-            satisfaction_scale=10_000 if rng.random() < 0.2 else 100, employment=employment, title_core=core,
-            topics=topics)
+            if first.certificates and rng.random() < 0.5
+            else None,
+            keywords=",".join(dict.fromkeys(t.key for t in topics)),
+            satisfaction=satisfaction,
+            satisfaction_scale=10_000 if rng.random() < 0.2 else 100,
+            employment=employment,
+            title_core=core,
+            topics=topics,
+        )
 
     def _topics(self, programme: str) -> tuple[Topic, Topic]:
         rng = self.rng
@@ -685,7 +1245,11 @@ class _Generator:
             first = TOPICS[bisect(self.topic_cum, rng.random() * self.topic_cum[-1])]
             if first.area in ("language", "care"):
                 continue
-            if programme in ("C0104", "MSIT-SWA", "MSIT-AIC", "C0105") and first.area in ("office",) and rng.random() < 0.8:
+            if (
+                programme in ("C0104", "MSIT-SWA", "MSIT-AIC", "C0105")
+                and first.area in ("office",)
+                and rng.random() < 0.8
+            ):
                 continue
             second = TOPICS[bisect(self.topic_cum, rng.random() * self.topic_cum[-1])]
             if second.area != first.area:
@@ -722,8 +1286,11 @@ class _Generator:
             actual = fee if rng.random() < 0.75 else (_round(fee * rng.uniform(1.0, 1.3)) if rng.random() < 0.8 else 0)
             capacity = course.capacity
             past = offset < 0
-            enrolled = (rng.randint(capacity * 2 // 5, capacity) if past else
-                        (0 if rng.random() < 0.25 else rng.randint(0, max(1, capacity * 3 // 5))))
+            enrolled = (
+                rng.randint(capacity * 2 // 5, capacity)
+                if past
+                else (0 if rng.random() < 0.25 else rng.randint(0, max(1, capacity * 3 // 5)))
+            )
             run_region = region
             olds = self.regions.old_codes.get(region)
             if olds and rng.random() < OLD_CODE_SHARE:
@@ -732,9 +1299,22 @@ class _Generator:
                 enrolled = min(capacity, enrolled + self.churn_rng.randint(1, 3))
                 if self.churn_rng.random() < 0.2 and fee:
                     fee = _round(fee * 1.05)
-            runs.append(_Run(course=course, number=first_number + n, start=start, end=end, fee=fee,
-                             actual_cost=actual, support=support, self_pay=self_pay, capacity=capacity,
-                             enrolled=enrolled, region_code=run_region, compact_dates=compact ^ (rng.random() < 0.1)))
+            runs.append(
+                _Run(
+                    course=course,
+                    number=first_number + n,
+                    start=start,
+                    end=end,
+                    fee=fee,
+                    actual_cost=actual,
+                    support=support,
+                    self_pay=self_pay,
+                    capacity=capacity,
+                    enrolled=enrolled,
+                    region_code=run_region,
+                    compact_dates=compact ^ (rng.random() < 0.1),
+                )
+            )
         return runs
 
     def _cross_listing(self, course: _Course, course_runs: list[_Run]) -> tuple[Feed, list[_Run]]:
@@ -747,15 +1327,33 @@ class _Generator:
             ncs = None  # the other ministry leaves it blank
         elif ncs and rng.random() < 0.3:
             ncs = rng.choice(self.siblings.get(ncs[:4], [ncs]))
-        other = _Course(**{**course.__dict__, "feed": feed, "programme": programme, "ncs": ncs,
-                           "course_id": f"{feed.course_prefix}{self.anchor.year}{self.counters[feed.source]:06d}",
-                           "title": _variant(rng, course, programme), "entity_title": False})
-        shared = course_runs[:rng.randint(1, min(2, len(course_runs)))]
+        other = _Course(
+            **{
+                **course.__dict__,
+                "feed": feed,
+                "programme": programme,
+                "ncs": ncs,
+                "course_id": f"{feed.course_prefix}{self.anchor.year}{self.counters[feed.source]:06d}",
+                "title": _variant(rng, course, programme),
+                "entity_title": False,
+            }
+        )
+        shared = course_runs[: rng.randint(1, min(2, len(course_runs)))]
         free = programme in FREE_PROGRAMMES  # the ministry pays the provider: free to the learner
-        return feed, [_Run(**{**run.__dict__, "course": other, "number": n + 1, "region_code": course.provider.region_code,
-                              "compact_dates": False, "broken": "",
-                              **({"fee": 0, "actual_cost": 0, "support": None, "self_pay": None} if free else {})})
-                      for n, run in enumerate(shared)]
+        return feed, [
+            _Run(
+                **{
+                    **run.__dict__,
+                    "course": other,
+                    "number": n + 1,
+                    "region_code": course.provider.region_code,
+                    "compact_dates": False,
+                    "broken": "",
+                    **({"fee": 0, "actual_cost": 0, "support": None, "self_pay": None} if free else {}),
+                }
+            )
+            for n, run in enumerate(shared)
+        ]
 
     def provider_id(self, feed: Feed, provider: _Provider) -> str:
         if feed.source == "hrdnet":
@@ -778,6 +1376,7 @@ def _calendar_days(course: _Course) -> int:
 
 
 # -- writers ------------------------------------------------------------------------------------------
+
 
 def _xml_text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -817,8 +1416,10 @@ class _XmlWriter:
         if satisfaction is not None and course.satisfaction_scale == 10_000:
             satisfaction = int(round(satisfaction * 100))
         rate3, rate6, count3 = course.employment
-        link = (f"https://www.work24.go.kr/hr/a/a/3100/selectTracseDetl.do?tracseId={course_id}&tracseTme={run.number}"
-                f"&crseTracseSe={course.programme}&trainstCstmrId={provider.hrdnet_id}")
+        link = (
+            f"https://www.work24.go.kr/hr/a/a/3100/selectTracseDetl.do?tracseId={course_id}&tracseTme={run.number}"
+            f"&crseTracseSe={course.programme}&trainstCstmrId={provider.hrdnet_id}"
+        )
         fields = {
             "address": provider.address,
             "certificate": course.certificate or "",
@@ -867,9 +1468,11 @@ class _XmlWriter:
     def close(self) -> None:
         self.body.close()
         with self.path.open("wb") as out:
-            out.write('<?xml version="1.0" encoding="UTF-8"?>\n<HRDNet>'
-                      f"<scn_cnt>{self.count}</scn_cnt><pageNum>1</pageNum><pageSize>{self.count}</pageSize>"
-                      "<srchList>\n".encode())
+            out.write(
+                '<?xml version="1.0" encoding="UTF-8"?>\n<HRDNet>'
+                f"<scn_cnt>{self.count}</scn_cnt><pageNum>1</pageNum><pageSize>{self.count}</pageSize>"
+                "<srchList>\n".encode()
+            )
             with self.body_path.open("rb") as body:
                 shutil.copyfileobj(body, out, 1 << 18)
             out.write(b"</srchList></HRDNet>\n")
@@ -893,16 +1496,37 @@ def _generic_row(run: _Run, generator: _Generator, *, csv_export: bool) -> dict:
     if name.startswith("(주)") and (provider.index + len(course.feed.source)) % 2:
         name = "주식회사 " + name.removeprefix("(주)")  # each ministry writes the legal form its own way
     return {
-        "course_id": course_id, "run_number": run.number, "title": course.title, "provider_name": name,
-        "provider_id": generator.provider_id(course.feed, provider), "start_date": start, "end_date": end,
-        "fee": run.fee, "capacity": run.capacity, "programme_code": course.programme,
-        "source_enrolled": run.enrolled, "actual_cost": run.actual_cost, "support_amount": run.support,
-        "general_self_pay": run.self_pay, "ncs_code": ncs, "region_code": run.region_code,
-        "address": provider.address, "phone": provider.phone, "business_number": provider.business_number,
-        "contents": course.contents, "certificate": course.certificate, "keywords": course.keywords,
-        "url": None, "weekend": course.weekend, "mode": course.mode, "hours": course.hours,
-        "days": course.days, "satisfaction": satisfaction, "employment_rate_3m": rate3,
-        "employment_rate_6m": rate6, "employment_count_3m": count3 if rate3 is not None else None,
+        "course_id": course_id,
+        "run_number": run.number,
+        "title": course.title,
+        "provider_name": name,
+        "provider_id": generator.provider_id(course.feed, provider),
+        "start_date": start,
+        "end_date": end,
+        "fee": run.fee,
+        "capacity": run.capacity,
+        "programme_code": course.programme,
+        "source_enrolled": run.enrolled,
+        "actual_cost": run.actual_cost,
+        "support_amount": run.support,
+        "general_self_pay": run.self_pay,
+        "ncs_code": ncs,
+        "region_code": run.region_code,
+        "address": provider.address,
+        "phone": provider.phone,
+        "business_number": provider.business_number,
+        "contents": course.contents,
+        "certificate": course.certificate,
+        "keywords": course.keywords,
+        "url": None,
+        "weekend": course.weekend,
+        "mode": course.mode,
+        "hours": course.hours,
+        "days": course.days,
+        "satisfaction": satisfaction,
+        "employment_rate_3m": rate3,
+        "employment_rate_6m": rate6,
+        "employment_count_3m": count3 if rate3 is not None else None,
     }
 
 
@@ -915,8 +1539,12 @@ class _CsvWriter:
 
     def write(self, run: _Run) -> None:
         row = _generic_row(run, self.generator, csv_export=True)
-        self.writer.writerow(["" if row[name] is None else _number(row[name]) if isinstance(row[name], float)
-                              else row[name] for name in GENERIC_COLUMNS])
+        self.writer.writerow(
+            [
+                "" if row[name] is None else _number(row[name]) if isinstance(row[name], float) else row[name]
+                for name in GENERIC_COLUMNS
+            ]
+        )
 
     def close(self) -> None:
         self.handle.close()
@@ -958,6 +1586,7 @@ def _programme_name(code: str) -> str:
 
 # -- public API ---------------------------------------------------------------------------------------
 
+
 def default_anchor() -> date:
     """The first day of the current month in KST: a demo stays the same all month."""
     from hrdnet.timeutil import kst_today
@@ -965,8 +1594,9 @@ def default_anchor() -> date:
     return kst_today().replace(day=1)
 
 
-def generate(out_dir: Path, *, runs: int, seed: int, anchor: date, churn: float = 0.0,
-             hrdnet_only: bool = False) -> list[tuple[Path, str, str]]:
+def generate(
+    out_dir: Path, *, runs: int, seed: int, anchor: date, churn: float = 0.0, hrdnet_only: bool = False
+) -> list[tuple[Path, str, str]]:
     """Write the demo feeds into out_dir; returns (path, importer format, source) in import order.
 
     churn: the share of runs whose enrolment count (and sometimes fee) moved, as a later download of the
@@ -994,8 +1624,9 @@ def generate(out_dir: Path, *, runs: int, seed: int, anchor: date, churn: float 
     return [(paths[feed.source], feed.fmt, feed.source) for feed in FEEDS if feed.source in paths]
 
 
-def load(*, runs: int, seed: int, anchor: date | None = None,
-         progress: Callable[[int, int], None] | None = None) -> list[ImportResult]:
+def load(
+    *, runs: int, seed: int, anchor: date | None = None, progress: Callable[[int, int], None] | None = None
+) -> list[ImportResult]:
     """Generate the demo feeds and import them (actor "demo"); idempotent for the same (runs, seed, anchor).
 
     progress(done_bytes, total_bytes) follows the import pass over all files together. A demo of another size
@@ -1011,12 +1642,12 @@ def load(*, runs: int, seed: int, anchor: date | None = None,
         sizes = [path.stat().st_size for path, _fmt, _source in feeds]
         total, done = sum(sizes), 0
         for (path, fmt, source), size in zip(feeds, sizes, strict=True):
+
             def advance(offset: int, base: int = done) -> None:
                 if progress:
                     progress(base + offset, total)
 
-            results.append(import_file(path, fmt, source=source, actor=DEMO_ACTOR, allow_shrink=True,
-                                       progress=advance))
+            results.append(import_file(path, fmt, source=source, actor=DEMO_ACTOR, allow_shrink=True, progress=advance))
             done += size
             if progress:
                 progress(done, total)
@@ -1026,6 +1657,8 @@ def load(*, runs: int, seed: int, anchor: date | None = None,
 def summary_lines(results: list[ImportResult]) -> Iterator[str]:
     """One short line per source: created / updated / unchanged / rejected."""
     for result in results:
-        yield (f"  {result.source:<14} 새 회차 {result.created:>7,} · 바뀜 {result.updated:>6,} · "
-               f"그대로 {result.unchanged:>7,} · 거부 {result.rejected:>4,}"
-               + (f" · 목록에서 빠짐 {result.marked_missing:,}" if result.marked_missing else ""))
+        yield (
+            f"  {result.source:<14} 새 회차 {result.created:>7,} · 바뀜 {result.updated:>6,} · "
+            f"그대로 {result.unchanged:>7,} · 거부 {result.rejected:>4,}"
+            + (f" · 목록에서 빠짐 {result.marked_missing:,}" if result.marked_missing else "")
+        )

@@ -16,7 +16,9 @@ import hashlib
 import re
 import unicodedata
 
-_BRACKETED = re.compile(r"\[[^\]]*\]|【[^】]*】|<[^>]*>|\((?:[^()]*?(?:주말|주중|야간|온라인|오프라인|기|회차|차수)[^()]*)\)")
+_BRACKETED = re.compile(
+    r"\[[^\]]*\]|【[^】]*】|<[^>]*>|\((?:[^()]*?(?:주말|주중|야간|온라인|오프라인|기|회차|차수)[^()]*)\)"
+)
 _COHORT = re.compile(r"\d+\s*(?:기|회차|차수|차)\b|제\s*\d+\s*(?:기|회)")
 _NOT_WORD = re.compile(r"[^0-9a-z\uac00-\ud7a3]+")
 

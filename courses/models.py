@@ -127,8 +127,9 @@ class Run(db.Model):
     __tablename__ = "runs"
     __table_args__ = (
         CheckConstraint("end_date >= start_date", name="dates_in_order"),
-        CheckConstraint("fee >= 0 AND capacity >= 0 AND source_enrolled >= 0 AND local_enrolled >= 0",
-                        name="amounts_not_negative"),
+        CheckConstraint(
+            "fee >= 0 AND capacity >= 0 AND source_enrolled >= 0 AND local_enrolled >= 0", name="amounts_not_negative"
+        ),
         CheckConstraint(f"status IN {RUN_STATUSES}", name="status_known"),
         CheckConstraint(f"weekend IN {WEEKEND_KINDS}", name="weekend_known"),
         CheckConstraint(f"mode IN {MODES}", name="mode_known"),

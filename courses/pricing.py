@@ -168,8 +168,9 @@ class Rule:
 class RuleBook:
     """One loaded rule file. Build with load_rules(); `split()` is generic_split() over this file."""
 
-    def __init__(self, *, rules: dict[str, Rule], exemptions: dict[str, Exemption], rounding_unit: int,
-                 version: str, source: str):
+    def __init__(
+        self, *, rules: dict[str, Rule], exemptions: dict[str, Exemption], rounding_unit: int, version: str, source: str
+    ):
         self.rules = rules
         self.exemptions = exemptions
         self.rounding_unit = rounding_unit
@@ -188,8 +189,9 @@ class RuleBook:
         except PricingRulesError as error:
             raise PricingRulesError(f"{source}: {error}") from None
 
-    def policy(self, rule_key: str | None, start_date: date, *, programme_code: str | None = None,
-               voucher_kind: str = "card") -> Policy | None:
+    def policy(
+        self, rule_key: str | None, start_date: date, *, programme_code: str | None = None, voucher_kind: str = "card"
+    ) -> Policy | None:
         if voucher_kind not in ACCOUNTS:
             raise ValueError(f"voucher_kind must be one of {ACCOUNTS}, not {voucher_kind!r}")
         _check_date(start_date)
@@ -206,12 +208,27 @@ class RuleBook:
             account = "kdigital"
         else:
             account = "card"
-        return Policy(rule=rule.key, effective_from=period.effective_from, draws_card=draws_card, account=account,
-                      shortfall=shortfall)
+        return Policy(
+            rule=rule.key,
+            effective_from=period.effective_from,
+            draws_card=draws_card,
+            account=account,
+            shortfall=shortfall,
+        )
 
-    def split(self, *, fee: int, start_date: date, rule_key: str | None, programme_code: str | None = None,
-              voucher_kind: str = "card", support_amount: int | None = None, general_self_pay: int | None = None,
-              employment_rate: float | None = None, exemptions: frozenset[str] = frozenset()) -> Split | None:
+    def split(
+        self,
+        *,
+        fee: int,
+        start_date: date,
+        rule_key: str | None,
+        programme_code: str | None = None,
+        voucher_kind: str = "card",
+        support_amount: int | None = None,
+        general_self_pay: int | None = None,
+        employment_rate: float | None = None,
+        exemptions: frozenset[str] = frozenset(),
+    ) -> Split | None:
         fee = _check_amount("fee", fee)
         support_amount = None if support_amount is None else _check_amount("support_amount", support_amount)
         general_self_pay = None if general_self_pay is None else _check_amount("general_self_pay", general_self_pay)
@@ -235,8 +252,11 @@ class RuleBook:
             reduced = self._of(base, best.percent)
             if reduced < part:
                 part = reduced
-                how = (f"{best.name} 자비부담 면제" if best.percent == 0
-                       else f"{best.name} 감면으로 훈련비의 {_pct(best.percent)}")
+                how = (
+                    f"{best.name} 자비부담 면제"
+                    if best.percent == 0
+                    else f"{best.name} 감면으로 훈련비의 {_pct(best.percent)}"
+                )
 
         part = max(0, min(part, base))
         self_pay = part + overage
@@ -244,9 +264,17 @@ class RuleBook:
         explanation = f"{subject}: {how}"
         if overage:
             explanation += f", 승인 지원금({_won(base)}) 초과분 {_won(overage)} 본인 부담"
-        return Split(fee=fee, government_share=fee - self_pay, self_pay=self_pay, account=policy.account,
-                     rule=rule.key, explanation=explanation, shortfall=policy.shortfall,
-                     effective_from=period.effective_from, rules_version=self.version)
+        return Split(
+            fee=fee,
+            government_share=fee - self_pay,
+            self_pay=self_pay,
+            account=policy.account,
+            rule=rule.key,
+            explanation=explanation,
+            shortfall=policy.shortfall,
+            effective_from=period.effective_from,
+            rules_version=self.version,
+        )
 
     # -- one period's rule applied to the supported part of the fee --
 
@@ -255,8 +283,9 @@ class RuleBook:
         unit = self.rounding_unit
         return math.floor(amount * percent / 100 / unit) * unit
 
-    def _rule_part(self, period: Period, base: int, overage: int, employment_rate: float | None,
-                   general_self_pay: int | None) -> tuple[int, str]:
+    def _rule_part(
+        self, period: Period, base: int, overage: int, employment_rate: float | None, general_self_pay: int | None
+    ) -> tuple[int, str]:
         if period.method == "percent":
             if period.percent == 0:
                 return 0, "자비부담 없음"
@@ -265,8 +294,9 @@ class RuleBook:
             return self._bands(period, base, overage, employment_rate, general_self_pay)
         return self._tiers(period, base)
 
-    def _bands(self, period: Period, base: int, overage: int, employment_rate: float | None,
-               general_self_pay: int | None) -> tuple[int, str]:
+    def _bands(
+        self, period: Period, base: int, overage: int, employment_rate: float | None, general_self_pay: int | None
+    ) -> tuple[int, str]:
         feed = general_self_pay
         if feed == 0 and period.feed_zero_is_unknown:
             feed = None
@@ -274,7 +304,9 @@ class RuleBook:
             part = feed - overage if period.feed_self_pay_includes_overage else feed
             return max(0, min(part, base)), f"HRD-Net 고시 일반훈련생 자비부담금 {_won(feed)}"
         rate = employment_rate
-        if rate is not None and (math.isnan(rate) or not 0 <= rate <= 100 or (rate == 0 and period.zero_rate_is_unknown)):
+        if rate is not None and (
+            math.isnan(rate) or not 0 <= rate <= 100 or (rate == 0 and period.zero_rate_is_unknown)
+        ):
             rate = None
         if rate is None:
             percent = period.unknown_percent
@@ -337,10 +369,19 @@ def rules_version(path: str | os.PathLike | None = None) -> str:
 # -- the public functions ---------------------------------------------------------------------------------
 
 
-def generic_split(*, fee: int, start_date: date, rule_key: str | None, programme_code: str | None = None,
-                  voucher_kind: str = "card", support_amount: int | None = None,
-                  general_self_pay: int | None = None, employment_rate: float | None = None,
-                  exemptions: frozenset[str] = frozenset(), rules: RuleBook | None = None) -> Split | None:
+def generic_split(
+    *,
+    fee: int,
+    start_date: date,
+    rule_key: str | None,
+    programme_code: str | None = None,
+    voucher_kind: str = "card",
+    support_amount: int | None = None,
+    general_self_pay: int | None = None,
+    employment_rate: float | None = None,
+    exemptions: frozenset[str] = frozenset(),
+    rules: RuleBook | None = None,
+) -> Split | None:
     """Who pays what for a run; None when the rule is unknown (the run is then not enrollable here).
 
     fee: courseMan; support_amount: approved support per learner (perTrco), 0/None = unknown;
@@ -349,9 +390,17 @@ def generic_split(*, fee: int, start_date: date, rule_key: str | None, programme
     from the rule file (unknown keys raise ValueError). `rules` defaults to load_rules().
     """
     book = rules if rules is not None else load_rules()
-    return book.split(fee=fee, start_date=start_date, rule_key=rule_key, programme_code=programme_code,
-                      voucher_kind=voucher_kind, support_amount=support_amount, general_self_pay=general_self_pay,
-                      employment_rate=employment_rate, exemptions=frozenset(exemptions))
+    return book.split(
+        fee=fee,
+        start_date=start_date,
+        rule_key=rule_key,
+        programme_code=programme_code,
+        voucher_kind=voucher_kind,
+        support_amount=support_amount,
+        general_self_pay=general_self_pay,
+        employment_rate=employment_rate,
+        exemptions=frozenset(exemptions),
+    )
 
 
 def split_for_run(run, *, exemptions: frozenset[str] = frozenset(), rules: RuleBook | None = None) -> Split | None:
@@ -359,14 +408,28 @@ def split_for_run(run, *, exemptions: frozenset[str] = frozenset(), rules: RuleB
     programme = run.programme
     if programme is None:
         return None
-    return generic_split(fee=run.fee, start_date=run.start_date, rule_key=programme.pricing_rule,
-                         programme_code=programme.code, voucher_kind=programme.voucher_kind,
-                         support_amount=run.support_amount, general_self_pay=run.general_self_pay,
-                         employment_rate=run.employment_rate_3m, exemptions=exemptions, rules=rules)
+    return generic_split(
+        fee=run.fee,
+        start_date=run.start_date,
+        rule_key=programme.pricing_rule,
+        programme_code=programme.code,
+        voucher_kind=programme.voucher_kind,
+        support_amount=run.support_amount,
+        general_self_pay=run.general_self_pay,
+        employment_rate=run.employment_rate_3m,
+        exemptions=exemptions,
+        rules=rules,
+    )
 
 
-def policy(rule_key: str | None, start_date: date, *, programme_code: str | None = None, voucher_kind: str = "card",
-           rules: RuleBook | None = None) -> Policy | None:
+def policy(
+    rule_key: str | None,
+    start_date: date,
+    *,
+    programme_code: str | None = None,
+    voucher_kind: str = "card",
+    rules: RuleBook | None = None,
+) -> Policy | None:
     """draws_card / account / shortfall for a programme's rule on a start date; None when the rule is unknown."""
     book = rules if rules is not None else load_rules()
     return book.policy(rule_key, start_date, programme_code=programme_code, voucher_kind=voucher_kind)
@@ -422,8 +485,14 @@ _OVERRIDE_KEYS = {"draws_card", "shortfall"}
 _PERIOD_KEYS = {"effective_from", "method", "label", "draws_card", "shortfall"}
 _METHOD_KEYS = {
     "percent": {"percent"},
-    "bands": {"bands", "unknown_percent", "zero_rate_is_unknown", "use_feed_self_pay", "feed_zero_is_unknown",
-              "feed_self_pay_includes_overage"},
+    "bands": {
+        "bands",
+        "unknown_percent",
+        "zero_rate_is_unknown",
+        "use_feed_self_pay",
+        "feed_zero_is_unknown",
+        "feed_self_pay_includes_overage",
+    },
     "tiers": {"tiers"},
 }
 
@@ -511,8 +580,12 @@ def _parse(data: dict, *, version: str, source: str) -> RuleBook:
         for rule_key in applies:
             if rule_key not in rules:
                 _fail(f"{where}.rules", f"unknown rule {rule_key!r}")
-        exemptions[key] = Exemption(key=key, name=_get(table, "name", str, where),
-                                    percent=_percent(table, "percent", where), rules=frozenset(applies))
+        exemptions[key] = Exemption(
+            key=key,
+            name=_get(table, "name", str, where),
+            percent=_percent(table, "percent", where),
+            rules=frozenset(applies),
+        )
     return RuleBook(rules=rules, exemptions=exemptions, rounding_unit=unit, version=version, source=source)
 
 
@@ -530,23 +603,34 @@ def _parse_rule(key: str, table: dict) -> Rule:
     raw_periods = _get(table, "periods", list, where)
     if not raw_periods:
         _fail(f"{where}.periods", "at least one period is needed")
-    periods = tuple(_parse_period(_table(value, f"{where}.periods[{index}]"), f"{where}.periods[{index}]")
-                    for index, value in enumerate(raw_periods))
+    periods = tuple(
+        _parse_period(_table(value, f"{where}.periods[{index}]"), f"{where}.periods[{index}]")
+        for index, value in enumerate(raw_periods)
+    )
     starts = [period.effective_from for period in periods]
     if starts != sorted(set(starts)):
         _fail(f"{where}.periods", "effective_from dates must be unique and in increasing order")
-    return Rule(key=key, name=_get(table, "name", str, where), account=_choice(table, "account", RULE_ACCOUNTS, where),
-                draws_card=_get(table, "draws_card", bool, where),
-                shortfall=_choice(table, "shortfall", SHORTFALL_POLICIES, where, "refuse"),
-                periods=periods, programmes=programmes)
+    return Rule(
+        key=key,
+        name=_get(table, "name", str, where),
+        account=_choice(table, "account", RULE_ACCOUNTS, where),
+        draws_card=_get(table, "draws_card", bool, where),
+        shortfall=_choice(table, "shortfall", SHORTFALL_POLICIES, where, "refuse"),
+        periods=periods,
+        programmes=programmes,
+    )
 
 
 def _parse_period(table: dict, where: str) -> Period:
     method = _choice(table, "method", METHODS, where)
     _only(table, _PERIOD_KEYS | _METHOD_KEYS[method], where)
-    common = dict(effective_from=_get(table, "effective_from", date, where), method=method,
-                  label=_get(table, "label", str, where, ""), draws_card=_get(table, "draws_card", bool, where, None),
-                  shortfall=_choice(table, "shortfall", SHORTFALL_POLICIES, where, None))
+    common = dict(
+        effective_from=_get(table, "effective_from", date, where),
+        method=method,
+        label=_get(table, "label", str, where, ""),
+        draws_card=_get(table, "draws_card", bool, where, None),
+        shortfall=_choice(table, "shortfall", SHORTFALL_POLICIES, where, None),
+    )
     if method == "percent":
         return Period(**common, percent=_percent(table, "percent", where))
     if method == "bands":
@@ -565,11 +649,15 @@ def _parse_period(table: dict, where: str) -> Period:
             _fail(f"{where}.bands", "min_rate must decrease from band to band")
         if bands[-1].min_rate != 0:
             _fail(f"{where}.bands", "the last band must have min_rate = 0 so that every rate has a band")
-        return Period(**common, bands=tuple(bands), unknown_percent=_percent(table, "unknown_percent", where),
-                      zero_rate_is_unknown=_get(table, "zero_rate_is_unknown", bool, where, True),
-                      use_feed_self_pay=_get(table, "use_feed_self_pay", bool, where, True),
-                      feed_zero_is_unknown=_get(table, "feed_zero_is_unknown", bool, where, True),
-                      feed_self_pay_includes_overage=_get(table, "feed_self_pay_includes_overage", bool, where, False))
+        return Period(
+            **common,
+            bands=tuple(bands),
+            unknown_percent=_percent(table, "unknown_percent", where),
+            zero_rate_is_unknown=_get(table, "zero_rate_is_unknown", bool, where, True),
+            use_feed_self_pay=_get(table, "use_feed_self_pay", bool, where, True),
+            feed_zero_is_unknown=_get(table, "feed_zero_is_unknown", bool, where, True),
+            feed_self_pay_includes_overage=_get(table, "feed_self_pay_includes_overage", bool, where, False),
+        )
     tiers = []
     for index, value in enumerate(_get(table, "tiers", list, where)):
         at = f"{where}.tiers[{index}]"

@@ -62,25 +62,52 @@ def sync(session: Session) -> dict[str, int]:
     from courses.models import Ministry, NcsCode, Programme, Region, RegionAlias
 
     added = {}
-    added["ncs_codes"] = _upsert(session, NcsCode, "code", [
-        {"code": r["code"], "level": int(r["level"]), "name": r["name"], "parent_code": r["parent_code"] or None}
-        for r in read_csv("ncs.csv")])
-    added["regions"] = _upsert(session, Region, "code", [
-        {"code": r["code"], "level": int(r["level"]), "name": r["name"], "parent_code": r["parent_code"] or None}
-        for r in read_csv("regions.csv")])
+    added["ncs_codes"] = _upsert(
+        session,
+        NcsCode,
+        "code",
+        [
+            {"code": r["code"], "level": int(r["level"]), "name": r["name"], "parent_code": r["parent_code"] or None}
+            for r in read_csv("ncs.csv")
+        ],
+    )
+    added["regions"] = _upsert(
+        session,
+        Region,
+        "code",
+        [
+            {"code": r["code"], "level": int(r["level"]), "name": r["name"], "parent_code": r["parent_code"] or None}
+            for r in read_csv("regions.csv")
+        ],
+    )
     session.flush()
     known_aliases = set(session.execute(select(RegionAlias.old_code, RegionAlias.code)).all())
-    new_aliases = [RegionAlias(old_code=old, code=new) for old, successors in region_aliases().mapping.items()
-                   for new in successors if (old, new) not in known_aliases]
+    new_aliases = [
+        RegionAlias(old_code=old, code=new)
+        for old, successors in region_aliases().mapping.items()
+        for new in successors
+        if (old, new) not in known_aliases
+    ]
     session.add_all(new_aliases)
     added["region_aliases"] = len(new_aliases)
     added["ministries"] = _upsert(session, Ministry, "code", read_csv("ministries.csv"))
     session.flush()
     ministry_ids = dict(session.execute(select(Ministry.code, Ministry.id)).all())
-    added["programmes"] = _upsert(session, Programme, "code", [
-        {"code": r["code"], "name": r["name"], "ministry_id": ministry_ids[r["ministry"]],
-         "voucher_kind": r["voucher_kind"], "pricing_rule": r["pricing_rule"] or None}
-        for r in read_csv("programmes.csv")])
+    added["programmes"] = _upsert(
+        session,
+        Programme,
+        "code",
+        [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "ministry_id": ministry_ids[r["ministry"]],
+                "voucher_kind": r["voucher_kind"],
+                "pricing_rule": r["pricing_rule"] or None,
+            }
+            for r in read_csv("programmes.csv")
+        ],
+    )
     session.flush()
     return added
 

@@ -45,13 +45,27 @@ LISTED_STATUSES = ("open", "closed")  # what browse lists show; a cancelled run 
 
 WEEKEND_LABELS = {"weekday": "주중", "weekend": "주말", "mixed": "주중·주말", "unknown": "정보 없음"}
 MODE_LABELS = {"classroom": "집체(교실)", "remote": "원격", "blended": "혼합", "unknown": "정보 없음"}
-STATUS_LABELS = {"open": "모집 중", "closed": "모집 마감", "cancelled": "취소됨", "draft": "작성 중",
-                 "submitted": "승인 대기", "rejected": "반려"}
-ACCOUNT_LABELS = {"card": "국민내일배움카드 잔액에서 차감", "kdigital": "K-디지털 크레딧 잔액에서 차감",
-                  "none": "사업 예산으로 지원 (카드 잔액은 차감되지 않음)"}
+STATUS_LABELS = {
+    "open": "모집 중",
+    "closed": "모집 마감",
+    "cancelled": "취소됨",
+    "draft": "작성 중",
+    "submitted": "승인 대기",
+    "rejected": "반려",
+}
+ACCOUNT_LABELS = {
+    "card": "국민내일배움카드 잔액에서 차감",
+    "kdigital": "K-디지털 크레딧 잔액에서 차감",
+    "none": "사업 예산으로 지원 (카드 잔액은 차감되지 않음)",
+}
 SOURCE_LABELS = {"hrdnet": "HRD-Net(고용24)"}
-IMPORT_STATUS_LABELS = {"running": "진행 중", "done": "완료", "partial": "일부 반영", "failed": "실패",
-                        "refused": "거부"}
+IMPORT_STATUS_LABELS = {
+    "running": "진행 중",
+    "done": "완료",
+    "partial": "일부 반영",
+    "failed": "실패",
+    "refused": "거부",
+}
 FINISHED_IMPORTS = ("done", "partial")  # imports that brought data in
 
 
@@ -60,6 +74,7 @@ def source_label(source: str) -> str:
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Outcomes:
@@ -71,13 +86,16 @@ class Outcomes:
 
     @classmethod
     def of(cls, run: Run) -> Outcomes:
-        return cls(run.satisfaction, run.employment_rate_3m, run.employment_rate_6m, run.employment_count_3m,
-                   run.completers)
+        return cls(
+            run.satisfaction, run.employment_rate_3m, run.employment_rate_6m, run.employment_count_3m, run.completers
+        )
 
     @property
     def known(self) -> bool:
-        return any(v is not None for v in (self.satisfaction, self.employment_rate_3m, self.employment_rate_6m,
-                                            self.employment_count_3m))
+        return any(
+            v is not None
+            for v in (self.satisfaction, self.employment_rate_3m, self.employment_rate_6m, self.employment_count_3m)
+        )
 
     @property
     def small_sample(self) -> bool:
@@ -145,9 +163,13 @@ class RunList:
 
 
 def _run_list(query, page: int) -> RunList:
-    query = (query.join(Run.course).join(Course.provider).outerjoin(Run.programme)
-             .options(contains_eager(Run.course).contains_eager(Course.provider), contains_eager(Run.programme))
-             .order_by(Run.start_date, Run.id))
+    query = (
+        query.join(Run.course)
+        .join(Course.provider)
+        .outerjoin(Run.programme)
+        .options(contains_eager(Run.course).contains_eager(Course.provider), contains_eager(Run.programme))
+        .order_by(Run.start_date, Run.id)
+    )
     pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False, count=True)
     runs = list(pagination.items)
     regions = _names(Region, [r.region_code for r in runs] + [(r.region_code or "")[:2] for r in runs])
@@ -162,6 +184,7 @@ def _run_list(query, page: int) -> RunList:
 
 
 # -- the run page -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RunPage:
@@ -228,24 +251,41 @@ def run_page(run_id: int, today: date, *, viewer_id: int | None = None) -> RunPa
     run = db.session.scalar(select(Run).where(Run.id == run_id, Run.status.in_(PUBLIC_STATUSES)))
     if run is None:
         raise errors.RunNotFound()
-    listings = db.session.scalars(select(CourseListing).where(CourseListing.course_id == run.course_id)
-                                  .order_by(CourseListing.source, CourseListing.id)).all()
-    records = db.session.scalars(select(SourceRecord).where(SourceRecord.run_id == run.id)
-                                 .order_by(SourceRecord.id)).all()
-    other_runs = db.session.scalars(_visible(select(Run), today, False).where(
-        Run.course_id == run.course_id, Run.id != run.id).order_by(Run.start_date, Run.id).limit(OTHER_RUNS)).all()
+    listings = db.session.scalars(
+        select(CourseListing)
+        .where(CourseListing.course_id == run.course_id)
+        .order_by(CourseListing.source, CourseListing.id)
+    ).all()
+    records = db.session.scalars(
+        select(SourceRecord).where(SourceRecord.run_id == run.id).order_by(SourceRecord.id)
+    ).all()
+    other_runs = db.session.scalars(
+        _visible(select(Run), today, False)
+        .where(Run.course_id == run.course_id, Run.id != run.id)
+        .order_by(Run.start_date, Run.id)
+        .limit(OTHER_RUNS)
+    ).all()
     programme = run.programme
     return RunPage(
-        run=run, course=run.course, provider=run.course.provider, programme=programme,
+        run=run,
+        course=run.course,
+        provider=run.course.provider,
+        programme=programme,
         ministry=programme.ministry if programme else None,
         listing=next((item for item in listings if item.id == run.listing_id), None),
         also_listed=[item for item in listings if item.id != run.listing_id],
-        records=list(records), ncs=ncs_path(run.ncs_code or run.course.ncs_code), region=region_path(run.region_code),
-        price=generic_price(run), outcomes=Outcomes.of(run), other_runs=list(other_runs),
-        viewer_price=viewer_price(run, viewer_id, today))
+        records=list(records),
+        ncs=ncs_path(run.ncs_code or run.course.ncs_code),
+        region=region_path(run.region_code),
+        price=generic_price(run),
+        outcomes=Outcomes.of(run),
+        other_runs=list(other_runs),
+        viewer_price=viewer_price(run, viewer_id, today),
+    )
 
 
 # -- browse ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BrowseIndex:
@@ -255,8 +295,11 @@ class BrowseIndex:
 
 
 def browse_index(today: date) -> BrowseIndex:
-    by_programme = dict(db.session.execute(
-        _visible(select(Run.programme_id, func.count()), today, False).group_by(Run.programme_id)).all())
+    by_programme = dict(
+        db.session.execute(
+            _visible(select(Run.programme_id, func.count()), today, False).group_by(Run.programme_id)
+        ).all()
+    )
     programmes: dict[int, list] = {}
     for programme in db.session.scalars(select(Programme).order_by(Programme.id)):
         programmes.setdefault(programme.ministry_id, []).append((programme, by_programme.get(programme.id, 0)))
@@ -267,8 +310,10 @@ def browse_index(today: date) -> BrowseIndex:
 def _top_level(model, column, today: date) -> list:
     prefix = func.substr(column, 1, 2)
     counts = dict(db.session.execute(_visible(select(prefix, func.count()), today, False).group_by(prefix)).all())
-    return [(row, counts.get(row.code, 0))
-            for row in db.session.scalars(select(model).where(model.level == 1).order_by(model.code))]
+    return [
+        (row, counts.get(row.code, 0))
+        for row in db.session.scalars(select(model).where(model.level == 1).order_by(model.code))
+    ]
 
 
 @dataclass(frozen=True)
@@ -287,11 +332,13 @@ def browse_ministry(code: str, *, page: int, today: date, include_old: bool = Fa
     ministry = db.session.scalar(select(Ministry).where(Ministry.code == code))
     if ministry is None:
         raise errors.CategoryNotFound()
-    programmes = db.session.scalars(select(Programme).where(Programme.ministry_id == ministry.id)
-                                    .order_by(Programme.id)).all()
+    programmes = db.session.scalars(
+        select(Programme).where(Programme.ministry_id == ministry.id).order_by(Programme.id)
+    ).all()
     query = _visible(select(Run), today, include_old).where(Programme.ministry_id == ministry.id)
-    return Browse("ministry", code, ministry.name, children=[(p.code, p.name) for p in programmes],
-                  runs=_run_list(query, page))
+    return Browse(
+        "ministry", code, ministry.name, children=[(p.code, p.name) for p in programmes], runs=_run_list(query, page)
+    )
 
 
 def browse_programme(code: str, *, page: int, today: date, include_old: bool = False) -> Browse:
@@ -299,8 +346,13 @@ def browse_programme(code: str, *, page: int, today: date, include_old: bool = F
     if programme is None:
         raise errors.CategoryNotFound()
     query = _visible(select(Run), today, include_old).where(Run.programme_id == programme.id)
-    return Browse("programme", code, programme.name, trail=[(programme.ministry.code, programme.ministry.name)],
-                  runs=_run_list(query, page))
+    return Browse(
+        "programme",
+        code,
+        programme.name,
+        trail=[(programme.ministry.code, programme.ministry.name)],
+        runs=_run_list(query, page),
+    )
 
 
 def browse_ncs(code: str, *, page: int, today: date, include_old: bool = False) -> Browse:
@@ -308,11 +360,22 @@ def browse_ncs(code: str, *, page: int, today: date, include_old: bool = False) 
     node = db.session.get(NcsCode, code) if len(code) in (2, 4) and code.isdigit() else None
     if node is None:
         raise errors.CategoryNotFound()
-    children = db.session.execute(select(NcsCode.code, NcsCode.name).where(NcsCode.parent_code == code)
-                                  .order_by(NcsCode.code)).all() if len(code) == 2 else []
+    children = (
+        db.session.execute(
+            select(NcsCode.code, NcsCode.name).where(NcsCode.parent_code == code).order_by(NcsCode.code)
+        ).all()
+        if len(code) == 2
+        else []
+    )
     query = _visible(select(Run), today, include_old).where(Run.ncs_code.startswith(code, autoescape=True))
-    return Browse("ncs", code, node.name, trail=ncs_path(code)[:-1], children=[tuple(c) for c in children],
-                  runs=_run_list(query, page))
+    return Browse(
+        "ncs",
+        code,
+        node.name,
+        trail=ncs_path(code)[:-1],
+        children=[tuple(c) for c in children],
+        runs=_run_list(query, page),
+    )
 
 
 def browse_region(code: str, *, page: int, today: date, include_old: bool = False) -> Browse:
@@ -322,19 +385,29 @@ def browse_region(code: str, *, page: int, today: date, include_old: bool = Fals
         raise errors.CategoryNotFound()
     query = _visible(select(Run), today, include_old)
     if len(code) == 2:
-        children = db.session.execute(select(Region.code, Region.name).where(Region.parent_code == code)
-                                      .order_by(Region.code)).all()
+        children = db.session.execute(
+            select(Region.code, Region.name).where(Region.parent_code == code).order_by(Region.code)
+        ).all()
         query = query.where(Run.region_code.startswith(code, autoescape=True))
     else:
-        children = db.session.execute(select(Region.code, Region.name).where(
-            Region.parent_code == code[:2], Region.name.startswith(f"{node.name} ", autoescape=True))
-            .order_by(Region.code)).all()
+        children = db.session.execute(
+            select(Region.code, Region.name)
+            .where(Region.parent_code == code[:2], Region.name.startswith(f"{node.name} ", autoescape=True))
+            .order_by(Region.code)
+        ).all()
         query = query.where(Run.region_code.in_([code, *(c for c, _ in children)]))
-    return Browse("region", code, node.name, trail=region_path(code)[:-1], children=[tuple(c) for c in children],
-                  runs=_run_list(query, page))
+    return Browse(
+        "region",
+        code,
+        node.name,
+        trail=region_path(code)[:-1],
+        children=[tuple(c) for c in children],
+        runs=_run_list(query, page),
+    )
 
 
 # -- providers ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ProviderPage:
@@ -348,20 +421,24 @@ def provider_page(provider_id: int, *, page: int, today: date, include_old: bool
     provider = db.session.get(Provider, provider_id)
     if provider is None:
         raise errors.ProviderNotFound()
-    source_ids = db.session.scalars(select(ProviderSourceId).where(ProviderSourceId.provider_id == provider.id)
-                                    .order_by(ProviderSourceId.source)).all()
+    source_ids = db.session.scalars(
+        select(ProviderSourceId).where(ProviderSourceId.provider_id == provider.id).order_by(ProviderSourceId.source)
+    ).all()
     query = _visible(select(Run), today, include_old).where(Course.provider_id == provider.id)
     return ProviderPage(provider, region_path(provider.region_code), list(source_ids), _run_list(query, page))
 
 
 # -- data freshness (the footer on every page) -----------------------------------------------------
 
+
 def data_as_of() -> list[tuple[str, datetime]]:
     """(source, finish time) of the latest import per source that brought data in. One grouped query."""
     rows = db.session.execute(
         select(ImportRun.source, func.max(ImportRun.finished_at))
         .where(ImportRun.status.in_(FINISHED_IMPORTS), ImportRun.finished_at.is_not(None))
-        .group_by(ImportRun.source).order_by(ImportRun.source)).all()
+        .group_by(ImportRun.source)
+        .order_by(ImportRun.source)
+    ).all()
     return [(source, finished) for source, finished in rows]
 
 
@@ -373,9 +450,14 @@ def data_as_of_text() -> str | None:
 
 # -- admin: imports ------------------------------------------------------------------------------------
 
+
 def imports_page(page: int) -> Pagination:
-    return db.paginate(select(ImportRun).order_by(ImportRun.started_at.desc(), ImportRun.id.desc()), page=page,
-                       per_page=PER_PAGE, error_out=False)
+    return db.paginate(
+        select(ImportRun).order_by(ImportRun.started_at.desc(), ImportRun.id.desc()),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
 
 
 def import_detail(import_id: int) -> tuple[ImportRun, list[dict]]:
@@ -391,6 +473,7 @@ def import_detail(import_id: int) -> tuple[ImportRun, list[dict]]:
 
 
 # -- admin: correcting course matching ----------------------------------------------------------------
+
 
 def courses_page(q: str, page: int) -> Pagination:
     """Courses for the admin, newest first; q is a course number or part of a title."""
@@ -415,14 +498,20 @@ def course_admin(course_id: int) -> CourseAdmin:
     course = db.session.get(Course, course_id)
     if course is None:
         raise errors.CourseNotFound()
-    counts = dict(db.session.execute(select(Run.listing_id, func.count()).where(Run.course_id == course.id)
-                                     .group_by(Run.listing_id)).all())
-    listings = db.session.scalars(select(CourseListing).where(CourseListing.course_id == course.id)
-                                  .order_by(CourseListing.source, CourseListing.id)).all()
-    recent = db.session.scalars(select(Run).where(Run.course_id == course.id)
-                                .order_by(Run.start_date.desc(), Run.id.desc()).limit(PER_PAGE)).all()
-    return CourseAdmin(course, [(item, counts.get(item.id, 0)) for item in listings], counts.get(None, 0),
-                       list(recent))
+    counts = dict(
+        db.session.execute(
+            select(Run.listing_id, func.count()).where(Run.course_id == course.id).group_by(Run.listing_id)
+        ).all()
+    )
+    listings = db.session.scalars(
+        select(CourseListing)
+        .where(CourseListing.course_id == course.id)
+        .order_by(CourseListing.source, CourseListing.id)
+    ).all()
+    recent = db.session.scalars(
+        select(Run).where(Run.course_id == course.id).order_by(Run.start_date.desc(), Run.id.desc()).limit(PER_PAGE)
+    ).all()
+    return CourseAdmin(course, [(item, counts.get(item.id, 0)) for item in listings], counts.get(None, 0), list(recent))
 
 
 @dataclass(frozen=True)
@@ -447,20 +536,29 @@ def merge_courses(keep_id: int, merge_id: int, actor: str) -> MergeResult:
     if keep is None or merge is None:
         raise errors.CourseNotFound(f"과정 번호 {keep_id if keep is None else merge_id}을(를) 찾을 수 없습니다.")
     if keep.provider_id != merge.provider_id:
-        raise errors.CannotMerge("훈련기관이 다른 과정은 합칠 수 없습니다. 같은 기관이 두 번 등록된 경우라면 "
-                                 "기관 정보를 먼저 바로잡아 주세요.")
+        raise errors.CannotMerge(
+            "훈련기관이 다른 과정은 합칠 수 없습니다. 같은 기관이 두 번 등록된 경우라면 "
+            "기관 정보를 먼저 바로잡아 주세요."
+        )
     listing_ids = list(db.session.scalars(select(CourseListing.id).where(CourseListing.course_id == merge.id)))
     moved_runs = db.session.execute(update(Run).where(Run.course_id == merge.id).values(course_id=keep.id)).rowcount
-    db.session.execute(update(CourseListing).where(CourseListing.course_id.in_([merge.id, keep.id]))
-                       .values(course_id=keep.id, pinned=True))
+    db.session.execute(
+        update(CourseListing)
+        .where(CourseListing.course_id.in_([merge.id, keep.id]))
+        .values(course_id=keep.id, pinned=True)
+    )
     for name in ("contents", "certificate", "keywords", "ncs_code"):
         if not getattr(keep, name) and getattr(merge, name):
             setattr(keep, name, getattr(merge, name))
     removed = _delete_if_unreferenced(merge, keep.id)
     changes.courses_changed([keep.id, merge_id])  # the kept course now holds the moved runs; the other is gone
-    audit.append("course.merged", actor=actor, subject_type="course", subject_id=keep.id,
-                 data={"merged_course": merge_id, "listings": listing_ids, "runs": moved_runs,
-                       "merged_course_removed": removed})
+    audit.append(
+        "course.merged",
+        actor=actor,
+        subject_type="course",
+        subject_id=keep.id,
+        data={"merged_course": merge_id, "listings": listing_ids, "runs": moved_runs, "merged_course_removed": removed},
+    )
     return MergeResult(keep.id, merge_id, listing_ids, moved_runs, removed)
 
 
@@ -497,22 +595,42 @@ def split_listing(listing_id: int, actor: str) -> SplitResult:
     if listing is None:
         raise errors.ListingNotFound()
     old = db.session.get(Course, listing.course_id)
-    others = db.session.scalar(select(func.count()).select_from(CourseListing).where(
-        CourseListing.course_id == old.id, CourseListing.id != listing.id))
-    unlisted = db.session.scalar(select(func.count()).select_from(Run).where(
-        Run.course_id == old.id, Run.listing_id.is_(None)))
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(CourseListing)
+        .where(CourseListing.course_id == old.id, CourseListing.id != listing.id)
+    )
+    unlisted = db.session.scalar(
+        select(func.count()).select_from(Run).where(Run.course_id == old.id, Run.listing_id.is_(None))
+    )
     if others == 0 and unlisted == 0:
         raise errors.CannotSplit("이 과정에는 이 목록 하나뿐이라 분리할 것이 없습니다.")
-    new = Course(title=listing.title, provider_id=old.provider_id, ncs_code=old.ncs_code,
-                 match_key=f"split:{listing.id}", contents=old.contents, certificate=old.certificate,
-                 keywords=old.keywords)
+    new = Course(
+        title=listing.title,
+        provider_id=old.provider_id,
+        ncs_code=old.ncs_code,
+        match_key=f"split:{listing.id}",
+        contents=old.contents,
+        certificate=old.certificate,
+        keywords=old.keywords,
+    )
     db.session.add(new)
     db.session.flush()
     moved = db.session.execute(update(Run).where(Run.listing_id == listing.id).values(course_id=new.id)).rowcount
     listing.course_id, listing.pinned = new.id, True
     db.session.flush()
     changes.courses_changed([old.id, new.id])
-    audit.append("course.listing_split", actor=actor, subject_type="course_listing", subject_id=listing.id,
-                 data={"from_course": old.id, "to_course": new.id, "runs": moved,
-                       "source": listing.source, "external_id": listing.external_id})
+    audit.append(
+        "course.listing_split",
+        actor=actor,
+        subject_type="course_listing",
+        subject_id=listing.id,
+        data={
+            "from_course": old.id,
+            "to_course": new.id,
+            "runs": moved,
+            "source": listing.source,
+            "external_id": listing.external_id,
+        },
+    )
     return SplitResult(listing.id, old.id, new.id, moved)

@@ -33,6 +33,7 @@ def _include_old() -> bool:
 
 # -- public pages ------------------------------------------------------------------------------------
 
+
 @bp.get("/runs/<int:run_id>")
 @public
 def run(run_id: int):
@@ -53,8 +54,12 @@ def browse_index():
     return render_template("courses/browse_index.html", index=services.browse_index(kst_today()))
 
 
-BROWSERS = {"ministry": services.browse_ministry, "programme": services.browse_programme,
-            "ncs": services.browse_ncs, "region": services.browse_region}
+BROWSERS = {
+    "ministry": services.browse_ministry,
+    "programme": services.browse_programme,
+    "ncs": services.browse_ncs,
+    "region": services.browse_region,
+}
 
 
 @bp.get("/browse/<any(ministry, programme, ncs, region):kind>/<code>")
@@ -65,6 +70,7 @@ def browse(kind: str, code: str):
 
 
 # -- admin: imports ------------------------------------------------------------------------------------
+
 
 @bp.get("/admin/imports")
 @roles(Role.ADMIN)
@@ -81,6 +87,7 @@ def admin_import(import_id: int):
 
 # -- admin: merge and split courses ------------------------------------------------------------------
 
+
 @bp.get("/admin/courses")
 @roles(Role.ADMIN)
 def admin_courses():
@@ -89,8 +96,13 @@ def admin_courses():
 
 
 def _course_page(course_id: int, merge_form: MergeForm, status: int = 200, split_error: str | None = None):
-    return render_template("admin/course.html", admin=services.course_admin(course_id), merge_form=merge_form,
-                           split_form=SplitForm(), split_error=split_error), status
+    return render_template(
+        "admin/course.html",
+        admin=services.course_admin(course_id),
+        merge_form=merge_form,
+        split_form=SplitForm(),
+        split_error=split_error,
+    ), status
 
 
 @bp.get("/admin/courses/<int:course_id>")
@@ -111,8 +123,11 @@ def merge_course(course_id: int):
     except DomainError as exc:
         form.form_errors.append(exc.message)
         return _course_page(course_id, form, exc.status)
-    flash(f"과정 {result.merged}번을 이 과정으로 합쳤습니다: 목록 {len(result.listings)}개, 회차 {result.runs}개를 "
-          f"옮겼습니다. {'빈 과정은 삭제했습니다.' if result.removed else '빈 과정은 기록으로 남겼습니다.'}", "success")
+    flash(
+        f"과정 {result.merged}번을 이 과정으로 합쳤습니다: 목록 {len(result.listings)}개, 회차 {result.runs}개를 "
+        f"옮겼습니다. {'빈 과정은 삭제했습니다.' if result.removed else '빈 과정은 기록으로 남겼습니다.'}",
+        "success",
+    )
     return redirect(url_for("courses.admin_course", course_id=course_id))
 
 
@@ -132,6 +147,7 @@ def split_listing(course_id: int, listing_id: int):
 
 # -- every page: the footer's "data as of", and date formatting ----------------------------------------
 
+
 @bp.app_context_processor
 def _data_as_of():
     """The latest import per source, for the footer of every page (one small grouped query per request).
@@ -150,9 +166,14 @@ def _data_as_of():
 def _template_globals(state) -> None:
     """Korean labels of the catalog's codes, for every template (`catalog.mode[run.mode]` …)."""
     state.app.jinja_env.globals["catalog"] = {
-        "weekend": services.WEEKEND_LABELS, "mode": services.MODE_LABELS, "status": services.STATUS_LABELS,
-        "account": services.ACCOUNT_LABELS, "import_status": services.IMPORT_STATUS_LABELS,
-        "source": services.source_label, "small_sample": services.SMALL_SAMPLE}
+        "weekend": services.WEEKEND_LABELS,
+        "mode": services.MODE_LABELS,
+        "status": services.STATUS_LABELS,
+        "account": services.ACCOUNT_LABELS,
+        "import_status": services.IMPORT_STATUS_LABELS,
+        "source": services.source_label,
+        "small_sample": services.SMALL_SAMPLE,
+    }
 
 
 @bp.app_template_filter("date_ko")

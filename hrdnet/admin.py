@@ -24,8 +24,9 @@ PER_PAGE = 20
 @bp.get("/")
 @roles(Role.ADMIN)
 def dashboard():
-    return render_template("admin/dashboard.html", users_by_role=services.count_users_by_role(),
-                           outbox_counts=outbox.counts())
+    return render_template(
+        "admin/dashboard.html", users_by_role=services.count_users_by_role(), outbox_counts=outbox.counts()
+    )
 
 
 def _users_page(form: CreateUserForm, status: int = 200):
@@ -51,8 +52,13 @@ def create_user():
         return _users_page(form, 400)
     try:
         with unit_of_work(write_lock=True):
-            services.create_user(email=form.email.data, role=form.role.data, name=form.name.data,
-                                 org_code=form.org_code.data or None, created_by=current_user)
+            services.create_user(
+                email=form.email.data,
+                role=form.role.data,
+                name=form.name.data,
+                org_code=form.org_code.data or None,
+                created_by=current_user,
+            )
     except DomainError as exc:
         form.form_errors.append(exc.message)
         return _users_page(form, exc.status)
@@ -66,8 +72,7 @@ def outbox_items():
     status = request.args.get("status", outbox.DEAD)
     query = select(outbox.OutboxItem).where(outbox.OutboxItem.status == status).order_by(outbox.OutboxItem.id.desc())
     items = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
-    return render_template("admin/outbox.html", items=items, status=status, counts=outbox.counts(),
-                           form=ConfirmForm())
+    return render_template("admin/outbox.html", items=items, status=status, counts=outbox.counts(), form=ConfirmForm())
 
 
 @bp.post("/outbox/<int:item_id>/retry")

@@ -60,8 +60,10 @@ class HrdnetApi(Api):
 
 
 # Answers that follow from a route's access declaration or its method, documented once here for every route.
-_SIGN_IN_REQUIRED = (401, "로그인이 필요합니다: `Authorization: Bearer <토큰>` 헤더가 없거나 토큰이 올바르지 않음 "
-                          "(code: unauthorized)")
+_SIGN_IN_REQUIRED = (
+    401,
+    "로그인이 필요합니다: `Authorization: Bearer <토큰>` 헤더가 없거나 토큰이 올바르지 않음 (code: unauthorized)",
+)
 _ROLE_REFUSED = (403, "이 역할의 계정으로는 쓸 수 없음 (code: forbidden)")
 _TOO_LARGE = (413, "요청 본문이 너무 큼 (code: too_large, MAX_CONTENT_LENGTH)")
 _BAD_BODY = (400, "요청 본문을 JSON으로 읽을 수 없음 (code: bad_request)")
@@ -112,11 +114,16 @@ def docs():
 
 
 def init_api(app: Flask, blueprints) -> None:
-    app.config.setdefault("API_SPEC_OPTIONS", {
-        "info": {"description": "hrdnet 공개 API. 인증이 필요한 엔드포인트는 `POST /api/v1/auth/token`으로 받은 "
-                                "토큰을 `Authorization: Bearer <token>` 헤더로 보냅니다."},
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-    })
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "info": {
+                "description": "hrdnet 공개 API. 인증이 필요한 엔드포인트는 `POST /api/v1/auth/token`으로 받은 "
+                "토큰을 `Authorization: Bearer <token>` 헤더로 보냅니다."
+            },
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
     api.init_app(app)
     api.ma_plugin.converter.add_parameter_attribute_function(_empty_query_value_is_not_given)
     for blueprint in blueprints:

@@ -47,8 +47,9 @@ def canonical_json(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def entry_hash(entry_id: int, at: datetime, action: str, actor: str, subject_type: str, subject_id: str,
-               data: str, prev_hash: str) -> str:
+def entry_hash(
+    entry_id: int, at: datetime, action: str, actor: str, subject_type: str, subject_id: str, data: str, prev_hash: str
+) -> str:
     # The timestamp is hashed at microsecond precision in UTC, exactly as both databases store it.
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%f")
     content = "\x1f".join([str(entry_id), stamp, action, actor, subject_type, subject_id, data, prev_hash])
@@ -61,22 +62,34 @@ def lock_chain() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(7412001)"))
 
 
-def append(action: str, *, actor: str, subject_type: str, subject_id: str | int, data: dict | None = None,
-           ) -> AuditEntry:
+def append(
+    action: str,
+    *,
+    actor: str,
+    subject_type: str,
+    subject_id: str | int,
+    data: dict | None = None,
+) -> AuditEntry:
     """Add an entry to the chain inside the caller's transaction (flushes, never commits).
 
     On SQLite the caller's unit of work must hold the write lock (unit_of_work(write_lock=True)).
     """
     lock_chain()
-    head = db.session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-                              ).first()
+    head = db.session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     entry_id, prev_hash = (head.id + 1, head.hash) if head else (1, GENESIS_HASH)
     at = utcnow()
     body = canonical_json(data or {})
-    entry = AuditEntry(id=entry_id, at=at, action=action, actor=actor, subject_type=subject_type,
-                       subject_id=str(subject_id), data=body, prev_hash=prev_hash,
-                       hash=entry_hash(entry_id, at, action, actor, subject_type, str(subject_id), body,
-                                       prev_hash))
+    entry = AuditEntry(
+        id=entry_id,
+        at=at,
+        action=action,
+        actor=actor,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        data=body,
+        prev_hash=prev_hash,
+        hash=entry_hash(entry_id, at, action, actor, subject_type, str(subject_id), body, prev_hash),
+    )
     db.session.add(entry)
     db.session.flush()
     return entry
@@ -96,9 +109,20 @@ def _entries(batch: int = 10_000) -> Iterator[AuditEntry]:
     last_id = 0
     while True:
         rows = db.session.execute(
-            select(AuditEntry.id, AuditEntry.at, AuditEntry.action, AuditEntry.actor, AuditEntry.subject_type,
-                   AuditEntry.subject_id, AuditEntry.data, AuditEntry.prev_hash, AuditEntry.hash)
-            .where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            select(
+                AuditEntry.id,
+                AuditEntry.at,
+                AuditEntry.action,
+                AuditEntry.actor,
+                AuditEntry.subject_type,
+                AuditEntry.subject_id,
+                AuditEntry.data,
+                AuditEntry.prev_hash,
+                AuditEntry.hash,
+            )
+            .where(AuditEntry.id > last_id)
+            .order_by(AuditEntry.id)
+            .limit(batch)
         ).all()
         if not rows:
             return
@@ -111,14 +135,24 @@ def verify() -> Verdict:
     expected_id, prev_hash, count = 1, GENESIS_HASH, 0
     for row in _entries():
         if row.id != expected_id:
-            return Verdict(False, count, prev_hash, row.id,
-                           f"entry {row.id} follows entry {expected_id - 1}: entries were deleted or renumbered")
+            return Verdict(
+                False,
+                count,
+                prev_hash,
+                row.id,
+                f"entry {row.id} follows entry {expected_id - 1}: entries were deleted or renumbered",
+            )
         if row.prev_hash != prev_hash:
-            return Verdict(False, count, prev_hash, row.id,
-                           f"entry {row.id} does not link to the entry before it: an entry was inserted, "
-                           "deleted or reordered")
-        recomputed = entry_hash(row.id, row.at, row.action, row.actor, row.subject_type, row.subject_id,
-                                row.data, row.prev_hash)
+            return Verdict(
+                False,
+                count,
+                prev_hash,
+                row.id,
+                f"entry {row.id} does not link to the entry before it: an entry was inserted, deleted or reordered",
+            )
+        recomputed = entry_hash(
+            row.id, row.at, row.action, row.actor, row.subject_type, row.subject_id, row.data, row.prev_hash
+        )
         if recomputed != row.hash:
             return Verdict(False, count, prev_hash, row.id, f"entry {row.id} was edited: its hash does not match")
         prev_hash, expected_id, count = row.hash, expected_id + 1, count + 1

@@ -28,8 +28,9 @@ _INTEGER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only (str.isdigit() also
 class BoundedIntegerConverter(IntegerConverter):
     """`<int:...>` with int4's maximum, so an id the database cannot hold is a 404, never a 500."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = INT4_MAX,
-                 signed: bool = False) -> None:
+    def __init__(
+        self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = INT4_MAX, signed: bool = False
+    ) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

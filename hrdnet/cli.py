@@ -44,8 +44,9 @@ def create_user_command(email: str, role: str, org_code: str | None, name: str |
         raise click.ClickException(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
     try:
         with unit_of_work(write_lock=True):
-            user = services.create_user(email=email, role=role, name=name or email.split("@")[0],
-                                        org_code=org_code, password=password)
+            user = services.create_user(
+                email=email, role=role, name=name or email.split("@")[0], org_code=org_code, password=password
+            )
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"created user {user.id} ({role})")
@@ -83,15 +84,17 @@ def rotate_totp_key_command():
     from hrdnet.extensions import db
 
     with unit_of_work(write_lock=True):  # all or nothing: a secret no key opens stops the whole run
-        users_with_totp = db.session.scalars(select(User).where(User.totp_secret_encrypted.is_not(None))
-                                             .order_by(User.id)).all()
+        users_with_totp = db.session.scalars(
+            select(User).where(User.totp_secret_encrypted.is_not(None)).order_by(User.id)
+        ).all()
         with click.progressbar(users_with_totp, label="TOTP 비밀키 다시 암호화", file=sys.stderr) as bar:
             for user in bar:
                 try:
                     user.totp_secret_encrypted = totp_keys.reencrypt(user.totp_secret_encrypted)
                 except totp_keys.UnreadableSecret:
-                    raise click.ClickException(f"user {user.id}: no TOTP_ENCRYPTION_KEYS key decrypts the "
-                                               "stored secret; nothing was changed") from None
+                    raise click.ClickException(
+                        f"user {user.id}: no TOTP_ENCRYPTION_KEYS key decrypts the stored secret; nothing was changed"
+                    ) from None
     click.echo(f"re-encrypted {len(users_with_totp)} TOTP secret(s) with the first key")
 
 
@@ -103,12 +106,18 @@ def audit_verify_command(expect_head: str | None):
 
     verdict = audit.verify()
     if not verdict.ok:
-        click.echo(f"audit log BROKEN at entry {verdict.bad_id}: {verdict.reason} "
-                   f"({verdict.count} entries verified before it)", err=True)
+        click.echo(
+            f"audit log BROKEN at entry {verdict.bad_id}: {verdict.reason} "
+            f"({verdict.count} entries verified before it)",
+            err=True,
+        )
         sys.exit(1)
     if expect_head and expect_head != verdict.head_hash:
-        click.echo(f"audit log ends at {verdict.head_hash}, expected {expect_head}: entries were removed "
-                   "from the end or the log was replaced", err=True)
+        click.echo(
+            f"audit log ends at {verdict.head_hash}, expected {expect_head}: entries were removed "
+            "from the end or the log was replaced",
+            err=True,
+        )
         sys.exit(1)
     click.echo(f"audit log intact: {verdict.count} entries, head {verdict.head_hash}")
 

@@ -27,8 +27,9 @@ MIN_SECRET_GUESSES_LOG10 = 30
 # anyone (identity) or mark every co-payment as paid (payment).
 _DEVELOPMENT_STAND_INS = {"IDENTITY_BACKEND": {"local"}, "PAYMENT_BACKEND": {"local"}}
 # Development's TOTP encryption key, derived from the development secret so `make run` works unconfigured.
-DEV_TOTP_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"hrdnet-totp:" + DEV_SECRET_KEY.encode())
-                                                   .digest()).decode()
+DEV_TOTP_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"hrdnet-totp:" + DEV_SECRET_KEY.encode()).digest()
+).decode()
 
 
 class ConfigError(RuntimeError):
@@ -89,8 +90,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "IDENTITY_KEY_SECRET": env.get("IDENTITY_KEY_SECRET", "" if production else DEV_SECRET_KEY),
         # HRD-Net/고용24 OpenAPI (keys are issued to registered organisations; the site also works from files).
         "HRDNET_API_KEY": env.get("HRDNET_API_KEY", ""),
-        "HRDNET_API_BASE": env.get("HRDNET_API_BASE",
-                                   "https://www.work24.go.kr/cm/openApi/call/hr/callOpenApiSvcInfo310L01.do"),
+        "HRDNET_API_BASE": env.get(
+            "HRDNET_API_BASE", "https://www.work24.go.kr/cm/openApi/call/hr/callOpenApiSvcInfo310L01.do"
+        ),
         # Rate-limit counters; use Redis (redis://127.0.0.1:6379) when several processes serve the site.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         # How many reverse proxies in front of the site set X-Forwarded-For/-Proto (werkzeug's ProxyFix).
@@ -107,8 +109,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
         # Fernet keys for TOTP secrets at rest, comma-separated: the first encrypts, all decrypt (rotation).
-        "TOTP_ENCRYPTION_KEYS": _list(env.get("TOTP_ENCRYPTION_KEYS")) or ([] if production
-                                                                          else [DEV_TOTP_ENCRYPTION_KEY]),
+        "TOTP_ENCRYPTION_KEYS": _list(env.get("TOTP_ENCRYPTION_KEYS"))
+        or ([] if production else [DEV_TOTP_ENCRYPTION_KEY]),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "EMAIL_TOKEN_HOURS": int(env.get("EMAIL_TOKEN_HOURS", "24")),
         "RESET_TOKEN_MINUTES": int(env.get("RESET_TOKEN_MINUTES", "30")),
@@ -176,14 +178,19 @@ def _is_loopback_or_plain(url: str) -> bool:
 
 
 def _require_real_stripe(config: dict) -> None:
-    missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
-               if not config.get(name)]
+    missing = [
+        name
+        for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+        if not config.get(name)
+    ]
     if missing:
         raise ConfigError(f"PAYMENT_BACKEND=stripe needs {', '.join(missing)} in production.")
     for name in ("STRIPE_API_BASE", "STRIPE_JS_URL"):  # localstripe (bin/localstripe) is a stand-in too
         if _is_loopback_or_plain(config.get(name) or ""):
-            raise ConfigError(f"{name}={config.get(name)} points at a local stand-in or plain HTTP; "
-                              "production talks to Stripe over HTTPS.")
+            raise ConfigError(
+                f"{name}={config.get(name)} points at a local stand-in or plain HTTP; "
+                "production talks to Stripe over HTTPS."
+            )
     if str(config.get("STRIPE_SECRET_KEY")).startswith("sk_test_"):
         log.warning("STRIPE_SECRET_KEY is a Stripe test-mode key: no real money is collected.")
 
@@ -202,11 +209,14 @@ def _check_totp_encryption_keys(config: dict) -> None:
 
     keys = config.get("TOTP_ENCRYPTION_KEYS") or []
     if not keys or DEV_TOTP_ENCRYPTION_KEY in keys:
-        raise ConfigError("TOTP_ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, e.g. "
-                          "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+        raise ConfigError(
+            "TOTP_ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, e.g. "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        )
     for position, key in enumerate(keys, start=1):
         try:
             Fernet(key)
         except ValueError:
-            raise ConfigError(f"TOTP_ENCRYPTION_KEYS: key {position} is not a Fernet key "
-                              "(32 url-safe base64-encoded bytes).") from None
+            raise ConfigError(
+                f"TOTP_ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None

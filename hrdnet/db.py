@@ -33,6 +33,7 @@ class DatabaseBusy(DomainError):
     status, code = 503, "database_busy"
     message = "요청이 몰려 처리하지 못했습니다. 잠시 후 다시 시도해 주세요."
 
+
 _write_lock: ContextVar[bool] = ContextVar("hrdnet_write_lock", default=False)
 _after_commit_key = "hrdnet_after_commit"
 _wrote_key = "hrdnet_wrote"  # session.info: this transaction has written (flushed or executed a DML statement)
@@ -104,8 +105,9 @@ def unit_of_work(*, write_lock: bool = False) -> Iterator[Session]:
             raise RuntimeError("unit_of_work() started with unflushed changes in the session")
         if session.info.get(_wrote_key):
             session.rollback()  # never commit what a read path wrote
-            raise RuntimeError("unit_of_work() started after writes outside a unit of work (a read path wrote); "
-                               "they were rolled back")
+            raise RuntimeError(
+                "unit_of_work() started after writes outside a unit of work (a read path wrote); they were rolled back"
+            )
         session.commit()  # end the read-only transaction a view may have opened (e.g. loading the user)
     token = _write_lock.set(write_lock)
     try:

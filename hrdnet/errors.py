@@ -47,10 +47,18 @@ HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
     404: ("not_found", "페이지를 찾을 수 없습니다", "주소가 바뀌었거나 삭제된 페이지입니다."),
     405: ("method_not_allowed", "허용되지 않는 요청입니다", "이 주소에서는 이 방식의 요청을 받을 수 없습니다."),
     409: ("conflict", "요청이 충돌했습니다", "이미 처리되었거나 다른 요청과 충돌했습니다."),
-    413: ("too_large", "요청이 너무 큽니다", "보내신 내용의 크기가 허용 범위를 넘었습니다. 내용을 줄여 다시 보내 주세요."),
+    413: (
+        "too_large",
+        "요청이 너무 큽니다",
+        "보내신 내용의 크기가 허용 범위를 넘었습니다. 내용을 줄여 다시 보내 주세요.",
+    ),
     422: ("validation_error", "입력값이 올바르지 않습니다", "입력 내용을 확인해 주세요."),
     429: ("too_many_requests", "요청이 너무 많습니다", "시도 횟수가 너무 많습니다. 잠시 후 다시 시도해 주세요."),
-    500: ("server_error", "일시적인 오류가 발생했습니다", "잠시 후 다시 시도해 주세요. 문제가 계속되면 관리자에게 알려 주세요."),
+    500: (
+        "server_error",
+        "일시적인 오류가 발생했습니다",
+        "잠시 후 다시 시도해 주세요. 문제가 계속되면 관리자에게 알려 주세요.",
+    ),
 }
 
 
@@ -97,6 +105,11 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(exc, HTTPException):  # pragma: no cover - handled above
             return _http_error(exc)
         # Log the type and place only: exception messages may echo user input (personal data).
-        log.error("unhandled %s at %s %s", type(exc).__name__, request.method, request.path,
-                  exc_info=app.config.get("HRDNET_ENV") != "production")
+        log.error(
+            "unhandled %s at %s %s",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            exc_info=app.config.get("HRDNET_ENV") != "production",
+        )
         return _http_error(InternalServerError())

@@ -68,8 +68,11 @@ def check_key(key: str | None) -> str | None:
 
 def replay(user_id: int, endpoint: str, key: str, body: object) -> tuple[int, dict] | None:
     """The stored (status, body) for this key, None if unseen; IdempotencyKeyReused if the body differs."""
-    record = db.session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.endpoint == endpoint, IdempotencyRecord.key == key))
+    record = db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.endpoint == endpoint, IdempotencyRecord.key == key
+        )
+    )
     if record is None:
         return None
     if record.request_hash != request_hash(body):
@@ -78,13 +81,22 @@ def replay(user_id: int, endpoint: str, key: str, body: object) -> tuple[int, di
 
 
 def remember(user_id: int, endpoint: str, key: str, body: object, status: int, response: dict) -> None:
-    db.session.add(IdempotencyRecord(user_id=user_id, endpoint=endpoint, key=key, request_hash=request_hash(body),
-                                     status_code=status, body=json.dumps(response, ensure_ascii=False)))
+    db.session.add(
+        IdempotencyRecord(
+            user_id=user_id,
+            endpoint=endpoint,
+            key=key,
+            request_hash=request_hash(body),
+            status_code=status,
+            body=json.dumps(response, ensure_ascii=False),
+        )
+    )
     db.session.flush()
 
 
-def respond_once(user_id: int, endpoint: str, key: str | None, body: object,
-                 work: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
+def respond_once(
+    user_id: int, endpoint: str, key: str | None, body: object, work: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict]:
     """(status, response) for a POST: the first answer again for a key seen before, else `work()`'s.
 
     `work` owns its units of work; its answer is stored after they committed. Without a key the work simply

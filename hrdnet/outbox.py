@@ -109,7 +109,8 @@ def deliver_pending(limit: int = 100) -> int:
     due = db.session.scalars(
         select(OutboxItem.id)
         .where(OutboxItem.status == PENDING, OutboxItem.available_at <= now)
-        .order_by(OutboxItem.id).limit(limit)
+        .order_by(OutboxItem.id)
+        .limit(limit)
     ).all()
     db.session.commit()
     attempted = 0
@@ -144,9 +145,11 @@ def counts() -> dict[str, int]:
 
 def retry_dead(item_id: int) -> bool:
     """Put a dead item back in the queue (admin action)."""
-    return db.session.execute(
-        update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.status == DEAD)
-        .values(status=PENDING, attempts=0, available_at=utcnow())
-    ).rowcount == 1
-
-
+    return (
+        db.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id, OutboxItem.status == DEAD)
+            .values(status=PENDING, attempts=0, available_at=utcnow())
+        ).rowcount
+        == 1
+    )

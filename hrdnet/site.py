@@ -41,8 +41,12 @@ def role_home():
     return redirect(url_for(ROLE_HOME[current_user.role]))
 
 
-ROLE_HOME = {Role.LEARNER: "site.learner_home", Role.PROVIDER: "site.provider_home",
-             Role.AUDITOR: "site.auditor_home", Role.ADMIN: "admin.dashboard"}
+ROLE_HOME = {
+    Role.LEARNER: "site.learner_home",
+    Role.PROVIDER: "site.provider_home",
+    Role.AUDITOR: "site.auditor_home",
+    Role.ADMIN: "admin.dashboard",
+}
 
 
 @bp.get("/provider/")

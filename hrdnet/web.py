@@ -30,13 +30,22 @@ class NavItem:
 # (label, endpoint) per audience; None = everyone.
 NAV = {
     None: [("훈련과정 찾기", "search.courses"), ("분야별 찾기", "courses.browse_index")],
-    Role.LEARNER: [("내 학습", "site.learner_home"), ("내 카드", "vouchers.my_card"),
-                   ("내 수강 신청", "vouchers.my_enrolments")],
+    Role.LEARNER: [
+        ("내 학습", "site.learner_home"),
+        ("내 카드", "vouchers.my_card"),
+        ("내 수강 신청", "vouchers.my_enrolments"),
+    ],
     Role.PROVIDER: [("훈련기관", "site.provider_home")],
     Role.AUDITOR: [("감사", "site.auditor_home")],
-    Role.ADMIN: [("관리", "admin.dashboard"), ("계정", "admin.users"), ("작업 대기열", "admin.outbox_items"),
-                 ("가져오기 기록", "courses.admin_imports"), ("과정 병합·분리", "courses.admin_courses"),
-                 ("카드 신청 심사", "vouchers.admin_applications"), ("본인 연결 심사", "vouchers.admin_identity_links")],
+    Role.ADMIN: [
+        ("관리", "admin.dashboard"),
+        ("계정", "admin.users"),
+        ("작업 대기열", "admin.outbox_items"),
+        ("가져오기 기록", "courses.admin_imports"),
+        ("과정 병합·분리", "courses.admin_courses"),
+        ("카드 신청 심사", "vouchers.admin_applications"),
+        ("본인 연결 심사", "vouchers.admin_identity_links"),
+    ],
 }
 
 
@@ -64,7 +73,8 @@ def content_security_policy(config) -> str:
         connect.append("https://api.stripe.com")
         frame.append("https://hooks.stripe.com")
     return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {origin}") + (
-        f"; frame-src {' '.join(frame)}; connect-src 'self' {' '.join(connect)}")
+        f"; frame-src {' '.join(frame)}; connect-src 'self' {' '.join(connect)}"
+    )
 
 
 def _security_headers(response):
@@ -97,9 +107,15 @@ def trust_proxies(app: Flask) -> None:
 def init_web(app: Flask) -> None:
     trust_proxies(app)
     app.after_request(_security_headers)
-    app.jinja_env.filters.update(won=format_won, kst=format_kst, kst_date=lambda v: format_kst(v, False),
-                                 mask_name=mask_name, mask_email=mask_email, mask_phone=mask_phone,
-                                 mask_birth_date=mask_birth_date)
+    app.jinja_env.filters.update(
+        won=format_won,
+        kst=format_kst,
+        kst_date=lambda v: format_kst(v, False),
+        mask_name=mask_name,
+        mask_email=mask_email,
+        mask_phone=mask_phone,
+        mask_birth_date=mask_birth_date,
+    )
 
     @app.context_processor
     def _layout_context():

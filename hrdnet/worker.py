@@ -60,7 +60,8 @@ def _claim_job(job: Job, now: datetime) -> bool:
     try:
         with unit_of_work(write_lock=True) as session:
             claimed = session.execute(
-                update(JobRun).where(JobRun.name == job.name, JobRun.last_started_at <= now - job.every)
+                update(JobRun)
+                .where(JobRun.name == job.name, JobRun.last_started_at <= now - job.every)
                 .values(last_started_at=now)
             ).rowcount
             if claimed == 0 and session.get(JobRun, job.name) is None:
@@ -123,8 +124,7 @@ def purge_delivered_outbox(keep: timedelta = timedelta(days=7)) -> int:
     """Delete delivered items after a week: their payloads may hold e-mail addresses."""
     with unit_of_work(write_lock=True) as session:
         return session.execute(
-            delete(outbox.OutboxItem).where(outbox.OutboxItem.status == outbox.DONE,
-                                            outbox.OutboxItem.done_at < utcnow() - keep)
+            delete(outbox.OutboxItem).where(
+                outbox.OutboxItem.status == outbox.DONE, outbox.OutboxItem.done_at < utcnow() - keep
+            )
         ).rowcount
-
-

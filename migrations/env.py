@@ -15,8 +15,12 @@ target_metadata = extension.db.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=str(extension.db.engine.url), target_metadata=target_metadata, literal_binds=True,
-                      **extension.configure_args)
+    context.configure(
+        url=str(extension.db.engine.url),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        **extension.configure_args,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

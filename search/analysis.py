@@ -47,9 +47,41 @@ MORPHEME_TAGS = frozenset({"NNG", "NNP", "XR", "SH"})
 NOUN_TAGS = frozenset({"NNG", "NNP"})
 
 # Particles a query word may end with (파이썬으로 → 파이썬), longest first.
-PARTICLES = ("에서부터", "으로부터", "에서는", "까지는", "부터는", "에게서", "으로는", "이라는", "에서", "으로", "부터",
-             "까지", "에게", "한테", "이랑", "처럼", "보다", "라는", "하고", "이", "가", "을", "를", "은", "는", "의",
-             "에", "로", "와", "과", "도", "만", "랑")
+PARTICLES = (
+    "에서부터",
+    "으로부터",
+    "에서는",
+    "까지는",
+    "부터는",
+    "에게서",
+    "으로는",
+    "이라는",
+    "에서",
+    "으로",
+    "부터",
+    "까지",
+    "에게",
+    "한테",
+    "이랑",
+    "처럼",
+    "보다",
+    "라는",
+    "하고",
+    "이",
+    "가",
+    "을",
+    "를",
+    "은",
+    "는",
+    "의",
+    "에",
+    "로",
+    "와",
+    "과",
+    "도",
+    "만",
+    "랑",
+)
 
 
 def nfkc(text: str | None) -> str:
@@ -72,8 +104,36 @@ def is_hangul_word(text: str) -> bool:
 
 CHOSEONG = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 JUNGSEONG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-JONGSEONG = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ", "ㄼ", "ㄽ", "ㄾ", "ㄿ", "ㅀ", "ㅁ", "ㅂ", "ㅄ",
-             "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ")
+JONGSEONG = (
+    "",
+    "ㄱ",
+    "ㄲ",
+    "ㄳ",
+    "ㄴ",
+    "ㄵ",
+    "ㄶ",
+    "ㄷ",
+    "ㄹ",
+    "ㄺ",
+    "ㄻ",
+    "ㄼ",
+    "ㄽ",
+    "ㄾ",
+    "ㄿ",
+    "ㅀ",
+    "ㅁ",
+    "ㅂ",
+    "ㅄ",
+    "ㅅ",
+    "ㅆ",
+    "ㅇ",
+    "ㅈ",
+    "ㅊ",
+    "ㅋ",
+    "ㅌ",
+    "ㅍ",
+    "ㅎ",
+)
 _CHOSEONG_SET = frozenset(CHOSEONG)
 _CONJOINING_TO_COMPATIBILITY = {ord(unicodedata.normalize("NFKC", ch)): ch for ch in CHOSEONG}
 
@@ -105,6 +165,7 @@ def is_choseong(ch: str) -> bool:
 
 # -- English ---------------------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
     """Porter2 stem of a lower-case English word; short words, numbers and C++/C# stay as they are."""
@@ -124,12 +185,15 @@ def latin_terms(text: str) -> list[str]:
 
 # -- bigrams ---------------------------------------------------------------------------------------------
 
+
 def squeeze(text: str) -> str:
     return _SPACES.sub("", text)
 
 
-_LEGAL_FORMS = re.compile(r"\((?:주|사|재|유|합|학|복)\)|(?<![가-힣])(?:주식회사|유한회사|유한책임회사|합자회사|합명회사|"
-                          r"사단법인|재단법인|학교법인|사회복지법인)(?![가-힣])")
+_LEGAL_FORMS = re.compile(
+    r"\((?:주|사|재|유|합|학|복)\)|(?<![가-힣])(?:주식회사|유한회사|유한책임회사|합자회사|합명회사|"
+    r"사단법인|재단법인|학교법인|사회복지법인)(?![가-힣])"
+)
 
 
 def strip_legal_form(text: str) -> str:
@@ -143,7 +207,7 @@ def hangul_runs(text: str) -> list[str]:
 
 
 def bigrams_of(run: str) -> list[str]:
-    return [run[i:i + 2] for i in range(len(run) - 1)]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def bigrams(text: str) -> list[str]:
@@ -154,6 +218,7 @@ def bigrams(text: str) -> list[str]:
 
 
 # -- synonyms --------------------------------------------------------------------------------------------
+
 
 def synonym_key(text: str) -> str:
     """What two spellings of one term share: case, width, spaces and punctuation ignored (UI/UX → uiux)."""
@@ -232,7 +297,8 @@ def parse_synonyms(text: str) -> Synonyms:
         if "≠" in line or "!=" in line:
             word, _, others = line.replace("!=", "≠").partition("≠")
             distinct.setdefault(synonym_key(word), []).extend(
-                squeeze(o.strip()) for o in others.split(",") if o.strip())
+                squeeze(o.strip()) for o in others.split(",") if o.strip()
+            )
             continue
         members = tuple(dict.fromkeys(m.strip() for m in line.split(",") if m.strip()))
         if len(members) < 2:
@@ -245,11 +311,15 @@ def parse_synonyms(text: str) -> Synonyms:
                 by_key[key].append(index)
             max_words = max(max_words, len(member.split()))
     compounds = {m for family in families for m in family if re.fullmatch(r"[가-힣]{2,}", m)}
-    return Synonyms(tuple(families), {k: tuple(v) for k, v in by_key.items()}, max_words,
-                    tuple(sorted(compounds, key=lambda w: (-len(w), w))),
-                    {k: tuple(dict.fromkeys(v)) for k, v in distinct.items()},
-                    {k: tuple(dict.fromkeys(v)) for k, v in narrower.items()},
-                    {k: tuple(dict.fromkeys(v)) for k, v in related.items()})
+    return Synonyms(
+        tuple(families),
+        {k: tuple(v) for k, v in by_key.items()},
+        max_words,
+        tuple(sorted(compounds, key=lambda w: (-len(w), w))),
+        {k: tuple(dict.fromkeys(v)) for k, v in distinct.items()},
+        {k: tuple(dict.fromkeys(v)) for k, v in narrower.items()},
+        {k: tuple(dict.fromkeys(v)) for k, v in related.items()},
+    )
 
 
 def _strip_comment(line: str) -> str:
@@ -284,8 +354,7 @@ def join_compounds(text: str, words: Iterable[str] | None = None) -> str:
     pattern = _compound_pattern(words)
     if pattern is None:
         return text
-    return pattern.sub(lambda m: squeeze(m.group(0)) if " " in m.group(0) or "\t" in m.group(0) else m.group(0),
-                       text)
+    return pattern.sub(lambda m: squeeze(m.group(0)) if " " in m.group(0) or "\t" in m.group(0) else m.group(0), text)
 
 
 # -- Kiwi (index side) -----------------------------------------------------------------------------------
@@ -296,15 +365,19 @@ _kiwi_lock = threading.Lock()
 
 def _contexts(word: str) -> list[str]:
     """A Hangul compound in the contexts Kiwi is tried on: alone, and before particles and a noun."""
-    return [word, with_particle(word, "으로", "로"), with_particle(word, "을", "를"),
-            with_particle(word, "과", "와") + " 과정", word + " 과정"]
+    return [
+        word,
+        with_particle(word, "으로", "로"),
+        with_particle(word, "을", "를"),
+        with_particle(word, "과", "와") + " 과정",
+        word + " 과정",
+    ]
 
 
 def _kiwi_keeps(instance, word: str) -> bool:
     """Does Kiwi read the word as nouns (whole, or a run of nouns that spells it) in a few contexts?"""
     for text in _contexts(word):
-        nouns = "".join(t.form for t in instance.tokenize(text)
-                        if t.tag in NOUN_TAGS and t.start < len(word))
+        nouns = "".join(t.form for t in instance.tokenize(text) if t.tag in NOUN_TAGS and t.start < len(word))
         if nouns != word:
             return False
     return True
@@ -420,6 +493,7 @@ def analyse_many(texts: Iterable[str | None]) -> Analysed:
 
 # -- query side (no Kiwi) --------------------------------------------------------------------------------
 
+
 def strip_particle(word: str, known: Callable[[str], bool]) -> str:
     """파이썬으로 → 파이썬 when 파이썬 is a known word; otherwise the word unchanged."""
     if known(word):
@@ -465,7 +539,7 @@ def damerau(a: str, b: str, limit: int = 3) -> int:
         for j in range(1, len(b) + 1):
             cost = 0 if a[i - 1] == b[j - 1] else 1
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if (previous2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]):
+            if previous2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 current[j] = min(current[j], previous2[j - 2] + 1)
         if min(current) > limit:
             return limit + 1
@@ -481,7 +555,7 @@ def deletes(word: str, distance: int) -> set[str]:
         nxt = set()
         for w in frontier:
             for i in range(len(w)):
-                nxt.add(w[:i] + w[i + 1:])
+                nxt.add(w[:i] + w[i + 1 :])
         found |= nxt
         frontier = nxt
     return found

@@ -43,7 +43,8 @@ class _KoreanErrorsParser(FlaskParser):
         messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
         messages = messages.get("query", messages)  # webargs nests them under the location
         names = ", ".join(
-            f"{name}({' '.join(problems) if isinstance(problems, list) else problems})" for name, problems in messages.items()
+            f"{name}({' '.join(problems) if isinstance(problems, list) else problems})"
+            for name, problems in messages.items()
         )
         raise InvalidSearchParams(f"검색 조건이 올바르지 않습니다: {names}", details=messages)
 
@@ -62,12 +63,16 @@ class HitOut(ma.Schema):
     course_id = ma.fields.Integer()
     title = ma.fields.String(metadata={"description": "과정명"})
     title_html = ma.fields.String(metadata={"description": "과정명 (HTML 이스케이프, 찾은 낱말은 <mark>)"})
-    snippet_html = ma.fields.String(**_NULLABLE, metadata={"description": "훈련 내용 가운데 찾은 낱말 둘레 (HTML, <mark>)"})
+    snippet_html = ma.fields.String(
+        **_NULLABLE, metadata={"description": "훈련 내용 가운데 찾은 낱말 둘레 (HTML, <mark>)"}
+    )
     provider = ma.fields.String(metadata={"description": "훈련기관 이름"})
     start_date = ma.fields.Date()
     end_date = ma.fields.Date()
     fee = ma.fields.Integer(metadata={"description": "훈련비 (원)"})
-    self_pay = ma.fields.Integer(**_NULLABLE, metadata={"description": "감면 없는 훈련생의 자비부담금 (원); null: 미확정"})
+    self_pay = ma.fields.Integer(
+        **_NULLABLE, metadata={"description": "감면 없는 훈련생의 자비부담금 (원); null: 미확정"}
+    )
     seats_left = ma.fields.Integer(metadata={"description": "남은 자리"})
     region = ma.fields.String(**_NULLABLE, metadata={"description": "지역 코드 (5자리 시·군·구 또는 2자리 시·도)"})
     region_name = ma.fields.String(**_NULLABLE)
@@ -81,7 +86,9 @@ class HitOut(ma.Schema):
     weekend = ma.fields.String(metadata={"description": "weekday | weekend | mixed | unknown"})
     employment_rate = ma.fields.Float(**_NULLABLE, metadata={"description": "취업률 (%)"})
     satisfaction = ma.fields.Float(**_NULLABLE, metadata={"description": "만족도 0–100"})
-    source_ids = ma.fields.List(ma.fields.String(), metadata={"description": "출처별 회차 키 (예: hrdnet:AIG20240000412345:3)"})
+    source_ids = ma.fields.List(
+        ma.fields.String(), metadata={"description": "출처별 회차 키 (예: hrdnet:AIG20240000412345:3)"}
+    )
     url = ma.fields.Method("_url", metadata={"description": "회차 페이지 주소"})
 
     def _url(self, hit) -> str:
@@ -103,11 +110,17 @@ class SearchOut(ma.Schema):
     facets = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.Nested(FacetValueOut)),
-        metadata={"description": "region, region_sub(→ region), ministry, programme, ncs1·ncs2(→ ncs), mode, weekend, "
-                                 "start_month, seats, fee_band, self_pay_band: 값별 결과 수"})
-    suggestion = ma.fields.String(**_NULLABLE, metadata={"description": "결과가 적을 때 제안하는 검색어 (혹시 …을(를) 찾으셨나요?)"})
-    corrected_from = ma.fields.String(**_NULLABLE, metadata={
-        "description": "결과가 없어 교정한 검색어로 찾았을 때, 원래 검색어"})
+        metadata={
+            "description": "region, region_sub(→ region), ministry, programme, ncs1·ncs2(→ ncs), mode, weekend, "
+            "start_month, seats, fee_band, self_pay_band: 값별 결과 수"
+        },
+    )
+    suggestion = ma.fields.String(
+        **_NULLABLE, metadata={"description": "결과가 적을 때 제안하는 검색어 (혹시 …을(를) 찾으셨나요?)"}
+    )
+    corrected_from = ma.fields.String(
+        **_NULLABLE, metadata={"description": "결과가 없어 교정한 검색어로 찾았을 때, 원래 검색어"}
+    )
     took_ms = ma.fields.Float(metadata={"description": "검색에 걸린 시간 (밀리초)"})
 
 
@@ -115,15 +128,16 @@ class SuggestArgs(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    q = ma.fields.String(load_default="", validate=validate.Length(max=Q_MAX, error=f"{Q_MAX}자 이하여야 합니다."),
-                         metadata={"description": "입력 중인 검색어 (초성만 써도 됩니다: ㅍㅇㅆ → 파이썬)"})
+    q = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=Q_MAX, error=f"{Q_MAX}자 이하여야 합니다."),
+        metadata={"description": "입력 중인 검색어 (초성만 써도 됩니다: ㅍㅇㅆ → 파이썬)"},
+    )
 
 
 class SuggestionOut(ma.Schema):
     text = ma.fields.String(metadata={"description": "제안하는 검색어"})
     kind = ma.fields.String(metadata={"description": "무엇의 이름인지 (과정, 기술, 지역, 훈련기관 등)"})
-
-
 
 
 @bp.route("/courses", methods=["GET"])
@@ -141,9 +155,16 @@ def search_courses(params):
     result = search(params)
     if not result.total and not index_ready():
         raise SearchUnavailable()  # "nothing found" would be a lie before the first `hrdnet search reindex`
-    return {"total": result.total, "page": result.page, "per_page": result.per_page, "items": result.items,
-            "facets": result.facets, "suggestion": result.suggestion, "corrected_from": result.corrected_from,
-            "took_ms": result.took_ms}
+    return {
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
+        "items": result.items,
+        "facets": result.facets,
+        "suggestion": result.suggestion,
+        "corrected_from": result.corrected_from,
+        "took_ms": result.took_ms,
+    }
 
 
 @bp.route("/suggest", methods=["GET"])

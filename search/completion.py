@@ -57,8 +57,12 @@ class SuggestIndex:
         self.plain = (self.keys, np.arange(len(rows)), ids, self._rank(ids, tiers))
         initials = sorted(range(len(rows)), key=lambda i: analysis.choseong(self.keys[i]))
         order = np.asarray(initials, dtype=np.int64)
-        self.initials = ([analysis.choseong(self.keys[i]) for i in initials], order, ids[order],
-                         self._rank(ids[order], tiers[order]))
+        self.initials = (
+            [analysis.choseong(self.keys[i]) for i in initials],
+            order,
+            ids[order],
+            self._rank(ids[order], tiers[order]),
+        )
         self.built_at = time.monotonic()
         self.version_key = ""
 
@@ -159,8 +163,7 @@ def index_for(version: Version) -> SuggestIndex:
     """The suggestion lists; rebuilt in the background when the index changed (the old ones serve meanwhile)."""
     root = str(version.root)
     found = _suggest_indexes.get(root)
-    if found is not None and (found.version_key == version.key
-                              or time.monotonic() - found.built_at < SUGGEST_MAX_AGE):
+    if found is not None and (found.version_key == version.key or time.monotonic() - found.built_at < SUGGEST_MAX_AGE):
         return found
     if found is None:
         with _suggest_lock:
@@ -202,6 +205,7 @@ def _build_suggest(version: Version) -> SuggestIndex:
 
 def _initials_match(query: str):
     """For a query mixing syllables and 초성 (빅ㄷ): does a key match it letter by letter?"""
+
     def accept(key: str) -> bool:
         if len(key) < len(query):
             return False
@@ -225,7 +229,9 @@ def complete(index: SuggestIndex, key: str, limit: int) -> list[tuple[str, str]]
     else:
         found += [((0, rank), i) for rank, i in index.lookup(key, "plain", limit * 3)]
         synonyms = analysis.synonyms()
-        families = {i for k, ids in synonyms.by_key.items() if k.startswith(key) for i in ids} if len(key) >= 2 else set()
+        families = (
+            {i for k, ids in synonyms.by_key.items() if k.startswith(key) for i in ids} if len(key) >= 2 else set()
+        )
         for family_index in sorted(families)[:5]:
             for member in synonyms.families[family_index]:
                 member_key = analysis.synonym_key(member)
@@ -244,4 +250,3 @@ def complete(index: SuggestIndex, key: str, limit: int) -> list[tuple[str, str]]
         if len(out) >= limit:
             break
     return out
-

@@ -38,8 +38,11 @@ def _region_codes(code: str, names: labels.Labels) -> list[str]:
     name = names.regions.get(code)
     if not name:
         return [code]
-    return [code] + [c for c, n in names.regions.items()
-                     if len(c) == 5 and c != code and c[:2] == code[:2] and n.startswith(f"{name} ")]
+    return [code] + [
+        c
+        for c, n in names.regions.items()
+        if len(c) == 5 and c != code and c[:2] == code[:2] and n.startswith(f"{name} ")
+    ]
 
 
 def month_number(value: str | None) -> int | None:
@@ -74,7 +77,9 @@ def filters(version: Version, params, names: labels.Labels) -> dict[str, np.ndar
         elif len(prefix) == 4:
             out["ncs"] = _code_mask(cols["ncs2"], CODES["ncs2"], [prefix])
         else:
-            out["ncs"] = _code_mask(cols["ncs"], CODES["ncs"], [c for c in CODES["ncs"].codes if c and c.startswith(prefix)])
+            out["ncs"] = _code_mask(
+                cols["ncs"], CODES["ncs"], [c for c in CODES["ncs"].codes if c and c.startswith(prefix)]
+            )
     for name in ("programme", "ministry"):
         value = getattr(params, name)
         if value:
@@ -82,7 +87,9 @@ def filters(version: Version, params, names: labels.Labels) -> dict[str, np.ndar
     if params.mode:
         out["mode"] = cols["mode"] == MODE_KINDS.index(params.mode) if params.mode in MODE_KINDS else none
     if params.weekend:
-        out["weekend"] = cols["weekend"] == WEEKEND_KINDS.index(params.weekend) if params.weekend in WEEKEND_KINDS else none
+        out["weekend"] = (
+            cols["weekend"] == WEEKEND_KINDS.index(params.weekend) if params.weekend in WEEKEND_KINDS else none
+        )
     if params.start_month:
         month = month_number(params.start_month)
         out["start_month"] = cols["month"] == month if month is not None else none
@@ -116,14 +123,16 @@ def _counts(column: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(column[mask], minlength=size)
 
 
-def _code_values(counts: np.ndarray, interner: Interner, names: dict[str, str], selected: set[str],
-                 order: str = "code", label=None) -> list[FacetValue]:
+def _code_values(
+    counts: np.ndarray, interner: Interner, names: dict[str, str], selected: set[str], order: str = "code", label=None
+) -> list[FacetValue]:
     values = []
     for index in np.flatnonzero(counts):
         code = interner.codes[index]
         if code:
-            values.append(FacetValue(code, label(code) if label else names.get(code, code), int(counts[index]),
-                                     code in selected))
+            values.append(
+                FacetValue(code, label(code) if label else names.get(code, code), int(counts[index]), code in selected)
+            )
     for code in selected - {v.value for v in values}:  # a chosen value stays visible (to unselect) at 0
         values.append(FacetValue(code, label(code) if label else names.get(code, code), 0, True))
     if order == "count":
@@ -133,8 +142,9 @@ def _code_values(counts: np.ndarray, interner: Interner, names: dict[str, str], 
     return values
 
 
-def facets(version: Version, params, base: np.ndarray, active: dict[str, np.ndarray],
-           names: labels.Labels) -> dict[str, list[FacetValue]]:
+def facets(
+    version: Version, params, base: np.ndarray, active: dict[str, np.ndarray], names: labels.Labels
+) -> dict[str, list[FacetValue]]:
     cols = version.cols
 
     def others(*excluded: str) -> np.ndarray:
@@ -143,48 +153,71 @@ def facets(version: Version, params, base: np.ndarray, active: dict[str, np.ndar
     out: dict[str, list[FacetValue]] = {}
     region = (params.region or "").strip()
     mask = others("region")
-    out["region"] = _code_values(_counts(cols["sido"], mask, len(CODES["sido"])), CODES["sido"], names.regions,
-                                 {region[:2]} if region else set())
+    out["region"] = _code_values(
+        _counts(cols["sido"], mask, len(CODES["sido"])), CODES["sido"], names.regions, {region[:2]} if region else set()
+    )
     if region:
         inside = mask & _code_mask(cols["sido"], CODES["sido"], [region[:2]])
-        out["region_sub"] = [v for v in _code_values(_counts(cols["region"], inside, len(CODES["region"])),
-                                                     CODES["region"], names.regions,
-                                                     {region} if len(region) == 5 else set())
-                             if len(v.value) == 5]
+        out["region_sub"] = [
+            v
+            for v in _code_values(
+                _counts(cols["region"], inside, len(CODES["region"])),
+                CODES["region"],
+                names.regions,
+                {region} if len(region) == 5 else set(),
+            )
+            if len(v.value) == 5
+        ]
     for name in ("ministry", "programme"):
         value = (getattr(params, name) or "").strip()
-        out[name] = _code_values(_counts(cols[name], others(name), len(CODES[name])), CODES[name],
-                                 names.ministries if name == "ministry" else names.programmes,
-                                 {value} if value else set(), order="count")
+        out[name] = _code_values(
+            _counts(cols[name], others(name), len(CODES[name])),
+            CODES[name],
+            names.ministries if name == "ministry" else names.programmes,
+            {value} if value else set(),
+            order="count",
+        )
     ncs = (params.ncs or "").strip()
     mask = others("ncs")
-    out["ncs1"] = _code_values(_counts(cols["ncs1"], mask, len(CODES["ncs1"])), CODES["ncs1"], names.ncs,
-                               {ncs[:2]} if ncs else set())
+    out["ncs1"] = _code_values(
+        _counts(cols["ncs1"], mask, len(CODES["ncs1"])), CODES["ncs1"], names.ncs, {ncs[:2]} if ncs else set()
+    )
     out["ncs2"] = []
     if ncs:
         inside = mask & _code_mask(cols["ncs1"], CODES["ncs1"], [ncs[:2]])
-        out["ncs2"] = _code_values(_counts(cols["ncs2"], inside, len(CODES["ncs2"])), CODES["ncs2"], names.ncs,
-                                   {ncs[:4]} if len(ncs) >= 4 else set())
+        out["ncs2"] = _code_values(
+            _counts(cols["ncs2"], inside, len(CODES["ncs2"])),
+            CODES["ncs2"],
+            names.ncs,
+            {ncs[:4]} if len(ncs) >= 4 else set(),
+        )
     for name, kinds, kind_labels in (("mode", MODE_KINDS, MODE_LABELS), ("weekend", WEEKEND_KINDS, WEEKEND_LABELS)):
         counts = _counts(cols[name], others(name), len(kinds))
         chosen = getattr(params, name)
-        out[name] = [FacetValue(kind, kind_labels.get(kind, kind), int(counts[i]), kind == chosen)
-                     for i, kind in enumerate(kinds) if counts[i] or kind == chosen]
+        out[name] = [
+            FacetValue(kind, kind_labels.get(kind, kind), int(counts[i]), kind == chosen)
+            for i, kind in enumerate(kinds)
+            if counts[i] or kind == chosen
+        ]
     mask = others("start_month")
     months, counts = np.unique(cols["month"][mask], return_counts=True)
     chosen = month_number(params.start_month)
     month_values = {int(m): int(c) for m, c in zip(months, counts, strict=True)}
     if chosen is not None:
         month_values.setdefault(chosen, 0)
-    out["start_month"] = [FacetValue(_month_text(m), _month_label(m), c, m == chosen)
-                          for m, c in sorted(month_values.items())]
+    out["start_month"] = [
+        FacetValue(_month_text(m), _month_label(m), c, m == chosen) for m, c in sorted(month_values.items())
+    ]
     seats = int(np.count_nonzero(others("seats") & cols["seats"]))
     out["seats"] = [FacetValue("1", "남은 자리 있음", seats, params.seats)] if seats or params.seats else []
     for name, bands in (("fee_band", FEE_BANDS), ("self_pay_band", SELF_PAY_BANDS)):
         counts = _counts(cols[name], others(name), len(bands))
         chosen = getattr(params, name)
-        out[name] = [FacetValue(code, label, int(counts[i]), code == chosen)
-                     for i, (code, label, _low, _high) in enumerate(bands) if counts[i] or code == chosen]
+        out[name] = [
+            FacetValue(code, label, int(counts[i]), code == chosen)
+            for i, (code, label, _low, _high) in enumerate(bands)
+            if counts[i] or code == chosen
+        ]
     return out
 
 

@@ -34,7 +34,7 @@ def runs_of_courses(course_ids: Iterable[int]) -> list[int]:
     ids = sorted({int(i) for i in course_ids})
     out: list[int] = []
     for start in range(0, len(ids), 1000):
-        out += db.session.scalars(select(Run.id).where(Run.course_id.in_(ids[start:start + 1000]))).all()
+        out += db.session.scalars(select(Run.id).where(Run.course_id.in_(ids[start : start + 1000]))).all()
     return out
 
 
@@ -61,7 +61,9 @@ def status() -> dict:
     return index_status.status(pending_changes=_pending_search_items())
 
 
-
 def _pending_search_items() -> int:
-    return db.session.scalar(select(func.count()).select_from(outbox.OutboxItem).where(
-        outbox.OutboxItem.status == outbox.PENDING, outbox.OutboxItem.topic.like("search.%")))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(outbox.OutboxItem)
+        .where(outbox.OutboxItem.status == outbox.PENDING, outbox.OutboxItem.topic.like("search.%"))
+    )

@@ -32,6 +32,8 @@ class Labels:
 
 _cache: dict[str, Labels] = {}
 _lock = threading.Lock()
+
+
 def current() -> Labels:
     """Names of codes (reference tables; read at most every five minutes per database)."""
     from courses.models import Ministry, NcsCode, Programme, Provider, Region
@@ -47,7 +49,8 @@ def current() -> Labels:
             dict(db.session.execute(select(Region.code, Region.name)).all()),
             dict(db.session.execute(select(NcsCode.code, NcsCode.name)).all()),
             time.monotonic(),
-            dict(db.session.execute(select(Provider.id, Provider.address).where(Provider.address.is_not(None))).all()))
+            dict(db.session.execute(select(Provider.id, Provider.address).where(Provider.address.is_not(None))).all()),
+        )
         _cache[key] = labels
     return labels
 

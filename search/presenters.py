@@ -47,8 +47,7 @@ class Pages:
     def next_num(self) -> int | None:
         return self.page + 1 if self.has_next else None
 
-    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
-                   right_edge: int = 2):
+    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2):
         """Page numbers with None for each gap, as Flask-SQLAlchemy's Pagination.iter_pages."""
         pages = self.pages
         left_end = min(1 + left_edge, pages + 1)
@@ -141,8 +140,15 @@ def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
                 typed = True if param == "seats" else str(value.value)
                 url = search_url(params, **{param: typed})
             links.append({"label": value.label, "count": value.count, "selected": value.selected, "url": url})
-        groups.append({"name": name, "heading": heading, "values": links, "shown": FACET_SHOWN,
-                       "open": any(v["selected"] for v in links)})
+        groups.append(
+            {
+                "name": name,
+                "heading": heading,
+                "values": links,
+                "shown": FACET_SHOWN,
+                "open": any(v["selected"] for v in links),
+            }
+        )
     return groups
 
 
@@ -190,6 +196,7 @@ def filter_names(params: SearchParams) -> list[str]:
 
 
 # -- labels of codes -------------------------------------------------------------------------------------------------
+
 
 def region_label(code: str) -> str:
     """'11680' → '서울특별시 강남구' (the code itself when unknown)."""

@@ -57,11 +57,12 @@ def index_ready() -> bool:
 
 
 def did_you_mean(suggestion: str) -> str:
-    """"혹시 파이썬을 찾으셨나요?" with the particle the word takes (을(를) when it cannot tell)."""
+    """ "혹시 파이썬을 찾으셨나요?" with the particle the word takes (을(를) when it cannot tell)."""
     return f"혹시 {korean.with_particle(suggestion, '을', '를')} 찾으셨나요?"
 
 
 # -- ranking and hits ----------------------------------------------------------------------------------
+
 
 def _order(version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int) -> np.ndarray:
     """The first `count` candidates in the requested order (ties: earlier start, then run id)."""
@@ -82,7 +83,13 @@ def _order(version: Version, candidates: np.ndarray, score: np.ndarray | None, s
         keys = (run_id, start, relevance, _desc_nan_last(cols["satisfaction"][candidates]))
     elif sort == "price":
         self_pay = cols["self_pay"][candidates]
-        keys = (run_id, start, relevance, cols["fee"][candidates], np.where(self_pay < 0, np.iinfo(np.int64).max, self_pay))
+        keys = (
+            run_id,
+            start,
+            relevance,
+            cols["fee"][candidates],
+            np.where(self_pay < 0, np.iinfo(np.int64).max, self_pay),
+        )
     else:  # start, and relevance without a query
         keys = (run_id, relevance, start)
     return candidates[np.lexsort(keys)][:count]
@@ -111,7 +118,7 @@ def _mark(text: str, pattern: re.Pattern | None) -> str:
     for found in pattern.finditer(text):
         if found.end() == found.start():
             continue
-        out += [escape(text[last:found.start()]), _MARK_OPEN, escape(found.group(0)), _MARK_CLOSE]
+        out += [escape(text[last : found.start()]), _MARK_OPEN, escape(found.group(0)), _MARK_CLOSE]
         last = found.end()
     out.append(escape(text[last:]))
     return str(Markup("").join(out))
@@ -129,7 +136,7 @@ def _snippet(text: str, pattern: re.Pattern | None) -> str:
             start = max(0, best - 30)
             while start > 0 and not text[start - 1].isspace() and best - start < 45:
                 start -= 1
-    piece = text[start:start + SNIPPET_CHARS]
+    piece = text[start : start + SNIPPET_CHARS]
     html = _mark(piece, pattern)
     return ("…" if start > 0 else "") + html + ("…" if start + SNIPPET_CHARS < len(text) else "")
 
@@ -155,21 +162,35 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
     programme, ministry = _code("programme", cols["programme"][docnum]), _code("ministry", cols["ministry"][docnum])
     self_pay = int(cols["self_pay"][docnum])
     return Hit(
-        run_id=int(cols["run_id"][docnum]), course_id=int(cols["course_id"][docnum]), title=title,
-        title_html=_mark(title, pattern), provider=provider,
+        run_id=int(cols["run_id"][docnum]),
+        course_id=int(cols["course_id"][docnum]),
+        title=title,
+        title_html=_mark(title, pattern),
+        provider=provider,
         start_date=_EPOCH + timedelta(days=int(cols["start"][docnum])),
         end_date=_EPOCH + timedelta(days=int(cols["end"][docnum])),
-        fee=int(cols["fee"][docnum]), self_pay=self_pay if self_pay >= 0 else None,
-        seats_left=int(cols["seats_left"][docnum]), region=region, region_name=labels.region_name(region, names),
-        ncs=ncs, ncs_name=names.ncs.get(ncs) if ncs else None,
-        programme=programme, programme_name=names.programmes.get(programme) if programme else None,
-        ministry=ministry, ministry_name=names.ministries.get(ministry) if ministry else None,
-        mode=MODE_KINDS[cols["mode"][docnum]], weekend=WEEKEND_KINDS[cols["weekend"][docnum]],
-        employment_rate=_optional(cols["employment"][docnum]), satisfaction=_optional(cols["satisfaction"][docnum]),
-        source_ids=list(version.stored(docnum) or []), snippet_html=_snippet(contents, pattern))
+        fee=int(cols["fee"][docnum]),
+        self_pay=self_pay if self_pay >= 0 else None,
+        seats_left=int(cols["seats_left"][docnum]),
+        region=region,
+        region_name=labels.region_name(region, names),
+        ncs=ncs,
+        ncs_name=names.ncs.get(ncs) if ncs else None,
+        programme=programme,
+        programme_name=names.programmes.get(programme) if programme else None,
+        ministry=ministry,
+        ministry_name=names.ministries.get(ministry) if ministry else None,
+        mode=MODE_KINDS[cols["mode"][docnum]],
+        weekend=WEEKEND_KINDS[cols["weekend"][docnum]],
+        employment_rate=_optional(cols["employment"][docnum]),
+        satisfaction=_optional(cols["satisfaction"][docnum]),
+        source_ids=list(version.stored(docnum) or []),
+        snippet_html=_snippet(contents, pattern),
+    )
 
 
 # -- search ----------------------------------------------------------------------------------------------
+
 
 def _empty(params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
     return SearchResult(0, [], {}, None, None, page, per_page, (time.perf_counter() - started) * 1000)
@@ -228,8 +249,12 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
                     parsed = ParsedQuery(parsed.text, parsed.words, parsed.groups + better.groups)
                 matching = everything & text_mask
                 total = int(np.count_nonzero(matching))
-    if (parsed is not None and suggestion is None and len(parsed.groups) > 1
-            and _courses_in(version, matching, RELAX_BELOW) < RELAX_BELOW):
+    if (
+        parsed is not None
+        and suggestion is None
+        and len(parsed.groups) > 1
+        and _courses_in(version, matching, RELAX_BELOW) < RELAX_BELOW
+    ):
         # Few courses have every word: also show those with all words but one, after them.
         relaxed_mask, relaxed_score = combine(version, parsed, scores_by_group, relaxed=True)
         relaxed_matching = everything & relaxed_mask
@@ -240,11 +265,19 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
     ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page)
-    page_docs = ordered[(page - 1) * per_page: page * per_page]
+    page_docs = ordered[(page - 1) * per_page : page * per_page]
     pattern = _highlighter(parsed)
     items = [_hit(version, int(docnum), names, pattern) for docnum in page_docs]
-    return SearchResult(total, items, counted, suggestion, corrected_from, page, per_page,
-                        round((time.perf_counter() - started) * 1000, 2))
+    return SearchResult(
+        total,
+        items,
+        counted,
+        suggestion,
+        corrected_from,
+        page,
+        per_page,
+        round((time.perf_counter() - started) * 1000, 2),
+    )
 
 
 def suggest(q: str, limit: int = 10) -> list[Suggestion]:

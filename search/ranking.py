@@ -39,6 +39,7 @@ LOOSE_SHARE = 0.5  # a spaced compound's words found apart ("웹 개발" in 웹 
 
 # -- query analysis ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Unit:
     """One piece of a query word that must match: as whole morphemes or, for Hangul, as bigrams."""
@@ -102,8 +103,9 @@ def word_units(text: str, known) -> tuple[Unit, ...]:
             base = analysis.strip_particle(piece, known)
             whole = bool(known(base))
             morph = (base,) if whole else tuple(analysis.segment(base, known) or (base,))
-            out.append(Unit(base, morph, tuple(dict.fromkeys(analysis.bigrams_of(base))), whole,
-                            distinct.get(base, ())))
+            out.append(
+                Unit(base, morph, tuple(dict.fromkeys(analysis.bigrams_of(base))), whole, distinct.get(base, ()))
+            )
         elif piece not in analysis.ENGLISH_STOPWORDS:
             out.append(Unit(piece, (analysis.stem(piece),), ()))
     return tuple(out)
@@ -113,8 +115,11 @@ def _synonym_members(words: list[str], synonyms: analysis.Synonyms) -> tuple[str
     joined = "".join(words)
     keys = [analysis.synonym_key(joined)]
     if analysis.has_hangul(joined[-1:]):
-        keys += [analysis.synonym_key(joined[: -len(p)]) for p in analysis.PARTICLES
-                 if joined.endswith(p) and len(joined) > len(p) + 1]
+        keys += [
+            analysis.synonym_key(joined[: -len(p)])
+            for p in analysis.PARTICLES
+            if joined.endswith(p) and len(joined) > len(p) + 1
+        ]
     for key in keys:
         members = synonyms.family_of(key)
         if members:
@@ -149,8 +154,10 @@ def _family_group(words: tuple[str, ...], members: tuple[str, ...], synonyms: an
             if loose is not None and loose.units != direct[analysis.synonym_key(member)]:
                 alternatives.append(loose)
     family_key = analysis.synonym_key(members[0])
-    for extra, weight in ((synonyms.narrower_members(family_key), NARROWER_SHARE),
-                          (synonyms.related_members(family_key), RELATED_SHARE)):
+    for extra, weight in (
+        (synonyms.narrower_members(family_key), NARROWER_SHARE),
+        (synonyms.related_members(family_key), RELATED_SHARE),
+    ):
         for member in extra:
             key = analysis.synonym_key(member)
             if key not in seen:
@@ -201,6 +208,7 @@ def parse_query(q: str, known=lambda word: False) -> ParsedQuery:
 
 
 # -- matching and scoring ------------------------------------------------------------------------------
+
 
 def _all_of(version: Version, fieldname: str, terms: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Documents holding every term in this field, with the terms' mean weight."""
@@ -258,13 +266,15 @@ def unit_scores(version: Version, unit: Unit, text: np.ndarray | None = None, fa
 # (판교, 가산, 송도): those providers' runs match it the same way.
 
 SCHEDULE_NAMES = {"weekend": ("주말", "주말반", "weekend"), "weekday": ("주중", "평일", "weekday")}
-MODE_NAMES = {"remote": ("원격", "remote"), "classroom": ("집체", "교실", "오프라인", "offline"),
-              "blended": ("혼합", "블렌디드", "blended")}
+MODE_NAMES = {
+    "remote": ("원격", "remote"),
+    "classroom": ("집체", "교실", "오프라인", "offline"),
+    "blended": ("혼합", "블렌디드", "blended"),
+}
 
 
 def _category_entry(code_id: int, found: list[str]) -> tuple[int, str, frozenset[str]]:
-    return (code_id, "|".join(analysis.synonym_key(n) for n in found),
-            frozenset(analysis.latin_terms(" ".join(found))))
+    return (code_id, "|".join(analysis.synonym_key(n) for n in found), frozenset(analysis.latin_terms(" ".join(found))))
 
 
 def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozenset[str]]]]:
@@ -291,9 +301,11 @@ def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozense
         out[column] = texts
     out["weekend"] = [_category_entry(WEEKEND_KINDS.index(kind), list(words)) for kind, words in SCHEDULE_NAMES.items()]
     out["mode"] = [_category_entry(MODE_KINDS.index(kind), list(words)) for kind, words in MODE_NAMES.items()]
-    out["places"] = [(provider_id, analysis.synonym_key(names.places[provider_id]), frozenset())
-                     for provider_id in np.unique(version.cols["provider_id"][runs]).tolist()
-                     if names.places.get(provider_id)]
+    out["places"] = [
+        (provider_id, analysis.synonym_key(names.places[provider_id]), frozenset())
+        for provider_id in np.unique(version.cols["provider_id"][runs]).tolist()
+        if names.places.get(provider_id)
+    ]
     return out
 
 
@@ -333,8 +345,9 @@ def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, flo
     return mask, weight
 
 
-def alternative_scores(version: Version, alternative: Alternative, texts: dict | None = None,
-                       rarity: float | None = None) -> np.ndarray:
+def alternative_scores(
+    version: Version, alternative: Alternative, texts: dict | None = None, rarity: float | None = None
+) -> np.ndarray:
     """An alternative's score on every document: its units' mean, when every unit matches. With `rarity`
     (a family's idf, family_rarity()), each unit's text score counts as if its word were that rare."""
     total, matched = None, None
@@ -438,8 +451,9 @@ def group_scores(version: Version, parsed: ParsedQuery, known) -> list[np.ndarra
     return out
 
 
-def combine(version: Version, parsed: ParsedQuery, scores_by_group: list[np.ndarray],
-            relaxed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def combine(
+    version: Version, parsed: ParsedQuery, scores_by_group: list[np.ndarray], relaxed: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(matching documents, relevance scores): every group must match; `relaxed`, all groups but one may do,
     and the documents that match every group get FULL_MATCH_BONUS, so they all come first."""
     matched = np.zeros(version.size, dtype=np.int16)

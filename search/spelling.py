@@ -91,8 +91,7 @@ _speller_lock = threading.Lock()
 def speller_for(version: Version) -> Speller:
     """The spelling index; may lag the live version by SPELLER_MAX_AGE (new words are rare and minor)."""
     found = _spellers.get(str(version.root))
-    if found is not None and (found.version_key == version.key
-                              or time.monotonic() - found.built_at < SPELLER_MAX_AGE):
+    if found is not None and (found.version_key == version.key or time.monotonic() - found.built_at < SPELLER_MAX_AGE):
         return found
     with _speller_lock:
         words = {w: n for w, n in version.vocabulary().items() if analysis.is_hangul_word(w)}
@@ -118,6 +117,7 @@ def _english_words(version: Version) -> Counter:
 
 def course_titles(version: Version) -> list[str]:
     """The title of every live course document (read once per version, from a column)."""
+
     def build(v: Version) -> list[str]:
         return [v.course_text(d)[0] for d in np.flatnonzero(v.live & v.cols["is_course"]).tolist()]
 

@@ -28,13 +28,21 @@ def courses():
     result = search(params)
     pages = presenters.Pages(result.page, result.per_page, result.total)
     return render_template(
-        "search/results.html", params=params, result=result, ignored=ignored, pages=pages,
-        query_args=presenters.to_args(params), chips=presenters.chips(params, result),
+        "search/results.html",
+        params=params,
+        result=result,
+        ignored=ignored,
+        pages=pages,
+        query_args=presenters.to_args(params),
+        chips=presenters.chips(params, result),
         facets=presenters.facet_links(params, result),
-        search_url=lambda **changes: presenters.search_url(params, **changes), popular=POPULAR_TOPICS,
-        sort_labels=SORT_LABELS, particle=korean.particle,
+        search_url=lambda **changes: presenters.search_url(params, **changes),
+        popular=POPULAR_TOPICS,
+        sort_labels=SORT_LABELS,
+        particle=korean.particle,
         index_missing=not result.total and not index_ready(),
-        past_page=params.page > 1 and not result.items and result.total > 0)
+        past_page=params.page > 1 and not result.items and result.total > 0,
+    )
 
 
 @bp.record_once

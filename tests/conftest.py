@@ -70,6 +70,7 @@ def _loopback_only(monkeypatch):
 
 # -- databases ---------------------------------------------------------------------------------------
 
+
 def pytest_collection_modifyitems(items):
     """PostgreSQL takes 100 connections: tests marked many_connections (60 at once) share one xdist worker,
     so two of them never run together; the rest of the suite spreads over the other workers meanwhile."""
@@ -205,6 +206,7 @@ def runner(app):
 
 # -- factories and helpers ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def make_ministry(app):
     from courses.models import Ministry
@@ -243,15 +245,27 @@ def make_user(app, make_ministry, make_provider):
 
     counter = iter(range(1, 10_000))
 
-    def make(role: Role | str = Role.LEARNER, *, email: str | None = None, password: str = PASSWORD,
-             ministry_code: str = "MOEL"):
+    def make(
+        role: Role | str = Role.LEARNER,
+        *,
+        email: str | None = None,
+        password: str = PASSWORD,
+        ministry_code: str = "MOEL",
+    ):
         role = Role(role)
-        org = {Role.PROVIDER: lambda: str(make_provider().id), Role.AUDITOR: lambda: make_ministry(ministry_code).code
-               }.get(role, lambda: None)()
+        org = {
+            Role.PROVIDER: lambda: str(make_provider().id),
+            Role.AUDITOR: lambda: make_ministry(ministry_code).code,
+        }.get(role, lambda: None)()
         db.session.commit()  # the test's own set-up writes (factories flush) are its own, not this unit's
         with unit_of_work(write_lock=True):
-            user = services.create_user(email=email or f"{role.value}{next(counter)}@example.com", role=role,
-                                        name="홍길동", org_code=org, password=password)
+            user = services.create_user(
+                email=email or f"{role.value}{next(counter)}@example.com",
+                role=role,
+                name="홍길동",
+                org_code=org,
+                password=password,
+            )
             if user.needs_totp:
                 user.totp_secret = TOTP_SECRET
         return user
@@ -262,8 +276,9 @@ def make_user(app, make_ministry, make_provider):
 def csrf_token(client, path: str) -> str:
     """The CSRF token of the form on `path` (tests submit forms the way a browser does)."""
     page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page
+    )
     assert match, f"no CSRF token on {path}"
     return match.group(1)
 
@@ -273,12 +288,15 @@ def login(client):
     """Sign a user in through the real login form (and TOTP step for admins and auditors)."""
 
     def sign_in(user, password: str = PASSWORD):
-        response = client.post("/login", data={"email": user.email, "password": password,
-                                               "csrf_token": csrf_token(client, "/login")})
+        response = client.post(
+            "/login", data={"email": user.email, "password": password, "csrf_token": csrf_token(client, "/login")}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         if user.needs_totp:
-            response = client.post("/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(),
-                                                       "csrf_token": csrf_token(client, "/login/2fa")})
+            response = client.post(
+                "/login/2fa",
+                data={"code": pyotp.TOTP(TOTP_SECRET).now(), "csrf_token": csrf_token(client, "/login/2fa")},
+            )
             assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 

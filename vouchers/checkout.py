@@ -77,6 +77,7 @@ def _end_read() -> None:
 
 # -- enrolling and paying ---------------------------------------------------------------------------------------
 
+
 def begin(enrolment: Enrolment, *, actor: str) -> Payment | None:
     """Inside the intent's unit of work: open the held enrolment's payment attempt, or confirm it at once when
     there is nothing to pay."""
@@ -95,8 +96,9 @@ def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: 
     """
     with unit_of_work(write_lock=True):  # phase 1: the intent
         enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
-        payment = begin(enrolment, actor=actor) if enrolment.status == S.HELD else \
-            payments.current_payment(enrolment.id)
+        payment = (
+            begin(enrolment, actor=actor) if enrolment.status == S.HELD else payments.current_payment(enrolment.id)
+        )
         enrolment_id, payment_id = enrolment.id, payment.id if payment is not None else None
     if payment_id is not None:
         try:
@@ -137,8 +139,11 @@ def process(payment_id: int, *, actor: str) -> Payment:
     amount, key, enrolment_id, backend = payment.amount, payment.idempotency_key, payment.enrolment_id, payment.backend
     _end_read()
     result = gateway(backend).create_payment(
-        amount=amount, idempotency_key=key, description=f"hrdnet 수강 신청 {enrolment_id}",
-        metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)})
+        amount=amount,
+        idempotency_key=key,
+        description=f"hrdnet 수강 신청 {enrolment_id}",
+        metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)},
+    )
     apply_state(payment_id, result, actor=actor)
     return db.session.get(Payment, payment_id)
 
@@ -155,8 +160,11 @@ def pay_with_card(payment_id: int, card_token: str, *, actor: str) -> ProcessorP
     if payment.status == PaymentStatus.SUCCEEDED:
         _end_read()
         return gateway(payment.backend).get_payment(payment.processor_ref)
-    if payment.status != PaymentStatus.PENDING or enrolment.status != S.HELD or \
-            (enrolment.expires_at is not None and enrolment.expires_at <= utcnow()):
+    if (
+        payment.status != PaymentStatus.PENDING
+        or enrolment.status != S.HELD
+        or (enrolment.expires_at is not None and enrolment.expires_at <= utcnow())
+    ):
         _end_read()
         raise PaymentClosed()
     if not payment.processor_ref:
@@ -165,8 +173,9 @@ def pay_with_card(payment_id: int, card_token: str, *, actor: str) -> ProcessorP
     ref, key, backend = payment.processor_ref, payment.idempotency_key, payment.backend
     _end_read()
     try:
-        result = gateway(backend).pay_with_card(ref=ref, card_token=card_token,
-                                                idempotency_key=confirm_key(key, card_token))
+        result = gateway(backend).pay_with_card(
+            ref=ref, card_token=card_token, idempotency_key=confirm_key(key, card_token)
+        )
     except CardDeclined as declined:
         with unit_of_work(write_lock=True):
             payments.close_declined(payments.get(payment_id), declined.message)
@@ -189,8 +198,15 @@ def sync(payment_id: int, *, actor: str) -> Payment:
 
 # -- the one fulfilment path --------------------------------------------------------------------------------------
 
-def apply_state(payment_id: int, state: ProcessorPayment, *, actor: str, event: PaymentEvent | None = None,
-                declined_event: bool = False) -> str:
+
+def apply_state(
+    payment_id: int,
+    state: ProcessorPayment,
+    *,
+    actor: str,
+    event: PaymentEvent | None = None,
+    declined_event: bool = False,
+) -> str:
     """Record the processor's state of a payment in one unit of work; returns what was done (for the log).
 
     `event` (a webhook's record) is inserted in the same transaction: if another request recorded the same
@@ -233,8 +249,9 @@ def fulfil(payment_id: int, *, actor: str, received: int | None = None) -> str:
         return "amount mismatch"
     enrolment = enrolments.get(payment.enrolment_id)
     payments.mark_succeeded(payment)
-    if enrolment.status == S.HELD and (enrolment.hold_id is None or
-                                       ledger.hold_state(enrolment.hold_id) == ledger.PENDING):
+    if enrolment.status == S.HELD and (
+        enrolment.hold_id is None or ledger.hold_state(enrolment.hold_id) == ledger.PENDING
+    ):
         enrolments.confirm(enrolment.id, actor=actor)
         return "confirmed"
     if enrolment.status in PAID_STATUSES and payments.other_successes(payment):
@@ -243,8 +260,12 @@ def fulfil(payment_id: int, *, actor: str, received: int | None = None) -> str:
         kind, why = PaymentFlagKind.LATE_SUCCESS_REFUNDED, f"신청 상태 '{enrolment.status}'에서 결제됨"
     payments.queue_refund(payment, payment.amount - payment.refunded, suffix="auto")
     payments.flag(payment, kind, f"{why}: {payment.amount:,}원 전액 자동 환불")
-    log.warning("payment %s succeeded for enrolment %s in status %s: refunded in full and flagged",
-                payment.id, enrolment.id, enrolment.status)
+    log.warning(
+        "payment %s succeeded for enrolment %s in status %s: refunded in full and flagged",
+        payment.id,
+        enrolment.id,
+        enrolment.status,
+    )
     return "refunded (late or duplicate)"
 
 
@@ -259,6 +280,7 @@ def _give_up(enrolment_id: int, *, actor: str) -> str:
 
 
 # -- the processor's notifications ----------------------------------------------------------------------------------
+
 
 def handle_event(event: ProcessorEvent, *, backend: str, actor: str = SYSTEM) -> str:
     """A verified notification: record its id once and apply the payment's current state (re-read from
@@ -290,15 +312,21 @@ def _record_only(record: PaymentEvent, outcome: str) -> str:
 
 # -- abandoned payments (a worker job and an outbox handler, registered by vouchers.init_app) -------------------
 
+
 def cancel_abandoned(limit: int = 200) -> int:
     """Pending payments of enrolments that expired or were cancelled before paying: cancel them here and at
     the processor (an outbox item: sent after commit, retried until it goes through)."""
     with unit_of_work(write_lock=True):
         rows = db.session.scalars(
-            select(Payment).join(Enrolment, Enrolment.id == Payment.enrolment_id)
-            .where(Payment.status == PaymentStatus.PENDING.value,
-                   Enrolment.status.in_([S.EXPIRED.value, S.WITHDRAWN.value, S.REJECTED.value]))
-            .order_by(Payment.id).limit(limit)).all()
+            select(Payment)
+            .join(Enrolment, Enrolment.id == Payment.enrolment_id)
+            .where(
+                Payment.status == PaymentStatus.PENDING.value,
+                Enrolment.status.in_([S.EXPIRED.value, S.WITHDRAWN.value, S.REJECTED.value]),
+            )
+            .order_by(Payment.id)
+            .limit(limit)
+        ).all()
         for payment in rows:
             payments.mark_canceled(payment)
             if payment.processor_ref:
@@ -317,8 +345,10 @@ def send_cancel(payload: dict) -> None:
 
 # -- cancelling and refunding (inside the caller's unit of work) ---------------------------------------------------
 
-def cancel(enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None = None,
-           rules: CardRules | None = None) -> CancelPreview:
+
+def cancel(
+    enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None = None, rules: CardRules | None = None
+) -> CancelPreview:
     """Withdraw or drop out by the rules (vouchers.enrolments.refunds) and queue the self-pay refund at the
     processor, in the caller's unit of work."""
     preview = refunds.cancel(enrolment_id, on=on, actor=actor, exempt_reason=exempt_reason, rules=rules)

@@ -23,8 +23,10 @@ def verify_command():
     from vouchers.ledger import operations as ledger
 
     report = ledger.verify()
-    summary = (f"{report.accounts} accounts, {report.transfers} transfers, {report.entries} entries, "
-               f"{report.holds} holds ({report.pending_holds} pending)")
+    summary = (
+        f"{report.accounts} accounts, {report.transfers} transfers, {report.entries} entries, "
+        f"{report.holds} holds ({report.pending_holds} pending)"
+    )
     if not report.ok:
         click.echo(f"ledger BROKEN: {len(report.problems)} problem(s) in {summary}", err=True)
         for problem in report.problems:
@@ -60,14 +62,19 @@ def issue_command(email: str, limit: int | None, valid_years: int | None, accoun
             raise click.ClickException(f"no learner account {email}")
         try:
             person = cards.person_of(user.id) or cards.link_unverified(user.id, actor=CLI_ACTOR)
-            application = db.session.scalar(select(CardApplication).where(
-                CardApplication.person_id == person.id, CardApplication.status == ApplicationStatus.SUBMITTED))
+            application = db.session.scalar(
+                select(CardApplication).where(
+                    CardApplication.person_id == person.id, CardApplication.status == ApplicationStatus.SUBMITTED
+                )
+            )
             if application is not None and account == "card" and limit is None and valid_years is None:
-                card_id = cards.decide_application(application.id, approve=True, actor=CLI_ACTOR,
-                                                   today=kst_today()).card_id
+                card_id = cards.decide_application(
+                    application.id, approve=True, actor=CLI_ACTOR, today=kst_today()
+                ).card_id
             else:
-                card_id = cards.issue_card(person.id, kind=account, today=kst_today(), actor=CLI_ACTOR, limit=limit,
-                                           valid_years=valid_years).id
+                card_id = cards.issue_card(
+                    person.id, kind=account, today=kst_today(), actor=CLI_ACTOR, limit=limit, valid_years=valid_years
+                ).id
         except DomainError as error:
             raise click.ClickException(error.message) from None
     click.echo(card_id)
@@ -128,15 +135,22 @@ class _domain_errors:
 
 
 @demo_cli.command("load")
-@click.option("--runs", type=click.IntRange(min=1), default=3000, show_default=True,
-              help="run records in the demo catalog (providers scale with it: one per ~120 runs)")
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=3000,
+    show_default=True,
+    help="run records in the demo catalog (providers scale with it: one per ~120 runs)",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="the same runs and seed give the same catalog")
 def demo_load_command(runs: int, seed: int):
     """Load a realistic demo catalog and demo users (one per role); idempotent. Prints counts and the logins."""
     from vouchers import demo as demo_module
 
-    with click.progressbar(length=1, label="데모 카탈로그 가져오는 중", file=sys.stderr, show_percent=True,
-                           show_eta=True) as bar:
+    with click.progressbar(
+        length=1, label="데모 카탈로그 가져오는 중", file=sys.stderr, show_percent=True, show_eta=True
+    ) as bar:
+
         def advance(done: int, total: int) -> None:
             bar.length = total
             if done > bar.pos:
@@ -152,5 +166,3 @@ def register(app: Flask) -> None:
 
     for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli, payments_cli, demo_cli):
         app.cli.add_command(group)
-
-

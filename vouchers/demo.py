@@ -48,12 +48,14 @@ def _ensure_demo_card(user) -> None:
     from vouchers.cards.models import CardKind
 
     if cards.person_of(user.id) is None:
-        cards.verify_identity(user.id, name=user.name, birth_date=date(1995, 3, 14), phone="010-0000-2026",
-                              actor="demo")
+        cards.verify_identity(
+            user.id, name=user.name, birth_date=date(1995, 3, 14), phone="010-0000-2026", actor="demo"
+        )
     person = cards.require_person(user.id)
     if cards.status_on(person.id, kst_today()) is None:
-        cards.record_status(person.id, employment_status="unemployed", groups=set(), effective_from=kst_today(),
-                            actor="demo")
+        cards.record_status(
+            person.id, employment_status="unemployed", groups=set(), effective_from=kst_today(), actor="demo"
+        )
     if cards.open_card(person.id, CardKind.CARD) is None:
         cards.issue_card(person.id, kind=CardKind.CARD, today=kst_today(), actor="demo")
 
@@ -75,8 +77,9 @@ def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = 
             user = services.find_user_by_email(email)
             if user is None:
                 org_code = str(provider.id) if org == "provider" else org
-                user = services.create_user(email=email, role=role, name=name, org_code=org_code,
-                                            password=DEMO_PASSWORD)
+                user = services.create_user(
+                    email=email, role=role, name=name, org_code=org_code, password=DEMO_PASSWORD
+                )
             if user.needs_totp and user.totp_secret is None:
                 user.totp_secret = DEMO_TOTP_SECRET
             if role == Role.LEARNER:

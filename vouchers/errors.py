@@ -38,6 +38,7 @@ class HoldNotPending(Conflict):
 
 # -- cards -------------------------------------------------------------------------------------------------
 
+
 class IdentityRequired(DomainError):
     status, code, message = 403, "identity_required", "본인인증을 먼저 해 주세요."
 
@@ -47,12 +48,18 @@ class IdentityTaken(Conflict):
 
 
 class IdentityUnavailable(DomainError):
-    status, code, message = 503, "identity_unavailable", (
-        "본인인증 서비스가 아직 연결되지 않았습니다. 카드 발급은 고객센터나 관리자에게 문의해 주세요.")
+    status, code, message = (
+        503,
+        "identity_unavailable",
+        ("본인인증 서비스가 아직 연결되지 않았습니다. 카드 발급은 고객센터나 관리자에게 문의해 주세요."),
+    )
 
 
 class IdentityLinkNotPending(Conflict):
-    code, message = "identity_link_not_pending", "검토를 기다리는 본인 연결 요청이 아닙니다. 이미 처리되었을 수 있습니다."
+    code, message = (
+        "identity_link_not_pending",
+        "검토를 기다리는 본인 연결 요청이 아닙니다. 이미 처리되었을 수 있습니다.",
+    )
 
 
 class NotEligible(DomainError):
@@ -100,6 +107,7 @@ class TopUpNotAllowed(Conflict):
 
 
 # -- enrolments --------------------------------------------------------------------------------------------
+
 
 class RunNotFound(NotFound):
     code, message = "run_not_found", "훈련과정 회차를 찾을 수 없습니다."

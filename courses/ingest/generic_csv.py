@@ -27,12 +27,41 @@ from typing import BinaryIO
 from courses.ingest.records import FeedRecord, FeedUnreadable, Rejection
 from courses.ingest.validate import GENERIC_ID, MAX_LINE_CHARS, LineReader, build_record, open_utf8_text, record_key
 
-REQUIRED = ("course_id", "run_number", "title", "provider_name", "provider_id", "start_date", "end_date", "fee",
-            "capacity")
-OPTIONAL = ("programme_code", "source_enrolled", "actual_cost", "support_amount", "general_self_pay", "ncs_code",
-            "region_code", "address", "phone", "business_number", "contents", "certificate", "keywords", "url",
-            "weekend", "mode", "hours", "days", "satisfaction", "employment_rate_3m", "employment_rate_6m",
-            "employment_count_3m")
+REQUIRED = (
+    "course_id",
+    "run_number",
+    "title",
+    "provider_name",
+    "provider_id",
+    "start_date",
+    "end_date",
+    "fee",
+    "capacity",
+)
+OPTIONAL = (
+    "programme_code",
+    "source_enrolled",
+    "actual_cost",
+    "support_amount",
+    "general_self_pay",
+    "ncs_code",
+    "region_code",
+    "address",
+    "phone",
+    "business_number",
+    "contents",
+    "certificate",
+    "keywords",
+    "url",
+    "weekend",
+    "mode",
+    "hours",
+    "days",
+    "satisfaction",
+    "employment_rate_3m",
+    "employment_rate_6m",
+    "employment_count_3m",
+)
 COLUMNS = REQUIRED + OPTIONAL
 
 
@@ -68,12 +97,18 @@ def parse(stream: BinaryIO, *, source: str) -> Iterator[FeedRecord | Rejection]:
                 continue
             if not lines.ended_with_newline and (len(row) < width or lines.quotes % 2):
                 # the last row of a file without a final line break, cut short or inside a quoted value
-                what = "따옴표가 닫히지 않았습니다" if lines.quotes % 2 else f"칸이 {len(row)}개뿐입니다 (머리글은 {width}개)"
+                what = (
+                    "따옴표가 닫히지 않았습니다"
+                    if lines.quotes % 2
+                    else f"칸이 {len(row)}개뿐입니다 (머리글은 {width}개)"
+                )
                 yield Rejection(position, None, f"파일이 line {start}에서 끊긴 것 같습니다: 마지막 줄의 {what}.")
                 raise FeedUnreadable(f"파일이 line {start}에서 끊긴 것 같습니다: 마지막 줄이 완전하지 않습니다.")
             if len(row) != width:
                 values = dict(zip(names, row, strict=False))
-                yield Rejection(position, record_key(values, GENERIC_ID), f"칸이 {len(row)}개입니다 (머리글은 {width}개).")
+                yield Rejection(
+                    position, record_key(values, GENERIC_ID), f"칸이 {len(row)}개입니다 (머리글은 {width}개)."
+                )
                 continue
             values = dict(zip(names, row, strict=True))
             if lines.bad_bytes:
@@ -81,8 +116,11 @@ def parse(stream: BinaryIO, *, source: str) -> Iterator[FeedRecord | Rejection]:
                 continue
             extra = None
             if has_extra:
-                extra = {name: value.strip() for name, value, ok in zip(names, row, known, strict=True)
-                         if not ok and value.strip()}
+                extra = {
+                    name: value.strip()
+                    for name, value, ok in zip(names, row, known, strict=True)
+                    if not ok and value.strip()
+                }
             yield build_record(values, position=position, id_pattern=GENERIC_ID, extra=extra)
     finally:
         text.close()
@@ -110,6 +148,6 @@ def _read_header(reader, lines: LineReader) -> list[str]:
     if missing:
         raise FeedUnreadable(
             f"필수 열이 없습니다: {', '.join(missing)} (머리글: {', '.join(names)[:200]}). "
-            "docs/feeds.md의 일반 CSV 형식을 보세요.")
+            "docs/feeds.md의 일반 CSV 형식을 보세요."
+        )
     return names
-

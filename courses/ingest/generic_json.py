@@ -66,7 +66,7 @@ class _Text:
             self.eof = True
             return False
         if self.pos:
-            self.buf = self.buf[self.pos:]
+            self.buf = self.buf[self.pos :]
             self.pos = 0
         self.buf += chunk
         return True
@@ -86,7 +86,7 @@ class _Text:
 
     def drop(self) -> None:
         """Forget everything consumed (keeps memory flat while skipping a huge record)."""
-        self.buf = self.buf[self.pos:]
+        self.buf = self.buf[self.pos :]
         self.pos = 0
 
 
@@ -104,8 +104,10 @@ def parse(stream: BinaryIO, *, source: str) -> Iterator[FeedRecord | Rejection]:
         elif first == "{":
             yield from _lines(window)
         else:
-            raise FeedUnreadable("JSON 피드가 아닙니다: 객체의 배열([ … ])이나 JSON Lines(한 줄에 객체 하나)여야 "
-                                 f"합니다. 파일이 {first!r}(으)로 시작합니다.")
+            raise FeedUnreadable(
+                "JSON 피드가 아닙니다: 객체의 배열([ … ])이나 JSON Lines(한 줄에 객체 하나)여야 "
+                f"합니다. 파일이 {first!r}(으)로 시작합니다."
+            )
     finally:
         text.close()
 
@@ -274,7 +276,7 @@ def _lines(window: _Text) -> Iterator[FeedRecord | Rejection]:
             if window.pos >= len(window.buf):
                 return
             newline = len(window.buf)
-        line_text = window.buf[window.pos:newline]
+        line_text = window.buf[window.pos : newline]
         line, first_pos = window.line, window.pos
         window.pos = newline + 1 if complete else newline
         window.line += 1
@@ -290,10 +292,14 @@ def _lines(window: _Text) -> Iterator[FeedRecord | Rejection]:
                 window.pos, window.line = first_pos, line
                 _refuse_first(window, problem)
             if not complete:
-                yield Rejection(position, None,
-                                f"파일이 line {line}에서 끊겼습니다: 마지막 줄이 완전한 JSON이 아닙니다 ({problem}).")
+                yield Rejection(
+                    position,
+                    None,
+                    f"파일이 line {line}에서 끊겼습니다: 마지막 줄이 완전한 JSON이 아닙니다 ({problem}).",
+                )
                 raise FeedUnreadable(
-                    f"파일이 line {line}에서 끊겼습니다: 앞의 {ordinal - 1}개 레코드만 읽었습니다.") from None
+                    f"파일이 line {line}에서 끊겼습니다: 앞의 {ordinal - 1}개 레코드만 읽었습니다."
+                ) from None
             yield Rejection(position, None, f"JSON 문법 오류: {problem}")
             continue
         yield _record(value, position, ordinal, "\ufffd" in line_text)
@@ -317,8 +323,10 @@ def _refuse_first(window: _Text, problem: str):
         if isinstance(value, dict) and "error" in value and not (value.keys() & set(REQUIRED)):
             raise FeedUnreadable(f"오류 문서입니다: {_error_text(value['error'])}")
         break
-    raise FeedUnreadable(f"JSON Lines 파일의 첫 줄이 JSON 객체가 아닙니다 ({problem}): 한 줄에 객체 하나씩 쓰거나 "
-                         "객체의 배열로 보내 주세요.")
+    raise FeedUnreadable(
+        f"JSON Lines 파일의 첫 줄이 JSON 객체가 아닙니다 ({problem}): 한 줄에 객체 하나씩 쓰거나 "
+        "객체의 배열로 보내 주세요."
+    )
 
 
 def _fill_keeping(window: _Text) -> bool:
@@ -349,12 +357,16 @@ def _record(value: Any, position: str, ordinal: int, bad_bytes: bool) -> FeedRec
             raise FeedUnreadable(f"오류 문서입니다: {_error_text(value['error'])}")
         missing = [name for name in REQUIRED if name not in value]
         if missing:
-            raise FeedUnreadable(f"첫 레코드에 필수 항목이 없습니다: {', '.join(missing)} (docs/feeds.md의 일반 JSON "
-                                 "형식을 보세요).")
+            raise FeedUnreadable(
+                f"첫 레코드에 필수 항목이 없습니다: {', '.join(missing)} (docs/feeds.md의 일반 JSON 형식을 보세요)."
+            )
     if bad_bytes:
         return Rejection(position, record_key(value, GENERIC_ID), "UTF-8이 아닌 바이트가 있습니다.")
     extra = None
     if not _KNOWN.issuperset(value):
-        extra = {name: item for name, item in value.items()
-                 if name not in _KNOWN and isinstance(item, str | int | float | bool)}
+        extra = {
+            name: item
+            for name, item in value.items()
+            if name not in _KNOWN and isinstance(item, str | int | float | bool)
+        }
     return build_record(value, position=position, id_pattern=GENERIC_ID, extra=extra)

@@ -92,15 +92,27 @@ FIELDS = {
 DERIVED = ("crseTracseSe", "perTrco", "instPerTrco", "stdgScor", "srchTraGbn", "trngKind")
 # FeedRecord field → the feed's name, for messages
 LABELS = {target: name for name, target in FIELDS.items()} | {
-    "support_amount": "perTrco", "satisfaction": "stdgScor", "mode": "srchTraGbn"}
+    "support_amount": "perTrco",
+    "satisfaction": "stdgScor",
+    "mode": "srchTraGbn",
+}
 LABELS_INST_PER_TRCO = LABELS | {"actual_cost": "instPerTrco"}
 
 # In HRD-Net these fields say "0" when the value is not known (a run that has not ended has no outcomes; a
 # list response has no approved support amount): 0 is read as unknown (None), like a blank. By feed name:
 # realMan ncsCd trngAreaCd trainTargetCd eiEmplRate3 eiEmplRate6 eiEmplCnt3 trtm trDcnt (and, below,
 # perTrco instPerTrco stdgScor).
-ZERO_IS_UNKNOWN = ("actual_cost", "ncs_code", "region_code", "programme_code", "employment_rate_3m",
-                   "employment_rate_6m", "employment_count_3m", "hours", "days")
+ZERO_IS_UNKNOWN = (
+    "actual_cost",
+    "ncs_code",
+    "region_code",
+    "programme_code",
+    "employment_rate_3m",
+    "employment_rate_6m",
+    "employment_count_3m",
+    "hours",
+    "days",
+)
 WEEKEND_CODES = {"1": "weekend", "2": "mixed", "3": "weekday", "9": "unknown"}
 MODE_CODES = {code: mode for code, mode in MODE_VALUES.items() if code.startswith("M")}
 
@@ -115,9 +127,18 @@ def parse(stream: BinaryIO, *, source: str) -> Iterator[FeedRecord | Rejection]:
     if not is_error_document and root.lower() != "hrdnet":
         raise FeedUnreadable(f"HRD-Net 피드가 아닙니다: 최상위 요소가 <{root}>입니다 (<HRDNet>이어야 합니다).")
     parser = etree.XMLPullParser(
-        events=("end",), tag=("scn_list", "error"), resolve_entities=False, load_dtd=False, no_network=True,
-        dtd_validation=False, huge_tree=True, remove_blank_text=True, remove_comments=True, remove_pis=True,
-        collect_ids=False)
+        events=("end",),
+        tag=("scn_list", "error"),
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        dtd_validation=False,
+        huge_tree=True,
+        remove_blank_text=True,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+    )
     ordinal = 0  # scn_list elements seen
     pending = 0  # bytes fed since a run last ended
     data = head
@@ -144,9 +165,12 @@ def parse(stream: BinaryIO, *, source: str) -> Iterator[FeedRecord | Rejection]:
                 problem = f"한 회차가 {MAX_RECORD_BYTES >> 20} MiB를 넘어 깨진 파일로 보고 읽기를 멈춥니다"
                 if ordinal == 0:
                     raise FeedUnreadable(f"XML을 읽을 수 없습니다: {problem}.")
-                yield Rejection(f"record {ordinal + 1}", None, f"파일이 record {ordinal + 1}에서 끊겼습니다: {problem}.")
-                raise FeedUnreadable(f"파일이 record {ordinal + 1}에서 끊겼습니다: 앞의 {ordinal}개 회차만 읽었습니다. "
-                                     f"({problem})")
+                yield Rejection(
+                    f"record {ordinal + 1}", None, f"파일이 record {ordinal + 1}에서 끊겼습니다: {problem}."
+                )
+                raise FeedUnreadable(
+                    f"파일이 record {ordinal + 1}에서 끊겼습니다: 앞의 {ordinal}개 회차만 읽었습니다. ({problem})"
+                )
             data = stream.read(CHUNK)
     except etree.XMLSyntaxError as exc:
         # events queued before the error are still there: yield them first
@@ -161,9 +185,12 @@ def parse(stream: BinaryIO, *, source: str) -> Iterator[FeedRecord | Rejection]:
         problem = _syntax_message(exc)
         if ordinal == 0:
             raise FeedUnreadable(f"XML을 읽을 수 없습니다 (line {line}): {problem}") from None
-        yield Rejection(f"line {line}", None,
-                        f"파일이 line {line}에서 끊겼습니다 (record {ordinal + 1}을(를) 읽던 중): {problem}")
-        raise FeedUnreadable(f"파일이 line {line}에서 끊겼습니다: 앞의 {ordinal}개 회차만 읽었습니다. ({problem})") from None
+        yield Rejection(
+            f"line {line}", None, f"파일이 line {line}에서 끊겼습니다 (record {ordinal + 1}을(를) 읽던 중): {problem}"
+        )
+        raise FeedUnreadable(
+            f"파일이 line {line}에서 끊겼습니다: 앞의 {ordinal}개 회차만 읽었습니다. ({problem})"
+        ) from None
     if is_error_document:
         raise FeedUnreadable("고용24가 오류 문서(<GO24>)를 돌려주었지만 오류 내용이 없습니다.")
 
@@ -243,8 +270,11 @@ def _build(values: dict[str, str | float | None], other: dict[str, str], positio
             if mode:
                 values["mode"] = mode
                 break
-        extra = {name: value.strip() for name, value in other.items()
-                 if value and name not in DERIVED and not value.isspace()}
+        extra = {
+            name: value.strip()
+            for name, value in other.items()
+            if value and name not in DERIVED and not value.isspace()
+        }
     else:
         extra = {}
     if not get("mode"):
@@ -256,8 +286,7 @@ def _build(values: dict[str, str | float | None], other: dict[str, str], positio
     # weekend: 1 weekend, 2 mixed, 3 weekday, 9 / blank / any other code: unknown
     weekend = get("weekend")
     values["weekend"] = WEEKEND_CODES.get(weekend.strip(), "unknown") if weekend else "unknown"
-    return build_record(values, position=position, labels=labels, id_pattern=HRDNET_ID, extra=extra,
-                        errors=errors)
+    return build_record(values, position=position, labels=labels, id_pattern=HRDNET_ID, extra=extra, errors=errors)
 
 
 def _is_zero(value: str) -> bool:
@@ -318,7 +347,9 @@ def _scan_prologue(buffer: bytes) -> str | None:
         if i >= size:
             return None
         if buffer[i] != 0x3C:  # "<"
-            raise FeedUnreadable(f"XML 문서가 아닙니다: {buffer[i:i + 20].decode('utf-8', 'replace')!r}(으)로 시작합니다.")
+            raise FeedUnreadable(
+                f"XML 문서가 아닙니다: {buffer[i : i + 20].decode('utf-8', 'replace')!r}(으)로 시작합니다."
+            )
         if buffer.startswith(b"<?", i):
             end = buffer.find(b"?>", i + 2)
             if end < 0:
@@ -334,7 +365,8 @@ def _scan_prologue(buffer: bytes) -> str | None:
                 return None
             raise FeedUnreadable(
                 "DOCTYPE(DTD)이 있는 문서는 보안상 읽지 않습니다 (HRD-Net 피드에는 DTD가 없습니다; HTML 오류 "
-                "페이지일 수도 있습니다).")
+                "페이지일 수도 있습니다)."
+            )
         else:
             match = _ROOT_NAME.match(buffer, i)
             if match is None:

@@ -43,9 +43,28 @@ SHRINK_MIN_PREVIOUS = 20  # ... once there is enough to compare with
 REPORT_REJECTIONS = 1000  # rejections kept in the database row (the JSON report has them all)
 
 # FeedRecord fields that are copied onto the run; the rest belong to the provider, course or listing.
-RUN_FIELDS = ("run_number", "start_date", "end_date", "weekend", "mode", "hours", "days", "fee", "actual_cost",
-              "support_amount", "general_self_pay", "capacity", "source_enrolled", "ncs_code", "region_code",
-              "address", "satisfaction", "employment_rate_3m", "employment_rate_6m", "employment_count_3m")
+RUN_FIELDS = (
+    "run_number",
+    "start_date",
+    "end_date",
+    "weekend",
+    "mode",
+    "hours",
+    "days",
+    "fee",
+    "actual_cost",
+    "support_amount",
+    "general_self_pay",
+    "capacity",
+    "source_enrolled",
+    "ncs_code",
+    "region_code",
+    "address",
+    "satisfaction",
+    "employment_rate_3m",
+    "employment_rate_6m",
+    "employment_count_3m",
+)
 HASHED_FIELDS = tuple(f.name for f in fields(FeedRecord) if f.name not in ("position", "extra"))
 
 
@@ -73,17 +92,27 @@ class ImportResult:
     def as_report(self) -> dict:
         """The --report JSON: the four counts as integers at the top level, then the details."""
         return {
-            "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-            "rejected": self.rejected, "marked_missing": self.marked_missing, "records": self.records,
-            "status": self.status, "message": self.message, "import_id": self.import_id, "source": self.source,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "marked_missing": self.marked_missing,
+            "records": self.records,
+            "status": self.status,
+            "message": self.message,
+            "import_id": self.import_id,
+            "source": self.source,
             "range": [d.isoformat() if d else None for d in (self.range_from, self.range_to)],
             "file_sha256": self.file_hash,
             "rejections": [r.as_dict() for r in self.rejections],
         }
 
 
-PARSER_MODULES = {"hrdnet-xml": "courses.ingest.hrdnet_xml", "csv": "courses.ingest.generic_csv",
-                  "json": "courses.ingest.generic_json"}
+PARSER_MODULES = {
+    "hrdnet-xml": "courses.ingest.hrdnet_xml",
+    "csv": "courses.ingest.generic_csv",
+    "json": "courses.ingest.generic_json",
+}
 
 
 def parser_for(fmt: str) -> Callable[..., Iterator[FeedRecord | Rejection]]:
@@ -104,6 +133,7 @@ def file_sha256(path: Path) -> str:
 
 
 # -- the dry pass -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Survey:
@@ -138,34 +168,41 @@ def _earlier_survey(source: str, digest: str) -> Survey | None:
     row = db.session.execute(
         select(ImportRun.records, ImportRun.range_from, ImportRun.range_to)
         .where(ImportRun.source == source, ImportRun.file_hash == digest, ImportRun.status == "done")
-        .order_by(ImportRun.id.desc()).limit(1)).first()
+        .order_by(ImportRun.id.desc())
+        .limit(1)
+    ).first()
     return Survey(records=row.records, range_from=row.range_from, range_to=row.range_to) if row else None
 
 
 def listed_in_range(source: str, start: date, end: date) -> int:
     """How many runs this source currently lists with a start date in [start, end]."""
     return db.session.scalar(
-        select(func.count()).select_from(SourceRecord).join(Run, Run.id == SourceRecord.run_id)
-        .where(SourceRecord.source == source, SourceRecord.not_seen_since.is_(None),
-               Run.start_date.between(start, end))
+        select(func.count())
+        .select_from(SourceRecord)
+        .join(Run, Run.id == SourceRecord.run_id)
+        .where(SourceRecord.source == source, SourceRecord.not_seen_since.is_(None), Run.start_date.between(start, end))
     )
 
 
 def check_shrink(source: str, found: Survey, allow_shrink: bool) -> None:
     if found.records == 0:
         if not allow_shrink:
-            raise ImportRefused("피드에 유효한 과정 회차가 하나도 없어 가져오지 않았습니다. "
-                                "정말 비어 있는 피드라면 --allow-shrink 로 다시 실행하세요.")
+            raise ImportRefused(
+                "피드에 유효한 과정 회차가 하나도 없어 가져오지 않았습니다. "
+                "정말 비어 있는 피드라면 --allow-shrink 로 다시 실행하세요."
+            )
         return
     previous = listed_in_range(source, found.range_from, found.range_to)
     if not allow_shrink and _is_shrunk(found.records, previous):
         raise ImportRefused(
             f"피드의 회차 수({found.records:,})가 같은 기간({found.range_from}~{found.range_to})에 이 출처가 "
             f"지금 제공하는 회차 수({previous:,})의 절반에 못 미쳐 가져오지 않았습니다. "
-            "일부만 받은 파일이 아닌지 확인하고, 맞다면 --allow-shrink 로 다시 실행하세요.")
+            "일부만 받은 파일이 아닌지 확인하고, 맞다면 --allow-shrink 로 다시 실행하세요."
+        )
 
 
 # -- the import pass ----------------------------------------------------------------------------------
+
 
 class _Lookups:
     """Per-import caches of what earlier batches resolved (a few thousand rows at most)."""
@@ -173,9 +210,13 @@ class _Lookups:
     def __init__(self, source: str):
         self.source = source
         self.programmes: dict[str, int] = dict(db.session.execute(select(Programme.code, Programme.id)).all())
-        self.providers: dict[str, int] = dict(db.session.execute(
-            select(ProviderSourceId.external_id, ProviderSourceId.provider_id)
-            .where(ProviderSourceId.source == source)).all())
+        self.providers: dict[str, int] = dict(
+            db.session.execute(
+                select(ProviderSourceId.external_id, ProviderSourceId.provider_id).where(
+                    ProviderSourceId.source == source
+                )
+            ).all()
+        )
         self.listings: dict[str, tuple[int, int]] = {}  # course external id -> (listing id, course id)
 
 
@@ -185,13 +226,26 @@ def _provider_for(record: FeedRecord, lookups: _Lookups) -> int:
     if provider_id is None:
         provider_id = _find_provider(record)
         if provider_id is None:
-            provider_id = db.session.execute(insert(Provider).returning(Provider.id), [{
-                "name": record.provider_name, "name_key": matching.normalise_name(record.provider_name),
-                "business_number": record.business_number,
-                "region_code": record.region_code, "address": record.address, "phone": record.phone,
-                "created_at": utcnow(), "updated_at": utcnow()}]).scalar_one()
-        db.session.execute(insert(ProviderSourceId).values(provider_id=provider_id, source=lookups.source,
-                                                           external_id=record.provider_id))
+            provider_id = db.session.execute(
+                insert(Provider).returning(Provider.id),
+                [
+                    {
+                        "name": record.provider_name,
+                        "name_key": matching.normalise_name(record.provider_name),
+                        "business_number": record.business_number,
+                        "region_code": record.region_code,
+                        "address": record.address,
+                        "phone": record.phone,
+                        "created_at": utcnow(),
+                        "updated_at": utcnow(),
+                    }
+                ],
+            ).scalar_one()
+        db.session.execute(
+            insert(ProviderSourceId).values(
+                provider_id=provider_id, source=lookups.source, external_id=record.provider_id
+            )
+        )
         lookups.providers[record.provider_id] = provider_id
     return provider_id
 
@@ -203,8 +257,11 @@ def _find_provider(record: FeedRecord) -> int | None:
         if found is not None:
             return found
     sido = (record.region_code or "")[:2]
-    for provider_id, region in db.session.execute(select(Provider.id, Provider.region_code).where(
-            Provider.name_key == matching.normalise_name(record.provider_name))):
+    for provider_id, region in db.session.execute(
+        select(Provider.id, Provider.region_code).where(
+            Provider.name_key == matching.normalise_name(record.provider_name)
+        )
+    ):
         if not sido or not region or region[:2] == sido:
             return provider_id
     return None
@@ -223,17 +280,22 @@ def _resolve_listings(records: list[FeedRecord], lookups: _Lookups) -> None:
     if not wanted:
         return
     for external_id, listing_id, course_id in db.session.execute(
-            select(CourseListing.external_id, CourseListing.id, CourseListing.course_id).where(
-                CourseListing.source == lookups.source, CourseListing.external_id.in_(wanted))):
+        select(CourseListing.external_id, CourseListing.id, CourseListing.course_id).where(
+            CourseListing.source == lookups.source, CourseListing.external_id.in_(wanted)
+        )
+    ):
         lookups.listings[external_id] = (listing_id, course_id)
         del wanted[external_id]
     if not wanted:
         return
-    keys = {external_id: matching.match_key(record.title, _provider_for(record, lookups))
-            for external_id, record in wanted.items()}
+    keys = {
+        external_id: matching.match_key(record.title, _provider_for(record, lookups))
+        for external_id, record in wanted.items()
+    }
     candidates: dict[str, list[tuple[int | str, str | None]]] = defaultdict(list)
-    for course_id, key, ncs in db.session.execute(select(Course.id, Course.match_key, Course.ncs_code)
-                                                  .where(Course.match_key.in_(set(keys.values())))):
+    for course_id, key, ncs in db.session.execute(
+        select(Course.id, Course.match_key, Course.ncs_code).where(Course.match_key.in_(set(keys.values())))
+    ):
         candidates[key].append((course_id, ncs))
     course_of: dict[str, int | str] = {}  # an existing course id, or the external id that creates the course
     creators = []
@@ -247,17 +309,40 @@ def _resolve_listings(records: list[FeedRecord], lookups: _Lookups) -> None:
         course_of[external_id] = found
     if creators:
         now = utcnow()
-        created = db.session.scalars(insert(Course).returning(Course.id, sort_by_parameter_order=True), [{
-            "title": wanted[e].title, "provider_id": lookups.providers[wanted[e].provider_id],
-            "ncs_code": wanted[e].ncs_code, "match_key": keys[e], "contents": wanted[e].contents,
-            "certificate": wanted[e].certificate, "keywords": wanted[e].keywords, "created_at": now,
-            "updated_at": now} for e in creators]).all()
+        created = db.session.scalars(
+            insert(Course).returning(Course.id, sort_by_parameter_order=True),
+            [
+                {
+                    "title": wanted[e].title,
+                    "provider_id": lookups.providers[wanted[e].provider_id],
+                    "ncs_code": wanted[e].ncs_code,
+                    "match_key": keys[e],
+                    "contents": wanted[e].contents,
+                    "certificate": wanted[e].certificate,
+                    "keywords": wanted[e].keywords,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for e in creators
+            ],
+        ).all()
         new_ids = dict(zip(creators, created, strict=True))
         course_of = {e: new_ids.get(c, c) if isinstance(c, str) else c for e, c in course_of.items()}
     externals = list(wanted)
-    listing_ids = db.session.scalars(insert(CourseListing).returning(CourseListing.id, sort_by_parameter_order=True), [{
-        "course_id": course_of[e], "source": lookups.source, "external_id": e, "title": wanted[e].title,
-        "url": wanted[e].url, "pinned": False} for e in externals]).all()
+    listing_ids = db.session.scalars(
+        insert(CourseListing).returning(CourseListing.id, sort_by_parameter_order=True),
+        [
+            {
+                "course_id": course_of[e],
+                "source": lookups.source,
+                "external_id": e,
+                "title": wanted[e].title,
+                "url": wanted[e].url,
+                "pinned": False,
+            }
+            for e in externals
+        ],
+    ).all()
     for external_id, listing_id in zip(externals, listing_ids, strict=True):
         lookups.listings[external_id] = (listing_id, course_of[external_id])
 
@@ -270,10 +355,19 @@ def _run_values(record: FeedRecord, lookups: _Lookups) -> dict:
 
 def _import_batch(batch: list[FeedRecord], lookups: _Lookups, import_id: int, result: ImportResult) -> None:
     keys = {record.key for record in batch}
-    existing = {row.external_key: row for row in db.session.execute(
-        select(SourceRecord.id, SourceRecord.external_key, SourceRecord.run_id, SourceRecord.content_hash,
-               SourceRecord.last_import_id, SourceRecord.not_seen_since)
-        .where(SourceRecord.source == lookups.source, SourceRecord.external_key.in_(keys)))}
+    existing = {
+        row.external_key: row
+        for row in db.session.execute(
+            select(
+                SourceRecord.id,
+                SourceRecord.external_key,
+                SourceRecord.run_id,
+                SourceRecord.content_hash,
+                SourceRecord.last_import_id,
+                SourceRecord.not_seen_since,
+            ).where(SourceRecord.source == lookups.source, SourceRecord.external_key.in_(keys))
+        )
+    }
     now = utcnow()
     seen_in_batch: dict[str, tuple[str, str]] = {}
     touched, changed, new = [], [], []
@@ -288,9 +382,14 @@ def _import_batch(batch: list[FeedRecord], lookups: _Lookups, import_id: int, re
             if earlier[0] == digest:
                 result.unchanged += 1
             else:
-                _reject(result, Rejection(record.position, record.key,
-                                          f"같은 회차가 파일에 두 번 나오며 내용이 다릅니다 (처음: {earlier[1]}). "
-                                          "처음 것을 유지합니다."))
+                _reject(
+                    result,
+                    Rejection(
+                        record.position,
+                        record.key,
+                        f"같은 회차가 파일에 두 번 나오며 내용이 다릅니다 (처음: {earlier[1]}). 처음 것을 유지합니다.",
+                    ),
+                )
             continue
         seen_in_batch[record.key] = (digest, record.position)
         if known is None:
@@ -305,8 +404,11 @@ def _import_batch(batch: list[FeedRecord], lookups: _Lookups, import_id: int, re
             changed.append((known, record, digest))
             result.updated += 1
     if touched:
-        db.session.execute(update(SourceRecord).where(SourceRecord.id.in_(touched))
-                           .values(last_seen=now, not_seen_since=None, last_import_id=import_id))
+        db.session.execute(
+            update(SourceRecord)
+            .where(SourceRecord.id.in_(touched))
+            .values(last_seen=now, not_seen_since=None, last_import_id=import_id)
+        )
     if changed:
         _update_runs(changed, lookups, import_id, now)
     if new:
@@ -321,20 +423,42 @@ def _create_runs(new: list[tuple[FeedRecord, str]], lookups: _Lookups, import_id
     rows = []
     for record, _digest in new:
         listing_id, course_id = lookups.listings[record.course_id]
-        rows.append({**_run_values(record, lookups), "course_id": course_id, "listing_id": listing_id,
-                     "status": "open", "local_enrolled": 0, "created_at": now, "updated_at": now})
+        rows.append(
+            {
+                **_run_values(record, lookups),
+                "course_id": course_id,
+                "listing_id": listing_id,
+                "status": "open",
+                "local_enrolled": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     run_ids = db.session.scalars(insert(Run).returning(Run.id, sort_by_parameter_order=True), rows).all()
-    db.session.execute(insert(SourceRecord), [
-        {"run_id": run_id, "source": lookups.source, "external_key": record.key, "content_hash": digest,
-         "first_seen": now, "last_seen": now, "last_import_id": import_id}
-        for run_id, (record, digest) in zip(run_ids, new, strict=True)])
+    db.session.execute(
+        insert(SourceRecord),
+        [
+            {
+                "run_id": run_id,
+                "source": lookups.source,
+                "external_key": record.key,
+                "content_hash": digest,
+                "first_seen": now,
+                "last_seen": now,
+                "last_import_id": import_id,
+            }
+            for run_id, (record, digest) in zip(run_ids, new, strict=True)
+        ],
+    )
     return list(run_ids)
 
 
 def _update_runs(changed: list, lookups: _Lookups, import_id: int, now) -> None:
     """Set only the columns whose values changed (the ORM writes just the dirty ones)."""
-    runs = {run.id: run for run in db.session.scalars(
-        select(Run).where(Run.id.in_([known.run_id for known, _, _ in changed])))}
+    runs = {
+        run.id: run
+        for run in db.session.scalars(select(Run).where(Run.id.in_([known.run_id for known, _, _ in changed])))
+    }
     for known, record, digest in changed:
         run = runs[known.run_id]
         for name, value in _run_values(record, lookups).items():
@@ -345,8 +469,11 @@ def _update_runs(changed: list, lookups: _Lookups, import_id: int, now) -> None:
             changes.provider_changed(provider_id)
         if run.listing_id is not None and _update_course(run.course_id, run.listing_id, record):
             changes.courses_changed([run.course_id])
-        db.session.execute(update(SourceRecord).where(SourceRecord.id == known.id).values(
-            content_hash=digest, last_seen=now, not_seen_since=None, last_import_id=import_id))
+        db.session.execute(
+            update(SourceRecord)
+            .where(SourceRecord.id == known.id)
+            .values(content_hash=digest, last_seen=now, not_seen_since=None, last_import_id=import_id)
+        )
     db.session.flush()
 
 
@@ -354,8 +481,12 @@ def _update_provider(provider_id: int, record: FeedRecord) -> bool:
     """Returns True when the provider's name changed (what search shows of a provider)."""
     provider = db.session.get(Provider, provider_id)
     renamed = bool(record.provider_name) and provider.name != record.provider_name
-    for name, value in (("name", record.provider_name), ("address", record.address), ("phone", record.phone),
-                        ("region_code", record.region_code)):
+    for name, value in (
+        ("name", record.provider_name),
+        ("address", record.address),
+        ("phone", record.phone),
+        ("region_code", record.region_code),
+    ):
         if value and getattr(provider, name) != value:
             setattr(provider, name, value)
     provider.name_key = matching.normalise_name(provider.name)
@@ -386,12 +517,22 @@ def _reject(result: ImportResult, rejection: Rejection) -> None:
 
 def mark_missing(source: str, import_id: int, start: date, end: date) -> int:
     """Runs of this source in [start, end] that this import did not list: not seen since today."""
-    stale = select(SourceRecord.id).join(Run, Run.id == SourceRecord.run_id).where(
-        SourceRecord.source == source, SourceRecord.not_seen_since.is_(None),
-        (SourceRecord.last_import_id != import_id) | SourceRecord.last_import_id.is_(None),
-        Run.start_date.between(start, end))
-    run_ids = db.session.scalars(update(SourceRecord).where(SourceRecord.id.in_(stale))
-                                 .values(not_seen_since=kst_today()).returning(SourceRecord.run_id)).all()
+    stale = (
+        select(SourceRecord.id)
+        .join(Run, Run.id == SourceRecord.run_id)
+        .where(
+            SourceRecord.source == source,
+            SourceRecord.not_seen_since.is_(None),
+            (SourceRecord.last_import_id != import_id) | SourceRecord.last_import_id.is_(None),
+            Run.start_date.between(start, end),
+        )
+    )
+    run_ids = db.session.scalars(
+        update(SourceRecord)
+        .where(SourceRecord.id.in_(stale))
+        .values(not_seen_since=kst_today())
+        .returning(SourceRecord.run_id)
+    ).all()
     changes.runs_changed(run_ids)  # hidden from search unless another source still lists them
     return len(run_ids)
 
@@ -410,8 +551,15 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def import_file(path: Path, fmt: str, *, source: str, actor: str, allow_shrink: bool = False,
-                progress: Callable[[int], None] | None = None) -> ImportResult:
+def import_file(
+    path: Path,
+    fmt: str,
+    *,
+    source: str,
+    actor: str,
+    allow_shrink: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     """Import one feed file. Raises FeedUnreadable (nothing imported) or ImportRefused (nothing imported)."""
     path = Path(path)
     digest = file_sha256(path)
@@ -422,25 +570,54 @@ def import_file(path: Path, fmt: str, *, source: str, actor: str, allow_shrink: 
         _record_refusal(source, fmt, actor, path.name, digest, found, str(refused))
         raise
     with path.open("rb") as stream:
-        return import_records(parser_for(fmt)(stream, source=source), source=source, fmt=fmt, actor=actor,
-                              range_from=found.range_from, range_to=found.range_to, file_name=path.name,
-                              file_hash=digest,
-                              after_batch=(lambda: progress(stream.tell())) if progress else None)
+        return import_records(
+            parser_for(fmt)(stream, source=source),
+            source=source,
+            fmt=fmt,
+            actor=actor,
+            range_from=found.range_from,
+            range_to=found.range_to,
+            file_name=path.name,
+            file_hash=digest,
+            after_batch=(lambda: progress(stream.tell())) if progress else None,
+        )
 
 
-def _record_refusal(source: str, fmt: str, actor: str, file_name: str, digest: str, found: Survey,
-                    message: str) -> None:
+def _record_refusal(
+    source: str, fmt: str, actor: str, file_name: str, digest: str, found: Survey, message: str
+) -> None:
     with unit_of_work(write_lock=True):
-        db.session.add(ImportRun(source=source, format=fmt, file_name=file_name, file_hash=digest, actor=actor,
-                                 range_from=found.range_from, range_to=found.range_to, status="refused",
-                                 finished_at=utcnow(), message=message[:500]))
+        db.session.add(
+            ImportRun(
+                source=source,
+                format=fmt,
+                file_name=file_name,
+                file_hash=digest,
+                actor=actor,
+                range_from=found.range_from,
+                range_to=found.range_to,
+                status="refused",
+                finished_at=utcnow(),
+                message=message[:500],
+            )
+        )
 
 
-def import_records(items: Iterator[FeedRecord | Rejection], *, source: str, fmt: str, actor: str,
-                   range_from: date | None, range_to: date | None, file_name: str | None = None,
-                   file_hash: str | None = None, after_batch: Callable[[], None] | None = None,
-                   guard_shrink: bool = False, allow_shrink: bool = False,
-                   whole_range: Callable[[], bool] = lambda: True) -> ImportResult:
+def import_records(
+    items: Iterator[FeedRecord | Rejection],
+    *,
+    source: str,
+    fmt: str,
+    actor: str,
+    range_from: date | None,
+    range_to: date | None,
+    file_name: str | None = None,
+    file_hash: str | None = None,
+    after_batch: Callable[[], None] | None = None,
+    guard_shrink: bool = False,
+    allow_shrink: bool = False,
+    whole_range: Callable[[], bool] = lambda: True,
+) -> ImportResult:
     """Upsert a stream of parsed records in batches (each batch committed before after_batch is called).
 
     range_from/range_to is the training-start range the stream covers: runs of the source in it that the
@@ -453,8 +630,15 @@ def import_records(items: Iterator[FeedRecord | Rejection], *, source: str, fmt:
     result = ImportResult(source=source, file_hash=file_hash, range_from=range_from, range_to=range_to)
     previous = listed_in_range(source, range_from, range_to) if guard_shrink and range_from else 0
     with unit_of_work(write_lock=True):
-        row = ImportRun(source=source, format=fmt, file_name=file_name, file_hash=file_hash, actor=actor,
-                        range_from=range_from, range_to=range_to)
+        row = ImportRun(
+            source=source,
+            format=fmt,
+            file_name=file_name,
+            file_hash=file_hash,
+            actor=actor,
+            range_from=range_from,
+            range_to=range_to,
+        )
         db.session.add(row)
         db.session.flush()
         result.import_id = row.id
@@ -476,8 +660,10 @@ def import_records(items: Iterator[FeedRecord | Rejection], *, source: str, fmt:
         result.message = "이어받기로 일부 기간만 새로 받아, 빠진 회차 표시는 다음 전체 수집 때 합니다."
     elif guard_shrink and not allow_shrink and _is_shrunk(result.records, previous):
         mark = False
-        result.message = (f"받은 회차 수({result.records:,})가 이 기간에 지금 제공되는 회차 수({previous:,})의 "
-                          "절반에 못 미쳐, 받은 회차만 반영하고 빠진 회차 표시는 하지 않았습니다 (--allow-shrink).")
+        result.message = (
+            f"받은 회차 수({result.records:,})가 이 기간에 지금 제공되는 회차 수({previous:,})의 "
+            "절반에 못 미쳐, 받은 회차만 반영하고 빠진 회차 표시는 하지 않았습니다 (--allow-shrink)."
+        )
     _finish(result, complete=not broken, mark=mark, actor=actor)
     return result
 
@@ -492,22 +678,36 @@ def _finish(result: ImportResult, *, complete: bool, mark: bool, actor: str) -> 
             result.marked_missing = mark_missing(result.source, result.import_id, result.range_from, result.range_to)
         if not complete:
             result.status = "partial"
-            result.message = (f"{result.message} 끝까지 읽지 못해, 읽은 회차만 반영하고 "
-                              "빠진 회차 표시는 하지 않았습니다.").strip()
+            result.message = (
+                f"{result.message} 끝까지 읽지 못해, 읽은 회차만 반영하고 빠진 회차 표시는 하지 않았습니다."
+            ).strip()
         else:
             result.status = "done"
             if not result.message and result.created == result.updated == result.marked_missing == 0:
                 result.message = "변경 사항이 없습니다 (모든 회차가 이전과 같습니다)."
             result.message = result.message or (
                 f"새 회차 {result.created:,}건, 바뀐 회차 {result.updated:,}건, 그대로 {result.unchanged:,}건, "
-                f"거부 {result.rejected:,}건, 목록에서 빠진 회차 {result.marked_missing:,}건.")
+                f"거부 {result.rejected:,}건, 목록에서 빠진 회차 {result.marked_missing:,}건."
+            )
         row = db.session.get(ImportRun, result.import_id)
         for name in ("status", "records", "created", "updated", "unchanged", "rejected", "marked_missing"):
             setattr(row, name, getattr(result, name))
         row.message = result.message[:500]
         row.finished_at = utcnow()
         row.rejections = json.dumps([r.as_dict() for r in result.rejections[:REPORT_REJECTIONS]], ensure_ascii=False)
-        audit.append("catalog.imported", actor=actor, subject_type="import", subject_id=result.import_id,
-                     data={"source": result.source, "status": result.status, "file_sha256": result.file_hash,
-                           "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
-                           "rejected": result.rejected, "marked_missing": result.marked_missing})
+        audit.append(
+            "catalog.imported",
+            actor=actor,
+            subject_type="import",
+            subject_id=result.import_id,
+            data={
+                "source": result.source,
+                "status": result.status,
+                "file_sha256": result.file_hash,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "rejected": result.rejected,
+                "marked_missing": result.marked_missing,
+            },
+        )

@@ -59,16 +59,35 @@ GENERIC_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 PROGRAMME_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 
 WEEKEND_VALUES = {
-    "weekday": "weekday", "weekend": "weekend", "mixed": "mixed", "unknown": "unknown",
+    "weekday": "weekday",
+    "weekend": "weekend",
+    "mixed": "mixed",
+    "unknown": "unknown",
     # HRD-Net wkendSe codes, accepted everywhere
-    "1": "weekend", "2": "mixed", "3": "weekday", "9": "unknown",
-    "주중": "weekday", "주말": "weekend", "주중+주말": "mixed", "혼합": "mixed",
+    "1": "weekend",
+    "2": "mixed",
+    "3": "weekday",
+    "9": "unknown",
+    "주중": "weekday",
+    "주말": "weekend",
+    "주중+주말": "mixed",
+    "혼합": "mixed",
 }
 MODE_VALUES = {
-    "classroom": "classroom", "remote": "remote", "blended": "blended", "unknown": "unknown",
+    "classroom": "classroom",
+    "remote": "remote",
+    "blended": "blended",
+    "unknown": "unknown",
     # HRD-Net training kinds (srchTraGbn), accepted everywhere
-    "M1001": "classroom", "M1005": "remote", "M1010": "blended", "M1014": "blended",
-    "집체": "classroom", "원격": "remote", "인터넷": "remote", "혼합": "blended", "스마트혼합": "blended",
+    "M1001": "classroom",
+    "M1005": "remote",
+    "M1010": "blended",
+    "M1014": "blended",
+    "집체": "classroom",
+    "원격": "remote",
+    "인터넷": "remote",
+    "혼합": "blended",
+    "스마트혼합": "blended",
 }
 
 
@@ -81,10 +100,16 @@ class Invalid(ValueError):
 # Only named or numeric references *with* the semicolon: html.unescape alone would also turn the legacy
 # no-semicolon forms into characters ("&notebook" → "¬ebook", "R&reg" → "R®").
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_BLOCK_TAG = re.compile(r"</?(?:br|p|div|li|ul|ol|tr|td|th|table|tbody|thead|h[1-6]|hr|blockquote|pre|center)"
-                        r"\b[^<>]*>", re.IGNORECASE)
-_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|big|code|del|em|font|i|img|ins|label|mark|s|small|span|strike|strong"
-                         r"|sub|sup|u)\b[^<>]*>", re.IGNORECASE)
+_BLOCK_TAG = re.compile(
+    r"</?(?:br|p|div|li|ul|ol|tr|td|th|table|tbody|thead|h[1-6]|hr|blockquote|pre|center)"
+    r"\b[^<>]*>",
+    re.IGNORECASE,
+)
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|big|code|del|em|font|i|img|ins|label|mark|s|small|span|strike|strong"
+    r"|sub|sup|u)\b[^<>]*>",
+    re.IGNORECASE,
+)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _UNESCAPE_ROUNDS = 6
@@ -177,6 +202,7 @@ def _as_text(value: Any) -> str:
 
 
 # -- converters: each takes the raw value and returns the clean one or raises Invalid ------------------
+
 
 def to_text(value: Any, limit: int, *, required: bool = False, multiline: bool = False) -> str | None:
     if value is None or (value.__class__ is str and (not value or value.isspace())):
@@ -296,9 +322,13 @@ def _to_date(value: Any) -> date:
         raise Invalid("날짜 문자열이 아닙니다")
     text = value.strip()
     size = len(text)
-    if not (text.isascii() and ((size == 10 and text[4] == "-" and text[7] == "-"
-                                  and (text[:4] + text[5:7] + text[8:]).isdigit())
-                                 or (size == 8 and text.isdigit()))):
+    if not (
+        text.isascii()
+        and (
+            (size == 10 and text[4] == "-" and text[7] == "-" and (text[:4] + text[5:7] + text[8:]).isdigit())
+            or (size == 8 and text.isdigit())
+        )
+    ):
         raise Invalid(f"날짜 형식이 아닙니다 (YYYY-MM-DD 또는 YYYYMMDD): {shown(text)}")
     try:
         day = date.fromisoformat(text)  # both forms, from Python 3.11
@@ -404,6 +434,7 @@ def to_mode(value: Any) -> str:
 
 # -- the record ----------------------------------------------------------------------------------------
 
+
 def record_key(values: Mapping[str, Any], id_pattern: re.Pattern = GENERIC_ID) -> str | None:
     """The record's key if both its course id and run number can be read, else None."""
     try:
@@ -420,9 +451,15 @@ def reason(errors: list[tuple[str, str]], labels: Mapping[str, str] | None = Non
     return "; ".join(f"{label(name, name) if label else name}: {problem}" for name, problem in errors)
 
 
-def build_record(values: Mapping[str, Any], *, position: str, labels: Mapping[str, str] | None = None,
-                 id_pattern: re.Pattern = GENERIC_ID, extra: dict | None = None,
-                 errors: list[tuple[str, str]] | None = None) -> FeedRecord | Rejection:
+def build_record(
+    values: Mapping[str, Any],
+    *,
+    position: str,
+    labels: Mapping[str, str] | None = None,
+    id_pattern: re.Pattern = GENERIC_ID,
+    extra: dict | None = None,
+    errors: list[tuple[str, str]] | None = None,
+) -> FeedRecord | Rejection:
     """Check one record, keyed by FeedRecord field names; labels give the feed's names for messages.
 
     `errors` may carry problems the format module already found (they are reported with the rest).
@@ -536,27 +573,55 @@ def _fast(values: Mapping[str, Any], position: str, id_pattern: re.Pattern, extr
     v = get("employment_count_3m")
     employment_count_3m = None if v is None or v == "" else to_int(v)
     return FeedRecord(
-        position=position, course_id=to_id(get("course_id"), MAX_COURSE_ID, id_pattern),
-        run_number=to_int(get("run_number"), required=True), title=to_text(get("title"), MAX_TITLE, required=True),
+        position=position,
+        course_id=to_id(get("course_id"), MAX_COURSE_ID, id_pattern),
+        run_number=to_int(get("run_number"), required=True),
+        title=to_text(get("title"), MAX_TITLE, required=True),
         provider_name=to_text(get("provider_name"), MAX_PROVIDER_NAME, required=True),
-        provider_id=to_id(get("provider_id"), MAX_PROVIDER_ID, id_pattern), start_date=start_date,
-        end_date=end_date, fee=to_int(get("fee"), required=True), capacity=capacity,
-        programme_code=programme_code, source_enrolled=source_enrolled, actual_cost=actual_cost,
-        support_amount=support_amount, general_self_pay=general_self_pay, ncs_code=ncs_code,
-        region_code=region_code, address=address, phone=phone, business_number=business_number,
-        contents=contents, certificate=certificate, keywords=keywords, url=url, weekend=weekend, mode=mode,
-        hours=hours, days=days, satisfaction=satisfaction, employment_rate_3m=employment_rate_3m,
-        employment_rate_6m=employment_rate_6m, employment_count_3m=employment_count_3m,
-        extra=extra if extra is not None else {})
+        provider_id=to_id(get("provider_id"), MAX_PROVIDER_ID, id_pattern),
+        start_date=start_date,
+        end_date=end_date,
+        fee=to_int(get("fee"), required=True),
+        capacity=capacity,
+        programme_code=programme_code,
+        source_enrolled=source_enrolled,
+        actual_cost=actual_cost,
+        support_amount=support_amount,
+        general_self_pay=general_self_pay,
+        ncs_code=ncs_code,
+        region_code=region_code,
+        address=address,
+        phone=phone,
+        business_number=business_number,
+        contents=contents,
+        certificate=certificate,
+        keywords=keywords,
+        url=url,
+        weekend=weekend,
+        mode=mode,
+        hours=hours,
+        days=days,
+        satisfaction=satisfaction,
+        employment_rate_3m=employment_rate_3m,
+        employment_rate_6m=employment_rate_6m,
+        employment_count_3m=employment_count_3m,
+        extra=extra if extra is not None else {},
+    )
 
 
 _CANONICAL_WEEKEND = frozenset(("weekday", "weekend", "mixed", "unknown"))
 _CANONICAL_MODE = frozenset(("classroom", "remote", "blended", "unknown"))
 
 
-def _checked(values: Mapping[str, Any], position: str, labels: Mapping[str, str] | None, id_pattern: re.Pattern,
-             errors: list[tuple[str, str]]) -> Rejection:
+def _checked(
+    values: Mapping[str, Any],
+    position: str,
+    labels: Mapping[str, str] | None,
+    id_pattern: re.Pattern,
+    errors: list[tuple[str, str]],
+) -> Rejection:
     """The record has a problem: look at every field to name them all."""
+
     def take(name: str, convert: Callable, *args, **kwargs):
         try:
             return convert(*args, **kwargs)
@@ -628,7 +693,8 @@ def open_utf8_text(stream: BinaryIO) -> tuple[io.TextIOWrapper, bool]:
     except UnicodeDecodeError as exc:
         raise FeedUnreadable(
             f"UTF-8 파일이 아닙니다 ({exc.start}번째 바이트). 엑셀에서 저장했다면 'CSV UTF-8' 형식으로 "
-            "다시 저장해 주세요 (CP949/EUC-KR은 읽지 않습니다).") from None
+            "다시 저장해 주세요 (CP949/EUC-KR은 읽지 않습니다)."
+        ) from None
     if len(head) > 0 and b"\x00" in head[:4]:
         raise FeedUnreadable("UTF-16/UTF-32 파일은 읽지 않습니다. UTF-8로 저장해 주세요.")
     raw = io.BufferedReader(_Prefixed(head, stream), CHUNK)

@@ -22,8 +22,10 @@ bp.register_error_handler(throttle.TooManyAttempts, throttle.refusal_response)
 class TokenRequest(ma.Schema):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
-    otp = ma.fields.String(validate=ma.validate.Regexp(r"^\d{6}$"),
-                           metadata={"description": "관리자·감사 담당자는 인증 앱의 6자리 코드가 필요합니다."})
+    otp = ma.fields.String(
+        validate=ma.validate.Regexp(r"^\d{6}$"),
+        metadata={"description": "관리자·감사 담당자는 인증 앱의 6자리 코드가 필요합니다."},
+    )
     name = ma.fields.String(load_default="API", validate=ma.validate.Length(max=100))
 
 

@@ -49,6 +49,7 @@ def _dummy_hash() -> str:
         cache["hash"] = _hasher().hash(secrets.token_urlsafe(16))
     return cache["hash"]
 
+
 TOTP_ISSUER = "hrdnet"
 
 
@@ -82,6 +83,7 @@ def _audit(action: str, user: User, *, actor: User | None | object = _SELF, **da
 
 # -- creating accounts -------------------------------------------------------------------------------
 
+
 def _add_user(user: User) -> User:
     """Insert a user; the unique index on e-mail settles races between two sign-ups."""
     try:
@@ -102,8 +104,16 @@ def register_learner(*, email: str, name: str, phone: str, birth_date: date, pas
     """
     password_hash = hash_password(password)
     try:
-        user = _add_user(User(email=normalise_email(email), name=name.strip(), phone=phone, birth_date=birth_date,
-                              password_hash=password_hash, role=Role.LEARNER))
+        user = _add_user(
+            User(
+                email=normalise_email(email),
+                name=name.strip(),
+                phone=phone,
+                birth_date=birth_date,
+                password_hash=password_hash,
+                role=Role.LEARNER,
+            )
+        )
     except EmailTaken:
         _notify_owner_of_signup_attempt(email)
         return None
@@ -118,15 +128,25 @@ def _notify_owner_of_signup_attempt(email: str) -> None:
     if owner is None:  # pragma: no cover - the unique index said the address was taken
         return
     _audit("user.signup_repeated", owner, actor=None)
-    recent = db.session.scalar(select(func.count()).select_from(audit.AuditEntry).where(
-        audit.AuditEntry.action == "user.signup_repeated", audit.AuditEntry.subject_id == owner.pseudonym,
-        audit.AuditEntry.at > utcnow() - timedelta(hours=1)))
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(audit.AuditEntry)
+        .where(
+            audit.AuditEntry.action == "user.signup_repeated",
+            audit.AuditEntry.subject_id == owner.pseudonym,
+            audit.AuditEntry.at > utcnow() - timedelta(hours=1),
+        )
+    )
     if recent > current_app.config["RESET_MAILS_PER_HOUR"]:
         log.info("sign-up notice for user %s not sent: hourly cap reached", owner.pseudonym)
         return
-    mail.queue(owner.email, "[hrdnet] 이 주소로 가입 시도가 있었습니다", "signup_attempt",
-               login_url=f"{current_app.config['SITE_URL']}/login",
-               reset_url=f"{current_app.config['SITE_URL']}/password/forgot")
+    mail.queue(
+        owner.email,
+        "[hrdnet] 이 주소로 가입 시도가 있었습니다",
+        "signup_attempt",
+        login_url=f"{current_app.config['SITE_URL']}/login",
+        reset_url=f"{current_app.config['SITE_URL']}/password/forgot",
+    )
 
 
 def _organisation_ids(role: Role, org_code: str | None) -> dict:
@@ -147,20 +167,38 @@ def _organisation_ids(role: Role, org_code: str | None) -> dict:
     return {}
 
 
-def create_user(*, email: str, role: Role | str, name: str, org_code: str | None = None,
-                password: str | None = None, created_by: User | None = None) -> User:
+def create_user(
+    *,
+    email: str,
+    role: Role | str,
+    name: str,
+    org_code: str | None = None,
+    password: str | None = None,
+    created_by: User | None = None,
+) -> User:
     """Create a verified account on an admin's behalf.
 
     With a password (command line) the account is ready; without one (admin page) the person gets an
     invitation link to choose their own, so no admin ever knows another person's password.
     """
     role = Role(role)
-    user = User(email=normalise_email(email), name=name.strip(), role=role,
-                password_hash=hash_password(password or secrets.token_urlsafe(32)),
-                email_verified_at=utcnow(), **_organisation_ids(role, org_code))
+    user = User(
+        email=normalise_email(email),
+        name=name.strip(),
+        role=role,
+        password_hash=hash_password(password or secrets.token_urlsafe(32)),
+        email_verified_at=utcnow(),
+        **_organisation_ids(role, org_code),
+    )
     _add_user(user)
-    _audit("user.created", user, actor=created_by, role=role.value,
-           provider_id=user.provider_id, ministry_id=user.ministry_id)
+    _audit(
+        "user.created",
+        user,
+        actor=created_by,
+        role=role.value,
+        provider_id=user.provider_id,
+        ministry_id=user.ministry_id,
+    )
     if password is None:
         _send_link(user, "invite")
     return user
@@ -195,8 +233,11 @@ def _link_lifetime(purpose: str) -> timedelta:
 
 def _send_link(user: User, purpose: str) -> None:
     token = secrets.token_urlsafe(32)
-    db.session.add(EmailToken(user_id=user.id, purpose=purpose, token_hash=sha256(token),
-                              expires_at=utcnow() + _link_lifetime(purpose)))
+    db.session.add(
+        EmailToken(
+            user_id=user.id, purpose=purpose, token_hash=sha256(token), expires_at=utcnow() + _link_lifetime(purpose)
+        )
+    )
     subject, template, endpoint = _LINK_MAIL[purpose]
     path = {"auth.verify_email": "/verify", "auth.reset_password": "/password/reset"}[endpoint]
     link = f"{current_app.config['SITE_URL']}{path}#t={token}"  # a fragment: never sent to the server
@@ -210,8 +251,9 @@ def _describe_lifetime(hours: float) -> str:
 
 def peek_link(token: str, purposes: tuple[str, ...]) -> EmailToken:
     """The unused, unexpired token (for showing the confirmation form); raises InvalidLink."""
-    row = db.session.scalar(select(EmailToken).where(EmailToken.token_hash == sha256(token),
-                                                     EmailToken.purpose.in_(purposes)))
+    row = db.session.scalar(
+        select(EmailToken).where(EmailToken.token_hash == sha256(token), EmailToken.purpose.in_(purposes))
+    )
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         raise InvalidLink()
     return row
@@ -221,8 +263,7 @@ def _consume_link(token: str, purposes: tuple[str, ...]) -> User:
     """Use a one-time link exactly once (a guarded UPDATE settles double clicks)."""
     row = peek_link(token, purposes)
     used = db.session.execute(
-        update(EmailToken).where(EmailToken.id == row.id, EmailToken.used_at.is_(None))
-        .values(used_at=utcnow())
+        update(EmailToken).where(EmailToken.id == row.id, EmailToken.used_at.is_(None)).values(used_at=utcnow())
     ).rowcount
     if used != 1:
         raise InvalidLink()
@@ -269,8 +310,13 @@ def send_password_reset(email: str) -> bool:
         log.info("reset mail for user %s not sent: hourly cap reached", user.pseudonym)
         return False
     db.session.execute(
-        update(EmailToken).where(EmailToken.user_id == user.id, EmailToken.purpose == "reset",
-                                 EmailToken.used_at.is_(None), EmailToken.expires_at > utcnow())
+        update(EmailToken)
+        .where(
+            EmailToken.user_id == user.id,
+            EmailToken.purpose == "reset",
+            EmailToken.used_at.is_(None),
+            EmailToken.expires_at > utcnow(),
+        )
         .values(expires_at=utcnow())  # superseded: expired now
     )
     _send_link(user, "reset")
@@ -279,9 +325,15 @@ def send_password_reset(email: str) -> bool:
 
 
 def _reset_links_in_last_hour(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(EmailToken).where(
-        EmailToken.user_id == user.id, EmailToken.purpose == "reset",
-        EmailToken.created_at > utcnow() - timedelta(hours=1)))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(EmailToken)
+        .where(
+            EmailToken.user_id == user.id,
+            EmailToken.purpose == "reset",
+            EmailToken.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
 
 
 def reset_password(token: str, new_password: str) -> User:
@@ -305,13 +357,13 @@ def _sign_out_everywhere(user: User) -> dict[str, int]:
     """A new password ends every browser session and API token: whoever knew the old one is out.
     Returns the counts for the audit entry."""
     revoked_tokens = db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
     ).rowcount
     return {"sessions_revoked": sessions.revoke_all_sessions(user.id), "api_tokens_revoked": revoked_tokens}
 
 
 # -- signing in --------------------------------------------------------------------------------------
+
 
 def authenticate(email: str, password: str) -> User:
     """The user for these credentials, or InvalidCredentials/EmailNotVerified/AccountDisabled."""
@@ -403,8 +455,9 @@ def issue_api_token(user: User, name: str) -> IssuedToken:
 
 
 def user_for_api_token(secret: str) -> tuple[User, ApiToken] | None:
-    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(secret),
-                                                      ApiToken.revoked_at.is_(None)))
+    record = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == sha256(secret), ApiToken.revoked_at.is_(None))
+    )
     if record is None:
         return None
     user = db.session.get(User, record.user_id)
@@ -413,8 +466,9 @@ def user_for_api_token(secret: str) -> tuple[User, ApiToken] | None:
 
 def revoke_api_token(user: User, token_id: int) -> bool:
     revoked = db.session.execute(
-        update(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id,
-                               ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     ).rowcount
     if revoked:
         _audit("auth.api_token_revoked", user, token_id=token_id)

@@ -70,9 +70,13 @@ def signup():
         return _form_page("auth/signup.html", form)
     try:
         with unit_of_work(write_lock=True):
-            services.register_learner(email=form.email.data, name=form.name.data,
-                                      phone=normalise_phone(form.phone.data), birth_date=form.birth_date.data,
-                                      password=form.password.data)
+            services.register_learner(
+                email=form.email.data,
+                name=form.name.data,
+                phone=normalise_phone(form.phone.data),
+                birth_date=form.birth_date.data,
+                password=form.password.data,
+            )
     except DomainError as exc:
         return _form_page("auth/signup.html", form, exc)
     return redirect(url_for("auth.check_mail", reason="signup"))
@@ -89,6 +93,7 @@ def check_mail():
 # (static/js/mail-link.js) copies it into the form, and the POST uses the link up, once. GETs only read,
 # so mail scanners that pre-fetch links burn nothing. The old path form (/verify/TOKEN) from mails sent
 # before still opens the same page; its token is scrubbed from the logs (auth/log_scrub.py).
+
 
 @bp.route("/verify", methods=["GET", "POST"])
 @public
@@ -139,7 +144,8 @@ def login():
             enrolled = user.has_totp
             # A first-time enrolment's secret is chosen now, so that showing it later is a read-only GET.
             pending_key = sessions.start_pending_login(
-                user.id, next_path=target, enrolment_secret=None if enrolled else services.new_totp_secret())
+                user.id, next_path=target, enrolment_secret=None if enrolled else services.new_totp_secret()
+            )
     except DomainError as exc:
         return _form_page("auth/login.html", form, exc)
     session[PENDING_LOGIN] = pending_key
@@ -266,16 +272,17 @@ def reset_password_old_link(token: str):
 @bp.get("/account")
 @signed_in
 def account():
-    tokens = db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == current_user.id)
-                                .order_by(ApiToken.id.desc())).all()
-    return render_template("auth/account.html", tokens=tokens, token_form=ApiTokenNameForm(),
-                           revoke_form=ConfirmForm())
+    tokens = db.session.scalars(
+        db.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+    ).all()
+    return render_template("auth/account.html", tokens=tokens, token_form=ApiTokenNameForm(), revoke_form=ConfirmForm())
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
-@limiter.limit("10 per hour", key_func=lambda: f"password-change:{current_user.id}", methods=["POST"],
-               deduct_when=_failed)
+@limiter.limit(
+    "10 per hour", key_func=lambda: f"password-change:{current_user.id}", methods=["POST"], deduct_when=_failed
+)
 def change_password():
     form = ChangePasswordForm()
     if not form.validate_on_submit():

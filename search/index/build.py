@@ -62,6 +62,7 @@ _EPOCH = date(1970, 1, 1)
 
 # -- reading the catalog ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class References:
     """What every document of a batch needs besides its own rows: the pricing rules, loaded once."""
@@ -82,8 +83,13 @@ def _iter_run_chunks(run_ids: Iterable[int] | None = None, chunk: int = CHUNK) -
     if run_ids is not None:
         ids = sorted(set(run_ids))
         for start in range(0, len(ids), chunk):
-            runs = db.session.scalars(_runs_query().where(Run.id.in_(ids[start:start + chunk]))
-                                      .order_by(Run.course_id, Run.id)).unique().all()
+            runs = (
+                db.session.scalars(
+                    _runs_query().where(Run.id.in_(ids[start : start + chunk])).order_by(Run.course_id, Run.id)
+                )
+                .unique()
+                .all()
+            )
             if runs:
                 yield list(runs)
         return
@@ -102,8 +108,10 @@ def _iter_run_chunks(run_ids: Iterable[int] | None = None, chunk: int = CHUNK) -
 def _records_for(run_ids: list[int]) -> dict[int, list[tuple[str, str, date | None]]]:
     out: dict[int, list] = {}
     for run_id, source, key, missing in db.session.execute(
-            select(SourceRecord.run_id, SourceRecord.source, SourceRecord.external_key, SourceRecord.not_seen_since)
-            .where(SourceRecord.run_id.in_(run_ids)).order_by(SourceRecord.id)):
+        select(SourceRecord.run_id, SourceRecord.source, SourceRecord.external_key, SourceRecord.not_seen_since)
+        .where(SourceRecord.run_id.in_(run_ids))
+        .order_by(SourceRecord.id)
+    ):
         out.setdefault(run_id, []).append((source, key, missing))
     return out
 
@@ -111,8 +119,10 @@ def _records_for(run_ids: list[int]) -> dict[int, list[tuple[str, str, date | No
 def _listing_titles(course_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for course_id, title in db.session.execute(
-            select(CourseListing.course_id, CourseListing.title).where(CourseListing.course_id.in_(course_ids))
-            .order_by(CourseListing.id)):
+        select(CourseListing.course_id, CourseListing.title)
+        .where(CourseListing.course_id.in_(course_ids))
+        .order_by(CourseListing.id)
+    ):
         out.setdefault(course_id, []).append(title)
     return out
 
@@ -125,10 +135,13 @@ def _course_texts(course, listing_titles: list[str]) -> dict[str, list[str]]:
 
 # -- analysis (in this process or in workers) ---------------------------------------------------------
 
+
 def analyse_courses(courses: list[tuple[int, dict[str, list[str]]]]) -> dict[int, dict[str, analysis.Analysed]]:
     """Analyse course texts (runs in a worker process during a full rebuild)."""
-    return {course_id: {group: analysis.analyse_many(texts) for group, texts in groups.items()}
-            for course_id, groups in courses}
+    return {
+        course_id: {group: analysis.analyse_many(texts) for group, texts in groups.items()}
+        for course_id, groups in courses
+    }
 
 
 def _worker_init() -> None:
@@ -161,6 +174,7 @@ def _analysed(course_id: int, texts: dict[str, list[str]]) -> dict[str, analysis
 
 # -- documents ---------------------------------------------------------------------------------------
 
+
 def _days(value: date) -> int:
     return (value - _EPOCH).days
 
@@ -187,34 +201,59 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
     ncs = run.ncs_code or course.ncs_code
     self_pay = _self_pay(run, refs.rules)
     dropped = bool(records) and all(missing is not None for _, _, missing in records)
-    row = pack_row({
-        "kind": RUN, "run_id": run.id, "course_id": course.id, "provider_id": provider.id,
-        "start": _days(run.start_date), "end": _days(run.end_date), "fee": run.fee,
-        "self_pay": -1 if self_pay is None else self_pay, "seats_left": run.seats_left,
-        "employment": _nan(run.employment_rate_3m), "satisfaction": _nan(run.satisfaction),
-        "region": (run.region_code or "").encode(), "ncs": (ncs or "").encode(),
-        "programme": (programme.code if programme else "").encode(),
-        "ministry": (ministry.code if ministry else "").encode(),
-        "mode": MODE_KINDS.index(run.mode) if run.mode in MODE_KINDS else MODE_KINDS.index(UNKNOWN),
-        "weekend": WEEKEND_KINDS.index(run.weekend) if run.weekend in WEEKEND_KINDS else WEEKEND_KINDS.index(UNKNOWN),
-        "dropped": int(dropped),
-    })
+    row = pack_row(
+        {
+            "kind": RUN,
+            "run_id": run.id,
+            "course_id": course.id,
+            "provider_id": provider.id,
+            "start": _days(run.start_date),
+            "end": _days(run.end_date),
+            "fee": run.fee,
+            "self_pay": -1 if self_pay is None else self_pay,
+            "seats_left": run.seats_left,
+            "employment": _nan(run.employment_rate_3m),
+            "satisfaction": _nan(run.satisfaction),
+            "region": (run.region_code or "").encode(),
+            "ncs": (ncs or "").encode(),
+            "programme": (programme.code if programme else "").encode(),
+            "ministry": (ministry.code if ministry else "").encode(),
+            "mode": MODE_KINDS.index(run.mode) if run.mode in MODE_KINDS else MODE_KINDS.index(UNKNOWN),
+            "weekend": WEEKEND_KINDS.index(run.weekend)
+            if run.weekend in WEEKEND_KINDS
+            else WEEKEND_KINDS.index(UNKNOWN),
+            "dropped": int(dropped),
+        }
+    )
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}
 
 
 def course_document(course, analysed: dict[str, analysis.Analysed]) -> dict:
     """The Whoosh document of one course: its analysed text, and what suggestions and snippets show."""
     provider = course.provider
-    row = pack_row({"kind": COURSE, "course_id": course.id, "provider_id": provider.id,
-                    "title_len": min(len(analysed["t"].morph.split()), 65535), "title_key": title_hash(course.title)})
-    doc = {"key": course_key(course.id), "row": row, "title": course.title.encode("utf-8"),
-           "provider": provider.name.encode("utf-8"), "stored": (course.contents or "")[:CONTENTS_STORED]}
+    row = pack_row(
+        {
+            "kind": COURSE,
+            "course_id": course.id,
+            "provider_id": provider.id,
+            "title_len": min(len(analysed["t"].morph.split()), 65535),
+            "title_key": title_hash(course.title),
+        }
+    )
+    doc = {
+        "key": course_key(course.id),
+        "row": row,
+        "title": course.title.encode("utf-8"),
+        "provider": provider.name.encode("utf-8"),
+        "stored": (course.contents or "")[:CONTENTS_STORED],
+    }
     for group in TEXT_GROUPS:
         doc[f"{group}_m"], doc[f"{group}_g"] = analysed[group].morph, analysed[group].gram
     return doc
 
 
 # -- full rebuild ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -226,8 +265,9 @@ class BuildResult:
     replayed: int  # runs and courses changed during the build and re-applied before the swap
 
 
-def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = None,
-            before_swap: Callable[[], None] | None = None) -> BuildResult:
+def rebuild(
+    *, procs: int = 1, progress: Callable[[int, int], None] | None = None, before_swap: Callable[[], None] | None = None
+) -> BuildResult:
     """Build a complete new index from the database next to the live one, then swap it in atomically.
 
     procs > 1 analyses in that many worker processes. progress(done, total) follows the runs written.
@@ -257,10 +297,15 @@ def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = Non
                 ix.close()
                 final = root / name
                 os.rename(build_dir, final)
-                meta = {"name": name, "built_at": utcnow().isoformat(timespec="seconds"), "runs": runs,
-                        "courses": courses, "schema_version": SCHEMA_VERSION,
-                        "pricing_rules_version": pricing.rules_version(),
-                        "seconds": round(time.monotonic() - started, 1)}
+                meta = {
+                    "name": name,
+                    "built_at": utcnow().isoformat(timespec="seconds"),
+                    "runs": runs,
+                    "courses": courses,
+                    "schema_version": SCHEMA_VERSION,
+                    "pricing_rules_version": pricing.rules_version(),
+                    "seconds": round(time.monotonic() - started, 1),
+                }
                 store.atomic_write(final / store.META, json.dumps(meta, ensure_ascii=False, indent=1))
                 store.atomic_write(root / store.CURRENT, name)
                 if previous:
@@ -276,8 +321,15 @@ def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = Non
         store.cleanup(root, {n for n in (name, previous) if n})
     size = store.dir_size(root / name)
     result = BuildResult(name, runs, courses, time.monotonic() - started, size, replayed)
-    log.info("search index %s built: %s runs, %s courses in %.1f s (%.1f MB, %s replayed)", name, runs, courses,
-             result.seconds, size / 1e6, replayed)
+    log.info(
+        "search index %s built: %s runs, %s courses in %.1f s (%.1f MB, %s replayed)",
+        name,
+        runs,
+        courses,
+        result.seconds,
+        size / 1e6,
+        replayed,
+    )
     return result
 
 
@@ -355,6 +407,7 @@ def _replay(ix, journal: Path) -> int:
 
 # -- incremental updates -------------------------------------------------------------------------------
 
+
 def _apply(ix, run_ids: list[int], course_ids: list[int]) -> int:
     """Update or delete the documents of these runs, and of these courses and the runs' courses, in one
     Whoosh commit. Returns the documents written."""
@@ -366,13 +419,16 @@ def _apply(ix, run_ids: list[int], course_ids: list[int]) -> int:
             run_docs[run.id] = run_document(run, records.get(run.id, []), refs)
     courses = set(course_ids)
     for start in range(0, len(run_ids), 1000):  # the runs' courses, whatever the runs' status now
-        courses.update(db.session.scalars(select(Run.course_id).where(Run.id.in_(run_ids[start:start + 1000]))))
+        courses.update(db.session.scalars(select(Run.course_id).where(Run.id.in_(run_ids[start : start + 1000]))))
     course_docs: dict[int, dict] = {}
     ordered = sorted(courses)
     for start in range(0, len(ordered), 1000):
-        chunk = ordered[start:start + 1000]
-        listed = set(db.session.scalars(select(Run.course_id).where(
-            Run.course_id.in_(chunk), Run.status.in_(LISTED_STATUSES)).distinct()))
+        chunk = ordered[start : start + 1000]
+        listed = set(
+            db.session.scalars(
+                select(Run.course_id).where(Run.course_id.in_(chunk), Run.status.in_(LISTED_STATUSES)).distinct()
+            )
+        )
         titles = _listing_titles(sorted(listed))
         for course in db.session.scalars(select(Course).where(Course.id.in_(sorted(listed)))):
             texts = _course_texts(course, titles.get(course.id, []))
@@ -423,4 +479,3 @@ def update(run_ids: Iterable[int] = (), course_ids: Iterable[int] = ()) -> int:
     except store.IndexBusy:
         return 0  # a rebuild started meanwhile: it reads or journals these changes itself
     return result.runs + result.courses
-

@@ -48,28 +48,30 @@ TITLE_FIELDS = ("t_m", "t_g")
 MODE_KINDS = (*MODES, UNKNOWN)
 WEEKEND_KINDS = (*WEEKENDS, UNKNOWN)
 
-ROW = np.dtype([
-    ("kind", "u1"),  # RUN or COURSE
-    ("run_id", "<i8"),
-    ("course_id", "<i8"),
-    ("provider_id", "<i8"),
-    ("start", "<i4"),  # days since 1970-01-01
-    ("end", "<i4"),
-    ("fee", "<i8"),  # 원
-    ("self_pay", "<i8"),  # the generic split's self-pay; -1 = price unknown
-    ("seats_left", "<i4"),
-    ("employment", "<f4"),  # 3-month employment rate (%), NaN = unknown
-    ("satisfaction", "<f4"),  # 0–100, NaN = unknown
-    ("region", "S5"),  # 시·군·구 (5 digits) or 시·도 (2 digits) code, b"" = unknown
-    ("ncs", "S8"),
-    ("programme", "S16"),
-    ("ministry", "S16"),
-    ("mode", "u1"),  # index into MODE_KINDS
-    ("weekend", "u1"),  # index into WEEKEND_KINDS
-    ("dropped", "u1"),  # every source stopped listing the run ("not seen since")
-    ("title_len", "<u2"),  # course documents: morphemes in the title (length normalisation)
-    ("title_key", "<u8"),  # course documents: title_hash() of the course title
-])
+ROW = np.dtype(
+    [
+        ("kind", "u1"),  # RUN or COURSE
+        ("run_id", "<i8"),
+        ("course_id", "<i8"),
+        ("provider_id", "<i8"),
+        ("start", "<i4"),  # days since 1970-01-01
+        ("end", "<i4"),
+        ("fee", "<i8"),  # 원
+        ("self_pay", "<i8"),  # the generic split's self-pay; -1 = price unknown
+        ("seats_left", "<i4"),
+        ("employment", "<f4"),  # 3-month employment rate (%), NaN = unknown
+        ("satisfaction", "<f4"),  # 0–100, NaN = unknown
+        ("region", "S5"),  # 시·군·구 (5 digits) or 시·도 (2 digits) code, b"" = unknown
+        ("ncs", "S8"),
+        ("programme", "S16"),
+        ("ministry", "S16"),
+        ("mode", "u1"),  # index into MODE_KINDS
+        ("weekend", "u1"),  # index into WEEKEND_KINDS
+        ("dropped", "u1"),  # every source stopped listing the run ("not seen since")
+        ("title_len", "<u2"),  # course documents: morphemes in the title (length normalisation)
+        ("title_key", "<u8"),  # course documents: title_hash() of the course title
+    ]
+)
 
 
 class RowColumn(columns.FixedBytesColumn):

@@ -265,7 +265,9 @@ class Version:
         value = self._derived.get("avg_title_len")
         if value is None:
             lengths = self.cols["title_len"][self.live & self.cols["is_course"]]
-            value = self._derived["avg_title_len"] = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+            value = self._derived["avg_title_len"] = (
+                float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+            )
         return value
 
     # -- stored values ----------------------------------------------------------------------------
@@ -284,7 +286,8 @@ class Version:
             if readers is None:
                 readers = self._columns[index] = tuple(
                     segreader.column_reader(name, translate=False) if segreader.has_column(name) else None
-                    for name in ("title", "provider"))
+                    for name in ("title", "provider")
+                )
             local = int(docnum) - offset
             return tuple(r[local].decode("utf-8") if r is not None else "" for r in readers)
 
@@ -323,6 +326,7 @@ class Version:
 
     def vocabulary(self) -> Counter:
         """Morpheme -> documents holding it (over the four morpheme fields), for segmentation and spelling."""
+
         def build(version: Version) -> Counter:
             total: Counter = Counter()
             for segreader, _offset, segment in version.leaves:
@@ -335,6 +339,7 @@ class Version:
 
 
 # -- opening the live version ----------------------------------------------------------------------
+
 
 @dataclass
 class _Slot:
@@ -373,7 +378,7 @@ def _slot(root: Path) -> _Slot:
         slot = _slots.get(str(root))
         if slot is None:
             others = sorted((r for r in _slots), key=lambda r: _slots[r].used_at)
-            for old_root in others[:max(len(others) - MAX_ROOTS + 1, 0)]:
+            for old_root in others[: max(len(others) - MAX_ROOTS + 1, 0)]:
                 old = _slots.pop(old_root)
                 if old.version is not None:
                     old.version.retire()
@@ -480,8 +485,17 @@ def _version(root: Path, name: str, reader) -> Version:
         cols = segment_columns(np.zeros(0, dtype=ROW))
         live = np.zeros(0, dtype=bool)
     generation = reader.generation()  # the TOC this reader read (a later commit makes a later version)
-    return Version(root=root, name=name, generation=generation if generation is not None else -1, reader=reader,
-                   leaves=leaves, size=total, cols=cols, live=live, meta=store.read_meta(root, name))
+    return Version(
+        root=root,
+        name=name,
+        generation=generation if generation is not None else -1,
+        reader=reader,
+        leaves=leaves,
+        size=total,
+        cols=cols,
+        live=live,
+        meta=store.read_meta(root, name),
+    )
 
 
 def _load_segment(root: Path, name: str, segreader) -> Segment:

@@ -38,8 +38,12 @@ def _spec_app(tmp_path: Path):
 
 def _operation_labels(tmp_path: Path) -> list[tuple[str, str]]:
     spec = _spec_app(tmp_path).test_client().get("/api/v1/openapi.json").get_json()
-    return [(method.upper(), path) for path, operations in spec["paths"].items() for method in operations
-            if method != "parameters"]
+    return [
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method != "parameters"
+    ]
 
 
 def pytest_generate_tests(metafunc):
@@ -103,8 +107,14 @@ def test_operation_answers_as_documented(contract_app, operation):
     strategy = api_operation.as_strategy(GenerationMode.POSITIVE) | api_operation.as_strategy(GenerationMode.NEGATIVE)
     headers = {"Authorization": f"Bearer {token}"}
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def answers_as_documented(case):
         case.call_and_validate(headers=headers)

@@ -72,8 +72,9 @@ def test_a_blank_idempotency_key_is_the_documented_400(client, make_user):
     user = make_user("learner")
     with unit_of_work(write_lock=True):
         token = services.issue_api_token(user, "test").token
-    response = client.post("/api/v1/enrolments", json={"run_id": 1},
-                           headers={"Authorization": f"Bearer {token}", "Idempotency-Key": " "})
+    response = client.post(
+        "/api/v1/enrolments", json={"run_id": 1}, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": " "}
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "idempotency_key_invalid"
 

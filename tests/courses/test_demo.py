@@ -43,6 +43,7 @@ def _records(parsed) -> list[FeedRecord]:
 
 # -- determinism --------------------------------------------------------------------------------------
 
+
 def test_the_same_seed_writes_the_same_bytes_and_another_seed_does_not(tmp_path):
     first = demo.generate(tmp_path / "a", runs=800, seed=3, anchor=ANCHOR)
     again = demo.generate(tmp_path / "b", runs=800, seed=3, anchor=ANCHOR)
@@ -76,6 +77,7 @@ def test_the_hrdnet_only_file_and_the_changed_copy_differ_only_in_changed_runs(t
 
 
 # -- what the catalog looks like ---------------------------------------------------------------------
+
 
 def test_about_85_percent_of_runs_come_from_hrdnet_and_every_ministry_is_there(catalog):
     _feeds, parsed = catalog
@@ -117,9 +119,11 @@ def test_titles_mix_korean_and_english_and_real_feed_quirks_are_there(catalog):
 
 
 # (word, particle) in the title shapes that put a particle after a subject, with the particle's two forms.
-PARTICLES_IN_TITLES = ((re.compile(r"(\S+?)(을|를) 활용한"), ("을", "를")),
-                       (re.compile(r"^(?:\S*\s)?(\S+?)(과|와) "), ("과", "와")),
-                       (re.compile(r"(\S+?)(으로|로) 배우는"), ("으로", "로")))
+PARTICLES_IN_TITLES = (
+    (re.compile(r"(\S+?)(을|를) 활용한"), ("을", "를")),
+    (re.compile(r"^(?:\S*\s)?(\S+?)(과|와) "), ("과", "와")),
+    (re.compile(r"(\S+?)(으로|로) 배우는"), ("으로", "로")),
+)
 
 
 def test_titles_take_the_particle_a_reader_would_say(tmp_path):
@@ -192,6 +196,7 @@ def test_some_courses_are_also_listed_by_another_source_with_a_variant_title(cat
 
 # -- through the importer ----------------------------------------------------------------------------
 
+
 def test_loading_imports_every_source_and_loading_again_changes_nothing(app):
     from courses.models import Course, CourseListing, Provider
 
@@ -204,9 +209,15 @@ def test_loading_imports_every_source_and_loading_again_changes_nothing(app):
     assert created > 0.95 * records and 0 < rejected < 0.02 * records
 
     # a course listed by two sources is one canonical course with two listings, same provider
-    shared = db.session.execute(
-        select(CourseListing.course_id).group_by(CourseListing.course_id)
-        .having(func.count(func.distinct(CourseListing.source)) > 1)).scalars().all()
+    shared = (
+        db.session.execute(
+            select(CourseListing.course_id)
+            .group_by(CourseListing.course_id)
+            .having(func.count(func.distinct(CourseListing.source)) > 1)
+        )
+        .scalars()
+        .all()
+    )
     assert shared
     for course_id in shared:
         listings = db.session.scalars(select(CourseListing).where(CourseListing.course_id == course_id)).all()

@@ -22,8 +22,21 @@ def app_config(app_config, api):  # noqa: F811
 
 def fetch(runner, tmp_path, *extra):
     report = tmp_path / "fetch-report.json"
-    result = runner.invoke(args=["catalog", "fetch", "--from", "2026-03-01", "--to", "2026-04-30",
-                                 "--report", str(report), "--state", str(tmp_path / "state.json"), *extra])
+    result = runner.invoke(
+        args=[
+            "catalog",
+            "fetch",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-04-30",
+            "--report",
+            str(report),
+            "--state",
+            str(tmp_path / "state.json"),
+            *extra,
+        ]
+    )
     return result, (json.loads(report.read_text(encoding="utf-8")) if report.exists() else None)
 
 
@@ -41,8 +54,9 @@ def test_fetch_imports_every_page_and_a_second_fetch_changes_nothing(app, runner
     again, report = fetch(runner, tmp_path)
     assert again.exit_code == 0 and report["unchanged"] == 210 and report["created"] == 0
     rows = db.session.scalars(select(ImportRun).order_by(ImportRun.id)).all()
-    assert [(r.format, r.status, r.range_from, r.range_to) for r in rows] == \
-        [("hrdnet-api", "done", date(2026, 3, 1), date(2026, 4, 30))] * 2
+    assert [(r.format, r.status, r.range_from, r.range_to) for r in rows] == [
+        ("hrdnet-api", "done", date(2026, 3, 1), date(2026, 4, 30))
+    ] * 2
 
 
 def test_an_error_document_fails_the_fetch_and_never_counts_as_no_courses(app, runner, api, tmp_path):  # noqa: F811

@@ -22,12 +22,22 @@ START = date(2026, 3, 2)
 
 def run_fields(i: int, **overrides) -> dict:
     fields = {
-        "trprId": f"AIG2026000{i // 3:07d}", "trprDegr": str(i % 3 + 1),
-        "title": f"파이썬 데이터 분석 실무 과정 {i // 3}", "subTitle": f"테스트아카데미 {i // 30}",
-        "trainstCstId": f"50000{i // 30:05d}", "traStartDate": (START + timedelta(days=i)).isoformat(),
-        "traEndDate": (START + timedelta(days=i + 60)).isoformat(), "courseMan": "1200000",
-        "realMan": "1200000", "yardMan": "20", "regCourseMan": "5", "ncsCd": "20010202",
-        "trngAreaCd": "11680", "trainTargetCd": "C0061", "wkendSe": "3", "address": "서울 강남구",
+        "trprId": f"AIG2026000{i // 3:07d}",
+        "trprDegr": str(i % 3 + 1),
+        "title": f"파이썬 데이터 분석 실무 과정 {i // 3}",
+        "subTitle": f"테스트아카데미 {i // 30}",
+        "trainstCstId": f"50000{i // 30:05d}",
+        "traStartDate": (START + timedelta(days=i)).isoformat(),
+        "traEndDate": (START + timedelta(days=i + 60)).isoformat(),
+        "courseMan": "1200000",
+        "realMan": "1200000",
+        "yardMan": "20",
+        "regCourseMan": "5",
+        "ncsCd": "20010202",
+        "trngAreaCd": "11680",
+        "trainTargetCd": "C0061",
+        "wkendSe": "3",
+        "address": "서울 강남구",
     }
     fields.update(overrides)
     return fields
@@ -36,8 +46,9 @@ def run_fields(i: int, **overrides) -> dict:
 def write_feed(path, runs: list[dict], *, truncate_at: int | None = None):
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<HRDNet><scn_cnt>{len(runs)}</scn_cnt><srchList>\n']
     for fields in runs:
-        parts.append("<scn_list>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in sorted(fields.items()))
-                     + "</scn_list>\n")
+        parts.append(
+            "<scn_list>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in sorted(fields.items())) + "</scn_list>\n"
+        )
     parts.append("</srchList></HRDNet>\n")
     text = "".join(parts)
     path.write_text(text[:truncate_at] if truncate_at else text, encoding="utf-8")
@@ -98,8 +109,10 @@ def test_the_same_run_twice_in_one_file(app, tmp_path):
     assert (result.created, result.unchanged, result.rejected) == (2, 1, 1)
     assert "두 번" in result.rejections[0].reason and result.rejections[0].key == "AIG20260000000000:2"
     db.session.rollback()
-    assert db.session.scalar(select(Run.fee).join(SourceRecord).where(
-        SourceRecord.external_key == "AIG20260000000000:2")) == 1_200_000  # the first one is kept
+    assert (
+        db.session.scalar(select(Run.fee).join(SourceRecord).where(SourceRecord.external_key == "AIG20260000000000:2"))
+        == 1_200_000
+    )  # the first one is kept
 
 
 def test_a_broken_record_is_rejected_alone_with_its_position(app, tmp_path):
@@ -120,8 +133,9 @@ def test_runs_no_longer_listed_are_marked_not_seen_never_deleted(app, tmp_path):
     result = do_import(write_feed(tmp_path / "b.xml", runs))
     assert result.marked_missing == 1
     db.session.rollback()
-    record = db.session.scalar(select(SourceRecord).where(
-        SourceRecord.external_key == f"{gone['trprId']}:{gone['trprDegr']}"))
+    record = db.session.scalar(
+        select(SourceRecord).where(SourceRecord.external_key == f"{gone['trprId']}:{gone['trprDegr']}")
+    )
     assert record.not_seen_since is not None
     assert count(Run) == 30  # never deleted
     runs.append(gone)  # listed again later: the mark goes away
@@ -132,9 +146,15 @@ def test_runs_no_longer_listed_are_marked_not_seen_never_deleted(app, tmp_path):
 
 def test_a_month_by_month_feed_never_marks_other_months_missing(app, tmp_path):
     march = [run_fields(i) for i in range(25)]  # March starts
-    april = [run_fields(i, traStartDate=(START + timedelta(days=40 + i)).isoformat(),
-                        traEndDate=(START + timedelta(days=90 + i)).isoformat(), trprId=f"AIG2026100{i:07d}")
-             for i in range(25)]
+    april = [
+        run_fields(
+            i,
+            traStartDate=(START + timedelta(days=40 + i)).isoformat(),
+            traEndDate=(START + timedelta(days=90 + i)).isoformat(),
+            trprId=f"AIG2026100{i:07d}",
+        )
+        for i in range(25)
+    ]
     do_import(write_feed(tmp_path / "march.xml", march))
     result = do_import(write_feed(tmp_path / "april.xml", april))
     assert result.created == 25 and result.marked_missing == 0
@@ -181,10 +201,22 @@ def test_a_file_that_is_not_a_feed_is_unreadable_and_imports_nothing(app, tmp_pa
 
 
 def test_the_same_course_from_two_sources_is_one_course_also_listed_by_the_other(app, tmp_path):
-    do_import(write_feed(tmp_path / "hrd.xml", [run_fields(0, title="[KDT] 빅데이터 분석 실무 과정(3기)",
-                                                          subTitle="(주)코리아IT아카데미")]))
-    other = run_fields(0, title="빅 데이터 분석실무과정", subTitle="코리아IT아카데미", trprId="AIG20260009999999",
-                       trainstCstId="500009999", ncsCd="20010201", traStartDate="2026-05-04", traEndDate="2026-07-04")
+    do_import(
+        write_feed(
+            tmp_path / "hrd.xml",
+            [run_fields(0, title="[KDT] 빅데이터 분석 실무 과정(3기)", subTitle="(주)코리아IT아카데미")],
+        )
+    )
+    other = run_fields(
+        0,
+        title="빅 데이터 분석실무과정",
+        subTitle="코리아IT아카데미",
+        trprId="AIG20260009999999",
+        trainstCstId="500009999",
+        ncsCd="20010201",
+        traStartDate="2026-05-04",
+        traEndDate="2026-07-04",
+    )
     do_import(write_feed(tmp_path / "msit.xml", [other]), source="msit-academy")
     assert count(Course) == 1 and count(CourseListing) == 2 and count(Run) == 2 and count(Provider) == 1
     sources = set(db.session.scalars(select(CourseListing.source)))
@@ -193,9 +225,22 @@ def test_the_same_course_from_two_sources_is_one_course_also_listed_by_the_other
 
 def test_a_same_named_course_in_another_field_stays_apart(app, tmp_path):
     do_import(write_feed(tmp_path / "a.xml", [run_fields(0, title="데이터 분석", ncsCd="20010201")]))
-    do_import(write_feed(tmp_path / "b.xml", [run_fields(0, title="데이터 분석", ncsCd="02020301",
-                                                        trprId="OTHER1", traStartDate="2026-05-04",
-                                                        traEndDate="2026-06-04")]), source="other")
+    do_import(
+        write_feed(
+            tmp_path / "b.xml",
+            [
+                run_fields(
+                    0,
+                    title="데이터 분석",
+                    ncsCd="02020301",
+                    trprId="OTHER1",
+                    traStartDate="2026-05-04",
+                    traEndDate="2026-06-04",
+                )
+            ],
+        ),
+        source="other",
+    )
     assert count(Course) == 2
 
 
@@ -208,8 +253,12 @@ def test_the_cli_prints_counts_and_writes_the_report(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "created 5 / updated 0 / unchanged 0 / rejected 1" in result.output
     body = json.loads(report.read_text(encoding="utf-8"))
-    assert {k: body[k] for k in ("created", "updated", "unchanged", "rejected")} == \
-        {"created": 5, "updated": 0, "unchanged": 0, "rejected": 1}
+    assert {k: body[k] for k in ("created", "updated", "unchanged", "rejected")} == {
+        "created": 5,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+    }
     assert body["rejections"][0]["key"] == "AIG20260000000001:1" and body["rejections"][0]["position"]
     unreadable = tmp_path / "bad.xml"
     unreadable.write_text("<nope", encoding="utf-8")

@@ -23,13 +23,17 @@ from tests.functional.helpers import page
 
 
 def merge(client, keep_id: int, merge_id) -> object:
-    return client.post(f"/admin/courses/{keep_id}/merge",
-                       data={"merge_id": merge_id, "csrf_token": csrf_token(client, f"/admin/courses/{keep_id}")})
+    return client.post(
+        f"/admin/courses/{keep_id}/merge",
+        data={"merge_id": merge_id, "csrf_token": csrf_token(client, f"/admin/courses/{keep_id}")},
+    )
 
 
 def split(client, course_id: int, listing_id: int) -> object:
-    return client.post(f"/admin/courses/{course_id}/listings/{listing_id}/split",
-                       data={"csrf_token": csrf_token(client, f"/admin/courses/{course_id}")})
+    return client.post(
+        f"/admin/courses/{course_id}/listings/{listing_id}/split",
+        data={"csrf_token": csrf_token(client, f"/admin/courses/{course_id}")},
+    )
 
 
 def audit_entries(action: str) -> list[AuditEntry]:
@@ -59,15 +63,20 @@ def test_admin_merges_two_courses_into_one(client, login_as, duplicated):
     response = merge(client, keep_id, other_id)
     assert response.status_code == 302
     assert response.headers["Location"] == f"/admin/courses/{keep_id}"
-    assert "과정 " + str(other_id) + "번을 이 과정으로 합쳤습니다: 목록 1개, 회차 2개를 옮겼습니다. 빈 과정은 삭제했습니다." \
-        in text_of(client.get(response.headers["Location"]))
+    assert "과정 " + str(
+        other_id
+    ) + "번을 이 과정으로 합쳤습니다: 목록 1개, 회차 2개를 옮겼습니다. 빈 과정은 삭제했습니다." in text_of(
+        client.get(response.headers["Location"])
+    )
 
     db.session.expire_all()
     assert db.session.get(Course, other_id) is None  # nothing referred to it any more
     assert {run.course_id for run in db.session.scalars(select(Run))} == {keep_id}
     listings = db.session.scalars(select(CourseListing).order_by(CourseListing.id)).all()
     assert [(item.id, item.course_id, item.pinned) for item in listings] == [
-        (keep_listing.id, keep_id, True), (other_listing.id, keep_id, True)]
+        (keep_listing.id, keep_id, True),
+        (other_listing.id, keep_id, True),
+    ]
 
     also = text_of(client.get(f"/runs/{keep_run.id}"))
     assert "다른 출처에도 올라 있습니다 msit-swa 클라우드 백엔드 개발 과정 (SW아카데미)" in also
@@ -76,8 +85,12 @@ def test_admin_merges_two_courses_into_one(client, login_as, duplicated):
     (entry,) = audit_entries("course.merged")
     assert entry.actor == admin.pseudonym
     assert (entry.subject_type, entry.subject_id) == ("course", str(keep_id))
-    assert json.loads(entry.data) == {"merged_course": other_id, "listings": [other_listing.id], "runs": 2,
-                                      "merged_course_removed": True}
+    assert json.loads(entry.data) == {
+        "merged_course": other_id,
+        "listings": [other_listing.id],
+        "runs": 2,
+        "merged_course_removed": True,
+    }
     assert verify().ok
 
 
@@ -92,15 +105,19 @@ def test_merge_fills_in_what_the_kept_course_lacks(client, login_as, catalog):
     assert (kept.certificate, kept.contents) == ("SQLD", "SQL 기초")
 
 
-@pytest.mark.parametrize(("merge_id", "status", "message"), [
-    ("same", 400, "같은 과정끼리는 합칠 수 없습니다."),
-    ("999999", 404, "과정 번호 999999을(를) 찾을 수 없습니다."),
-    ("other_provider", 400, "훈련기관이 다른 과정은 합칠 수 없습니다."),
-    ("", 400, "합칠 과정의 번호를 입력해 주세요."),
-    ("abc", 400, "합칠 과정 번호"),
-])
-def test_a_bad_merge_is_refused_with_a_korean_message_and_changes_nothing(client, login_as, catalog, duplicated,
-                                                                          merge_id, status, message):
+@pytest.mark.parametrize(
+    ("merge_id", "status", "message"),
+    [
+        ("same", 400, "같은 과정끼리는 합칠 수 없습니다."),
+        ("999999", 404, "과정 번호 999999을(를) 찾을 수 없습니다."),
+        ("other_provider", 400, "훈련기관이 다른 과정은 합칠 수 없습니다."),
+        ("", 400, "합칠 과정의 번호를 입력해 주세요."),
+        ("abc", 400, "합칠 과정 번호"),
+    ],
+)
+def test_a_bad_merge_is_refused_with_a_korean_message_and_changes_nothing(
+    client, login_as, catalog, duplicated, merge_id, status, message
+):
     keep, other, *_ = duplicated
     stranger = catalog.course("남의 과정")  # another provider
     target = {"same": keep.id, "other_provider": stranger.id}.get(merge_id, merge_id)
@@ -117,8 +134,9 @@ def test_a_bad_merge_is_refused_with_a_korean_message_and_changes_nothing(client
 def test_merging_into_an_unknown_course_is_404(client, login_as, duplicated):
     _keep, other, *_ = duplicated
     login_as("admin")
-    response = client.post("/admin/courses/999999/merge",
-                           data={"merge_id": other.id, "csrf_token": csrf_token(client, "/admin/courses")})
+    response = client.post(
+        "/admin/courses/999999/merge", data={"merge_id": other.id, "csrf_token": csrf_token(client, "/admin/courses")}
+    )
     assert response.status_code == 404
 
 
@@ -146,7 +164,9 @@ def test_admin_splits_a_wrongly_matched_listing_into_its_own_course(client, logi
     new_course = db.session.get(Course, moved.course_id)
     assert new_course.id != course.id and moved.pinned
     assert response.headers["Location"] == f"/admin/courses/{new_course.id}"
-    assert f"목록을 새 과정 {new_course.id}번으로 분리했습니다 (회차 3개)." in text_of(client.get(response.headers["Location"]))
+    assert f"목록을 새 과정 {new_course.id}번으로 분리했습니다 (회차 3개)." in text_of(
+        client.get(response.headers["Location"])
+    )
     assert (new_course.title, new_course.provider_id) == ("웹 개발자 양성과정 (게임 서버)", course.provider_id)
     assert {db.session.get(Run, r.id).course_id for r in wrong_runs} == {new_course.id}
     assert db.session.get(Run, right_run.id).course_id == course.id
@@ -158,8 +178,13 @@ def test_admin_splits_a_wrongly_matched_listing_into_its_own_course(client, logi
     (entry,) = audit_entries("course.listing_split")
     assert entry.actor == admin.pseudonym
     assert (entry.subject_type, entry.subject_id) == ("course_listing", str(wrong.id))
-    assert json.loads(entry.data) == {"from_course": course.id, "to_course": new_course.id, "runs": 3,
-                                      "source": "msit-swa", "external_id": wrong.external_id}
+    assert json.loads(entry.data) == {
+        "from_course": course.id,
+        "to_course": new_course.id,
+        "runs": 3,
+        "source": "msit-swa",
+        "external_id": wrong.external_id,
+    }
 
 
 def test_the_only_listing_of_a_course_cannot_be_split(client, login_as, catalog):
@@ -182,9 +207,19 @@ def test_splitting_an_unknown_listing_is_404(client, login_as, catalog):
 
 
 def _feed_record(listing: CourseListing, run: Run, **changes) -> FeedRecord:
-    values = dict(position="record 1", course_id=listing.external_id, run_number=run.run_number, title=listing.title,
-                  provider_name="한빛 디지털아카데미", provider_id="P-1", start_date=run.start_date,
-                  end_date=run.end_date, fee=run.fee, capacity=run.capacity, programme_code="C0104")
+    values = dict(
+        position="record 1",
+        course_id=listing.external_id,
+        run_number=run.run_number,
+        title=listing.title,
+        provider_name="한빛 디지털아카데미",
+        provider_id="P-1",
+        start_date=run.start_date,
+        end_date=run.end_date,
+        fee=run.fee,
+        capacity=run.capacity,
+        programme_code="C0104",
+    )
     return FeedRecord(**{**values, **changes})
 
 
@@ -200,11 +235,15 @@ def test_a_reimport_leaves_a_split_listing_and_its_runs_where_the_admin_put_them
     db.session.expire_all()
     new_course_id = db.session.get(CourseListing, wrong.id).course_id
 
-    records = [_feed_record(wrong, run, capacity=40),  # changed: updates the run in place
-               _feed_record(wrong, run, run_number=run.run_number + 100, start_date=date(2027, 3, 2),
-                            end_date=date(2027, 6, 30))]  # a new run of the same listing
-    result = importer.import_records(iter(records), source="msit-swa", fmt="csv", actor="cli",
-                                     range_from=run.start_date, range_to=date(2027, 3, 2))
+    records = [
+        _feed_record(wrong, run, capacity=40),  # changed: updates the run in place
+        _feed_record(
+            wrong, run, run_number=run.run_number + 100, start_date=date(2027, 3, 2), end_date=date(2027, 6, 30)
+        ),
+    ]  # a new run of the same listing
+    result = importer.import_records(
+        iter(records), source="msit-swa", fmt="csv", actor="cli", range_from=run.start_date, range_to=date(2027, 3, 2)
+    )
     assert (result.created, result.updated) == (1, 1)
     db.session.expire_all()
     assert db.session.get(CourseListing, wrong.id).course_id == new_course_id
@@ -220,10 +259,16 @@ def test_only_admins_merge_or_split(client, login_as, duplicated, role):
     token = csrf_token(client, "/")
     assert client.get("/admin/courses").status_code == 403
     assert client.get(f"/admin/courses/{keep.id}").status_code == 403
-    assert client.post(f"/admin/courses/{keep.id}/merge",
-                       data={"merge_id": other.id, "csrf_token": token}).status_code == 403
-    assert client.post(f"/admin/courses/{keep.id}/listings/{keep_listing.id}/split",
-                       data={"csrf_token": token}).status_code == 403
+    assert (
+        client.post(f"/admin/courses/{keep.id}/merge", data={"merge_id": other.id, "csrf_token": token}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/admin/courses/{keep.id}/listings/{keep_listing.id}/split", data={"csrf_token": token}
+        ).status_code
+        == 403
+    )
     db.session.expire_all()
     assert db.session.get(Course, other.id) is not None
     assert audit_entries("course.merged") == [] and audit_entries("course.listing_split") == []

@@ -34,58 +34,121 @@ class Catalog:
 
     def provider(self, name: str = "한빛 디지털아카데미", **values) -> Provider:
         n = next(self._numbers)
-        provider = Provider(name=name, **{"business_number": f"{2000000000 + n}", "region_code": "11680",
-                                          "address": "서울특별시 강남구 테헤란로 1", "phone": "02-555-0100", **values})
+        provider = Provider(
+            name=name,
+            **{
+                "business_number": f"{2000000000 + n}",
+                "region_code": "11680",
+                "address": "서울특별시 강남구 테헤란로 1",
+                "phone": "02-555-0100",
+                **values,
+            },
+        )
         db.session.add(provider)
         db.session.flush()
         return provider
 
-    def course(self, title: str = "클라우드 네이티브 백엔드 개발자 양성과정", provider: Provider | None = None,
-               **values) -> Course:
-        course = Course(title=title, provider_id=(provider or self.provider()).id, match_key=f"test-{next(self._numbers)}",
-                        **{"ncs_code": "20010202", "contents": "자바와 스프링으로 백엔드를 만듭니다.\n클라우드 배포까지.",
-                           "certificate": "정보처리기사", **values})
+    def course(
+        self, title: str = "클라우드 네이티브 백엔드 개발자 양성과정", provider: Provider | None = None, **values
+    ) -> Course:
+        course = Course(
+            title=title,
+            provider_id=(provider or self.provider()).id,
+            match_key=f"test-{next(self._numbers)}",
+            **{
+                "ncs_code": "20010202",
+                "contents": "자바와 스프링으로 백엔드를 만듭니다.\n클라우드 배포까지.",
+                "certificate": "정보처리기사",
+                **values,
+            },
+        )
         db.session.add(course)
         db.session.flush()
         return course
 
     def listing(self, course: Course, source: str = "hrdnet", title: str | None = None, **values) -> CourseListing:
-        listing = CourseListing(course_id=course.id, source=source, external_id=f"AIG2026{next(self._numbers):010d}",
-                                title=title or course.title, **values)
+        listing = CourseListing(
+            course_id=course.id,
+            source=source,
+            external_id=f"AIG2026{next(self._numbers):010d}",
+            title=title or course.title,
+            **values,
+        )
         db.session.add(listing)
         db.session.flush()
         return listing
 
-    def run(self, course: Course | None = None, *, listing: CourseListing | None | bool = True,
-            programme: str | None = "C0104", start: date | None = None, days: int = 90,
-            last_seen: datetime | None = None, not_seen_since: date | None = None, **values) -> Run:
+    def run(
+        self,
+        course: Course | None = None,
+        *,
+        listing: CourseListing | None | bool = True,
+        programme: str | None = "C0104",
+        start: date | None = None,
+        days: int = 90,
+        last_seen: datetime | None = None,
+        not_seen_since: date | None = None,
+        **values,
+    ) -> Run:
         course = course or self.course()
         if listing is True:
-            listing = db.session.scalar(select(CourseListing).where(CourseListing.course_id == course.id)
-                                        .order_by(CourseListing.id)) or self.listing(course)
+            listing = db.session.scalar(
+                select(CourseListing).where(CourseListing.course_id == course.id).order_by(CourseListing.id)
+            ) or self.listing(course)
         start = start or TODAY + timedelta(days=14)
-        run = Run(course_id=course.id, listing_id=listing.id if listing else None,
-                  programme_id=self.programme(programme).id if programme else None,
-                  run_number=next(self._numbers), start_date=start, end_date=start + timedelta(days=days),
-                  **{"weekend": "weekday", "mode": "classroom", "hours": 640, "days": 80, "fee": 2_000_000,
-                     "capacity": 30, "source_enrolled": 10, "local_enrolled": 2, "status": "open",
-                     "ncs_code": course.ncs_code, "region_code": "11680", **values})
+        run = Run(
+            course_id=course.id,
+            listing_id=listing.id if listing else None,
+            programme_id=self.programme(programme).id if programme else None,
+            run_number=next(self._numbers),
+            start_date=start,
+            end_date=start + timedelta(days=days),
+            **{
+                "weekend": "weekday",
+                "mode": "classroom",
+                "hours": 640,
+                "days": 80,
+                "fee": 2_000_000,
+                "capacity": 30,
+                "source_enrolled": 10,
+                "local_enrolled": 2,
+                "status": "open",
+                "ncs_code": course.ncs_code,
+                "region_code": "11680",
+                **values,
+            },
+        )
         db.session.add(run)
         db.session.flush()
         if listing:
-            db.session.add(SourceRecord(run_id=run.id, source=listing.source,
-                                        external_key=f"{listing.external_id}:{run.run_number}", content_hash="0" * 64,
-                                        first_seen=datetime(2026, 11, 1, tzinfo=UTC),
-                                        last_seen=last_seen or datetime(2026, 11, 20, 1, 30, tzinfo=UTC),
-                                        not_seen_since=not_seen_since))
+            db.session.add(
+                SourceRecord(
+                    run_id=run.id,
+                    source=listing.source,
+                    external_key=f"{listing.external_id}:{run.run_number}",
+                    content_hash="0" * 64,
+                    first_seen=datetime(2026, 11, 1, tzinfo=UTC),
+                    last_seen=last_seen or datetime(2026, 11, 20, 1, 30, tzinfo=UTC),
+                    not_seen_since=not_seen_since,
+                )
+            )
         db.session.commit()
         return run
 
-    def import_run(self, source: str = "hrdnet", *, finished: datetime | None, status: str = "done",
-                   **values) -> ImportRun:
-        row = ImportRun(source=source, finished_at=finished, status=status, **{
-            "format": "hrdnet-xml", "actor": "cli",
-            "started_at": (finished or datetime(2026, 11, 1, tzinfo=UTC)) - timedelta(minutes=5), **values})
+    def import_run(
+        self, source: str = "hrdnet", *, finished: datetime | None, status: str = "done", **values
+    ) -> ImportRun:
+        row = ImportRun(
+            source=source,
+            finished_at=finished,
+            status=status,
+            **{
+                "format": "hrdnet-xml",
+                "actor": "cli",
+                "started_at": (finished or datetime(2026, 11, 1, tzinfo=UTC)) - timedelta(minutes=5),
+                **values,
+            },
+        )
         db.session.add(row)
         db.session.commit()
         return row
@@ -109,6 +172,7 @@ def run_ids_on(response) -> list[int]:
 
 # -- the run page ------------------------------------------------------------------------------------
 
+
 def test_run_page_shows_what_a_learner_needs_to_decide(client, catalog):
     run = catalog.run(start=date(2026, 12, 7), days=83, address="서울특별시 강남구 테헤란로 1, 5층")
     response = client.get(f"/runs/{run.id}")
@@ -119,8 +183,13 @@ def test_run_page_shows_what_a_learner_needs_to_decide(client, catalog):
     assert "K-디지털 트레이닝" in text and "고용노동부" in text
     # schedule
     assert "2026-12-07(월) ~ 2027-02-28(일)" in text
-    for shown in ("훈련 요일 주중", "훈련 방식 집체(교실)", "총 훈련시간 640시간", "훈련일수 80일",
-                  "훈련 장소 서울특별시 강남구 테헤란로 1, 5층"):
+    for shown in (
+        "훈련 요일 주중",
+        "훈련 방식 집체(교실)",
+        "총 훈련시간 640시간",
+        "훈련일수 80일",
+        "훈련 장소 서울특별시 강남구 테헤란로 1, 5층",
+    ):
         assert shown in text
     # the generic split (KDT from 2026: 10 % of the fee, at most 300,000) and its explanation
     assert "내가 낼 금액 200,000원" in text
@@ -149,8 +218,15 @@ def test_general_card_course_priced_by_the_feeds_self_pay(client, catalog):
 @pytest.mark.parametrize("programme", [None, "MOE-LLL-unknown"])
 def test_run_without_a_known_price_cannot_be_enrolled_here(client, catalog, programme):
     if programme:  # a programme whose pricing rule is not known yet
-        db.session.add(Programme(code=programme, name="시범 사업", ministry_id=catalog.programme().ministry_id,
-                                 voucher_kind="card", pricing_rule=None))
+        db.session.add(
+            Programme(
+                code=programme,
+                name="시범 사업",
+                ministry_id=catalog.programme().ministry_id,
+                voucher_kind="card",
+                pricing_rule=None,
+            )
+        )
         db.session.commit()
     run = catalog.run(programme=programme, fee=1_500_000)
     text = text_of(client.get(f"/runs/{run.id}"))
@@ -169,16 +245,24 @@ def test_seats_left_count_enrolments_from_the_source_and_from_this_site(client, 
     assert client.get(f"/api/v1/runs/{over.id}").get_json()["seats_left"] == 0
 
 
-@pytest.mark.parametrize(("completers", "employed", "caution"), [
-    (None, None, True),  # nothing tells how many people the figures rest on
-    (None, 4, True),
-    (7, 5, True),
-    (None, 12, False),  # twelve people found work: at least twelve completed
-    (25, 3, False),
-])
+@pytest.mark.parametrize(
+    ("completers", "employed", "caution"),
+    [
+        (None, None, True),  # nothing tells how many people the figures rest on
+        (None, 4, True),
+        (7, 5, True),
+        (None, 12, False),  # twelve people found work: at least twelve completed
+        (25, 3, False),
+    ],
+)
 def test_outcomes_on_a_small_or_unknown_sample_carry_a_caution(client, catalog, completers, employed, caution):
-    run = catalog.run(satisfaction=91.25, employment_rate_3m=62.5, employment_rate_6m=70.0,
-                      employment_count_3m=employed, completers=completers)
+    run = catalog.run(
+        satisfaction=91.25,
+        employment_rate_3m=62.5,
+        employment_rate_6m=70.0,
+        employment_count_3m=employed,
+        completers=completers,
+    )
     text = text_of(client.get(f"/runs/{run.id}"))
     assert "만족도 91.2점 (100점 만점)" in text or "만족도 91.3점 (100점 만점)" in text
     assert "3개월 취업률 62.5%" in text and "6개월 취업률 70.0%" in text
@@ -195,12 +279,13 @@ def test_a_run_without_outcomes_says_so_without_a_caution(client, catalog):
 def test_the_same_course_from_another_source_is_shown_as_also_listed_by(client, catalog):
     course = catalog.course()
     ours = catalog.listing(course, "hrdnet")
-    theirs = catalog.listing(course, "msit-swa", title="[SW아카데미] 클라우드 네이티브 백엔드 과정",
-                             url="https://example.org/courses/77")
+    theirs = catalog.listing(
+        course, "msit-swa", title="[SW아카데미] 클라우드 네이티브 백엔드 과정", url="https://example.org/courses/77"
+    )
     run = catalog.run(course, listing=ours)
     response = client.get(f"/runs/{run.id}")
     text = text_of(response)
-    also = text[text.index("다른 출처에도 올라 있습니다"):]
+    also = text[text.index("다른 출처에도 올라 있습니다") :]
     assert f"msit-swa [SW아카데미] 클라우드 네이티브 백엔드 과정 ({theirs.external_id})" in also
     assert ours.external_id not in also
     assert 'href="https://example.org/courses/77" rel="noopener noreferrer external"' in page(response)
@@ -249,29 +334,70 @@ def test_unknown_run_is_a_korean_404_page_and_a_json_404(client):
 
 # -- the run API ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.both_dbs
 def test_run_api_returns_the_run_with_course_provider_outcomes_and_generic_price(client, catalog):
     run = catalog.run(satisfaction=88.0, employment_rate_3m=55.5, employment_count_3m=11, completers=20)
     response = client.get(f"/api/v1/runs/{run.id}")
     assert response.status_code == 200
     body = response.get_json()
-    assert {"run_id", "course_id", "title", "start_date", "end_date", "fee", "seats_left", "region", "ncs",
-            "programme", "ministry", "provider", "course", "outcomes", "listings", "source_ids", "price",
-            "data_as_of", "not_seen_since", "enrollable"} <= set(body)
-    assert (body["run_id"], body["course_id"], body["seats_left"], body["fee"]) == (run.id, run.course_id, 18,
-                                                                                  2_000_000)
+    assert {
+        "run_id",
+        "course_id",
+        "title",
+        "start_date",
+        "end_date",
+        "fee",
+        "seats_left",
+        "region",
+        "ncs",
+        "programme",
+        "ministry",
+        "provider",
+        "course",
+        "outcomes",
+        "listings",
+        "source_ids",
+        "price",
+        "data_as_of",
+        "not_seen_since",
+        "enrollable",
+    } <= set(body)
+    assert (body["run_id"], body["course_id"], body["seats_left"], body["fee"]) == (
+        run.id,
+        run.course_id,
+        18,
+        2_000_000,
+    )
     assert body["start_date"] == run.start_date.isoformat()
-    assert body["provider"] == {"id": run.course.provider_id, "name": "한빛 디지털아카데미", "region_code": "11680",
-                                "address": "서울특별시 강남구 테헤란로 1", "phone": "02-555-0100"}
+    assert body["provider"] == {
+        "id": run.course.provider_id,
+        "name": "한빛 디지털아카데미",
+        "region_code": "11680",
+        "address": "서울특별시 강남구 테헤란로 1",
+        "phone": "02-555-0100",
+    }
     assert body["programme"]["code"] == "C0104" and body["ministry"] == {"code": "MOEL", "name": "고용노동부"}
     assert body["ncs"] == {"code": "20010202", "name": "응용SW엔지니어링"}
     assert body["region"] == {"code": "11680", "name": "서울특별시 강남구"}
-    assert body["outcomes"] == {"satisfaction": 88.0, "employment_rate_3m": 55.5, "employment_rate_6m": None,
-                                "employment_count_3m": 11, "completers": 20, "small_sample": False}
-    assert body["price"] == {"basis": "generic", "fee": 2_000_000, "government_share": 1_800_000,
-                             "self_pay": 200_000, "account": "none", "rule": "capped2026",
-                             "explanation": "2026년 이후 K-디지털 트레이닝: 훈련비의 10%(최대 30만원)",
-                             "effective_from": "2026-01-01"}
+    assert body["outcomes"] == {
+        "satisfaction": 88.0,
+        "employment_rate_3m": 55.5,
+        "employment_rate_6m": None,
+        "employment_count_3m": 11,
+        "completers": 20,
+        "small_sample": False,
+    }
+    assert body["price"] == {
+        "basis": "generic",
+        "fee": 2_000_000,
+        "government_share": 1_800_000,
+        "self_pay": 200_000,
+        "account": "none",
+        "rule": "capped2026",
+        "explanation": "2026년 이후 K-디지털 트레이닝: 훈련비의 10%(최대 30만원)",
+        "effective_from": "2026-01-01",
+    }
     assert body["enrollable"] is True
     (source_id,) = body["source_ids"]
     assert source_id["source"] == "hrdnet" and source_id["external_id"].endswith(f":{run.run_number}")
@@ -286,6 +412,7 @@ def test_run_api_is_documented_in_the_openapi_document(client):
 
 
 # -- browsing -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.both_dbs
 def test_browse_by_ncs_prefix_at_both_levels(client, catalog):
@@ -381,6 +508,7 @@ def test_browse_index_counts_upcoming_runs_per_programme_ncs_and_sido(client, ca
 
 # -- providers ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.both_dbs
 def test_provider_page_shows_the_provider_and_only_its_runs_paginated(client, catalog):
     provider = catalog.provider("가나다 코딩스쿨", phone="031-123-4567")
@@ -405,6 +533,7 @@ def test_provider_without_upcoming_runs_has_an_empty_state(client, catalog):
 
 # -- the footer: how fresh the data is --------------------------------------------------------------
 
+
 def test_footer_says_when_nothing_was_imported_yet(client):
     assert "데이터 기준: 아직 수집된 과정 정보가 없습니다" in text_of(client.get("/"))
 
@@ -422,24 +551,52 @@ def test_footer_shows_the_latest_finished_import_per_source_in_kst(client, catal
 
 # -- admin: the import log ------------------------------------------------------------------------------
 
-REJECTIONS = [{"position": "record 3 (line 40)", "key": "AIG20260000000001:2", "reason": "훈련 종료일이 시작일보다 빠릅니다."},
-              {"position": "record 9 (line 112)", "key": None, "reason": "과정 ID(trprId)가 없습니다."}]
+REJECTIONS = [
+    {"position": "record 3 (line 40)", "key": "AIG20260000000001:2", "reason": "훈련 종료일이 시작일보다 빠릅니다."},
+    {"position": "record 9 (line 112)", "key": None, "reason": "과정 ID(trprId)가 없습니다."},
+]
 
 
 def test_admin_sees_the_import_log_and_the_rejections_of_one_import(client, login_as, catalog):
-    row = catalog.import_run("hrdnet", finished=datetime(2026, 11, 24, 3, 0, tzinfo=UTC), file_name="hrdnet-2026-11.xml",
-                             file_hash="ab12cd34ef56" + "0" * 52, range_from=date(2026, 12, 1),
-                             range_to=date(2026, 12, 31), records=120, created=100, updated=10, unchanged=8,
-                             rejected=2, marked_missing=3, message="새 회차 100건", rejections=json.dumps(REJECTIONS))
-    catalog.import_run("hrdnet", finished=datetime(2026, 11, 25, 3, 0, tzinfo=UTC), status="refused",
-                       message="피드의 회차 수가 절반에 못 미쳐 가져오지 않았습니다.")
+    row = catalog.import_run(
+        "hrdnet",
+        finished=datetime(2026, 11, 24, 3, 0, tzinfo=UTC),
+        file_name="hrdnet-2026-11.xml",
+        file_hash="ab12cd34ef56" + "0" * 52,
+        range_from=date(2026, 12, 1),
+        range_to=date(2026, 12, 31),
+        records=120,
+        created=100,
+        updated=10,
+        unchanged=8,
+        rejected=2,
+        marked_missing=3,
+        message="새 회차 100건",
+        rejections=json.dumps(REJECTIONS),
+    )
+    catalog.import_run(
+        "hrdnet",
+        finished=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
+        status="refused",
+        message="피드의 회차 수가 절반에 못 미쳐 가져오지 않았습니다.",
+    )
     login_as("admin")
     response = client.get("/admin/imports")
     assert response.status_code == 200
     text = text_of(response)
     assert text.index("피드의 회차 수가 절반에 못 미쳐") < text.index("hrdnet-2026-11.xml")  # newest first
-    for shown in ("hrdnet-2026-11.xml", "ab12cd34ef56", "2026-12-01 ~ 2026-12-31", "신규 100 · 변경 10 · 동일 8",
-                  "거부 2 · 빠짐 3", "완료", "거부", "cli", "새 회차 100건", "2026-11-24 11:55"):
+    for shown in (
+        "hrdnet-2026-11.xml",
+        "ab12cd34ef56",
+        "2026-12-01 ~ 2026-12-31",
+        "신규 100 · 변경 10 · 동일 8",
+        "거부 2 · 빠짐 3",
+        "완료",
+        "거부",
+        "cli",
+        "새 회차 100건",
+        "2026-11-24 11:55",
+    ):
         assert shown in text
     detail = text_of(client.get(f"/admin/imports/{row.id}"))
     assert "record 3 (line 40) AIG20260000000001:2 훈련 종료일이 시작일보다 빠릅니다." in detail
@@ -465,7 +622,12 @@ def test_only_admins_see_the_import_log(client, login_as, catalog, role):
 
 def test_catalog_pages_are_public(client, catalog):
     run = catalog.run()
-    for path in (f"/runs/{run.id}", f"/providers/{run.course.provider_id}", "/browse/", "/browse/ministry/MOEL",
-                 f"/api/v1/runs/{run.id}"):
+    for path in (
+        f"/runs/{run.id}",
+        f"/providers/{run.course.provider_id}",
+        "/browse/",
+        "/browse/ministry/MOEL",
+        f"/api/v1/runs/{run.id}",
+    ):
         assert client.get(path).status_code == 200, path
     assert client.get("/admin/imports").status_code == 302  # to the login page

@@ -53,23 +53,26 @@ def copy_rules(tmp_path: Path, replace: dict[str, str] | None = None, append: st
 # -- KDT, 국기, 산대특 (capped2026) ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fee", "self_pay"), [
-    (0, 0),
-    (99, 0),  # 10 % = 9.9 원, truncated down to 10 원
-    (1_234_567, 123_450),
-    (2_000_000, 200_000),
-    (3_000_000, 300_000),
-    (3_000_001, 300_000),
-    (5_000_000, 300_000),
-    (6_000_000, 300_000),
-    (6_000_001, 400_000),
-    (7_000_000, 400_000),
-    (12_000_000, 400_000),
-    (12_000_001, 500_000),
-    (18_000_000, 500_000),
-    (18_000_001, 600_000),
-    (20_000_000, 600_000),
-])
+@pytest.mark.parametrize(
+    ("fee", "self_pay"),
+    [
+        (0, 0),
+        (99, 0),  # 10 % = 9.9 원, truncated down to 10 원
+        (1_234_567, 123_450),
+        (2_000_000, 200_000),
+        (3_000_000, 300_000),
+        (3_000_001, 300_000),
+        (5_000_000, 300_000),
+        (6_000_000, 300_000),
+        (6_000_001, 400_000),
+        (7_000_000, 400_000),
+        (12_000_000, 400_000),
+        (12_000_001, 500_000),
+        (18_000_000, 500_000),
+        (18_000_001, 600_000),
+        (20_000_000, 600_000),
+    ],
+)
 def test_kdt_2026_self_pay_table(fee, self_pay):
     split = kdt(fee)
     assert (split.self_pay, split.government_share, split.fee) == (self_pay, fee - self_pay, fee)
@@ -105,23 +108,26 @@ def test_kdt_explanation_is_one_korean_sentence():
 # -- general card courses ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("rate", "self_pay"), [
-    (100, 150_000),
-    (70, 150_000),
-    (69.99, 250_000),
-    (60, 250_000),
-    (59.9, 350_000),
-    (50, 350_000),
-    (45, 450_000),
-    (40, 450_000),
-    (39.9, 550_000),
-    (0.5, 550_000),
-    (None, 350_000),  # unknown → the middle band
-    (0, 350_000),  # feeds send 0 for unknown
-    (float("nan"), 350_000),
-    (120, 350_000),  # not a rate: unknown
-    (-3, 350_000),
-])
+@pytest.mark.parametrize(
+    ("rate", "self_pay"),
+    [
+        (100, 150_000),
+        (70, 150_000),
+        (69.99, 250_000),
+        (60, 250_000),
+        (59.9, 350_000),
+        (50, 350_000),
+        (45, 450_000),
+        (40, 450_000),
+        (39.9, 550_000),
+        (0.5, 550_000),
+        (None, 350_000),  # unknown → the middle band
+        (0, 350_000),  # feeds send 0 for unknown
+        (float("nan"), 350_000),
+        (120, 350_000),  # not a rate: unknown
+        (-3, 350_000),
+    ],
+)
 def test_general_self_pay_by_employment_rate_band(rate, self_pay):
     split = general(1_000_000, employment_rate=rate)
     assert (split.self_pay, split.government_share) == (self_pay, 1_000_000 - self_pay)
@@ -150,31 +156,35 @@ def test_general_self_pay_from_the_feed_never_exceeds_the_fee():
 
 def test_general_explanation_names_the_rate_and_the_band():
     assert general(1_000_000, employment_rate=72.5).explanation == (
-        "국민내일배움카드 일반과정: 직종 취업률 72.5%에 따라 훈련비의 15%")
+        "국민내일배움카드 일반과정: 직종 취업률 72.5%에 따라 훈련비의 15%"
+    )
     assert "정보가 없어" in general(1_000_000).explanation
 
 
 # -- the fee above the approved support amount --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kwargs", "self_pay"), [
-    # general, 15 % band: 15 % of the supported 1,000,000 + the 200,000 above it
-    (dict(rule_key="general", fee=1_200_000, support_amount=1_000_000, employment_rate=80), 350_000),
-    # the feed's amount is for the supported part; the overage comes on top
-    (dict(rule_key="general", fee=1_200_000, support_amount=1_000_000, general_self_pay=150_000), 350_000),
-    # KDT 2026: 10 % of 3,000,000 capped + 500,000 above the support
-    (dict(rule_key="capped2026", fee=3_500_000, support_amount=3_000_000), 800_000),
-    # the tier is chosen by the supported amount, not the fee
-    (dict(rule_key="capped2026", fee=7_000_000, support_amount=2_000_000), 5_200_000),
-    # before 2026 only the overage
-    (dict(rule_key="capped2026", fee=3_500_000, support_amount=3_000_000, start_date=D2025), 500_000),
-    (dict(rule_key="kdigital", fee=600_000, support_amount=500_000), 150_000),
-    (dict(rule_key="free", fee=300_000, support_amount=250_000), 50_000),
-    # support at or above the fee, or unknown (None / 0): no overage
-    (dict(rule_key="capped2026", fee=3_000_000, support_amount=5_000_000), 300_000),
-    (dict(rule_key="capped2026", fee=3_500_000, support_amount=0), 300_000),
-    (dict(rule_key="capped2026", fee=3_500_000, support_amount=None), 300_000),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "self_pay"),
+    [
+        # general, 15 % band: 15 % of the supported 1,000,000 + the 200,000 above it
+        (dict(rule_key="general", fee=1_200_000, support_amount=1_000_000, employment_rate=80), 350_000),
+        # the feed's amount is for the supported part; the overage comes on top
+        (dict(rule_key="general", fee=1_200_000, support_amount=1_000_000, general_self_pay=150_000), 350_000),
+        # KDT 2026: 10 % of 3,000,000 capped + 500,000 above the support
+        (dict(rule_key="capped2026", fee=3_500_000, support_amount=3_000_000), 800_000),
+        # the tier is chosen by the supported amount, not the fee
+        (dict(rule_key="capped2026", fee=7_000_000, support_amount=2_000_000), 5_200_000),
+        # before 2026 only the overage
+        (dict(rule_key="capped2026", fee=3_500_000, support_amount=3_000_000, start_date=D2025), 500_000),
+        (dict(rule_key="kdigital", fee=600_000, support_amount=500_000), 150_000),
+        (dict(rule_key="free", fee=300_000, support_amount=250_000), 50_000),
+        # support at or above the fee, or unknown (None / 0): no overage
+        (dict(rule_key="capped2026", fee=3_000_000, support_amount=5_000_000), 300_000),
+        (dict(rule_key="capped2026", fee=3_500_000, support_amount=0), 300_000),
+        (dict(rule_key="capped2026", fee=3_500_000, support_amount=None), 300_000),
+    ],
+)
 def test_overage_above_the_support_amount_is_self_pay(kwargs, self_pay):
     kwargs.setdefault("start_date", D2026)
     split = generic_split(**kwargs)
@@ -191,8 +201,9 @@ def test_overage_is_explained():
 
 
 def test_kdigital_draws_the_kdigital_account_with_10_percent_self_pay():
-    split = generic_split(fee=450_000, start_date=D2025, rule_key="kdigital", programme_code="C0105",
-                          voucher_kind="kdigital")
+    split = generic_split(
+        fee=450_000, start_date=D2025, rule_key="kdigital", programme_code="C0105", voucher_kind="kdigital"
+    )
     assert (split.self_pay, split.government_share, split.account) == (45_000, 405_000, "kdigital")
     # the rule names its account even when the caller leaves voucher_kind at its default
     assert generic_split(fee=450_000, start_date=D2025, rule_key="kdigital").account == "kdigital"
@@ -205,8 +216,7 @@ def test_free_academies_cost_the_learner_nothing_and_draw_nothing(code):
 
 
 def test_a_programme_without_a_voucher_never_draws_one():
-    split = generic_split(fee=1_000_000, start_date=D2025, rule_key="general", voucher_kind="none",
-                          employment_rate=80)
+    split = generic_split(fee=1_000_000, start_date=D2025, rule_key="general", voucher_kind="none", employment_rate=80)
     assert (split.self_pay, split.account) == (150_000, "none")
 
 
@@ -224,8 +234,13 @@ def test_every_shipped_programme_has_a_known_rule():
     book = load_rules()
     for row in PROGRAMMES:
         assert row["pricing_rule"] in book.rules, row
-        split = generic_split(fee=1_000_000, start_date=D2026, rule_key=row["pricing_rule"],
-                              programme_code=row["code"], voucher_kind=row["voucher_kind"])
+        split = generic_split(
+            fee=1_000_000,
+            start_date=D2026,
+            rule_key=row["pricing_rule"],
+            programme_code=row["code"],
+            voucher_kind=row["voucher_kind"],
+        )
         assert split is not None and split.explanation
         if row["voucher_kind"] == "none":
             assert split.account == "none"
@@ -242,8 +257,7 @@ def test_exemption_groups_pay_nothing_on_general_courses(group):
 
 
 def test_an_exemption_also_overrides_the_feed_amount_but_not_the_overage():
-    split = general(1_200_000, support_amount=1_000_000, general_self_pay=150_000,
-                    exemptions=frozenset({"kua_type1"}))
+    split = general(1_200_000, support_amount=1_000_000, general_self_pay=150_000, exemptions=frozenset({"kua_type1"}))
     assert split.self_pay == 200_000
 
 
@@ -265,16 +279,19 @@ def test_exemption_groups_are_data():
 # -- inputs ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    (dict(fee=-1), ValueError),
-    (dict(fee=1000.0), TypeError),
-    (dict(fee=True), TypeError),
-    (dict(support_amount=-5), ValueError),
-    (dict(general_self_pay=1.5), TypeError),
-    (dict(start_date=datetime(2026, 3, 2, 9)), TypeError),
-    (dict(start_date="2026-03-02"), TypeError),
-    (dict(voucher_kind="cash"), ValueError),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        (dict(fee=-1), ValueError),
+        (dict(fee=1000.0), TypeError),
+        (dict(fee=True), TypeError),
+        (dict(support_amount=-5), ValueError),
+        (dict(general_self_pay=1.5), TypeError),
+        (dict(start_date=datetime(2026, 3, 2, 9)), TypeError),
+        (dict(start_date="2026-03-02"), TypeError),
+        (dict(voucher_kind="cash"), ValueError),
+    ],
+)
 def test_bad_inputs_are_refused(kwargs, error):
     arguments = dict(fee=1_000_000, start_date=D2026, rule_key="general") | kwargs
     with pytest.raises(error):
@@ -286,8 +303,10 @@ def test_bad_inputs_are_refused(kwargs, error):
 
 def make_run(code: str, rule: str | None, voucher: str = "card", **fields) -> Run:
     programme = Programme(code=code, name=code, ministry_id=1, voucher_kind=voucher, pricing_rule=rule)
-    values = dict(course_id=1, run_number=1, start_date=D2026, end_date=date(2026, 8, 31), fee=7_000_000,
-                  capacity=30) | fields
+    values = (
+        dict(course_id=1, run_number=1, start_date=D2026, end_date=date(2026, 8, 31), fee=7_000_000, capacity=30)
+        | fields
+    )
     return Run(programme=programme, **values)
 
 
@@ -328,8 +347,13 @@ def test_rules_come_from_the_file_named_by_the_environment(tmp_path, monkeypatch
 
 
 def test_rules_come_from_the_file_given_to_the_loader(tmp_path):
-    path = copy_rules(tmp_path, {"{ min_rate = 70, percent = 15 }": "{ min_rate = 80, percent = 15 }",
-                                 "unknown_percent = 35": "unknown_percent = 55"})
+    path = copy_rules(
+        tmp_path,
+        {
+            "{ min_rate = 70, percent = 15 }": "{ min_rate = 80, percent = 15 }",
+            "unknown_percent = 35": "unknown_percent = 55",
+        },
+    )
     book = load_rules(path)
     assert general(1_000_000, employment_rate=75, rules=book).self_pay == 250_000
     assert general(1_000_000, rules=book).self_pay == 550_000
@@ -339,14 +363,17 @@ def test_rules_come_from_the_file_given_to_the_loader(tmp_path):
 def test_an_edited_file_is_read_again(tmp_path):
     path = copy_rules(tmp_path)
     assert general(1_000_000, employment_rate=75, rules=load_rules(path)).self_pay == 150_000
-    text = path.read_text(encoding="utf-8").replace("{ min_rate = 70, percent = 15 }",
-                                                    "{ min_rate = 70, percent = 17.5 }")
+    text = path.read_text(encoding="utf-8").replace(
+        "{ min_rate = 70, percent = 15 }", "{ min_rate = 70, percent = 17.5 }"
+    )
     path.write_text(text + "\n# edited\n", encoding="utf-8")  # a different size, whatever the clock says
     assert general(1_000_000, employment_rate=75, rules=load_rules(path)).self_pay == 175_000
 
 
 def test_a_new_year_is_a_new_period(tmp_path):
-    path = copy_rules(tmp_path, append="""
+    path = copy_rules(
+        tmp_path,
+        append="""
 [[rules.capped2026.periods]]
 effective_from = 2027-01-01
 method = "tiers"
@@ -355,7 +382,8 @@ tiers = [
     { up_to = 5_000_000, percent = 5, cap = 200_000 },
     { fixed = 250_000 },
 ]
-""")
+""",
+    )
     book = load_rules(path)
     assert kdt(2_000_000, date(2026, 12, 31), rules=book).self_pay == 200_000
     later = kdt(2_000_000, date(2027, 1, 4), rules=book)
@@ -365,12 +393,15 @@ tiers = [
 
 
 def test_draws_card_and_shortfall_are_set_per_programme(tmp_path):
-    path = copy_rules(tmp_path, {"[rules.capped2026.programmes.C0054]\ndraws_card = false":
-                                 '[rules.capped2026.programmes.C0054]\ndraws_card = true\nshortfall = "self_pay"'})
+    path = copy_rules(
+        tmp_path,
+        {
+            "[rules.capped2026.programmes.C0054]\ndraws_card = false": '[rules.capped2026.programmes.C0054]\ndraws_card = true\nshortfall = "self_pay"'
+        },
+    )
     book = load_rules(path)
     for code in ("C0054", "C0054G"):  # a code covers its sub-codes
-        split = generic_split(fee=7_000_000, start_date=D2026, rule_key="capped2026", programme_code=code,
-                              rules=book)
+        split = generic_split(fee=7_000_000, start_date=D2026, rule_key="capped2026", programme_code=code, rules=book)
         assert (split.account, split.shortfall) == ("card", "self_pay")
     assert kdt(7_000_000, rules=book).account == "none"
     policy = pricing.policy("capped2026", D2026, programme_code="C0054Y", rules=book)
@@ -379,25 +410,32 @@ def test_draws_card_and_shortfall_are_set_per_programme(tmp_path):
     assert pricing.policy("nope", D2026) is None
 
 
-@pytest.mark.parametrize(("replace", "message"), [
-    ({"format = 1": "format = 2"}, "format"),
-    ({"rounding_unit = 10 ": "rounding_unit = 0 "}, "rounding_unit"),
-    ({'shortfall = "refuse"      # card balance': 'shortfall = "maybe"      # card balance'}, "shortfall"),
-    ({"{ min_rate = 60, percent = 25 }": "{ min_rate = 80, percent = 25 }"}, "decrease"),
-    ({"{ min_rate = 0, percent = 55 }": "{ min_rate = 10, percent = 55 }"}, "min_rate = 0"),
-    ({"{ min_rate = 70, percent = 15 }": "{ min_rate = 70, percent = 150 }"}, "between 0 and 100"),
-    ({"{ up_to = 6_000_000, fixed = 300_000 }": "{ up_to = 6_000_000, fixed = 300_000, percent = 5 }"}, "either"),
-    ({"{ up_to = 12_000_000, fixed = 400_000 }": "{ up_to = 2_000_000, fixed = 400_000 }"}, "increase"),
-    ({"{ fixed = 600_000 }": "{ up_to = 30_000_000, fixed = 600_000 }"}, "last"),
-    ({"effective_from = 2026-01-01": 'effective_from = "2026-01-01"'}, "must be a date"),
-    ({"effective_from = 2026-01-01": "effective_from = 2026-01-01T00:00:00"}, "must be a date"),
-    ({"effective_from = 2026-01-01": "effective_from = 2019-01-01"}, "increasing order"),
-    ({'rules = ["general", "kdigital"]\n\n[exemptions.basic': 'rules = ["general", "kdgital"]\n\n[exemptions.basic'},
-     "unknown rule"),
-    ({'method = "percent"\nlabel = "2025년까지 시작한"': 'method = "flat"\nlabel = "2025년까지 시작한"'}, "method"),
-    ({"unknown_percent = 35": "unknown_percent = 35\nunkown_percent = 35"}, "unknown key"),
-    ({"format = 1": "format = 1\n[[["}, "TOML"),
-])
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        ({"format = 1": "format = 2"}, "format"),
+        ({"rounding_unit = 10 ": "rounding_unit = 0 "}, "rounding_unit"),
+        ({'shortfall = "refuse"      # card balance': 'shortfall = "maybe"      # card balance'}, "shortfall"),
+        ({"{ min_rate = 60, percent = 25 }": "{ min_rate = 80, percent = 25 }"}, "decrease"),
+        ({"{ min_rate = 0, percent = 55 }": "{ min_rate = 10, percent = 55 }"}, "min_rate = 0"),
+        ({"{ min_rate = 70, percent = 15 }": "{ min_rate = 70, percent = 150 }"}, "between 0 and 100"),
+        ({"{ up_to = 6_000_000, fixed = 300_000 }": "{ up_to = 6_000_000, fixed = 300_000, percent = 5 }"}, "either"),
+        ({"{ up_to = 12_000_000, fixed = 400_000 }": "{ up_to = 2_000_000, fixed = 400_000 }"}, "increase"),
+        ({"{ fixed = 600_000 }": "{ up_to = 30_000_000, fixed = 600_000 }"}, "last"),
+        ({"effective_from = 2026-01-01": 'effective_from = "2026-01-01"'}, "must be a date"),
+        ({"effective_from = 2026-01-01": "effective_from = 2026-01-01T00:00:00"}, "must be a date"),
+        ({"effective_from = 2026-01-01": "effective_from = 2019-01-01"}, "increasing order"),
+        (
+            {
+                'rules = ["general", "kdigital"]\n\n[exemptions.basic': 'rules = ["general", "kdgital"]\n\n[exemptions.basic'
+            },
+            "unknown rule",
+        ),
+        ({'method = "percent"\nlabel = "2025년까지 시작한"': 'method = "flat"\nlabel = "2025년까지 시작한"'}, "method"),
+        ({"unknown_percent = 35": "unknown_percent = 35\nunkown_percent = 35"}, "unknown key"),
+        ({"format = 1": "format = 1\n[[["}, "TOML"),
+    ],
+)
 def test_an_invalid_rule_file_is_refused_with_a_clear_message(tmp_path, replace, message):
     path = copy_rules(tmp_path, replace)
     with pytest.raises(PricingRulesError, match=message):
@@ -419,8 +457,12 @@ def test_the_shipped_file_can_be_copied_anywhere(tmp_path):
 # -- properties ---------------------------------------------------------------------------------------------------
 
 RULE_KEYS = ["general", "capped2026", "kdigital", "free"]
-FIRST_PERIOD = {"general": date(2020, 1, 1), "capped2026": date(2020, 1, 1), "kdigital": date(2021, 1, 1),
-                "free": date(2020, 1, 1)}
+FIRST_PERIOD = {
+    "general": date(2020, 1, 1),
+    "capped2026": date(2020, 1, 1),
+    "kdigital": date(2021, 1, 1),
+    "free": date(2020, 1, 1),
+}
 fees = st.integers(min_value=0, max_value=40_000_000)
 amounts = st.none() | st.integers(min_value=0, max_value=45_000_000)
 rates = st.none() | st.just(math.nan) | st.floats(min_value=-10, max_value=130)
@@ -431,11 +473,29 @@ vouchers = st.sampled_from(pricing.ACCOUNTS)
 exemption_sets = st.frozensets(st.sampled_from(["kua_type1", "basic_livelihood"]))
 
 
-@given(fee=fees, start=starts, rule_key=rule_keys, code=codes, voucher=vouchers, support=amounts, feed=amounts,
-       rate=rates, exemptions=exemption_sets)
+@given(
+    fee=fees,
+    start=starts,
+    rule_key=rule_keys,
+    code=codes,
+    voucher=vouchers,
+    support=amounts,
+    feed=amounts,
+    rate=rates,
+    exemptions=exemption_sets,
+)
 def test_every_split_keeps_the_invariants(fee, start, rule_key, code, voucher, support, feed, rate, exemptions):
-    split = generic_split(fee=fee, start_date=start, rule_key=rule_key, programme_code=code, voucher_kind=voucher,
-                          support_amount=support, general_self_pay=feed, employment_rate=rate, exemptions=exemptions)
+    split = generic_split(
+        fee=fee,
+        start_date=start,
+        rule_key=rule_key,
+        programme_code=code,
+        voucher_kind=voucher,
+        support_amount=support,
+        general_self_pay=feed,
+        employment_rate=rate,
+        exemptions=exemptions,
+    )
     if rule_key not in RULE_KEYS or start < FIRST_PERIOD[rule_key]:
         assert split is None
         return
@@ -455,11 +515,24 @@ def test_every_split_keeps_the_invariants(fee, start, rule_key, code, voucher, s
         assert split.self_pay == fee - base
 
 
-@given(fee=fees, start=starts, rule_key=st.sampled_from(RULE_KEYS), support=amounts, feed=amounts, rate=rates,
-       exemptions=exemption_sets)
+@given(
+    fee=fees,
+    start=starts,
+    rule_key=st.sampled_from(RULE_KEYS),
+    support=amounts,
+    feed=amounts,
+    rate=rates,
+    exemptions=exemption_sets,
+)
 def test_an_exemption_never_raises_the_price(fee, start, rule_key, support, feed, rate, exemptions):
-    common = dict(fee=fee, start_date=start, rule_key=rule_key, support_amount=support, general_self_pay=feed,
-                  employment_rate=rate)
+    common = dict(
+        fee=fee,
+        start_date=start,
+        rule_key=rule_key,
+        support_amount=support,
+        general_self_pay=feed,
+        employment_rate=rate,
+    )
     plain = generic_split(**common)
     exempt = generic_split(**common, exemptions=exemptions)
     assert (plain is None) == (exempt is None)

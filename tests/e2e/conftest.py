@@ -39,8 +39,16 @@ E2E_DIR = Path(__file__).resolve().parent
 ARTIFACTS = E2E_DIR / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium calls Google on start; this machine has no network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 DESKTOP = {"width": 1280, "height": 900}
 WEB_FONT = "Pretendard GOV"
 
@@ -52,6 +60,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # -- the live site -----------------------------------------------------------------------------------
+
 
 class _ErrorLog(logging.Handler):
     """Collects ERROR records from any thread while the live server runs."""
@@ -87,8 +96,9 @@ def live_server(live_app):
             run_forever(0.2, stop)
 
     stop = threading.Event()
-    server_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                     name="e2e-server", daemon=True)
+    server_thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="e2e-server", daemon=True
+    )
     worker_thread = threading.Thread(target=work, name="e2e-worker", daemon=True)
     server_thread.start()
     worker_thread.start()
@@ -107,10 +117,15 @@ def live_server(live_app):
     assert not worker_thread.is_alive(), "the worker thread did not stop"
     assert not server_thread.is_alive(), "the server thread did not stop"
     if errors.records:
-        pytest.fail("the live app logged errors:\n" + "\n".join(
-            f"  {r.name}: {r.getMessage()}" + (f"\n{logging.Formatter().formatException(r.exc_info)}"
-                                                if r.exc_info else "")
-            for r in errors.records), pytrace=False)
+        pytest.fail(
+            "the live app logged errors:\n"
+            + "\n".join(
+                f"  {r.name}: {r.getMessage()}"
+                + (f"\n{logging.Formatter().formatException(r.exc_info)}" if r.exc_info else "")
+                for r in errors.records
+            ),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -127,8 +142,10 @@ def live_mailbox(live_server, app_config):
             if matching:
                 return matching[-1]
             if time.monotonic() > deadline:
-                raise AssertionError(f"no e-mail to {to} in {folder} after {timeout:.0f} s "
-                                     f"(the worker writes them; {len(messages)} other message(s) there)")
+                raise AssertionError(
+                    f"no e-mail to {to} in {folder} after {timeout:.0f} s "
+                    f"(the worker writes them; {len(messages)} other message(s) there)"
+                )
             time.sleep(0.1)
 
     return wait_for
@@ -136,11 +153,15 @@ def live_mailbox(live_server, app_config):
 
 # -- the browser -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required: apt-get install chromium; make test installs it "
-                    f"({CHROMIUM} is missing; never `playwright install`)", pytrace=False)
+        pytest.fail(
+            "Debian's chromium is required: apt-get install chromium; make test installs it "
+            f"({CHROMIUM} is missing; never `playwright install`)",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -174,7 +195,9 @@ def _watch(page, problems: PageProblems) -> None:
     def on_console(message):
         if message.type == "error":
             location = message.location or {}
-            problems.add(f"console error: {message.text} ({location.get('url', '?')}:{location.get('lineNumber', '?')})")
+            problems.add(
+                f"console error: {message.text} ({location.get('url', '?')}:{location.get('lineNumber', '?')})"
+            )
 
     def on_request(request):
         url = request.url
@@ -185,7 +208,7 @@ def _watch(page, problems: PageProblems) -> None:
         problems.add(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def on_response(response):
-        path = response.url[len(origin):] if response.url.startswith(origin) else response.url
+        path = response.url[len(origin) :] if response.url.startswith(origin) else response.url
         if response.status >= 500 or (response.status >= 400 and path.startswith("/static/")):
             problems.add(f"HTTP {response.status} for {response.request.method} {response.url}")
 
@@ -203,8 +226,14 @@ def page_problems(live_server):
 
 @pytest.fixture
 def page(browser, live_server, page_problems, request):
-    context = browser.new_context(base_url=live_server, viewport=DESKTOP, locale="ko-KR", timezone_id="Asia/Seoul",
-                                  color_scheme="light", reduced_motion="reduce")
+    context = browser.new_context(
+        base_url=live_server,
+        viewport=DESKTOP,
+        locale="ko-KR",
+        timezone_id="Asia/Seoul",
+        color_scheme="light",
+        reduced_motion="reduce",
+    )
     context.set_default_timeout(10_000)
     context.on("page", lambda new_page: _watch(new_page, page_problems))
     tab = context.new_page()
@@ -222,6 +251,7 @@ def page(browser, live_server, page_problems, request):
 
 
 # -- screenshots -------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Shots:

@@ -28,9 +28,15 @@ def processor():
 
 @pytest.fixture
 def app_config(app_config, processor):
-    return {**app_config, "PAYMENT_BACKEND": "stripe", "STRIPE_API_BASE": processor,
-            "STRIPE_SECRET_KEY": TEST_SECRET_KEY, "STRIPE_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
-            "STRIPE_WEBHOOK_SECRET": "whsec_e2e", "STRIPE_JS_URL": f"{processor}/js.stripe.com/v3/"}
+    return {
+        **app_config,
+        "PAYMENT_BACKEND": "stripe",
+        "STRIPE_API_BASE": processor,
+        "STRIPE_SECRET_KEY": TEST_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": "whsec_e2e",
+        "STRIPE_JS_URL": f"{processor}/js.stripe.com/v3/",
+    }
 
 
 @pytest.fixture
@@ -39,8 +45,9 @@ def learner_and_run(app, make_user):
     return world.learner(), world.run(fee=1_000_000)  # 15 % self-pay: 150,000원; card 850,000원
 
 
-def test_enrol_pay_with_a_test_card_then_cancel_and_get_refunded(learner_and_run, page, live_server, processor,
-                                                                 app, page_problems):
+def test_enrol_pay_with_a_test_card_then_cancel_and_get_refunded(
+    learner_and_run, page, live_server, processor, app, page_problems
+):
     learner, run = learner_and_run
     # The pay page's one other origin: the processor (here localstripe on loopback) and its Stripe.js.
     page_problems.ignore(re.escape(f"request to another origin: GET {processor}/js.stripe.com/v3/"))
@@ -58,8 +65,13 @@ def test_enrol_pay_with_a_test_card_then_cancel_and_get_refunded(learner_and_run
     expect(page).to_have_url(re.compile(r"/me/enrolments/\d+/pay$"))
     shot(page, "pay-page", check_font=False)
 
-    for field, value in (("number", "4242424242424242"), ("exp_month", "12"), ("exp_year", "30"), ("cvc", "123"),
-                         ("postal_code", "06236")):
+    for field, value in (
+        ("number", "4242424242424242"),
+        ("exp_month", "12"),
+        ("exp_year", "30"),
+        ("cvc", "123"),
+        ("postal_code", "06236"),
+    ):
         page.locator(f"#card-element input[placeholder={field}]").fill(value)
     page.get_by_role("button", name="150,000원 결제하기").click()
     expect(page.locator("main")).to_contain_text("수강 확정", timeout=15_000)
@@ -81,12 +93,12 @@ def test_enrol_pay_with_a_test_card_then_cancel_and_get_refunded(learner_and_run
     client = stripe_client(processor)
     intent = client.v1.payment_intents.retrieve(ref)
     assert (intent.amount, intent.currency, intent.status) == (150_000, "krw", "succeeded")
-    deadline_refunds = [r for r in client.v1.refunds.list({"limit": 100}).auto_paging_iter()
-                        if r.payment_intent == ref]
+    deadline_refunds = [r for r in client.v1.refunds.list({"limit": 100}).auto_paging_iter() if r.payment_intent == ref]
     for _ in range(50):  # the refund leaves through the outbox, which the live server's worker delivers
         if deadline_refunds:
             break
         page.wait_for_timeout(200)
-        deadline_refunds = [r for r in client.v1.refunds.list({"limit": 100}).auto_paging_iter()
-                            if r.payment_intent == ref]
+        deadline_refunds = [
+            r for r in client.v1.refunds.list({"limit": 100}).auto_paging_iter() if r.payment_intent == ref
+        ]
     assert [r.amount for r in deadline_refunds] == [150_000]

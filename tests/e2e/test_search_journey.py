@@ -33,14 +33,19 @@ def combobox(page):
 # The catalog is written before the live server (and its worker) start: fixtures are set up in the order a
 # test names them, and SQLite would refuse the test's writes while the worker holds its write lock.
 
+
 @pytest.fixture
 def python_runs(catalog, reindex):
     """25 upcoming runs of one 파이썬 course in Seoul, one in Busan, and an unrelated 회계 run; indexed."""
     seoul = catalog.provider("한빛 디지털아카데미")
     busan = catalog.provider("부산 코딩스쿨", region_code="26110", address="부산광역시 중구 중앙대로 1")
-    python = catalog.course("파이썬 데이터 분석 전문가 양성과정", provider=seoul, contents="파이썬과 판다스로 데이터를 분석합니다.")
+    python = catalog.course(
+        "파이썬 데이터 분석 전문가 양성과정", provider=seoul, contents="파이썬과 판다스로 데이터를 분석합니다."
+    )
     runs = [catalog.run(python, start=TODAY + timedelta(days=n)) for n in range(1, 26)]
-    catalog.run(catalog.course("파이썬 웹 개발 입문", provider=busan), region_code="26110", start=TODAY + timedelta(days=5))
+    catalog.run(
+        catalog.course("파이썬 웹 개발 입문", provider=busan), region_code="26110", start=TODAY + timedelta(days=5)
+    )
     catalog.run(catalog.course("전산회계 실무", provider=seoul, ncs_code="02030201"))
     reindex()
     return runs
@@ -110,7 +115,8 @@ def test_search_with_autocomplete_facets_pages_and_back(python_runs, page, live_
     expect(page.locator(".search-total")).to_contain_text("검색 결과 25건")
     expect(page.locator(".search-chip")).to_have_text(re.compile("지역: 서울특별시"))
     expect(page.locator(".search-filters").get_by_role("link", name=re.compile("^서울특별시"))).to_have_attribute(
-        "aria-current", "true")
+        "aria-current", "true"
+    )
     settled(page)
     shot(page, "facet-applied")
     first_page_titles = results(page).all_inner_texts()

@@ -12,8 +12,9 @@ def page(response) -> str:
 
 def field_errors(response, field: str) -> list[str]:
     """The error messages shown under one form field (the page's <ul id="<field>-error">)."""
-    match = re.search(r'<ul class="site-field-errors" id="' + re.escape(field) + r'-error">(.*?)</ul>',
-                      page(response), re.S)
+    match = re.search(
+        r'<ul class="site-field-errors" id="' + re.escape(field) + r'-error">(.*?)</ul>', page(response), re.S
+    )
     if match is None:
         return []
     return [html.unescape(m.strip()) for m in re.findall(r"<li[^>]*>(.*?)</li>", match.group(1), re.S)]

@@ -23,8 +23,16 @@ CHOSEN = "chosen-by-the-person-7"
 
 
 def create_account(client, *, email=NEW_EMAIL, name="김담당", role="provider", org_code=""):
-    return client.post("/admin/users", data={"email": email, "name": name, "role": role, "org_code": org_code,
-                                             "csrf_token": csrf_token(client, "/admin/users")})
+    return client.post(
+        "/admin/users",
+        data={
+            "email": email,
+            "name": name,
+            "role": role,
+            "org_code": org_code,
+            "csrf_token": csrf_token(client, "/admin/users"),
+        },
+    )
 
 
 def user_count() -> int:
@@ -32,8 +40,9 @@ def user_count() -> int:
 
 
 def log_in(client, email, password):
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(client, "/login")})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")}
+    )
 
 
 def table_rows(response) -> list[str]:
@@ -41,8 +50,7 @@ def table_rows(response) -> list[str]:
     return re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S) if body else []
 
 
-def test_admin_creates_a_provider_account_and_the_person_sets_a_password(app, client, login_as, make_provider,
-                                                                         mailbox):
+def test_admin_creates_a_provider_account_and_the_person_sets_a_password(app, client, login_as, make_provider, mailbox):
     admin = login_as("admin")
     provider = make_provider()
     response = create_account(client, org_code=str(provider.id))
@@ -52,8 +60,9 @@ def test_admin_creates_a_provider_account_and_the_person_sets_a_password(app, cl
 
     created = db.session.scalar(select(User).where(User.email == NEW_EMAIL))
     assert (created.role, created.provider_id, created.ministry_id) == ("provider", provider.id, None)
-    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.created",
-                                                       AuditEntry.subject_id == created.pseudonym))
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "user.created", AuditEntry.subject_id == created.pseudonym)
+    )
     assert entry.actor == admin.pseudonym
 
     (invite,) = [m for m in mailbox() if m["To"] == NEW_EMAIL]
@@ -68,17 +77,28 @@ def test_admin_creates_a_provider_account_and_the_person_sets_a_password(app, cl
     assert person.get("/admin/").status_code == 403
 
 
-@pytest.mark.parametrize(("role", "org_code", "message"), [
-    ("provider", "999999", "훈련기관 번호를 찾을 수 없습니다."),
-    ("provider", "abc", "훈련기관 번호를 찾을 수 없습니다."),
-    ("provider", "", "훈련기관 번호를 찾을 수 없습니다."),
-    ("auditor", "NOPE", "부처 코드를 찾을 수 없습니다."),
-    ("auditor", "", "부처 코드를 찾을 수 없습니다."),
-    ("admin", "MOEL", "훈련생과 관리자 계정에는 소속 기관을 지정하지 않습니다."),
-], ids=["provider-unknown-id", "provider-not-a-number", "provider-no-org", "auditor-unknown-ministry",
-        "auditor-no-org", "admin-with-org"])
-def test_unknown_organisation_is_refused_and_nobody_is_created(client, login_as, make_ministry, mailbox,
-                                                               role, org_code, message):
+@pytest.mark.parametrize(
+    ("role", "org_code", "message"),
+    [
+        ("provider", "999999", "훈련기관 번호를 찾을 수 없습니다."),
+        ("provider", "abc", "훈련기관 번호를 찾을 수 없습니다."),
+        ("provider", "", "훈련기관 번호를 찾을 수 없습니다."),
+        ("auditor", "NOPE", "부처 코드를 찾을 수 없습니다."),
+        ("auditor", "", "부처 코드를 찾을 수 없습니다."),
+        ("admin", "MOEL", "훈련생과 관리자 계정에는 소속 기관을 지정하지 않습니다."),
+    ],
+    ids=[
+        "provider-unknown-id",
+        "provider-not-a-number",
+        "provider-no-org",
+        "auditor-unknown-ministry",
+        "auditor-no-org",
+        "admin-with-org",
+    ],
+)
+def test_unknown_organisation_is_refused_and_nobody_is_created(
+    client, login_as, make_ministry, mailbox, role, org_code, message
+):
     login_as("admin")
     make_ministry("MOEL")
     before = user_count()
@@ -160,8 +180,10 @@ def test_only_admins_manage_accounts(client, login_as, role):
     login_as(role)
     assert client.get("/admin/users").status_code == 403
     before = user_count()
-    response = client.post("/admin/users", data={"email": NEW_EMAIL, "name": "x", "role": "admin",
-                                                 "csrf_token": csrf_token(client, "/account")})
+    response = client.post(
+        "/admin/users",
+        data={"email": NEW_EMAIL, "name": "x", "role": "admin", "csrf_token": csrf_token(client, "/account")},
+    )
     assert response.status_code == 403
     assert user_count() == before
 
@@ -174,10 +196,13 @@ def test_signed_out_visitors_are_sent_to_login(client):
 
 # -- the command line --------------------------------------------------------------------------------
 
+
 def test_cli_creates_an_auditor_who_can_sign_in(client, runner, make_ministry):
     make_ministry("MOEL")
-    result = runner.invoke(args=["users", "create", "x@example.com", "--role", "auditor", "--org", "MOEL",
-                                 "--password-stdin"], input="a-long-password-1\n")
+    result = runner.invoke(
+        args=["users", "create", "x@example.com", "--role", "auditor", "--org", "MOEL", "--password-stdin"],
+        input="a-long-password-1\n",
+    )
     assert result.exit_code == 0, result.output
     assert re.search(r"created user \d+ \(auditor\)", result.output)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.created"))
@@ -186,19 +211,32 @@ def test_cli_creates_an_auditor_who_can_sign_in(client, runner, make_ministry):
     response = log_in(client, "x@example.com", "a-long-password-1")
     assert response.headers["Location"] == "/login/2fa/setup"  # auditors must enrol TOTP first
     secret = re.search(r'<code class="totp-secret">([A-Z2-7]+)</code>', page(client.get("/login/2fa/setup"))).group(1)
-    enrolled = client.post("/login/2fa/setup", data={"code": pyotp.TOTP(secret).now(),
-                                                     "csrf_token": csrf_token(client, "/login/2fa/setup")})
+    enrolled = client.post(
+        "/login/2fa/setup",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(client, "/login/2fa/setup")},
+    )
     assert enrolled.status_code == 302
     assert client.get("/audit/").status_code == 200
 
 
-@pytest.mark.parametrize(("args", "stdin", "message"), [
-    (["--role", "auditor", "--org", "NOPE", "--password-stdin"], "a-long-password-1\n", "부처 코드를 찾을 수 없습니다."),
-    (["--role", "provider", "--org", "424242", "--password-stdin"], "a-long-password-1\n",
-     "훈련기관 번호를 찾을 수 없습니다."),
-    (["--role", "auditor", "--org", "MOEL", "--password-stdin"], "short\n", "password must be 10-128 characters"),
-    (["--role", "superuser"], "", "Invalid value for '--role'"),
-], ids=["unknown-ministry", "unknown-provider", "short-password", "unknown-role"])
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ["--role", "auditor", "--org", "NOPE", "--password-stdin"],
+            "a-long-password-1\n",
+            "부처 코드를 찾을 수 없습니다.",
+        ),
+        (
+            ["--role", "provider", "--org", "424242", "--password-stdin"],
+            "a-long-password-1\n",
+            "훈련기관 번호를 찾을 수 없습니다.",
+        ),
+        (["--role", "auditor", "--org", "MOEL", "--password-stdin"], "short\n", "password must be 10-128 characters"),
+        (["--role", "superuser"], "", "Invalid value for '--role'"),
+    ],
+    ids=["unknown-ministry", "unknown-provider", "short-password", "unknown-role"],
+)
 def test_cli_refuses_bad_accounts_with_a_message(runner, make_ministry, args, stdin, message):
     make_ministry("MOEL")
     result = runner.invoke(args=["users", "create", "x@example.com", *args], input=stdin)
@@ -209,8 +247,9 @@ def test_cli_refuses_bad_accounts_with_a_message(runner, make_ministry, args, st
 
 def test_cli_refuses_a_taken_email(runner, make_user):
     make_user("learner", email="x@example.com")
-    result = runner.invoke(args=["users", "create", "X@example.com", "--role", "admin", "--password-stdin"],
-                           input="a-long-password-1\n")
+    result = runner.invoke(
+        args=["users", "create", "X@example.com", "--role", "admin", "--password-stdin"], input="a-long-password-1\n"
+    )
     assert result.exit_code != 0
     assert "이미 가입된 이메일 주소입니다" in result.output
 
@@ -225,8 +264,9 @@ def test_cli_without_a_password_sends_an_invitation(client, runner, mailbox):
     assert log_in(client, "boss@example.com", PASSWORD).status_code == 401  # no known password until set
 
 
-def test_a_role_change_from_the_command_line_is_audited_and_signs_the_person_out(app, client, runner, make_user,
-                                                                                   login, make_ministry):
+def test_a_role_change_from_the_command_line_is_audited_and_signs_the_person_out(
+    app, client, runner, make_user, login, make_ministry
+):
     make_ministry("MOEL")
     user = make_user("learner")
     login(user)

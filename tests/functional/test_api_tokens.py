@@ -51,8 +51,14 @@ def test_learner_gets_a_token_for_their_credentials(client, make_user):
 
     me = client.get("/api/v1/me", headers=bearer(body["token"]))
     assert me.status_code == 200
-    assert me.get_json() == {"id": user.id, "email": user.email, "name": user.name, "role": "learner",
-                             "provider_id": None, "ministry_id": None}
+    assert me.get_json() == {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": "learner",
+        "provider_id": None,
+        "ministry_id": None,
+    }
     assert db.session.get(ApiToken, body["token_id"]).name == "내 스크립트"
 
 
@@ -84,14 +90,18 @@ def test_unverified_learner_gets_no_token(client, make_user):
     assert api_error(response)["code"] == "email_not_verified"
 
 
-@pytest.mark.parametrize("body", [
-    {},
-    {"email": "not-an-email", "password": "x"},
-    {"email": "a@example.com"},
-    {"email": "a@example.com", "password": "x", "otp": "12"},
-    {"email": "a@example.com", "password": "x" * 129},
-    [1, 2],
-], ids=["empty", "bad-email", "no-password", "short-otp", "long-password", "not-an-object"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"email": "not-an-email", "password": "x"},
+        {"email": "a@example.com"},
+        {"email": "a@example.com", "password": "x", "otp": "12"},
+        {"email": "a@example.com", "password": "x" * 129},
+        [1, 2],
+    ],
+    ids=["empty", "bad-email", "no-password", "short-otp", "long-password", "not-an-object"],
+)
 def test_malformed_body_gets_a_422_validation_error(client, body):
     response = client.post(TOKEN_URL, json=body)
     assert response.status_code == 422
@@ -158,8 +168,10 @@ def test_the_session_cookie_alone_does_not_authenticate_the_api(client, login_as
 def test_token_requests_are_rate_limited(client, make_user):
     user = make_user("learner")
     # Each guess names another account, so only the per-address flood guard is at work here.
-    statuses = [client.post(TOKEN_URL, json={"email": f"guess{n}@example.com", "password": "wrong-password-123"}
-                            ).status_code for n in range(12)]
+    statuses = [
+        client.post(TOKEN_URL, json={"email": f"guess{n}@example.com", "password": "wrong-password-123"}).status_code
+        for n in range(12)
+    ]
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
     limited = client.post(TOKEN_URL, json={"email": user.email, "password": PASSWORD})
@@ -167,6 +179,7 @@ def test_token_requests_are_rate_limited(client, make_user):
 
 
 # -- the account page --------------------------------------------------------------------------------
+
 
 def test_account_page_creates_shows_once_and_revokes_a_token(client, login_as):
     user = login_as("learner")
@@ -203,8 +216,9 @@ def test_nobody_can_revoke_someone_elses_token(client, make_user, login_as):
     owner = make_user("learner")
     token = issue(client, owner).get_json()
     login_as("learner")
-    response = client.post(f"/account/tokens/{token['token_id']}/revoke",
-                           data={"csrf_token": csrf_token(client, "/account")})
+    response = client.post(
+        f"/account/tokens/{token['token_id']}/revoke", data={"csrf_token": csrf_token(client, "/account")}
+    )
     assert response.status_code == 302
     assert "이미 폐기되었거나 없는 토큰입니다." in page(client.get("/account"))
     assert client.get("/api/v1/me", headers=bearer(token["token"])).status_code == 200
@@ -220,6 +234,7 @@ def test_issuing_a_token_is_audited(client, make_user):
 
 
 # -- documentation -----------------------------------------------------------------------------------
+
 
 def test_openapi_document_lists_the_auth_endpoints(client):
     response = client.get("/api/v1/openapi.json")

@@ -47,8 +47,16 @@ def test_unknown_api_path_is_a_json_404(client):
     assert error["message"] == "주소가 바뀌었거나 삭제된 페이지입니다."
 
 
-@pytest.mark.parametrize(("role", "path"), [("learner", "/admin/"), ("learner", "/admin/users"),
-                                            ("provider", "/audit/"), ("auditor", "/me"), ("admin", "/provider/")])
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("learner", "/admin/"),
+        ("learner", "/admin/users"),
+        ("provider", "/audit/"),
+        ("auditor", "/me"),
+        ("admin", "/provider/"),
+    ],
+)
 def test_pages_of_other_roles_are_a_korean_403(client, login_as, role, path):
     login_as(role)
     response = client.get(path)
@@ -68,8 +76,12 @@ def test_an_unexpected_error_is_a_korean_500_page_without_details(crashing_app, 
 def test_an_unexpected_api_error_is_a_json_500_without_details(crashing_app, client):
     response = client.get("/api/v1/test-crash")
     assert response.status_code == 500
-    assert response.get_json() == {"error": {"code": "server_error", "message": (
-        "잠시 후 다시 시도해 주세요. 문제가 계속되면 관리자에게 알려 주세요.")}}
+    assert response.get_json() == {
+        "error": {
+            "code": "server_error",
+            "message": ("잠시 후 다시 시도해 주세요. 문제가 계속되면 관리자에게 알려 주세요."),
+        }
+    }
 
 
 def test_a_route_without_an_access_declaration_is_closed(crashing_app, client, login_as):

@@ -38,11 +38,13 @@ def victim(world):
 
     user = world.make_user("learner", email="victim@example.com")
     with unit_of_work(write_lock=True):
-        cards.verify_identity(user.id, name=VICTIM["name"], birth_date=date(1990, 5, 17), phone=VICTIM["phone"],
-                              actor=ACTOR)
+        cards.verify_identity(
+            user.id, name=VICTIM["name"], birth_date=date(1990, 5, 17), phone=VICTIM["phone"], actor=ACTOR
+        )
         person = cards.require_person(user.id)
-        cards.record_status(person.id, employment_status="unemployed", groups=set(), effective_from=date.today(),
-                            actor=ACTOR)
+        cards.record_status(
+            person.id, employment_status="unemployed", groups=set(), effective_from=date.today(), actor=ACTOR
+        )
         cards.issue_card(person.id, kind=CardKind.CARD, today=date.today(), actor=ACTOR)
     return user
 
@@ -52,8 +54,9 @@ def claim_identity(client, details: dict):
 
 
 @pytest.mark.both_dbs
-def test_a_second_login_with_someone_elses_details_does_not_reach_their_card(client, world, victim, login,
-                                                                            mailbox, db_backend):
+def test_a_second_login_with_someone_elses_details_does_not_reach_their_card(
+    client, world, victim, login, mailbox, db_backend
+):
     mailbox()  # the victim's own sign-up mails are not what this test reads
     before = {m["Message-ID"] for m in mailbox()}
     attacker = login(world.make_user("learner", email="attacker@example.com"))
@@ -99,8 +102,9 @@ def test_the_api_token_of_a_pending_login_sees_no_card(client, world, victim, lo
 
 
 @pytest.mark.both_dbs
-def test_an_admin_approves_after_checking_and_everyone_is_told(client, world, victim, login, login_as, mailbox,
-                                                              db_backend):
+def test_an_admin_approves_after_checking_and_everyone_is_told(
+    client, world, victim, login, login_as, mailbox, db_backend
+):
     owner = login(world.make_user("learner", email="second-phone@example.com"))
     claim_identity(client, VICTIM)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/me")})
@@ -111,8 +115,10 @@ def test_an_admin_approves_after_checking_and_everyone_is_told(client, world, vi
     queue = page(client.get("/admin/identity-links"))
     assert mask_email("second-phone@example.com") in queue and mask_email("victim@example.com") in queue
     assert "second-phone@example.com" not in queue and "김피해" not in queue
-    response = client.post(f"/admin/identity-links/{owner.id}",
-                           data={"decision": "approve", "csrf_token": csrf_token(client, "/admin/identity-links")})
+    response = client.post(
+        f"/admin/identity-links/{owner.id}",
+        data={"decision": "approve", "csrf_token": csrf_token(client, "/admin/identity-links")},
+    )
     assert response.status_code == 302
 
     assert cards.person_of(owner.id).id == cards.require_person(victim.id).id
@@ -124,23 +130,25 @@ def test_an_admin_approves_after_checking_and_everyone_is_told(client, world, vi
     assert "검토할 요청이 없습니다" in page(client.get("/admin/identity-links"))
 
 
-def test_a_rejected_request_stays_unlinked_and_cannot_be_decided_twice(client, world, victim, login, login_as,
-                                                                      mailbox):
+def test_a_rejected_request_stays_unlinked_and_cannot_be_decided_twice(client, world, victim, login, login_as, mailbox):
     attacker = login(world.make_user("learner", email="rejected@example.com"))
     claim_identity(client, VICTIM)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/me")})
     login_as(Role.ADMIN)
     token = csrf_token(client, "/admin/identity-links")
-    missing_reason = client.post(f"/admin/identity-links/{attacker.id}", data={"decision": "reject", "csrf_token": token})
+    missing_reason = client.post(
+        f"/admin/identity-links/{attacker.id}", data={"decision": "reject", "csrf_token": token}
+    )
     assert missing_reason.status_code == 303 and db.session.get(IdentityLink, attacker.id).status == LinkStatus.PENDING
-    client.post(f"/admin/identity-links/{attacker.id}",
-                data={"decision": "reject", "reason": "기존 계정 주인이 요청하지 않았다고 확인함", "csrf_token": token})
+    client.post(
+        f"/admin/identity-links/{attacker.id}",
+        data={"decision": "reject", "reason": "기존 계정 주인이 요청하지 않았다고 확인함", "csrf_token": token},
+    )
 
     assert db.session.get(IdentityLink, attacker.id).status == LinkStatus.REJECTED
     assert cards.person_of(attacker.id) is None
     assert "거절되었습니다" in {m["To"]: m.get_content() for m in mailbox()}["rejected@example.com"]
-    again = client.post(f"/admin/identity-links/{attacker.id}",
-                        data={"decision": "approve", "csrf_token": token})
+    again = client.post(f"/admin/identity-links/{attacker.id}", data={"decision": "approve", "csrf_token": token})
     assert again.status_code == 409 and cards.person_of(attacker.id) is None
 
 
@@ -159,7 +167,8 @@ def test_the_first_login_of_a_person_is_linked_at_once(client, world, login):
 
 
 def test_strong_proof_from_the_service_links_a_further_login_at_once_and_tells_the_owner(
-        app, world, victim, mailbox, monkeypatch):
+    app, world, victim, mailbox, monkeypatch
+):
     """A verification service that proves the person is present (strong) needs no admin; the owner still hears."""
     from datetime import date
 
@@ -170,15 +179,17 @@ def test_strong_proof_from_the_service_links_a_further_login_at_once_and_tells_t
 
     class StrongService:  # what a contracted service answers: the same CI for the same person, strong proof
         def verify(self, **details):
-            return identity.VerifiedIdentity(ci=local.verify(**details).ci, birth_date=details["birth_date"],
-                                             strong=True)
+            return identity.VerifiedIdentity(
+                ci=local.verify(**details).ci, birth_date=details["birth_date"], strong=True
+            )
 
     monkeypatch.setattr(identity, "verifier", StrongService)
     mailbox()
     seen = {m["Message-ID"] for m in mailbox()}
     second = world.make_user("learner", email="strong@example.com")
     with unit_of_work(write_lock=True):
-        link = cards.verify_identity(second.id, name=VICTIM["name"], birth_date=date(1990, 5, 17),
-                                     phone=VICTIM["phone"], actor=ACTOR)
+        link = cards.verify_identity(
+            second.id, name=VICTIM["name"], birth_date=date(1990, 5, 17), phone=VICTIM["phone"], actor=ACTOR
+        )
     assert link.active and cards.person_of(second.id).id == cards.require_person(victim.id).id
     assert [m["To"] for m in mailbox() if m["Message-ID"] not in seen] == ["victim@example.com"]

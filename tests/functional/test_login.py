@@ -92,8 +92,10 @@ def test_rapid_failed_logins_are_rate_limited_in_korean(client, make_user):
 
 def test_failed_logins_for_one_email_are_slowed_down_across_addresses(client, make_user):
     user = make_user("learner")
-    statuses = [post_login(client, user.email, WRONG, environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}).status_code
-                for n in range(1, 23)]
+    statuses = [
+        post_login(client, user.email, WRONG, environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}).status_code
+        for n in range(1, 23)
+    ]
     assert statuses[:5] == [401] * 5  # five free failures per account, then a delay (test_login_throttle.py)
     assert set(statuses[5:]) == {429}
 
@@ -136,13 +138,16 @@ def test_logout_without_csrf_token_keeps_the_session(client, login_as):
     assert client.get("/me").status_code == 200
 
 
-@pytest.mark.parametrize(("next_path", "target"), [
-    ("//evil.example", "/"),
-    ("https://evil.example", "/"),
-    ("/\\evil.example", "/"),
-    ("javascript:alert(1)", "/"),
-    ("/account", "/account"),
-])
+@pytest.mark.parametrize(
+    ("next_path", "target"),
+    [
+        ("//evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/account", "/account"),
+    ],
+)
 def test_login_only_follows_local_next_paths(client, make_user, next_path, target):
     user = make_user("learner")
     response = post_login(client, user.email, PASSWORD, next_path=next_path)
@@ -156,8 +161,15 @@ def test_a_protected_page_sends_you_back_after_login(client, make_user):
     assert bounced.status_code == 302
     login_page = bounced.headers["Location"]
     assert login_page == "/login?next=/account"
-    response = client.post(login_page, data={"email": user.email, "password": PASSWORD, "next": "/account",
-                                             "csrf_token": csrf_token(client, login_page)})
+    response = client.post(
+        login_page,
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": "/account",
+            "csrf_token": csrf_token(client, login_page),
+        },
+    )
     assert response.headers["Location"] == "/account"
     assert client.get("/account").status_code == 200
 

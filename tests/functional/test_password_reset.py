@@ -25,8 +25,9 @@ LINK_GONE = "링크가 만료되었거나 이미 사용되었습니다"
 
 
 def ask_for_reset(client, email, **kwargs):
-    return client.post("/password/forgot", data={"email": email, "csrf_token": csrf_token(client, "/password/forgot")},
-                       **kwargs)
+    return client.post(
+        "/password/forgot", data={"email": email, "csrf_token": csrf_token(client, "/password/forgot")}, **kwargs
+    )
 
 
 def choose_password(client, link, password=NEW_PASSWORD, confirm=None):
@@ -34,8 +35,9 @@ def choose_password(client, link, password=NEW_PASSWORD, confirm=None):
 
 
 def log_in(client, email, password):
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(client, "/login")})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")}
+    )
 
 
 @pytest.fixture
@@ -129,13 +131,23 @@ def test_expired_reset_link_is_refused(client, reset_link):
     assert log_in(client, user.email, PASSWORD).status_code == 302  # password unchanged
 
 
-@pytest.mark.parametrize(("password", "confirm", "field", "message"), [
-    ("aaaaaaaaaaaa", None, "password", "같은 문자를 반복한 비밀번호는 쓸 수 없습니다. 서로 다른 문자를 4개 이상 넣어 주세요."),
-    ("short-1", None, "password", "비밀번호는 10자 이상 128자 이하로 입력해 주세요."),
-    (NEW_PASSWORD, NEW_PASSWORD + "x", "password_confirm", "비밀번호가 서로 다릅니다."),
-], ids=["one-repeated-character", "too-short", "mismatch"])
-def test_weak_or_mismatched_new_password_is_refused_and_the_link_stays_usable(client, reset_link, password,
-                                                                              confirm, field, message):
+@pytest.mark.parametrize(
+    ("password", "confirm", "field", "message"),
+    [
+        (
+            "aaaaaaaaaaaa",
+            None,
+            "password",
+            "같은 문자를 반복한 비밀번호는 쓸 수 없습니다. 서로 다른 문자를 4개 이상 넣어 주세요.",
+        ),
+        ("short-1", None, "password", "비밀번호는 10자 이상 128자 이하로 입력해 주세요."),
+        (NEW_PASSWORD, NEW_PASSWORD + "x", "password_confirm", "비밀번호가 서로 다릅니다."),
+    ],
+    ids=["one-repeated-character", "too-short", "mismatch"],
+)
+def test_weak_or_mismatched_new_password_is_refused_and_the_link_stays_usable(
+    client, reset_link, password, confirm, field, message
+):
     user, link = reset_link
     response = choose_password(client, link, password, confirm)
     assert response.status_code == 400
@@ -146,9 +158,19 @@ def test_weak_or_mismatched_new_password_is_refused_and_the_link_stays_usable(cl
 
 
 def test_a_verification_link_cannot_reset_a_password(client, mailbox):
-    client.post("/signup", data={"email": "new@example.com", "name": "김하늘", "phone": "010-1234-5678",
-                                 "birth_date": "1990-05-17", "password": PASSWORD, "password_confirm": PASSWORD,
-                                 "agree_privacy": "y", "csrf_token": csrf_token(client, "/signup")})
+    client.post(
+        "/signup",
+        data={
+            "email": "new@example.com",
+            "name": "김하늘",
+            "phone": "010-1234-5678",
+            "birth_date": "1990-05-17",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+            "agree_privacy": "y",
+            "csrf_token": csrf_token(client, "/signup"),
+        },
+    )
     _, token = split_link(mailed_link(mailbox()[0], "/verify"))
     for response in (client.get(f"/password/reset/{token}"), choose_password(client, f"/password/reset#t={token}")):
         assert response.status_code == 400
@@ -156,9 +178,19 @@ def test_a_verification_link_cannot_reset_a_password(client, mailbox):
 
 
 def test_reset_link_also_confirms_an_unverified_address(client, mailbox):
-    client.post("/signup", data={"email": "new@example.com", "name": "김하늘", "phone": "010-1234-5678",
-                                 "birth_date": "1990-05-17", "password": PASSWORD, "password_confirm": PASSWORD,
-                                 "agree_privacy": "y", "csrf_token": csrf_token(client, "/signup")})
+    client.post(
+        "/signup",
+        data={
+            "email": "new@example.com",
+            "name": "김하늘",
+            "phone": "010-1234-5678",
+            "birth_date": "1990-05-17",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+            "agree_privacy": "y",
+            "csrf_token": csrf_token(client, "/signup"),
+        },
+    )
     assert log_in(client, "new@example.com", PASSWORD).status_code == 403
     ask_for_reset(client, "new@example.com")
     reset = next(m for m in mailbox() if "비밀번호 재설정" in m["Subject"])

@@ -46,6 +46,7 @@ class Site:
 
 def _held_with_pending_payment(world, learner, run, monkeypatch):  # noqa: F811
     """Enrol through the real path while the processor does not answer: held, its payment pending."""
+
     def unavailable(payment_id, *, actor):
         raise ProcessorUnavailable()
 
@@ -65,16 +66,39 @@ def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
     assert confirmed.status == "confirmed"
     applicant = world.learner(card=False)
     with unit_of_work(write_lock=True):
-        cards.apply_for_card(applicant.id, employment_status="unemployed", groups=set(), excluded=set(),
-                             today=run.start_date, actor=ACTOR)
-        provider_staff = auth_services.create_user(email="staff@example.com", role=Role.PROVIDER, name="홍길동",
-                                                   org_code=str(run.course.provider_id), password=PASSWORD)
+        cards.apply_for_card(
+            applicant.id,
+            employment_status="unemployed",
+            groups=set(),
+            excluded=set(),
+            today=run.start_date,
+            actor=ACTOR,
+        )
+        provider_staff = auth_services.create_user(
+            email="staff@example.com",
+            role=Role.PROVIDER,
+            name="홍길동",
+            org_code=str(run.course.provider_id),
+            password=PASSWORD,
+        )
     ministry_code = run.programme.ministry.code
-    users = {Role.LEARNER: learner, Role.PROVIDER: provider_staff,
-             Role.AUDITOR: make_user(Role.AUDITOR, ministry_code=ministry_code), Role.ADMIN: make_user(Role.ADMIN)}
-    values = {"run_id": [run.id], "enrolment_id": [held.id, confirmed.id], "course_id": [run.course_id],
-              "provider_id": [run.course.provider_id], "import_id": [1], "kind": ["ministry"],
-              "code": [ministry_code], "token": ["not-a-real-token"], "filename": ["site.css"]}
+    users = {
+        Role.LEARNER: learner,
+        Role.PROVIDER: provider_staff,
+        Role.AUDITOR: make_user(Role.AUDITOR, ministry_code=ministry_code),
+        Role.ADMIN: make_user(Role.ADMIN),
+    }
+    values = {
+        "run_id": [run.id],
+        "enrolment_id": [held.id, confirmed.id],
+        "course_id": [run.course_id],
+        "provider_id": [run.course.provider_id],
+        "import_id": [1],
+        "kind": ["ministry"],
+        "code": [ministry_code],
+        "token": ["not-a-real-token"],
+        "filename": ["site.css"],
+    }
     user_ids = {role: user.id for role, user in users.items()}
     db.session.rollback()
     outbox.deliver_pending()  # what the worker would have done by now
@@ -98,12 +122,14 @@ def _urls(app, values: dict[str, list]):
 
 def _signed_in_client(app, user):
     client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": csrf_token(client, "/login")})
+    response = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+    )
     assert response.status_code == 302
     if user.needs_totp:
-        response = client.post("/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(),
-                                                   "csrf_token": csrf_token(client, "/login/2fa")})
+        response = client.post(
+            "/login/2fa", data={"code": pyotp.TOTP(TOTP_SECRET).now(), "csrf_token": csrf_token(client, "/login/2fa")}
+        )
         assert response.status_code == 302
     return client
 

@@ -58,10 +58,15 @@ def post_chunked(app, path: str, body: LazyBody, content_type: str = "applicatio
 
 # -- the webhook: 64 KB ------------------------------------------------------------------------------------------
 
+
 def test_an_oversized_webhook_with_content_length_is_refused_unread(client):
     body = LazyBody(ATTACK_SIZE)
-    response = client.post("/webhooks/stripe", input_stream=body, content_type="application/json",
-                           headers={"Stripe-Signature": "t=1,v1=00"})
+    response = client.post(
+        "/webhooks/stripe",
+        input_stream=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": "t=1,v1=00"},
+    )
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "too_large"
     assert body.consumed == 0
@@ -79,14 +84,19 @@ def test_an_oversized_chunked_webhook_is_cut_off_at_the_limit(app):
 
 def test_a_webhook_within_the_limit_is_read_and_its_signature_checked(client, app):
     body = LazyBody(app.config["WEBHOOK_MAX_CONTENT_LENGTH"] - 1, b" ")
-    response = client.post("/webhooks/stripe", input_stream=body, content_type="application/json",
-                           headers={"Stripe-Signature": "t=1,v1=00"})
+    response = client.post(
+        "/webhooks/stripe",
+        input_stream=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": "t=1,v1=00"},
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_signature"
     assert body.consumed == body.size
 
 
 # -- everything else: 1 MB ---------------------------------------------------------------------------------------
+
 
 def test_the_site_wide_limit_is_one_megabyte_by_default(app):
     assert app.config["MAX_CONTENT_LENGTH"] == MB
@@ -113,8 +123,12 @@ def test_a_json_api_call_larger_than_the_limit_is_a_json_413(client):
     body = LazyBody(2 * MB, b" ")
     response = client.post("/api/v1/auth/token", input_stream=body, content_type="application/json")
     assert response.status_code == 413
-    assert response.get_json() == {"error": {"code": "too_large", "message": (
-        "보내신 내용의 크기가 허용 범위를 넘었습니다. 내용을 줄여 다시 보내 주세요.")}}
+    assert response.get_json() == {
+        "error": {
+            "code": "too_large",
+            "message": ("보내신 내용의 크기가 허용 범위를 넘었습니다. 내용을 줄여 다시 보내 주세요."),
+        }
+    }
     assert body.consumed == 0
 
 
@@ -126,8 +140,12 @@ def test_a_signed_in_json_api_call_larger_than_the_limit_is_a_json_413(client, m
     with unit_of_work(write_lock=True):
         token = services.issue_api_token(user, "test").token
     body = LazyBody(2 * MB, b" ")
-    response = client.post("/api/v1/enrolments", input_stream=body, content_type="application/json",
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/enrolments",
+        input_stream=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "too_large"
     assert body.consumed == 0

@@ -31,8 +31,9 @@ def _seen_by_search(client, run_id: int) -> tuple[int | None, int, bool]:
     everything = client.get("/api/v1/courses?per_page=100").get_json()
     item = next((item for item in everything["items"] if item["run_id"] == run_id), None)
     with_seats = sum(value["count"] for value in everything["facets"].get("seats", []))
-    still_listed = any(item["run_id"] == run_id
-                       for item in client.get("/api/v1/courses?per_page=100&seats=1").get_json()["items"])
+    still_listed = any(
+        item["run_id"] == run_id for item in client.get("/api/v1/courses?per_page=100&seats=1").get_json()["items"]
+    )
     return (item["seats_left"] if item else None), with_seats, still_listed
 
 

@@ -30,8 +30,15 @@ def _years_before(day, years):
 
 
 def valid_signup(**overrides) -> dict:
-    data = {"email": EMAIL, "name": "김하늘", "phone": "010-1234-5678", "birth_date": "1990-05-17",
-            "password": PASSWORD, "password_confirm": PASSWORD, "agree_privacy": "y"}
+    data = {
+        "email": EMAIL,
+        "name": "김하늘",
+        "phone": "010-1234-5678",
+        "birth_date": "1990-05-17",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        "agree_privacy": "y",
+    }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -49,8 +56,9 @@ def users_with(email: str) -> int:
 
 
 def log_in(client, email=EMAIL, password=PASSWORD):
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(client, "/login")})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")}
+    )
 
 
 def verification_link(mailbox, to=EMAIL) -> str:
@@ -61,13 +69,22 @@ def verification_link(mailbox, to=EMAIL) -> str:
 
 # -- the happy path ----------------------------------------------------------------------------------
 
+
 def test_signup_page_shows_the_form(client):
     response = client.get("/signup")
     assert response.status_code == 200
     text = page(response)
     assert "회원가입 (훈련생)" in text
-    for field in ("email", "name", "phone", "birth_date", "password", "password_confirm", "agree_privacy",
-                  "csrf_token"):
+    for field in (
+        "email",
+        "name",
+        "phone",
+        "birth_date",
+        "password",
+        "password_confirm",
+        "agree_privacy",
+        "csrf_token",
+    ):
         assert f'name="{field}"' in text
 
 
@@ -128,6 +145,7 @@ def test_someone_turning_14_today_may_sign_up(sign_up):
 
 # -- bad input ---------------------------------------------------------------------------------------
 
+
 def test_empty_form_reports_every_required_field(client, mailbox):
     response = client.post("/signup", data={"csrf_token": csrf_token(client, "/signup")})
     assert response.status_code == 400
@@ -140,30 +158,60 @@ def test_empty_form_reports_every_required_field(client, mailbox):
 
 
 BAD_INPUT = [
-    pytest.param({"email": "a" * 288 + "@example.com"}, "email", "이메일은 254자 이하로 입력해 주세요.", id="300-char-email"),
+    pytest.param(
+        {"email": "a" * 288 + "@example.com"}, "email", "이메일은 254자 이하로 입력해 주세요.", id="300-char-email"
+    ),
     pytest.param({"email": "not-an-email"}, "email", "올바른 이메일 주소를 입력해 주세요.", id="malformed-email"),
     pytest.param({"name": "가" * 51}, "name", "이름은 50자 이하로 입력해 주세요.", id="51-char-name"),
     pytest.param({"name": "   "}, "name", "필수 입력 항목입니다.", id="blank-name"),
     pytest.param({"birth_date": "2020-13-45"}, "birth_date", "올바르지 않은 날짜 값입니다.", id="month-13"),
     pytest.param({"birth_date": "abc"}, "birth_date", "올바르지 않은 날짜 값입니다.", id="not-a-date"),
-    pytest.param({"birth_date": (TODAY + timedelta(days=1)).isoformat()}, "birth_date",
-                 "생년월일이 오늘보다 늦을 수 없습니다.", id="born-tomorrow"),
-    pytest.param({"birth_date": (_years_before(TODAY, 14) + timedelta(days=1)).isoformat()}, "birth_date",
-                 "만 14세 미만은 법정대리인 동의가 필요해 온라인으로 가입할 수 없습니다.", id="turns-14-tomorrow"),
+    pytest.param(
+        {"birth_date": (TODAY + timedelta(days=1)).isoformat()},
+        "birth_date",
+        "생년월일이 오늘보다 늦을 수 없습니다.",
+        id="born-tomorrow",
+    ),
+    pytest.param(
+        {"birth_date": (_years_before(TODAY, 14) + timedelta(days=1)).isoformat()},
+        "birth_date",
+        "만 14세 미만은 법정대리인 동의가 필요해 온라인으로 가입할 수 없습니다.",
+        id="turns-14-tomorrow",
+    ),
     pytest.param({"birth_date": "1899-12-31"}, "birth_date", "생년월일을 다시 확인해 주세요.", id="before-1900"),
-    pytest.param({"phone": "12345"}, "phone", "휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요.", id="short-phone"),
-    pytest.param({"phone": "02-123-4567"}, "phone", "휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요.",
-                 id="landline"),
-    pytest.param({"password": "short-pw1", "password_confirm": "short-pw1"}, "password",
-                 "비밀번호는 10자 이상 128자 이하로 입력해 주세요.", id="9-char-password"),
-    pytest.param({"password": "x1-" * 43, "password_confirm": "x1-" * 43}, "password",
-                 "비밀번호는 10자 이상 128자 이하로 입력해 주세요.", id="129-char-password"),
-    pytest.param({"password": "aaaaaaaaaaaa", "password_confirm": "aaaaaaaaaaaa"}, "password",
-                 "같은 문자를 반복한 비밀번호는 쓸 수 없습니다. 서로 다른 문자를 4개 이상 넣어 주세요.", id="trivial-password"),
-    pytest.param({"password_confirm": PASSWORD + "!"}, "password_confirm", "비밀번호가 서로 다릅니다.",
-                 id="password-mismatch"),
-    pytest.param({"agree_privacy": None}, "agree_privacy", "개인정보 수집·이용에 동의해야 가입할 수 있습니다.",
-                 id="no-privacy-consent"),
+    pytest.param(
+        {"phone": "12345"}, "phone", "휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요.", id="short-phone"
+    ),
+    pytest.param(
+        {"phone": "02-123-4567"}, "phone", "휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요.", id="landline"
+    ),
+    pytest.param(
+        {"password": "short-pw1", "password_confirm": "short-pw1"},
+        "password",
+        "비밀번호는 10자 이상 128자 이하로 입력해 주세요.",
+        id="9-char-password",
+    ),
+    pytest.param(
+        {"password": "x1-" * 43, "password_confirm": "x1-" * 43},
+        "password",
+        "비밀번호는 10자 이상 128자 이하로 입력해 주세요.",
+        id="129-char-password",
+    ),
+    pytest.param(
+        {"password": "aaaaaaaaaaaa", "password_confirm": "aaaaaaaaaaaa"},
+        "password",
+        "같은 문자를 반복한 비밀번호는 쓸 수 없습니다. 서로 다른 문자를 4개 이상 넣어 주세요.",
+        id="trivial-password",
+    ),
+    pytest.param(
+        {"password_confirm": PASSWORD + "!"}, "password_confirm", "비밀번호가 서로 다릅니다.", id="password-mismatch"
+    ),
+    pytest.param(
+        {"agree_privacy": None},
+        "agree_privacy",
+        "개인정보 수집·이용에 동의해야 가입할 수 있습니다.",
+        id="no-privacy-consent",
+    ),
 ]
 
 
@@ -176,8 +224,9 @@ def test_bad_signup_input_is_explained_in_korean(sign_up, mailbox, overrides, fi
     assert mailbox() == []
 
 
-@pytest.mark.parametrize(("first", "second"), [("foo@example.com", "foo@example.com"),
-                                               ("foo@example.com", "Foo@Example.com")])
+@pytest.mark.parametrize(
+    ("first", "second"), [("foo@example.com", "foo@example.com"), ("foo@example.com", "Foo@Example.com")]
+)
 def test_an_email_can_sign_up_only_once(sign_up, mailbox, first, second):
     new = sign_up(email=first)
     assert new.status_code == 302
@@ -197,6 +246,7 @@ def test_signup_without_csrf_token_is_refused_in_korean(client):
 
 
 # -- the one-time link -------------------------------------------------------------------------------
+
 
 def test_verification_link_works_only_once(client, sign_up, mailbox):
     sign_up()

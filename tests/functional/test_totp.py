@@ -26,8 +26,9 @@ BAD_CODE = "인증 코드가 올바르지 않거나 이미 사용되었습니다
 
 
 def enter_password(client, user):
-    return client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                       "csrf_token": csrf_token(client, "/login")})
+    return client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+    )
 
 
 def enter_code(client, code, path="/login/2fa"):
@@ -74,8 +75,15 @@ def test_a_correct_code_signs_staff_in(client, make_user, role):
 
 def test_the_code_step_keeps_the_next_page(client, make_user):
     user = make_user("admin")
-    client.post("/login?next=/admin/users", data={"email": user.email, "password": PASSWORD, "next": "/admin/users",
-                                                  "csrf_token": csrf_token(client, "/login?next=/admin/users")})
+    client.post(
+        "/login?next=/admin/users",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": "/admin/users",
+            "csrf_token": csrf_token(client, "/login?next=/admin/users"),
+        },
+    )
     assert enter_code(client, pyotp.TOTP(TOTP_SECRET).now()).headers["Location"] == "/admin/users"
 
 
@@ -140,8 +148,10 @@ def test_the_enrolment_secret_stays_the_same_while_the_page_is_reloaded(client, 
     user.totp_secret = None
     db.session.commit()
     enter_password(client, user)
-    secrets_shown = {re.search(r'<code class="totp-secret">([A-Z2-7]+)</code>',
-                               page(client.get("/login/2fa/setup"))).group(1) for _ in range(2)}
+    secrets_shown = {
+        re.search(r'<code class="totp-secret">([A-Z2-7]+)</code>', page(client.get("/login/2fa/setup"))).group(1)
+        for _ in range(2)
+    }
     assert len(secrets_shown) == 1
 
 

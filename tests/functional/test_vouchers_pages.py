@@ -34,15 +34,22 @@ def world(app, make_user) -> VoucherWorld:
     return VoucherWorld(make_user)
 
 
-PAGES = ["/me/identity", "/me/card/apply", "/me/card", "/me/enrolments", "/runs/{run}/enrol",
-         "/me/enrolments/{enrolment}/cancel"]
+PAGES = [
+    "/me/identity",
+    "/me/card/apply",
+    "/me/card",
+    "/me/enrolments",
+    "/runs/{run}/enrol",
+    "/me/enrolments/{enrolment}/cancel",
+]
 
 
 def enrol_form(client, run_id: int) -> dict:
     """The enrol confirmation form as the browser got it: CSRF token and the form's own request key."""
     body = page(client.get(f"/runs/{run_id}/enrol"))
-    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', body) or \
-        re.search(r'value="([^"]+)"[^>]*name="request_key"', body)
+    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', body) or re.search(
+        r'value="([^"]+)"[^>]*name="request_key"', body
+    )
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body)
     assert key and token, "no enrol form on the page"
     return {"csrf_token": token.group(1), "request_key": key.group(1)}
@@ -60,6 +67,7 @@ def enrolment_count(user_id: int | None = None) -> int:
 
 
 # -- access ---------------------------------------------------------------------------------------------------
+
 
 def test_anonymous_visitors_are_sent_to_login(client, world):
     run = world.run()
@@ -95,6 +103,7 @@ def test_navigation_shows_the_card_and_enrolment_pages(client, world, login, log
 
 # -- identity, application, approval -------------------------------------------------------------------------
 
+
 def test_identity_then_application_then_approval(client, world, login, login_as, app):
     learner = world.learner(card=False)
     # world.learner verified through the service already; a fresh login shows the whole path from the start
@@ -110,12 +119,20 @@ def test_identity_then_application_then_approval(client, world, login, login_as,
     empty = text_of(client.get("/me/card"))
     assert "발급된 카드가 없습니다" in empty and "본인인증 하기" in empty
 
-    response = client.post("/me/identity", data={"name": "홍길동", "birth_date": "1990-05-17", "phone": "010-1234-5678"})
+    response = client.post(
+        "/me/identity", data={"name": "홍길동", "birth_date": "1990-05-17", "phone": "010-1234-5678"}
+    )
     assert response.status_code == 400  # no CSRF token
     assert cards.person_of(newcomer.id) is None
-    response = client.post("/me/identity", data={"name": "홍길동", "birth_date": "1990-05-17",
-                                                  "phone": "010-1234-5678",
-                                                  "csrf_token": csrf_token(client, "/me/identity")})
+    response = client.post(
+        "/me/identity",
+        data={
+            "name": "홍길동",
+            "birth_date": "1990-05-17",
+            "phone": "010-1234-5678",
+            "csrf_token": csrf_token(client, "/me/identity"),
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/me/card/apply"
     assert cards.person_of(newcomer.id) is not None
 
@@ -125,8 +142,15 @@ def test_identity_then_application_then_approval(client, world, login, login_as,
     form = text_of(client.get("/me/card/apply"))
     assert "만 15세 이상 74세 이하" in form and "3,000,000원" in form and "공무원(현직)" in form
     assert "기초생활수급자" in form and "실업자(구직자)" in form
-    response = client.post("/me/card/apply", data={"employment_status": "unemployed", "groups": ["disabled"],
-                                                   "confirm": "y", "csrf_token": csrf_token(client, "/me/card/apply")})
+    response = client.post(
+        "/me/card/apply",
+        data={
+            "employment_status": "unemployed",
+            "groups": ["disabled"],
+            "confirm": "y",
+            "csrf_token": csrf_token(client, "/me/card/apply"),
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/me/card"
     assert "카드 신청" in text_of(client.get("/me/card")) and "심사하고 있습니다" in text_of(client.get("/me/card"))
     application = db.session.scalar(select(CardApplication).where(CardApplication.user_id == newcomer.id))
@@ -142,8 +166,9 @@ def test_identity_then_application_then_approval(client, world, login, login_as,
     assert "홍길동" not in queue_text and "newcomer@example.com" not in queue_text and "010-1234" not in queue_text
     assert "1990-05-17" not in queue_text
     token = csrf_token(client, "/admin/cards/applications")
-    response = client.post(f"/admin/cards/applications/{application.id}", data={"decision": "approve",
-                                                                                "csrf_token": token})
+    response = client.post(
+        f"/admin/cards/applications/{application.id}", data={"decision": "approve", "csrf_token": token}
+    )
     assert response.status_code == 302
     db.session.refresh(application)
     assert application.status == ApplicationStatus.APPROVED and application.card_id is not None
@@ -155,15 +180,18 @@ def test_identity_then_application_then_approval(client, world, login, login_as,
 def test_a_rejection_needs_a_reason_and_is_shown_to_the_learner(client, world, login, login_as):
     learner = world.learner(card=False)
     with unit_of_work(write_lock=True):
-        application = cards.apply_for_card(learner.id, employment_status="employed", groups=set(), excluded=set(),
-                                           today=TODAY, actor=ACTOR)
+        application = cards.apply_for_card(
+            learner.id, employment_status="employed", groups=set(), excluded=set(), today=TODAY, actor=ACTOR
+        )
     login_as(Role.ADMIN)
     token = csrf_token(client, "/admin/cards/applications")
     client.post(f"/admin/cards/applications/{application.id}", data={"decision": "reject", "csrf_token": token})
     db.session.refresh(application)
     assert application.status == ApplicationStatus.SUBMITTED
-    client.post(f"/admin/cards/applications/{application.id}", data={"decision": "reject", "reason": "증빙 서류 미제출",
-                                                                     "csrf_token": token})
+    client.post(
+        f"/admin/cards/applications/{application.id}",
+        data={"decision": "reject", "reason": "증빙 서류 미제출", "csrf_token": token},
+    )
     db.session.refresh(application)
     assert application.status == ApplicationStatus.REJECTED
     client.post("/logout", data={"csrf_token": token})
@@ -174,8 +202,15 @@ def test_a_rejection_needs_a_reason_and_is_shown_to_the_learner(client, world, l
 def test_declaring_an_excluded_group_is_refused_on_the_form(client, world, login):
     learner = world.learner(card=False)
     login(learner)
-    response = client.post("/me/card/apply", data={"employment_status": "employed", "excluded": ["public_servant"],
-                                                   "confirm": "y", "csrf_token": csrf_token(client, "/me/card/apply")})
+    response = client.post(
+        "/me/card/apply",
+        data={
+            "employment_status": "employed",
+            "excluded": ["public_servant"],
+            "confirm": "y",
+            "csrf_token": csrf_token(client, "/me/card/apply"),
+        },
+    )
     assert response.status_code == 422
     assert "공무원(현직)은(는) 카드 발급 대상이 아닙니다." in error_summary(response)
     assert db.session.scalar(select(func.count()).select_from(CardApplication)) == 0
@@ -188,8 +223,10 @@ def test_a_learner_with_a_card_is_told_so_on_the_application_page(client, world,
 
 # -- the price on the run page, the enrol page and the API -----------------------------------------------------
 
+
 def test_the_run_page_shows_the_learners_own_price_and_the_same_numbers_as_the_api_and_enrol_page(
-        client, world, login, app):
+    client, world, login, app
+):
     learner = world.learner()
     run = world.run(fee=1_000_000)
     anonymous = text_of(client.get(f"/runs/{run.id}"))
@@ -242,6 +279,7 @@ def test_a_learner_without_identity_is_offered_identity_on_the_run_page(client, 
 
 
 # -- enrolling ----------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.both_dbs
 def test_enrol_with_password_then_my_enrolments_and_my_card(client, world, login):
@@ -315,6 +353,7 @@ def test_an_enrol_refusal_is_a_korean_error_page(client, world, login):
 
 # -- my enrolments and cancelling -----------------------------------------------------------------------------------
 
+
 def test_my_enrolments_empty_state(client, world, login):
     login(world.learner())
     text = text_of(client.get("/me/enrolments"))
@@ -355,13 +394,18 @@ def test_someone_elses_enrolment_is_not_found(client, world, login):
     enrolment = world.enrol(owner, world.run())
     login(other)
     assert client.get(f"/me/enrolments/{enrolment.id}/cancel").status_code == 404
-    assert client.post(f"/me/enrolments/{enrolment.id}/cancel",
-                       data={"csrf_token": csrf_token(client, "/me/enrolments")}).status_code == 404
+    assert (
+        client.post(
+            f"/me/enrolments/{enrolment.id}/cancel", data={"csrf_token": csrf_token(client, "/me/enrolments")}
+        ).status_code
+        == 404
+    )
     assert enrolments.get(enrolment.id).status == EnrolmentStatus.CONFIRMED
     assert "아직 수강 신청한 과정이 없습니다" in text_of(client.get("/me/enrolments"))
 
 
 # -- the card page -----------------------------------------------------------------------------------------------------
+
 
 def test_card_history_pages_back_with_plain_korean_lines(client, world, login, monkeypatch):
     monkeypatch.setattr(read_models, "HISTORY_PAGE", 2)

@@ -42,8 +42,12 @@ def private_uses(source: str, here: str) -> list[str]:
                 else:
                     modules.add(alias.asname or alias.name)  # a module or a public name: both may be reached into
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name)
-                and node.value.id in modules):
+        if (
+            isinstance(node, ast.Attribute)
+            and _private(node.attr)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
             found.append(f"{here}: {node.value.id}.{node.attr} (line {node.lineno})")
     return found
 
@@ -57,5 +61,7 @@ def test_no_module_uses_a_private_name_of_another():
 
 def test_the_check_sees_both_ways_of_reaching_a_private_name():
     source = "from vouchers.cards import _programme\nfrom vouchers import ledger\nledger._truncate(1)\nx._y = 1\n"
-    assert private_uses(source, "vouchers.sample") == ["vouchers.sample: from vouchers.cards import _programme",
-                                                       "vouchers.sample: ledger._truncate (line 3)"]
+    assert private_uses(source, "vouchers.sample") == [
+        "vouchers.sample: from vouchers.cards import _programme",
+        "vouchers.sample: ledger._truncate (line 3)",
+    ]

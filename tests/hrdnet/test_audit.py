@@ -58,11 +58,14 @@ def test_postgresql_refuses_truncate_too(app, db_backend):
             conn.execute(text("TRUNCATE audit_log"))
 
 
-@pytest.mark.parametrize(("tamper", "bad_id", "words"), [
-    ("UPDATE audit_log SET data = '[99]' WHERE id = 3", 3, "edited"),
-    ("DELETE FROM audit_log WHERE id = 3", 4, "deleted"),
-    ("UPDATE audit_log SET id = id + 100 WHERE id >= 3", 103, "deleted"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "bad_id", "words"),
+    [
+        ("UPDATE audit_log SET data = '[99]' WHERE id = 3", 3, "edited"),
+        ("DELETE FROM audit_log WHERE id = 3", 4, "deleted"),
+        ("UPDATE audit_log SET id = id + 100 WHERE id >= 3", 103, "deleted"),
+    ],
+)
 def test_edit_and_delete_are_named_at_the_first_bad_entry(app, runner, tamper, bad_id, words):
     _append(5)
     _as_attacker(tamper)
@@ -83,9 +86,13 @@ def test_an_entry_slipped_in_outside_the_application_is_named(app):
     at = audit.utcnow()
     fake_prev = "f" * 64
     forged_hash = audit.entry_hash(4, at, "forged", "system", "thing", "x", "{}", fake_prev)
-    _as_attacker("INSERT INTO audit_log (id, at, action, actor, subject_type, subject_id, data, prev_hash, hash) "
-                 "VALUES (4, :at, 'forged', 'system', 'thing', 'x', '{}', :prev, :hash)",
-                 at=at.replace(tzinfo=None), prev=fake_prev, hash=forged_hash)
+    _as_attacker(
+        "INSERT INTO audit_log (id, at, action, actor, subject_type, subject_id, data, prev_hash, hash) "
+        "VALUES (4, :at, 'forged', 'system', 'thing', 'x', '{}', :prev, :hash)",
+        at=at.replace(tzinfo=None),
+        prev=fake_prev,
+        hash=forged_hash,
+    )
     verdict = audit.verify()
     assert not verdict.ok and verdict.bad_id == 4
     assert "inserted" in verdict.reason
@@ -122,19 +129,33 @@ def test_a_unique_previous_hash_stops_a_forked_chain(app):
     head = db.session.execute(text("SELECT hash FROM audit_log WHERE id = 1")).scalar()
     with pytest.raises(DatabaseError):
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO audit_log (id, at, action, actor, subject_type, subject_id, data, "
-                              "prev_hash, hash) VALUES (7, '2026-01-01 00:00:00', 'a', 'b', 'c', 'd', '{}', "
-                              ":prev, 'f')"), {"prev": "0" * 64})
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, at, action, actor, subject_type, subject_id, data, "
+                    "prev_hash, hash) VALUES (7, '2026-01-01 00:00:00', 'a', 'b', 'c', 'd', '{}', "
+                    ":prev, 'f')"
+                ),
+                {"prev": "0" * 64},
+            )
     assert head
 
 
 def test_signup_leaves_only_pseudonymous_keys_in_the_log(app, client):
     from tests.conftest import csrf_token
 
-    client.post("/signup", data={
-        "email": "private.person@example.com", "name": "홍길동", "phone": "010-1234-5678",
-        "birth_date": "1990-05-17", "password": "a-long-password-1", "password_confirm": "a-long-password-1",
-        "agree_privacy": "y", "csrf_token": csrf_token(client, "/signup")})
+    client.post(
+        "/signup",
+        data={
+            "email": "private.person@example.com",
+            "name": "홍길동",
+            "phone": "010-1234-5678",
+            "birth_date": "1990-05-17",
+            "password": "a-long-password-1",
+            "password_confirm": "a-long-password-1",
+            "agree_privacy": "y",
+            "csrf_token": csrf_token(client, "/signup"),
+        },
+    )
     from hrdnet.auth.models import User
 
     user = db.session.scalar(db.select(User).where(User.email == "private.person@example.com"))
@@ -143,6 +164,14 @@ def test_signup_leaves_only_pseudonymous_keys_in_the_log(app, client):
     # Who: the random pseudonym, nothing derived from the person. What: the data fields, checked for every
     # personal value (the hashes are left out: random hex may contain any digits, "5678" included).
     assert (rows[0].actor, rows[0].subject_type, rows[0].subject_id) == (user.pseudonym, "user", user.pseudonym)
-    for personal in ("private.person", "example.com", "홍길동", "010-1234-5678", "01012345678", "5678",
-                     "1990-05-17", "19900517"):
+    for personal in (
+        "private.person",
+        "example.com",
+        "홍길동",
+        "010-1234-5678",
+        "01012345678",
+        "5678",
+        "1990-05-17",
+        "19900517",
+    ):
         assert personal not in rows[0].data

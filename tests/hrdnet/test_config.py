@@ -45,8 +45,18 @@ def test_production_refuses_to_start_without_an_identity_key_secret(production):
 
 
 # Red-team finding 16: only the length was checked, so these 32+ character keys passed.
-@pytest.mark.parametrize("secret", ["k" * 48, "password" * 5, "correcthorse" * 3, "abcdefghijklmnopqrstuvwxyz0123456789",
-                                    "qwertyuiopasdfghjklzxcvbnm1234567890", "0123456789" * 4, "dev-only-not-secret" * 2])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "k" * 48,
+        "password" * 5,
+        "correcthorse" * 3,
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        "qwertyuiopasdfghjklzxcvbnm1234567890",
+        "0123456789" * 4,
+        "dev-only-not-secret" * 2,
+    ],
+)
 @pytest.mark.parametrize("name", ["SECRET_KEY", "IDENTITY_KEY_SECRET"])
 def test_production_refuses_a_long_but_guessable_secret(production, name, secret):
     production.setenv(name, secret)
@@ -56,8 +66,15 @@ def test_production_refuses_a_long_but_guessable_secret(production, name, secret
 
 # Red-team findings 1 and 2: production started with the identity and payment stand-ins, so anyone could
 # verify as anyone and every co-payment counted as paid.
-@pytest.mark.parametrize("name, value", [("IDENTITY_BACKEND", "local"), ("PAYMENT_BACKEND", "local"),
-                                         ("IDENTITY_BACKEND", None), ("PAYMENT_BACKEND", None)])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("IDENTITY_BACKEND", "local"),
+        ("PAYMENT_BACKEND", "local"),
+        ("IDENTITY_BACKEND", None),
+        ("PAYMENT_BACKEND", None),
+    ],
+)
 def test_production_refuses_development_stand_ins_and_names_the_setting(production, name, value):
     if value is None:
         production.delenv(name)  # the development default must not apply in production
@@ -67,10 +84,15 @@ def test_production_refuses_development_stand_ins_and_names_the_setting(producti
         create_app()
 
 
-@pytest.mark.parametrize("name, value", [("STRIPE_API_BASE", "http://127.0.0.1:8420"),
-                                         ("STRIPE_JS_URL", "http://127.0.0.1:8420/js.stripe.com/v3/"),
-                                         ("STRIPE_API_BASE", "https://localhost:8420"),
-                                         ("STRIPE_API_BASE", "http://api.stripe.com")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+        ("STRIPE_JS_URL", "http://127.0.0.1:8420/js.stripe.com/v3/"),
+        ("STRIPE_API_BASE", "https://localhost:8420"),
+        ("STRIPE_API_BASE", "http://api.stripe.com"),
+    ],
+)
 def test_production_refuses_the_local_stripe_stand_in(production, name, value):
     production.setenv(name, value)
     with pytest.raises(ConfigError, match=name):

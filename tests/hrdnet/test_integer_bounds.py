@@ -42,8 +42,15 @@ def _urls_with_integer_arguments(app, value: str):
 
 def test_there_are_integer_routes_to_check(app):
     endpoints = {endpoint for endpoint, *_ in _urls_with_integer_arguments(app, HUGE)}
-    assert {"courses.run", "courses_api.get_run", "vouchers_api.get_enrolment", "vouchers_api.cancel_enrolment",
-            "courses.provider", "payments.pay", "auth.revoke_token"} <= endpoints
+    assert {
+        "courses.run",
+        "courses_api.get_run",
+        "vouchers_api.get_enrolment",
+        "vouchers_api.cancel_enrolment",
+        "courses.provider",
+        "payments.pay",
+        "auth.revoke_token",
+    } <= endpoints
 
 
 def _reachable_by(access, role: Role | None) -> bool:
@@ -58,8 +65,7 @@ def _token_headers(user) -> dict:
 
 @pytest.mark.parametrize("value", [HUGE, JUST_OVER_INT4])
 @pytest.mark.parametrize("role", [None, *Role])
-def test_every_integer_route_answers_404_for_an_id_the_database_cannot_hold(app, client, make_user, login, role,
-                                                                            value):
+def test_every_integer_route_answers_404_for_an_id_the_database_cannot_hold(app, client, make_user, login, role, value):
     headers = {}
     if role is not None:
         user = make_user(role)
@@ -89,6 +95,7 @@ def test_the_openapi_document_states_the_bound_of_path_ids(client):
 
 # -- integer query parameters of pages -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def provider_id(app):
     from tests.courses.test_pages import Catalog
@@ -103,16 +110,19 @@ PAGE_VALUES = [HUGE, JUST_OVER_INT4, "-" + HUGE, "0", "abc", ""]
 
 
 @pytest.mark.parametrize("value", PAGE_VALUES)
-@pytest.mark.parametrize(("role", "path"), [
-    (None, "/browse/ministry/MOEL"),
-    (None, "/browse/region/11"),
-    (None, "/courses"),
-    (Role.ADMIN, "/admin/users"),
-    (Role.ADMIN, "/admin/outbox"),
-    (Role.ADMIN, "/admin/imports"),
-    (Role.ADMIN, "/admin/courses"),
-    (Role.LEARNER, "/me/enrolments"),
-])
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        (None, "/browse/ministry/MOEL"),
+        (None, "/browse/region/11"),
+        (None, "/courses"),
+        (Role.ADMIN, "/admin/users"),
+        (Role.ADMIN, "/admin/outbox"),
+        (Role.ADMIN, "/admin/imports"),
+        (Role.ADMIN, "/admin/courses"),
+        (Role.LEARNER, "/me/enrolments"),
+    ],
+)
 def test_a_page_number_out_of_range_shows_a_page_never_a_500(client, login_as, role, path, value):
     if role is not None:
         login_as(role)
@@ -144,13 +154,25 @@ def test_my_card_still_takes_an_ordinary_before(client, login_as):
 
 
 def test_a_provider_account_for_a_huge_organisation_number_is_refused_in_korean(runner):
-    result = runner.invoke(args=["users", "create", "staff@example.com", "--role", "provider", "--org",
-                                 "9999999999999999", "--password-stdin"], input="correct-horse-battery\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "staff@example.com",
+            "--role",
+            "provider",
+            "--org",
+            "9999999999999999",
+            "--password-stdin",
+        ],
+        input="correct-horse-battery\n",
+    )
     assert result.exit_code != 0
     assert "훈련기관 번호를 찾을 수 없습니다" in result.output
 
 
 # -- the API -----------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("query", [f"before={HUGE}", f"before=-{HUGE}", f"limit={HUGE}"])
 def test_api_card_refuses_an_integer_out_of_range_with_422(client, make_user, query):
@@ -161,6 +183,7 @@ def test_api_card_refuses_an_integer_out_of_range_with_422(client, make_user, qu
 
 @pytest.mark.parametrize("run_id", [HUGE, JUST_OVER_INT4, -1, 0])
 def test_api_enrolment_for_a_run_id_out_of_range_is_422(client, make_user, run_id):
-    response = client.post("/api/v1/enrolments", json={"run_id": int(run_id)},
-                           headers=_token_headers(make_user(Role.LEARNER)))
+    response = client.post(
+        "/api/v1/enrolments", json={"run_id": int(run_id)}, headers=_token_headers(make_user(Role.LEARNER))
+    )
     assert response.status_code == 422

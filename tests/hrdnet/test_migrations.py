@@ -30,6 +30,7 @@ def empty_app(tmp_path, db_backend, request):
             with engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             engine.dispose()
+
     app = create_app(_test_config(tmp_path, url))
     with app.app_context():
         yield app

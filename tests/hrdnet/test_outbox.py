@@ -122,8 +122,13 @@ CRASHING_SIGNUP = textwrap.dedent("""
 def test_a_crash_between_commit_and_delivery_loses_nothing(app, database_url, tmp_path, mailbox):
     mail_dir = app.config["MAIL_DIR"]
     env = {**os.environ, "HRDNET_ENV": "test"}
-    crashed = subprocess.run([sys.executable, "-c", CRASHING_SIGNUP, database_url, mail_dir],
-                             env=env, capture_output=True, text=True, timeout=120)
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASHING_SIGNUP, database_url, mail_dir],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert crashed.returncode == 137, crashed.stderr
     assert not os.path.exists(mail_dir) or not os.listdir(mail_dir)  # nothing was sent before the crash
     db.session.rollback()
@@ -132,9 +137,13 @@ def test_a_crash_between_commit_and_delivery_loses_nothing(app, database_url, tm
     assert json.loads(pending[0].payload)["to"] == "crash@example.com"
 
     # A new worker process starts and delivers what the dead one left.
-    restarted = subprocess.run([sys.executable, "-m", "hrdnet.cli", "worker", "--once"], capture_output=True,
-                               text=True, timeout=120,
-                               env={**env, "DATABASE_URL": database_url, "MAIL_DIR": mail_dir})
+    restarted = subprocess.run(
+        [sys.executable, "-m", "hrdnet.cli", "worker", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "DATABASE_URL": database_url, "MAIL_DIR": mail_dir},
+    )
     assert restarted.returncode == 0, restarted.stderr
     assert "delivered 1 outbox item(s)" in restarted.stdout
     messages = mailbox()
@@ -149,8 +158,11 @@ def test_scheduled_jobs_run_once_per_period_however_many_workers_ask(app):
         assert "test.job" not in worker.run_due_jobs()  # a second worker in the same period
         assert calls == [1]
         with unit_of_work():
-            db.session.execute(update(worker.JobRun).where(worker.JobRun.name == "test.job")
-                               .values(last_started_at=utcnow() - timedelta(hours=2)))
+            db.session.execute(
+                update(worker.JobRun)
+                .where(worker.JobRun.name == "test.job")
+                .values(last_started_at=utcnow() - timedelta(hours=2))
+            )
         assert "test.job" in worker.run_due_jobs()
         assert calls == [1, 1]
         assert db.session.get(worker.JobRun, "test.job").last_status == "ok"
@@ -164,7 +176,8 @@ def test_delivered_items_are_purged_after_a_week(app):
         fresh = outbox.enqueue("test.record", {}).id
     outbox.deliver_pending()
     with unit_of_work():
-        db.session.execute(update(outbox.OutboxItem).where(outbox.OutboxItem.id == old)
-                           .values(done_at=utcnow() - timedelta(days=8)))
+        db.session.execute(
+            update(outbox.OutboxItem).where(outbox.OutboxItem.id == old).values(done_at=utcnow() - timedelta(days=8))
+        )
     assert worker.purge_delivered_outbox() == 1
     assert _item(old) is None and _item(fresh) is not None

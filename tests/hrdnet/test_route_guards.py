@@ -37,8 +37,7 @@ def test_roles_needs_at_least_one_role():
 
 
 def _url_for_rule(rule) -> str:
-    values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x"
-              for arg in rule.arguments}
+    values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x" for arg in rule.arguments}
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -62,10 +62,16 @@ def webhook_secret() -> str:
 
 @pytest.fixture
 def app_config(app_config, localstripe_compat, webhook_secret):
-    return {**app_config, "PAYMENT_BACKEND": "stripe", "STRIPE_API_BASE": localstripe_compat,
-            "STRIPE_SECRET_KEY": TEST_SECRET_KEY, "STRIPE_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
-            "STRIPE_WEBHOOK_SECRET": webhook_secret, "STRIPE_JS_URL": f"{localstripe_compat}/js.stripe.com/v3/",
-            "STRIPE_TIMEOUT_SECONDS": 2.0}
+    return {
+        **app_config,
+        "PAYMENT_BACKEND": "stripe",
+        "STRIPE_API_BASE": localstripe_compat,
+        "STRIPE_SECRET_KEY": TEST_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "STRIPE_JS_URL": f"{localstripe_compat}/js.stripe.com/v3/",
+        "STRIPE_TIMEOUT_SECONDS": 2.0,
+    }
 
 
 @pytest.fixture
@@ -81,12 +87,16 @@ def delivery_for(hooks, ref: str, type_: str = "payment_intent.succeeded"):
     def matches(d):
         event = json.loads(d.body)
         return event["data"]["object"]["id"] == ref and event["type"] == type_
+
     return hooks.wait_for(matches)
 
 
 def post_webhook(client, body: bytes, signature: str):
-    return client.post("/webhooks/stripe", data=body,
-                       headers={"Stripe-Signature": signature, "Content-Type": "application/json; charset=utf-8"})
+    return client.post(
+        "/webhooks/stripe",
+        data=body,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json; charset=utf-8"},
+    )
 
 
 def sign(body: bytes, secret: str, at: int | None = None) -> str:
@@ -96,15 +106,15 @@ def sign(body: bytes, secret: str, at: int | None = None) -> str:
 
 
 def card_token(client, number: str) -> str:
-    return client.v1.tokens.create({"card": {"number": number, "exp_month": 12, "exp_year": 2034,
-                                             "cvc": "123"}}).id
+    return client.v1.tokens.create({"card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}).id
 
 
 def pay_at_processor(client, ref: str, number: str = CARD_OK):
     """What the browser does with real Stripe.js (confirmCardPayment): our server hears of it only through
     the webhook and the return page."""
     method = client.v1.payment_methods.create(
-        {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
+        {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
+    )
     client.v1.payment_intents.update(ref, {"payment_method": method.id})
     return client.v1.payment_intents.confirm(ref)
 
@@ -155,10 +165,12 @@ def assert_confirmed_once(enrolment_id: int, payment_id: int):
 
 # -- exactly once -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.both_dbs
 @pytest.mark.parametrize("order", ["RWWW", "WRWW", "WWRW", "WWWR"])
 def test_same_webhook_three_times_with_the_return_page_in_every_order_confirms_once(
-        order, app, world, client, login, hooks, localstripe_compat):
+    order, app, world, client, login, hooks, localstripe_compat
+):
     stripe = stripe_client(localstripe_compat)
     user, enrolment, payment = held(world)
     available, held_amount, _ = money(world, user)
@@ -196,8 +208,9 @@ def test_webhook_and_return_page_racing_fulfil_once(app, world, client, login, h
     def webhook():
         with app.app_context():
             barrier.wait(10)
-            results["webhook"] = post_webhook(webhook_client, delivery.body,
-                                              delivery.headers["Stripe-Signature"]).status_code
+            results["webhook"] = post_webhook(
+                webhook_client, delivery.body, delivery.headers["Stripe-Signature"]
+            ).status_code
             db.session.remove()
 
     def returning_browser():
@@ -218,8 +231,10 @@ def test_webhook_and_return_page_racing_fulfil_once(app, world, client, login, h
 
 # -- signatures -----------------------------------------------------------------------------------------------
 
+
 def test_tampered_wrong_secret_stale_or_missing_signature_is_refused_and_changes_nothing(
-        app, world, client, hooks, localstripe_compat, webhook_secret, caplog):
+    app, world, client, hooks, localstripe_compat, webhook_secret, caplog
+):
     stripe = stripe_client(localstripe_compat)
     user, enrolment, payment = held(world)
     before = money(world, user)
@@ -253,13 +268,15 @@ def test_tampered_wrong_secret_stale_or_missing_signature_is_refused_and_changes
 
 # -- paying through the page: decline, 3-D Secure, processor down --------------------------------------------
 
+
 def post_card(client, enrolment_id: int, token: str):
     path = f"/me/enrolments/{enrolment_id}/pay"
     return client.post(path, data={"card_token": token, "csrf_token": csrf_token(client, path)})
 
 
 def test_pay_page_loads_stripe_js_from_the_configured_origin_and_the_csp_allows_exactly_it(
-        app, world, client, login, localstripe_compat):
+    app, world, client, login, localstripe_compat
+):
     user, enrolment, payment = held(world)
     login(user)
     response = client.get(f"/me/enrolments/{enrolment.id}/pay")
@@ -287,7 +304,8 @@ def test_csp_has_no_other_origin_with_the_local_backend(app, client):
 
 
 def test_declined_card_keeps_the_hold_shows_korean_reason_and_a_retry_pays(
-        app, world, client, login, hooks, localstripe_compat):
+    app, world, client, login, hooks, localstripe_compat
+):
     stripe = stripe_client(localstripe_compat)
     user, enrolment, payment = held(world)
     before = money(world, user)
@@ -328,8 +346,10 @@ def test_declined_three_times_releases_the_hold_and_cancels_the_payment(app, wor
         refs.append(attempt.processor_ref)
         with pytest.raises(CardDeclined):
             checkout.pay_with_card(attempt.id, card_token(stripe, CARD_DECLINED), actor="test")
-    outcomes = [post_webhook(client, d.body, d.headers["Stripe-Signature"]).get_json()["outcome"]
-                for d in (delivery_for(hooks, ref, "payment_intent.payment_failed") for ref in refs)]
+    outcomes = [
+        post_webhook(client, d.body, d.headers["Stripe-Signature"]).get_json()["outcome"]
+        for d in (delivery_for(hooks, ref, "payment_intent.payment_failed") for ref in refs)
+    ]
     assert outcomes == ["declined", "declined", "declined: hold released"], outcomes
     db.session.rollback()
     assert db.session.get(Enrolment, enrolment.id).status == "expired"
@@ -353,8 +373,12 @@ def test_3d_secure_waits_for_authentication_then_confirms(app, world, client, lo
     assert "결제가 아직 완료되지 않았습니다" in page
     assert money(world, user) == before
     # What the Stripe.js stand-in does when the learner completes authentication.
-    stripe.raw_request("post", f"/v1/payment_intents/{payment.processor_ref}/_authenticate",
-                       client_secret=payment.client_secret, success="true")
+    stripe.raw_request(
+        "post",
+        f"/v1/payment_intents/{payment.processor_ref}/_authenticate",
+        client_secret=payment.client_secret,
+        success="true",
+    )
     page = return_page(client, enrolment.id).get_data(as_text=True)
     assert "수강 신청이 확정되었습니다" in page
     assert_confirmed_once(enrolment.id, payment.id)
@@ -381,13 +405,15 @@ def silent_server():
 
 @pytest.mark.parametrize("outage", ["dead_port", "silent_server"])
 def test_processor_down_keeps_the_hold_and_retry_reuses_the_idempotency_key(
-        outage, request, app, world, client, login, localstripe_compat):
+    outage, request, app, world, client, login, localstripe_compat
+):
     stripe = stripe_client(localstripe_compat)
     user = world.learner()
     run = world.run()
     with unit_of_work(write_lock=True):
-        enrolment = enrolments.enrol(user.id, run.id, request_key="down-1", now=utcnow(), today=kst_today(),
-                                     actor="test")
+        enrolment = enrolments.enrol(
+            user.id, run.id, request_key="down-1", now=utcnow(), today=kst_today(), actor="test"
+        )
         payment = checkout.begin(enrolment, actor="test")
         enrolment_id, payment_id, key = enrolment.id, payment.id, payment.idempotency_key
     before = money(world, user)
@@ -408,8 +434,12 @@ def test_processor_down_keeps_the_hold_and_retry_reuses_the_idempotency_key(
     assert db.session.get(Payment, payment_id).processor_ref is None and money(world, user) == before
     # Suppose the processor did receive our request before the outage hid its answer:
     app.config["STRIPE_API_BASE"] = localstripe_compat
-    made = gateway().create_payment(amount=enrolment.self_pay, idempotency_key=key, description="",
-                                    metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)})
+    made = gateway().create_payment(
+        amount=enrolment.self_pay,
+        idempotency_key=key,
+        description="",
+        metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)},
+    )
     # The retry sends the same key and gets that same PaymentIntent back: one charge, never two.
     paid = checkout.process(payment_id, actor="test")
     assert paid.processor_ref == made.ref
@@ -426,6 +456,7 @@ def test_processor_down_keeps_the_hold_and_retry_reuses_the_idempotency_key(
 
 
 # -- expiry, late success ---------------------------------------------------------------------------------------
+
 
 def expire(enrolment):
     with unit_of_work(write_lock=True):
@@ -448,7 +479,8 @@ def test_hold_expiry_cancels_the_payment_intent(app, world, localstripe_compat):
 
 
 def test_payment_succeeding_after_the_hold_expired_is_refunded_in_full_and_flagged(
-        app, world, client, hooks, localstripe_compat):
+    app, world, client, hooks, localstripe_compat
+):
     stripe = stripe_client(localstripe_compat)
     user, enrolment, payment = held(world)
     available, held_amount, spent = money(world, user)
@@ -474,6 +506,7 @@ def test_payment_succeeding_after_the_hold_expired_is_refunded_in_full_and_flagg
 
 
 # -- refunds ----------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.both_dbs
 def test_cancel_within_free_window_refunds_exactly_the_self_pay_once(app, world, localstripe_compat):
@@ -508,6 +541,7 @@ def test_cancel_within_free_window_refunds_exactly_the_self_pay_once(app, world,
 
 # -- reconciliation ---------------------------------------------------------------------------------------------
 
+
 def test_reconciliation_reports_each_kind_of_mismatch(app, world, runner, client, login_as, localstripe_compat):
     with running_localstripe(stripe_compat=True) as own:  # an empty processor: only this test's payments
         app.config["STRIPE_API_BASE"] = own
@@ -524,16 +558,26 @@ def test_reconciliation_reports_each_kind_of_mismatch(app, world, runner, client
         with unit_of_work(write_lock=True):
             checkout.fulfil(unpaid_payment.id, actor="test")
         # paid but not enrolled: a payment at the processor no enrolment knows
-        stray = stripe.v1.payment_intents.create({"amount": 77_000, "currency": "krw", "payment_method": "pm_card_visa",
-                                                  "confirm": True, "metadata": {"payment_id": "999999"}})
+        stray = stripe.v1.payment_intents.create(
+            {
+                "amount": 77_000,
+                "currency": "krw",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "metadata": {"payment_id": "999999"},
+            }
+        )
         result = runner.invoke(args=["payments", "reconcile", "--date", kst_today().isoformat()])
         assert result.exit_code == 1, result.output
-        report = json.loads(db.session.scalars(select(payments.db.Model.metadata.tables["reconciliation_reports"]
-                                                      .c.body)).all()[-1])
+        report = json.loads(
+            db.session.scalars(select(payments.db.Model.metadata.tables["reconciliation_reports"].c.body)).all()[-1]
+        )
         found = {(m["kind"], m["payment_ref"]) for m in report}
-        assert found == {("amount_differs", partly_payment.processor_ref),
-                         ("enrolled_not_paid", unpaid_payment.processor_ref),
-                         ("paid_not_enrolled", stray.id)}, report
+        assert found == {
+            ("amount_differs", partly_payment.processor_ref),
+            ("enrolled_not_paid", unpaid_payment.processor_ref),
+            ("paid_not_enrolled", stray.id),
+        }, report
         assert "reconciliation MISMATCH" in result.output and "paid_not_enrolled" in result.output
         login_as("admin")
         page = client.get("/admin/payments/reconcile").get_data(as_text=True)

@@ -25,7 +25,8 @@ CARD_3DS_REQUIRED = "4000002760003184"  # Stripe: always requires 3-D Secure aut
 
 def card(client, number: str):
     return client.v1.payment_methods.create(
-        {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
+        {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
+    )
 
 
 def intent(client, number: str | None = CARD_OK, **params):
@@ -41,6 +42,7 @@ def paid_intent(client):
 
 # -- client and stand-ins ------------------------------------------------------------------------------
 
+
 def test_stripe_client_talks_to_localstripe_and_returns_objects(stripe):
     pi = intent(stripe)
     assert isinstance(pi, stripe_lib.PaymentIntent)
@@ -54,9 +56,13 @@ def test_stripe_client_talks_to_localstripe_and_returns_objects(stripe):
 def test_parameters_localstripe_rejects(stripe):
     """localstripe answers 400 "Unexpected <name>" to PaymentIntent parameters it does not model; Stripe
     accepts them all. The feature must not depend on them (or must leave them out against localstripe)."""
-    for name, value in [("description", "국민내일배움카드 자부담"), ("receipt_email", "a@example.com"),
-                        ("statement_descriptor", "HRDNET"), ("automatic_payment_methods", {"enabled": True}),
-                        ("return_url", "http://127.0.0.1:5000/pay/done")]:
+    for name, value in [
+        ("description", "국민내일배움카드 자부담"),
+        ("receipt_email", "a@example.com"),
+        ("statement_descriptor", "HRDNET"),
+        ("automatic_payment_methods", {"enabled": True}),
+        ("return_url", "http://127.0.0.1:5000/pay/done"),
+    ]:
         with pytest.raises(stripe_lib.InvalidRequestError, match=f"Unexpected {name}"):
             intent(stripe, **{name: value})
     assert intent(stripe, payment_method_types=["card"]).status == "requires_confirmation"
@@ -72,6 +78,7 @@ def test_stripe_js_stand_in_is_served(localstripe):
 
 # -- confirming --------------------------------------------------------------------------------------
 
+
 def test_test_card_succeeds(stripe):
     pi = stripe.v1.payment_intents.confirm(intent(stripe).id)
     assert pi.status == "succeeded" and pi.amount == WON
@@ -81,8 +88,9 @@ def test_test_card_succeeds(stripe):
 
 
 def test_create_and_confirm_in_one_call(stripe):
-    pi = stripe.v1.payment_intents.create({"amount": WON, "currency": "krw", "payment_method": "pm_card_visa",
-                                           "confirm": True})
+    pi = stripe.v1.payment_intents.create(
+        {"amount": WON, "currency": "krw", "payment_method": "pm_card_visa", "confirm": True}
+    )
     assert pi.status == "succeeded"
 
 
@@ -131,7 +139,9 @@ def test_3d_secure_card_requires_action_then_authenticates(stripe, localstripe):
     # POST /v1/payment_intents/<id>/_authenticate?success=true with the client secret and a pk_ key.
     request = urllib.request.Request(
         f"{localstripe}/v1/payment_intents/{pi.id}/_authenticate?success=true",
-        data=json.dumps({"key": TEST_PUBLISHABLE_KEY, "client_secret": pi.client_secret}).encode(), method="POST")
+        data=json.dumps({"key": TEST_PUBLISHABLE_KEY, "client_secret": pi.client_secret}).encode(),
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert json.load(response)["status"] == "succeeded"
     assert stripe.v1.payment_intents.retrieve(pi.id).status == "succeeded"
@@ -139,8 +149,9 @@ def test_3d_secure_card_requires_action_then_authenticates(stripe, localstripe):
 
 def test_3d_secure_failure_returns_to_requires_payment_method(stripe):
     pi = stripe.v1.payment_intents.confirm(intent(stripe, CARD_3DS_REQUIRED).id)
-    response = stripe.raw_request("post", f"/v1/payment_intents/{pi.id}/_authenticate",
-                                  client_secret=pi.client_secret, success="false")
+    response = stripe.raw_request(
+        "post", f"/v1/payment_intents/{pi.id}/_authenticate", client_secret=pi.client_secret, success="false"
+    )
     assert response.code == 200
     pi = stripe.v1.payment_intents.retrieve(pi.id)
     assert pi.status == "requires_payment_method" and pi.payment_method is None
@@ -148,6 +159,7 @@ def test_3d_secure_failure_returns_to_requires_payment_method(stripe):
 
 
 # -- idempotency ---------------------------------------------------------------------------------------
+
 
 def test_localstripe_ignores_idempotency_keys(stripe):
     """Stripe returns the first PaymentIntent again for a repeated Idempotency-Key; localstripe never reads
@@ -169,8 +181,12 @@ def test_compat_shim_honours_idempotency_keys(stripe_compat):
     with pytest.raises(stripe_lib.IdempotencyError, match="same parameters"):
         stripe_compat.v1.payment_intents.create({**params, "amount": WON + 1}, {"idempotency_key": key})
     # Errors are replayed too, as on Stripe.
-    declined = {"amount": WON, "currency": "krw", "payment_method": card(stripe_compat, CARD_DECLINED_ON_CHARGE).id,
-                "confirm": True}
+    declined = {
+        "amount": WON,
+        "currency": "krw",
+        "payment_method": card(stripe_compat, CARD_DECLINED_ON_CHARGE).id,
+        "confirm": True,
+    }
     for _ in range(2):
         with pytest.raises(stripe_lib.CardError):
             stripe_compat.v1.payment_intents.create(declined, {"idempotency_key": key + "-declined"})
@@ -179,12 +195,17 @@ def test_compat_shim_honours_idempotency_keys(stripe_compat):
 
 # -- refunds -------------------------------------------------------------------------------------------
 
+
 def test_partial_then_full_refund(stripe):
     pi = paid_intent(stripe)
     partial = stripe.v1.refunds.create({"payment_intent": pi.id, "amount": 20_000})
     assert isinstance(partial, stripe_lib.Refund)
-    assert (partial.status, partial.amount, partial.currency, partial.payment_intent) == \
-        ("succeeded", 20_000, "krw", pi.id)
+    assert (partial.status, partial.amount, partial.currency, partial.payment_intent) == (
+        "succeeded",
+        20_000,
+        "krw",
+        pi.id,
+    )
     assert partial.charge == pi.latest_charge.id
     rest = stripe.v1.refunds.create({"payment_intent": pi.id})  # no amount: the charge's whole amount (!)
     assert rest.amount == WON  # Stripe: 30000, what is left; localstripe refunds the full amount again
@@ -215,6 +236,7 @@ def test_refunding_an_intent_that_never_charged_is_a_server_error(stripe):
 
 # -- cancelling ----------------------------------------------------------------------------------------
 
+
 def test_cancel(stripe):
     assert stripe.v1.payment_intents.cancel(intent(stripe).id).status == "canceled"
     waiting = stripe.v1.payment_intents.confirm(intent(stripe, CARD_3DS_REQUIRED).id)
@@ -225,6 +247,7 @@ def test_cancel(stripe):
 
 
 # -- listing for reconciliation ------------------------------------------------------------------------
+
 
 def test_listing_by_created_is_unsupported_so_filter_client_side(stripe):
     """Stripe filters lists by created[gt|gte|lt|lte]. localstripe: payment intents answer 400 "Unexpected
@@ -240,11 +263,13 @@ def test_listing_by_created_is_unsupported_so_filter_client_side(stripe):
 
     page = stripe.v1.payment_intents.list({"limit": 1})
     assert len(page.data) == 1 and page.has_more
-    in_window = [pi.id for pi in stripe.v1.payment_intents.list({"limit": 100}).auto_paging_iter()
-                 if window["gte"] <= pi.created <= window["lte"]]
+    in_window = [
+        pi.id
+        for pi in stripe.v1.payment_intents.list({"limit": 100}).auto_paging_iter()
+        if window["gte"] <= pi.created <= window["lte"]
+    ]
     assert {first.id, second.id} <= set(in_window)
-    refunds = [r.id for r in stripe.v1.refunds.list({"limit": 100}).auto_paging_iter()
-               if window["gte"] <= r.created]
+    refunds = [r.id for r in stripe.v1.refunds.list({"limit": 100}).auto_paging_iter() if window["gte"] <= r.created]
     assert refund.id in refunds
     # Events do filter by created and type.
     events = stripe.v1.events.list({"type": "payment_intent.succeeded", "created": {"gte": first.created}})
@@ -267,11 +292,17 @@ def test_compat_shim_lists_by_created(stripe_compat):
 
 # -- webhooks ------------------------------------------------------------------------------------------
 
+
 def test_webhooks_are_signed_as_stripe_signs_them(stripe, localstripe, webhook_receiver):
     secret = "whsec_" + uuid.uuid4().hex
     name = "spike-" + uuid.uuid4().hex[:8]
-    configure_webhook(localstripe, name, webhook_receiver.url, secret,
-                      events=["payment_intent.succeeded", "payment_intent.payment_failed"])
+    configure_webhook(
+        localstripe,
+        name,
+        webhook_receiver.url,
+        secret,
+        events=["payment_intent.succeeded", "payment_intent.payment_failed"],
+    )
     try:
         paid = paid_intent(stripe)
         declined = intent(stripe, CARD_DECLINED_ON_CHARGE)
@@ -303,7 +334,8 @@ def test_webhooks_are_signed_as_stripe_signs_them(stripe, localstripe, webhook_r
     with pytest.raises(stripe_lib.SignatureVerificationError):
         stripe_lib.Webhook.construct_event(succeeded.body, succeeded.headers["Stripe-Signature"], "whsec_wrong")
     with pytest.raises(stripe_lib.SignatureVerificationError):
-        stripe_lib.Webhook.construct_event(succeeded.body.replace(b"50000", b"50001"),
-                                           succeeded.headers["Stripe-Signature"], secret)
+        stripe_lib.Webhook.construct_event(
+            succeeded.body.replace(b"50000", b"50001"), succeeded.headers["Stripe-Signature"], secret
+        )
     # The signed event is also kept: GET /v1/events/<id>.
     assert stripe.v1.events.retrieve(event.id).type == "payment_intent.payment_failed"

@@ -13,17 +13,21 @@ SYNONYMS = analysis.synonyms()
 
 # -- index side: Kiwi morphemes ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected", "absent"), [
-    ("자바스크립트 프론트엔드", {"자바스크립트", "프론트엔드"}, {"자바"}),
-    ("자바 스크립트 기초", {"자바스크립트", "기초"}, {"자바"}),  # spaced spelling of a known compound
-    ("자바로 배우는 백엔드", {"자바", "백엔드"}, set()),  # Kiwi alone reads 자/IC 바로/MAG
-    ("웹개발자 양성과정", {"웹", "개발자", "웹개발자", "양성", "과정"}, set()),  # compound and its parts
-    ("인공지능개발자 양성", {"인공지능", "개발자", "인공지능개발자"}, {"인공", "지능"}),  # synonym compound whole
-    ("빅 데이터 분석", {"빅데이터", "분석"}, {"빅"}),
-    ("도커와 쿠버네티스", {"도커", "쿠버네티스"}, set()),
-    ("React.js와 Python Programming", {"react", "js", "python", "program"}, set()),  # English stemmed
-    ("UX/UI 디자인, C++ 그리고 C#", {"ux", "ui", "디자인", "c++", "c#"}, set()),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected", "absent"),
+    [
+        ("자바스크립트 프론트엔드", {"자바스크립트", "프론트엔드"}, {"자바"}),
+        ("자바 스크립트 기초", {"자바스크립트", "기초"}, {"자바"}),  # spaced spelling of a known compound
+        ("자바로 배우는 백엔드", {"자바", "백엔드"}, set()),  # Kiwi alone reads 자/IC 바로/MAG
+        ("웹개발자 양성과정", {"웹", "개발자", "웹개발자", "양성", "과정"}, set()),  # compound and its parts
+        ("인공지능개발자 양성", {"인공지능", "개발자", "인공지능개발자"}, {"인공", "지능"}),  # synonym compound whole
+        ("빅 데이터 분석", {"빅데이터", "분석"}, {"빅"}),
+        ("도커와 쿠버네티스", {"도커", "쿠버네티스"}, set()),
+        ("React.js와 Python Programming", {"react", "js", "python", "program"}, set()),  # English stemmed
+        ("UX/UI 디자인, C++ 그리고 C#", {"ux", "ui", "디자인", "c++", "c#"}, set()),
+    ],
+)
 def test_morphemes_keep_words_compounds_and_english_stems(text, expected, absent):
     found = set(analysis.morphemes(text))
     assert expected <= found
@@ -49,6 +53,7 @@ def test_english_is_case_folded_and_stemmed():
 
 # -- jamo, 초성, edit distance --------------------------------------------------------------------------
 
+
 def test_choseong_and_jamo():
     assert analysis.choseong("빅데이터 분석") == "ㅂㄷㅇㅌ ㅂㅅ"
     assert analysis.jamo("파이썬") == "ㅍㅏㅇㅣㅆㅓㄴ"
@@ -63,6 +68,7 @@ def test_edit_distance_sees_a_swap_and_a_near_jamo_as_one_step():
 
 # -- query side, without Kiwi ---------------------------------------------------------------------------
 
+
 def test_query_words_are_split_on_the_vocabulary_and_lose_their_particles():
     vocabulary = {"웹", "개발자", "파이썬", "데이터"}
     known = vocabulary.__contains__
@@ -73,19 +79,33 @@ def test_query_words_are_split_on_the_vocabulary_and_lose_their_particles():
     assert analysis.strip_particle("데이", known) == "데이"  # not a particle when nothing known is left
 
 
-@pytest.mark.parametrize(("word", "expected"), [("파이썬", "혹시 파이썬을 찾으셨나요?"),
-                                                ("자바", "혹시 자바를 찾으셨나요?"),
-                                                ("Python", "혹시 Python을(를) 찾으셨나요?")])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("파이썬", "혹시 파이썬을 찾으셨나요?"),
+        ("자바", "혹시 자바를 찾으셨나요?"),
+        ("Python", "혹시 Python을(를) 찾으셨나요?"),
+    ],
+)
 def test_did_you_mean_picks_the_particle(word, expected):
     assert did_you_mean(word) == expected
 
 
 # -- the synonym file -----------------------------------------------------------------------------------
 
+
 def test_the_synonym_file_has_at_least_sixty_families_including_the_required_ones():
     assert len(SYNONYMS.families) >= 60
-    for pair in (("파이썬", "python"), ("인공지능", "ai"), ("자바스크립트", "javascript", "js"), ("빅데이터", "bigdata"),
-                 ("코딩", "프로그래밍"), ("클라우드", "cloud"), ("정보보안", "보안", "security"), ("uxui", "uiux")):
+    for pair in (
+        ("파이썬", "python"),
+        ("인공지능", "ai"),
+        ("자바스크립트", "javascript", "js"),
+        ("빅데이터", "bigdata"),
+        ("코딩", "프로그래밍"),
+        ("클라우드", "cloud"),
+        ("정보보안", "보안", "security"),
+        ("uxui", "uiux"),
+    ):
         families = [set(SYNONYMS.by_key[key]) for key in pair]
         assert set.intersection(*families), pair
 

@@ -37,18 +37,33 @@ def titles(q: str, **params) -> list[str]:
 
 def record(n: int, title: str, **values) -> FeedRecord:
     start = TODAY + timedelta(days=10 + n)
-    return FeedRecord(**{
-        "position": f"record {n}", "course_id": f"AIG2026{n // 2:09d}", "run_number": n % 2 + 1, "title": title,
-        "provider_name": "한빛 디지털아카데미", "provider_id": "500001", "start_date": start,
-        "end_date": start + timedelta(days=60), "fee": 1_000_000, "capacity": 20, "programme_code": "C0104",
-        "ncs_code": "20010202", "region_code": "11680", "contents": f"{title} 과정입니다.", **values})
+    return FeedRecord(
+        **{
+            "position": f"record {n}",
+            "course_id": f"AIG2026{n // 2:09d}",
+            "run_number": n % 2 + 1,
+            "title": title,
+            "provider_name": "한빛 디지털아카데미",
+            "provider_id": "500001",
+            "start_date": start,
+            "end_date": start + timedelta(days=60),
+            "fee": 1_000_000,
+            "capacity": 20,
+            "programme_code": "C0104",
+            "ncs_code": "20010202",
+            "region_code": "11680",
+            "contents": f"{title} 과정입니다.",
+            **values,
+        }
+    )
 
 
 def do_import(records: list[FeedRecord], covering: list[FeedRecord] | None = None):
     """Import records as one feed covering their start dates (or those of `covering`)."""
     span = [r.start_date for r in (covering or records)]
-    return import_records(iter(records), source="hrdnet", fmt="test", actor="test", range_from=min(span),
-                          range_to=max(span))
+    return import_records(
+        iter(records), source="hrdnet", fmt="test", actor="test", range_from=min(span), range_to=max(span)
+    )
 
 
 def deliver() -> int:
@@ -58,22 +73,30 @@ def deliver() -> int:
 
 def pending_topics() -> list[str]:
     db.session.rollback()
-    return [item.topic for item in db.session.scalars(
-        select(outbox.OutboxItem).where(outbox.OutboxItem.status == outbox.PENDING).order_by(outbox.OutboxItem.id))]
+    return [
+        item.topic
+        for item in db.session.scalars(
+            select(outbox.OutboxItem).where(outbox.OutboxItem.status == outbox.PENDING).order_by(outbox.OutboxItem.id)
+        )
+    ]
 
 
 @pytest.fixture
 def indexed(catalog, app):
     """Two courses of one provider, indexed."""
     hanbit = catalog.provider("한빛 디지털아카데미")
-    runs = {"cloud": catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit)),
-            "python": catalog.run(catalog.course("파이썬 데이터 분석 입문", provider=hanbit,
-                                                 contents="판다스로 데이터를 다룹니다."))}
+    runs = {
+        "cloud": catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit)),
+        "python": catalog.run(
+            catalog.course("파이썬 데이터 분석 입문", provider=hanbit, contents="판다스로 데이터를 다룹니다.")
+        ),
+    }
     build.rebuild()
     return runs
 
 
 # -- no index yet ------------------------------------------------------------------------------------------
+
 
 def test_without_an_index_searches_answer_empty_and_health_says_so(app, client, catalog):
     catalog.run(catalog.course("파이썬 기초"))
@@ -106,6 +129,7 @@ def test_healthz_reports_the_index(client, indexed):
 
 # -- the outbox keeps the index in sync ------------------------------------------------------------------------
 
+
 @pytest.mark.both_dbs
 def test_an_import_reaches_the_index_through_the_outbox(app, indexed):
     do_import([record(0, "데이터 엔지니어링 부트캠프"), record(1, "데이터 엔지니어링 부트캠프")])
@@ -118,8 +142,12 @@ def test_an_import_reaches_the_index_through_the_outbox(app, indexed):
 def test_a_changed_course_and_a_renamed_provider_reach_the_index(app, indexed):
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
     deliver()
-    changed = record(0, "데이터 엔지니어링 부트캠프", contents="하둡과 스파크를 다룹니다.",
-                     provider_name="한빛 디지털아카데미 강남캠퍼스")
+    changed = record(
+        0,
+        "데이터 엔지니어링 부트캠프",
+        contents="하둡과 스파크를 다룹니다.",
+        provider_name="한빛 디지털아카데미 강남캠퍼스",
+    )
     do_import([changed])
     assert set(pending_topics()) == {"catalog.runs_changed", "catalog.provider_changed", "catalog.courses_changed"}
     deliver()
@@ -164,8 +192,9 @@ def test_merging_courses_reindexes_the_moved_runs(app, catalog, indexed):
 
 def test_delivering_an_item_twice_changes_nothing(app, indexed):
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
-    payload = json.loads(db.session.scalar(select(outbox.OutboxItem.payload)
-                                           .where(outbox.OutboxItem.topic == "catalog.runs_changed")))
+    payload = json.loads(
+        db.session.scalar(select(outbox.OutboxItem.payload).where(outbox.OutboxItem.topic == "catalog.runs_changed"))
+    )
     deliver()
     before = versions.current().documents
     build.update(run_ids=payload["run_ids"])
@@ -199,14 +228,23 @@ CRASHING_EDIT = textwrap.dedent("""
 def test_a_crash_between_commit_and_indexing_is_repaired_by_the_next_worker(app, database_url, indexed):
     index_dir = app.config["SEARCH_INDEX_DIR"]
     env = {**os.environ, "HRDNET_ENV": "test"}
-    crashed = subprocess.run([sys.executable, "-c", CRASHING_EDIT, database_url, index_dir,
-                              str(indexed["python"].course_id)], env=env, capture_output=True, text=True, timeout=120)
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASHING_EDIT, database_url, index_dir, str(indexed["python"].course_id)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert crashed.returncode == 137, crashed.stderr
     assert titles("텐서플로") == []  # the change is committed but the index has not seen it
     assert pending_topics() == ["catalog.courses_changed"]
-    restarted = subprocess.run([sys.executable, "-m", "hrdnet.cli", "worker", "--once"], capture_output=True,
-                               text=True, timeout=180,
-                               env={**env, "DATABASE_URL": database_url, "SEARCH_INDEX_DIR": index_dir})
+    restarted = subprocess.run(
+        [sys.executable, "-m", "hrdnet.cli", "worker", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**env, "DATABASE_URL": database_url, "SEARCH_INDEX_DIR": index_dir},
+    )
     assert restarted.returncode == 0, restarted.stderr
     assert "delivered 1 outbox item(s)" in restarted.stdout
     assert titles("텐서플로") == ["파이썬 데이터 분석 입문"]
@@ -232,14 +270,27 @@ SEARCH_THEN_EXIT = textwrap.dedent("""
 def test_a_process_that_searched_leaves_no_index_file_open_at_exit(app, database_url, indexed):
     """Whoosh's segment files are closed by the process, not left to the garbage collector at exit
     (which prints "ResourceWarning: unclosed file …" after every test run and every worker stop)."""
-    finished = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", SEARCH_THEN_EXIT, database_url,
-                               app.config["SEARCH_INDEX_DIR"]], env={**os.environ, "HRDNET_ENV": "test"},
-                              capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "always::ResourceWarning",
+            "-c",
+            SEARCH_THEN_EXIT,
+            database_url,
+            app.config["SEARCH_INDEX_DIR"],
+        ],
+        env={**os.environ, "HRDNET_ENV": "test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert finished.returncode == 0, finished.stderr
     assert "ResourceWarning" not in finished.stderr, finished.stderr
 
 
 # -- rebuilds ------------------------------------------------------------------------------------------------------
+
 
 def test_searches_keep_answering_during_a_rebuild(app, indexed):
     building, release = threading.Event(), threading.Event()
@@ -348,8 +399,9 @@ def test_the_index_records_the_pricing_rules_it_priced_with(app, indexed):
 def test_runs_of_a_course_without_runs_left_are_gone_from_suggestions(app, indexed):
     course = db.session.get(Course, indexed["python"].course_id)
     with unit_of_work():
-        db.session.execute(update(SourceRecord).where(SourceRecord.run_id == indexed["python"].id)
-                           .values(not_seen_since=TODAY))
+        db.session.execute(
+            update(SourceRecord).where(SourceRecord.run_id == indexed["python"].id).values(not_seen_since=TODAY)
+        )
         changes.runs_changed([indexed["python"].id])
     deliver()
     assert titles("파이썬") == [] and titles("파이썬", include_past=True) == [course.title]
@@ -372,8 +424,13 @@ SEARCH_WITHOUT_KIWI = textwrap.dedent("""
 
 def test_a_web_process_searches_without_loading_kiwi(app, database_url, indexed):
     """Kiwi (~300 MB) is for indexing only: queries are analysed against the index's own vocabulary."""
-    done = subprocess.run([sys.executable, "-c", SEARCH_WITHOUT_KIWI, database_url, app.config["SEARCH_INDEX_DIR"]],
-                          env={**os.environ, "HRDNET_ENV": "test"}, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SEARCH_WITHOUT_KIWI, database_url, app.config["SEARCH_INDEX_DIR"]],
+        env={**os.environ, "HRDNET_ENV": "test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "no kiwi"
 

@@ -74,8 +74,9 @@ def _build(catalog: Catalog) -> World:
     for n, (key, (title, contents, keywords)) in enumerate(COURSES.items()):
         provider = {"accounting": busan, "js": busan, "python": suwon}.get(key, hanbit)
         ncs = "02030201" if key == "accounting" else "20010202"
-        course = catalog.course(title, provider=provider, contents=contents, keywords=keywords, ncs_code=ncs,
-                                certificate=None)
+        course = catalog.course(
+            title, provider=provider, contents=contents, keywords=keywords, ncs_code=ncs, certificate=None
+        )
         courses[key] = course.id
         runs[key] = catalog.run(course, start=TODAY + timedelta(days=20 + n), fee=2_000_000 + 10_000 * n)
     # Variety for filters, facets and sorting (everything else: 서울 강남구, KDT, classroom, weekday).
@@ -86,7 +87,12 @@ def _build(catalog: Catalog) -> World:
     js.fee, js.general_self_pay, js.start_date = 1_000_000, 280_000, TODAY + timedelta(days=75)
     js.end_date = js.start_date + timedelta(days=60)
     python = runs["python"]
-    python.region_code, python.programme_id, python.mode, python.weekend = "41111", _programme("MSIT-SWA"), "blended", "mixed"
+    python.region_code, python.programme_id, python.mode, python.weekend = (
+        "41111",
+        _programme("MSIT-SWA"),
+        "blended",
+        "mixed",
+    )
     python.fee, python.employment_rate_3m, python.satisfaction = 3_000_000, 60.0, 95.0
     accounting = runs["accounting"]
     accounting.region_code, accounting.programme_id, accounting.weekend = "26110", _programme("C0061"), "weekend"
@@ -141,6 +147,7 @@ def keys_of(world: World, run_ids) -> list[str]:
 
 # -- Korean analysis at work ---------------------------------------------------------------------------
 
+
 def test_a_word_inside_a_compound_is_found(world):
     assert world.runs["webdev"].id in found(q="개발")  # 웹개발자 holds 개발
 
@@ -156,26 +163,33 @@ def test_english_is_case_folded_and_stemmed(world):
     assert world.runs["python_en"].id in found(q="programs")  # Programming → program ← programs
 
 
-@pytest.mark.parametrize(("q", "expected"), [
-    ("보안", ["security_ko", "security_short", "security_en"]),
-    ("회계", ["accounting"]),
-    ("코딩", ["coding", "programming", "python_en", "js", "accounting"]),  # Programming; 부산 코딩스쿨's courses
-])
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("보안", ["security_ko", "security_short", "security_en"]),
+        ("회계", ["accounting"]),
+        ("코딩", ["coding", "programming", "python_en", "js", "accounting"]),  # Programming; 부산 코딩스쿨's courses
+    ],
+)
 def test_two_syllable_queries_work(world, q, expected):
     assert set(found(q=q)) == ids(world, expected)
 
 
 # -- synonyms, both ways ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("queries", "expected"), [
-    (["파이썬", "Python", "python"], ["python", "python_web", "python_auto", "python_en"]),
-    (["인공지능", "AI"], ["ai_ko", "ai_en"]),
-    (["자바스크립트", "JavaScript", "JS"], ["js", "js_en"]),
-    (["빅데이터", "Big Data", "bigdata"], ["bigdata_spaced", "bigdata", "bigdata_en"]),
-    (["코딩", "프로그래밍"], ["coding", "programming"]),
-    (["정보보안", "보안", "Security"], ["security_ko", "security_short", "security_en"]),
-    (["UX/UI", "UI/UX", "ui ux"], ["uxui", "uiux"]),
-])
+
+@pytest.mark.parametrize(
+    ("queries", "expected"),
+    [
+        (["파이썬", "Python", "python"], ["python", "python_web", "python_auto", "python_en"]),
+        (["인공지능", "AI"], ["ai_ko", "ai_en"]),
+        (["자바스크립트", "JavaScript", "JS"], ["js", "js_en"]),
+        (["빅데이터", "Big Data", "bigdata"], ["bigdata_spaced", "bigdata", "bigdata_en"]),
+        (["코딩", "프로그래밍"], ["coding", "programming"]),
+        (["정보보안", "보안", "Security"], ["security_ko", "security_short", "security_en"]),
+        (["UX/UI", "UI/UX", "ui ux"], ["uxui", "uiux"]),
+    ],
+)
 def test_each_synonym_family_finds_every_spelling(world, queries, expected):
     for q in queries:
         assert ids(world, expected) <= set(found(q=q)), q
@@ -188,6 +202,7 @@ def test_cloud_family_both_ways(world):
 
 
 # -- precision -------------------------------------------------------------------------------------------
+
 
 def test_java_ranks_java_courses_above_javascript_ones(world):
     order = keys_of(world, found(q="자바"))
@@ -208,6 +223,7 @@ def test_the_title_beats_the_contents(world):
 
 
 # -- forgiveness ----------------------------------------------------------------------------------------------
+
 
 def test_a_misspelling_that_finds_nothing_is_corrected(world):
     result = search(SearchParams(q="파이선"))
@@ -250,6 +266,7 @@ def test_suggest_completes_titles_providers_topics_and_regions(world):
 
 # -- visibility ------------------------------------------------------------------------------------------------
 
+
 def test_past_and_dropped_runs_are_hidden_unless_asked_for(world):
     default = set(found(q="자바")) | set(found(q="파이썬"))
     assert world.runs["java_past"].id not in default
@@ -260,25 +277,29 @@ def test_past_and_dropped_runs_are_hidden_unless_asked_for(world):
 
 # -- filters ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"region": "26"}, {"js", "accounting"}),
-    ({"region": "26110"}, {"js", "accounting"}),
-    ({"region": "41"}, {"python"}),
-    ({"region": "41110"}, {"python"}),  # 수원시 includes its 구 (장안구 41111)
-    ({"ncs": "02"}, {"accounting"}),
-    ({"ncs": "0203"}, {"accounting"}),
-    ({"programme": "C0061"}, {"js", "accounting"}),
-    ({"ministry": "MSIT"}, {"python"}),
-    ({"mode": "remote"}, {"js"}),
-    ({"mode": "blended"}, {"python"}),
-    ({"weekend": "weekend"}, {"js", "accounting"}),
-    ({"weekend": "mixed"}, {"python"}),
-    ({"seats": True, "region": "26"}, {"js"}),  # the accounting run is full
-    ({"self_pay_band": "0"}, {"python"}),
-    ({"self_pay_band": "unknown"}, {"cloud_en"}),
-    ({"fee_band": "lt1m"}, {"accounting"}),
-    ({"max_self_pay": 0}, {"python"}),
-])
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"region": "26"}, {"js", "accounting"}),
+        ({"region": "26110"}, {"js", "accounting"}),
+        ({"region": "41"}, {"python"}),
+        ({"region": "41110"}, {"python"}),  # 수원시 includes its 구 (장안구 41111)
+        ({"ncs": "02"}, {"accounting"}),
+        ({"ncs": "0203"}, {"accounting"}),
+        ({"programme": "C0061"}, {"js", "accounting"}),
+        ({"ministry": "MSIT"}, {"python"}),
+        ({"mode": "remote"}, {"js"}),
+        ({"mode": "blended"}, {"python"}),
+        ({"weekend": "weekend"}, {"js", "accounting"}),
+        ({"weekend": "mixed"}, {"python"}),
+        ({"seats": True, "region": "26"}, {"js"}),  # the accounting run is full
+        ({"self_pay_band": "0"}, {"python"}),
+        ({"self_pay_band": "unknown"}, {"cloud_en"}),
+        ({"fee_band": "lt1m"}, {"accounting"}),
+        ({"max_self_pay": 0}, {"python"}),
+    ],
+)
 def test_each_filter(world, params, expected):
     assert set(keys_of(world, found(**params))) == expected
 
@@ -305,13 +326,26 @@ def test_an_unknown_filter_value_matches_nothing(world):
 
 # -- facets ----------------------------------------------------------------------------------------------------
 
+
 def _db_facets(run_ids: set[int] | None) -> dict[str, Counter]:
     """What the facets should count, straight from the database (services' visibility rule)."""
     query = services._visible(select(Run), TODAY, False)
     runs = [r for r in db.session.scalars(query) if run_ids is None or r.id in run_ids]
-    out: dict[str, Counter] = {name: Counter() for name in ("region", "ministry", "programme", "ncs1", "mode",
-                                                             "weekend", "start_month", "seats", "fee_band",
-                                                             "self_pay_band")}
+    out: dict[str, Counter] = {
+        name: Counter()
+        for name in (
+            "region",
+            "ministry",
+            "programme",
+            "ncs1",
+            "mode",
+            "weekend",
+            "start_month",
+            "seats",
+            "fee_band",
+            "self_pay_band",
+        )
+    }
     for run in runs:
         out["region"][(run.region_code or "")[:2]] += 1
         out["programme"][run.programme.code if run.programme else ""] += 1
@@ -338,8 +372,11 @@ def _band(bands, amount) -> str:
 
 
 def _counts(result) -> dict[str, Counter]:
-    return {name: Counter({v.value: v.count for v in values if v.count})
-            for name, values in result.facets.items() if name not in ("region_sub", "ncs2")}
+    return {
+        name: Counter({v.value: v.count for v in values if v.count})
+        for name, values in result.facets.items()
+        if name not in ("region_sub", "ncs2")
+    }
 
 
 def test_facet_counts_match_the_database_without_a_query(world):
@@ -374,11 +411,14 @@ def test_facets_label_their_values(world):
     assert {v.value: v.label for v in facets["ministry"]}["MSIT"] == "과학기술정보통신부"
     assert {v.value: v.label for v in facets["mode"]}["remote"] == "원격"
     month = world.runs["js"].start_date
-    assert {v.value: v.label for v in facets["start_month"]}[month.strftime("%Y-%m")] == f"{month.year}년 {month.month}월"
+    assert {v.value: v.label for v in facets["start_month"]}[
+        month.strftime("%Y-%m")
+    ] == f"{month.year}년 {month.month}월"
     assert {v.value: v.label for v in facets["self_pay_band"]}["unknown"] == "가격 미확정"
 
 
 # -- sorting and paging --------------------------------------------------------------------------------------------
+
 
 def test_sort_by_start_date(world):
     runs = [world.runs[k] for k in keys_of(world, found(sort="start"))]
@@ -410,6 +450,7 @@ def test_pages_cover_every_result_once(world):
 
 
 # -- result lines ------------------------------------------------------------------------------------------------
+
 
 def test_a_hit_carries_its_values_and_highlights(world):
     result = search(SearchParams(q="판다스"))

@@ -59,8 +59,10 @@ class World:
 
 
 def _build(catalog: Catalog) -> World:
-    providers = {key: catalog.provider(name, region_code=region, address=address)
-                 for key, (name, region, address) in PROVIDERS.items()}
+    providers = {
+        key: catalog.provider(name, region_code=region, address=address)
+        for key, (name, region, address) in PROVIDERS.items()
+    }
     runs, courses = {}, {}
     for n, (key, (title, contents, provider)) in enumerate(COURSES.items()):
         course = catalog.course(title, provider=providers[provider], contents=contents, certificate=None)
@@ -72,8 +74,9 @@ def _build(catalog: Catalog) -> World:
             values["mode"] = "remote"
         runs[key] = catalog.run(course, start=TODAY + timedelta(days=20 + n), **values).id
         if key == "python_weekend":  # the same course also has a weekday run
-            runs["python_weekday"] = catalog.run(course, start=TODAY + timedelta(days=60),
-                                                 region_code=PROVIDERS[provider][1]).id
+            runs["python_weekday"] = catalog.run(
+                course, start=TODAY + timedelta(days=60), region_code=PROVIDERS[provider][1]
+            ).id
     return World(runs, courses)
 
 
@@ -99,6 +102,7 @@ def run_keys(world: World, q: str) -> list[str]:
 
 
 # -- places, schedule and mode -------------------------------------------------------------------------
+
 
 def test_a_place_that_is_no_region_is_found_in_providers_addresses(world):
     """판교 is no 시·군·구: it is in the address (판교역로) of the provider, whose name does not say it."""
@@ -132,6 +136,7 @@ def test_a_mode_word_matches_remote_runs(world):
 
 
 # -- expansions -------------------------------------------------------------------------------------------
+
 
 def test_narrower_subjects_count_less_than_the_subject_but_more_than_a_passing_mention(world):
     found = ranked(world, "인공지능")
@@ -187,6 +192,7 @@ def test_smart_manufacturing_is_smart_factory(world):
 
 
 # -- spellings and relaxing ----------------------------------------------------------------------------
+
 
 def test_every_spelling_of_a_subject_has_the_subject_s_rarity(world):
     """AI is written more often than 인공지능, but a course does not count more for the rarer spelling: every

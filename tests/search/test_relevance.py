@@ -39,14 +39,16 @@ def _topics(key: str) -> set[str]:
 
 # -- the files ---------------------------------------------------------------------------------------------
 
+
 def test_judgements_are_well_formed():
     assert loader.check_judgements(JUDGEMENTS, CATALOG) == []
     assert len(JUDGEMENTS) >= 60
     splits = defaultdict(set)
     for item in JUDGEMENTS:
         splits[item["kind"]].add(item["split"])
-    assert {kind for kind, seen in splits.items() if seen != {"tune", "report"}} == set(), \
+    assert {kind for kind, seen in splits.items() if seen != {"tune", "report"}} == set(), (
         "every kind has queries in both halves"
+    )
     for kind in ("title-variant", "typo", "two-syllable", "spacing", "en-ko", "provider", "region-topic"):
         assert kind in splits, f"the issue asks for {kind} queries"
 
@@ -108,6 +110,7 @@ def test_dates_move_by_whole_weeks_so_the_catalog_never_lies_in_the_past():
 
 # -- through the importer and the indexer (once for the module) ---------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def indexed(sqlite_template, tmp_path_factory):
     """The fixed catalog imported through import_file into a migrated SQLite copy, indexed by the real indexer."""
@@ -141,8 +144,9 @@ def test_the_catalog_imports_cleanly_and_is_indexed_whole(indexed):
     assert db.session.scalar(select(func.count()).select_from(Provider)) == len(CATALOG["providers"])
     assert len(set(loaded.course_ids.values())) == len(CATALOG["courses"])
     for cross in CATALOG["cross_listings"]:
-        listings = db.session.scalars(select(CourseListing.source).where(
-            CourseListing.course_id == loaded.course_ids[cross["course"]])).all()
+        listings = db.session.scalars(
+            select(CourseListing.source).where(CourseListing.course_id == loaded.course_ids[cross["course"]])
+        ).all()
         assert sorted(listings) == sorted([COURSES[cross["course"]]["source"], cross["source"]])
     assert build.runs == runs
 
@@ -174,14 +178,22 @@ def test_every_query_runs(indexed):
         ranked = _ranked(loaded, item["query"], item.get("filters"))
         relevant = set(loader.course_keys_of(item["relevant"]))
         recall[item["split"]].append(len(relevant & set(ranked)) / min(len(relevant), 20))
-    print("\nrelevance on the fixed catalog (bench/search_relevance.py has the baselines and nDCG@10): " + ", ".join(
-        f"recall@20 {split} {sum(values) / len(values):.3f} ({len(values)} queries)" for split, values in recall.items()))
+    print(
+        "\nrelevance on the fixed catalog (bench/search_relevance.py has the baselines and nDCG@10): "
+        + ", ".join(
+            f"recall@20 {split} {sum(values) / len(values):.3f} ({len(values)} queries)"
+            for split, values in recall.items()
+        )
+    )
 
 
 # -- behaviours the issue names, each on a tune-half query ------------------------------------------------
 
+
 def _tune(query: str, kind: str | None = None) -> dict:
-    items = [j for j in JUDGEMENTS if j["query"] == query and not j.get("filters") and (kind is None or j["kind"] == kind)]
+    items = [
+        j for j in JUDGEMENTS if j["query"] == query and not j.get("filters") and (kind is None or j["kind"] == kind)
+    ]
     assert len(items) == 1, query
     assert items[0]["split"] == "tune", f"{query!r} is a report-half query: behaviour tests use the tune half only"
     return items[0]
@@ -223,8 +235,10 @@ def test_title_variant_finds_the_course_first(indexed):
 
 def test_english_and_korean_find_each_other(indexed):
     loaded, _ = indexed
-    for query, other_language in (("인공지능", lambda title: "AI" in title and "인공" not in title),
-                                  ("machine learning", lambda title: "머신" in title)):
+    for query, other_language in (
+        ("인공지능", lambda title: "AI" in title and "인공" not in title),
+        ("machine learning", lambda title: "머신" in title),
+    ):
         item = _tune(query, "en-ko")
         ranked = _ranked(loaded, query)
         others = [k for k in item["relevant"] if other_language(COURSES[k]["title"])]
@@ -245,5 +259,5 @@ def test_region_and_topic_together(indexed):
     item = _tune("부산 파이썬", "region-topic")
     ranked = _ranked(loaded, item["query"])
     assert set(item["relevant"]) <= set(ranked)
-    in_busan = [k for k in ranked[:len(item["relevant"])] if COURSES[k]["runs"][0]["region_code"].startswith("26")]
+    in_busan = [k for k in ranked[: len(item["relevant"])] if COURSES[k]["runs"][0]["region_code"].startswith("26")]
     assert len(in_busan) == len(item["relevant"]), "the Busan Python courses come first"

@@ -9,8 +9,21 @@ import pytest
 from tests.courses.test_pages import TODAY, catalog_fixture  # noqa: F401  (fixture)
 from tests.search.test_search_page import reindex_fixture, small_catalog_fixture  # noqa: F401  (fixtures)
 
-ITEM_FIELDS = {"run_id", "course_id", "title", "provider", "start_date", "end_date", "fee", "seats_left", "region",
-               "ncs", "programme", "ministry", "source_ids"}
+ITEM_FIELDS = {
+    "run_id",
+    "course_id",
+    "title",
+    "provider",
+    "start_date",
+    "end_date",
+    "fee",
+    "seats_left",
+    "region",
+    "ncs",
+    "programme",
+    "ministry",
+    "source_ids",
+}
 
 
 def ids(body) -> list[int]:
@@ -25,6 +38,7 @@ def api(client, query: str = "", status: int = 200) -> dict:
 
 
 # -- the body ---------------------------------------------------------------------------------------------
+
 
 def test_search_body_has_total_items_facets_and_suggestion(client, small_catalog):
     body = api(client, "q=파이썬")
@@ -68,20 +82,24 @@ def test_facets_are_lists_of_value_label_count_selected(client, small_catalog):
 
 # -- filters, sort, paging --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("region=26", ["busan"]),
-    ("region=11680", ["python", "backend", "accounting"]),
-    ("ncs=20", ["python", "backend", "busan"]),
-    ("ncs=2001", ["python", "backend", "busan"]),
-    ("ncs=02", ["accounting"]),
-    ("programme=C0061", ["busan"]),
-    ("ministry=MOEL", ["python", "backend", "busan", "accounting"]),
-    ("mode=remote", ["busan"]),
-    ("weekend=weekend", ["busan"]),
-    ("max_self_pay=250000", ["backend", "accounting"]),
-    ("q=파이썬&region=11", ["python"]),
-    ("include_past=1&q=파이썬", ["python", "busan", "finished"]),
-])
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("region=26", ["busan"]),
+        ("region=11680", ["python", "backend", "accounting"]),
+        ("ncs=20", ["python", "backend", "busan"]),
+        ("ncs=2001", ["python", "backend", "busan"]),
+        ("ncs=02", ["accounting"]),
+        ("programme=C0061", ["busan"]),
+        ("ministry=MOEL", ["python", "backend", "busan", "accounting"]),
+        ("mode=remote", ["busan"]),
+        ("weekend=weekend", ["busan"]),
+        ("max_self_pay=250000", ["backend", "accounting"]),
+        ("q=파이썬&region=11", ["python"]),
+        ("include_past=1&q=파이썬", ["python", "busan", "finished"]),
+    ],
+)
 def test_filters(client, small_catalog, query, expected):
     assert set(ids(api(client, query))) == {small_catalog[k].id for k in expected}
 
@@ -113,28 +131,32 @@ def test_empty_values_and_unknown_parameters_are_ignored(client, small_catalog):
 
 # -- invalid parameters ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "param"), [
-    ("page=0", "page"),
-    ("page=-1", "page"),
-    ("page=abc", "page"),
-    ("page=501", "page"),
-    ("per_page=0", "per_page"),
-    ("per_page=1000", "per_page"),
-    ("sort=cheapest", "sort"),
-    ("region=999", "region"),
-    ("region=99", "region"),
-    ("ncs=2", "ncs"),
-    ("mode=bus", "mode"),
-    ("weekend=sunday", "weekend"),
-    ("start_from=2026-13-01", "start_from"),
-    ("start_from=2026-06-01&start_to=2026-05-01", "start_to"),
-    ("start_month=2026-5", "start_month"),
-    ("max_self_pay=-1", "max_self_pay"),
-    ("max_self_pay=lots", "max_self_pay"),
-    ("seats=maybe", "seats"),
-    ("programme=<script>", "programme"),
-    ("q=" + "가" * 201, "q"),
-])
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        ("page=501", "page"),
+        ("per_page=0", "per_page"),
+        ("per_page=1000", "per_page"),
+        ("sort=cheapest", "sort"),
+        ("region=999", "region"),
+        ("region=99", "region"),
+        ("ncs=2", "ncs"),
+        ("mode=bus", "mode"),
+        ("weekend=sunday", "weekend"),
+        ("start_from=2026-13-01", "start_from"),
+        ("start_from=2026-06-01&start_to=2026-05-01", "start_to"),
+        ("start_month=2026-5", "start_month"),
+        ("max_self_pay=-1", "max_self_pay"),
+        ("max_self_pay=lots", "max_self_pay"),
+        ("seats=maybe", "seats"),
+        ("programme=<script>", "programme"),
+        ("q=" + "가" * 201, "q"),
+    ],
+)
 def test_invalid_parameters_are_a_422_in_the_sites_error_shape(client, small_catalog, query, param):
     body = api(client, query, status=422)
     error = body["error"]
@@ -150,6 +172,7 @@ def test_several_invalid_parameters_are_named_together(client):
 
 
 # -- suggest -------------------------------------------------------------------------------------------
+
 
 def suggest(client, q: str, status: int = 200):
     response = client.get("/api/v1/suggest", query_string={"q": q})
@@ -192,12 +215,14 @@ def test_before_the_first_index_search_is_unavailable_and_suggest_empty(client, 
     catalog.run()
     client.allow_server_errors = True  # a 503 is the expected answer here
     body = api(client, "q=파이썬", status=503)
-    assert body == {"error": {"code": "search_unavailable",
-                              "message": "검색 색인을 준비하고 있습니다. 잠시 후 다시 시도해 주세요."}}
+    assert body == {
+        "error": {"code": "search_unavailable", "message": "검색 색인을 준비하고 있습니다. 잠시 후 다시 시도해 주세요."}
+    }
     assert suggest(client, "파이") == []
 
 
 # -- public and documented -----------------------------------------------------------------------------
+
 
 def test_search_endpoints_are_public_with_or_without_a_token(client, make_user, small_catalog):
     from hrdnet.auth import services
@@ -215,8 +240,21 @@ def test_search_endpoints_are_in_the_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/courses"]["get"]
     names = {p["name"] for p in operation["parameters"]}
-    assert {"q", "region", "ncs", "programme", "ministry", "mode", "weekend", "start_from", "start_to",
-            "max_self_pay", "sort", "page", "per_page"} <= names
+    assert {
+        "q",
+        "region",
+        "ncs",
+        "programme",
+        "ministry",
+        "mode",
+        "weekend",
+        "start_from",
+        "start_to",
+        "max_self_pay",
+        "sort",
+        "page",
+        "per_page",
+    } <= names
     assert {"200", "422"} <= set(operation["responses"])
     suggest_op = spec["paths"]["/api/v1/suggest"]["get"]
     assert "q" in {p["name"] for p in suggest_op["parameters"]}

@@ -37,7 +37,9 @@ def reindex_fixture(app):
 
 def hrefs(response, pattern: str) -> list[str]:
     """Unescaped hrefs of the page's links that match a regex."""
-    return [html.unescape(h) for h in re.findall(r'href="([^"]*)"', page(response)) if re.search(pattern, html.unescape(h))]
+    return [
+        html.unescape(h) for h in re.findall(r'href="([^"]*)"', page(response)) if re.search(pattern, html.unescape(h))
+    ]
 
 
 def query_of(url: str) -> dict[str, list[str]]:
@@ -59,27 +61,52 @@ def small_catalog_fixture(catalog, reindex):
     hanbit = catalog.provider("한빛 디지털아카데미")
     busan = catalog.provider("부산 코딩스쿨", region_code="26110", address="부산광역시 중구 중앙대로 1")
     runs = {
-        "python": catalog.run(catalog.course("파이썬 데이터 분석 전문가 양성과정", provider=hanbit, ncs_code="20010101",
-                                             contents="파이썬과 판다스로 데이터를 분석하고 시각화합니다."),
-                              start=TODAY + timedelta(days=10), fee=3_000_000, employment_rate_3m=71.5,
-                              satisfaction=92.0),
-        "backend": catalog.run(catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit),
-                               start=TODAY + timedelta(days=20), fee=2_000_000),
-        "busan": catalog.run(catalog.course("파이썬 웹 개발 입문", provider=busan, ncs_code="20010202",
-                                            contents="장고로 웹 서비스를 만듭니다."),
-                             start=TODAY + timedelta(days=30), region_code="26110", programme="C0061",
-                             fee=1_000_000, general_self_pay=280_000, mode="remote", weekend="weekend"),
-        "accounting": catalog.run(catalog.course("전산회계 실무", provider=hanbit, ncs_code="02030201",
-                                                 contents="회계 원리와 전표 처리를 익힙니다."),
-                                  start=TODAY + timedelta(days=40), fee=1_500_000),
-        "finished": catalog.run(catalog.course("파이썬 기초 지난 과정", provider=hanbit),
-                                start=TODAY - timedelta(days=120), days=30),
+        "python": catalog.run(
+            catalog.course(
+                "파이썬 데이터 분석 전문가 양성과정",
+                provider=hanbit,
+                ncs_code="20010101",
+                contents="파이썬과 판다스로 데이터를 분석하고 시각화합니다.",
+            ),
+            start=TODAY + timedelta(days=10),
+            fee=3_000_000,
+            employment_rate_3m=71.5,
+            satisfaction=92.0,
+        ),
+        "backend": catalog.run(
+            catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit),
+            start=TODAY + timedelta(days=20),
+            fee=2_000_000,
+        ),
+        "busan": catalog.run(
+            catalog.course(
+                "파이썬 웹 개발 입문", provider=busan, ncs_code="20010202", contents="장고로 웹 서비스를 만듭니다."
+            ),
+            start=TODAY + timedelta(days=30),
+            region_code="26110",
+            programme="C0061",
+            fee=1_000_000,
+            general_self_pay=280_000,
+            mode="remote",
+            weekend="weekend",
+        ),
+        "accounting": catalog.run(
+            catalog.course(
+                "전산회계 실무", provider=hanbit, ncs_code="02030201", contents="회계 원리와 전표 처리를 익힙니다."
+            ),
+            start=TODAY + timedelta(days=40),
+            fee=1_500_000,
+        ),
+        "finished": catalog.run(
+            catalog.course("파이썬 기초 지난 과정", provider=hanbit), start=TODAY - timedelta(days=120), days=30
+        ),
     }
     reindex()
     return runs
 
 
 # -- results ----------------------------------------------------------------------------------------------
+
 
 def test_a_korean_query_finds_matching_runs_with_highlights(client, small_catalog):
     response = client.get("/courses?q=파이썬")
@@ -144,6 +171,7 @@ def test_titles_from_the_catalog_are_escaped(client, catalog, reindex):
 
 # -- facets, chips and the address ------------------------------------------------------------------------
 
+
 def test_facets_show_counts_and_their_links_keep_the_query(client, small_catalog):
     response = client.get("/courses?q=파이썬")
     text = text_of(response)
@@ -160,14 +188,17 @@ def test_a_selected_filter_is_a_chip_that_removes_it(client, small_catalog):
     text = text_of(response)
     assert "지역: 부산광역시" in text and "훈련 방식: 원격" in text
     chips = re.findall(r'class="krds-btn-tag link search-chip" href="([^"]*)"', page(response))
-    assert [query_of(html.unescape(c)) for c in chips] == [{"q": ["파이썬"], "mode": ["remote"]},
-                                                            {"q": ["파이썬"], "region": ["26"]}]
+    assert [query_of(html.unescape(c)) for c in chips] == [
+        {"q": ["파이썬"], "mode": ["remote"]},
+        {"q": ["파이썬"], "region": ["26"]},
+    ]
     assert "조건 모두 지우기" in text
 
 
 def test_facets_narrow_by_ncs_programme_mode_and_weekend(client, small_catalog):
     assert set(run_ids_on(client.get("/courses?ncs=20"))) == {
-        small_catalog[k].id for k in ("python", "backend", "busan")}
+        small_catalog[k].id for k in ("python", "backend", "busan")
+    }
     assert run_ids_on(client.get("/courses?ncs=02")) == [small_catalog["accounting"].id]
     assert run_ids_on(client.get("/courses?programme=C0061")) == [small_catalog["busan"].id]
     assert run_ids_on(client.get("/courses?mode=remote")) == [small_catalog["busan"].id]
@@ -190,10 +221,26 @@ def test_date_and_price_filters_from_the_form(client, small_catalog):
 
 
 def test_every_condition_survives_the_round_trip_through_the_address(app):  # Flask-WTF forms need an app
-    params = SearchParams(q="강남 데이터 분석", region="11680", ncs="2001", programme="C0104", ministry="MOEL",
-                          mode="classroom", weekend="weekday", start_from=date(2026, 5, 1),
-                          start_to=date(2026, 6, 30), start_month="2026-05", seats=True, max_self_pay=300_000,
-                          fee_band="10m+", self_pay_band="100k-300k", include_past=True, sort="start", page=3, per_page=50)
+    params = SearchParams(
+        q="강남 데이터 분석",
+        region="11680",
+        ncs="2001",
+        programme="C0104",
+        ministry="MOEL",
+        mode="classroom",
+        weekend="weekday",
+        start_from=date(2026, 5, 1),
+        start_to=date(2026, 6, 30),
+        start_month="2026-05",
+        seats=True,
+        max_self_pay=300_000,
+        fee_band="10m+",
+        self_pay_band="100k-300k",
+        include_past=True,
+        sort="start",
+        page=3,
+        per_page=50,
+    )
     args = presenters.to_args(params)
     assert list(args) == [name for name in interfaces.PARAM_ORDER if name in args]
     parsed, ignored = forms.parse_page_args(MultiDict(args))
@@ -225,6 +272,7 @@ def test_the_search_box_keeps_the_filters_when_the_text_changes(client, small_ca
 
 # -- pagination -------------------------------------------------------------------------------------------
 
+
 def test_results_are_paginated_and_the_links_keep_the_query(client, catalog, reindex):
     course = catalog.course("데이터 엔지니어 부트캠프")
     runs = [catalog.run(course, start=TODAY + timedelta(days=n)) for n in range(1, 26)]
@@ -232,7 +280,7 @@ def test_results_are_paginated_and_the_links_keep_the_query(client, catalog, rei
     first = client.get("/courses?q=데이터&sort=start")
     assert run_ids_on(first) == [r.id for r in runs[:20]]
     assert "검색 결과 25 건 (1/2쪽)" in text_of(first)
-    (next_link,) = set(hrefs(first, r'^/courses\?.*page=2$'))  # "2" and "다음"
+    (next_link,) = set(hrefs(first, r"^/courses\?.*page=2$"))  # "2" and "다음"
     assert query_of(next_link) == {"q": ["데이터"], "sort": ["start"], "page": ["2"]}
     second = client.get(next_link)
     assert run_ids_on(second) == [r.id for r in runs[20:]]
@@ -249,6 +297,7 @@ def test_a_page_past_the_end_says_so_and_links_back(client, small_catalog):
 
 
 # -- nothing found, spelling ------------------------------------------------------------------------------
+
 
 def test_nothing_found_suggests_removing_filters_popular_topics_and_browsing(client, small_catalog):
     response = client.get("/courses?q=회계&region=26&mode=remote")
@@ -291,28 +340,32 @@ def test_a_misspelt_query_that_found_nothing_shows_the_corrected_results(client,
 
 # -- bad addresses never break the page ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "named"), [
-    ("region=999", "지역 ‘999’"),
-    ("region=11x", "지역 ‘11x’"),
-    ("region=99", "알 수 없는 지역 코드"),
-    ("ncs=2", "NCS 직무 분야 ‘2’"),
-    ("ncs=99", "알 수 없는 NCS 코드"),
-    ("mode=bus", "훈련 방식 ‘bus’"),
-    ("weekend=sunday", "훈련 요일"),
-    ("start_from=2026-13-01", "개강일 시작 ‘2026-13-01’"),
-    ("start_from=yesterday", "개강일 시작"),
-    ("start_from=2026-06-01&start_to=2026-05-01", "개강일 범위의 끝이 시작보다 빠릅니다"),
-    ("start_month=2026-5", "개강 월"),
-    ("max_self_pay=abc", "자비부담 상한"),
-    ("max_self_pay=-1", "자비부담 상한"),
-    ("max_self_pay=99999999999999999999", "자비부담 상한"),
-    ("seats=maybe", "남은 자리"),
-    ("include_past=2", "지난 과정"),
-    ("sort=cheapest", "정렬 ‘cheapest’"),
-    ("programme=<script>", "지원 사업"),
-    ("fee_band=cheap", "훈련비 ‘cheap’"),
-    ("self_pay_band=1m", "자비부담금 ‘1m’"),
-])
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("region=999", "지역 ‘999’"),
+        ("region=11x", "지역 ‘11x’"),
+        ("region=99", "알 수 없는 지역 코드"),
+        ("ncs=2", "NCS 직무 분야 ‘2’"),
+        ("ncs=99", "알 수 없는 NCS 코드"),
+        ("mode=bus", "훈련 방식 ‘bus’"),
+        ("weekend=sunday", "훈련 요일"),
+        ("start_from=2026-13-01", "개강일 시작 ‘2026-13-01’"),
+        ("start_from=yesterday", "개강일 시작"),
+        ("start_from=2026-06-01&start_to=2026-05-01", "개강일 범위의 끝이 시작보다 빠릅니다"),
+        ("start_month=2026-5", "개강 월"),
+        ("max_self_pay=abc", "자비부담 상한"),
+        ("max_self_pay=-1", "자비부담 상한"),
+        ("max_self_pay=99999999999999999999", "자비부담 상한"),
+        ("seats=maybe", "남은 자리"),
+        ("include_past=2", "지난 과정"),
+        ("sort=cheapest", "정렬 ‘cheapest’"),
+        ("programme=<script>", "지원 사업"),
+        ("fee_band=cheap", "훈련비 ‘cheap’"),
+        ("self_pay_band=1m", "자비부담금 ‘1m’"),
+    ],
+)
 def test_a_bad_condition_is_left_out_and_named(client, small_catalog, query, named):
     response = client.get(f"/courses?q=파이썬&{query}")
     assert response.status_code == 200
@@ -323,11 +376,30 @@ def test_a_bad_condition_is_left_out_and_named(client, small_catalog, query, nam
     assert "<script>" not in page(response).split("<main", 1)[1].split("</main>")[0]
 
 
-@pytest.mark.parametrize("query", [
-    "page=0", "page=-3", "page=abc", "page=100000000000000000000", "per_page=0", "per_page=1000", "per_page=x",
-    "q=" + "가" * 500, "q=%00%01", "q=(((", "q=*", "q=" + "\"" * 3, "q=AND OR NOT", "q=title:파이썬",
-    "region=11&region=26", "region=", "q=&region=&page=", "unknown=1", "q=%F0%9F%90%8D",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=0",
+        "page=-3",
+        "page=abc",
+        "page=100000000000000000000",
+        "per_page=0",
+        "per_page=1000",
+        "per_page=x",
+        "q=" + "가" * 500,
+        "q=%00%01",
+        "q=(((",
+        "q=*",
+        "q=" + '"' * 3,
+        "q=AND OR NOT",
+        "q=title:파이썬",
+        "region=11&region=26",
+        "region=",
+        "q=&region=&page=",
+        "unknown=1",
+        "q=%F0%9F%90%8D",
+    ],
+)
 def test_odd_addresses_never_fail(client, small_catalog, query):
     response = client.get(f"/courses?{query}")
     assert response.status_code == 200
@@ -340,6 +412,7 @@ def test_a_long_query_is_cut_not_refused(client, small_catalog):
 
 
 # -- the page itself ------------------------------------------------------------------------------------
+
 
 def test_the_page_works_without_inline_script_or_style(client, small_catalog):
     body = page(client.get("/courses?q=파이썬&region=11"))
@@ -356,8 +429,9 @@ def test_the_page_works_without_inline_script_or_style(client, small_catalog):
 
 def test_the_menu_item_leads_to_the_search_page(client):
     body = page(client.get("/courses"))
-    assert re.search(r'<a href="/courses" class="gnb-main-trigger is-link selected" aria-current="page">훈련과정 찾기</a>',
-                     body)
+    assert re.search(
+        r'<a href="/courses" class="gnb-main-trigger is-link selected" aria-current="page">훈련과정 찾기</a>', body
+    )
 
 
 def test_the_home_page_has_the_search_box(client):
@@ -388,6 +462,16 @@ def test_page_links_stop_at_the_deepest_page_served():
     pages = Pages(page=10, per_page=20, total=100_000)
     assert pages.pages == interfaces.PAGE_MAX
     assert list(pages.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1)) == [
-        1, None, 8, 9, 10, 11, 12, 13, None, interfaces.PAGE_MAX]
+        1,
+        None,
+        8,
+        9,
+        10,
+        11,
+        12,
+        13,
+        None,
+        interfaces.PAGE_MAX,
+    ]
     assert (pages.prev_num, pages.next_num) == (9, 11)
     assert not Pages(page=1, per_page=20, total=5).has_next

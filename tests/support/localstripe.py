@@ -48,6 +48,7 @@ class LocalstripeError(RuntimeError):
 
 # -- parent side ---------------------------------------------------------------------------------------
 
+
 def _bind(port: int | None) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,8 +72,9 @@ def _answers(base_url: str, timeout: float) -> bool:
 
 
 @contextlib.contextmanager
-def running_localstripe(port: int | None = None, *, stripe_compat: bool = False,
-                        python: str | None = None) -> Iterator[str]:
+def running_localstripe(
+    port: int | None = None, *, stripe_compat: bool = False, python: str | None = None
+) -> Iterator[str]:
     """Start localstripe on 127.0.0.1 (`port`, or a free one), wait until it answers, yield its base URL
     (http://127.0.0.1:PORT, no trailing slash), and stop it on leaving (SIGTERM, then SIGKILL)."""
     sock = _bind(port)
@@ -82,8 +84,14 @@ def running_localstripe(port: int | None = None, *, stripe_compat: bool = False,
     if stripe_compat:
         argv.append("--stripe-compat")
     try:
-        process = subprocess.Popen(argv, pass_fds=[sock.fileno()], stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            argv,
+            pass_fds=[sock.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     finally:
         sock.close()  # the child has its own copy; the port stays bound
     try:
@@ -92,8 +100,9 @@ def running_localstripe(port: int | None = None, *, stripe_compat: bool = False,
             if process.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)
                 output = log.read().decode("utf-8", "replace")[-3000:]
-                raise LocalstripeError(f"localstripe did not start on {base_url} "
-                                       f"(exit code {process.poll()}):\n{output}")
+                raise LocalstripeError(
+                    f"localstripe did not start on {base_url} (exit code {process.poll()}):\n{output}"
+                )
             time.sleep(0.05)
         yield base_url
     finally:
@@ -115,8 +124,12 @@ def stripe_client(base_url: str, api_key: str = TEST_SECRET_KEY):
 
     session = requests.Session()
     session.trust_env = False
-    return stripe.StripeClient(api_key, base_addresses={"api": base_url}, max_network_retries=0,
-                               http_client=stripe.RequestsClient(session=session, timeout=10))
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": base_url},
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(session=session, timeout=10),
+    )
 
 
 def _config_request(method: str, url: str, payload: dict | None = None) -> None:
@@ -124,8 +137,9 @@ def _config_request(method: str, url: str, payload: dict | None = None) -> None:
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+    )
     with opener.open(request, timeout=10) as response:  # 200 with an empty body; errors raise HTTPError
         response.read()
 
@@ -147,6 +161,7 @@ def flush_data(base_url: str) -> None:
 
 # -- child side: serve localstripe's app ----------------------------------------------------------------
 
+
 def _compat_idempotency_middleware():
     """Stripe's idempotent requests: a POST repeated with the same Idempotency-Key (and the same API key)
     gets the first response again, with `Idempotent-Replayed: true`; with other parameters it gets a 400
@@ -166,21 +181,28 @@ def _compat_idempotency_middleware():
         if request.method != "POST" or not key or request.path.startswith("/_config/"):
             return await handler(request)
         body = await request.read()  # aiohttp keeps it for the handler
-        fingerprint = hashlib.sha256(b"%s?%s\n%s" % (request.path.encode(), request.query_string.encode(),
-                                                    body)).hexdigest()
+        fingerprint = hashlib.sha256(
+            b"%s?%s\n%s" % (request.path.encode(), request.query_string.encode(), body)
+        ).hexdigest()
         scope = (request.headers.get("Authorization", ""), key)
         if scope in saved:
             entry = saved[scope]
             if entry is None:
-                return error(409, f"There is currently another in-progress request using this "
-                                  f"Idempotent Key: {key}.")
+                return error(409, f"There is currently another in-progress request using this Idempotent Key: {key}.")
             first_fingerprint, status, content, content_type = entry
             if first_fingerprint != fingerprint:
-                return error(400, f"Keys for idempotent requests can only be used with the same parameters "
-                                  f"they were first used with. Try using a key other than '{key}' if you "
-                                  f"meant to execute a different request.")
-            return web.Response(status=status, body=content, content_type=content_type,
-                                headers={"Idempotency-Key": key, "Idempotent-Replayed": "true"})
+                return error(
+                    400,
+                    f"Keys for idempotent requests can only be used with the same parameters "
+                    f"they were first used with. Try using a key other than '{key}' if you "
+                    f"meant to execute a different request.",
+                )
+            return web.Response(
+                status=status,
+                body=content,
+                content_type=content_type,
+                headers={"Idempotency-Key": key, "Idempotent-Replayed": "true"},
+            )
         saved[scope] = None
         try:
             response = await handler(request)
@@ -217,9 +239,11 @@ def _compat_created_filter(cls) -> None:
                     raise UserError(400, f"Invalid created[{op}]")
                 bounds[op] = value
         li = original(klass, url, **kwargs)
-        li._list = [obj for obj in li._list
-                    if all(obj.created == v if op == "eq" else tests[op](obj.created, v)
-                           for op, v in bounds.items())]
+        li._list = [
+            obj
+            for obj in li._list
+            if all(obj.created == v if op == "eq" else tests[op](obj.created, v) for op, v in bounds.items())
+        ]
         # Newest first, as Stripe lists (the store keeps creation order; `created` has whole seconds).
         order = {id(obj): i for i, obj in enumerate(li._list)}
         li._list.sort(key=lambda obj: (obj.created, order[id(obj)]), reverse=True)
@@ -249,19 +273,24 @@ def serve(sock: socket.socket, *, stripe_compat: bool = False, access_log: bool 
         logging.basicConfig(level=logging.INFO, format="localstripe: %(message)s", stream=sys.stderr)
         logger = logging.getLogger("aiohttp.access")
     host, port = sock.getsockname()[:2]
-    print(f"localstripe {getattr(sys.modules['localstripe'], '__version__', '?')} on http://{host}:{port}"
-          f"  (Stripe.js stand-in: http://{host}:{port}/js.stripe.com/v3/)"
-          f"{'  [stripe-compat]' if stripe_compat else ''}", flush=True)
+    print(
+        f"localstripe {getattr(sys.modules['localstripe'], '__version__', '?')} on http://{host}:{port}"
+        f"  (Stripe.js stand-in: http://{host}:{port}/js.stripe.com/v3/)"
+        f"{'  [stripe-compat]' if stripe_compat else ''}",
+        flush=True,
+    )
     web.run_app(app, sock=sock, access_log=logger, print=None)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="localstripe",
-                                     description="localstripe on 127.0.0.1 only, memory-only store")
+    parser = argparse.ArgumentParser(prog="localstripe", description="localstripe on 127.0.0.1 only, memory-only store")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a listening socket handed over by the parent
-    parser.add_argument("--stripe-compat", action="store_true",
-                        help="honour Idempotency-Key; filter payment intents and refunds by created[...]")
+    parser.add_argument(
+        "--stripe-compat",
+        action="store_true",
+        help="honour Idempotency-Key; filter payment intents and refunds by created[...]",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log")
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.fd) if args.fd is not None else _bind(args.port)

@@ -30,18 +30,30 @@ class VoucherWorld:
         self.catalog = Catalog()
         self._numbers = itertools.count(1)
 
-    def learner(self, *, limit: int | None = None, groups: tuple[str, ...] = (), status: str = "unemployed",
-                birth_date: date = date(1990, 5, 17), card: bool = True, kdigital: bool = False,
-                on: date = TODAY):
+    def learner(
+        self,
+        *,
+        limit: int | None = None,
+        groups: tuple[str, ...] = (),
+        status: str = "unemployed",
+        birth_date: date = date(1990, 5, 17),
+        card: bool = True,
+        kdigital: bool = False,
+        on: date = TODAY,
+    ):
         """A learner login, verified as a new person, with a card issued (unless card=False)."""
         n = next(self._numbers)
         user = self.make_user("learner", email=f"learner-{n}-{id(self)}@example.com")
         with unit_of_work(write_lock=True):
-            cards.verify_identity(user.id, name=f"학습자{n}", birth_date=birth_date,
-                                  phone=f"010-{n:04d}-{id(self) % 10000:04d}", actor=ACTOR)
+            cards.verify_identity(
+                user.id,
+                name=f"학습자{n}",
+                birth_date=birth_date,
+                phone=f"010-{n:04d}-{id(self) % 10000:04d}",
+                actor=ACTOR,
+            )
             person = cards.require_person(user.id)
-            cards.record_status(person.id, employment_status=status, groups=set(groups), effective_from=on,
-                                actor=ACTOR)
+            cards.record_status(person.id, employment_status=status, groups=set(groups), effective_from=on, actor=ACTOR)
             if card:
                 cards.issue_card(person.id, kind=CardKind.CARD, today=on, actor=ACTOR, limit=limit)
             if kdigital:
@@ -49,16 +61,33 @@ class VoucherWorld:
         user.person_id = person.id
         return user
 
-    def run(self, *, programme: str = "C0061", fee: int = 1_000_000, capacity: int = 30, source_enrolled: int = 0,
-            local_enrolled: int = 0, start: date | None = None, days: int = 60, **values):
+    def run(
+        self,
+        *,
+        programme: str = "C0061",
+        fee: int = 1_000_000,
+        capacity: int = 30,
+        source_enrolled: int = 0,
+        local_enrolled: int = 0,
+        start: date | None = None,
+        days: int = 60,
+        **values,
+    ):
         """A run whose price is known: general card course by default (self-pay by the employment band)."""
-        return self.catalog.run(programme=programme, fee=fee, capacity=capacity, source_enrolled=source_enrolled,
-                                local_enrolled=local_enrolled, start=start or TODAY + timedelta(days=14),
-                                days=days, **{"employment_rate_3m": 75.0, "general_self_pay": None,
-                                              "support_amount": None, **values})
+        return self.catalog.run(
+            programme=programme,
+            fee=fee,
+            capacity=capacity,
+            source_enrolled=source_enrolled,
+            local_enrolled=local_enrolled,
+            start=start or TODAY + timedelta(days=14),
+            days=days,
+            **{"employment_rate_3m": 75.0, "general_self_pay": None, "support_amount": None, **values},
+        )
 
-    def enrol(self, user, run, *, key: str | None = None, today: date = TODAY, now: datetime | None = None,
-              pay: bool = True) -> Enrolment:
+    def enrol(
+        self, user, run, *, key: str | None = None, today: date = TODAY, now: datetime | None = None, pay: bool = True
+    ) -> Enrolment:
         """Enrol as the site does (vouchers.checkout.enrol: the hold, then the co-payment through the configured
         backend); pay=False stops after the hold (enrolments.enrol alone, no payment attempt)."""
         key, now = key or f"k-{next(self._numbers)}", now or utcnow()
@@ -66,8 +95,7 @@ class VoucherWorld:
             enrolment_id = checkout.enrol(user.id, run.id, request_key=key, now=now, today=today, actor=ACTOR).id
         else:
             with unit_of_work(write_lock=True):
-                enrolment_id = enrolments.enrol(user.id, run.id, request_key=key, now=now, today=today,
-                                                actor=ACTOR).id
+                enrolment_id = enrolments.enrol(user.id, run.id, request_key=key, now=now, today=today, actor=ACTOR).id
         return db.session.get(Enrolment, enrolment_id, populate_existing=True)
 
     def figures(self, user, kind: str = CardKind.CARD):

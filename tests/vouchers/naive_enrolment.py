@@ -38,40 +38,60 @@ class NaiveEnrolment:
     def install(self) -> None:
         key = "BIGSERIAL PRIMARY KEY" if db.engine.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
         with db.engine.begin() as conn:
-            conn.execute(text("CREATE TABLE naive_card_balances (card_id BIGINT PRIMARY KEY, "
-                              "balance BIGINT NOT NULL)"))  # no CHECK: nothing stops it going below zero
-            conn.execute(text(f"CREATE TABLE naive_enrolments (id {key}, user_id BIGINT NOT NULL, "
-                              "run_id BIGINT NOT NULL, card_id BIGINT, card_draw BIGINT NOT NULL)"))
+            conn.execute(
+                text("CREATE TABLE naive_card_balances (card_id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)")
+            )  # no CHECK: nothing stops it going below zero
+            conn.execute(
+                text(
+                    f"CREATE TABLE naive_enrolments (id {key}, user_id BIGINT NOT NULL, "
+                    "run_id BIGINT NOT NULL, card_id BIGINT, card_draw BIGINT NOT NULL)"
+                )
+            )
 
     def open_card(self, card_id: int, balance: int) -> None:
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO naive_card_balances (card_id, balance) VALUES (:card, :balance)"),
-                         {"card": card_id, "balance": balance})
+            conn.execute(
+                text("INSERT INTO naive_card_balances (card_id, balance) VALUES (:card, :balance)"),
+                {"card": card_id, "balance": balance},
+            )
 
     def enrol(self, user_id: int, run_id: int, *, card_id: int | None = None, card_draw: int = 0) -> bool:
         """Check the seat and the balance, think, then write what was decided: the bug under test."""
         with unit_of_work():  # the read: no lock, a snapshot that is stale by the time it is used
-            seat = db.session.execute(text(
-                "SELECT capacity - source_enrolled - local_enrolled AS seats_left, local_enrolled FROM runs "
-                "WHERE id = :run"), {"run": run_id}).one()
+            seat = db.session.execute(
+                text(
+                    "SELECT capacity - source_enrolled - local_enrolled AS seats_left, local_enrolled FROM runs "
+                    "WHERE id = :run"
+                ),
+                {"run": run_id},
+            ).one()
             balance = None
             if card_draw:
-                balance = db.session.execute(text("SELECT balance FROM naive_card_balances WHERE card_id = :card"),
-                                             {"card": card_id}).scalar_one()
+                balance = db.session.execute(
+                    text("SELECT balance FROM naive_card_balances WHERE card_id = :card"), {"card": card_id}
+                ).scalar_one()
         if seat.seats_left <= 0:
             raise errors.RunFull()
         if balance is not None and balance < card_draw:
             raise errors.InsufficientBalance()
         time.sleep(THINK_SECONDS)
         with unit_of_work(write_lock=True):  # the write: takes the lock, but too late, and checks nothing
-            db.session.execute(text("UPDATE runs SET local_enrolled = :taken WHERE id = :run"),
-                               {"taken": seat.local_enrolled + 1, "run": run_id})
+            db.session.execute(
+                text("UPDATE runs SET local_enrolled = :taken WHERE id = :run"),
+                {"taken": seat.local_enrolled + 1, "run": run_id},
+            )
             if balance is not None:
-                db.session.execute(text("UPDATE naive_card_balances SET balance = :balance WHERE card_id = :card"),
-                                   {"balance": balance - card_draw, "card": card_id})
-            db.session.execute(text("INSERT INTO naive_enrolments (user_id, run_id, card_id, card_draw) "
-                                    "VALUES (:user, :run, :card, :draw)"),
-                               {"user": user_id, "run": run_id, "card": card_id, "draw": card_draw})
+                db.session.execute(
+                    text("UPDATE naive_card_balances SET balance = :balance WHERE card_id = :card"),
+                    {"balance": balance - card_draw, "card": card_id},
+                )
+            db.session.execute(
+                text(
+                    "INSERT INTO naive_enrolments (user_id, run_id, card_id, card_draw) "
+                    "VALUES (:user, :run, :card, :draw)"
+                ),
+                {"user": user_id, "run": run_id, "card": card_id, "draw": card_draw},
+            )
         return True
 
     def enrolled(self, run_id: int | None = None) -> int:
@@ -81,10 +101,13 @@ class NaiveEnrolment:
 
     def balance(self, card_id: int) -> int:
         with db.engine.connect() as conn:
-            return conn.execute(text("SELECT balance FROM naive_card_balances WHERE card_id = :card"),
-                                {"card": card_id}).scalar_one()
+            return conn.execute(
+                text("SELECT balance FROM naive_card_balances WHERE card_id = :card"), {"card": card_id}
+            ).scalar_one()
 
     def drawn(self, card_id: int) -> int:
         with db.engine.connect() as conn:
-            return conn.execute(text("SELECT coalesce(sum(card_draw), 0) FROM naive_enrolments "
-                                     "WHERE card_id = :card"), {"card": card_id}).scalar_one()
+            return conn.execute(
+                text("SELECT coalesce(sum(card_draw), 0) FROM naive_enrolments WHERE card_id = :card"),
+                {"card": card_id},
+            ).scalar_one()

@@ -43,6 +43,7 @@ def post_enrolment(client, headers, run_id, key: str | None = None):
 
 # -- GET /api/v1/me/card -------------------------------------------------------------------------------------
 
+
 def test_my_card_needs_a_learner_token(client, make_user):
     assert client.get("/api/v1/me/card").status_code == 401
     assert client.get("/api/v1/me/card", headers=bearer(make_user(Role.PROVIDER))).status_code == 403
@@ -61,13 +62,20 @@ def test_my_card_shows_balances_that_add_up_and_a_korean_statement(client, world
     card = world.card(learner)
     assert body["card_id"] == card.id and body["status"] == "active"
     assert body["expires_on"] == card.expires_on.isoformat()
-    assert (body["limit"], body["available"], body["held"], body["spent"], body["expired"]) == \
-        (3_000_000, 2_150_000, 850_000, 0, 0)
+    assert (body["limit"], body["available"], body["held"], body["spent"], body["expired"]) == (
+        3_000_000,
+        2_150_000,
+        850_000,
+        0,
+        0,
+    )
     assert body["limit"] + body["top_ups"] == body["available"] + body["held"] + body["spent"] + body["expired"]
     assert [a["kind"] for a in body["accounts"]] == ["card", "kdigital"]
     for account in body["accounts"]:
-        assert account["limit"] + account["top_ups"] == \
-            account["available"] + account["held"] + account["spent"] + account["expired"]
+        assert (
+            account["limit"] + account["top_ups"]
+            == account["available"] + account["held"] + account["spent"] + account["expired"]
+        )
         assert {"expires_on", "limit", "available", "held", "spent", "expired", "top_ups"} <= set(account)
     assert body["accounts"][1]["limit"] == 500_000
     newest, issue = body["entries"]
@@ -82,6 +90,7 @@ def test_my_card_shows_balances_that_add_up_and_a_korean_statement(client, world
 
 
 # -- POST /api/v1/enrolments -----------------------------------------------------------------------------------
+
 
 def test_enrol_collects_the_self_pay_and_confirms(client, world):
     learner = world.learner()
@@ -132,8 +141,9 @@ def test_keys_belong_to_their_user(client, world):
     first, second = world.learner(), world.learner()
     assert post_enrolment(client, bearer(first), run.id, key="shared").status_code == 201
     response = post_enrolment(client, bearer(second), run.id, key="shared")
-    assert response.status_code == 201 and response.get_json()["enrolment_id"] != \
-        db.session.scalar(select(Enrolment.id).where(Enrolment.user_id == first.id))
+    assert response.status_code == 201 and response.get_json()["enrolment_id"] != db.session.scalar(
+        select(Enrolment.id).where(Enrolment.user_id == first.id)
+    )
     assert enrolment_count() == 2
 
 
@@ -153,8 +163,7 @@ def _code(response) -> tuple[int, str]:
 
 def test_insufficient_balance(client, world):
     learner = world.learner(limit=100_000)
-    assert _code(post_enrolment(client, bearer(learner), world.run(fee=1_000_000).id)) == \
-        (409, "insufficient_balance")
+    assert _code(post_enrolment(client, bearer(learner), world.run(fee=1_000_000).id)) == (409, "insufficient_balance")
     assert world.figures(learner).available == 100_000
 
 
@@ -215,6 +224,7 @@ def test_only_learners_enrol(client, make_user, world):
 
 # -- POST /api/v1/enrolments/<id>/cancel -----------------------------------------------------------------------
 
+
 def test_cancel_returns_the_amounts_and_restores_the_card(client, world):
     learner = world.learner()
     enrolment = world.enrol(learner, world.run(fee=1_000_000))
@@ -243,14 +253,19 @@ def test_only_the_owner_cancels(client, world, make_user):
     owner = world.learner()
     enrolment = world.enrol(owner, world.run())
     assert client.post(f"/api/v1/enrolments/{enrolment.id}/cancel").status_code == 401
-    assert _code(client.post(f"/api/v1/enrolments/{enrolment.id}/cancel", headers=bearer(world.learner()))) == \
-        (404, "enrolment_not_found")
-    assert client.post(f"/api/v1/enrolments/{enrolment.id}/cancel",
-                       headers=bearer(make_user(Role.ADMIN))).status_code == 403
+    assert _code(client.post(f"/api/v1/enrolments/{enrolment.id}/cancel", headers=bearer(world.learner()))) == (
+        404,
+        "enrolment_not_found",
+    )
+    assert (
+        client.post(f"/api/v1/enrolments/{enrolment.id}/cancel", headers=bearer(make_user(Role.ADMIN))).status_code
+        == 403
+    )
     assert enrolments.get(enrolment.id).status == EnrolmentStatus.CONFIRMED
 
 
 # -- GET /api/v1/enrolments/<id> ------------------------------------------------------------------------------
+
 
 def test_who_may_read_an_enrolment(client, world, make_user):
     owner = world.learner()
@@ -279,14 +294,16 @@ def test_who_may_read_an_enrolment(client, world, make_user):
 
 # -- the run API -----------------------------------------------------------------------------------------------
 
+
 def test_the_run_api_gives_a_learner_their_own_quote(client, world):
     learner = world.learner(groups=("kua_type1",))
     run = world.run(fee=1_000_000)
     price = client.get(f"/api/v1/runs/{run.id}", headers=bearer(learner)).get_json()["price"]
     expected = quote(run, learner.person_id, TODAY).as_dict()
     assert price["basis"] == "learner"
-    assert {key: price[key] for key in ("fee", "self_pay", "card_draw", "balance_after", "enrollable")} == \
-        {key: expected[key] for key in ("fee", "self_pay", "card_draw", "balance_after", "enrollable")}
+    assert {key: price[key] for key in ("fee", "self_pay", "card_draw", "balance_after", "enrollable")} == {
+        key: expected[key] for key in ("fee", "self_pay", "card_draw", "balance_after", "enrollable")
+    }
     assert price["self_pay"] == 0 and price["card_draw"] == 1_000_000 and price["refusal"] is None
     generic = client.get(f"/api/v1/runs/{run.id}").get_json()["price"]
     assert generic["basis"] == "generic" and generic["self_pay"] == 150_000 and "card_draw" not in generic
@@ -302,6 +319,10 @@ def test_cancelling_an_unpaid_enrolment_reports_the_released_hold(client, world)
     learner = world.learner()
     enrolment = world.enrol(learner, world.run(fee=1_000_000), pay=False)
     body = client.post(f"/api/v1/enrolments/{enrolment.id}/cancel", headers=bearer(learner)).get_json()
-    assert (body["outcome"], body["hold_released"], body["card_return"], body["self_pay_refund"]) == \
-        ("withdrawn", 850_000, 0, 0)
+    assert (body["outcome"], body["hold_released"], body["card_return"], body["self_pay_refund"]) == (
+        "withdrawn",
+        850_000,
+        0,
+        0,
+    )
     assert world.figures(learner).available == 3_000_000

@@ -84,10 +84,12 @@ RUNS = (
 LEGAL = st.sampled_from([True, True, True, False])  # pick an enrolment the operation applies to, mostly
 EXEMPT_GROUPS = {"kua_type1", "basic_livelihood"}
 GROUPS = [(), ("basic_livelihood",), ("disabled",), ("kua_type1", "near_poor")]
-MARKS = {"present": lambda n: ["present"] * n,
-         "lates": lambda n: (["late"] * 6 + ["present"] * n)[:n],
-         "low": lambda n: (["absent", "present"] * n)[:n],
-         "early": lambda n: (["early_leave", "early_leave", "present", "absent"] * n)[:n]}
+MARKS = {
+    "present": lambda n: ["present"] * n,
+    "lates": lambda n: (["late"] * 6 + ["present"] * n)[:n],
+    "low": lambda n: (["absent", "present"] * n)[:n],
+    "early": lambda n: (["early_leave", "early_leave", "present", "absent"] * n)[:n],
+}
 
 
 @dataclass
@@ -143,9 +145,18 @@ class CardMachine(RuleBasedStateMachine):
         self.learners: list[Learner] = []
         self.taken: list[Taken] = []
         self.keys = itertools.count()
-        self.runs = [self.world.run(programme=spec.programme, fee=spec.fee, capacity=spec.capacity,
-                                    start=BASE + timedelta(days=spec.start_offset), days=spec.days,
-                                    employment_rate_3m=spec.employment, mode=spec.mode) for spec in RUNS]
+        self.runs = [
+            self.world.run(
+                programme=spec.programme,
+                fee=spec.fee,
+                capacity=spec.capacity,
+                start=BASE + timedelta(days=spec.start_offset),
+                days=spec.days,
+                employment_rate_3m=spec.employment,
+                mode=spec.mode,
+            )
+            for spec in RUNS
+        ]
         self.run_ids = [r.id for r in self.runs]
         self.starts = [r.start_date for r in self.runs]
         self.ends = [r.end_date for r in self.runs]
@@ -176,13 +187,19 @@ class CardMachine(RuleBasedStateMachine):
         return self.pick(candidates or self.taken, i)
 
     def live(self, learner: Learner, index: int) -> bool:
-        return any(t.learner is learner and t.run == index and t.status in (S.APPLIED, S.HELD, S.CONFIRMED,
-                                                                             S.IN_TRAINING) for t in self.taken)
+        return any(
+            t.learner is learner and t.run == index and t.status in (S.APPLIED, S.HELD, S.CONFIRMED, S.IN_TRAINING)
+            for t in self.taken
+        )
 
     # -- cards --
 
-    @rule(groups=st.sampled_from(GROUPS), limit=st.sampled_from([50_000, 900_000, 3_000_000]),
-          valid_for=st.sampled_from([20, 90, 1500]), kdigital=st.booleans())
+    @rule(
+        groups=st.sampled_from(GROUPS),
+        limit=st.sampled_from([50_000, 900_000, 3_000_000]),
+        valid_for=st.sampled_from([20, 90, 1500]),
+        kdigital=st.booleans(),
+    )
     def issue(self, groups, limit, valid_for, kdigital):
         """A new learner whose card (issued five years minus `valid_for` days ago) lapses `valid_for` days on."""
         issued = self.today - timedelta(days=5 * 365 + 1) + timedelta(days=valid_for)
@@ -199,8 +216,12 @@ class CardMachine(RuleBasedStateMachine):
     def top_up(self, i, group):
         learner = self.pick(self.learners, i)
         card = self.card(learner.card_id)
-        allowed = (card.status_on(self.today) == "active" and group in learner.groups and not learner.topped
-                   and available(card.id) < RULES.top_up_when_below)
+        allowed = (
+            card.status_on(self.today) == "active"
+            and group in learner.groups
+            and not learner.topped
+            and available(card.id) < RULES.top_up_when_below
+        )
         if not allowed:
             with pytest.raises(errors.TopUpNotAllowed):
                 posted(cards.top_up, card.id, group=group, today=self.today, actor=ACTOR)
@@ -283,20 +304,48 @@ class CardMachine(RuleBasedStateMachine):
         key = f"m-{next(self.keys)}"
         if refusal is not None:
             with pytest.raises(refusal):
-                posted(enrolments.enrol, learner.user_id, self.run_ids[index], request_key=key, now=self.now,
-                       today=self.today, actor=ACTOR)
+                posted(
+                    enrolments.enrol,
+                    learner.user_id,
+                    self.run_ids[index],
+                    request_key=key,
+                    now=self.now,
+                    today=self.today,
+                    actor=ACTOR,
+                )
             return
         paying_id = learner.kdigital_id if account == "kdigital" else learner.card_id
         before = available(paying_id)
-        enrolment = posted(enrolments.enrol, learner.user_id, self.run_ids[index], request_key=key, now=self.now,
-                           today=self.today, actor=ACTOR)
+        enrolment = posted(
+            enrolments.enrol,
+            learner.user_id,
+            self.run_ids[index],
+            request_key=key,
+            now=self.now,
+            today=self.today,
+            actor=ACTOR,
+        )
         assert (enrolment.status, enrolment.self_pay, enrolment.card_draw, enrolment.account) == (
-            S.HELD, self_pay, draw, account)
+            S.HELD,
+            self_pay,
+            draw,
+            account,
+        )
         assert enrolment.fee == self_pay + enrolment.government_share == spec.fee
         assert enrolment.expires_at == self.now + timedelta(minutes=RULES.hold_minutes)
         assert available(paying_id) == before - draw
-        assert posted(enrolments.enrol, learner.user_id, self.run_ids[index], request_key=key, now=self.now,
-                      today=self.today, actor=ACTOR).id == enrolment.id  # a retry makes nothing new
+        assert (
+            posted(
+                enrolments.enrol,
+                learner.user_id,
+                self.run_ids[index],
+                request_key=key,
+                now=self.now,
+                today=self.today,
+                actor=ACTOR,
+            ).id
+            == enrolment.id
+        )  # a retry makes nothing new
         self.taken.append(Taken(enrolment.id, learner, index, S.HELD, self_pay, draw, account, paying_id))
         if pay:
             self._pay(self.taken[-1])
@@ -324,13 +373,19 @@ class CardMachine(RuleBasedStateMachine):
     # -- cancelling and dropping out --
 
     @precondition(lambda self: self.taken)
-    @rule(i=st.integers(0, 99), legal=LEGAL, when=st.sampled_from(["before", "window", "after"]), late=st.integers(1, 30),
-          exempt=st.sampled_from([None, None, "early_employment", "illness"]))
+    @rule(
+        i=st.integers(0, 99),
+        legal=LEGAL,
+        when=st.sampled_from(["before", "window", "after"]),
+        late=st.integers(1, 30),
+        exempt=st.sampled_from([None, None, "early_employment", "illness"]),
+    )
     def cancel(self, i, legal, when, late, exempt):
         taken = self.choose(i, legal, (S.HELD, S.CONFIRMED, S.IN_TRAINING))
         start, deadline = self.starts[taken.run], self.deadline(taken.run)
-        self.move_to({"before": start - timedelta(days=1), "window": deadline,
-                      "after": deadline + timedelta(days=late)}[when])
+        self.move_to(
+            {"before": start - timedelta(days=1), "window": deadline, "after": deadline + timedelta(days=late)}[when]
+        )
         on = self.today
         if taken.status not in (S.HELD, S.CONFIRMED, S.IN_TRAINING):
             with pytest.raises(errors.IllegalTransition):
@@ -357,7 +412,10 @@ class CardMachine(RuleBasedStateMachine):
             gov_trained = max(settled, truncate(Fraction(gov * trained, TRAINING_DAYS)))
             refund = truncate(Fraction(taken.self_pay * (TRAINING_DAYS - trained), TRAINING_DAYS))
             assert (preview.trained_days, enrolment.card_returned, enrolment.self_pay_refunded) == (
-                trained, gov - gov_trained, refund)
+                trained,
+                gov - gov_trained,
+                refund,
+            )
             kdt = gov_trained if taken.account == "none" else 0
             penalty, suspend = (0, 0)
             if exempt is None:
@@ -405,8 +463,9 @@ class CardMachine(RuleBasedStateMachine):
         return len(marks), Fraction(len(marks) - absences, len(marks))
 
     def check_settlement(self, taken: Taken, number: int) -> None:
-        row = db.session.scalar(select(Settlement).where(Settlement.enrolment_id == taken.id,
-                                                         Settlement.period == number))
+        row = db.session.scalar(
+            select(Settlement).where(Settlement.enrolment_id == taken.id, Settlement.period == number)
+        )
         assert row is not None
         _n, first, last = self.periods[taken.run][number - 1]
         gov = RUNS[taken.run].fee - taken.self_pay
@@ -419,9 +478,13 @@ class CardMachine(RuleBasedStateMachine):
 
     @rule()
     def settle_due(self):
-        due = [(t, n) for t in self.taken if t.status == S.IN_TRAINING
-               for n, first, last in self.periods[t.run]
-               if last < self.today and n not in t.settled and self.rate(t, first, last)[0]]
+        due = [
+            (t, n)
+            for t in self.taken
+            if t.status == S.IN_TRAINING
+            for n, first, last in self.periods[t.run]
+            if last < self.today and n not in t.settled and self.rate(t, first, last)[0]
+        ]
         posted(attendance.settle_due, self.today)
         for taken, number in due:
             self.check_settlement(taken, number)
@@ -483,8 +546,11 @@ class CardMachine(RuleBasedStateMachine):
         assert report.ok, report.problems
         verdict = audit.verify()
         assert verdict.ok, verdict.reason
-        lowest = db.session.scalar(select(func.min(Account.balance)).where(
-            Account.kind.in_([AccountKind.CARD_AVAILABLE.value, AccountKind.CARD_HELD.value])))
+        lowest = db.session.scalar(
+            select(func.min(Account.balance)).where(
+                Account.kind.in_([AccountKind.CARD_AVAILABLE.value, AccountKind.CARD_HELD.value])
+            )
+        )
         assert lowest is None or lowest >= 0
         for learner in self.learners:
             for card_id in filter(None, (learner.card_id, learner.kdigital_id)):
@@ -494,18 +560,25 @@ class CardMachine(RuleBasedStateMachine):
     @invariant()
     def seats_statuses_holds_and_providers_agree_with_the_model(self):
         db.session.expire_all()
-        rows = {e.id: e for e in db.session.scalars(select(Enrolment).where(
-            Enrolment.id.in_([t.id for t in self.taken])))}
+        rows = {
+            e.id: e for e in db.session.scalars(select(Enrolment).where(Enrolment.id.in_([t.id for t in self.taken])))
+        }
         for index, run_id in enumerate(self.run_ids):
             run = db.session.get(Run, run_id)
             assert run.local_enrolled == sum(t.seat for t in self.taken if t.run == index)
-            owed = sum(RUNS[index].fee - enrolments.settled_amount(t.id) for t in self.taken
-                       if t.run == index and t.status in (S.CONFIRMED, S.IN_TRAINING))
+            owed = sum(
+                RUNS[index].fee - enrolments.settled_amount(t.id)
+                for t in self.taken
+                if t.run == index and t.status in (S.CONFIRMED, S.IN_TRAINING)
+            )
             payable = ledger.find_account(AccountKind.PROVIDER_PAYABLE, "provider", self.providers[index])
             assert (ledger.balance(payable.id) if payable else 0) == owed
             paid_out = ledger.find_account(AccountKind.PROVIDER_SETTLED, "provider", self.providers[index])
-            settled = db.session.scalar(select(func.coalesce(func.sum(Settlement.amount), 0)).where(
-                Settlement.enrolment_id.in_([t.id for t in self.taken if t.run == index])))
+            settled = db.session.scalar(
+                select(func.coalesce(func.sum(Settlement.amount), 0)).where(
+                    Settlement.enrolment_id.in_([t.id for t in self.taken if t.run == index])
+                )
+            )
             assert (ledger.balance(paid_out.id) if paid_out else 0) == settled
         for taken in self.taken:
             enrolment = rows[taken.id]
@@ -517,9 +590,18 @@ class CardMachine(RuleBasedStateMachine):
 
 def _run(world, **limits):
     CardMachine.world = world
-    run_state_machine_as_test(CardMachine, settings=settings(
-        deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                              HealthCheck.function_scoped_fixture], **limits))
+    run_state_machine_as_test(
+        CardMachine,
+        settings=settings(
+            deadline=None,
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.filter_too_much,
+                HealthCheck.function_scoped_fixture,
+            ],
+            **limits,
+        ),
+    )
 
 
 def test_random_card_lives_keep_every_invariant(world):

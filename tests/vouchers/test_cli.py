@@ -22,8 +22,9 @@ pytestmark = pytest.mark.both_dbs
 
 
 def create_learner(runner, email="cli-learner@example.com"):
-    result = runner.invoke(args=["users", "create", email, "--role", "learner", "--password-stdin"],
-                           input=f"{PASSWORD}\n")
+    result = runner.invoke(
+        args=["users", "create", email, "--role", "learner", "--password-stdin"], input=f"{PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
     return services.find_user_by_email(email)
 
@@ -39,8 +40,9 @@ def test_cards_issue_prints_the_card_id_of_a_funded_card(runner):
 
 def test_cards_issue_with_limit_validity_and_the_k_digital_account(runner):
     learner = create_learner(runner)
-    card_id = int(runner.invoke(args=["cards", "issue", learner.email, "--limit", "1200000",
-                                      "--valid-years", "2"]).output.strip())
+    card_id = int(
+        runner.invoke(args=["cards", "issue", learner.email, "--limit", "1200000", "--valid-years", "2"]).output.strip()
+    )
     credit_id = int(runner.invoke(args=["cards", "issue", learner.email, "--account", "kdigital"]).output.strip())
     assert cards.figures(card_id).available == 1_200_000
     credit = cards.get_card(credit_id)
@@ -64,8 +66,9 @@ def test_an_unknown_or_non_learner_account_is_refused(runner, make_user):
 def test_issuing_approves_the_learners_pending_application(runner, world):
     learner = world.learner(card=False)
     with unit_of_work(write_lock=True):
-        application = cards.apply_for_card(learner.id, employment_status="unemployed", groups=set(), excluded=set(),
-                                           today=TODAY, actor=ACTOR)
+        application = cards.apply_for_card(
+            learner.id, employment_status="unemployed", groups=set(), excluded=set(), today=TODAY, actor=ACTOR
+        )
     result = runner.invoke(args=["cards", "issue", learner.email])
     assert result.exit_code == 0, result.output
     decided = db.session.get(CardApplication, application.id, populate_existing=True)

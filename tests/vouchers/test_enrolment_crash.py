@@ -89,18 +89,37 @@ CRASHING_ENROLMENT = textwrap.dedent("""
 
 def crash(database_url: str, workdir: Path, user_id: int, run_id: int, *, at: str, minutes_ago: int = 0) -> dict:
     db.session.rollback()  # the test holds nothing while the other process writes
-    done = subprocess.run([sys.executable, "-c", CRASHING_ENROLMENT, database_url, str(workdir), str(user_id),
-                           str(run_id), at, str(minutes_ago)], env={**os.environ, "HRDNET_ENV": "test"},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASHING_ENROLMENT,
+            database_url,
+            str(workdir),
+            str(user_id),
+            str(run_id),
+            at,
+            str(minutes_ago),
+        ],
+        env={**os.environ, "HRDNET_ENV": "test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def transfers_of(enrolment: Enrolment) -> list[tuple[str, str]]:
     """(kind, key) of every transfer the enrolment made, in order."""
-    return [tuple(row) for row in db.session.execute(
-        select(Transfer.kind, Transfer.key).where(Transfer.key.like(f"enrolment:{enrolment.id}:%")
-                                                  | (Transfer.hold_id == enrolment.hold_id)).order_by(Transfer.id))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(Transfer.kind, Transfer.key)
+            .where(Transfer.key.like(f"enrolment:{enrolment.id}:%") | (Transfer.hold_id == enrolment.hold_id))
+            .order_by(Transfer.id)
+        )
+    ]
 
 
 def assert_stranded(enrolment_id: int, payment_id: int, run_id: int, card_id: int) -> Enrolment:
@@ -124,8 +143,9 @@ def assert_expired_and_whole(enrolment_id: int, run_id: int, card_id: int, world
     enrolment = db.session.get(Enrolment, enrolment_id)
     assert enrolment.status == EnrolmentStatus.EXPIRED
     assert ledger.hold_state(enrolment.hold_id) in ("released", "expired")
-    settlements = db.session.scalar(select(func.count()).select_from(Transfer)
-                                    .where(Transfer.hold_id == enrolment.hold_id))
+    settlements = db.session.scalar(
+        select(func.count()).select_from(Transfer).where(Transfer.hold_id == enrolment.hold_id)
+    )
     assert settlements == 1  # released once, whichever job got there
     assert [kind for kind, _key in transfers_of(enrolment)][0] == TransferKind.HOLD.value
     assert TransferKind.CAPTURE.value not in {kind for kind, _key in transfers_of(enrolment)}
@@ -133,8 +153,14 @@ def assert_expired_and_whole(enrolment_id: int, run_id: int, card_id: int, world
     figures = world.figures(learner)
     assert (figures.available, figures.held, figures.spent) == (LIMIT, 0, 0) and figures.balanced
     assert card_id == world.card(learner).id
-    assert db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.enrolment_id == enrolment_id, Payment.status == PaymentStatus.SUCCEEDED.value)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .where(Payment.enrolment_id == enrolment_id, Payment.status == PaymentStatus.SUCCEEDED.value)
+        )
+        == 0
+    )
     report = ledger.verify()
     assert report.ok and report.pending_holds == 0, report.problems
     assert audit.verify().ok
@@ -168,21 +194,36 @@ def test_a_crash_before_payment_is_undone_by_a_fresh_worker_process(app, world, 
     ids = crash(database_url, tmp_path, user_id, run_id, at="before-payment", minutes_ago=31)
     assert_stranded(ids["enrolment"], ids["payment"], run_id, card_id)
 
-    env = {**os.environ, "HRDNET_ENV": "test", "DATABASE_URL": database_url, "MAIL_DIR": str(tmp_path / "mail"),
-           "SEARCH_INDEX_DIR": str(tmp_path / "index")}
+    env = {
+        **os.environ,
+        "HRDNET_ENV": "test",
+        "DATABASE_URL": database_url,
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+    }
     for _ in range(2):  # a second worker pass finds nothing left to do
-        worker = subprocess.run([sys.executable, "-m", "hrdnet.cli", "worker", "--once"], env=env,
-                                capture_output=True, text=True, timeout=120)
+        worker = subprocess.run(
+            [sys.executable, "-m", "hrdnet.cli", "worker", "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert worker.returncode == 0, worker.stderr[-3000:]
         assert "failed" not in worker.stderr, worker.stderr[-3000:]
         assert_expired_and_whole(ids["enrolment"], run_id, card_id, world, learner)
     enrolment = db.session.get(Enrolment, ids["enrolment"])
-    assert [e.event for e in db.session.scalars(select(EnrolmentEvent).where(
-        EnrolmentEvent.enrolment_id == enrolment.id).order_by(EnrolmentEvent.id))] == ["hold", "expire"]
+    assert [
+        e.event
+        for e in db.session.scalars(
+            select(EnrolmentEvent).where(EnrolmentEvent.enrolment_id == enrolment.id).order_by(EnrolmentEvent.id)
+        )
+    ] == ["hold", "expire"]
 
 
-def test_a_crash_after_the_processor_collected_is_confirmed_once_by_retrying(app, world, database_url, tmp_path,
-                                                                             monkeypatch):
+def test_a_crash_after_the_processor_collected_is_confirmed_once_by_retrying(
+    app, world, database_url, tmp_path, monkeypatch
+):
     learner = world.learner()
     run = world.run(fee=1_000_000)
     user_id, run_id, card_id = learner.id, run.id, world.card(learner).id
@@ -204,8 +245,10 @@ def test_a_crash_after_the_processor_collected_is_confirmed_once_by_retrying(app
     def recording(self, **request):
         answer = collect(self, **request)
         with processor_log.open("a") as log:
-            log.write(json.dumps({"key": request["idempotency_key"], "amount": request["amount"],
-                                  "status": answer.status}) + "\n")
+            log.write(
+                json.dumps({"key": request["idempotency_key"], "amount": request["amount"], "status": answer.status})
+                + "\n"
+            )
         return answer
 
     monkeypatch.setattr(gateway.LocalGateway, "create_payment", recording)
@@ -219,15 +262,18 @@ def test_a_crash_after_the_processor_collected_is_confirmed_once_by_retrying(app
     db.session.rollback()
     enrolment = db.session.get(Enrolment, ids["enrolment"])
     assert enrolment.status == EnrolmentStatus.CONFIRMED
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(
-        Transfer.hold_id == hold_id)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.hold_id == hold_id)) == 1
     assert ledger.hold_state(hold_id) == "captured"
     assert sorted(kind for kind, _key in transfers_of(enrolment)) == sorted(
-        [TransferKind.HOLD.value, TransferKind.CAPTURE.value, TransferKind.COPAY.value])
-    assert [e.event for e in db.session.scalars(select(EnrolmentEvent).where(
-        EnrolmentEvent.enrolment_id == enrolment.id).order_by(EnrolmentEvent.id))] == ["hold", "pay"]
-    assert db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.enrolment_id == enrolment.id)) == 1
+        [TransferKind.HOLD.value, TransferKind.CAPTURE.value, TransferKind.COPAY.value]
+    )
+    assert [
+        e.event
+        for e in db.session.scalars(
+            select(EnrolmentEvent).where(EnrolmentEvent.enrolment_id == enrolment.id).order_by(EnrolmentEvent.id)
+        )
+    ] == ["hold", "pay"]
+    assert db.session.scalar(select(func.count()).select_from(Payment).where(Payment.enrolment_id == enrolment.id)) == 1
     figures = world.figures(learner)
     assert (figures.available, figures.held, figures.spent) == (LIMIT - DRAW, 0, DRAW) and figures.balanced
     assert db.session.get(Run, run_id).local_enrolled == 1

@@ -71,8 +71,10 @@ def test_second_enrolment_on_full_run_is_refused(world):
         enrolments.enrol(second.id, run.id, request_key="x", now=utcnow(), today=TODAY, actor=ACTOR)
 
 
-@pytest.mark.parametrize(("programme", "hours", "expected"), [
-    ("C0061", 640, 116_000), ("C0104", 640, 200_000), ("C0061", 139, None), ("C0104", None, None)])
+@pytest.mark.parametrize(
+    ("programme", "hours", "expected"),
+    [("C0061", 640, 116_000), ("C0104", 640, 200_000), ("C0061", 139, None), ("C0104", None, None)],
+)
 def test_the_quote_shows_the_training_allowance_without_ledgering_it(world, programme, hours, expected):
     from vouchers.cards.quote import quote
 

@@ -68,6 +68,7 @@ def app_config(app_config):
 
 # -- the judges: what must be true after a race, whoever raced ------------------------------------------------
 
+
 def judge_seats(result: RaceResult, *, seats: int, enrolled: int, local_enrolled: int) -> list[str]:
     """Everything wrong after len(outcomes) learners raced for `seats` seats (empty: all is well)."""
     problems = []
@@ -79,8 +80,10 @@ def judge_seats(result: RaceResult, *, seats: int, enrolled: int, local_enrolled
     if enrolled != result.succeeded:
         problems.append(f"{enrolled} enrolments recorded for {result.succeeded} successes")
     if local_enrolled != enrolled:
-        problems.append(f"seat count drifted: local_enrolled is {local_enrolled} with {enrolled} enrolments "
-                        "recorded (a lost update)")
+        problems.append(
+            f"seat count drifted: local_enrolled is {local_enrolled} with {enrolled} enrolments "
+            "recorded (a lost update)"
+        )
     others = sorted({o for o in result.outcomes if o not in ("ok", "refused:run_full")})
     if others:
         problems.append(f"losers refused with something other than run_full: {others[:5]}")
@@ -95,15 +98,19 @@ def judge_card(result: RaceResult, *, limit: int, draw: int, available: int, dra
     problems = []
     affordable = min(len(result.outcomes), limit // draw)
     if result.succeeded > affordable:
-        problems.append(f"overspent: {result.succeeded} enrolments drew {draw:,} each from {limit:,}; "
-                        f"the card could pay {affordable}")
+        problems.append(
+            f"overspent: {result.succeeded} enrolments drew {draw:,} each from {limit:,}; "
+            f"the card could pay {affordable}"
+        )
     if result.succeeded < affordable:
         problems.append(f"refused money it could pay: {result.succeeded} of {affordable} affordable")
     if available < 0:
         problems.append(f"balance below zero: {available}")
     if available != limit - result.succeeded * draw:
-        problems.append(f"balance not exact: {available:,}, expected {limit - result.succeeded * draw:,} "
-                        f"after {result.succeeded} draws")
+        problems.append(
+            f"balance not exact: {available:,}, expected {limit - result.succeeded * draw:,} "
+            f"after {result.succeeded} draws"
+        )
     if drawn != result.succeeded * draw:
         problems.append(f"drawn {drawn:,}, expected {result.succeeded * draw:,}")
     refusals = [o for o in result.outcomes if o != "ok"]
@@ -117,6 +124,7 @@ def judge_card(result: RaceResult, *, limit: int, draw: int, available: int, dra
 
 # -- set-up -----------------------------------------------------------------------------------------------
 
+
 def card_holders(n: int, *, limit: int | None = None) -> list[tuple[int, int]]:
     """n learner logins, each verified as a new person holding a card: [(user id, card id)].
 
@@ -126,13 +134,16 @@ def card_holders(n: int, *, limit: int | None = None) -> list[tuple[int, int]]:
     made = []
     with unit_of_work(write_lock=True):
         for k in range(1, n + 1):
-            user = services.create_user(email=f"racer-{k}@example.com", role=Role.LEARNER, name="홍길동",
-                                        password=PASSWORD)
-            cards.verify_identity(user.id, name=f"경쟁자{k}", birth_date=date(1990, 5, 17),
-                                  phone=f"010-5555-{k:04d}", actor=ACTOR)
+            user = services.create_user(
+                email=f"racer-{k}@example.com", role=Role.LEARNER, name="홍길동", password=PASSWORD
+            )
+            cards.verify_identity(
+                user.id, name=f"경쟁자{k}", birth_date=date(1990, 5, 17), phone=f"010-5555-{k:04d}", actor=ACTOR
+            )
             person = cards.require_person(user.id)
-            cards.record_status(person.id, employment_status="unemployed", groups=set(), effective_from=TODAY,
-                                actor=ACTOR)
+            cards.record_status(
+                person.id, employment_status="unemployed", groups=set(), effective_from=TODAY, actor=ACTOR
+            )
             card = cards.issue_card(person.id, kind=CardKind.CARD, today=TODAY, actor=ACTOR, limit=limit)
             made.append((user.id, card.id))
     return made
@@ -166,6 +177,7 @@ def enrolment_audit_counts(event: str) -> int:
 
 # -- the harness catches a naive enrolment -----------------------------------------------------------------
 
+
 def test_the_harness_catches_a_naive_seat_check_overselling(app, world):
     run = world.run(capacity=SEATS + 20, source_enrolled=20, local_enrolled=0)
     run_id = run.id
@@ -173,8 +185,9 @@ def test_the_harness_catches_a_naive_seat_check_overselling(app, world):
     naive.install()
     result = race(app, lambda i: naive.enrol(i + 1, run_id), n=LEARNERS)
     db.session.rollback()
-    problems = judge_seats(result, seats=SEATS, enrolled=naive.enrolled(run_id),
-                           local_enrolled=db.session.get(Run, run_id).local_enrolled)
+    problems = judge_seats(
+        result, seats=SEATS, enrolled=naive.enrolled(run_id), local_enrolled=db.session.get(Run, run_id).local_enrolled
+    )
     print(f"\nnaive seat check ({db.engine.dialect.name}): {result.summary()}; {problems}")
     assert any(p.startswith("oversold") for p in problems), f"the harness missed the naive seat check: {problems}"
 
@@ -192,6 +205,7 @@ def test_the_harness_catches_a_naive_balance_check_overspending(app, world):
 
 # -- the real services --------------------------------------------------------------------------------------
 
+
 def test_two_hundred_learners_racing_for_seven_seats_take_exactly_seven(app, world):
     run = world.run(fee=SEAT_FEE, capacity=SEATS + 20, source_enrolled=20, local_enrolled=0)
     run_id = run.id
@@ -199,8 +213,7 @@ def test_two_hundred_learners_racing_for_seven_seats_take_exactly_seven(app, wor
     racers = card_holders(LEARNERS)
     user_ids, card_ids = [u for u, _c in racers], [c for _u, c in racers]
 
-    result = race(app, lambda i: enrol_and_maybe_pay(user_ids[i], run_id, key=f"race-{i}", pay=i % 2 == 0),
-                  n=LEARNERS)
+    result = race(app, lambda i: enrol_and_maybe_pay(user_ids[i], run_id, key=f"race-{i}", pay=i % 2 == 0), n=LEARNERS)
     db.session.rollback()
     run = db.session.get(Run, run_id)
     rows = db.session.scalars(select(Enrolment).where(Enrolment.run_id == run_id)).all()
@@ -221,8 +234,9 @@ def test_two_hundred_learners_racing_for_seven_seats_take_exactly_seven(app, wor
         expected = EnrolmentStatus.CONFIRMED if enrolment.user_id in paid else EnrolmentStatus.HELD
         assert enrolment.status == expected
         assert ledger.hold_state(enrolment.hold_id) == ("captured" if enrolment.user_id in paid else ledger.PENDING)
-    assert db.session.scalar(select(func.count()).select_from(Payment)
-                             .where(Payment.status == PaymentStatus.SUCCEEDED.value)) == len(paid)
+    assert db.session.scalar(
+        select(func.count()).select_from(Payment).where(Payment.status == PaymentStatus.SUCCEEDED.value)
+    ) == len(paid)
 
     # Every card exact to the won: a winner's draw held or spent, a loser's card untouched.
     figures = card_draws(card_ids)
@@ -247,14 +261,14 @@ def test_one_card_racing_across_sixty_runs_pays_exactly_what_it_can(app, world):
     user_id, card_id = learner.id, world.card(learner).id  # plain values: the racers share no ORM object
     run_ids = [world.run(fee=FEE, capacity=30).id for _ in range(RUNS)]
 
-    result = race(app, lambda i: enrol_and_maybe_pay(user_id, run_ids[i], key=f"card-race-{i}", pay=i % 2 == 0),
-                  n=RUNS)
+    result = race(app, lambda i: enrol_and_maybe_pay(user_id, run_ids[i], key=f"card-race-{i}", pay=i % 2 == 0), n=RUNS)
     db.session.rollback()
     rows = db.session.scalars(select(Enrolment).where(Enrolment.card_id == card_id)).all()
     assert {e.card_draw for e in rows} <= {DRAW}
     figures = cards.figures(card_id)
-    problems = judge_card(result, limit=CARD_LIMIT, draw=DRAW, available=figures.available,
-                          drawn=figures.held + figures.spent)
+    problems = judge_card(
+        result, limit=CARD_LIMIT, draw=DRAW, available=figures.available, drawn=figures.held + figures.spent
+    )
     print(f"\nreal enrolment, one card ({db.engine.dialect.name}): {result.summary()}; {problems}")
     assert problems == [], result.outcomes
     assert result.succeeded == len(rows) == AFFORDABLE == 23
@@ -268,8 +282,10 @@ def test_one_card_racing_across_sixty_runs_pays_exactly_what_it_can(app, world):
     assert taken == {run_id: int(run_id in won) for run_id in run_ids}
     paid = sum(e.status == EnrolmentStatus.CONFIRMED for e in rows)
     assert (figures.spent, figures.held) == (paid * DRAW, (AFFORDABLE - paid) * DRAW)
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(
-        Transfer.kind == TransferKind.CAPTURE.value)) == paid
+    assert (
+        db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == TransferKind.CAPTURE.value))
+        == paid
+    )
     report = ledger.verify()
     assert report.ok, report.problems
     assert audit.verify().ok

@@ -29,8 +29,7 @@ LOGINS = 8
 
 @pytest.fixture
 def app_config(app_config):
-    return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": LOGINS + 2, "max_overflow": 0,
-                                                        "pool_timeout": 60}}
+    return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": LOGINS + 2, "max_overflow": 0, "pool_timeout": 60}}
 
 
 def test_logins_of_one_person_racing_to_verify_link_exactly_one(app, db_backend):
@@ -39,8 +38,12 @@ def test_logins_of_one_person_racing_to_verify_link_exactly_one(app, db_backend)
     with unit_of_work(write_lock=True):
         first = services.create_user(email="erased@example.com", role=Role.LEARNER, name="홍길동", password=PASSWORD)
         cards.verify_identity(first.id, **details, actor=ACTOR)
-        user_ids = [services.create_user(email=f"same-person-{k}@example.com", role=Role.LEARNER, name="홍길동",
-                                         password=PASSWORD).id for k in range(LOGINS)]
+        user_ids = [
+            services.create_user(
+                email=f"same-person-{k}@example.com", role=Role.LEARNER, name="홍길동", password=PASSWORD
+            ).id
+            for k in range(LOGINS)
+        ]
     with unit_of_work(write_lock=True):
         db.session.delete(db.session.get(User, first.id))  # cascades to its identity link; the person stays
 

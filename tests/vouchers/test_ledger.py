@@ -55,6 +55,7 @@ _owner_ids = itertools.count(1)
 
 # -- helpers (test_ledger_races.py uses them too) ----------------------------------------------------------
 
+
 def posted(fn, *args, **kwargs):
     """Call a ledger function in its own unit of work, as a view or the worker would."""
     with unit_of_work(write_lock=True):
@@ -79,14 +80,27 @@ def new_card(amount: int = LIMIT) -> ledger.CardAccounts:
     source = budget()
     with unit_of_work(write_lock=True):
         card = cards.open_accounts(card_id)
-        ledger.transfer(f"issue:{card_id}", TransferKind.ISSUE, [Leg(source.id, card.available.id, amount)],
-                        memo="국민내일배움카드 발급", actor="system")
+        ledger.transfer(
+            f"issue:{card_id}",
+            TransferKind.ISSUE,
+            [Leg(source.id, card.available.id, amount)],
+            memo="국민내일배움카드 발급",
+            actor="system",
+        )
     return card
 
 
 def place_hold(card: ledger.CardAccounts, amount: int, key: str | None = None, minutes: int = 30) -> Hold:
-    return posted(ledger.hold, key or f"hold:{next(_owner_ids)}", card.available.id, card.held.id, amount,
-                  expires_at=utcnow() + timedelta(minutes=minutes), memo="수강 신청 금액 보류", actor="learner-x")
+    return posted(
+        ledger.hold,
+        key or f"hold:{next(_owner_ids)}",
+        card.available.id,
+        card.held.id,
+        amount,
+        expires_at=utcnow() + timedelta(minutes=minutes),
+        memo="수강 신청 금액 보류",
+        actor="learner-x",
+    )
 
 
 def as_writer(*statements: tuple[str, dict] | str) -> None:
@@ -117,21 +131,28 @@ def as_attacker(db_backend: str, *statements: str) -> None:
 
 
 def raw_transfer(key: str, kind: str, total: int, entry_count: int, hold_id: int | None = None) -> tuple[str, dict]:
-    return ("INSERT INTO transfers (key, kind, hold_id, entry_count, total, memo, created_at) "
-            "VALUES (:key, :kind, :hold_id, :n, :total, '직접 입력', CURRENT_TIMESTAMP)",
-            {"key": key, "kind": kind, "hold_id": hold_id, "n": entry_count, "total": total})
+    return (
+        "INSERT INTO transfers (key, kind, hold_id, entry_count, total, memo, created_at) "
+        "VALUES (:key, :kind, :hold_id, :n, :total, '직접 입력', CURRENT_TIMESTAMP)",
+        {"key": key, "kind": kind, "hold_id": hold_id, "n": entry_count, "total": total},
+    )
 
 
 def raw_entry(key: str, seq: int, account_id: int, side: str, amount: int) -> tuple[str, dict]:
-    return ("INSERT INTO entries (transfer_id, seq, account_id, side, amount) "
-            "VALUES ((SELECT id FROM transfers WHERE key = :key), :seq, :account, :side, :amount)",
-            {"key": key, "seq": seq, "account": account_id, "side": side, "amount": amount})
+    return (
+        "INSERT INTO entries (transfer_id, seq, account_id, side, amount) "
+        "VALUES ((SELECT id FROM transfers WHERE key = :key), :seq, :account, :side, :amount)",
+        {"key": key, "seq": seq, "account": account_id, "side": side, "amount": amount},
+    )
 
 
 def raw_move(key: str, kind: str, debit: int, credit: int, amount: int) -> list[tuple[str, dict]]:
     """A complete, balanced transfer written by hand."""
-    return [raw_transfer(key, kind, amount, 2), raw_entry(key, 1, debit, "debit", amount),
-            raw_entry(key, 2, credit, "credit", amount)]
+    return [
+        raw_transfer(key, kind, amount, 2),
+        raw_entry(key, 1, debit, "debit", amount),
+        raw_entry(key, 2, credit, "credit", amount),
+    ]
 
 
 def audit_entries(action: str = "ledger.transfer") -> list[AuditEntry]:
@@ -140,11 +161,13 @@ def audit_entries(action: str = "ledger.transfer") -> list[AuditEntry]:
 
 # -- accounts ----------------------------------------------------------------------------------------------
 
+
 def test_kinds_in_the_database_are_the_kinds_in_the_code(app):
     assert set(db.session.scalars(select(AccountKindDefinition.code))) == {k.value for k in AccountKind}
     assert set(db.session.scalars(select(TransferKindDefinition.code))) == {k.value for k in TransferKind}
-    floored = set(db.session.scalars(select(AccountKindDefinition.code).where(
-        AccountKindDefinition.may_go_negative.is_(False))))
+    floored = set(
+        db.session.scalars(select(AccountKindDefinition.code).where(AccountKindDefinition.may_go_negative.is_(False)))
+    )
     assert {AccountKind.CARD_AVAILABLE, AccountKind.CARD_HELD} <= floored
     assert AccountKind.PROGRAMME_BUDGET not in floored
 
@@ -164,6 +187,7 @@ def test_an_account_is_opened_once_with_its_kinds_flags(app):
 
 # -- transfers ---------------------------------------------------------------------------------------------
 
+
 def test_issuing_a_card_moves_money_from_the_programme_budget(app):
     card = new_card()
     source = budget()
@@ -176,11 +200,22 @@ def test_issuing_a_card_moves_money_from_the_programme_budget(app):
 def test_a_transfer_with_several_legs_posts_each_as_a_debit_and_a_credit(app):
     card = new_card()
     with unit_of_work(write_lock=True):
-        t = ledger.transfer("split", TransferKind.PENALTY, [Leg(card.available.id, programme_account(AccountKind.PENALTY).id, 200_000),
-                                                            Leg(card.available.id, programme_account(AccountKind.EXPIRED).id, 100_000)],
-                            memo="중도탈락 제재 차감", actor="system")
-    assert [(e.seq, e.side, e.amount) for e in t.entries] == [(1, "debit", 200_000), (2, "credit", 200_000),
-                                                              (3, "debit", 100_000), (4, "credit", 100_000)]
+        t = ledger.transfer(
+            "split",
+            TransferKind.PENALTY,
+            [
+                Leg(card.available.id, programme_account(AccountKind.PENALTY).id, 200_000),
+                Leg(card.available.id, programme_account(AccountKind.EXPIRED).id, 100_000),
+            ],
+            memo="중도탈락 제재 차감",
+            actor="system",
+        )
+    assert [(e.seq, e.side, e.amount) for e in t.entries] == [
+        (1, "debit", 200_000),
+        (2, "credit", 200_000),
+        (3, "debit", 100_000),
+        (4, "credit", 100_000),
+    ]
     assert (t.entry_count, t.total) == (4, 300_000)
     assert ledger.balance(card.available.id) == LIMIT - 300_000
 
@@ -189,26 +224,39 @@ def test_overdrawing_a_card_is_refused_with_the_balance_and_nothing_is_written(a
     card = new_card(100_000)
     before = db.session.scalar(select(func.count()).select_from(Transfer))
     with pytest.raises(errors.InsufficientBalance) as refused:
-        posted(ledger.transfer, "too-much", TransferKind.PENALTY,
-               [(card.available.id, programme_account(AccountKind.PENALTY).id, 100_001)], memo="제재", actor="system")
+        posted(
+            ledger.transfer,
+            "too-much",
+            TransferKind.PENALTY,
+            [(card.available.id, programme_account(AccountKind.PENALTY).id, 100_001)],
+            memo="제재",
+            actor="system",
+        )
     assert refused.value.code == "insufficient_balance" and refused.value.status == 409
-    assert refused.value.details == {"account_id": card.available.id, "kind": "card_available", "balance": 100_000,
-                                     "needed": 100_001}
+    assert refused.value.details == {
+        "account_id": card.available.id,
+        "kind": "card_available",
+        "balance": 100_000,
+        "needed": 100_001,
+    }
     assert db.session.scalar(select(func.count()).select_from(Transfer)) == before
     assert ledger.balance(card.available.id) == 100_000
     with pytest.raises(errors.InsufficientBalance):
         place_hold(card, 100_001)
 
 
-@pytest.mark.parametrize("legs, message", [
-    ([], "이동"),
-    ([(1, 2, 0)], "금액"),
-    ([(1, 2, -5)], "금액"),
-    ([(1, 2, 10.0)], "금액"),
-    ([(1, 2, True)], "금액"),
-    ([(1, 1, 10)], "같은 계정"),
-    ([(1, 2)], "이동"),
-])
+@pytest.mark.parametrize(
+    "legs, message",
+    [
+        ([], "이동"),
+        ([(1, 2, 0)], "금액"),
+        ([(1, 2, -5)], "금액"),
+        ([(1, 2, 10.0)], "금액"),
+        ([(1, 2, True)], "금액"),
+        ([(1, 1, 10)], "같은 계정"),
+        ([(1, 2)], "이동"),
+    ],
+)
 def test_malformed_transfers_are_refused_before_the_database(app, legs, message):
     with pytest.raises(errors.InvalidTransfer, match=message):
         posted(ledger.transfer, "bad", TransferKind.ISSUE, legs, memo="x", actor="system")
@@ -228,8 +276,14 @@ def test_unknown_kinds_accounts_and_hold_kinds_are_refused(app):
     with pytest.raises(errors.InvalidTransfer):
         posted(ledger.transfer, "k4", TransferKind.ISSUE, [(source.id, card.available.id, 1)], memo=" ", actor="s")
     with pytest.raises(errors.InvalidTransfer):  # the ledger's own keys (hold expiry)
-        posted(ledger.transfer, "ledger:hold-expiry:1", TransferKind.ISSUE, [(source.id, card.available.id, 1)],
-               memo="x", actor="s")
+        posted(
+            ledger.transfer,
+            "ledger:hold-expiry:1",
+            TransferKind.ISSUE,
+            [(source.id, card.available.id, 1)],
+            memo="x",
+            actor="s",
+        )
 
 
 def test_a_retry_with_the_same_key_returns_the_first_transfer_and_moves_nothing(app):
@@ -248,8 +302,14 @@ def test_a_retry_with_the_same_key_returns_the_first_transfer_and_moves_nothing(
 def test_the_same_key_with_different_content_is_a_distinct_error(app, change):
     card, other = new_card(), new_card()
     source = budget()
-    posted(ledger.transfer, "top-up:2", TransferKind.TOP_UP, [(source.id, card.available.id, 1_000)],
-           memo="추가 지원", actor="admin")
+    posted(
+        ledger.transfer,
+        "top-up:2",
+        TransferKind.TOP_UP,
+        [(source.id, card.available.id, 1_000)],
+        memo="추가 지원",
+        actor="admin",
+    )
     legs, kind, memo = [(source.id, card.available.id, 1_000)], TransferKind.TOP_UP, "추가 지원"
     if change == "amount":
         legs = [(source.id, card.available.id, 1_001)]
@@ -272,8 +332,12 @@ def test_every_transfer_is_in_the_audit_log_with_its_amounts_by_account(app):
     (entry,) = audit_entries()
     assert (entry.actor, entry.subject_type) == ("system", "transfer")
     data = json.loads(entry.data)
-    assert data == {"key": f"issue:{card.available.owner_id}", "kind": "issue", "total": LIMIT,
-                    "amounts": {str(source.id): -LIMIT, str(card.available.id): LIMIT}}
+    assert data == {
+        "key": f"issue:{card.available.owner_id}",
+        "kind": "issue",
+        "total": LIMIT,
+        "amounts": {str(source.id): -LIMIT, str(card.available.id): LIMIT},
+    }
     held = place_hold(card, 50_000)
     posted(ledger.capture, "cap", held.id, payable().id, actor="provider-7")
     hold_entry, capture_entry = audit_entries()[1:]
@@ -284,6 +348,7 @@ def test_every_transfer_is_in_the_audit_log_with_its_amounts_by_account(app):
 
 # -- holds -------------------------------------------------------------------------------------------------
 
+
 def test_a_hold_reserves_money_and_a_full_capture_pays_the_provider(app):
     card = new_card()
     held = place_hold(card, 1_000_000)
@@ -293,8 +358,11 @@ def test_a_hold_reserves_money_and_a_full_capture_pays_the_provider(app):
     capture = posted(ledger.capture, "cap:1", held.id, to.id, actor="system")
     assert capture.hold_id == held.id and capture.kind == "capture"
     assert ledger.hold_state(held.id) == "captured"
-    assert (ledger.balance(card.available.id), ledger.balance(card.held.id), ledger.balance(to.id)) == \
-        (2_000_000, 0, 1_000_000)
+    assert (ledger.balance(card.available.id), ledger.balance(card.held.id), ledger.balance(to.id)) == (
+        2_000_000,
+        0,
+        1_000_000,
+    )
     assert ledger.verify().ok
 
 
@@ -303,8 +371,11 @@ def test_a_partial_capture_releases_the_rest_in_the_same_transfer(app):
     held = place_hold(card, 1_000_000)
     capture = posted(ledger.capture, "cap:2", held.id, payable().id, amount=600_000, actor="system")
     assert [(e.account_id, e.side, e.amount) for e in capture.entries] == [
-        (card.held.id, "debit", 600_000), (payable().id, "credit", 600_000),
-        (card.held.id, "debit", 400_000), (card.available.id, "credit", 400_000)]
+        (card.held.id, "debit", 600_000),
+        (payable().id, "credit", 600_000),
+        (card.held.id, "debit", 400_000),
+        (card.available.id, "credit", 400_000),
+    ]
     assert (ledger.balance(card.available.id), ledger.balance(card.held.id)) == (2_400_000, 0)
     assert "600,000원" in capture.memo
 
@@ -328,8 +399,16 @@ def test_hold_requests_that_can_never_work_are_refused(app):
     with pytest.raises(errors.InvalidTransfer):  # another card's held account
         posted(ledger.hold, "h1", card.available.id, other.held.id, 10, expires_at=utcnow(), memo="x", actor="s")
     with pytest.raises(errors.InvalidTransfer):  # naive datetime
-        posted(ledger.hold, "h2", card.available.id, card.held.id, 10, expires_at=utcnow().replace(tzinfo=None),
-               memo="x", actor="s")
+        posted(
+            ledger.hold,
+            "h2",
+            card.available.id,
+            card.held.id,
+            10,
+            expires_at=utcnow().replace(tzinfo=None),
+            memo="x",
+            actor="s",
+        )
     held = place_hold(card, 100)
     with pytest.raises(errors.InvalidTransfer):
         posted(ledger.capture, "c1", held.id, payable().id, amount=101, actor="s")
@@ -373,14 +452,17 @@ def test_history_describes_each_line_in_korean_with_the_balance_after_it(app):
     posted(ledger.capture, "cap:h", held.id, payable().id, amount=250_000, actor="system")
     lines = ledger.history(card.available.id)
     assert [(line.label, line.change, line.balance_after) for line in lines] == [
-        ("훈련비 결제", 750_000, 2_750_000), ("수강 신청 금액 보류", -1_000_000, 2_000_000),
-        ("카드 발급", LIMIT, LIMIT)]
+        ("훈련비 결제", 750_000, 2_750_000),
+        ("수강 신청 금액 보류", -1_000_000, 2_000_000),
+        ("카드 발급", LIMIT, LIMIT),
+    ]
     assert lines[2].memo == "국민내일배움카드 발급"
     older = ledger.history(card.available.id, limit=1, before_entry_id=lines[0].entry_id)
     assert [(line.label, line.balance_after) for line in older] == [("수강 신청 금액 보류", 2_000_000)]
 
 
 # -- verify ------------------------------------------------------------------------------------------------
+
 
 def test_verify_and_its_command_pass_on_an_intact_ledger(app, runner):
     card = new_card()
@@ -395,9 +477,12 @@ def test_verify_and_its_command_pass_on_an_intact_ledger(app, runner):
 def test_verify_catches_a_balance_edited_behind_the_triggers(app, runner, db_backend):
     card = new_card()
     issue = db.session.scalar(select(Transfer).where(Transfer.kind == "issue"))
-    as_attacker(db_backend, f"UPDATE accounts SET balance = balance + 1000000 WHERE id = {card.available.id}",
-                "INSERT INTO entries (transfer_id, seq, account_id, side, amount) "
-                f"VALUES ({issue.id}, 3, {card.held.id}, 'debit', 5)")
+    as_attacker(
+        db_backend,
+        f"UPDATE accounts SET balance = balance + 1000000 WHERE id = {card.available.id}",
+        "INSERT INTO entries (transfer_id, seq, account_id, side, amount) "
+        f"VALUES ({issue.id}, 3, {card.held.id}, 'debit', 5)",
+    )
     report = ledger.verify()
     assert any(f"account {card.available.id} " in p and "cached balance 4000000" in p for p in report.problems)
     assert any("sum to 1000000, not 0" in p for p in report.problems)
@@ -423,6 +508,7 @@ def test_verify_catches_a_deleted_entry_and_a_missing_trigger(app, db_backend):
 
 # -- what the database refuses on its own (raw SQL, no vouchers.ledger) ------------------------------------
 
+
 @pytest.mark.parametrize("amount", [0, -100])
 def test_the_database_refuses_an_entry_that_is_not_positive(app, amount):
     card = new_card()
@@ -436,14 +522,23 @@ def test_the_database_refuses_a_transfer_that_does_not_balance(app):
     card = new_card()
     source = budget()
     with pytest.raises(DatabaseError, match="does not balance"):
-        as_writer(raw_transfer("lop", "top_up", 100, 2), raw_entry("lop", 1, source.id, "debit", 100),
-                  raw_entry("lop", 2, card.available.id, "credit", 90))
+        as_writer(
+            raw_transfer("lop", "top_up", 100, 2),
+            raw_entry("lop", 1, source.id, "debit", 100),
+            raw_entry("lop", 2, card.available.id, "credit", 90),
+        )
     with pytest.raises(DatabaseError, match="does not balance"):  # balanced, but not what it declared
-        as_writer(raw_transfer("lop2", "top_up", 100, 2), raw_entry("lop2", 1, source.id, "debit", 90),
-                  raw_entry("lop2", 2, card.available.id, "credit", 90))
+        as_writer(
+            raw_transfer("lop2", "top_up", 100, 2),
+            raw_entry("lop2", 1, source.id, "debit", 90),
+            raw_entry("lop2", 2, card.available.id, "credit", 90),
+        )
     with pytest.raises(DatabaseError, match="does not balance"):  # one-sided: two debits
-        as_writer(raw_transfer("lop3", "top_up", 100, 2), raw_entry("lop3", 1, source.id, "debit", 50),
-                  raw_entry("lop3", 2, card.available.id, "debit", 50))
+        as_writer(
+            raw_transfer("lop3", "top_up", 100, 2),
+            raw_entry("lop3", 1, source.id, "debit", 50),
+            raw_entry("lop3", 2, card.available.id, "debit", 50),
+        )
     assert ledger.balance(card.available.id) == LIMIT and ledger.verify().ok
 
 
@@ -451,7 +546,7 @@ def test_the_database_refuses_a_transfer_that_does_not_balance(app):
 def test_the_database_refuses_to_commit_a_transfer_whose_entries_were_not_all_written(app, written):
     new_card()
     source = budget()
-    statements = [raw_transfer("half", "top_up", 100, 2), raw_entry("half", 1, source.id, "debit", 100)][:1 + written]
+    statements = [raw_transfer("half", "top_up", 100, 2), raw_entry("half", 1, source.id, "debit", 100)][: 1 + written]
     with pytest.raises(DatabaseError):  # SQLite: the deferred FOREIGN KEY; PostgreSQL: that and the COMMIT trigger
         as_writer(*statements)
     assert db.session.scalar(select(Transfer).where(Transfer.key == "half")) is None
@@ -471,15 +566,18 @@ def test_the_database_refuses_entries_out_of_order_or_after_the_transfer_closed(
     assert ledger.verify().ok
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE entries SET amount = amount + 1",
-    "DELETE FROM entries",
-    "UPDATE transfers SET memo = '고침'",
-    "DELETE FROM transfers",
-    "UPDATE holds SET amount = 1",
-    "DELETE FROM holds",
-    "DELETE FROM accounts",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE entries SET amount = amount + 1",
+        "DELETE FROM entries",
+        "UPDATE transfers SET memo = '고침'",
+        "DELETE FROM transfers",
+        "UPDATE holds SET amount = 1",
+        "DELETE FROM holds",
+        "DELETE FROM accounts",
+    ],
+)
 def test_the_database_refuses_to_change_or_delete_posted_rows(app, statement):
     card = new_card()
     place_hold(card, 10_000)
@@ -497,13 +595,19 @@ def test_postgresql_refuses_truncate_of_the_ledger(app, db_backend):
             as_writer(f"TRUNCATE {table} CASCADE")
 
 
-@pytest.mark.parametrize("statement, message", [
-    ("UPDATE accounts SET balance = balance + 1000000 WHERE kind = 'card_available'", "only through entries"),
-    ("UPDATE accounts SET balance = 0 WHERE kind = 'card_available'", "only through entries"),
-    ("UPDATE accounts SET last_entry_id = last_entry_id + 1000 WHERE kind = 'card_available'", "only through entries"),
-    ("UPDATE accounts SET may_go_negative = true WHERE kind = 'card_available'", "identity never changes"),
-    ("UPDATE accounts SET owner_id = 5 WHERE kind = 'card_available'", "identity never changes"),
-])
+@pytest.mark.parametrize(
+    "statement, message",
+    [
+        ("UPDATE accounts SET balance = balance + 1000000 WHERE kind = 'card_available'", "only through entries"),
+        ("UPDATE accounts SET balance = 0 WHERE kind = 'card_available'", "only through entries"),
+        (
+            "UPDATE accounts SET last_entry_id = last_entry_id + 1000 WHERE kind = 'card_available'",
+            "only through entries",
+        ),
+        ("UPDATE accounts SET may_go_negative = true WHERE kind = 'card_available'", "identity never changes"),
+        ("UPDATE accounts SET owner_id = 5 WHERE kind = 'card_available'", "identity never changes"),
+    ],
+)
 def test_the_database_refuses_to_edit_an_account_other_than_through_entries(app, statement, message):
     new_card()
     with pytest.raises(DatabaseError, match=message):
@@ -513,14 +617,20 @@ def test_the_database_refuses_to_edit_an_account_other_than_through_entries(app,
 
 def test_the_database_refuses_an_account_that_does_not_open_clean(app):
     with pytest.raises(DatabaseError, match="zero balance"):
-        as_writer("INSERT INTO accounts (kind, owner_type, owner_id, currency, normal_side, may_go_negative, balance, "
-                  "created_at) VALUES ('card_available', 'card', 1, 'KRW', 'credit', false, 5000000, CURRENT_TIMESTAMP)")
+        as_writer(
+            "INSERT INTO accounts (kind, owner_type, owner_id, currency, normal_side, may_go_negative, balance, "
+            "created_at) VALUES ('card_available', 'card', 1, 'KRW', 'credit', false, 5000000, CURRENT_TIMESTAMP)"
+        )
     with pytest.raises(DatabaseError):  # a card account that claims it may go negative: not its kind's flags
-        as_writer("INSERT INTO accounts (kind, owner_type, owner_id, currency, normal_side, may_go_negative, balance, "
-                  "created_at) VALUES ('card_available', 'card', 1, 'KRW', 'credit', true, 0, CURRENT_TIMESTAMP)")
+        as_writer(
+            "INSERT INTO accounts (kind, owner_type, owner_id, currency, normal_side, may_go_negative, balance, "
+            "created_at) VALUES ('card_available', 'card', 1, 'KRW', 'credit', true, 0, CURRENT_TIMESTAMP)"
+        )
     with pytest.raises(DatabaseError, match="currency"):
-        as_writer("INSERT INTO accounts (kind, owner_type, owner_id, currency, normal_side, may_go_negative, balance, "
-                  "created_at) VALUES ('programme_budget', 'programme', 7, 'USD', 'credit', true, 0, CURRENT_TIMESTAMP)")
+        as_writer(
+            "INSERT INTO accounts (kind, owner_type, owner_id, currency, normal_side, may_go_negative, balance, "
+            "created_at) VALUES ('programme_budget', 'programme', 7, 'USD', 'credit', true, 0, CURRENT_TIMESTAMP)"
+        )
 
 
 def test_the_database_refuses_to_overdraw_a_card(app):
@@ -578,36 +688,56 @@ def test_the_database_keeps_held_money_for_its_holds(app):
     with pytest.raises(DatabaseError, match="only a hold transfer"):  # money into a held account outside a hold
         as_writer(*raw_move("stuff", "top_up", card.available.id, card.held.id, 5))
     with pytest.raises(DatabaseError, match="exactly the held amount"):
-        as_writer(raw_transfer("short", "capture", 50_000, 2, held.id),
-                  raw_entry("short", 1, card.held.id, "debit", 50_000), raw_entry("short", 2, to.id, "credit", 50_000))
+        as_writer(
+            raw_transfer("short", "capture", 50_000, 2, held.id),
+            raw_entry("short", 1, card.held.id, "debit", 50_000),
+            raw_entry("short", 2, to.id, "credit", 50_000),
+        )
     with pytest.raises(DatabaseError, match="only a capture, release or hold expiry"):
-        as_writer(raw_transfer("odd", "penalty", 100_000, 2, held.id),
-                  raw_entry("odd", 1, card.held.id, "debit", 100_000), raw_entry("odd", 2, to.id, "credit", 100_000))
+        as_writer(
+            raw_transfer("odd", "penalty", 100_000, 2, held.id),
+            raw_entry("odd", 1, card.held.id, "debit", 100_000),
+            raw_entry("odd", 2, to.id, "credit", 100_000),
+        )
     other = new_card()
     place_hold(other, 100_000)
     with pytest.raises(DatabaseError, match="held account only by settling"):  # another card's held money
-        as_writer(raw_transfer("cross", "capture", 100_000, 2, held.id),
-                  raw_entry("cross", 1, other.held.id, "debit", 100_000), raw_entry("cross", 2, to.id, "credit", 100_000))
-    as_writer(raw_transfer("ok", "capture", 100_000, 2, held.id),
-              raw_entry("ok", 1, card.held.id, "debit", 100_000), raw_entry("ok", 2, to.id, "credit", 100_000))
+        as_writer(
+            raw_transfer("cross", "capture", 100_000, 2, held.id),
+            raw_entry("cross", 1, other.held.id, "debit", 100_000),
+            raw_entry("cross", 2, to.id, "credit", 100_000),
+        )
+    as_writer(
+        raw_transfer("ok", "capture", 100_000, 2, held.id),
+        raw_entry("ok", 1, card.held.id, "debit", 100_000),
+        raw_entry("ok", 2, to.id, "credit", 100_000),
+    )
     with pytest.raises(DatabaseError):  # settled twice (UNIQUE hold_id)
-        as_writer(raw_transfer("again", "release", 100_000, 2, held.id),
-                  raw_entry("again", 1, card.held.id, "debit", 100_000),
-                  raw_entry("again", 2, card.available.id, "credit", 100_000))
+        as_writer(
+            raw_transfer("again", "release", 100_000, 2, held.id),
+            raw_entry("again", 1, card.held.id, "debit", 100_000),
+            raw_entry("again", 2, card.available.id, "credit", 100_000),
+        )
     assert ledger.hold_state(held.id) == "captured" and ledger.verify().ok
 
 
 def test_the_database_refuses_a_hold_its_transfer_does_not_match(app):
     card, other = new_card(), new_card()
-    hold_row = ("INSERT INTO holds (transfer_id, available_account_id, held_account_id, amount, expires_at, created_at) "
-                "VALUES ((SELECT id FROM transfers WHERE key = :key), :available, :held, :amount, CURRENT_TIMESTAMP, "
-                "CURRENT_TIMESTAMP)")
+    hold_row = (
+        "INSERT INTO holds (transfer_id, available_account_id, held_account_id, amount, expires_at, created_at) "
+        "VALUES ((SELECT id FROM transfers WHERE key = :key), :available, :held, :amount, CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP)"
+    )
     with pytest.raises(DatabaseError, match="placed by its own hold transfer"):
-        as_writer(*raw_move("h", "hold", card.available.id, card.held.id, 500),
-                  (hold_row, {"key": "h", "available": card.available.id, "held": card.held.id, "amount": 400}))
+        as_writer(
+            *raw_move("h", "hold", card.available.id, card.held.id, 500),
+            (hold_row, {"key": "h", "available": card.available.id, "held": card.held.id, "amount": 400}),
+        )
     with pytest.raises(DatabaseError, match="available account to its held account"):
-        as_writer(*raw_move("h2", "hold", card.available.id, other.held.id, 500),
-                  (hold_row, {"key": "h2", "available": card.available.id, "held": other.held.id, "amount": 500}))
+        as_writer(
+            *raw_move("h2", "hold", card.available.id, other.held.id, 500),
+            (hold_row, {"key": "h2", "available": card.available.id, "held": other.held.id, "amount": 500}),
+        )
     assert ledger.verify().ok
 
 
@@ -626,12 +756,19 @@ def test_with_the_python_checks_off_the_databases_refusals_become_the_same_domai
         posted(ledger.capture, "late-capture", held.id, payable().id, actor="s")
     assert posted(ledger.release, "first-release", held.id, actor="s").hold_id == held.id
     with pytest.raises(errors.DuplicateKeyConflict):
-        posted(ledger.transfer, "first-release", TransferKind.PENALTY,
-               [(card.available.id, programme_account(AccountKind.PENALTY).id, 1)], memo="x", actor="s")
+        posted(
+            ledger.transfer,
+            "first-release",
+            TransferKind.PENALTY,
+            [(card.available.id, programme_account(AccountKind.PENALTY).id, 1)],
+            memo="x",
+            actor="s",
+        )
     assert ledger.balance(card.available.id) == 100_000 and ledger.verify().ok
 
 
 # -- the whole API under random sequences (Hypothesis) -----------------------------------------------------
+
 
 class LedgerMachine(RuleBasedStateMachine):
     """Random sequences of card operations; after every step every invariant of the ledger holds.
@@ -661,8 +798,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def available(self, card_id: int) -> int:
         m = self.model[card_id]
-        return (m["issued"] + m["topped_up"] - m["spent"] - m["expired"] - m["penalties"]
-                - sum(amount for c, amount, _ in self.pending.values() if c == card_id))
+        return (
+            m["issued"]
+            + m["topped_up"]
+            - m["spent"]
+            - m["expired"]
+            - m["penalties"]
+            - sum(amount for c, amount, _ in self.pending.values() if c == card_id)
+        )
 
     @rule(target=cards)
     def open_card(self):
@@ -674,8 +817,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(card_id=cards, amount=st.integers(1, 2_000_000))
     def top_up(self, card_id, amount):
-        posted(ledger.transfer, self.key("top_up"), TransferKind.TOP_UP,
-               [(self.source.id, self.card_of[card_id].available.id, amount)], memo="추가 지원", actor="admin")
+        posted(
+            ledger.transfer,
+            self.key("top_up"),
+            TransferKind.TOP_UP,
+            [(self.source.id, self.card_of[card_id].available.id, amount)],
+            memo="추가 지원",
+            actor="admin",
+        )
         self.model[card_id]["topped_up"] += amount
 
     @rule(target=holds, card_id=cards, amount=st.integers(1, 3_500_000), minutes=st.integers(1, 60))
@@ -684,11 +833,27 @@ class LedgerMachine(RuleBasedStateMachine):
         expires_at = self.now + timedelta(minutes=minutes)
         if amount > self.available(card_id):
             with pytest.raises(errors.InsufficientBalance):
-                posted(ledger.hold, self.key("hold"), card.available.id, card.held.id, amount,
-                       expires_at=expires_at, memo="수강 신청", actor="learner")
+                posted(
+                    ledger.hold,
+                    self.key("hold"),
+                    card.available.id,
+                    card.held.id,
+                    amount,
+                    expires_at=expires_at,
+                    memo="수강 신청",
+                    actor="learner",
+                )
             return multiple()
-        placed = posted(ledger.hold, self.key("hold"), card.available.id, card.held.id, amount,
-                        expires_at=expires_at, memo="수강 신청", actor="learner")
+        placed = posted(
+            ledger.hold,
+            self.key("hold"),
+            card.available.id,
+            card.held.id,
+            amount,
+            expires_at=expires_at,
+            memo="수강 신청",
+            actor="learner",
+        )
         self.pending[placed.id] = (card_id, amount, expires_at)
         return placed.id
 
@@ -726,35 +891,57 @@ class LedgerMachine(RuleBasedStateMachine):
     def penalty(self, card_id, amount):
         taken = min(amount, self.available(card_id))
         if taken:
-            posted(ledger.transfer, self.key("penalty"), TransferKind.PENALTY,
-                   [(self.card_of[card_id].available.id, self.penalty.id, taken)], memo="중도탈락 제재", actor="system")
+            posted(
+                ledger.transfer,
+                self.key("penalty"),
+                TransferKind.PENALTY,
+                [(self.card_of[card_id].available.id, self.penalty.id, taken)],
+                memo="중도탈락 제재",
+                actor="system",
+            )
             self.model[card_id]["penalties"] += taken
 
     @rule(card_id=cards, share=st.integers(1, 100))
     def refund(self, card_id, share):
         amount = self.model[card_id]["spent"] * share // 100
         if amount:
-            posted(ledger.transfer, self.key("refund"), TransferKind.REFUND,
-                   [(self.to.id, self.card_of[card_id].available.id, amount)], memo="훈련비 환급", actor="system")
+            posted(
+                ledger.transfer,
+                self.key("refund"),
+                TransferKind.REFUND,
+                [(self.to.id, self.card_of[card_id].available.id, amount)],
+                memo="훈련비 환급",
+                actor="system",
+            )
             self.model[card_id]["spent"] -= amount
 
     @rule(card_id=cards)
     def expire_rest(self, card_id):
         rest = self.available(card_id)
         if rest:
-            posted(ledger.transfer, self.key("expire"), TransferKind.EXPIRE,
-                   [(self.card_of[card_id].available.id, self.expired.id, rest)], memo="유효기간 만료", actor="system")
+            posted(
+                ledger.transfer,
+                self.key("expire"),
+                TransferKind.EXPIRE,
+                [(self.card_of[card_id].available.id, self.expired.id, rest)],
+                memo="유효기간 만료",
+                actor="system",
+            )
             self.model[card_id]["expired"] += rest
 
     @rule()
     def retry_the_last_transfer(self):
-        last = db.session.scalar(select(Transfer).where(Transfer.kind.notin_(["hold", "capture", "release",
-                                                                             "hold_expiry"]))
-                                 .order_by(Transfer.id.desc()).limit(1))
+        last = db.session.scalar(
+            select(Transfer)
+            .where(Transfer.kind.notin_(["hold", "capture", "release", "hold_expiry"]))
+            .order_by(Transfer.id.desc())
+            .limit(1)
+        )
         if last is None:
             return
-        legs = [(e.account_id, e2.account_id, e.amount) for e, e2 in zip(last.entries[::2], last.entries[1::2],
-                                                                         strict=True)]
+        legs = [
+            (e.account_id, e2.account_id, e.amount) for e, e2 in zip(last.entries[::2], last.entries[1::2], strict=True)
+        ]
         before = db.session.scalar(select(func.count()).select_from(Transfer))
         assert posted(ledger.transfer, last.key, last.kind, legs, memo=last.memo, actor="retry").id == last.id
         assert db.session.scalar(select(func.count()).select_from(Transfer)) == before
@@ -772,8 +959,9 @@ class LedgerMachine(RuleBasedStateMachine):
             terms = _terms_from_ledger(card)
             assert terms == {**m, "available": available, "held": held}
             assert all(value >= 0 for value in terms.values()), terms
-            assert terms["issued"] + terms["topped_up"] == (available + held + terms["spent"] + terms["expired"]
-                                                             + terms["penalties"])
+            assert terms["issued"] + terms["topped_up"] == (
+                available + held + terms["spent"] + terms["expired"] + terms["penalties"]
+            )
 
 
 def _terms_from_ledger(card: ledger.CardAccounts) -> dict[str, int]:
@@ -782,20 +970,32 @@ def _terms_from_ledger(card: ledger.CardAccounts) -> dict[str, int]:
         select(Transfer.kind, Entry.account_id, Entry.side, func.sum(Entry.amount))
         .join(Transfer, Transfer.id == Entry.transfer_id)
         .where(Entry.account_id.in_([card.available.id, card.held.id]))
-        .group_by(Transfer.kind, Entry.account_id, Entry.side)).all()
+        .group_by(Transfer.kind, Entry.account_id, Entry.side)
+    ).all()
     sums = {(kind, account, side): int(total) for kind, account, side, total in rows}
 
     def on(kind, account, side):
         return sums.get((kind, account.id, side), 0)
 
     captured = on("capture", card.held, "debit") - on("capture", card.available, "credit")
-    return {"issued": on("issue", card.available, "credit"), "topped_up": on("top_up", card.available, "credit"),
-            "spent": captured - on("refund", card.available, "credit"),
-            "expired": on("expire", card.available, "debit"), "penalties": on("penalty", card.available, "debit"),
-            "available": ledger.balance(card.available.id), "held": ledger.balance(card.held.id)}
+    return {
+        "issued": on("issue", card.available, "credit"),
+        "topped_up": on("top_up", card.available, "credit"),
+        "spent": captured - on("refund", card.available, "credit"),
+        "expired": on("expire", card.available, "debit"),
+        "penalties": on("penalty", card.available, "debit"),
+        "available": ledger.balance(card.available.id),
+        "held": ledger.balance(card.held.id),
+    }
 
 
 def test_random_sequences_of_card_operations_keep_every_invariant(app):
-    run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=25, stateful_step_count=20, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -38,8 +38,10 @@ AFFORDABLE = BALANCE // AMOUNT
 @pytest.fixture
 def app_config(app_config):
     """A connection per thread, so that every racer really is a separate database session at once."""
-    return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 5, "max_overflow": 0,
-                                                        "pool_timeout": 60}}
+    return {
+        **app_config,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 5, "max_overflow": 0, "pool_timeout": 60},
+    }
 
 
 @dataclass
@@ -55,8 +57,10 @@ class RaceResult:
         return sum(outcome.startswith(prefix) for outcome in self.outcomes)
 
     def summary(self) -> str:
-        kinds = Counter(outcome.split(":")[0] + (":" + outcome.split(":")[1] if outcome.startswith("refused:") else "")
-                        for outcome in self.outcomes)
+        kinds = Counter(
+            outcome.split(":")[0] + (":" + outcome.split(":")[1] if outcome.startswith("refused:") else "")
+            for outcome in self.outcomes
+        )
         return ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items())) + f" in {self.seconds:.2f}s"
 
 
@@ -103,14 +107,17 @@ def judge(result: RaceResult, *, balance: int, held: int, initial: int = BALANCE
     if balance < 0:
         problems.append(f"balance below zero: {balance}")
     if balance != initial - result.succeeded * amount:
-        problems.append(f"balance not exact: {balance}, expected {initial - result.succeeded * amount} "
-                        f"after {result.succeeded} holds")
+        problems.append(
+            f"balance not exact: {balance}, expected {initial - result.succeeded * amount} "
+            f"after {result.succeeded} holds"
+        )
     if held != result.succeeded * amount:
         problems.append(f"held {held}, expected {result.succeeded * amount}")
     return problems
 
 
 # -- the harness catches a naive ledger -------------------------------------------------------------------
+
 
 def test_the_harness_catches_a_naive_read_then_write_ledger(app):
     naive = NaiveLedger(db.engine)
@@ -141,6 +148,7 @@ def test_naive_code_on_the_real_schema_cannot_overspend_because_the_database_ref
 
 # -- the real ledger --------------------------------------------------------------------------------------
 
+
 def test_concurrent_holds_on_one_card_succeed_exactly_as_far_as_the_money_goes(app):
     card = new_card(BALANCE)
     available_id, held_id = card.available.id, card.held.id
@@ -148,8 +156,15 @@ def test_concurrent_holds_on_one_card_succeed_exactly_as_far_as_the_money_goes(a
 
     def attempt(i: int):
         with unit_of_work(write_lock=True):
-            return ledger.hold(f"race:{i}", available_id, held_id, AMOUNT, expires_at=expires_at,
-                               memo="수강 신청 금액 보류", actor="learner")
+            return ledger.hold(
+                f"race:{i}",
+                available_id,
+                held_id,
+                AMOUNT,
+                expires_at=expires_at,
+                memo="수강 신청 금액 보류",
+                actor="learner",
+            )
 
     result = race(app, attempt)
     db.session.rollback()
@@ -172,8 +187,15 @@ def test_the_same_key_from_ten_threads_posts_one_transfer(app):
 
     def attempt(i: int):
         with unit_of_work(write_lock=True):
-            placed = ledger.hold("enrolment:42:hold", available_id, held_id, AMOUNT, expires_at=expires_at,
-                                 memo="수강 신청 금액 보류", actor="learner")
+            placed = ledger.hold(
+                "enrolment:42:hold",
+                available_id,
+                held_id,
+                AMOUNT,
+                expires_at=expires_at,
+                memo="수강 신청 금액 보류",
+                actor="learner",
+            )
             holds.append(placed.id)
         return True
 
@@ -183,8 +205,14 @@ def test_the_same_key_from_ten_threads_posts_one_transfer(app):
     assert len(set(holds)) == 1
     assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.key == "enrolment:42:hold")) == 1
     transfer_id = db.session.scalar(select(Transfer.id).where(Transfer.key == "enrolment:42:hold"))
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.subject_type == "transfer", AuditEntry.subject_id == str(transfer_id))) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.subject_type == "transfer", AuditEntry.subject_id == str(transfer_id))
+        )
+        == 1
+    )
     assert ledger.balance(available_id) == BALANCE - AMOUNT
     assert ledger.verify().ok
 
@@ -196,8 +224,15 @@ def test_the_same_key_with_different_content_from_ten_threads_applies_one(app):
 
     def attempt(i: int):
         with unit_of_work(write_lock=True):
-            return ledger.hold("enrolment:43:hold", available_id, held_id, AMOUNT + i, expires_at=expires_at,
-                               memo="수강 신청 금액 보류", actor="learner")
+            return ledger.hold(
+                "enrolment:43:hold",
+                available_id,
+                held_id,
+                AMOUNT + i,
+                expires_at=expires_at,
+                memo="수강 신청 금액 보류",
+                actor="learner",
+            )
 
     result = race(app, attempt, n=10)
     db.session.rollback()
@@ -209,8 +244,12 @@ def test_the_same_key_with_different_content_from_ten_threads_applies_one(app):
 def test_capture_release_and_expiry_racing_for_one_hold_settle_it_once(app):
     card = new_card(BALANCE)
     to = payable()
-    placed = [ledger.hold(f"h:{i}", card.available.id, card.held.id, 100_000, expires_at=utcnow(),
-                          memo="보류", actor="learner") for i in range(3)]
+    placed = [
+        ledger.hold(
+            f"h:{i}", card.available.id, card.held.id, 100_000, expires_at=utcnow(), memo="보류", actor="learner"
+        )
+        for i in range(3)
+    ]
     db.session.commit()
     hold_ids, to_id = [h.id for h in placed], to.id
     later = utcnow() + timedelta(hours=1)
@@ -228,8 +267,9 @@ def test_capture_release_and_expiry_racing_for_one_hold_settle_it_once(app):
     db.session.rollback()
     assert not [o for o in result.outcomes if o.startswith("error")], result.outcomes
     assert all(o in ("ok", "refused", "refused:hold_not_pending") for o in result.outcomes), result.outcomes
-    settled = db.session.execute(select(Transfer.hold_id, func.count()).where(Transfer.hold_id.in_(hold_ids))
-                                 .group_by(Transfer.hold_id)).all()
+    settled = db.session.execute(
+        select(Transfer.hold_id, func.count()).where(Transfer.hold_id.in_(hold_ids)).group_by(Transfer.hold_id)
+    ).all()
     assert sorted(settled) == [(hold_id, 1) for hold_id in sorted(hold_ids)]
     assert ledger.balance(card.held.id) == 0
     assert ledger.verify().ok

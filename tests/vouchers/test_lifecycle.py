@@ -47,6 +47,7 @@ NOW = datetime(2027, 3, 2, 1, 0, tzinfo=UTC)  # 10:00 KST on D
 
 # -- helpers ------------------------------------------------------------------------------------------------
 
+
 def card_of(user, kind: str = CardKind.CARD):
     return cards.open_card(user.person_id, kind)
 
@@ -119,6 +120,7 @@ def copy_card_rules(tmp_path: Path, replace: dict[str, str]) -> Path:
 
 # -- the transition table ------------------------------------------------------------------------------------
 
+
 def test_the_table_names_only_known_statuses_and_events():
     assert {status for status, _ in TRANSITIONS} | set(TRANSITIONS.values()) <= set(S)
     assert EVENTS == sorted({"hold", "reject", "pay", "expire", "withdraw", "start", "drop", "complete"})
@@ -130,9 +132,20 @@ def test_the_table_names_only_known_statuses_and_events():
 @pytest.mark.parametrize("status", list(S))
 def test_every_status_and_event(world, status, event):
     user, a_run = learner(world, card=False), run(world)
-    enrolment = Enrolment(run_id=a_run.id, user_id=user.id, person_id=user.person_id, request_key="table",
-                          status=status.value, fee=1_000_000, self_pay=150_000, government_share=850_000,
-                          card_draw=850_000, account="card", explanation="표", training_days=80)
+    enrolment = Enrolment(
+        run_id=a_run.id,
+        user_id=user.id,
+        person_id=user.person_id,
+        request_key="table",
+        status=status.value,
+        fee=1_000_000,
+        self_pay=150_000,
+        government_share=850_000,
+        card_draw=850_000,
+        account="card",
+        explanation="표",
+        training_days=80,
+    )
     db.session.add(enrolment)
     db.session.commit()
     audit_before = db.session.scalar(select(func.count()).select_from(AuditEntry))
@@ -151,21 +164,31 @@ def test_every_status_and_event(world, status, event):
     assert db.session.get(Enrolment, enrolment.id).status == allowed.value
     history = db.session.scalars(select(EnrolmentEvent)).all()
     assert [(h.enrolment_id, h.from_status, h.to_status, h.event, h.reason, h.actor) for h in history] == [
-        (enrolment.id, status.value, allowed.value, event, "시험", ACTOR)]
+        (enrolment.id, status.value, allowed.value, event, "시험", ACTOR)
+    ]
     entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
-    assert (entry.action, entry.subject_type, entry.subject_id) == (f"enrolment.{event}", "enrolment",
-                                                                    str(enrolment.id))
+    assert (entry.action, entry.subject_type, entry.subject_id) == (
+        f"enrolment.{event}",
+        "enrolment",
+        str(enrolment.id),
+    )
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == audit_before + 1
     assert audit.verify().ok
 
 
 # -- the quote --------------------------------------------------------------------------------------------------
 
+
 def test_the_quote_uses_the_exemption_in_effect_on_the_day(world):
     user, a_run = learner(world), run(world)
     with unit_of_work(write_lock=True):
-        cards.record_status(user.person_id, employment_status="unemployed", groups={"kua_type1"},
-                            effective_from=D + timedelta(days=10), actor=ACTOR)
+        cards.record_status(
+            user.person_id,
+            employment_status="unemployed",
+            groups={"kua_type1"},
+            effective_from=D + timedelta(days=10),
+            actor=ACTOR,
+        )
     before = quote(a_run, user.person_id, D + timedelta(days=9))
     after = quote(a_run, user.person_id, D + timedelta(days=10))
     assert (before.self_pay, before.card_draw, before.balance_after) == (150_000, 850_000, 2_150_000)
@@ -184,7 +207,12 @@ def test_exempt_groups_pay_no_self_pay(world, group):
     user, a_run = learner(world, groups=(group,)), run(world, fee=1_000_000)
     price = quote(a_run, user.person_id, D)
     assert (price.fee, price.self_pay, price.government_share, price.card_draw, price.account) == (
-        1_000_000, 0, 1_000_000, 1_000_000, "card")
+        1_000_000,
+        0,
+        1_000_000,
+        1_000_000,
+        "card",
+    )
     assert "면제" in price.explanation
     enrol(world, user, a_run)
     assert provider_accounts(a_run) == (1_000_000, 0)
@@ -195,7 +223,12 @@ def test_k_digital_credit_draws_its_own_account(world):
     user, a_run = learner(world, kdigital=True), run(world, programme="C0105", fee=450_000)
     price = quote(a_run, user.person_id, D)
     assert (price.self_pay, price.card_draw, price.account, price.available, price.balance_after) == (
-        45_000, 405_000, "kdigital", 500_000, 95_000)
+        45_000,
+        405_000,
+        "kdigital",
+        500_000,
+        95_000,
+    )
     assert price.card_id == card_of(user, CardKind.KDIGITAL).id
     enrolment = enrol(world, user, a_run)
     assert (enrolment.status, enrolment.card_id) == (S.CONFIRMED, card_of(user, CardKind.KDIGITAL).id)
@@ -214,13 +247,19 @@ def test_k_digital_course_without_the_account_is_refused(world):
     assert local_enrolled(a_run) == 0
 
 
-@pytest.mark.parametrize(("fee", "self_pay"), [(2_000_000, 200_000), (3_000_000, 300_000), (3_500_000, 300_000),
-                                               (7_000_000, 400_000)])
+@pytest.mark.parametrize(
+    ("fee", "self_pay"), [(2_000_000, 200_000), (3_000_000, 300_000), (3_500_000, 300_000), (7_000_000, 400_000)]
+)
 def test_kdt_is_paid_by_the_programme_budget_with_the_capped_self_pay(world, fee, self_pay):
     user, a_run = learner(world), run(world, programme="C0104", fee=fee)
     price = quote(a_run, user.person_id, D)
     assert (price.self_pay, price.government_share, price.card_draw, price.account, price.balance_after) == (
-        self_pay, fee - self_pay, 0, "none", 3_000_000)
+        self_pay,
+        fee - self_pay,
+        0,
+        "none",
+        3_000_000,
+    )
     enrolment = enrol(world, user, a_run)
     assert enrolment.status == S.CONFIRMED and enrolment.hold_id is None
     fund = transfer(f"enrolment:{enrolment.id}:fund")
@@ -255,8 +294,13 @@ def test_a_programme_may_move_the_shortfall_to_self_pay(world, tmp_path, monkeyp
     user, a_run = learner(world, limit=500_000), run(world)
     price = quote(a_run, user.person_id, D)
     assert price.enrollable
-    assert (price.self_pay, price.government_share, price.card_draw, price.shortfall_to_self_pay,
-            price.balance_after) == (500_000, 500_000, 500_000, 350_000, 0)
+    assert (
+        price.self_pay,
+        price.government_share,
+        price.card_draw,
+        price.shortfall_to_self_pay,
+        price.balance_after,
+    ) == (500_000, 500_000, 500_000, 350_000, 0)
     assert "잔액 부족분 350,000원 본인 부담" in price.explanation
     enrolment = enrol(world, user, a_run)
     assert (enrolment.status, enrolment.self_pay, enrolment.card_draw) == (S.CONFIRMED, 500_000, 500_000)
@@ -266,13 +310,16 @@ def test_a_programme_may_move_the_shortfall_to_self_pay(world, tmp_path, monkeyp
     books_balance(card_of(user).id)
 
 
-@pytest.mark.parametrize(("setup", "code", "error"), [
-    ("suspended", "card_suspended", errors.CardSuspended),
-    ("expired", "card_expired", errors.CardExpired),
-    ("started", "enrolment_closed", errors.EnrolmentClosed),
-    ("cancelled_run", "enrolment_closed", errors.EnrolmentClosed),
-    ("no_card", "no_card", errors.NoCard),
-])
+@pytest.mark.parametrize(
+    ("setup", "code", "error"),
+    [
+        ("suspended", "card_suspended", errors.CardSuspended),
+        ("expired", "card_expired", errors.CardExpired),
+        ("started", "enrolment_closed", errors.EnrolmentClosed),
+        ("cancelled_run", "enrolment_closed", errors.EnrolmentClosed),
+        ("no_card", "no_card", errors.NoCard),
+    ],
+)
 def test_refusals_are_quoted_and_enforced(world, setup, code, error):
     if setup == "expired":  # issued five years ago: its last day was yesterday
         user = learner(world, on=date(2022, 3, 2))
@@ -318,6 +365,7 @@ def test_one_live_enrolment_per_person_and_run(world):
 
 # -- holds ----------------------------------------------------------------------------------------------------
 
+
 def test_an_unpaid_hold_expires_after_30_minutes_releasing_the_hold_and_the_seat(world):
     user, a_run = learner(world), run(world, capacity=1)
     enrolment = enrol(world, user, a_run, pay=False)
@@ -351,6 +399,7 @@ def test_the_hold_time_is_configurable(world, tmp_path, monkeypatch):
 
 # -- cancellation --------------------------------------------------------------------------------------------
 
+
 def test_cancelling_an_unpaid_enrolment_releases_the_hold_and_the_seat(world):
     user, a_run = learner(world), run(world)
     enrolment = enrol(world, user, a_run, pay=False)
@@ -364,20 +413,33 @@ def test_cancelling_an_unpaid_enrolment_releases_the_hold_and_the_seat(world):
     books_balance(card_of(user).id)
 
 
-@pytest.mark.parametrize(("on", "seat_returned"), [
-    (D, True), (START - timedelta(days=1), True),  # before the start date: the seat comes back
-    (START, False), (START + timedelta(days=7), False),  # training began: the place stays used
-])
+@pytest.mark.parametrize(
+    ("on", "seat_returned"),
+    [
+        (D, True),
+        (START - timedelta(days=1), True),  # before the start date: the seat comes back
+        (START, False),
+        (START + timedelta(days=7), False),  # training began: the place stays used
+    ],
+)
 def test_within_the_free_window_everything_comes_back(world, on, seat_returned):
     user, a_run = learner(world), run(world)  # 80 training days: free until 7 days after the start
     enrolment = enrol(world, user, a_run)
     preview = cancel(enrolment, on)
     assert (preview.outcome, preview.free, preview.deadline) == (S.WITHDRAWN, True, START + timedelta(days=7))
     assert (preview.self_pay_refund, preview.card_return, preview.provider_keeps, preview.penalty) == (
-        150_000, 850_000, 0, 0)
+        150_000,
+        850_000,
+        0,
+        0,
+    )
     enrolment = enrolments.get(enrolment.id)
     assert (enrolment.status, enrolment.self_pay_refunded, enrolment.card_returned, enrolment.penalty) == (
-        S.WITHDRAWN, 150_000, 850_000, 0)
+        S.WITHDRAWN,
+        150_000,
+        850_000,
+        0,
+    )
     assert [e.event for e in enrolment.events][-1] == "withdraw"
     assert db.session.scalar(select(Payment.refunded).where(Payment.enrolment_id == enrolment.id)) == 150_000
     f = figures(user)
@@ -409,7 +471,11 @@ def test_after_the_window_self_pay_is_refunded_pro_rata_and_the_trained_share_is
     assert (preview.penalty, preview.suspend_days, preview.kdt_card_draw) == (0, 0, 0)
     enrolment = enrolments.get(enrolment.id)
     assert (enrolment.status, enrolment.exempt_reason, enrolment.self_pay_refunded, enrolment.card_returned) == (
-        S.DROPPED, "illness", 125_620, 711_880)
+        S.DROPPED,
+        "illness",
+        125_620,
+        711_880,
+    )
     f = figures(user)
     assert (f.available, f.spent, f.penalties) == (3_000_000 - 138_120, 138_120, 0)
     assert provider_accounts(a_run) == (0, 162_500)  # paid for the days trained and the self-pay kept
@@ -421,11 +487,17 @@ def test_after_the_window_self_pay_is_refunded_pro_rata_and_the_trained_share_is
     books_balance(card_of(user).id)
 
 
-@pytest.mark.parametrize(("trained", "refund"), [(13, 99_000), (26, 99_000), (27, 49_500), (52, 49_500),
-                                                 (53, 0), (79, 0)])
+@pytest.mark.parametrize(
+    ("trained", "refund"), [(13, 99_000), (26, 99_000), (27, 49_500), (52, 49_500), (53, 0), (79, 0)]
+)
 def test_a_step_refund_schedule_from_the_rule_file(world, tmp_path, monkeypatch, trained, refund):
-    path = copy_card_rules(tmp_path, {"steps = []": "steps = [{ up_to_trained = 33, refund_percent = 66 }, "
-                                                    "{ up_to_trained = 66, refund_percent = 33 }]"})
+    path = copy_card_rules(
+        tmp_path,
+        {
+            "steps = []": "steps = [{ up_to_trained = 33, refund_percent = 66 }, "
+            "{ up_to_trained = 66, refund_percent = 33 }]"
+        },
+    )
     monkeypatch.setenv("CARD_RULES_FILE", str(path))
     user, a_run = learner(world), run(world)
     enrolment = enrol(world, user, a_run)
@@ -438,6 +510,7 @@ def test_a_step_refund_schedule_from_the_rule_file(world, tmp_path, monkeypatch,
 
 
 # -- dropout -------------------------------------------------------------------------------------------------
+
 
 def test_dropouts_cost_200_000_then_500_000_and_1_000_000_with_60_day_suspensions(world):
     user = learner(world)
@@ -514,7 +587,11 @@ def test_a_kdt_dropout_draws_the_trained_days_from_the_card(world):
     preview = cancel(enrolment, START + timedelta(days=13))
     # government share 1,800,000 × 13/80 = 292,500 for the days trained; self-pay 200,000 × 67/80 back
     assert (preview.kdt_card_draw, preview.penalty, preview.card_return, preview.self_pay_refund) == (
-        292_500, 200_000, 1_507_500, 167_500)
+        292_500,
+        200_000,
+        1_507_500,
+        167_500,
+    )
     assert transfer(f"enrolment:{enrolment.id}:kdt-draw").total == 292_500
     assert transfer(f"enrolment:{enrolment.id}:penalty").total == 200_000
     assert enrolments.get(enrolment.id).penalty == 492_500
@@ -590,14 +667,17 @@ def test_three_lates_or_early_leaves_make_one_absence(world):
     assert seen.rate == 0.8
 
 
-@pytest.mark.parametrize(("marks", "amount"), [
-    ({"present": 30}, 450_000),
-    ({"present": 27, "late": 3}, 450_000),  # 1 absence
-    ({"present": 20, "late": 4, "early_leave": 2, "absent": 4}, 450_000),  # exactly 80 %: the full share
-    ({"present": 21, "absent": 9}, 315_000),  # 70 %: pro rata
-    ({"present": 20, "absent": 9}, 310_340),  # 20/29 of 450,000 = 310,344.8 → 310,340 (truncated to 10 원)
-    ({"present": 18, "late": 2, "absent": 10}, 300_000),  # 2 lates are not an absence yet: 20/30
-])
+@pytest.mark.parametrize(
+    ("marks", "amount"),
+    [
+        ({"present": 30}, 450_000),
+        ({"present": 27, "late": 3}, 450_000),  # 1 absence
+        ({"present": 20, "late": 4, "early_leave": 2, "absent": 4}, 450_000),  # exactly 80 %: the full share
+        ({"present": 21, "absent": 9}, 315_000),  # 70 %: pro rata
+        ({"present": 20, "absent": 9}, 310_340),  # 20/29 of 450,000 = 310,344.8 → 310,340 (truncated to 10 원)
+        ({"present": 18, "late": 2, "absent": 10}, 300_000),  # 2 lates are not an absence yet: 20/30
+    ],
+)
 def test_a_unit_period_pays_its_share_in_full_at_80_percent_else_pro_rata(world, marks, amount):
     user, a_run, enrolment = trained_enrolment(world)
     mark(enrolment, P1, marks)
@@ -687,6 +767,7 @@ def test_attendance_is_refused_outside_the_run_or_for_unpaid_enrolments(world):
 
 # -- top-ups -----------------------------------------------------------------------------------------------------
 
+
 def top_up(user, group: str, today: date = D):
     with unit_of_work(write_lock=True):
         return cards.top_up(card_of(user).id, group=group, today=today, actor=ACTOR)
@@ -709,8 +790,10 @@ def test_a_vulnerable_learner_is_topped_up_once_when_the_base_is_used(world):
     books_balance(card_of(user).id)
 
 
-@pytest.mark.parametrize(("groups", "asked"), [((), "disabled"), (("disabled",), "near_poor"),
-                                               (("kua_type1",), "nobody"), (("kua_type1",), "kua_type1")])
+@pytest.mark.parametrize(
+    ("groups", "asked"),
+    [((), "disabled"), (("disabled",), "near_poor"), (("kua_type1",), "nobody"), (("kua_type1",), "kua_type1")],
+)
 def test_a_top_up_for_a_group_the_learner_is_not_in_is_refused(world, groups, asked):
     user = learner(world, limit=50_000, groups=groups)
     if asked == "kua_type1":  # in the group, but the card is suspended
@@ -729,6 +812,7 @@ def test_the_top_up_amount_follows_the_group(world):
 
 
 # -- expiry ----------------------------------------------------------------------------------------------------
+
 
 def test_expired_cards_lapse_their_rest_but_wait_for_pending_holds(world):
     issued = date(2022, 4, 1)  # valid through 2027-03-31
@@ -759,9 +843,12 @@ def test_expired_cards_lapse_their_rest_but_wait_for_pending_holds(world):
     books_balance(spent_card.id, holding_card.id, renewed.id)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: money returned to a card after it expired (a cancellation or "
-                                       "completion refund) stays in the closed card's available account; "
-                                       "expire_cards never looks at a closed card again, so it never lapses")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: money returned to a card after it expired (a cancellation or "
+    "completion refund) stays in the closed card's available account; "
+    "expire_cards never looks at a closed card again, so it never lapses",
+)
 def test_a_refund_to_an_expired_card_lapses_too(world):
     user = learner(world, on=date(2022, 4, 1))  # valid through 2027-03-31
     enrolment = enrol(world, user, run(world))
@@ -775,10 +862,12 @@ def test_a_refund_to_an_expired_card_lapses_too(world):
 
 # -- one card, one application, eligibility ------------------------------------------------------------------------
 
+
 def apply(user, today: date = D, excluded: set[str] | None = None):
     with unit_of_work(write_lock=True):
-        return cards.apply_for_card(user.id, employment_status="unemployed", groups=set(),
-                                    excluded=excluded or set(), today=today, actor=ACTOR)
+        return cards.apply_for_card(
+            user.id, employment_status="unemployed", groups=set(), excluded=excluded or set(), today=today, actor=ACTOR
+        )
 
 
 def test_one_open_card_of_each_kind_per_person(world):
@@ -812,15 +901,18 @@ def test_one_pending_application_per_person_then_approval_issues_the_card(world)
     books_balance(card_of(user).id)
 
 
-@pytest.mark.parametrize(("birth", "excluded", "eligible"), [
-    (date(2012, 3, 3), set(), False),  # 14 on D
-    (date(2012, 3, 2), set(), True),  # 15 on D, the birthday
-    (date(1952, 3, 2), set(), False),  # 75 on D
-    (date(1952, 3, 3), set(), True),  # 74 until tomorrow
-    (date(1990, 5, 17), {"public_servant"}, False),
-    (date(1990, 5, 17), {"private_school_staff", "something_else"}, False),
-    (date(1990, 5, 17), {"something_else"}, True),  # an unknown declaration excludes nobody
-])
+@pytest.mark.parametrize(
+    ("birth", "excluded", "eligible"),
+    [
+        (date(2012, 3, 3), set(), False),  # 14 on D
+        (date(2012, 3, 2), set(), True),  # 15 on D, the birthday
+        (date(1952, 3, 2), set(), False),  # 75 on D
+        (date(1952, 3, 3), set(), True),  # 74 until tomorrow
+        (date(1990, 5, 17), {"public_servant"}, False),
+        (date(1990, 5, 17), {"private_school_staff", "something_else"}, False),
+        (date(1990, 5, 17), {"something_else"}, True),  # an unknown declaration excludes nobody
+    ],
+)
 def test_eligibility_by_age_and_excluded_groups(world, birth, excluded, eligible):
     user = learner(world, card=False, birth_date=birth)
     if eligible:

@@ -19,8 +19,12 @@ def test_the_viewer_price_is_plain_data_the_run_api_shows_as_is(app, client, wor
     run = world.run(fee=1_000_000)
     price = catalog.viewer_price(run, learner.id, TODAY)  # no request: nothing in it may need one
     assert json.loads(json.dumps(price)) == price
-    assert (price["self_pay"], price["card_draw"], price["balance_after"], price["refusal"]) == \
-        (150_000, 850_000, 2_150_000, None)
+    assert (price["self_pay"], price["card_draw"], price["balance_after"], price["refusal"]) == (
+        150_000,
+        850_000,
+        2_150_000,
+        None,
+    )
     refused = catalog.viewer_price(run, without_card.id, TODAY)
     assert refused["refusal"]["code"] == "no_card" and "url" not in json.dumps(refused)
     assert catalog.viewer_price(run, None, TODAY) is None  # anonymous: the generic price

@@ -38,10 +38,14 @@ _DECISIONS = {
 
 def active_logins(person_id: int, *, besides: int) -> list[User]:
     """The other logins that already act for this person."""
-    return list(db.session.scalars(
-        select(User).join(IdentityLink, IdentityLink.user_id == User.id)
-        .where(IdentityLink.person_id == person_id, IdentityLink.status == LinkStatus.ACTIVE,
-               User.id != besides).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(IdentityLink, IdentityLink.user_id == User.id)
+            .where(IdentityLink.person_id == person_id, IdentityLink.status == LinkStatus.ACTIVE, User.id != besides)
+            .order_by(User.id)
+        )
+    )
 
 
 def request_review(user_id: int, person: Person, link: IdentityLink | None, *, actor: str) -> IdentityLink:
@@ -59,8 +63,13 @@ def request_review(user_id: int, person: Person, link: IdentityLink | None, *, a
         link.person_id, link.status = person.id, LinkStatus.PENDING
         link.verified_at, link.decided_at, link.decided_by, link.reason = utcnow(), None, None, None
     db.session.flush()
-    audit.append("identity.link_requested", actor=actor, subject_type="person", subject_id=person.person_key[:16],
-                 data={"user": db.session.get(User, user_id).pseudonym})
+    audit.append(
+        "identity.link_requested",
+        actor=actor,
+        subject_type="person",
+        subject_id=person.person_key[:16],
+        data={"user": db.session.get(User, user_id).pseudonym},
+    )
     tell_other_logins(active_logins(person.id, besides=user_id), "requested")
     return link
 
@@ -85,21 +94,34 @@ class ReviewRow:
 
 def pending(page: int) -> tuple[Pagination, list[ReviewRow]]:
     """Pending requests, oldest first."""
-    found = db.paginate(select(IdentityLink).where(IdentityLink.status == LinkStatus.PENDING)
-                        .order_by(IdentityLink.verified_at, IdentityLink.user_id),
-                        page=page, per_page=PER_PAGE, error_out=False)
+    found = db.paginate(
+        select(IdentityLink)
+        .where(IdentityLink.status == LinkStatus.PENDING)
+        .order_by(IdentityLink.verified_at, IdentityLink.user_id),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     rows = []
     for link in found.items:
         person = db.session.get(Person, link.person_id)
-        rows.append(ReviewRow(link.user_id, db.session.get(User, link.user_id), person.person_key[:10],
-                              person.birth_date.year if person.birth_date else None,
-                              active_logins(person.id, besides=link.user_id), link.verified_at))
+        rows.append(
+            ReviewRow(
+                link.user_id,
+                db.session.get(User, link.user_id),
+                person.person_key[:10],
+                person.birth_date.year if person.birth_date else None,
+                active_logins(person.id, besides=link.user_id),
+                link.verified_at,
+            )
+        )
     return found, rows
 
 
 def pending_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(IdentityLink)
-                             .where(IdentityLink.status == LinkStatus.PENDING))
+    return db.session.scalar(
+        select(func.count()).select_from(IdentityLink).where(IdentityLink.status == LinkStatus.PENDING)
+    )
 
 
 def decide(user_id: int, *, approve: bool, actor: str, reason: str | None) -> IdentityLink:
@@ -112,8 +134,13 @@ def decide(user_id: int, *, approve: bool, actor: str, reason: str | None) -> Id
     db.session.flush()
     person = db.session.get(Person, link.person_id)
     requester = db.session.get(User, user_id)
-    audit.append("identity.link_approved" if approve else "identity.link_rejected", actor=actor,
-                 subject_type="person", subject_id=person.person_key[:16], data={"user": requester.pseudonym})
+    audit.append(
+        "identity.link_approved" if approve else "identity.link_rejected",
+        actor=actor,
+        subject_type="person",
+        subject_id=person.person_key[:16],
+        data={"user": requester.pseudonym},
+    )
     subject, template = _DECISIONS[approve]
     mail.queue(requester.email, subject, template, name=requester.display_name, reason=reason)
     if approve:

@@ -26,8 +26,16 @@ from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 
-__all__ = ["ApplicationStatus", "Card", "CardApplication", "CardKind", "IdentityLink", "LinkStatus", "LearnerStatus",
-           "Person"]
+__all__ = [
+    "ApplicationStatus",
+    "Card",
+    "CardApplication",
+    "CardKind",
+    "IdentityLink",
+    "LinkStatus",
+    "LearnerStatus",
+    "Person",
+]
 
 
 class CardKind(StrEnum):
@@ -65,8 +73,9 @@ class IdentityLink(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(10), default=LinkStatus.ACTIVE.value,
-                                        server_default=LinkStatus.ACTIVE.value)
+    status: Mapped[str] = mapped_column(
+        String(10), default=LinkStatus.ACTIVE.value, server_default=LinkStatus.ACTIVE.value
+    )
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))  # the admin's pseudonym
     reason: Mapped[str | None] = mapped_column(String(500))
@@ -81,8 +90,13 @@ class CardApplication(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('submitted', 'approved', 'rejected')", name="status_known"),
         # One application under review per person at a time.
-        Index("uq_card_applications_open", "person_id", unique=True,
-              sqlite_where=text("status = 'submitted'"), postgresql_where=text("status = 'submitted'")),
+        Index(
+            "uq_card_applications_open",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status = 'submitted'"),
+            postgresql_where=text("status = 'submitted'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,8 +136,14 @@ class Card(db.Model):
         CheckConstraint("limit_amount > 0", name="limit_positive"),
         CheckConstraint("expires_on > issued_on", name="expires_after_issue"),
         # A person holds at most one open card of each kind, however many approvals race.
-        Index("uq_cards_open_per_person", "person_id", "kind", unique=True,
-              sqlite_where=text("closed_on IS NULL"), postgresql_where=text("closed_on IS NULL")),
+        Index(
+            "uq_cards_open_per_person",
+            "person_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("closed_on IS NULL"),
+            postgresql_where=text("closed_on IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,6 +45,7 @@ class CardAccounts(NamedTuple):
 
 # -- identity ----------------------------------------------------------------------------------------------
 
+
 def verify_identity(user_id: int, *, name: str, birth_date: date, phone: str, actor: str) -> IdentityLink:
     """Verify the login's owner through the identity adapter and link the login to that person.
 
@@ -74,8 +75,13 @@ def verify_identity(user_id: int, *, name: str, birth_date: date, phone: str, ac
     else:  # a pending or rejected request of this login, settled now by the service's strong proof
         link.person_id, link.status = person.id, LinkStatus.ACTIVE
     db.session.flush()
-    audit.append("identity.verified", actor=actor, subject_type="person", subject_id=person.person_key[:16],
-                 data={"further_login": bool(other_logins)})
+    audit.append(
+        "identity.verified",
+        actor=actor,
+        subject_type="person",
+        subject_id=person.person_key[:16],
+        data={"further_login": bool(other_logins)},
+    )
     if other_logins:
         identity_review.tell_other_logins(other_logins, "linked")
     return link
@@ -97,7 +103,9 @@ def _create_person(key: str, birth_date: date | None) -> Person:
 def link_unverified(user_id: int, *, actor: str) -> Person:
     """An admin vouches for a login that has not verified yet: a person keyed by the login (no birth date)."""
     if db.session.get(IdentityLink, user_id) is not None:
-        raise errors.IdentityTaken("이 로그인에는 검토 중이거나 거절된 본인 연결 요청이 있습니다. 먼저 요청을 처리해 주세요.")
+        raise errors.IdentityTaken(
+            "이 로그인에는 검토 중이거나 거절된 본인 연결 요청이 있습니다. 먼저 요청을 처리해 주세요."
+        )
     person = _create_person(identity.person_key(f"admin-vouched:user:{user_id}"), None)
     db.session.add(IdentityLink(user_id=user_id, person_id=person.id))
     db.session.flush()
@@ -120,16 +128,29 @@ def require_person(user_id: int) -> Person:
 
 # -- status ------------------------------------------------------------------------------------------------
 
-def record_status(person_id: int, *, employment_status: str, groups: frozenset[str] | set[str],
-                  effective_from: date, actor: str, rules: CardRules | None = None) -> LearnerStatus:
+
+def record_status(
+    person_id: int,
+    *,
+    employment_status: str,
+    groups: frozenset[str] | set[str],
+    effective_from: date,
+    actor: str,
+    rules: CardRules | None = None,
+) -> LearnerStatus:
     rules = rules or card_rules()
     if employment_status not in rules.statuses:
         raise errors.NotEligible("알 수 없는 고용 상태입니다.")
     unknown = set(groups) - known_groups(rules)
     if unknown:
         raise errors.NotEligible(f"알 수 없는 지원 대상 구분입니다: {', '.join(sorted(unknown))}")
-    status = LearnerStatus(person_id=person_id, employment_status=employment_status,
-                           groups=" ".join(sorted(groups)), effective_from=effective_from, recorded_by=actor)
+    status = LearnerStatus(
+        person_id=person_id,
+        employment_status=employment_status,
+        groups=" ".join(sorted(groups)),
+        effective_from=effective_from,
+        recorded_by=actor,
+    )
     db.session.add(status)
     db.session.flush()
     return status
@@ -137,9 +158,12 @@ def record_status(person_id: int, *, employment_status: str, groups: frozenset[s
 
 def status_on(person_id: int, day: date) -> LearnerStatus | None:
     """The status in effect on that day: the latest effective_from on or before it (last recorded wins)."""
-    return db.session.scalar(select(LearnerStatus)
-                             .where(LearnerStatus.person_id == person_id, LearnerStatus.effective_from <= day)
-                             .order_by(LearnerStatus.effective_from.desc(), LearnerStatus.id.desc()).limit(1))
+    return db.session.scalar(
+        select(LearnerStatus)
+        .where(LearnerStatus.person_id == person_id, LearnerStatus.effective_from <= day)
+        .order_by(LearnerStatus.effective_from.desc(), LearnerStatus.id.desc())
+        .limit(1)
+    )
 
 
 def known_groups(rules: CardRules | None = None) -> set[str]:
@@ -161,8 +185,17 @@ def group_labels(rules: CardRules | None = None) -> dict[str, str]:
 
 # -- application and issue -----------------------------------------------------------------------------------
 
-def apply_for_card(user_id: int, *, employment_status: str, groups: set[str], excluded: set[str], today: date,
-                   actor: str, rules: CardRules | None = None) -> CardApplication:
+
+def apply_for_card(
+    user_id: int,
+    *,
+    employment_status: str,
+    groups: set[str],
+    excluded: set[str],
+    today: date,
+    actor: str,
+    rules: CardRules | None = None,
+) -> CardApplication:
     """A learner's application: checks eligibility now, records the status, and waits for an admin."""
     rules = rules or card_rules()
     person = require_person(user_id)
@@ -173,10 +206,12 @@ def apply_for_card(user_id: int, *, employment_status: str, groups: set[str], ex
         raise errors.NotEligible(f"만 {rules.min_age}세 이상 {rules.max_age}세 이하만 카드를 발급받을 수 있습니다.")
     if open_card(person.id, CardKind.CARD) is not None:
         raise errors.CardExists()
-    record_status(person.id, employment_status=employment_status, groups=groups, effective_from=today,
-                  actor=actor, rules=rules)
-    application = CardApplication(person_id=person.id, user_id=user_id, employment_status=employment_status,
-                                  groups=" ".join(sorted(groups)))
+    record_status(
+        person.id, employment_status=employment_status, groups=groups, effective_from=today, actor=actor, rules=rules
+    )
+    application = CardApplication(
+        person_id=person.id, user_id=user_id, employment_status=employment_status, groups=" ".join(sorted(groups))
+    )
     savepoint = db.session.begin_nested()
     try:
         db.session.add(application)
@@ -185,13 +220,19 @@ def apply_for_card(user_id: int, *, employment_status: str, groups: set[str], ex
         savepoint.rollback()
         raise errors.ApplicationPending() from None
     savepoint.commit()
-    audit.append("card.applied", actor=actor, subject_type="card_application", subject_id=application.id,
-                 data={"employment_status": employment_status, "groups": sorted(groups)})
+    audit.append(
+        "card.applied",
+        actor=actor,
+        subject_type="card_application",
+        subject_id=application.id,
+        data={"employment_status": employment_status, "groups": sorted(groups)},
+    )
     return application
 
 
-def decide_application(application_id: int, *, approve: bool, actor: str, today: date,
-                       reason: str | None = None) -> CardApplication:
+def decide_application(
+    application_id: int, *, approve: bool, actor: str, today: date, reason: str | None = None
+) -> CardApplication:
     application = db.session.get(CardApplication, application_id, with_for_update=True)
     if application is None:
         raise errors.ApplicationNotFound()
@@ -203,24 +244,45 @@ def decide_application(application_id: int, *, approve: bool, actor: str, today:
     application.status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
     application.decided_at, application.decided_by, application.reason = utcnow(), actor, reason
     db.session.flush()
-    audit.append("card.application_decided", actor=actor, subject_type="card_application",
-                 subject_id=application.id, data={"approved": approve})
+    audit.append(
+        "card.application_decided",
+        actor=actor,
+        subject_type="card_application",
+        subject_id=application.id,
+        data={"approved": approve},
+    )
     return application
 
 
-def issue_card(person_id: int, *, kind: str, today: date, actor: str, limit: int | None = None,
-               valid_years: int | None = None, rules: CardRules | None = None) -> Card:
+def issue_card(
+    person_id: int,
+    *,
+    kind: str,
+    today: date,
+    actor: str,
+    limit: int | None = None,
+    valid_years: int | None = None,
+    rules: CardRules | None = None,
+) -> Card:
     """Open a card (or K-Digital Credit account) and fund it from the programme budget, in one transfer."""
     rules = rules or card_rules()
     kind = CardKind(kind)
-    default_limit, default_years = ((rules.card_limit, rules.card_valid_years) if kind == CardKind.CARD
-                                    else (rules.kdigital_limit, rules.kdigital_valid_years))
+    default_limit, default_years = (
+        (rules.card_limit, rules.card_valid_years)
+        if kind == CardKind.CARD
+        else (rules.kdigital_limit, rules.kdigital_valid_years)
+    )
     limit = default_limit if limit is None else limit
     years = default_years if valid_years is None else valid_years
     if limit <= 0 or years <= 0:
         raise errors.InvalidTransfer("한도와 유효기간은 0보다 커야 합니다.")
-    card = Card(person_id=person_id, kind=kind.value, limit_amount=limit, issued_on=today,
-                expires_on=_add_years(today, years) - _ONE_DAY)
+    card = Card(
+        person_id=person_id,
+        kind=kind.value,
+        limit_amount=limit,
+        issued_on=today,
+        expires_on=_add_years(today, years) - _ONE_DAY,
+    )
     savepoint = db.session.begin_nested()
     try:
         db.session.add(card)
@@ -232,10 +294,20 @@ def issue_card(person_id: int, *, kind: str, today: date, actor: str, limit: int
     accounts = open_accounts(card.id)
     budget = _programme_budget(CARD_PROGRAMME if kind == CardKind.CARD else KDIGITAL_PROGRAMME)
     label = "내일배움카드 발급" if kind == CardKind.CARD else "K-디지털 크레딧 발급"
-    ledger.transfer(f"card:{card.id}:issue", TransferKind.ISSUE, [(budget.id, accounts.available.id, limit)],
-                    memo=f"{label} (지원 한도 {limit:,}원)", actor=actor)
-    audit.append("card.issued", actor=actor, subject_type="card", subject_id=card.id,
-                 data={"kind": kind.value, "limit": limit, "expires_on": card.expires_on.isoformat()})
+    ledger.transfer(
+        f"card:{card.id}:issue",
+        TransferKind.ISSUE,
+        [(budget.id, accounts.available.id, limit)],
+        memo=f"{label} (지원 한도 {limit:,}원)",
+        actor=actor,
+    )
+    audit.append(
+        "card.issued",
+        actor=actor,
+        subject_type="card",
+        subject_id=card.id,
+        data={"kind": kind.value, "limit": limit, "expires_on": card.expires_on.isoformat()},
+    )
     return card
 
 
@@ -244,18 +316,30 @@ def top_up(card_id: int, *, group: str, today: date, actor: str, rules: CardRule
     rules = rules or card_rules()
     card = get_card(card_id)
     status = status_on(card.person_id, today)
-    if (card.kind != CardKind.CARD or group not in rules.top_ups or status is None
-            or group not in status.group_set or card.status_on(today) != "active"):
+    if (
+        card.kind != CardKind.CARD
+        or group not in rules.top_ups
+        or status is None
+        or group not in status.group_set
+        or card.status_on(today) != "active"
+    ):
         raise errors.TopUpNotAllowed()
     accounts = open_accounts(card.id)
     if ledger.balance(accounts.available.id) >= rules.top_up_when_below:
-        raise errors.TopUpNotAllowed(f"남은 잔액이 {rules.top_up_when_below:,}원 미만일 때 추가 지원을 받을 수 있습니다.")
+        raise errors.TopUpNotAllowed(
+            f"남은 잔액이 {rules.top_up_when_below:,}원 미만일 때 추가 지원을 받을 수 있습니다."
+        )
     amount = rules.top_ups[group]
     key = f"card:{card.id}:top-up"  # one per card, whatever the group: a second attempt conflicts
     if db.session.scalar(select(Transfer.id).where(Transfer.key == key)) is not None:
         raise errors.TopUpNotAllowed()
-    ledger.transfer(key, TransferKind.TOP_UP, [(_programme_budget(CARD_PROGRAMME).id, accounts.available.id, amount)],
-                    memo=f"{rules.top_up_labels[group]} 추가 지원 {amount:,}원", actor=actor)
+    ledger.transfer(
+        key,
+        TransferKind.TOP_UP,
+        [(_programme_budget(CARD_PROGRAMME).id, accounts.available.id, amount)],
+        memo=f"{rules.top_up_labels[group]} 추가 지원 {amount:,}원",
+        actor=actor,
+    )
     return amount
 
 
@@ -264,8 +348,13 @@ def suspend(card_id: int, *, until: date, reason: str, actor: str) -> Card:
     if card.suspended_until is None or until > card.suspended_until:
         card.suspended_until, card.suspension_reason = until, reason
     db.session.flush()
-    audit.append("card.suspended", actor=actor, subject_type="card", subject_id=card.id,
-                 data={"until": until.isoformat(), "reason": reason})
+    audit.append(
+        "card.suspended",
+        actor=actor,
+        subject_type="card",
+        subject_id=card.id,
+        data={"until": until.isoformat(), "reason": reason},
+    )
     return card
 
 
@@ -274,8 +363,9 @@ def expire_cards(today: date, *, actor: str = audit.SYSTEM_ACTOR) -> int:
 
     A card with money still held for a pending enrolment waits until that hold is settled.
     """
-    due = db.session.scalars(select(Card).where(Card.closed_on.is_(None), Card.expires_on < today)
-                             .order_by(Card.id).limit(500)).all()
+    due = db.session.scalars(
+        select(Card).where(Card.closed_on.is_(None), Card.expires_on < today).order_by(Card.id).limit(500)
+    ).all()
     closed = 0
     for card in due:
         accounts = open_accounts(card.id)
@@ -285,8 +375,13 @@ def expire_cards(today: date, *, actor: str = audit.SYSTEM_ACTOR) -> int:
         if rest:
             programme = CARD_PROGRAMME if card.kind == CardKind.CARD else KDIGITAL_PROGRAMME
             expired = ledger.open_account(AccountKind.EXPIRED, "programme", programme_of(programme).id)
-            ledger.transfer(f"card:{card.id}:expire", TransferKind.EXPIRE, [(accounts.available.id, expired.id, rest)],
-                            memo=f"유효기간 만료로 남은 {rest:,}원 소멸", actor=actor)
+            ledger.transfer(
+                f"card:{card.id}:expire",
+                TransferKind.EXPIRE,
+                [(accounts.available.id, expired.id, rest)],
+                memo=f"유효기간 만료로 남은 {rest:,}원 소멸",
+                actor=actor,
+            )
         card.closed_on = today
         closed += 1
     db.session.flush()
@@ -295,10 +390,13 @@ def expire_cards(today: date, *, actor: str = audit.SYSTEM_ACTOR) -> int:
 
 # -- reading -------------------------------------------------------------------------------------------------
 
+
 def open_accounts(card_id: int) -> CardAccounts:
     """A card's available and held ledger accounts, opened if needed (writers only: pages use find_accounts)."""
-    return CardAccounts(ledger.open_account(AccountKind.CARD_AVAILABLE, "card", card_id),
-                        ledger.open_account(AccountKind.CARD_HELD, "card", card_id))
+    return CardAccounts(
+        ledger.open_account(AccountKind.CARD_AVAILABLE, "card", card_id),
+        ledger.open_account(AccountKind.CARD_HELD, "card", card_id),
+    )
 
 
 def find_accounts(card_id: int) -> CardAccounts | None:
@@ -322,16 +420,22 @@ def get_card(card_id: int) -> Card:
 
 
 def open_card(person_id: int, kind: str = CardKind.CARD) -> Card | None:
-    return db.session.scalar(select(Card).where(Card.person_id == person_id, Card.kind == str(kind),
-                                                Card.closed_on.is_(None)))
+    return db.session.scalar(
+        select(Card).where(Card.person_id == person_id, Card.kind == str(kind), Card.closed_on.is_(None))
+    )
 
 
 def cards_of_user(user_id: int) -> list[Card]:
     person = person_of(user_id)
     if person is None:
         return []
-    return list(db.session.scalars(select(Card).where(Card.person_id == person.id)
-                                   .order_by(Card.closed_on.is_not(None), Card.kind, Card.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Card)
+            .where(Card.person_id == person.id)
+            .order_by(Card.closed_on.is_not(None), Card.kind, Card.id.desc())
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -370,7 +474,8 @@ def figures(card_id: int) -> CardFigures:
         select(Entry.account_id, Entry.side, Transfer.kind, func.sum(Entry.amount))
         .join(Transfer, Transfer.id == Entry.transfer_id)
         .where(Entry.account_id.in_([available_id, held_id]))
-        .group_by(Entry.account_id, Entry.side, Transfer.kind)).all()
+        .group_by(Entry.account_id, Entry.side, Transfer.kind)
+    ).all()
     sums = {(account, side, kind): int(amount) for account, side, kind, amount in rows}
 
     def into_available(kind):
@@ -381,11 +486,15 @@ def figures(card_id: int) -> CardFigures:
 
     captured_from_held = sums.get((held_id, Side.DEBIT.value, TransferKind.CAPTURE.value), 0)
     return CardFigures(
-        issued=into_available(TransferKind.ISSUE), top_ups=into_available(TransferKind.TOP_UP),
-        available=ledger.balance(available_id), held=ledger.balance(held_id),
+        issued=into_available(TransferKind.ISSUE),
+        top_ups=into_available(TransferKind.TOP_UP),
+        available=ledger.balance(available_id),
+        held=ledger.balance(held_id),
         captured=captured_from_held - into_available(TransferKind.CAPTURE),  # a partial capture returns the rest
-        refunded=into_available(TransferKind.REFUND), penalties=out_of_available(TransferKind.PENALTY),
-        expired=out_of_available(TransferKind.EXPIRE))
+        refunded=into_available(TransferKind.REFUND),
+        penalties=out_of_available(TransferKind.PENALTY),
+        expired=out_of_available(TransferKind.EXPIRE),
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -410,4 +519,3 @@ def programme_of(code: str) -> Programme:
 
 def _programme_budget(code: str) -> Account:
     return ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", programme_of(code).id)
-

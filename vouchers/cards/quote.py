@@ -43,13 +43,20 @@ class Quote:
 
     def as_dict(self) -> dict:
         """The API's `price`: fee, self_pay, card_draw, balance_after, plus the detail behind them."""
-        return {"fee": self.fee, "self_pay": self.self_pay, "card_draw": self.card_draw,
-                "balance_after": self.balance_after, "government_share": self.government_share,
-                "account": self.account, "available": self.available, "explanation": self.explanation,
-                "shortfall_to_self_pay": self.shortfall_to_self_pay, "enrollable": self.enrollable,
-                "allowance_monthly_max": self.allowance_monthly_max,
-                "refusal": None if self.refusal is None else {"code": self.refusal.code,
-                                                              "message": self.refusal.message}}
+        return {
+            "fee": self.fee,
+            "self_pay": self.self_pay,
+            "card_draw": self.card_draw,
+            "balance_after": self.balance_after,
+            "government_share": self.government_share,
+            "account": self.account,
+            "available": self.available,
+            "explanation": self.explanation,
+            "shortfall_to_self_pay": self.shortfall_to_self_pay,
+            "enrollable": self.enrollable,
+            "allowance_monthly_max": self.allowance_monthly_max,
+            "refusal": None if self.refusal is None else {"code": self.refusal.code, "message": self.refusal.message},
+        }
 
 
 def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
@@ -70,15 +77,26 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
             self_pay += shortfall
         elif refusal is None:
             refusal = errors.InsufficientBalance(
-                f"카드 잔액({available:,}원)이 정부 지원금({draw:,}원)보다 적어 신청할 수 없습니다.")
+                f"카드 잔액({available:,}원)이 정부 지원금({draw:,}원)보다 적어 신청할 수 없습니다."
+            )
     explanation = split.explanation + (f", 잔액 부족분 {shortfall:,}원 본인 부담" if shortfall else "")
-    allowance = card_rules().allowance_monthly_max_for(hours=run.hours, start=run.start_date,
-                                                        programme_code=run.programme.code if run.programme else None)
-    return Quote(fee=split.fee, self_pay=self_pay, government_share=split.fee - self_pay, card_draw=draw,
-                 account=split.account, available=available,
-                 balance_after=None if available is None else available - draw, explanation=explanation,
-                 shortfall_to_self_pay=shortfall, card_id=card.id if card else None, refusal=refusal,
-                 allowance_monthly_max=allowance)
+    allowance = card_rules().allowance_monthly_max_for(
+        hours=run.hours, start=run.start_date, programme_code=run.programme.code if run.programme else None
+    )
+    return Quote(
+        fee=split.fee,
+        self_pay=self_pay,
+        government_share=split.fee - self_pay,
+        card_draw=draw,
+        account=split.account,
+        available=available,
+        balance_after=None if available is None else available - draw,
+        explanation=explanation,
+        shortfall_to_self_pay=shortfall,
+        card_id=card.id if card else None,
+        refusal=refusal,
+        allowance_monthly_max=allowance,
+    )
 
 
 def _exemptions(person_id: int | None, on: date) -> frozenset[str]:
@@ -103,8 +121,9 @@ def _available(card: Card | None) -> int | None:
     return cards.available_balance(card.id)  # read only: a page view never opens accounts
 
 
-def _refusal(run: Run, person_id: int | None, main_card: Card | None, paying: Card | None, account: str,
-             on: date) -> DomainError | None:
+def _refusal(
+    run: Run, person_id: int | None, main_card: Card | None, paying: Card | None, account: str, on: date
+) -> DomainError | None:
     """Why this person cannot enrol in this run on this day (seats are checked again when enrolling)."""
     if run.status != "open" or on > run.start_date:
         return errors.EnrolmentClosed()

@@ -128,14 +128,22 @@ def parse(data: dict) -> CardRules:
     labels = _labels(data, "top_up_labels")
     if set(labels) != set(top_ups):
         raise CardRulesError("top_up_labels must name exactly the groups of top_up")
-    windows = tuple(FreeWindow(_int(w.get("max_days"), "withdrawal.free_windows.max_days") if "max_days" in w
-                               else None, _int(w.get("days_after_start"), "withdrawal.free_windows.days_after_start"))
-                    for w in withdrawal.get("free_windows", []))
+    windows = tuple(
+        FreeWindow(
+            _int(w.get("max_days"), "withdrawal.free_windows.max_days") if "max_days" in w else None,
+            _int(w.get("days_after_start"), "withdrawal.free_windows.days_after_start"),
+        )
+        for w in withdrawal.get("free_windows", [])
+    )
     if not windows or windows[-1].max_days is not None:
         raise CardRulesError("withdrawal.free_windows: the last window must have no max_days")
-    penalties = tuple(Penalty(_won(p.get("amount"), "dropout.penalties.amount", allow_zero=True),
-                              _int(p.get("suspend_days"), "dropout.penalties.suspend_days"))
-                      for p in dropout.get("penalties", []))
+    penalties = tuple(
+        Penalty(
+            _won(p.get("amount"), "dropout.penalties.amount", allow_zero=True),
+            _int(p.get("suspend_days"), "dropout.penalties.suspend_days"),
+        )
+        for p in dropout.get("penalties", [])
+    )
     if not penalties:
         raise CardRulesError("dropout.penalties: at least one row")
     rules = CardRules(
@@ -161,14 +169,20 @@ def parse(data: dict) -> CardRules:
         completion_rate=_rate(enrolment.get("completion_rate"), "enrolment.completion_rate"),
         lates_per_absence=_int(enrolment.get("lates_per_absence"), "enrolment.lates_per_absence", minimum=1),
         settlement_rounding=_int(enrolment.get("settlement_rounding"), "enrolment.settlement_rounding", minimum=1),
-        settlement_period_months=_int(enrolment.get("settlement_period_months"),
-                                      "enrolment.settlement_period_months", minimum=1),
+        settlement_period_months=_int(
+            enrolment.get("settlement_period_months"), "enrolment.settlement_period_months", minimum=1
+        ),
         free_windows=windows,
-        remote_days_after_start=_int(withdrawal.get("remote_days_after_start", 0),
-                                     "withdrawal.remote_days_after_start"),
-        refund_steps=tuple(RefundStep(_int(s.get("up_to_trained"), "withdrawal.steps.up_to_trained"),
-                                      _int(s.get("refund_percent"), "withdrawal.steps.refund_percent"))
-                           for s in withdrawal.get("steps", [])),
+        remote_days_after_start=_int(
+            withdrawal.get("remote_days_after_start", 0), "withdrawal.remote_days_after_start"
+        ),
+        refund_steps=tuple(
+            RefundStep(
+                _int(s.get("up_to_trained"), "withdrawal.steps.up_to_trained"),
+                _int(s.get("refund_percent"), "withdrawal.steps.refund_percent"),
+            )
+            for s in withdrawal.get("steps", [])
+        ),
         penalties=penalties,
         exempt_reasons=_labels(dropout, "exempt_reasons"),
     )

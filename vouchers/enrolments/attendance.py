@@ -66,18 +66,27 @@ def record(enrolment_id: int, day: date, mark: str, *, actor: str) -> Attendance
     return row
 
 
-def summary(enrolment_id: int, start: date | None = None, end: date | None = None,
-            rules: CardRules | None = None) -> AttendanceSummary:
+def summary(
+    enrolment_id: int, start: date | None = None, end: date | None = None, rules: CardRules | None = None
+) -> AttendanceSummary:
     rules = rules or card_rules()
     query = select(Attendance.mark).where(Attendance.enrolment_id == enrolment_id)
     if start is not None:
         query = query.where(Attendance.day >= start, Attendance.day <= end)
     marks = list(db.session.scalars(query))
     count = {mark: marks.count(mark.value) for mark in AttendanceMark}
-    absences = count[AttendanceMark.ABSENT] + (count[AttendanceMark.LATE] + count[AttendanceMark.EARLY_LEAVE]) \
-        // rules.lates_per_absence
-    return AttendanceSummary(len(marks), count[AttendanceMark.PRESENT], count[AttendanceMark.LATE],
-                             count[AttendanceMark.EARLY_LEAVE], count[AttendanceMark.ABSENT], absences)
+    absences = (
+        count[AttendanceMark.ABSENT]
+        + (count[AttendanceMark.LATE] + count[AttendanceMark.EARLY_LEAVE]) // rules.lates_per_absence
+    )
+    return AttendanceSummary(
+        len(marks),
+        count[AttendanceMark.PRESENT],
+        count[AttendanceMark.LATE],
+        count[AttendanceMark.EARLY_LEAVE],
+        count[AttendanceMark.ABSENT],
+        absences,
+    )
 
 
 def periods(run: Run, rules: CardRules | None = None) -> list[tuple[int, date, date]]:
@@ -85,8 +94,9 @@ def periods(run: Run, rules: CardRules | None = None) -> list[tuple[int, date, d
     rules = rules or card_rules()
     result, number, first = [], 1, run.start_date
     while first <= run.end_date:
-        last = min(_add_months(run.start_date, number * rules.settlement_period_months) - timedelta(days=1),
-                   run.end_date)
+        last = min(
+            _add_months(run.start_date, number * rules.settlement_period_months) - timedelta(days=1), run.end_date
+        )
         result.append((number, first, last))
         number, first = number + 1, last + timedelta(days=1)
     return result
@@ -97,8 +107,9 @@ def settle_period(enrolment_id: int, period: int, *, actor: str, rules: CardRule
     rules = rules or card_rules()
     audit.lock_chain()
     enrolment = enrolments.get(enrolment_id)
-    existing = db.session.scalar(select(Settlement).where(Settlement.enrolment_id == enrolment_id,
-                                                          Settlement.period == period))
+    existing = db.session.scalar(
+        select(Settlement).where(Settlement.enrolment_id == enrolment_id, Settlement.period == period)
+    )
     if existing is not None:
         return existing
     if enrolment.status not in (S.IN_TRAINING.value, S.COMPLETED.value):
@@ -119,22 +130,35 @@ def settle_period(enrolment_id: int, period: int, *, actor: str, rules: CardRule
     transfer_id = None
     if amount:
         settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)
-        posted = ledger.transfer(f"enrolment:{enrolment.id}:settle:{number}", TransferKind.SETTLE,
-                                 [(provider_payable(run).id, settled.id, amount)],
-                                 memo=f"{number}회차 단위기간 훈련비 지급(출석률 {seen.rate:.0%})", actor=actor)
+        posted = ledger.transfer(
+            f"enrolment:{enrolment.id}:settle:{number}",
+            TransferKind.SETTLE,
+            [(provider_payable(run).id, settled.id, amount)],
+            memo=f"{number}회차 단위기간 훈련비 지급(출석률 {seen.rate:.0%})",
+            actor=actor,
+        )
         transfer_id = posted.id
-    return record_settlement(enrolment, run, number, amount, transfer_id, start=first, end=last, days=seen.days,
-                              absences=seen.absences,
-                              note=f"출석 {seen.days - seen.absences}/{seen.days}일, "
-                                   + ("전액" if factor == 1.0 else "출석 비율만큼"))
+    return record_settlement(
+        enrolment,
+        run,
+        number,
+        amount,
+        transfer_id,
+        start=first,
+        end=last,
+        days=seen.days,
+        absences=seen.absences,
+        note=f"출석 {seen.days - seen.absences}/{seen.days}일, " + ("전액" if factor == 1.0 else "출석 비율만큼"),
+    )
 
 
 def settle_due(today: date, *, actor: str = audit.SYSTEM_ACTOR, rules: CardRules | None = None) -> int:
     """Settle every ended unit period of enrolments in training that has attendance and no settlement yet."""
     rules = rules or card_rules()
     count = 0
-    for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.status == S.IN_TRAINING.value)
-                                        .order_by(Enrolment.id)).all():
+    for enrolment in db.session.scalars(
+        select(Enrolment).where(Enrolment.status == S.IN_TRAINING.value).order_by(Enrolment.id)
+    ).all():
         run = db.session.get(Run, enrolment.run_id)
         for number, first, last in periods(run, rules):
             if last >= today or _settled(enrolment.id, number):
@@ -156,7 +180,8 @@ def complete(enrolment_id: int, *, on: date, actor: str, rules: CardRules | None
     seen = summary(enrolment_id, rules=rules)
     if seen.days == 0 or seen.rate < rules.completion_rate:
         raise errors.CompletionNotReached(
-            f"출석률 {seen.rate:.0%}로 수료 기준({rules.completion_rate:.0%})에 미달합니다.")
+            f"출석률 {seen.rate:.0%}로 수료 기준({rules.completion_rate:.0%})에 미달합니다."
+        )
     if enrolment.status == S.IN_TRAINING:
         for number, first, last in periods(run, rules):
             if not _settled(enrolment_id, number) and summary(enrolment_id, first, last, rules).days:
@@ -176,14 +201,24 @@ def _close_out(enrolment: Enrolment, run: Run, *, actor: str) -> None:
             target = cards.open_accounts(enrolment.card_id).available
         else:
             target = ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", run.programme_id)
-        ledger.transfer(f"{key}:return", TransferKind.REFUND, [(payable.id, target.id, rest)],
-                        memo=f"출석하지 않은 기간의 훈련비 {rest:,}원 반환", actor=actor)
+        ledger.transfer(
+            f"{key}:return",
+            TransferKind.REFUND,
+            [(payable.id, target.id, rest)],
+            memo=f"출석하지 않은 기간의 훈련비 {rest:,}원 반환",
+            actor=actor,
+        )
         enrolment.card_returned += rest
     kept = enrolment.self_pay - enrolment.self_pay_refunded
     if kept > 0:
         settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)
-        posted = ledger.transfer(f"{key}:settle-final", TransferKind.SETTLE, [(payable.id, settled.id, kept)],
-                                 memo=f"자비부담금 {kept:,}원 훈련기관 지급", actor=actor)
+        posted = ledger.transfer(
+            f"{key}:settle-final",
+            TransferKind.SETTLE,
+            [(payable.id, settled.id, kept)],
+            memo=f"자비부담금 {kept:,}원 훈련기관 지급",
+            actor=actor,
+        )
         record_settlement(enrolment, run, 0, kept, posted.id, note=f"자비부담금 {kept:,}원 지급")
 
 
@@ -195,8 +230,12 @@ def _period(run: Run, period: int, rules: CardRules) -> tuple[int, date, date]:
 
 
 def _settled(enrolment_id: int, period: int) -> bool:
-    return db.session.scalar(select(Settlement.id).where(Settlement.enrolment_id == enrolment_id,
-                                                         Settlement.period == period)) is not None
+    return (
+        db.session.scalar(
+            select(Settlement.id).where(Settlement.enrolment_id == enrolment_id, Settlement.period == period)
+        )
+        is not None
+    )
 
 
 def _period_settled(enrolment: Enrolment, run: Run, day: date) -> bool:

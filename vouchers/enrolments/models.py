@@ -31,8 +31,15 @@ from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 
-__all__ = ["ACTIVE_STATUSES", "Attendance", "AttendanceMark", "Enrolment", "EnrolmentEvent", "EnrolmentStatus",
-           "Settlement"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Attendance",
+    "AttendanceMark",
+    "Enrolment",
+    "EnrolmentEvent",
+    "EnrolmentStatus",
+    "Settlement",
+]
 
 
 class EnrolmentStatus(StrEnum):
@@ -47,8 +54,12 @@ class EnrolmentStatus(StrEnum):
     REJECTED = "rejected"
 
 
-ACTIVE_STATUSES = (EnrolmentStatus.APPLIED, EnrolmentStatus.HELD, EnrolmentStatus.CONFIRMED,
-                   EnrolmentStatus.IN_TRAINING)
+ACTIVE_STATUSES = (
+    EnrolmentStatus.APPLIED,
+    EnrolmentStatus.HELD,
+    EnrolmentStatus.CONFIRMED,
+    EnrolmentStatus.IN_TRAINING,
+)
 _ACTIVE_SQL = "status IN ('applied', 'held', 'confirmed', 'in_training')"
 
 
@@ -62,14 +73,21 @@ class AttendanceMark(StrEnum):
 class Enrolment(db.Model):
     __tablename__ = "enrolments"
     __table_args__ = (
-        CheckConstraint("fee >= 0 AND self_pay >= 0 AND government_share >= 0 AND card_draw >= 0",
-                        name="amounts_not_negative"),
+        CheckConstraint(
+            "fee >= 0 AND self_pay >= 0 AND government_share >= 0 AND card_draw >= 0", name="amounts_not_negative"
+        ),
         CheckConstraint("self_pay + government_share = fee", name="split_adds_up"),
         CheckConstraint("card_draw <= government_share", name="draw_within_share"),
         CheckConstraint("account IN ('card', 'kdigital', 'none')", name="account_known"),
         # One live enrolment per person per run, however many requests race.
-        Index("uq_enrolments_live_per_person_run", "person_id", "run_id", unique=True,
-              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        Index(
+            "uq_enrolments_live_per_person_run",
+            "person_id",
+            "run_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
         # A retried request (double click, API retry) finds the enrolment it already made.
         UniqueConstraint("user_id", "request_key", name="uq_enrolments_request"),
         Index("ix_enrolments_status_expires", "status", "expires_at"),

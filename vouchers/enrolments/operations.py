@@ -35,8 +35,17 @@ from vouchers.ledger.models import AccountKind, TransferKind
 
 # -- enrolling ------------------------------------------------------------------------------------------------
 
-def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: date, actor: str,
-          rules: CardRules | None = None) -> Enrolment:
+
+def enrol(
+    user_id: int,
+    run_id: int,
+    *,
+    request_key: str,
+    now: datetime,
+    today: date,
+    actor: str,
+    rules: CardRules | None = None,
+) -> Enrolment:
     """Take a seat and reserve the card draw for the learner; returns the held enrolment.
 
     The same request_key from the same user returns the enrolment it made the first time (a double click,
@@ -47,8 +56,9 @@ def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: 
     if not request_key or len(request_key) > 100:
         raise errors.InvalidTransfer("요청 번호가 올바르지 않습니다.")
     audit.lock_chain()  # PostgreSQL: the chain lock first, then runs and accounts (one lock order everywhere)
-    earlier = db.session.scalar(select(Enrolment).where(Enrolment.user_id == user_id,
-                                                        Enrolment.request_key == request_key))
+    earlier = db.session.scalar(
+        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.request_key == request_key)
+    )
     if earlier is not None:
         if earlier.run_id != run_id:
             raise errors.DuplicateKeyConflict()
@@ -65,11 +75,21 @@ def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: 
     if _live_enrolment(person.id, run_id) is not None:
         raise errors.AlreadyEnrolled()
     take_seat(run_id)
-    enrolment = Enrolment(run_id=run_id, user_id=user_id, person_id=person.id, card_id=price.card_id,
-                          request_key=request_key, status=S.APPLIED.value, fee=price.fee, self_pay=price.self_pay,
-                          government_share=price.government_share, card_draw=price.card_draw,
-                          account=price.account, explanation=price.explanation[:300],
-                          training_days=training_days(run))
+    enrolment = Enrolment(
+        run_id=run_id,
+        user_id=user_id,
+        person_id=person.id,
+        card_id=price.card_id,
+        request_key=request_key,
+        status=S.APPLIED.value,
+        fee=price.fee,
+        self_pay=price.self_pay,
+        government_share=price.government_share,
+        card_draw=price.card_draw,
+        account=price.account,
+        explanation=price.explanation[:300],
+        training_days=training_days(run),
+    )
     savepoint = db.session.begin_nested()
     try:
         db.session.add(enrolment)
@@ -81,25 +101,40 @@ def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: 
     enrolment.expires_at = now + timedelta(minutes=rules.hold_minutes)
     if price.card_draw:
         accounts = cards.open_accounts(price.card_id)
-        held = ledger.hold(f"enrolment:{enrolment.id}:hold", accounts.available.id, accounts.held.id,
-                           price.card_draw, expires_at=enrolment.expires_at,
-                           memo=f"수강 신청 보류: {run.course.title[:150]}", actor=actor)
+        held = ledger.hold(
+            f"enrolment:{enrolment.id}:hold",
+            accounts.available.id,
+            accounts.held.id,
+            price.card_draw,
+            expires_at=enrolment.expires_at,
+            memo=f"수강 신청 보류: {run.course.title[:150]}",
+            actor=actor,
+        )
         enrolment.hold_id = held.id
-    apply_event(enrolment, "hold", reason=f"자비부담 {price.self_pay:,}원, 카드 사용 {price.card_draw:,}원",
-                actor=actor)
+    apply_event(
+        enrolment, "hold", reason=f"자비부담 {price.self_pay:,}원, 카드 사용 {price.card_draw:,}원", actor=actor
+    )
     return enrolment
 
 
 def _live_enrolment(person_id: int, run_id: int) -> Enrolment | None:
-    return db.session.scalar(select(Enrolment).where(Enrolment.person_id == person_id, Enrolment.run_id == run_id,
-                                                     Enrolment.status.in_([s.value for s in ACTIVE_STATUSES])))
+    return db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.person_id == person_id,
+            Enrolment.run_id == run_id,
+            Enrolment.status.in_([s.value for s in ACTIVE_STATUSES]),
+        )
+    )
 
 
 def take_seat(run_id: int) -> None:
     """One seat, or RunFull: a guarded UPDATE, so however many requests race, no run is oversold."""
     taken = db.session.execute(
-        update(Run).where(Run.id == run_id, Run.capacity - Run.source_enrolled - Run.local_enrolled > 0)
-        .values(local_enrolled=Run.local_enrolled + 1).execution_options(synchronize_session=False))
+        update(Run)
+        .where(Run.id == run_id, Run.capacity - Run.source_enrolled - Run.local_enrolled > 0)
+        .values(local_enrolled=Run.local_enrolled + 1)
+        .execution_options(synchronize_session=False)
+    )
     if taken.rowcount != 1:
         raise errors.RunFull()
     db.session.expire_all()
@@ -108,14 +143,18 @@ def take_seat(run_id: int) -> None:
 
 def return_seat(run_id: int) -> None:
     """Give a seat back (expired, rejected, or withdrawn before the start) and announce the run change."""
-    returned = db.session.execute(update(Run).where(Run.id == run_id, Run.local_enrolled > 0)
-                                  .values(local_enrolled=Run.local_enrolled - 1)
-                                  .execution_options(synchronize_session=False))
+    returned = db.session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.local_enrolled > 0)
+        .values(local_enrolled=Run.local_enrolled - 1)
+        .execution_options(synchronize_session=False)
+    )
     if returned.rowcount:
         changes.runs_changed([run_id])
 
 
 # -- paying -------------------------------------------------------------------------------------------------
+
 
 def confirm(enrolment_id: int, *, actor: str, reason: str = "자비부담금 결제 완료") -> Enrolment:
     """The co-payment was collected (or there was none): spend the hold, fund the provider. Idempotent."""
@@ -129,16 +168,31 @@ def confirm(enrolment_id: int, *, actor: str, reason: str = "자비부담금 결
     payable = provider_payable(run)
     key = f"enrolment:{enrolment.id}"
     if enrolment.hold_id is not None:
-        ledger.capture(f"{key}:capture", enrolment.hold_id, payable.id, actor=actor,
-                       memo=f"훈련비 카드 결제: {run.course.title[:150]}")
+        ledger.capture(
+            f"{key}:capture",
+            enrolment.hold_id,
+            payable.id,
+            actor=actor,
+            memo=f"훈련비 카드 결제: {run.course.title[:150]}",
+        )
     elif enrolment.account == "none" and enrolment.government_share:
         budget = ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", run.programme_id)
-        ledger.transfer(f"{key}:fund", TransferKind.FUND, [(budget.id, payable.id, enrolment.government_share)],
-                        memo=f"사업 예산 훈련비 지원: {run.course.title[:150]}", actor=actor)
+        ledger.transfer(
+            f"{key}:fund",
+            TransferKind.FUND,
+            [(budget.id, payable.id, enrolment.government_share)],
+            memo=f"사업 예산 훈련비 지원: {run.course.title[:150]}",
+            actor=actor,
+        )
     if enrolment.self_pay:
         copay = ledger.open_account(AccountKind.LEARNER_COPAY, "programme", run.programme_id)
-        ledger.transfer(f"{key}:copay", TransferKind.COPAY, [(copay.id, payable.id, enrolment.self_pay)],
-                        memo=f"자비부담금 {enrolment.self_pay:,}원 납부", actor=actor)
+        ledger.transfer(
+            f"{key}:copay",
+            TransferKind.COPAY,
+            [(copay.id, payable.id, enrolment.self_pay)],
+            memo=f"자비부담금 {enrolment.self_pay:,}원 납부",
+            actor=actor,
+        )
     enrolment.expires_at = None
     apply_event(enrolment, "pay", reason=reason, actor=actor)
     return enrolment
@@ -146,11 +200,16 @@ def confirm(enrolment_id: int, *, actor: str, reason: str = "자비부담금 결
 
 # -- the worker's jobs ------------------------------------------------------------------------------------------
 
+
 def expire_due(now: datetime, *, limit: int = 200, actor: str = audit.SYSTEM_ACTOR) -> int:
     """Expire held enrolments whose payment deadline passed: release the hold, return the seat."""
     audit.lock_chain()
-    due = db.session.scalars(select(Enrolment).where(Enrolment.status == S.HELD.value, Enrolment.expires_at <= now)
-                             .order_by(Enrolment.expires_at, Enrolment.id).limit(limit)).all()
+    due = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.status == S.HELD.value, Enrolment.expires_at <= now)
+        .order_by(Enrolment.expires_at, Enrolment.id)
+        .limit(limit)
+    ).all()
     for enrolment in due:
         expire(enrolment, reason="결제 기한이 지나 신청이 취소되었습니다", actor=actor)
     return len(due)
@@ -158,9 +217,13 @@ def expire_due(now: datetime, *, limit: int = 200, actor: str = audit.SYSTEM_ACT
 
 def start_due(today: date, *, limit: int = 500, actor: str = audit.SYSTEM_ACTOR) -> int:
     """Confirmed enrolments whose run has started are in training."""
-    due = db.session.scalars(select(Enrolment).join(Run, Run.id == Enrolment.run_id)
-                             .where(Enrolment.status == S.CONFIRMED.value, Run.start_date <= today)
-                             .order_by(Enrolment.id).limit(limit)).all()
+    due = db.session.scalars(
+        select(Enrolment)
+        .join(Run, Run.id == Enrolment.run_id)
+        .where(Enrolment.status == S.CONFIRMED.value, Run.start_date <= today)
+        .order_by(Enrolment.id)
+        .limit(limit)
+    ).all()
     for enrolment in due:
         apply_event(enrolment, "start", reason="훈련 시작일", actor=actor)
     return len(due)
@@ -184,6 +247,7 @@ def release_hold(enrolment: Enrolment, why: str, *, actor: str) -> None:
 
 # -- reading and helpers --------------------------------------------------------------------------------------
 
+
 def get(enrolment_id: int) -> Enrolment:
     enrolment = db.session.get(Enrolment, enrolment_id, populate_existing=True)
     if enrolment is None:
@@ -201,14 +265,22 @@ def own(enrolment_id: int, user_id: int) -> Enrolment:
 
 def dropout_count(person_id: int) -> int:
     """Dropouts that count toward penalties (an exempt reason does not count)."""
-    return db.session.scalar(select(func.count()).select_from(Enrolment).where(
-        Enrolment.person_id == person_id, Enrolment.status == S.DROPPED.value, Enrolment.exempt_reason.is_(None)))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.person_id == person_id, Enrolment.status == S.DROPPED.value, Enrolment.exempt_reason.is_(None))
+    )
 
 
 def settled_amount(enrolment_id: int) -> int:
     """The government share paid to the provider by unit period so far (period 0, the final payment, apart)."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Settlement.amount), 0))
-                                 .where(Settlement.enrolment_id == enrolment_id, Settlement.period >= 1)))
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Settlement.amount), 0)).where(
+                Settlement.enrolment_id == enrolment_id, Settlement.period >= 1
+            )
+        )
+    )
 
 
 def training_days(run: Run) -> int:
@@ -235,12 +307,30 @@ def provider_payable(run: Run):
     return ledger.open_account(AccountKind.PROVIDER_PAYABLE, "provider", run.course.provider_id)
 
 
-def record_settlement(enrolment: Enrolment, run: Run, period: int, amount: int, transfer_id: int | None, *,
-                       note: str, start: date | None = None, end: date | None = None, days: int = 0,
-                       absences: int = 0) -> Settlement:
-    row = Settlement(enrolment_id=enrolment.id, period=period, period_start=start or run.start_date,
-                     period_end=end or run.end_date, training_days=days, absences=absences, amount=amount,
-                     transfer_id=transfer_id, note=note)
+def record_settlement(
+    enrolment: Enrolment,
+    run: Run,
+    period: int,
+    amount: int,
+    transfer_id: int | None,
+    *,
+    note: str,
+    start: date | None = None,
+    end: date | None = None,
+    days: int = 0,
+    absences: int = 0,
+) -> Settlement:
+    row = Settlement(
+        enrolment_id=enrolment.id,
+        period=period,
+        period_start=start or run.start_date,
+        period_end=end or run.end_date,
+        training_days=days,
+        absences=absences,
+        amount=amount,
+        transfer_id=transfer_id,
+        note=note,
+    )
     db.session.add(row)
     db.session.flush()
     return row

@@ -1,7 +1,7 @@
 """The enrolment state machine: one transition table, and the one function that applies it.
 
-    applied → held (card share reserved, co-payment pending) → confirmed (paid) → in_training
-            → completed | dropped | withdrawn;   held → expired (unpaid in time);  applied | held → rejected
+applied → held (card share reserved, co-payment pending) → confirmed (paid) → in_training
+        → completed | dropped | withdrawn;   held → expired (unpaid in time);  applied | held → rejected
 """
 
 from __future__ import annotations
@@ -28,12 +28,27 @@ TRANSITIONS: dict[tuple[EnrolmentStatus, str], EnrolmentStatus] = {
     (S.IN_TRAINING, "complete"): S.COMPLETED,
 }
 EVENTS = sorted({event for _status, event in TRANSITIONS})
-EVENT_LABELS = {"hold": "수강 신청(카드 금액 보류)", "reject": "신청 반려", "pay": "자비부담금 결제 완료",
-                "expire": "결제 기한 만료", "withdraw": "수강 취소", "start": "훈련 시작", "drop": "중도탈락",
-                "complete": "수료"}
-STATUS_LABELS = {S.APPLIED: "신청", S.HELD: "결제 대기", S.CONFIRMED: "수강 확정", S.IN_TRAINING: "훈련 중",
-                 S.COMPLETED: "수료", S.DROPPED: "중도탈락", S.WITHDRAWN: "취소", S.EXPIRED: "기한 만료",
-                 S.REJECTED: "반려"}
+EVENT_LABELS = {
+    "hold": "수강 신청(카드 금액 보류)",
+    "reject": "신청 반려",
+    "pay": "자비부담금 결제 완료",
+    "expire": "결제 기한 만료",
+    "withdraw": "수강 취소",
+    "start": "훈련 시작",
+    "drop": "중도탈락",
+    "complete": "수료",
+}
+STATUS_LABELS = {
+    S.APPLIED: "신청",
+    S.HELD: "결제 대기",
+    S.CONFIRMED: "수강 확정",
+    S.IN_TRAINING: "훈련 중",
+    S.COMPLETED: "수료",
+    S.DROPPED: "중도탈락",
+    S.WITHDRAWN: "취소",
+    S.EXPIRED: "기한 만료",
+    S.REJECTED: "반려",
+}
 
 
 def apply_event(enrolment: Enrolment, event: str, *, reason: str, actor: str) -> EnrolmentStatus:
@@ -43,11 +58,25 @@ def apply_event(enrolment: Enrolment, event: str, *, reason: str, actor: str) ->
         new = TRANSITIONS[(current, event)]
     except KeyError:
         raise errors.IllegalTransition(
-            f"'{STATUS_LABELS[current]}' 상태에서는 '{EVENT_LABELS.get(event, event)}'을(를) 할 수 없습니다.") from None
+            f"'{STATUS_LABELS[current]}' 상태에서는 '{EVENT_LABELS.get(event, event)}'을(를) 할 수 없습니다."
+        ) from None
     enrolment.status = new.value
-    db.session.add(EnrolmentEvent(enrolment_id=enrolment.id, from_status=current.value, to_status=new.value,
-                                  event=event, reason=reason, actor=actor))
+    db.session.add(
+        EnrolmentEvent(
+            enrolment_id=enrolment.id,
+            from_status=current.value,
+            to_status=new.value,
+            event=event,
+            reason=reason,
+            actor=actor,
+        )
+    )
     db.session.flush()
-    audit.append(f"enrolment.{event}", actor=actor, subject_type="enrolment", subject_id=enrolment.id,
-                 data={"from": current.value, "to": new.value})
+    audit.append(
+        f"enrolment.{event}",
+        actor=actor,
+        subject_type="enrolment",
+        subject_id=enrolment.id,
+        data={"from": current.value, "to": new.value},
+    )
     return new

@@ -44,8 +44,19 @@ from hrdnet.timeutil import utcnow
 
 CURRENCY = "KRW"
 
-__all__ = ["CURRENCY", "SETTLING_KINDS", "Account", "AccountKind", "AccountKindDefinition", "Entry", "Hold", "Side",
-           "Transfer", "TransferKind", "TransferKindDefinition"]
+__all__ = [
+    "CURRENCY",
+    "SETTLING_KINDS",
+    "Account",
+    "AccountKind",
+    "AccountKindDefinition",
+    "Entry",
+    "Hold",
+    "Side",
+    "Transfer",
+    "TransferKind",
+    "TransferKindDefinition",
+]
 
 
 class Side(StrEnum):
@@ -84,8 +95,11 @@ class TransferKind(StrEnum):
 
 
 # A hold is settled by exactly one transfer of one of these kinds; the state it leaves the hold in.
-SETTLING_KINDS = {TransferKind.CAPTURE: "captured", TransferKind.RELEASE: "released",
-                  TransferKind.HOLD_EXPIRY: "expired"}
+SETTLING_KINDS = {
+    TransferKind.CAPTURE: "captured",
+    TransferKind.RELEASE: "released",
+    TransferKind.HOLD_EXPIRY: "expired",
+}
 
 
 class AccountKindDefinition(db.Model):
@@ -117,14 +131,25 @@ class Account(db.Model):
     __tablename__ = "accounts"
     __table_args__ = (
         UniqueConstraint("kind", "owner_type", "owner_id", name="uq_accounts_owner"),
-        ForeignKeyConstraint(["kind", "owner_type", "normal_side", "may_go_negative"],
-                             ["account_kinds.code", "account_kinds.owner_type", "account_kinds.normal_side",
-                              "account_kinds.may_go_negative"], name="fk_accounts_kind_account_kinds"),
+        ForeignKeyConstraint(
+            ["kind", "owner_type", "normal_side", "may_go_negative"],
+            [
+                "account_kinds.code",
+                "account_kinds.owner_type",
+                "account_kinds.normal_side",
+                "account_kinds.may_go_negative",
+            ],
+            name="fk_accounts_kind_account_kinds",
+        ),
         CheckConstraint("balance >= 0 OR may_go_negative", name="floor"),
         CheckConstraint(f"currency = '{CURRENCY}'", name="currency_krw"),
         # The accounts that hold money for pending holds right now: where the hold-expiry job starts.
-        Index("ix_accounts_holding", "id", postgresql_where=text("kind = 'card_held' AND balance > 0"),
-              sqlite_where=text("kind = 'card_held' AND balance > 0")),
+        Index(
+            "ix_accounts_holding",
+            "id",
+            postgresql_where=text("kind = 'card_held' AND balance > 0"),
+            sqlite_where=text("kind = 'card_held' AND balance > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,9 +172,14 @@ class Transfer(db.Model):
         CheckConstraint("total > 0", name="total_positive"),
         CheckConstraint("memo <> ''", name="memo_given"),
         # The closing entry must exist by COMMIT: a transfer whose entries were not all written fails then.
-        ForeignKeyConstraint(["id", "entry_count"], ["entries.transfer_id", "entries.seq"],
-                             name="fk_transfers_closing_entry", use_alter=True, deferrable=True,
-                             initially="DEFERRED"),
+        ForeignKeyConstraint(
+            ["id", "entry_count"],
+            ["entries.transfer_id", "entries.seq"],
+            name="fk_transfers_closing_entry",
+            use_alter=True,
+            deferrable=True,
+            initially="DEFERRED",
+        ),
     )
 
     # autoincrement stated: SQLAlchemy would not assume it for a key column that is also part of a foreign key.
@@ -163,8 +193,9 @@ class Transfer(db.Model):
     memo: Mapped[str] = mapped_column(String(200))  # Korean, plain: a line of the learner's card history
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    entries: Mapped[list[Entry]] = relationship(back_populates="transfer", order_by="Entry.seq",
-                                                foreign_keys="Entry.transfer_id", viewonly=True)
+    entries: Mapped[list[Entry]] = relationship(
+        back_populates="transfer", order_by="Entry.seq", foreign_keys="Entry.transfer_id", viewonly=True
+    )
 
 
 class Entry(db.Model):

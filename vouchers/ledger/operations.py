@@ -101,6 +101,7 @@ class LedgerReport:
 
 # -- accounts ----------------------------------------------------------------------------------------------
 
+
 def open_account(kind: str, owner_type: str, owner_id: int) -> Account:
     """The account of this kind for this owner, opened with a zero balance if it does not exist yet.
 
@@ -116,8 +117,14 @@ def open_account(kind: str, owner_type: str, owner_id: int) -> Account:
     existing = find_account(kind, owner_type, owner_id)
     if existing is not None:
         return existing
-    account = Account(kind=definition.code, owner_type=owner_type, owner_id=owner_id,
-                      normal_side=definition.normal_side, may_go_negative=definition.may_go_negative, balance=0)
+    account = Account(
+        kind=definition.code,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        normal_side=definition.normal_side,
+        may_go_negative=definition.may_go_negative,
+        balance=0,
+    )
     savepoint = db.session.begin_nested()
     try:
         db.session.add(account)
@@ -133,8 +140,9 @@ def open_account(kind: str, owner_type: str, owner_id: int) -> Account:
 
 
 def find_account(kind: str, owner_type: str, owner_id: int) -> Account | None:
-    return db.session.scalar(select(Account).where(Account.kind == str(kind), Account.owner_type == owner_type,
-                                                   Account.owner_id == owner_id))
+    return db.session.scalar(
+        select(Account).where(Account.kind == str(kind), Account.owner_type == owner_type, Account.owner_id == owner_id)
+    )
 
 
 def balance(account_id: int) -> int:
@@ -170,27 +178,44 @@ def history(account_id: int, *, limit: int = 50, before_entry_id: int | None = N
     if before_entry_id is None:
         after_page = literal(0)
     else:
-        after_page = (select(func.coalesce(func.sum(later_change), 0))
-                      .where(later.account_id == account_id, later.id >= before_entry_id).scalar_subquery())
-    query = (select(Entry.id, Entry.transfer_id, Transfer.created_at, Transfer.kind, TransferKindDefinition.label,
-                    Transfer.memo, change.label("change"), current.label("current"), after_page.label("after_page"))
-             .join(Transfer, Transfer.id == Entry.transfer_id)
-             .join(TransferKindDefinition, TransferKindDefinition.code == Transfer.kind)
-             .where(Entry.account_id == account_id)
-             .order_by(Entry.id.desc()).limit(limit))
+        after_page = (
+            select(func.coalesce(func.sum(later_change), 0))
+            .where(later.account_id == account_id, later.id >= before_entry_id)
+            .scalar_subquery()
+        )
+    query = (
+        select(
+            Entry.id,
+            Entry.transfer_id,
+            Transfer.created_at,
+            Transfer.kind,
+            TransferKindDefinition.label,
+            Transfer.memo,
+            change.label("change"),
+            current.label("current"),
+            after_page.label("after_page"),
+        )
+        .join(Transfer, Transfer.id == Entry.transfer_id)
+        .join(TransferKindDefinition, TransferKindDefinition.code == Transfer.kind)
+        .where(Entry.account_id == account_id)
+        .order_by(Entry.id.desc())
+        .limit(limit)
+    )
     if before_entry_id is not None:
         query = query.where(Entry.id < before_entry_id)
     lines, running = [], None
     for row in db.session.execute(query):
         if running is None:
             running = row.current - row.after_page
-        lines.append(HistoryLine(row.id, row.transfer_id, row.created_at, row.kind, row.label, row.memo,
-                                 row.change, running))
+        lines.append(
+            HistoryLine(row.id, row.transfer_id, row.created_at, row.kind, row.label, row.memo, row.change, running)
+        )
         running -= row.change
     return lines
 
 
 # -- transfers ---------------------------------------------------------------------------------------------
+
 
 def transfer(key: str, kind: str, legs: Sequence[Leg | tuple[int, int, int]], *, memo: str, actor: str) -> Transfer:
     """Post one balanced transfer: each leg moves amount won from its debit account to its credit account.
@@ -207,8 +232,16 @@ def transfer(key: str, kind: str, legs: Sequence[Leg | tuple[int, int, int]], *,
     return posted
 
 
-def hold(key: str, available_account_id: int, held_account_id: int, amount: int, *, expires_at: datetime,
-         memo: str, actor: str) -> Hold:
+def hold(
+    key: str,
+    available_account_id: int,
+    held_account_id: int,
+    amount: int,
+    *,
+    expires_at: datetime,
+    memo: str,
+    actor: str,
+) -> Hold:
     """Reserve `amount` on a card: move it from the card's available account to its held account.
 
     The hold stays pending until capture(), release() or expire_holds() settles it. A retry with the same
@@ -218,30 +251,43 @@ def hold(key: str, available_account_id: int, held_account_id: int, amount: int,
     _check_amount(amount)
     if expires_at.tzinfo is None:
         raise errors.InvalidTransfer("보류 만료 시각에는 시간대가 있어야 합니다.")
-    accounts = {row.id: row for row in db.session.execute(
-        select(Account.id, Account.kind, Account.owner_type, Account.owner_id)
-        .where(Account.id.in_([available_account_id, held_account_id])))}
+    accounts = {
+        row.id: row
+        for row in db.session.execute(
+            select(Account.id, Account.kind, Account.owner_type, Account.owner_id).where(
+                Account.id.in_([available_account_id, held_account_id])
+            )
+        )
+    }
     available, held = accounts.get(available_account_id), accounts.get(held_account_id)
     if available is None or held is None:
         raise errors.AccountNotFound()
-    if (available.kind, held.kind) != (AccountKind.CARD_AVAILABLE, AccountKind.CARD_HELD) or \
-            (available.owner_type, available.owner_id) != (held.owner_type, held.owner_id):
+    if (available.kind, held.kind) != (AccountKind.CARD_AVAILABLE, AccountKind.CARD_HELD) or (
+        available.owner_type,
+        available.owner_id,
+    ) != (held.owner_type, held.owner_id):
         raise errors.InvalidTransfer("보류는 한 카드의 사용 가능 잔액에서 같은 카드의 보류 계정으로만 옮깁니다.")
     entries = [(available_account_id, Side.DEBIT, amount), (held_account_id, Side.CREDIT, amount)]
     posted, created = _post(key, TransferKind.HOLD, entries, memo=memo, actor=actor, audit_later=True)
     if not created:
         return db.session.scalar(select(Hold).where(Hold.transfer_id == posted.id))
-    placed = Hold(transfer_id=posted.id, available_account_id=available_account_id,
-                  held_account_id=held_account_id, amount=amount, expires_at=expires_at,
-                  created_at=posted.created_at)
+    placed = Hold(
+        transfer_id=posted.id,
+        available_account_id=available_account_id,
+        held_account_id=held_account_id,
+        amount=amount,
+        expires_at=expires_at,
+        created_at=posted.created_at,
+    )
     db.session.add(placed)
     db.session.flush()
     _audit(posted, entries, actor, hold_id=placed.id)
     return placed
 
 
-def capture(key: str, hold_id: int, to_account_id: int, *, amount: int | None = None, memo: str | None = None,
-            actor: str) -> Transfer:
+def capture(
+    key: str, hold_id: int, to_account_id: int, *, amount: int | None = None, memo: str | None = None, actor: str
+) -> Transfer:
     """Spend a pending hold: `amount` (default all of it) goes to `to_account_id` (a provider's payable);
     the rest of a partial capture goes back to the card's available balance, in the same transfer."""
     _check_caller_key(key)
@@ -268,8 +314,14 @@ def release(key: str, hold_id: int, *, memo: str | None = None, actor: str) -> T
     """Void a pending hold: its whole amount goes back to the card's available balance."""
     _check_caller_key(key)
     held = _get_hold(hold_id)
-    posted, _created = _post(key, TransferKind.RELEASE, _release_entries(held),
-                             memo=memo or f"보류 {held.amount:,}원 해제", actor=actor, hold=held)
+    posted, _created = _post(
+        key,
+        TransferKind.RELEASE,
+        _release_entries(held),
+        memo=memo or f"보류 {held.amount:,}원 해제",
+        actor=actor,
+        hold=held,
+    )
     return posted
 
 
@@ -285,16 +337,29 @@ def expire_holds(now: datetime, *, limit: int = HOLD_EXPIRY_BATCH, actor: str = 
     """
     settled = aliased(Transfer)
     due = db.session.scalars(
-        select(Hold).join(Account, Account.id == Hold.held_account_id)
+        select(Hold)
+        .join(Account, Account.id == Hold.held_account_id)
         .outerjoin(settled, settled.hold_id == Hold.id)
-        .where(Account.kind == AccountKind.CARD_HELD.value, Account.balance > 0, settled.id.is_(None),
-               Hold.expires_at <= now)
-        .order_by(Hold.expires_at, Hold.id).limit(limit)).all()
+        .where(
+            Account.kind == AccountKind.CARD_HELD.value,
+            Account.balance > 0,
+            settled.id.is_(None),
+            Hold.expires_at <= now,
+        )
+        .order_by(Hold.expires_at, Hold.id)
+        .limit(limit)
+    ).all()
     released = 0
     for held in due:
         try:
-            _posted, created = _post(f"{RESERVED_KEY_PREFIX}hold-expiry:{held.id}", TransferKind.HOLD_EXPIRY, _release_entries(held),
-                                     memo=f"결제 기한이 지나 보류 {held.amount:,}원 해제", actor=actor, hold=held)
+            _posted, created = _post(
+                f"{RESERVED_KEY_PREFIX}hold-expiry:{held.id}",
+                TransferKind.HOLD_EXPIRY,
+                _release_entries(held),
+                memo=f"결제 기한이 지나 보류 {held.amount:,}원 해제",
+                actor=actor,
+                hold=held,
+            )
         except errors.HoldNotPending:
             continue  # captured or released after we looked
         released += created
@@ -321,8 +386,17 @@ def _release_entries(held: Hold) -> list[tuple[int, str, int]]:
 
 # -- posting -----------------------------------------------------------------------------------------------
 
-def _post(key: str, kind: str, entries: list[tuple[int, str, int]], *, memo: str, actor: str,
-          hold: Hold | None = None, audit_later: bool = False) -> tuple[Transfer, bool]:
+
+def _post(
+    key: str,
+    kind: str,
+    entries: list[tuple[int, str, int]],
+    *,
+    memo: str,
+    actor: str,
+    hold: Hold | None = None,
+    audit_later: bool = False,
+) -> tuple[Transfer, bool]:
     """Write one transfer and its entries; returns (transfer, True), or (the earlier one, False) on a retry."""
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
         raise errors.InvalidTransfer(f"요청 번호(key)는 1~{MAX_KEY}자의 문자열이어야 합니다.")
@@ -342,15 +416,20 @@ def _post(key: str, kind: str, entries: list[tuple[int, str, int]], *, memo: str
     _check_floors(entries, locked)
 
     total = sum(amount for _account, side, amount in entries if side == Side.DEBIT)
-    posted = Transfer(key=key, kind=str(kind), hold_id=hold_id, entry_count=len(entries), total=total, memo=memo,
-                      created_at=utcnow())
+    posted = Transfer(
+        key=key, kind=str(kind), hold_id=hold_id, entry_count=len(entries), total=total, memo=memo, created_at=utcnow()
+    )
     savepoint = db.session.begin_nested()
     try:
         db.session.add(posted)
         db.session.flush()
-        db.session.execute(insert(Entry), [
-            {"transfer_id": posted.id, "seq": seq, "account_id": account_id, "side": str(side), "amount": amount}
-            for seq, (account_id, side, amount) in enumerate(entries, start=1)])
+        db.session.execute(
+            insert(Entry),
+            [
+                {"transfer_id": posted.id, "seq": seq, "account_id": account_id, "side": str(side), "amount": amount}
+                for seq, (account_id, side, amount) in enumerate(entries, start=1)
+            ],
+        )
     except IntegrityError as exc:
         savepoint.rollback()
         return _after_refusal(exc, key, kind, entries, memo, hold), False
@@ -363,13 +442,15 @@ def _post(key: str, kind: str, entries: list[tuple[int, str, int]], *, memo: str
 
 def _lock_accounts(account_ids: list[int]) -> dict[int, tuple[int, bool, str, str]]:
     """{id: (balance, may_go_negative, normal_side, kind)}, read under the locks described in the module doc."""
-    query = (select(Account.id, Account.balance, Account.may_go_negative, Account.normal_side, Account.kind)
-             .where(Account.id.in_(account_ids)).order_by(Account.id))
+    query = (
+        select(Account.id, Account.balance, Account.may_go_negative, Account.normal_side, Account.kind)
+        .where(Account.id.in_(account_ids))
+        .order_by(Account.id)
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         audit.lock_chain()  # chain first, then accounts by id: one lock order for every posting
         query = query.with_for_update()
-    return {row.id: (row.balance, row.may_go_negative, row.normal_side, row.kind)
-            for row in db.session.execute(query)}
+    return {row.id: (row.balance, row.may_go_negative, row.normal_side, row.kind) for row in db.session.execute(query)}
 
 
 def _earlier_transfer(key: str) -> Transfer | None:
@@ -391,8 +472,9 @@ def _check_floors(entries, locked) -> None:
     for account_id, change in _changes(entries, locked).items():
         current, may_go_negative, _normal, kind = locked[account_id]
         if not may_go_negative and current + change < 0:
-            raise errors.InsufficientBalance(details={"account_id": account_id, "kind": kind, "balance": current,
-                                                      "needed": -change})
+            raise errors.InsufficientBalance(
+                details={"account_id": account_id, "kind": kind, "balance": current, "needed": -change}
+            )
 
 
 def _changes(entries, locked) -> dict[int, int]:
@@ -423,8 +505,12 @@ def _after_refusal(exc: IntegrityError, key, kind, entries, memo, hold) -> Trans
 
 
 def _same_or_conflict(existing: Transfer, kind, entries, memo, hold_id) -> Transfer:
-    posted = Counter((row.account_id, row.side, row.amount) for row in db.session.execute(
-        select(Entry.account_id, Entry.side, Entry.amount).where(Entry.transfer_id == existing.id)))
+    posted = Counter(
+        (row.account_id, row.side, row.amount)
+        for row in db.session.execute(
+            select(Entry.account_id, Entry.side, Entry.amount).where(Entry.transfer_id == existing.id)
+        )
+    )
     wanted = Counter((account_id, str(side), amount) for account_id, side, amount in entries)
     if existing.kind != str(kind) or existing.memo != memo or existing.hold_id != hold_id or posted != wanted:
         raise errors.DuplicateKeyConflict(details={"key": existing.key, "transfer_id": existing.id})
@@ -496,12 +582,34 @@ def _check_amount(amount) -> None:
 
 # The guard triggers the ledger migration installs; verify() reports any that is missing or disabled.
 GUARD_TRIGGERS = {
-    "sqlite": {"entries_check", "entries_apply", "accounts_open", "accounts_guard", "accounts_no_delete",
-               "holds_check", "transfers_no_update", "transfers_no_delete", "entries_no_update",
-               "entries_no_delete", "holds_no_update", "holds_no_delete"},
-    "postgresql": {"entries_check", "entries_apply", "accounts_guard", "accounts_no_truncate", "holds_check",
-                   "transfers_complete", "transfers_append_only", "transfers_no_truncate", "entries_append_only",
-                   "entries_no_truncate", "holds_append_only", "holds_no_truncate"},
+    "sqlite": {
+        "entries_check",
+        "entries_apply",
+        "accounts_open",
+        "accounts_guard",
+        "accounts_no_delete",
+        "holds_check",
+        "transfers_no_update",
+        "transfers_no_delete",
+        "entries_no_update",
+        "entries_no_delete",
+        "holds_no_update",
+        "holds_no_delete",
+    },
+    "postgresql": {
+        "entries_check",
+        "entries_apply",
+        "accounts_guard",
+        "accounts_no_truncate",
+        "holds_check",
+        "transfers_complete",
+        "transfers_append_only",
+        "transfers_no_truncate",
+        "entries_append_only",
+        "entries_no_truncate",
+        "holds_append_only",
+        "holds_no_truncate",
+    },
 }
 _SHOWN = 20  # problems listed per check; the count says how many more
 
@@ -519,7 +627,8 @@ def verify() -> LedgerReport:
         accounts=session.scalar(select(func.count()).select_from(Account)),
         transfers=session.scalar(select(func.count()).select_from(Transfer)),
         entries=session.scalar(select(func.count()).select_from(Entry)),
-        holds=session.scalar(select(func.count()).select_from(Hold)))
+        holds=session.scalar(select(func.count()).select_from(Hold)),
+    )
     problems = report.problems
 
     def add(rows, describe):
@@ -529,61 +638,117 @@ def verify() -> LedgerReport:
             problems.append(f"… and {len(rows) - _SHOWN} more like the above")
 
     change = case((Entry.side == Account.normal_side, Entry.amount), else_=-Entry.amount)
-    per_account = (select(Account.id, Account.kind, Account.owner_type, Account.owner_id, Account.balance,
-                          Account.may_go_negative, func.coalesce(func.sum(change), 0).label("derived"))
-                   .outerjoin(Entry, Entry.account_id == Account.id)
-                   .group_by(Account.id, Account.kind, Account.owner_type, Account.owner_id, Account.balance,
-                             Account.may_go_negative).subquery())
-    add(session.execute(select(per_account).where(per_account.c.balance != per_account.c.derived)),
-        lambda r: f"account {r.id} ({r.kind} of {r.owner_type} {r.owner_id}): cached balance {r.balance} "
-                  f"but its entries sum to {r.derived}")
-    add(session.execute(select(per_account).where(per_account.c.derived < 0, per_account.c.may_go_negative.is_(False))),
-        lambda r: f"account {r.id} ({r.kind} of {r.owner_type} {r.owner_id}) may not go negative but its "
-                  f"entries sum to {r.derived}")
+    per_account = (
+        select(
+            Account.id,
+            Account.kind,
+            Account.owner_type,
+            Account.owner_id,
+            Account.balance,
+            Account.may_go_negative,
+            func.coalesce(func.sum(change), 0).label("derived"),
+        )
+        .outerjoin(Entry, Entry.account_id == Account.id)
+        .group_by(
+            Account.id, Account.kind, Account.owner_type, Account.owner_id, Account.balance, Account.may_go_negative
+        )
+        .subquery()
+    )
+    add(
+        session.execute(select(per_account).where(per_account.c.balance != per_account.c.derived)),
+        lambda r: (
+            f"account {r.id} ({r.kind} of {r.owner_type} {r.owner_id}): cached balance {r.balance} "
+            f"but its entries sum to {r.derived}"
+        ),
+    )
+    add(
+        session.execute(select(per_account).where(per_account.c.derived < 0, per_account.c.may_go_negative.is_(False))),
+        lambda r: (
+            f"account {r.id} ({r.kind} of {r.owner_type} {r.owner_id}) may not go negative but its "
+            f"entries sum to {r.derived}"
+        ),
+    )
 
     debits = func.coalesce(func.sum(case((Entry.side == Side.DEBIT.value, Entry.amount))), 0)
     credits = func.coalesce(func.sum(case((Entry.side == Side.CREDIT.value, Entry.amount))), 0)
-    add(session.execute(
-        select(Transfer.id, Transfer.key, Transfer.entry_count, Transfer.total, func.count(Entry.id).label("written"),
-               debits.label("debits"), credits.label("credits"))
-        .outerjoin(Entry, Entry.transfer_id == Transfer.id)
-        .group_by(Transfer.id, Transfer.key, Transfer.entry_count, Transfer.total)
-        .having((func.count(Entry.id) != Transfer.entry_count) | (debits != Transfer.total)
-                | (credits != Transfer.total))),
-        lambda r: f"transfer {r.id} ({r.key}) does not balance: {r.written} of {r.entry_count} entries, "
-                  f"debits {r.debits}, credits {r.credits}, declared total {r.total}")
+    add(
+        session.execute(
+            select(
+                Transfer.id,
+                Transfer.key,
+                Transfer.entry_count,
+                Transfer.total,
+                func.count(Entry.id).label("written"),
+                debits.label("debits"),
+                credits.label("credits"),
+            )
+            .outerjoin(Entry, Entry.transfer_id == Transfer.id)
+            .group_by(Transfer.id, Transfer.key, Transfer.entry_count, Transfer.total)
+            .having(
+                (func.count(Entry.id) != Transfer.entry_count)
+                | (debits != Transfer.total)
+                | (credits != Transfer.total)
+            )
+        ),
+        lambda r: (
+            f"transfer {r.id} ({r.key}) does not balance: {r.written} of {r.entry_count} entries, "
+            f"debits {r.debits}, credits {r.credits}, declared total {r.total}"
+        ),
+    )
 
     signed = case((Account.normal_side == Side.CREDIT.value, Account.balance), else_=-Account.balance)
     whole = session.scalar(select(func.coalesce(func.sum(signed), 0)))
     if whole != 0:
         problems.append(f"the balances of all accounts sum to {whole}, not 0: money appeared or vanished")
-    orphans = session.scalar(select(func.count()).select_from(Entry)
-                             .outerjoin(Account, Account.id == Entry.account_id)
-                             .outerjoin(Transfer, Transfer.id == Entry.transfer_id)
-                             .where(Account.id.is_(None) | Transfer.id.is_(None)))
+    orphans = session.scalar(
+        select(func.count())
+        .select_from(Entry)
+        .outerjoin(Account, Account.id == Entry.account_id)
+        .outerjoin(Transfer, Transfer.id == Entry.transfer_id)
+        .where(Account.id.is_(None) | Transfer.id.is_(None))
+    )
     if orphans:
         problems.append(f"{orphans} entries point at an account or transfer that does not exist")
 
-    add(session.execute(select(Transfer.id, Transfer.key).outerjoin(Hold, Hold.transfer_id == Transfer.id)
-                        .where(Transfer.kind == TransferKind.HOLD.value, Hold.id.is_(None))),
-        lambda r: f"hold transfer {r.id} ({r.key}) has no hold")
-    add(session.execute(select(Transfer.id, Transfer.key, Transfer.kind).where(
-        Transfer.kind.in_([k.value for k in SETTLING_KINDS]), Transfer.hold_id.is_(None))),
-        lambda r: f"{r.kind} transfer {r.id} ({r.key}) settles no hold")
+    add(
+        session.execute(
+            select(Transfer.id, Transfer.key)
+            .outerjoin(Hold, Hold.transfer_id == Transfer.id)
+            .where(Transfer.kind == TransferKind.HOLD.value, Hold.id.is_(None))
+        ),
+        lambda r: f"hold transfer {r.id} ({r.key}) has no hold",
+    )
+    add(
+        session.execute(
+            select(Transfer.id, Transfer.key, Transfer.kind).where(
+                Transfer.kind.in_([k.value for k in SETTLING_KINDS]), Transfer.hold_id.is_(None)
+            )
+        ),
+        lambda r: f"{r.kind} transfer {r.id} ({r.key}) settles no hold",
+    )
 
     settled = aliased(Transfer)
-    pending = (select(Hold.held_account_id, func.sum(Hold.amount).label("amount"), func.count().label("n"))
-               .outerjoin(settled, settled.hold_id == Hold.id).where(settled.id.is_(None))
-               .group_by(Hold.held_account_id).subquery())
+    pending = (
+        select(Hold.held_account_id, func.sum(Hold.amount).label("amount"), func.count().label("n"))
+        .outerjoin(settled, settled.hold_id == Hold.id)
+        .where(settled.id.is_(None))
+        .group_by(Hold.held_account_id)
+        .subquery()
+    )
     report.pending_holds = int(session.scalar(select(func.coalesce(func.sum(pending.c.n), 0))))
-    add(session.execute(
-        select(Account.id, Account.owner_id, Account.balance, func.coalesce(pending.c.amount, 0).label("pending"))
-        .outerjoin(pending, pending.c.held_account_id == Account.id)
-        .where(Account.kind == AccountKind.CARD_HELD.value, Account.balance != func.coalesce(pending.c.amount, 0))),
-        lambda r: f"held account {r.id} (card {r.owner_id}) holds {r.balance} but its pending holds total {r.pending}")
+    add(
+        session.execute(
+            select(Account.id, Account.owner_id, Account.balance, func.coalesce(pending.c.amount, 0).label("pending"))
+            .outerjoin(pending, pending.c.held_account_id == Account.id)
+            .where(Account.kind == AccountKind.CARD_HELD.value, Account.balance != func.coalesce(pending.c.amount, 0))
+        ),
+        lambda r: f"held account {r.id} (card {r.owner_id}) holds {r.balance} but its pending holds total {r.pending}",
+    )
 
-    problems.extend(f"guard trigger {name} is missing or disabled: the database no longer enforces the ledger's rules"
-                    for name in sorted(_missing_triggers()))
+    problems.extend(
+        f"guard trigger {name} is missing or disabled: the database no longer enforces the ledger's rules"
+        for name in sorted(_missing_triggers())
+    )
     return report
 
 

@@ -49,6 +49,7 @@ SUCCEEDED, CANCELED = "succeeded", "canceled"
 
 # -- what every gateway returns ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ProcessorPayment:
     ref: str  # the processor's id for the payment
@@ -92,12 +93,18 @@ class CardDeclined(DomainError):
 
 class ProcessorUnavailable(DomainError):
     status, code = 503, "payment_processor_unavailable"
-    message = ("결제 처리 기관이 응답하지 않습니다. 결제는 대기 상태로 남아 있고 이중으로 청구되지 않습니다. "
-               "잠시 후 다시 시도해 주세요.")
+    message = (
+        "결제 처리 기관이 응답하지 않습니다. 결제는 대기 상태로 남아 있고 이중으로 청구되지 않습니다. "
+        "잠시 후 다시 시도해 주세요."
+    )
 
 
 class ProcessorError(DomainError):
-    status, code, message = 502, "payment_processor_error", "결제 처리 기관이 요청을 받지 않았습니다. 관리자에게 알려 주세요."
+    status, code, message = (
+        502,
+        "payment_processor_error",
+        "결제 처리 기관이 요청을 받지 않았습니다. 관리자에게 알려 주세요.",
+    )
 
 
 class InvalidSignature(Exception):
@@ -108,8 +115,9 @@ class Gateway(Protocol):
     name: str
     browser: dict | None  # what the pay page needs (script address, public key), or None: no browser step
 
-    def create_payment(self, *, amount: int, idempotency_key: str, description: str,
-                       metadata: dict[str, str]) -> ProcessorPayment: ...
+    def create_payment(
+        self, *, amount: int, idempotency_key: str, description: str, metadata: dict[str, str]
+    ) -> ProcessorPayment: ...
 
     def get_payment(self, ref: str) -> ProcessorPayment: ...
 
@@ -134,6 +142,7 @@ class Gateway(Protocol):
 
 # -- local ---------------------------------------------------------------------------------------------------
 
+
 class LocalGateway:
     """Confirms every payment at once; refunds and cancellations always succeed. It keeps no records, so
     reconciliation against it compares our tables with themselves."""
@@ -141,10 +150,16 @@ class LocalGateway:
     name = "local"
     browser = None
 
-    def create_payment(self, *, amount: int, idempotency_key: str, description: str,
-                       metadata: dict[str, str]) -> ProcessorPayment:
-        return ProcessorPayment(ref=f"local_{idempotency_key}", status=SUCCEEDED, amount=amount,
-                                amount_received=amount, metadata=dict(metadata))
+    def create_payment(
+        self, *, amount: int, idempotency_key: str, description: str, metadata: dict[str, str]
+    ) -> ProcessorPayment:
+        return ProcessorPayment(
+            ref=f"local_{idempotency_key}",
+            status=SUCCEEDED,
+            amount=amount,
+            amount_received=amount,
+            metadata=dict(metadata),
+        )
 
     def get_payment(self, ref: str) -> ProcessorPayment:
         from sqlalchemy import select
@@ -154,8 +169,13 @@ class LocalGateway:
 
         payment = db.session.scalar(select(Payment).where(Payment.processor_ref == ref))
         amount = payment.amount if payment else 0
-        return ProcessorPayment(ref=ref, status=SUCCEEDED, amount=amount, amount_received=amount,
-                                metadata={"payment_id": str(payment.id)} if payment else {})
+        return ProcessorPayment(
+            ref=ref,
+            status=SUCCEEDED,
+            amount=amount,
+            amount_received=amount,
+            metadata={"payment_id": str(payment.id)} if payment else {},
+        )
 
     def pay_with_card(self, *, ref: str, card_token: str, idempotency_key: str) -> ProcessorPayment:
         return self.get_payment(ref)
@@ -205,12 +225,22 @@ def decline_message(code: str | None, decline_code: str | None = None) -> str:
     return DECLINE_MESSAGES.get(decline_code or "") or DECLINE_MESSAGES.get(code or "") or DEFAULT_DECLINE
 
 
-_STATUS = {"requires_payment_method": REQUIRES_PAYMENT, "requires_confirmation": REQUIRES_PAYMENT,
-           "requires_action": REQUIRES_ACTION, "processing": PROCESSING, "requires_capture": PROCESSING,
-           "succeeded": SUCCEEDED, "canceled": CANCELED}
-_EVENTS = {"payment_intent.succeeded": "payment.succeeded", "payment_intent.payment_failed": "payment.failed",
-           "payment_intent.canceled": "payment.canceled", "payment_intent.processing": "payment.processing",
-           "payment_intent.requires_action": "payment.requires_action"}
+_STATUS = {
+    "requires_payment_method": REQUIRES_PAYMENT,
+    "requires_confirmation": REQUIRES_PAYMENT,
+    "requires_action": REQUIRES_ACTION,
+    "processing": PROCESSING,
+    "requires_capture": PROCESSING,
+    "succeeded": SUCCEEDED,
+    "canceled": CANCELED,
+}
+_EVENTS = {
+    "payment_intent.succeeded": "payment.succeeded",
+    "payment_intent.payment_failed": "payment.failed",
+    "payment_intent.canceled": "payment.canceled",
+    "payment_intent.processing": "payment.processing",
+    "payment_intent.requires_action": "payment.requires_action",
+}
 
 
 def _when(timestamp) -> datetime | None:
@@ -242,9 +272,11 @@ class StripeGateway:
         session.trust_env = not _is_loopback(self.api_base)
         # No automatic retries: a retry is ours to decide, with the stored idempotency key.
         self.client = stripe.StripeClient(
-            config["STRIPE_SECRET_KEY"] or "sk_missing", base_addresses={"api": self.api_base},
+            config["STRIPE_SECRET_KEY"] or "sk_missing",
+            base_addresses={"api": self.api_base},
             max_network_retries=0,
-            http_client=stripe.RequestsClient(session=session, timeout=config["STRIPE_TIMEOUT_SECONDS"]))
+            http_client=stripe.RequestsClient(session=session, timeout=config["STRIPE_TIMEOUT_SECONDS"]),
+        )
         self.browser = {"script_url": config["STRIPE_JS_URL"], "publishable_key": config["STRIPE_PUBLISHABLE_KEY"]}
 
     # -- calls, with errors mapped to ours --
@@ -255,8 +287,10 @@ class StripeGateway:
             return fn(*args, **kwargs)
         except stripe.CardError as error:
             body = error.error
-            raise CardDeclined(decline_message(error.code, getattr(body, "decline_code", None) if body else None),
-                               details={"processor_code": error.code}) from None
+            raise CardDeclined(
+                decline_message(error.code, getattr(body, "decline_code", None) if body else None),
+                details={"processor_code": error.code},
+            ) from None
         except (stripe.APIConnectionError, stripe.RateLimitError) as error:
             log.warning("stripe %s: %s (unreachable or rate limited)", what, type(error).__name__)
             raise ProcessorUnavailable() from None
@@ -266,8 +300,9 @@ class StripeGateway:
                 raise ProcessorUnavailable() from None
             raise ProcessorError(details={"processor_message": str(error.user_message or "")[:200]}) from None
         except stripe.StripeError as error:
-            log.warning("stripe %s refused: %s %s %s", what, type(error).__name__, error.http_status,
-                        error.user_message)
+            log.warning(
+                "stripe %s refused: %s %s %s", what, type(error).__name__, error.http_status, error.user_message
+            )
             if error.http_status == 409:  # an idempotent request still in flight: ask again later
                 raise ProcessorUnavailable() from None
             raise ProcessorError(details={"processor_message": str(error.user_message or "")[:200]}) from None
@@ -280,25 +315,36 @@ class StripeGateway:
         received = data.get("amount_received")
         if received is None:  # localstripe leaves it out
             received = data["amount"] if status == "succeeded" else 0
-        return ProcessorPayment(ref=data["id"], status=_STATUS.get(status, PROCESSING), amount=int(data["amount"]),
-                                client_secret=data.get("client_secret"), failure_message=failure,
-                                amount_received=int(received), created=_when(data.get("created")),
-                                metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()})
+        return ProcessorPayment(
+            ref=data["id"],
+            status=_STATUS.get(status, PROCESSING),
+            amount=int(data["amount"]),
+            client_secret=data.get("client_secret"),
+            failure_message=failure,
+            amount_received=int(received),
+            created=_when(data.get("created")),
+            metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        )
 
     @staticmethod
     def _refund(refund) -> ProcessorRefund:
         data = refund.to_dict()
-        return ProcessorRefund(ref=data["id"], payment_ref=data.get("payment_intent") or "", amount=int(data["amount"]),
-                               status=data.get("status") or SUCCEEDED, created=_when(data.get("created")))
+        return ProcessorRefund(
+            ref=data["id"],
+            payment_ref=data.get("payment_intent") or "",
+            amount=int(data["amount"]),
+            status=data.get("status") or SUCCEEDED,
+            created=_when(data.get("created")),
+        )
 
     # -- the protocol --
 
-    def create_payment(self, *, amount: int, idempotency_key: str, description: str,
-                       metadata: dict[str, str]) -> ProcessorPayment:
+    def create_payment(
+        self, *, amount: int, idempotency_key: str, description: str, metadata: dict[str, str]
+    ) -> ProcessorPayment:
         # `description` is not sent: localstripe refuses it (real Stripe accepts it; metadata carries our ids).
         params = {"amount": amount, "currency": "krw", "payment_method_types": ["card"], "metadata": metadata}
-        pi = self._call("create", self.client.v1.payment_intents.create, params,
-                        {"idempotency_key": idempotency_key})
+        pi = self._call("create", self.client.v1.payment_intents.create, params, {"idempotency_key": idempotency_key})
         return self._payment(pi)
 
     def get_payment(self, ref: str) -> ProcessorPayment:
@@ -310,9 +356,12 @@ class StripeGateway:
         if card_token.startswith(("pm_", "card_")):
             return card_token
         try:
-            method = self._call("payment method", self.client.v1.payment_methods.create,
-                                {"type": "card", "card": {"token": card_token}},
-                                {"idempotency_key": idempotency_key + ":pm"})
+            method = self._call(
+                "payment method",
+                self.client.v1.payment_methods.create,
+                {"type": "card", "card": {"token": card_token}},
+                {"idempotency_key": idempotency_key + ":pm"},
+            )
             return method.id
         except ProcessorError:  # localstripe makes no PaymentMethod from a token; its card id serves
             token = self._call("token", self.client.v1.tokens.retrieve, card_token)
@@ -323,21 +372,35 @@ class StripeGateway:
         if current.status != REQUIRES_PAYMENT:
             return current  # paid, in progress, waiting for 3-D Secure or canceled: never confirm twice
         method = self._card_payment_method(card_token, idempotency_key)
-        self._call("update", self.client.v1.payment_intents.update, ref, {"payment_method": method},
-                   {"idempotency_key": idempotency_key + ":attach"})
-        pi = self._call("confirm", self.client.v1.payment_intents.confirm, ref, {},
-                        {"idempotency_key": idempotency_key + ":confirm"})
+        self._call(
+            "update",
+            self.client.v1.payment_intents.update,
+            ref,
+            {"payment_method": method},
+            {"idempotency_key": idempotency_key + ":attach"},
+        )
+        pi = self._call(
+            "confirm",
+            self.client.v1.payment_intents.confirm,
+            ref,
+            {},
+            {"idempotency_key": idempotency_key + ":confirm"},
+        )
         return self._payment(pi)
 
     def refund(self, *, ref: str, amount: int, idempotency_key: str) -> ProcessorRefund:
-        refund = self._call("refund", self.client.v1.refunds.create,
-                            {"payment_intent": ref, "amount": amount, "metadata": {"refund_key": idempotency_key}},
-                            {"idempotency_key": idempotency_key})
+        refund = self._call(
+            "refund",
+            self.client.v1.refunds.create,
+            {"payment_intent": ref, "amount": amount, "metadata": {"refund_key": idempotency_key}},
+            {"idempotency_key": idempotency_key},
+        )
         return self._refund(refund)
 
     def refund_with_key(self, ref: str, idempotency_key: str) -> ProcessorRefund | None:
-        for refund in self._call("refunds", self.client.v1.refunds.list,
-                                 {"payment_intent": ref, "limit": 100}).auto_paging_iter():
+        for refund in self._call(
+            "refunds", self.client.v1.refunds.list, {"payment_intent": ref, "limit": 100}
+        ).auto_paging_iter():
             if (refund.to_dict().get("metadata") or {}).get("refund_key") == idempotency_key:
                 return self._refund(refund)
         return None
@@ -350,8 +413,7 @@ class StripeGateway:
         current = self.get_payment(ref)
         if current.status in (SUCCEEDED, CANCELED, PROCESSING):
             return current  # nothing to cancel (a success is the caller's to refund)
-        pi = self._call("cancel", self.client.v1.payment_intents.cancel, ref, {},
-                        {"idempotency_key": idempotency_key})
+        pi = self._call("cancel", self.client.v1.payment_intents.cancel, ref, {}, {"idempotency_key": idempotency_key})
         return self._payment(pi)
 
     def _listed(self, service, what: str, since: datetime, until: datetime):
@@ -368,8 +430,7 @@ class StripeGateway:
         return [item for item in items if low <= int(item.created) < high]
 
     def list_payments(self, since: datetime, until: datetime) -> Iterator[ProcessorPayment]:
-        return (self._payment(pi) for pi in self._listed(self.client.v1.payment_intents, "list payments",
-                                                          since, until))
+        return (self._payment(pi) for pi in self._listed(self.client.v1.payment_intents, "list payments", since, until))
 
     def list_refunds(self, since: datetime, until: datetime) -> Iterator[ProcessorRefund]:
         return (self._refund(r) for r in self._listed(self.client.v1.refunds, "list refunds", since, until))
@@ -391,8 +452,7 @@ class StripeGateway:
             raise InvalidSignature(f"unreadable body: {error}") from None
         obj = event.data.object.to_dict()
         ref = obj.get("id") if obj.get("object") == "payment_intent" else obj.get("payment_intent")
-        return ProcessorEvent(id=event.id, kind=_EVENTS.get(event.type, "other"), type=event.type,
-                              payment_ref=ref)
+        return ProcessorEvent(id=event.id, kind=_EVENTS.get(event.type, "other"), type=event.type, payment_ref=ref)
 
 
 _BACKENDS = {"local": LocalGateway, "stripe": StripeGateway}

@@ -22,6 +22,7 @@ def send_refund(payload: dict) -> None:
     paid = processor.get_payment(ref)
     already = sum(r.amount for r in processor.refunds_of(ref) if r.status in ("succeeded", "pending"))
     if processor.name != "local" and already + amount > paid.amount_received:
-        raise RefundRefused(f"refund of {amount} on {ref} would exceed the {paid.amount_received} paid "
-                            f"({already} refunded already)")
+        raise RefundRefused(
+            f"refund of {amount} on {ref} would exceed the {paid.amount_received} paid ({already} refunded already)"
+        )
     processor.refund(ref=ref, amount=amount, idempotency_key=key)

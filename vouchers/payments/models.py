@@ -90,8 +90,9 @@ class PaymentFlag(db.Model):
     __tablename__ = "payment_flags"
     __table_args__ = (
         UniqueConstraint("payment_id", "kind", name="uq_payment_flags_payment_kind"),
-        CheckConstraint("kind IN ('late_success_refunded', 'duplicate_refunded', 'amount_mismatch')",
-                        name="kind_known"),
+        CheckConstraint(
+            "kind IN ('late_success_refunded', 'duplicate_refunded', 'amount_mismatch')", name="kind_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -30,6 +30,7 @@ OPEN_STATUSES = (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED)  # an attempt s
 
 # -- attempts -------------------------------------------------------------------------------------------------
 
+
 def open_payment(enrolment_id: int, amount: int) -> Payment | None:
     """The enrolment's pending (or paid) attempt, or a new one; None when there is nothing to pay."""
     if amount == 0:
@@ -37,20 +38,26 @@ def open_payment(enrolment_id: int, amount: int) -> Payment | None:
     existing = current_payment(enrolment_id)
     if existing is not None and existing.status in OPEN_STATUSES:
         return existing
-    attempt = db.session.scalar(select(func.count()).select_from(Payment)
-                                .where(Payment.enrolment_id == enrolment_id)) + 1
-    payment = Payment(enrolment_id=enrolment_id, backend=gateway().name, amount=amount,
-                      # Random part: keys are unique per processor account, which outlives any one database
-                      # (a restored backup, a second environment); the stored key is what retries reuse.
-                      idempotency_key=f"enrolment-{enrolment_id}-payment-{attempt}-{secrets.token_hex(8)}")
+    attempt = (
+        db.session.scalar(select(func.count()).select_from(Payment).where(Payment.enrolment_id == enrolment_id)) + 1
+    )
+    payment = Payment(
+        enrolment_id=enrolment_id,
+        backend=gateway().name,
+        amount=amount,
+        # Random part: keys are unique per processor account, which outlives any one database
+        # (a restored backup, a second environment); the stored key is what retries reuse.
+        idempotency_key=f"enrolment-{enrolment_id}-payment-{attempt}-{secrets.token_hex(8)}",
+    )
     db.session.add(payment)
     db.session.flush()
     return payment
 
 
 def current_payment(enrolment_id: int) -> Payment | None:
-    return db.session.scalar(select(Payment).where(Payment.enrolment_id == enrolment_id)
-                             .order_by(Payment.id.desc()).limit(1))
+    return db.session.scalar(
+        select(Payment).where(Payment.enrolment_id == enrolment_id).order_by(Payment.id.desc()).limit(1)
+    )
 
 
 def get(payment_id: int) -> Payment:
@@ -95,26 +102,35 @@ def close_declined(payment: Payment, message: str) -> None:
 
 def declines(enrolment_id: int) -> int:
     """Declines the processor reported (payment_failed events, each counted once) for an enrolment."""
-    return db.session.scalar(select(func.count()).select_from(PaymentEvent)
-                             .join(Payment, Payment.id == PaymentEvent.payment_id)
-                             .where(Payment.enrolment_id == enrolment_id, PaymentEvent.kind == "payment.failed"))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(PaymentEvent)
+        .join(Payment, Payment.id == PaymentEvent.payment_id)
+        .where(Payment.enrolment_id == enrolment_id, PaymentEvent.kind == "payment.failed")
+    )
 
 
 def other_successes(payment: Payment) -> int:
     """Other attempts of the same enrolment that the processor also collected."""
-    return db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.enrolment_id == payment.enrolment_id, Payment.id != payment.id,
-        Payment.status == PaymentStatus.SUCCEEDED.value))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Payment)
+        .where(
+            Payment.enrolment_id == payment.enrolment_id,
+            Payment.id != payment.id,
+            Payment.status == PaymentStatus.SUCCEEDED.value,
+        )
+    )
 
 
 def flag(payment: Payment, kind: str, detail: str) -> None:
     """Ask a person to look at a payment (once per payment and kind), audit-logged."""
-    exists = db.session.scalar(select(PaymentFlag.id).where(PaymentFlag.payment_id == payment.id,
-                                                             PaymentFlag.kind == kind))
+    exists = db.session.scalar(
+        select(PaymentFlag.id).where(PaymentFlag.payment_id == payment.id, PaymentFlag.kind == kind)
+    )
     if exists is None:
         db.session.add(PaymentFlag(payment_id=payment.id, kind=kind, detail=detail[:300]))
-        audit.append("payment.flag", actor=SYSTEM, subject_type="payment", subject_id=payment.id,
-                     data={"kind": kind})
+        audit.append("payment.flag", actor=SYSTEM, subject_type="payment", subject_id=payment.id, data={"kind": kind})
         db.session.flush()
 
 
@@ -124,16 +140,27 @@ def flags_of(payment_id: int) -> list[PaymentFlag]:
 
 # -- cancelling and refunding at the processor (outbox items, sent after commit) -----------------------------
 
+
 def queue_cancel(payment: Payment) -> None:
-    outbox.enqueue(CANCEL_TOPIC, {"payment_id": payment.id, "ref": payment.processor_ref, "backend": payment.backend,
-                                  "idempotency_key": f"{payment.idempotency_key}:cancel"})
+    outbox.enqueue(
+        CANCEL_TOPIC,
+        {
+            "payment_id": payment.id,
+            "ref": payment.processor_ref,
+            "backend": payment.backend,
+            "idempotency_key": f"{payment.idempotency_key}:cancel",
+        },
+    )
 
 
 def refund_self_pay(enrolment_id: int, amount: int) -> None:
     """Record a refund of `amount` of the collected self-pay (never more than was paid) and queue it."""
-    payment = db.session.scalar(select(Payment).where(Payment.enrolment_id == enrolment_id,
-                                                      Payment.status == PaymentStatus.SUCCEEDED.value)
-                                .order_by(Payment.id.desc()).limit(1))
+    payment = db.session.scalar(
+        select(Payment)
+        .where(Payment.enrolment_id == enrolment_id, Payment.status == PaymentStatus.SUCCEEDED.value)
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
     if payment is None:
         return  # nothing was collected through a processor (self-pay of 0)
     queue_refund(payment, amount)
@@ -148,5 +175,13 @@ def queue_refund(payment: Payment, amount: int, *, suffix: str = "") -> None:
     db.session.flush()
     # Unique per processor account (the payment's own key is): refund N of a payment is "…:refund-<total so far>".
     key = f"{payment.idempotency_key}:refund-{payment.refunded}" + (f"-{suffix}" if suffix else "")
-    outbox.enqueue(REFUND_TOPIC, {"payment_id": payment.id, "ref": payment.processor_ref, "amount": amount,
-                                  "idempotency_key": key, "backend": payment.backend})
+    outbox.enqueue(
+        REFUND_TOPIC,
+        {
+            "payment_id": payment.id,
+            "ref": payment.processor_ref,
+            "amount": amount,
+            "idempotency_key": key,
+            "backend": payment.backend,
+        },
+    )

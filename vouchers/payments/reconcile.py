@@ -31,8 +31,11 @@ from vouchers.payments.gateway import SUCCEEDED, ProcessorPayment, gateway
 from vouchers.payments.models import Payment, PaymentStatus, ReconciliationReport
 
 PAID_NOT_ENROLLED, ENROLLED_NOT_PAID, AMOUNT_DIFFERS = "paid_not_enrolled", "enrolled_not_paid", "amount_differs"
-KIND_LABELS = {PAID_NOT_ENROLLED: "결제됐으나 수강 확정 없음", ENROLLED_NOT_PAID: "수강 확정됐으나 결제 없음",
-               AMOUNT_DIFFERS: "금액 불일치"}
+KIND_LABELS = {
+    PAID_NOT_ENROLLED: "결제됐으나 수강 확정 없음",
+    ENROLLED_NOT_PAID: "수강 확정됐으나 결제 없음",
+    AMOUNT_DIFFERS: "금액 불일치",
+}
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,11 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 def _ledger_copay(enrolment_id: int) -> tuple[int, int]:
     """(co-payment recorded, co-payment refunded) for an enrolment, from its ledger transfers."""
     key = f"enrolment:{enrolment_id}"
-    rows = dict(db.session.execute(select(Transfer.key, Transfer.total).where(
-        Transfer.key.in_([f"{key}:copay", f"{key}:copay-refund"]))).all())
+    rows = dict(
+        db.session.execute(
+            select(Transfer.key, Transfer.total).where(Transfer.key.in_([f"{key}:copay", f"{key}:copay-refund"]))
+        ).all()
+    )
     return rows.get(f"{key}:copay", 0), rows.get(f"{key}:copay-refund", 0)
 
 
@@ -90,11 +96,16 @@ def compare(start: date, end: date | None = None) -> Findings:
         if ref not in listed:  # refunded in the period, paid earlier
             listed[ref] = processor.get_payment(ref)
         if listed[ref].status == SUCCEEDED:
-            refunded_at_processor[ref] = sum(r.amount for r in processor.refunds_of(ref)
-                                             if r.status in ("succeeded", "pending"))
+            refunded_at_processor[ref] = sum(
+                r.amount for r in processor.refunds_of(ref) if r.status in ("succeeded", "pending")
+            )
 
-    ours = {p.processor_ref: p for p in db.session.scalars(select(Payment).where(
-        Payment.backend == processor.name, Payment.processor_ref.in_(list(listed)))).all()}
+    ours = {
+        p.processor_ref: p
+        for p in db.session.scalars(
+            select(Payment).where(Payment.backend == processor.name, Payment.processor_ref.in_(list(listed)))
+        ).all()
+    }
     mismatches: list[Mismatch] = []
     matched = 0
     seen_enrolments: set[int] = set()
@@ -107,8 +118,17 @@ def compare(start: date, end: date | None = None) -> Findings:
             if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
                 seen_enrolments.add(payment.enrolment_id)
                 copay, copay_refund = _ledger_copay(payment.enrolment_id)
-                mismatches.append(Mismatch(ENROLLED_NOT_PAID, ref, payment.id, payment.enrolment_id, 0,
-                                           copay - copay_refund, f"처리기관 상태: {state.status}"))
+                mismatches.append(
+                    Mismatch(
+                        ENROLLED_NOT_PAID,
+                        ref,
+                        payment.id,
+                        payment.enrolment_id,
+                        0,
+                        copay - copay_refund,
+                        f"처리기관 상태: {state.status}",
+                    )
+                )
             continue
         net = state.amount_received - refunded_at_processor[ref]
         if payment is None:
@@ -121,55 +141,106 @@ def compare(start: date, end: date | None = None) -> Findings:
         copay, copay_refund = _ledger_copay(payment.enrolment_id)
         if copay == 0:
             if net:
-                mismatches.append(Mismatch(PAID_NOT_ENROLLED, ref, payment.id, payment.enrolment_id, net, 0,
-                                           f"결제 {state.amount_received:,}원, 환불 {refunded_at_processor[ref]:,}원, "
-                                           "원장에 자비부담금 납부 없음"))
+                mismatches.append(
+                    Mismatch(
+                        PAID_NOT_ENROLLED,
+                        ref,
+                        payment.id,
+                        payment.enrolment_id,
+                        net,
+                        0,
+                        f"결제 {state.amount_received:,}원, 환불 {refunded_at_processor[ref]:,}원, "
+                        "원장에 자비부담금 납부 없음",
+                    )
+                )
             else:
                 matched += 1  # paid too late and refunded in full: nothing outstanding
             continue
         if state.amount_received != copay or refunded_at_processor[ref] != copay_refund:
-            mismatches.append(Mismatch(AMOUNT_DIFFERS, ref, payment.id, payment.enrolment_id, net,
-                                       copay - copay_refund,
-                                       f"처리기관 결제 {state.amount_received:,}원·환불 {refunded_at_processor[ref]:,}원, "
-                                       f"원장 납부 {copay:,}원·환불 {copay_refund:,}원"))
+            mismatches.append(
+                Mismatch(
+                    AMOUNT_DIFFERS,
+                    ref,
+                    payment.id,
+                    payment.enrolment_id,
+                    net,
+                    copay - copay_refund,
+                    f"처리기관 결제 {state.amount_received:,}원·환불 {refunded_at_processor[ref]:,}원, "
+                    f"원장 납부 {copay:,}원·환불 {copay_refund:,}원",
+                )
+            )
         else:
             matched += 1
 
     # Our side: every co-payment the ledger recorded in the period must have a processor payment behind it.
-    copays = db.session.execute(select(Transfer.key, Transfer.total).where(
-        Transfer.kind == "copay", Transfer.created_at >= since, Transfer.created_at < until)).all()
+    copays = db.session.execute(
+        select(Transfer.key, Transfer.total).where(
+            Transfer.kind == "copay", Transfer.created_at >= since, Transfer.created_at < until
+        )
+    ).all()
     for key, total in copays:
         enrolment_id = int(key.split(":")[1])
         if enrolment_id in seen_enrolments:
             continue
-        payment = db.session.scalar(select(Payment).where(Payment.enrolment_id == enrolment_id,
-                                                          Payment.status == PaymentStatus.SUCCEEDED.value)
-                                    .order_by(Payment.id.desc()).limit(1))
+        payment = db.session.scalar(
+            select(Payment)
+            .where(Payment.enrolment_id == enrolment_id, Payment.status == PaymentStatus.SUCCEEDED.value)
+            .order_by(Payment.id.desc())
+            .limit(1)
+        )
         if payment is not None and payment.backend != processor.name:
             continue  # collected by another backend: that backend's reconciliation covers it
         _, copay_refund = _ledger_copay(enrolment_id)
         state = processor.get_payment(payment.processor_ref) if payment and payment.processor_ref else None
         if state is None or state.status != SUCCEEDED:
-            mismatches.append(Mismatch(ENROLLED_NOT_PAID, payment.processor_ref if payment else None,
-                                       payment.id if payment else None, enrolment_id, 0, total - copay_refund,
-                                       "처리기관에 성공한 결제 없음"))
+            mismatches.append(
+                Mismatch(
+                    ENROLLED_NOT_PAID,
+                    payment.processor_ref if payment else None,
+                    payment.id if payment else None,
+                    enrolment_id,
+                    0,
+                    total - copay_refund,
+                    "처리기관에 성공한 결제 없음",
+                )
+            )
         elif state.amount_received != total:
-            mismatches.append(Mismatch(AMOUNT_DIFFERS, state.ref, payment.id, enrolment_id, state.amount_received,
-                                       total - copay_refund,
-                                       f"처리기관 결제 {state.amount_received:,}원, 원장 납부 {total:,}원"))
+            mismatches.append(
+                Mismatch(
+                    AMOUNT_DIFFERS,
+                    state.ref,
+                    payment.id,
+                    enrolment_id,
+                    state.amount_received,
+                    total - copay_refund,
+                    f"처리기관 결제 {state.amount_received:,}원, 원장 납부 {total:,}원",
+                )
+            )
         else:
             matched += 1
-    return Findings(processor.name, start, end, sum(1 for p in listed.values() if p.status == SUCCEEDED),
-                    len(refunds), matched, mismatches)
+    return Findings(
+        processor.name,
+        start,
+        end,
+        sum(1 for p in listed.values() if p.status == SUCCEEDED),
+        len(refunds),
+        matched,
+        mismatches,
+    )
 
 
 def store(findings: Findings) -> ReconciliationReport:
     """Keep the findings as a report (flushes, never commits)."""
     report = ReconciliationReport(
-        backend=findings.backend, period_start=findings.start, period_end=findings.end,
-        processor_payments=findings.processor_payments, processor_refunds=findings.processor_refunds,
-        matched=findings.matched, mismatch_count=len(findings.mismatches),
-        body=json.dumps([{**asdict(m), "label": m.label} for m in findings.mismatches], ensure_ascii=False))
+        backend=findings.backend,
+        period_start=findings.start,
+        period_end=findings.end,
+        processor_payments=findings.processor_payments,
+        processor_refunds=findings.processor_refunds,
+        matched=findings.matched,
+        mismatch_count=len(findings.mismatches),
+        body=json.dumps([{**asdict(m), "label": m.label} for m in findings.mismatches], ensure_ascii=False),
+    )
     db.session.add(report)
     db.session.flush()
     return report

@@ -18,14 +18,23 @@ HANDLED_EVENTS = ("payment.succeeded", "payment.failed", "payment.canceled")
 
 
 def seen(backend: str, event_id: str) -> bool:
-    return db.session.scalar(select(PaymentEvent.id).where(PaymentEvent.backend == backend,
-                                                            PaymentEvent.event_id == event_id)) is not None
+    return (
+        db.session.scalar(
+            select(PaymentEvent.id).where(PaymentEvent.backend == backend, PaymentEvent.event_id == event_id)
+        )
+        is not None
+    )
 
 
 def new_record(event: ProcessorEvent, *, backend: str) -> PaymentEvent:
     """The event's row, not yet added (the unit of work that acts on the event adds it)."""
-    return PaymentEvent(backend=backend, event_id=event.id[:100], kind=event.kind[:64],
-                        payment_ref=(event.payment_ref or "")[:100] or None, outcome=event.type[:100])
+    return PaymentEvent(
+        backend=backend,
+        event_id=event.id[:100],
+        kind=event.kind[:64],
+        payment_ref=(event.payment_ref or "")[:100] or None,
+        outcome=event.type[:100],
+    )
 
 
 def is_handled(event: ProcessorEvent) -> bool:

@@ -29,10 +29,13 @@ bp = ApiBlueprint("vouchers_api", __name__, description="내일배움카드와 �
 _NULLABLE = {"allow_none": True}
 _SECURITY = [{"bearerAuth": []}]
 _IDEMPOTENCY_HEADER = {
-    "in": "header", "name": "Idempotency-Key", "required": False,
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
     "description": "같은 키로 같은 내용을 다시 보내면 처음 응답을 그대로 돌려줍니다. 내용이 다르면 422 "
-                   "(idempotency_key_reused). 없으면 서버가 새 키를 만듭니다(재시도 보호 없음)."}
+    "(idempotency_key_reused). 없으면 서버가 새 키를 만듭니다(재시도 보호 없음).",
+}
 _KEY_INVALID = (400, "Idempotency-Key가 비었거나 100자를 넘음 (code: idempotency_key_invalid)")
 _KEY_REUSED = (422, "같은 Idempotency-Key에 다른 내용 (code: idempotency_key_reused)")
 ENROL_ENDPOINT = "POST /enrolments"
@@ -40,6 +43,7 @@ CANCEL_ENDPOINT = "POST /enrolments/<id>/cancel"
 
 
 # -- schemas ---------------------------------------------------------------------------------------------------
+
 
 class CardAccountOut(ma.Schema):
     card_id = ma.fields.Integer()
@@ -68,13 +72,19 @@ class EntryOut(ma.Schema):
 
 
 class CardOut(CardAccountOut):
-    accounts = ma.fields.List(ma.fields.Nested(CardAccountOut), metadata={"description": "K-디지털 크레딧 포함 모든 계좌"})
-    entries = ma.fields.List(ma.fields.Nested(EntryOut), metadata={"description": "주 카드 사용 가능 잔액의 내역, 최근 순"})
+    accounts = ma.fields.List(
+        ma.fields.Nested(CardAccountOut), metadata={"description": "K-디지털 크레딧 포함 모든 계좌"}
+    )
+    entries = ma.fields.List(
+        ma.fields.Nested(EntryOut), metadata={"description": "주 카드 사용 가능 잔액의 내역, 최근 순"}
+    )
     next_before = ma.fields.Integer(**_NULLABLE, metadata={"description": "다음(더 오래된) 쪽: ?before=이 값"})
 
 
 class CardQuery(QueryArgs):
-    before = ma.fields.Integer(validate=ma.validate.Range(min=1, max=INT8_MAX), metadata={"description": "이 entry_id보다 오래된 내역"})
+    before = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=INT8_MAX), metadata={"description": "이 entry_id보다 오래된 내역"}
+    )
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
@@ -120,9 +130,16 @@ class CancelOut(ma.Schema):
     hold_released = ma.fields.Integer(metadata={"description": "결제 전 신청의 보류가 풀려 카드로 돌아온 금액"})
 
 
-HistoryOut = ma.Schema.from_dict({
-    "at": ma.fields.DateTime(), "from": ma.fields.String(), "to": ma.fields.String(), "event": ma.fields.String(),
-    "reason": ma.fields.String(metadata={"description": "한국어 설명"})}, name="EnrolmentHistoryOut")
+HistoryOut = ma.Schema.from_dict(
+    {
+        "at": ma.fields.DateTime(),
+        "from": ma.fields.String(),
+        "to": ma.fields.String(),
+        "event": ma.fields.String(),
+        "reason": ma.fields.String(metadata={"description": "한국어 설명"}),
+    },
+    name="EnrolmentHistoryOut",
+)
 
 
 class EnrolmentOut(ma.Schema):
@@ -150,6 +167,7 @@ def _key() -> str | None:
 
 # -- endpoints ---------------------------------------------------------------------------------------------------
 
+
 @bp.route("/me/card", methods=["GET"])
 @roles(Role.LEARNER)
 @bp.arguments(CardQuery, location="query")
@@ -166,21 +184,32 @@ def my_card(query):
 @bp.arguments(EnrolRequest)
 @bp.response(201, EnrolledOut)
 @bp.alt_response(404, schema=ApiErrorSchema, description="없는 회차 (run_not_found)")
-@bp.alt_response(409, schema=ApiErrorSchema, description="신청 불가: insufficient_balance, run_full, already_enrolled, "
-                 "card_suspended, card_expired, enrolment_closed, no_card, no_kdigital_account, price_unknown, "
-                 "duplicate_key_conflict")
+@bp.alt_response(
+    409,
+    schema=ApiErrorSchema,
+    description="신청 불가: insufficient_balance, run_full, already_enrolled, "
+    "card_suspended, card_expired, enrolment_closed, no_card, no_kdigital_account, price_unknown, "
+    "duplicate_key_conflict",
+)
 @bp.alt_response(403, schema=ApiErrorSchema, description="본인인증 전 (identity_required)")
 @bp.alt_response(_KEY_INVALID[0], schema=ApiErrorSchema, description=_KEY_INVALID[1])
-@bp.alt_response(422, schema=ApiErrorSchema, description="입력 오류, 또는 같은 Idempotency-Key에 다른 내용 "
-                 "(idempotency_key_reused)")
+@bp.alt_response(
+    422, schema=ApiErrorSchema, description="입력 오류, 또는 같은 Idempotency-Key에 다른 내용 (idempotency_key_reused)"
+)
 @bp.doc(security=_SECURITY, parameters=[_IDEMPOTENCY_HEADER])
 def create_enrolment(body):
     """수강 신청: 자리를 잡고 카드 사용액을 보류한 뒤 자비부담금 결제를 엽니다 (자비부담 0원이면 바로 확정)"""
     key, actor = _key(), current_user.pseudonym
 
     def enrol() -> tuple[int, dict]:
-        enrolment = checkout.enrol(current_user.id, body["run_id"], request_key=key or f"api-{uuid.uuid4().hex}",
-                                   now=utcnow(), today=kst_today(), actor=actor)
+        enrolment = checkout.enrol(
+            current_user.id,
+            body["run_id"],
+            request_key=key or f"api-{uuid.uuid4().hex}",
+            now=utcnow(),
+            today=kst_today(),
+            actor=actor,
+        )
         return 201, EnrolledOut().dump(read_models.enrolled_document(enrolment))
 
     return _json(*idempotency.respond_once(current_user.id, ENROL_ENDPOINT, key, body, enrol))
@@ -213,7 +242,11 @@ def cancel_enrolment(enrolment_id: int):
 @bp.doc(security=_SECURITY)
 def get_enrolment(enrolment_id: int):
     """수강 신청 하나와 상태 변경 기록: 본인, 그 회차의 훈련기관, 그 사업 부처의 감사 담당자, 관리자만"""
-    enrolment = read_models.visible_enrolment(enrolment_id, user_id=current_user.id, role=current_user.role,
-                                           provider_id=current_user.provider_id,
-                                           ministry_id=current_user.ministry_id)
+    enrolment = read_models.visible_enrolment(
+        enrolment_id,
+        user_id=current_user.id,
+        role=current_user.role,
+        provider_id=current_user.provider_id,
+        ministry_id=current_user.ministry_id,
+    )
     return read_models.enrolment_document(enrolment)

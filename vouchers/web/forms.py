@@ -18,12 +18,20 @@ def _strip(value):
 
 
 class IdentityForm(Form):
-    name = StringField("이름", validators=[DataRequired(REQUIRED), Length(max=50, message="이름은 50자 이하로 입력해 주세요.")],
-                       filters=[_strip])
+    name = StringField(
+        "이름",
+        validators=[DataRequired(REQUIRED), Length(max=50, message="이름은 50자 이하로 입력해 주세요.")],
+        filters=[_strip],
+    )
     birth_date = DateField("생년월일", validators=[InputRequired(REQUIRED)], render_kw={"min": "1900-01-01"})
-    phone = StringField("휴대전화 번호", validators=[
-        DataRequired(REQUIRED), Regexp(MOBILE_RE, message="휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요.")],
-        filters=[_strip])
+    phone = StringField(
+        "휴대전화 번호",
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(MOBILE_RE, message="휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요."),
+        ],
+        filters=[_strip],
+    )
 
     def validate_birth_date(self, field):
         if field.data is not None and not (1900 <= field.data.year and field.data <= kst_today()):
@@ -42,14 +50,22 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class CardApplicationForm(Form):
-    employment_status = SelectField("고용 상태", validators=[InputRequired("고용 상태를 골라 주세요.")],
-                                    description="신청하는 날 기준의 상태를 골라 주세요.")
-    groups = MultiCheckboxField("지원 대상 구분 (해당하는 것 모두)", validators=[Optional()],
-                                description="자비부담 감면이나 추가 지원의 근거가 됩니다. 심사 때 증빙을 확인합니다.")
-    excluded = MultiCheckboxField("발급 제외 대상 확인", validators=[Optional()],
-                                  description="해당하는 것이 있으면 카드를 발급받을 수 없습니다.")
-    confirm = BooleanField("입력한 내용이 사실임을 확인합니다 (필수)",
-                           validators=[DataRequired("내용이 사실임을 확인해 주세요.")])
+    employment_status = SelectField(
+        "고용 상태",
+        validators=[InputRequired("고용 상태를 골라 주세요.")],
+        description="신청하는 날 기준의 상태를 골라 주세요.",
+    )
+    groups = MultiCheckboxField(
+        "지원 대상 구분 (해당하는 것 모두)",
+        validators=[Optional()],
+        description="자비부담 감면이나 추가 지원의 근거가 됩니다. 심사 때 증빙을 확인합니다.",
+    )
+    excluded = MultiCheckboxField(
+        "발급 제외 대상 확인", validators=[Optional()], description="해당하는 것이 있으면 카드를 발급받을 수 없습니다."
+    )
+    confirm = BooleanField(
+        "입력한 내용이 사실임을 확인합니다 (필수)", validators=[DataRequired("내용이 사실임을 확인해 주세요.")]
+    )
 
     def set_choices(self, statuses: dict[str, str], groups: dict[str, str], excluded: dict[str, str]) -> None:
         self.employment_status.choices = [("", "골라 주세요")] + list(statuses.items())
@@ -67,10 +83,19 @@ def new_request_key() -> str:
 
 
 class EnrolForm(Form):
-    password = PasswordField("비밀번호", validators=[DataRequired("본인 확인을 위해 비밀번호를 입력해 주세요."),
-                                                 Length(max=128, message="비밀번호가 너무 깁니다.")])
-    request_key = HiddenField(validators=[DataRequired("요청 번호가 없습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."),
-                                          Length(min=16, max=100, message="요청 번호가 올바르지 않습니다.")])
+    password = PasswordField(
+        "비밀번호",
+        validators=[
+            DataRequired("본인 확인을 위해 비밀번호를 입력해 주세요."),
+            Length(max=128, message="비밀번호가 너무 깁니다."),
+        ],
+    )
+    request_key = HiddenField(
+        validators=[
+            DataRequired("요청 번호가 없습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."),
+            Length(min=16, max=100, message="요청 번호가 올바르지 않습니다."),
+        ]
+    )
 
 
 class CancelForm(Form):
@@ -79,8 +104,12 @@ class CancelForm(Form):
 
 class DecisionForm(Form):
     decision = StringField(validators=[DataRequired("승인 또는 반려를 골라 주세요.")])
-    reason = StringField("사유", validators=[Optional(), Length(max=500, message="사유는 500자 이하로 입력해 주세요.")],
-                         filters=[_strip], description="반려할 때는 사유를 꼭 적어 주세요. 신청인에게 보입니다.")
+    reason = StringField(
+        "사유",
+        validators=[Optional(), Length(max=500, message="사유는 500자 이하로 입력해 주세요.")],
+        filters=[_strip],
+        description="반려할 때는 사유를 꼭 적어 주세요. 신청인에게 보입니다.",
+    )
 
     def validate_decision(self, field):
         if field.data not in ("approve", "reject"):

@@ -72,13 +72,27 @@ def _own_enrolment(enrolment_id: int) -> Enrolment:
     return enrolment
 
 
-def _render(enrolment: Enrolment, payment: Payment | None, *, form: PayForm | None = None, error: str | None = None,
-            requires_action: bool = False, status: int = 200):
+def _render(
+    enrolment: Enrolment,
+    payment: Payment | None,
+    *,
+    form: PayForm | None = None,
+    error: str | None = None,
+    requires_action: bool = False,
+    status: int = 200,
+):
     backend = gateway(payment.backend) if payment else gateway()
-    return render_template("payments/pay.html", enrolment=enrolment, payment=payment, form=form or PayForm(),
-                           error=error, browser=backend.browser, requires_action=requires_action,
-                           my_enrolments=MY_ENROLMENTS, status_label=states.STATUS_LABELS[S(enrolment.status)]
-                           ), status
+    return render_template(
+        "payments/pay.html",
+        enrolment=enrolment,
+        payment=payment,
+        form=form or PayForm(),
+        error=error,
+        browser=backend.browser,
+        requires_action=requires_action,
+        my_enrolments=MY_ENROLMENTS,
+        status_label=states.STATUS_LABELS[S(enrolment.status)],
+    ), status
 
 
 @bp.route("/me/enrolments/<int:enrolment_id>/pay", methods=["GET", "POST"])
@@ -94,11 +108,17 @@ def pay(enrolment_id: int):
         return redirect(url_for("payments.done", enrolment_id=enrolment.id))
     form = PayForm()
     if request.method == "GET":  # only reads: the attempt is opened at the processor by the POST
-        return _render(enrolment, current, form=form, error=current.failure_message if current else None,
-                       requires_action=current is not None and _waiting_for_action(current))
+        return _render(
+            enrolment,
+            current,
+            form=form,
+            error=current.failure_message if current else None,
+            requires_action=current is not None and _waiting_for_action(current),
+        )
     if not form.validate_on_submit() or not _TOKEN.match(form.card_token.data or ""):
-        return _render(enrolment, current, form=form, error="카드 정보를 확인할 수 없습니다. 다시 입력해 주세요.",
-                       status=422)
+        return _render(
+            enrolment, current, form=form, error="카드 정보를 확인할 수 없습니다. 다시 입력해 주세요.", status=422
+        )
     try:
         payment = checkout.prepare(enrolment.id, actor=_actor())
     except ProcessorUnavailable as unavailable:
@@ -117,8 +137,12 @@ def pay(enrolment_id: int):
     except ProcessorUnavailable as unavailable:
         return _render(enrolment, db.session.get(Payment, payment_id), error=unavailable.message)
     except DomainError as refused:
-        return _render(enrolments.get(enrolment.id), db.session.get(Payment, payment_id), error=refused.message,
-                       status=refused.status)
+        return _render(
+            enrolments.get(enrolment.id),
+            db.session.get(Payment, payment_id),
+            error=refused.message,
+            status=refused.status,
+        )
     if result.status == REQUIRES_ACTION:
         return _render(enrolment, db.session.get(Payment, payment_id), requires_action=True)
     return redirect(url_for("payments.done", enrolment_id=enrolment.id))
@@ -145,19 +169,29 @@ def done(enrolment_id: int):
     enrolment = _own_enrolment(enrolment_id)
     payment = payments.current_payment(enrolment.id)
     if request.method == "POST":
-        if SyncForm().validate_on_submit() and payment is not None and \
-                payment.status in (PaymentStatus.PENDING, PaymentStatus.CANCELED):
+        if (
+            SyncForm().validate_on_submit()
+            and payment is not None
+            and payment.status in (PaymentStatus.PENDING, PaymentStatus.CANCELED)
+        ):
             try:
                 checkout.sync(payment.id, actor=_actor())
             except ProcessorUnavailable as unavailable:
                 flash(unavailable.message, "error")
         return redirect(url_for("payments.done", enrolment_id=enrolment.id), 303)
     flags = payments.flags_of(payment.id) if payment else []
-    return render_template("payments/done.html", enrolment=enrolment, payment=payment, form=SyncForm(),
-                           flags=flags, my_enrolments=MY_ENROLMENTS,
-                           status_label=states.STATUS_LABELS[S(enrolment.status)],
-                           confirmed=enrolment.status in checkout.PAID_STATUSES and (
-                               payment is None or payment.status == PaymentStatus.SUCCEEDED) and not flags)
+    return render_template(
+        "payments/done.html",
+        enrolment=enrolment,
+        payment=payment,
+        form=SyncForm(),
+        flags=flags,
+        my_enrolments=MY_ENROLMENTS,
+        status_label=states.STATUS_LABELS[S(enrolment.status)],
+        confirmed=enrolment.status in checkout.PAID_STATUSES
+        and (payment is None or payment.status == PaymentStatus.SUCCEEDED)
+        and not flags,
+    )
 
 
 @bp.get("/payments/pay.js")
@@ -171,6 +205,7 @@ def script():
 
 
 # -- webhooks -------------------------------------------------------------------------------------------------
+
 
 @bp.post("/webhooks/stripe")
 @public
@@ -198,6 +233,7 @@ def stripe_webhook():
 
 # -- reconciliation -------------------------------------------------------------------------------------------
 
+
 @bp.route("/admin/payments/reconcile", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def admin_reconcile():
@@ -211,11 +247,23 @@ def admin_reconcile():
         else:
             with unit_of_work(write_lock=True):
                 report = reconcile.store(findings)
-            flash(f"{day} 대사를 마쳤습니다: 불일치 {report.mismatch_count}건.",
-                  "warning" if report.mismatch_count else "success")
+            flash(
+                f"{day} 대사를 마쳤습니다: 불일치 {report.mismatch_count}건.",
+                "warning" if report.mismatch_count else "success",
+            )
         return redirect(url_for("payments.admin_reconcile"))
-    flags = db.session.execute(db.select(PaymentFlag, Payment).join(Payment, Payment.id == PaymentFlag.payment_id)
-                               .order_by(PaymentFlag.id.desc()).limit(50)).all()
-    return render_template("payments/reconcile.html", report=reconcile.latest(), form=form, flags=flags,
-                           backend=current_app.config["PAYMENT_BACKEND"], kind_labels=reconcile.KIND_LABELS,
-                           canceled=CANCELED)
+    flags = db.session.execute(
+        db.select(PaymentFlag, Payment)
+        .join(Payment, Payment.id == PaymentFlag.payment_id)
+        .order_by(PaymentFlag.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "payments/reconcile.html",
+        report=reconcile.latest(),
+        form=form,
+        flags=flags,
+        backend=current_app.config["PAYMENT_BACKEND"],
+        kind_labels=reconcile.KIND_LABELS,
+        canceled=CANCELED,
+    )

@@ -38,13 +38,21 @@ HISTORY_PAGE = 20
 
 KIND_LABELS = {CardKind.CARD: "국민내일배움카드", CardKind.KDIGITAL: "K-디지털 크레딧"}
 CARD_STATUS_LABELS = {"active": "사용 중", "suspended": "사용 정지", "expired": "유효기간 만료", "closed": "사용 종료"}
-APPLICATION_LABELS = {ApplicationStatus.SUBMITTED: "심사 중", ApplicationStatus.APPROVED: "승인",
-                      ApplicationStatus.REJECTED: "반려"}
-PAYMENT_LABELS = {PaymentStatus.PENDING: "결제 대기", PaymentStatus.SUCCEEDED: "결제 완료",
-                  PaymentStatus.FAILED: "결제 실패", PaymentStatus.CANCELED: "결제 취소"}
+APPLICATION_LABELS = {
+    ApplicationStatus.SUBMITTED: "심사 중",
+    ApplicationStatus.APPROVED: "승인",
+    ApplicationStatus.REJECTED: "반려",
+}
+PAYMENT_LABELS = {
+    PaymentStatus.PENDING: "결제 대기",
+    PaymentStatus.SUCCEEDED: "결제 완료",
+    PaymentStatus.FAILED: "결제 실패",
+    PaymentStatus.CANCELED: "결제 취소",
+}
 
 
 # -- cards -------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CardView:
@@ -65,11 +73,21 @@ class CardView:
 
     def as_dict(self) -> dict:
         f = self.figures
-        return {"card_id": self.card.id, "kind": self.card.kind, "status": self.status,
-                "suspended_until": self.card.suspended_until, "issued_on": self.card.issued_on,
-                "expires_on": self.card.expires_on, "limit": f.issued, "top_ups": f.top_ups,
-                "available": f.available, "held": f.held, "spent": f.spent, "expired": f.expired,
-                "penalties": f.penalties}
+        return {
+            "card_id": self.card.id,
+            "kind": self.card.kind,
+            "status": self.status,
+            "suspended_until": self.card.suspended_until,
+            "issued_on": self.card.issued_on,
+            "expires_on": self.card.expires_on,
+            "limit": f.issued,
+            "top_ups": f.top_ups,
+            "available": f.available,
+            "held": f.held,
+            "spent": f.spent,
+            "expired": f.expired,
+            "penalties": f.penalties,
+        }
 
 
 @dataclass(frozen=True)
@@ -110,9 +128,12 @@ def card_page(user_id: int, today: date, *, card_id: int | None = None, before: 
     views = card_views(user_id, today)
     shown = next((view for view in views if view.card.id == card_id), None) if card_id else main_card(views)
     shown = shown or (views[0] if views else None)
-    return CardPage(verified=cards.person_of(user_id) is not None, cards=views,
-                    application=latest_application(user_id),
-                    history=card_history(shown, before=before) if shown else None)
+    return CardPage(
+        verified=cards.person_of(user_id) is not None,
+        cards=views,
+        application=latest_application(user_id),
+        history=card_history(shown, before=before) if shown else None,
+    )
 
 
 def card_document(user_id: int, today: date, *, before: int | None = None, limit: int = 50) -> dict:
@@ -122,16 +143,29 @@ def card_document(user_id: int, today: date, *, before: int | None = None, limit
     if main is None:
         raise errors.CardNotFound("발급된 내일배움카드가 없습니다.")
     history = card_history(main, before=before, per_page=limit)
-    return {**main.as_dict(), "accounts": [view.as_dict() for view in views],
-            "entries": [{"entry_id": line.entry_id, "at": line.at, "kind": line.kind, "label": line.label,
-                         "description": line.memo, "change": line.change, "balance_after": line.balance_after}
-                        for line in history.lines],
-            "next_before": history.next_before}
+    return {
+        **main.as_dict(),
+        "accounts": [view.as_dict() for view in views],
+        "entries": [
+            {
+                "entry_id": line.entry_id,
+                "at": line.at,
+                "kind": line.kind,
+                "label": line.label,
+                "description": line.memo,
+                "change": line.change,
+                "balance_after": line.balance_after,
+            }
+            for line in history.lines
+        ],
+        "next_before": history.next_before,
+    }
 
 
 def latest_application(user_id: int) -> CardApplication | None:
-    return db.session.scalar(select(CardApplication).where(CardApplication.user_id == user_id)
-                             .order_by(CardApplication.id.desc()).limit(1))
+    return db.session.scalar(
+        select(CardApplication).where(CardApplication.user_id == user_id).order_by(CardApplication.id.desc()).limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +177,9 @@ class ApplyPage:
 
     @property
     def top_up_text(self) -> str:
-        amounts = ", ".join(f"{self.rules.top_up_labels[group]} {amount:,}원"
-                            for group, amount in self.rules.top_ups.items())
+        amounts = ", ".join(
+            f"{self.rules.top_up_labels[group]} {amount:,}원" for group, amount in self.rules.top_ups.items()
+        )
         return f"남은 잔액이 {self.rules.top_up_when_below:,}원 미만이 되면 한 번 더 지원: {amounts}"
 
 
@@ -152,11 +187,13 @@ def apply_page(user_id: int) -> ApplyPage:
     person = cards.person_of(user_id)
     if person is None:
         raise errors.IdentityRequired()
-    return ApplyPage(card_rules(), cards.group_labels(), cards.open_card(person.id, CardKind.CARD),
-                     latest_application(user_id))
+    return ApplyPage(
+        card_rules(), cards.group_labels(), cards.open_card(person.id, CardKind.CARD), latest_application(user_id)
+    )
 
 
 # -- the admin's queue ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ApplicationRow:
@@ -173,17 +210,28 @@ class ApplicationRow:
 
 def applications(status: str, page: int) -> tuple[Pagination, list[ApplicationRow]]:
     order = CardApplication.id if status == ApplicationStatus.SUBMITTED else CardApplication.id.desc()
-    found = db.paginate(select(CardApplication).where(CardApplication.status == status).order_by(order),
-                        page=page, per_page=PER_PAGE, error_out=False)
-    people = {p.id: p for p in db.session.scalars(select(Person).where(
-        Person.id.in_({a.person_id for a in found.items})))}
-    rows = [ApplicationRow(a, people[a.person_id].person_key[:10],
-                           people[a.person_id].birth_date.year if people[a.person_id].birth_date else None)
-            for a in found.items]
+    found = db.paginate(
+        select(CardApplication).where(CardApplication.status == status).order_by(order),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    people = {
+        p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_({a.person_id for a in found.items})))
+    }
+    rows = [
+        ApplicationRow(
+            a,
+            people[a.person_id].person_key[:10],
+            people[a.person_id].birth_date.year if people[a.person_id].birth_date else None,
+        )
+        for a in found.items
+    ]
     return found, rows
 
 
 # -- the learner's price and the enrol page -----------------------------------------------------------------------
+
 
 def learner_quote(run: Run, user_id: int, today: date) -> Quote | None:
     """The one quote the run page, the run API and the enrol page show (vouchers.cards.quote.quote)."""
@@ -231,21 +279,34 @@ def enrol_page(run_id: int, user_id: int, today: date) -> EnrolPage:
 def payment_document(payment: Payment | None) -> dict | None:
     if payment is None:
         return None
-    return {"backend": payment.backend, "attempt_id": payment.id, "amount": payment.amount,
-            "status": payment.status, "processor_ref": payment.processor_ref,
-            "client_secret": payment.client_secret if payment.status == PaymentStatus.PENDING else None,
-            "failure_message": payment.failure_message}
+    return {
+        "backend": payment.backend,
+        "attempt_id": payment.id,
+        "amount": payment.amount,
+        "status": payment.status,
+        "processor_ref": payment.processor_ref,
+        "client_secret": payment.client_secret if payment.status == PaymentStatus.PENDING else None,
+        "failure_message": payment.failure_message,
+    }
 
 
 def enrolled_document(enrolment: Enrolment) -> dict:
     """POST /api/v1/enrolments: the enrolment and its payment."""
-    return {"enrolment_id": enrolment.id, "run_id": enrolment.run_id, "status": enrolment.status,
-            "fee": enrolment.fee, "self_pay": enrolment.self_pay, "government_share": enrolment.government_share,
-            "card_draw": enrolment.card_draw, "account": enrolment.account,
-            "payment": payment_document(payments.current_payment(enrolment.id)) if enrolment.self_pay else None}
+    return {
+        "enrolment_id": enrolment.id,
+        "run_id": enrolment.run_id,
+        "status": enrolment.status,
+        "fee": enrolment.fee,
+        "self_pay": enrolment.self_pay,
+        "government_share": enrolment.government_share,
+        "card_draw": enrolment.card_draw,
+        "account": enrolment.account,
+        "payment": payment_document(payments.current_payment(enrolment.id)) if enrolment.self_pay else None,
+    }
 
 
 # -- the learner's enrolments ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EnrolmentRow:
@@ -264,10 +325,13 @@ class EnrolmentRow:
 
 
 def my_enrolments(user_id: int, page: int) -> tuple[Pagination, list[EnrolmentRow]]:
-    found = db.paginate(select(Enrolment).where(Enrolment.user_id == user_id).order_by(Enrolment.id.desc()),
-                        page=page, per_page=PER_PAGE, error_out=False)
-    runs = {run.id: run for run in db.session.scalars(select(Run).where(
-        Run.id.in_({e.run_id for e in found.items})))}
+    found = db.paginate(
+        select(Enrolment).where(Enrolment.user_id == user_id).order_by(Enrolment.id.desc()),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    runs = {run.id: run for run in db.session.scalars(select(Run).where(Run.id.in_({e.run_id for e in found.items})))}
     return found, [EnrolmentRow(e, runs[e.run_id], payments.current_payment(e.id)) for e in found.items]
 
 
@@ -287,34 +351,52 @@ def cancel_page(enrolment_id: int, user_id: int, today: date) -> CancelPage:
     if not enrolment.is_active:
         raise errors.IllegalTransition("이미 취소되었거나 끝난 수강 신청입니다.")
     run = db.session.get(Run, enrolment.run_id)
-    return CancelPage(EnrolmentRow(enrolment, run, payments.current_payment(enrolment.id)),
-                      refunds.preview_cancel(enrolment, today))
+    return CancelPage(
+        EnrolmentRow(enrolment, run, payments.current_payment(enrolment.id)), refunds.preview_cancel(enrolment, today)
+    )
 
 
 # -- who may read an enrolment (GET /api/v1/enrolments/<id>) ----------------------------------------------------
 
-def visible_enrolment(enrolment_id: int, *, user_id: int, role: str, provider_id: int | None,
-                      ministry_id: int | None) -> Enrolment:
+
+def visible_enrolment(
+    enrolment_id: int, *, user_id: int, role: str, provider_id: int | None, ministry_id: int | None
+) -> Enrolment:
     """The enrolment if this user may read it: its learner, the run's provider, an auditor of the run's
     ministry, an admin. Anyone else gets 'not found', exactly as for an id that does not exist."""
     enrolment = db.session.get(Enrolment, enrolment_id)
     if enrolment is None:
         raise errors.EnrolmentNotFound()
     run = db.session.get(Run, enrolment.run_id)
-    allowed = (role == Role.ADMIN
-               or (role == Role.LEARNER and enrolment.user_id == user_id)
-               or (role == Role.PROVIDER and provider_id is not None and provider_id == run.course.provider_id)
-               or (role == Role.AUDITOR and ministry_id is not None and run.programme is not None
-                   and run.programme.ministry_id == ministry_id))
+    allowed = (
+        role == Role.ADMIN
+        or (role == Role.LEARNER and enrolment.user_id == user_id)
+        or (role == Role.PROVIDER and provider_id is not None and provider_id == run.course.provider_id)
+        or (
+            role == Role.AUDITOR
+            and ministry_id is not None
+            and run.programme is not None
+            and run.programme.ministry_id == ministry_id
+        )
+    )
     if not allowed:
         raise errors.EnrolmentNotFound()
     return enrolment
 
 
 def enrolment_document(enrolment: Enrolment) -> dict:
-    return {"enrolment_id": enrolment.id, "run_id": enrolment.run_id, "status": enrolment.status,
-            "status_label": states.STATUS_LABELS[states.S(enrolment.status)], "fee": enrolment.fee,
-            "self_pay": enrolment.self_pay, "government_share": enrolment.government_share,
-            "card_draw": enrolment.card_draw, "account": enrolment.account,
-            "history": [{"at": e.at, "from": e.from_status, "to": e.to_status, "event": e.event, "reason": e.reason}
-                        for e in enrolment.events]}
+    return {
+        "enrolment_id": enrolment.id,
+        "run_id": enrolment.run_id,
+        "status": enrolment.status,
+        "status_label": states.STATUS_LABELS[states.S(enrolment.status)],
+        "fee": enrolment.fee,
+        "self_pay": enrolment.self_pay,
+        "government_share": enrolment.government_share,
+        "card_draw": enrolment.card_draw,
+        "account": enrolment.account,
+        "history": [
+            {"at": e.at, "from": e.from_status, "to": e.to_status, "event": e.event, "reason": e.reason}
+            for e in enrolment.events
+        ],
+    }

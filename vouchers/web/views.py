@@ -47,18 +47,25 @@ def _page() -> int:
 
 # -- identity and the card -----------------------------------------------------------------------------------
 
+
 @bp.route("/me/identity", methods=["GET", "POST"])
 @roles(Role.LEARNER)
 def identity():
-    form = IdentityForm(data={"name": current_user.name, "phone": current_user.phone,
-                              "birth_date": current_user.birth_date})
+    form = IdentityForm(
+        data={"name": current_user.name, "phone": current_user.phone, "birth_date": current_user.birth_date}
+    )
     link = identity_review.link_of(current_user.id)
     if not form.validate_on_submit():
         return _form_page("vouchers/identity.html", form, link=link)
     try:
         with unit_of_work(write_lock=True):
-            link = cards.verify_identity(current_user.id, name=form.name.data, birth_date=form.birth_date.data,
-                                         phone=form.normalised_phone, actor=current_user.pseudonym)
+            link = cards.verify_identity(
+                current_user.id,
+                name=form.name.data,
+                birth_date=form.birth_date.data,
+                phone=form.normalised_phone,
+                actor=current_user.pseudonym,
+            )
     except DomainError as exc:
         return _form_page("vouchers/identity.html", form, exc, link=link)
     if not link.active:
@@ -80,9 +87,14 @@ def apply_card():
         return _form_page("vouchers/apply.html", form, page=page)
     try:
         with unit_of_work(write_lock=True):
-            cards.apply_for_card(current_user.id, employment_status=form.employment_status.data,
-                                 groups=set(form.groups.data), excluded=set(form.excluded.data), today=kst_today(),
-                                 actor=current_user.pseudonym)
+            cards.apply_for_card(
+                current_user.id,
+                employment_status=form.employment_status.data,
+                groups=set(form.groups.data),
+                excluded=set(form.excluded.data),
+                today=kst_today(),
+                actor=current_user.pseudonym,
+            )
     except DomainError as exc:
         return _form_page("vouchers/apply.html", form, exc, page=page)
     flash("카드 신청을 접수했습니다. 심사가 끝나면 이 화면에서 결과를 확인할 수 있습니다.", "success")
@@ -92,12 +104,14 @@ def apply_card():
 @bp.get("/me/card")
 @roles(Role.LEARNER)
 def my_card():
-    page = read_models.card_page(current_user.id, kst_today(), card_id=query_int("card"),
-                              before=query_int("before", high=INT8_MAX))
+    page = read_models.card_page(
+        current_user.id, kst_today(), card_id=query_int("card"), before=query_int("before", high=INT8_MAX)
+    )
     return render_template("vouchers/card.html", page=page, labels=read_models.APPLICATION_LABELS)
 
 
 # -- enrolling ------------------------------------------------------------------------------------------------
+
 
 def _failed(response) -> bool:
     return response.status_code != 302
@@ -116,15 +130,23 @@ def enrol(run_id: int):
     if not password_matches(current_user, form.password.data):
         form.password.errors.append("비밀번호가 맞지 않습니다.")
         return _form_page("vouchers/enrol.html", form, page=page)
-    enrolment = checkout.enrol(current_user.id, run_id, request_key=form.request_key.data, now=utcnow(),
-                               today=kst_today(), actor=current_user.pseudonym)
+    enrolment = checkout.enrol(
+        current_user.id,
+        run_id,
+        request_key=form.request_key.data,
+        now=utcnow(),
+        today=kst_today(),
+        actor=current_user.pseudonym,
+    )
     return _after_enrolling(enrolment)
 
 
 def _after_enrolling(enrolment):
     if enrolment.status in (EnrolmentStatus.CONFIRMED, EnrolmentStatus.IN_TRAINING):
-        flash(f"수강 신청이 확정되었습니다. 카드 사용 {enrolment.card_draw:,}원, 자비부담 {enrolment.self_pay:,}원.",
-              "success")
+        flash(
+            f"수강 신청이 확정되었습니다. 카드 사용 {enrolment.card_draw:,}원, 자비부담 {enrolment.self_pay:,}원.",
+            "success",
+        )
         return redirect(url_for("vouchers.my_enrolments"))
     payment = payments.current_payment(enrolment.id)
     if payment is not None and payment.status == PaymentStatus.FAILED:
@@ -137,6 +159,7 @@ def _after_enrolling(enrolment):
 
 
 # -- the learner's enrolments -----------------------------------------------------------------------------------
+
 
 @bp.get("/me/enrolments")
 @roles(Role.LEARNER)
@@ -156,12 +179,16 @@ def cancel(enrolment_id: int):
     with unit_of_work(write_lock=True):
         done = checkout.cancel_own(enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym)
     outcome = "중도탈락으로 처리" if done.preview.outcome == EnrolmentStatus.DROPPED else "취소"
-    flash(f"수강 신청을 {outcome}했습니다. 카드로 {done.card_back:,}원이 돌아가고, 자비부담금 "
-          f"{done.preview.self_pay_refund:,}원을 환불합니다.", "success")
+    flash(
+        f"수강 신청을 {outcome}했습니다. 카드로 {done.card_back:,}원이 돌아가고, 자비부담금 "
+        f"{done.preview.self_pay_refund:,}원을 환불합니다.",
+        "success",
+    )
     return redirect(url_for("vouchers.my_enrolments"))
 
 
 # -- the admin's application queue -------------------------------------------------------------------------------
+
 
 @bp.get("/admin/cards/applications")
 @roles(Role.ADMIN)
@@ -170,9 +197,16 @@ def admin_applications():
     if status not in set(ApplicationStatus):
         status = ApplicationStatus.SUBMITTED
     found, rows = read_models.applications(status, _page())
-    return render_template("vouchers/admin_applications.html", found=found, rows=rows, status=status,
-                           form=DecisionForm(), rules=cards.card_rules(), group_labels=cards.group_labels(),
-                           labels=read_models.APPLICATION_LABELS)
+    return render_template(
+        "vouchers/admin_applications.html",
+        found=found,
+        rows=rows,
+        status=status,
+        form=DecisionForm(),
+        rules=cards.card_rules(),
+        group_labels=cards.group_labels(),
+        labels=read_models.APPLICATION_LABELS,
+    )
 
 
 @bp.post("/admin/cards/applications/<int:application_id>")
@@ -183,11 +217,15 @@ def decide_application(application_id: int):
         flash(" ".join(sum(form.errors.values(), [])) if form.errors else "입력 내용을 확인해 주세요.", "error")
         return redirect(url_for("vouchers.admin_applications")), 303
     with unit_of_work(write_lock=True):
-        cards.decide_application(application_id, approve=form.approve, actor=current_user.pseudonym,
-                                 today=kst_today(), reason=form.reason.data or None)
+        cards.decide_application(
+            application_id,
+            approve=form.approve,
+            actor=current_user.pseudonym,
+            today=kst_today(),
+            reason=form.reason.data or None,
+        )
     flash(f"신청 {application_id}번을 {'승인하고 카드를 발급' if form.approve else '반려'}했습니다.", "success")
     return redirect(url_for("vouchers.admin_applications"))
-
 
 
 @bp.get("/admin/identity-links")
@@ -205,7 +243,8 @@ def decide_identity_link(user_id: int):
         flash(" ".join(sum(form.errors.values(), [])) if form.errors else "입력 내용을 확인해 주세요.", "error")
         return redirect(url_for("vouchers.admin_identity_links")), 303
     with unit_of_work(write_lock=True):
-        identity_review.decide(user_id, approve=form.approve, actor=current_user.pseudonym,
-                               reason=form.reason.data or None)
+        identity_review.decide(
+            user_id, approve=form.approve, actor=current_user.pseudonym, reason=form.reason.data or None
+        )
     flash(f"본인 연결 요청을 {'승인' if form.approve else '거절'}했습니다.", "success")
     return redirect(url_for("vouchers.admin_identity_links"))

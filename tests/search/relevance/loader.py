@@ -38,14 +38,42 @@ JUDGEMENTS_PATH = HERE / "judgements.json"
 ACTOR = "relevance"
 # HRD-Net first, as courses.demo does, so the other sources' listings find their providers and courses.
 SOURCE_ORDER = ("hrdnet", "msit-academy", "mss-digital", "motie-academy", "moe-kmooc")
-KINDS = ("title-variant", "typo", "two-syllable", "spacing", "en-ko", "topic", "provider", "region-topic",
-         "facet", "level", "schedule", "programme", "certificate", "synonym", "symbol", "mixed")
+KINDS = (
+    "title-variant",
+    "typo",
+    "two-syllable",
+    "spacing",
+    "en-ko",
+    "topic",
+    "provider",
+    "region-topic",
+    "facet",
+    "level",
+    "schedule",
+    "programme",
+    "certificate",
+    "synonym",
+    "symbol",
+    "mixed",
+)
 FILTER_NAMES = ("region", "mode", "weekend", "programme", "ministry")
 SPLITS = ("tune", "report")
 
 # FeedRecord fields a run of the catalog carries over into the feed as they are.
-_RUN_FIELDS = ("run_number", "weekend", "mode", "hours", "days", "fee", "support_amount", "capacity",
-               "source_enrolled", "region_code", "address", "satisfaction")
+_RUN_FIELDS = (
+    "run_number",
+    "weekend",
+    "mode",
+    "hours",
+    "days",
+    "fee",
+    "support_amount",
+    "capacity",
+    "source_enrolled",
+    "region_code",
+    "address",
+    "satisfaction",
+)
 
 
 def read_catalog(path: Path = CATALOG_PATH) -> dict:
@@ -74,19 +102,27 @@ def feed_records(catalog: dict, days: int = 0) -> dict[str, list[dict]]:
     courses = {c["key"]: c for c in catalog["courses"]}
     out: dict[str, list[dict]] = {source: [] for source in SOURCE_ORDER}
 
-    def records(course: dict, source: str, course_id: str, title: str, programme: str,
-                run_numbers: list[int] | None = None) -> None:
+    def records(
+        course: dict, source: str, course_id: str, title: str, programme: str, run_numbers: list[int] | None = None
+    ) -> None:
         provider = providers[course["provider"]]
         for run in course["runs"]:
             if run_numbers is not None and run["run_number"] not in run_numbers:
                 continue
             record = {
-                "course_id": course_id, "title": title, "provider_name": provider["name"],
-                "provider_id": provider["provider_id"], "business_number": provider["business_number"],
-                "phone": provider["phone"], "start_date": _moved(run["start_date"], days),
-                "end_date": _moved(run["end_date"], days), "programme_code": programme,
-                "ncs_code": course["ncs_code"], "contents": course["contents"],
-                "certificate": course["certificate"], "keywords": course["keywords"],
+                "course_id": course_id,
+                "title": title,
+                "provider_name": provider["name"],
+                "provider_id": provider["provider_id"],
+                "business_number": provider["business_number"],
+                "phone": provider["phone"],
+                "start_date": _moved(run["start_date"], days),
+                "end_date": _moved(run["end_date"], days),
+                "programme_code": programme,
+                "ncs_code": course["ncs_code"],
+                "contents": course["contents"],
+                "certificate": course["certificate"],
+                "keywords": course["keywords"],
             }
             record.update({name: run.get(name) for name in _RUN_FIELDS})
             out[source].append({key: value for key, value in record.items() if value is not None})
@@ -94,8 +130,14 @@ def feed_records(catalog: dict, days: int = 0) -> dict[str, list[dict]]:
     for course in catalog["courses"]:
         records(course, course["source"], course["course_id"], course["title"], course["programme_code"])
     for cross in catalog["cross_listings"]:
-        records(courses[cross["course"]], cross["source"], cross["course_id"], cross["title"],
-                cross["programme_code"], cross["runs"])
+        records(
+            courses[cross["course"]],
+            cross["source"],
+            cross["course_id"],
+            cross["title"],
+            cross["programme_code"],
+            cross["runs"],
+        )
     return {source: items for source, items in out.items() if items}
 
 
@@ -147,14 +189,17 @@ def load(work_dir: Path, *, today: date | None = None, catalog: dict | None = No
     for path, source in write_feeds(Path(work_dir), catalog, days):
         result = import_file(path, "json", source=source, actor=ACTOR)
         if result.status != "done" or result.rejected:
-            raise RuntimeError(f"the relevance catalog did not import cleanly ({source}): {result.message} "
-                               f"{[r.as_dict() for r in result.rejections[:5]]}")
+            raise RuntimeError(
+                f"the relevance catalog did not import cleanly ({source}): {result.message} "
+                f"{[r.as_dict() for r in result.rejections[:5]]}"
+            )
         loaded.results.append(result)
 
     listing_key = {(c["source"], c["course_id"]): c["key"] for c in catalog["courses"]}
     listing_key.update({(x["source"], x["course_id"]): x["course"] for x in catalog["cross_listings"]})
     for source, external_id, course_id in db.session.execute(
-            select(CourseListing.source, CourseListing.external_id, CourseListing.course_id)):
+        select(CourseListing.source, CourseListing.external_id, CourseListing.course_id)
+    ):
         key = listing_key.get((source, external_id))
         if key is None:
             continue
@@ -166,8 +211,8 @@ def load(work_dir: Path, *, today: date | None = None, catalog: dict | None = No
     if missing:
         raise RuntimeError(f"courses of the catalog not found after the import: {sorted(missing)}")
     for external_key, run_id, course_id in db.session.execute(
-            select(SourceRecord.external_key, SourceRecord.run_id, Run.course_id)
-            .join(Run, Run.id == SourceRecord.run_id)):
+        select(SourceRecord.external_key, SourceRecord.run_id, Run.course_id).join(Run, Run.id == SourceRecord.run_id)
+    ):
         key = loaded._course_keys.get(course_id)
         if key is None:
             continue
@@ -177,6 +222,7 @@ def load(work_dir: Path, *, today: date | None = None, catalog: dict | None = No
 
 
 # -- the judgements' shape ---------------------------------------------------------------------------
+
 
 def check_judgements(judgements: list[dict], catalog: dict) -> list[str]:
     """Every problem with the judgement file, in words (an empty list: well-formed)."""
