@@ -1,7 +1,7 @@
 """Enrolment races on SQLite and PostgreSQL: many learners for the last seats, one card for many runs.
 
 Each racer is a thread with its own app context (so its own session and database connection, as separate
-requests under a real server), released together by a barrier: the harness of test_ledger_races.py. Every
+requests under a real server), released together by a barrier: the harness of tests/support/races.py. Every
 racer goes through production's path: vouchers.checkout.enrol (every other racer; the local payment confirms
 the enrolment and captures the hold) or, for a learner who never pays, enrolments.enrol alone.
 
@@ -31,7 +31,7 @@ from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD
 from tests.support.races import RaceResult, race
 from tests.support.vouchers import ACTOR
-from tests.vouchers.naive_enrolment import NaiveEnrolment
+from tests.vouchers.enrolments.naive_enrolment import NaiveEnrolment
 from vouchers import checkout
 from vouchers.cards import operations as cards
 from vouchers.cards.models import CardKind

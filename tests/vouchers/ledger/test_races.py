@@ -18,7 +18,7 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.support.ledger import new_card, payable
 from tests.support.races import RaceResult, race
-from tests.vouchers.naive_ledger import NaiveLedger, NaiveOnRealSchema
+from tests.vouchers.ledger.naive_ledger import NaiveLedger, NaiveOnRealSchema
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import Transfer
 
