@@ -8,7 +8,7 @@ Figures, not pass/fail (bench/README.md). Each backend gets a fresh database bui
 
   real ledger    vouchers.ledger.hold() in unit_of_work(write_lock=True): locks, balance checks, the entries
                  triggers and CHECKs, one audit-log entry per transfer
-  naive          baseline in the same run: tests/vouchers/naive_ledger.py (read the balance, write the new one;
+  naive          baseline in the same run: tests/vouchers/ledger/naive_ledger.py (read the balance, write the new one;
                  no checks, no triggers, no audit) with its think time set to 0; it overspends under races,
                  so its figure is the price of doing nothing right, not a target
   hot card       every hold on one card (the worst case: every writer wants the same account row)
@@ -93,7 +93,7 @@ def bench_holds(app, holds: int, threads: int) -> list[tuple[str, float]]:
     from hrdnet.db import unit_of_work
     from hrdnet.extensions import db
     from hrdnet.timeutil import utcnow
-    from tests.vouchers import naive_ledger
+    from tests.vouchers.ledger import naive_ledger
     from vouchers.ledger import operations as ledger
     from vouchers.ledger.models import Account, AccountKind, TransferKind
 

@@ -19,6 +19,7 @@ import re
 import shutil
 import socket
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pyotp
@@ -31,6 +32,10 @@ from sqlalchemy.engine import make_url
 from hrdnet import create_app
 from hrdnet.access import Role
 from hrdnet.extensions import db
+from tests.support.catalog import Catalog
+from tests.support.clock import Clock
+from tests.support.search_index import rebuild_search_index
+from tests.support.vouchers import VoucherWorld
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-battery"
@@ -235,6 +240,79 @@ def make_provider(app):
         return provider
 
     return make
+
+
+# -- the clock ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Now, standing still until the test moves it; clock.drive(module) makes that module read it."""
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
+def today(clock) -> date:
+    """The KST date this test reasons about, taken when it starts. Never a module-level date taken at import:
+    under xdist, or in a run that crosses midnight KST, that date disagrees with the code's clock."""
+    return clock.today
+
+
+# -- catalog and voucher factories (plain code in tests/support; these hand out one per test) --------
+
+
+@pytest.fixture
+def catalog(app, today) -> Catalog:
+    """Catalog rows for one test: catalog.provider(), .course(), .listing(), .run(), .import_run()."""
+    return Catalog(today)
+
+
+@pytest.fixture
+def make_course(catalog):
+    """make_course(title=..., provider=..., **columns) -> a Course (with a provider of its own by default)."""
+    return catalog.course
+
+
+@pytest.fixture
+def make_run(catalog):
+    """make_run(course=None, *, programme="C0104", start=today + 14 days, **columns) -> a listed, open Run."""
+    return catalog.run
+
+
+@pytest.fixture
+def world(app, make_user, catalog) -> VoucherWorld:
+    """Learners with cards, runs with known prices and enrolments, through the real services."""
+    return VoucherWorld(make_user, catalog)
+
+
+@pytest.fixture
+def make_learner(world):
+    """make_learner(limit=None, groups=(), status="unemployed", card=True, kdigital=False) -> a verified
+    learner (User with .person_id) holding a card issued today."""
+    return world.learner
+
+
+@pytest.fixture
+def make_card(world):
+    """make_card(learner=None, *, kind="card", limit=None) -> a card issued to a verified learner without one
+    (a new one by default)."""
+
+    def make(learner=None, **card):
+        return world.issue_card(learner or world.learner(card=False), **card)
+
+    return make
+
+
+@pytest.fixture
+def make_enrolment(world):
+    """make_enrolment(learner, run, pay=True) -> an Enrolment made as the site makes it (vouchers.checkout)."""
+    return world.enrol
+
+
+@pytest.fixture
+def reindex(app):
+    """reindex() rebuilds the search index from the database with the real indexer (`hrdnet search reindex`)."""
+    return rebuild_search_index
 
 
 @pytest.fixture

@@ -10,13 +10,12 @@ from sqlalchemy import func, select
 
 from courses.models import ImportRun, Run, SourceRecord
 from hrdnet.extensions import db
-from tests.courses.test_fetcher import api  # noqa: F401  (the local OpenAPI stand-in fixture)
 
 pytestmark = pytest.mark.both_dbs
 
 
 @pytest.fixture
-def app_config(app_config, api):  # noqa: F811
+def app_config(app_config, api):
     return app_config | {"HRDNET_API_KEY": "test-key", "HRDNET_API_BASE": api.url, "HRDNET_FETCH_BACKOFF": 0.0}
 
 

@@ -18,8 +18,7 @@ from courses.models import Course, CourseListing, Run
 from hrdnet.audit import AuditEntry, verify
 from hrdnet.extensions import db
 from tests.conftest import csrf_token
-from tests.courses.test_pages import catalog_fixture, text_of  # noqa: F401  (the `catalog` fixture)
-from tests.functional.helpers import page
+from tests.support.pages import page, text_of
 
 
 def merge(client, keep_id: int, merge_id) -> object:

@@ -1,174 +1,20 @@
 """Catalog pages and the run API, through HTTP on a real migrated database.
 
-Catalog rows are made by the small `catalog` factory below, inserting Provider/Course/CourseListing/Run/
-SourceRecord directly: these tests check what the pages show, not how feeds are parsed.
+Catalog rows come from the `catalog` fixture (tests/support/catalog.py), inserting Provider/Course/
+CourseListing/Run/SourceRecord directly: these tests check what the pages show, not how feeds are parsed.
 """
 
 from __future__ import annotations
 
-import html
-import itertools
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
-from courses.models import Course, CourseListing, ImportRun, Programme, Provider, Run, SourceRecord
+from courses.models import Programme
 from hrdnet.extensions import db
-from hrdnet.timeutil import kst_today
-from tests.functional.helpers import page
-
-TODAY = kst_today()
-
-
-class Catalog:
-    """Makes catalog rows with sensible defaults; every keyword overrides one column."""
-
-    def __init__(self):
-        self._numbers = itertools.count(1)
-
-    def programme(self, code: str = "C0104") -> Programme:
-        return db.session.scalar(select(Programme).where(Programme.code == code))
-
-    def provider(self, name: str = "한빛 디지털아카데미", **values) -> Provider:
-        n = next(self._numbers)
-        provider = Provider(
-            name=name,
-            **{
-                "business_number": f"{2000000000 + n}",
-                "region_code": "11680",
-                "address": "서울특별시 강남구 테헤란로 1",
-                "phone": "02-555-0100",
-                **values,
-            },
-        )
-        db.session.add(provider)
-        db.session.flush()
-        return provider
-
-    def course(
-        self, title: str = "클라우드 네이티브 백엔드 개발자 양성과정", provider: Provider | None = None, **values
-    ) -> Course:
-        course = Course(
-            title=title,
-            provider_id=(provider or self.provider()).id,
-            match_key=f"test-{next(self._numbers)}",
-            **{
-                "ncs_code": "20010202",
-                "contents": "자바와 스프링으로 백엔드를 만듭니다.\n클라우드 배포까지.",
-                "certificate": "정보처리기사",
-                **values,
-            },
-        )
-        db.session.add(course)
-        db.session.flush()
-        return course
-
-    def listing(self, course: Course, source: str = "hrdnet", title: str | None = None, **values) -> CourseListing:
-        listing = CourseListing(
-            course_id=course.id,
-            source=source,
-            external_id=f"AIG2026{next(self._numbers):010d}",
-            title=title or course.title,
-            **values,
-        )
-        db.session.add(listing)
-        db.session.flush()
-        return listing
-
-    def run(
-        self,
-        course: Course | None = None,
-        *,
-        listing: CourseListing | None | bool = True,
-        programme: str | None = "C0104",
-        start: date | None = None,
-        days: int = 90,
-        last_seen: datetime | None = None,
-        not_seen_since: date | None = None,
-        **values,
-    ) -> Run:
-        course = course or self.course()
-        if listing is True:
-            listing = db.session.scalar(
-                select(CourseListing).where(CourseListing.course_id == course.id).order_by(CourseListing.id)
-            ) or self.listing(course)
-        start = start or TODAY + timedelta(days=14)
-        run = Run(
-            course_id=course.id,
-            listing_id=listing.id if listing else None,
-            programme_id=self.programme(programme).id if programme else None,
-            run_number=next(self._numbers),
-            start_date=start,
-            end_date=start + timedelta(days=days),
-            **{
-                "weekend": "weekday",
-                "mode": "classroom",
-                "hours": 640,
-                "days": 80,
-                "fee": 2_000_000,
-                "capacity": 30,
-                "source_enrolled": 10,
-                "local_enrolled": 2,
-                "status": "open",
-                "ncs_code": course.ncs_code,
-                "region_code": "11680",
-                **values,
-            },
-        )
-        db.session.add(run)
-        db.session.flush()
-        if listing:
-            db.session.add(
-                SourceRecord(
-                    run_id=run.id,
-                    source=listing.source,
-                    external_key=f"{listing.external_id}:{run.run_number}",
-                    content_hash="0" * 64,
-                    first_seen=datetime(2026, 11, 1, tzinfo=UTC),
-                    last_seen=last_seen or datetime(2026, 11, 20, 1, 30, tzinfo=UTC),
-                    not_seen_since=not_seen_since,
-                )
-            )
-        db.session.commit()
-        return run
-
-    def import_run(
-        self, source: str = "hrdnet", *, finished: datetime | None, status: str = "done", **values
-    ) -> ImportRun:
-        row = ImportRun(
-            source=source,
-            finished_at=finished,
-            status=status,
-            **{
-                "format": "hrdnet-xml",
-                "actor": "cli",
-                "started_at": (finished or datetime(2026, 11, 1, tzinfo=UTC)) - timedelta(minutes=5),
-                **values,
-            },
-        )
-        db.session.add(row)
-        db.session.commit()
-        return row
-
-
-@pytest.fixture(name="catalog")
-def catalog_fixture(app) -> Catalog:
-    """Catalog rows for one test (import `catalog_fixture` into another module to use it there)."""
-    return Catalog()
-
-
-def text_of(response) -> str:
-    """The page's visible text, tags removed and whitespace collapsed."""
-    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page(response), flags=re.S)
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
-
-
-def run_ids_on(response) -> list[int]:
-    return [int(n) for n in re.findall(r'class="run-card__title"><a href="/runs/(\d+)"', page(response))]
-
+from tests.support.pages import page, run_ids_on, text_of
 
 # -- the run page ------------------------------------------------------------------------------------
 
@@ -448,12 +294,12 @@ def test_browse_by_region_prefix_sido_and_sigungu(client, catalog):
 
 
 @pytest.mark.both_dbs
-def test_browse_lists_hide_finished_dropped_and_cancelled_runs_unless_asked(client, catalog):
+def test_browse_lists_hide_finished_dropped_and_cancelled_runs_unless_asked(client, catalog, today):
     course = catalog.course()
-    upcoming = catalog.run(course, start=TODAY + timedelta(days=30))
-    ends_today = catalog.run(course, start=TODAY - timedelta(days=60), days=60)
-    finished = catalog.run(course, start=TODAY - timedelta(days=61), days=60)
-    dropped = catalog.run(course, not_seen_since=TODAY - timedelta(days=1))
+    upcoming = catalog.run(course, start=today + timedelta(days=30))
+    ends_today = catalog.run(course, start=today - timedelta(days=60), days=60)
+    finished = catalog.run(course, start=today - timedelta(days=61), days=60)
+    dropped = catalog.run(course, not_seen_since=today - timedelta(days=1))
     cancelled = catalog.run(course, status="cancelled")
     draft = catalog.run(course, status="draft")
     assert set(run_ids_on(client.get("/browse/programme/C0104"))) == {upcoming.id, ends_today.id}
@@ -462,16 +308,16 @@ def test_browse_lists_hide_finished_dropped_and_cancelled_runs_unless_asked(clie
     assert cancelled.id not in everything and draft.id not in everything
 
 
-def test_browse_lists_runs_by_start_date(client, catalog):
-    late = catalog.run(start=TODAY + timedelta(days=40))
-    soon = catalog.run(start=TODAY + timedelta(days=3))
-    middle = catalog.run(start=TODAY + timedelta(days=20))
+def test_browse_lists_runs_by_start_date(client, catalog, today):
+    late = catalog.run(start=today + timedelta(days=40))
+    soon = catalog.run(start=today + timedelta(days=3))
+    middle = catalog.run(start=today + timedelta(days=20))
     assert run_ids_on(client.get("/browse/ministry/MOEL")) == [soon.id, middle.id, late.id]
 
 
-def test_browse_pages_are_paginated_by_twenty(client, catalog):
+def test_browse_pages_are_paginated_by_twenty(client, catalog, today):
     course = catalog.course()
-    runs = [catalog.run(course, start=TODAY + timedelta(days=n)) for n in range(1, 26)]
+    runs = [catalog.run(course, start=today + timedelta(days=n)) for n in range(1, 26)]
     first = client.get("/browse/programme/C0104")
     assert run_ids_on(first) == [r.id for r in runs[:20]]
     assert "훈련과정 회차 25개" in text_of(first)
@@ -494,10 +340,10 @@ def test_unknown_browse_categories_are_404(client, path):
 
 
 @pytest.mark.both_dbs
-def test_browse_index_counts_upcoming_runs_per_programme_ncs_and_sido(client, catalog):
+def test_browse_index_counts_upcoming_runs_per_programme_ncs_and_sido(client, catalog, today):
     catalog.run()
     catalog.run(programme="C0061")
-    catalog.run(start=TODAY - timedelta(days=200), days=30)  # finished: not counted
+    catalog.run(start=today - timedelta(days=200), days=30)  # finished: not counted
     text = text_of(client.get("/browse/"))
     assert "고용노동부" in text and "과학기술정보통신부" in text
     assert "K-디지털 트레이닝 (1)" in text
@@ -510,10 +356,10 @@ def test_browse_index_counts_upcoming_runs_per_programme_ncs_and_sido(client, ca
 
 
 @pytest.mark.both_dbs
-def test_provider_page_shows_the_provider_and_only_its_runs_paginated(client, catalog):
+def test_provider_page_shows_the_provider_and_only_its_runs_paginated(client, catalog, today):
     provider = catalog.provider("가나다 코딩스쿨", phone="031-123-4567")
     mine = catalog.course("데이터 분석가 과정", provider=provider)
-    runs = [catalog.run(mine, start=TODAY + timedelta(days=n)) for n in range(1, 23)]
+    runs = [catalog.run(mine, start=today + timedelta(days=n)) for n in range(1, 23)]
     someone_elses = catalog.run()
     response = client.get(f"/providers/{provider.id}")
     text = text_of(response)

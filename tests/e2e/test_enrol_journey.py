@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import shot
-from tests.vouchers.conftest import VoucherWorld
 
 
 def main_nav(page):
@@ -19,8 +18,7 @@ def main_nav(page):
 
 # Written before the live server (and its worker) start: fixtures are set up in the order the test names them.
 @pytest.fixture
-def learner_and_run(app, make_user):
-    world = VoucherWorld(make_user)
+def learner_and_run(app, world):
     learner = world.learner()
     run = world.run(fee=1_000_000)  # general card course, employment 75 %: 15 % self-pay
     return learner, run

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import shot
 from tests.support.localstripe import TEST_PUBLISHABLE_KEY, TEST_SECRET_KEY, running_localstripe, stripe_client
-from tests.vouchers.conftest import VoucherWorld
 from vouchers.payments.models import Payment
 
 
@@ -40,8 +39,7 @@ def app_config(app_config, processor):
 
 
 @pytest.fixture
-def learner_and_run(app, make_user):
-    world = VoucherWorld(make_user)
+def learner_and_run(app, world):
     return world.learner(), world.run(fee=1_000_000)  # 15 % self-pay: 150,000원; card 850,000원
 
 

@@ -12,11 +12,11 @@ from hrdnet.audit import SYSTEM_ACTOR, AuditEntry
 from hrdnet.auth.models import User
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
-from tests.functional.helpers import (
+from tests.functional.mail_links import mailed_link, submit_link
+from tests.support.pages import (
     error_summary,
     page,
 )
-from tests.functional.mail_links import mailed_link, submit_link
 
 NEW_EMAIL = "staff.member@example.com"
 CHOSEN = "chosen-by-the-person-7"

@@ -14,7 +14,7 @@ from hrdnet.auth.models import ApiToken
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
-from tests.functional.helpers import (
+from tests.support.pages import (
     page,
 )
 

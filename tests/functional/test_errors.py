@@ -6,7 +6,7 @@ import pytest
 
 from hrdnet.access import public
 from tests.conftest import csrf_token
-from tests.functional.helpers import (
+from tests.support.pages import (
     error_message,
     page,
 )

@@ -15,17 +15,12 @@ from hrdnet.audit import AuditEntry
 from hrdnet.extensions import db
 from hrdnet.privacy import mask_email
 from tests.conftest import csrf_token
-from tests.functional.helpers import page
-from tests.vouchers.conftest import ACTOR, VoucherWorld
+from tests.support.pages import page
+from tests.support.vouchers import ACTOR
 from vouchers.cards import operations as cards
 from vouchers.cards.models import IdentityLink, LinkStatus
 
 VICTIM = {"name": "김피해", "birth_date": "1990-05-17", "phone": "010-2222-3333"}
-
-
-@pytest.fixture
-def world(app, make_user) -> VoucherWorld:
-    return VoucherWorld(make_user)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from hrdnet.audit import AuditEntry
 from hrdnet.auth import sessions
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
-from tests.functional.helpers import (
+from tests.support.pages import (
     error_message,
     error_summary,
     page,

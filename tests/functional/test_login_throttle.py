@@ -21,7 +21,7 @@ from hrdnet.auth.views import PENDING_LOGIN
 from hrdnet.extensions import db, limiter
 from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
-from tests.functional.helpers import error_message
+from tests.support.pages import error_message
 
 TOKEN_URL = "/api/v1/auth/token"
 WRONG = "임의의-틀린-비밀번호-123"
@@ -30,20 +30,10 @@ ANOTHER_ATTACKER = "203.0.113.99"
 VICTIM_ADDRESS = "198.51.100.7"
 
 
-class Clock:
-    def __init__(self):
-        self.now = utcnow()
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    """The throttle's clock, standing still until the test moves it."""
-    fake = Clock()
-    monkeypatch.setattr(throttle, "utcnow", lambda: fake.now)
-    return fake
+def clock(clock):
+    """The suite's clock (tests/conftest.py), which the throttle reads: it stands still until the test moves it."""
+    return clock.drive(throttle)
 
 
 @pytest.fixture

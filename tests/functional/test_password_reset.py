@@ -11,14 +11,14 @@ from hrdnet.auth.models import EmailToken, User
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token
-from tests.functional.helpers import (
+from tests.functional.mail_links import mailed_link, split_link, submit_link
+from tests.support.pages import (
     error_message,
     error_summary,
     field_errors,
     page,
     without_csrf,
 )
-from tests.functional.mail_links import mailed_link, split_link, submit_link
 
 NEW_PASSWORD = "new-secret-passphrase-42"
 LINK_GONE = "링크가 만료되었거나 이미 사용되었습니다"

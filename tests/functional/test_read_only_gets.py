@@ -25,7 +25,7 @@ from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
-from tests.vouchers.conftest import ACTOR, world  # noqa: F401  (the voucher factories)
+from tests.support.vouchers import ACTOR
 from vouchers import checkout
 from vouchers.cards import operations as cards
 from vouchers.payments import operations as payments

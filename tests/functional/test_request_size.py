@@ -13,7 +13,7 @@ import io
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from tests.conftest import csrf_token
-from tests.functional.helpers import error_message
+from tests.support.pages import error_message
 
 MB = 1024 * 1024
 ATTACK_SIZE = 300 * MB

@@ -10,8 +10,8 @@ from hrdnet import outbox
 from hrdnet.auth.models import User
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
-from tests.functional.helpers import error_message, page, without_csrf
 from tests.functional.mail_links import mailed_link, submit_link
+from tests.support.pages import error_message, page, without_csrf
 
 NEW_PASSWORD = "new-secret-passphrase-42"
 LINK_GONE = "링크가 만료되었거나 이미 사용되었습니다"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from hrdnet.auth import services as auth_services
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from tests.vouchers.conftest import world  # noqa: F401  (the voucher factories)
 
 
 def _reindex(runner) -> None:

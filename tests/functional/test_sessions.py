@@ -17,8 +17,8 @@ from hrdnet.auth import sessions
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token
-from tests.functional.helpers import error_summary, page, session_cookie
 from tests.functional.mail_links import mailed_link, submit_link
+from tests.support.pages import error_summary, page, session_cookie
 
 NEW_PASSWORD = "new-secret-passphrase-42"
 COOKIE = "hrdnet_session"

@@ -9,17 +9,16 @@ from sqlalchemy import func, select
 
 from hrdnet.auth.models import EmailToken, User
 from hrdnet.extensions import db
-from hrdnet.timeutil import kst_today, utcnow
+from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token
-from tests.functional.helpers import (
+from tests.functional.mail_links import mailed_link, split_link, submit_link
+from tests.support.pages import (
     error_message,
     field_errors,
     page,
 )
-from tests.functional.mail_links import mailed_link, split_link, submit_link
 
 EMAIL = "learner@example.com"
-TODAY = kst_today()
 
 
 def _years_before(day, years):
@@ -138,8 +137,8 @@ def test_signup_stores_the_email_lowercased_and_the_phone_normalised(sign_up):
     assert user.phone == "010-9876-5432"
 
 
-def test_someone_turning_14_today_may_sign_up(sign_up):
-    response = sign_up(birth_date=_years_before(TODAY, 14).isoformat())
+def test_someone_turning_14_today_may_sign_up(sign_up, today):
+    response = sign_up(birth_date=_years_before(today, 14).isoformat())
     assert response.status_code == 302
 
 
@@ -157,6 +156,15 @@ def test_empty_form_reports_every_required_field(client, mailbox):
     assert mailbox() == []
 
 
+def _tomorrow(today):
+    return (today + timedelta(days=1)).isoformat()
+
+
+def _turning_14_tomorrow(today):
+    return (_years_before(today, 14) + timedelta(days=1)).isoformat()
+
+
+# A value may be a function of the test's `today` (dates relative to the day the test runs on).
 BAD_INPUT = [
     pytest.param(
         {"email": "a" * 288 + "@example.com"}, "email", "이메일은 254자 이하로 입력해 주세요.", id="300-char-email"
@@ -167,13 +175,13 @@ BAD_INPUT = [
     pytest.param({"birth_date": "2020-13-45"}, "birth_date", "올바르지 않은 날짜 값입니다.", id="month-13"),
     pytest.param({"birth_date": "abc"}, "birth_date", "올바르지 않은 날짜 값입니다.", id="not-a-date"),
     pytest.param(
-        {"birth_date": (TODAY + timedelta(days=1)).isoformat()},
+        {"birth_date": _tomorrow},
         "birth_date",
         "생년월일이 오늘보다 늦을 수 없습니다.",
         id="born-tomorrow",
     ),
     pytest.param(
-        {"birth_date": (_years_before(TODAY, 14) + timedelta(days=1)).isoformat()},
+        {"birth_date": _turning_14_tomorrow},
         "birth_date",
         "만 14세 미만은 법정대리인 동의가 필요해 온라인으로 가입할 수 없습니다.",
         id="turns-14-tomorrow",
@@ -216,8 +224,8 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), BAD_INPUT)
-def test_bad_signup_input_is_explained_in_korean(sign_up, mailbox, overrides, field, message):
-    response = sign_up(**overrides)
+def test_bad_signup_input_is_explained_in_korean(sign_up, mailbox, today, overrides, field, message):
+    response = sign_up(**{name: value(today) if callable(value) else value for name, value in overrides.items()})
     assert response.status_code == 400
     assert message in field_errors(response, field)
     assert db.session.scalar(select(func.count()).select_from(User)) == 0

@@ -15,7 +15,7 @@ from hrdnet.auth.models import User
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
-from tests.functional.helpers import (
+from tests.support.pages import (
     error_summary,
     page,
 )

@@ -17,7 +17,7 @@ from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
-from tests.functional.helpers import page, session_cookie
+from tests.support.pages import page, session_cookie
 
 COOKIE = "hrdnet_session"
 

@@ -15,9 +15,8 @@ from hrdnet.access import Role
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
-from tests.courses.test_pages import TODAY, text_of
-from tests.functional.helpers import error_message, error_summary, field_errors, page
-from tests.vouchers.conftest import ACTOR, VoucherWorld
+from tests.support.pages import error_message, error_summary, field_errors, page, text_of
+from tests.support.vouchers import ACTOR
 from vouchers import checkout
 from vouchers.cards import operations as cards
 from vouchers.cards.models import ApplicationStatus, CardApplication
@@ -27,12 +26,6 @@ from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import Hold
 from vouchers.web import read_models
-
-
-@pytest.fixture
-def world(app, make_user) -> VoucherWorld:
-    return VoucherWorld(make_user)
-
 
 PAGES = [
     "/me/identity",
@@ -177,11 +170,11 @@ def test_identity_then_application_then_approval(client, world, login, login_as,
     assert learner.person_id  # the other learner was untouched
 
 
-def test_a_rejection_needs_a_reason_and_is_shown_to_the_learner(client, world, login, login_as):
+def test_a_rejection_needs_a_reason_and_is_shown_to_the_learner(client, world, login, login_as, today):
     learner = world.learner(card=False)
     with unit_of_work(write_lock=True):
         application = cards.apply_for_card(
-            learner.id, employment_status="employed", groups=set(), excluded=set(), today=TODAY, actor=ACTOR
+            learner.id, employment_status="employed", groups=set(), excluded=set(), today=today, actor=ACTOR
         )
     login_as(Role.ADMIN)
     token = csrf_token(client, "/admin/cards/applications")
@@ -225,7 +218,7 @@ def test_a_learner_with_a_card_is_told_so_on_the_application_page(client, world,
 
 
 def test_the_run_page_shows_the_learners_own_price_and_the_same_numbers_as_the_api_and_enrol_page(
-    client, world, login, app
+    client, world, login, app, today
 ):
     learner = world.learner()
     run = world.run(fee=1_000_000)
@@ -240,7 +233,7 @@ def test_the_run_page_shows_the_learners_own_price_and_the_same_numbers_as_the_a
     assert "카드 사용액 850,000원" in text and "신청 후 카드 잔액 2,150,000원" in text
     assert f'href="/runs/{run.id}/enrol"' in page(response)
 
-    expected = quote(run, learner.person_id, TODAY).as_dict()
+    expected = quote(run, learner.person_id, today).as_dict()
     from hrdnet.auth import services as auth_services
 
     with unit_of_work(write_lock=True):
@@ -407,12 +400,12 @@ def test_someone_elses_enrolment_is_not_found(client, world, login):
 # -- the card page -----------------------------------------------------------------------------------------------------
 
 
-def test_card_history_pages_back_with_plain_korean_lines(client, world, login, monkeypatch):
+def test_card_history_pages_back_with_plain_korean_lines(client, world, login, monkeypatch, today):
     monkeypatch.setattr(read_models, "HISTORY_PAGE", 2)
     learner = world.learner()
     enrolment = world.enrol(learner, world.run())
     with unit_of_work(write_lock=True):
-        checkout.cancel(enrolment.id, on=TODAY, actor=ACTOR)
+        checkout.cancel(enrolment.id, on=today, actor=ACTOR)
     login(learner)
     first = client.get("/me/card")
     text = text_of(first)
@@ -425,15 +418,15 @@ def test_card_history_pages_back_with_plain_korean_lines(client, world, login, m
     assert "최근 내역으로" in older
 
 
-def test_a_suspended_card_and_the_kdigital_account_are_shown(client, world, login):
+def test_a_suspended_card_and_the_kdigital_account_are_shown(client, world, login, today):
     from datetime import timedelta
 
     learner = world.learner(kdigital=True)
     with unit_of_work(write_lock=True):
-        cards.suspend(world.card(learner).id, until=TODAY + timedelta(days=30), reason="2번째 중도탈락", actor=ACTOR)
+        cards.suspend(world.card(learner).id, until=today + timedelta(days=30), reason="2번째 중도탈락", actor=ACTOR)
     login(learner)
     text = text_of(client.get("/me/card"))
-    assert f"사용 정지 ({TODAY + timedelta(days=30):%Y-%m-%d}까지)" in text and "2번째 중도탈락" in text
+    assert f"사용 정지 ({today + timedelta(days=30):%Y-%m-%d}까지)" in text and "2번째 중도탈락" in text
     assert "K-디지털 크레딧" in text and "500,000원" in text
 
 

@@ -97,11 +97,9 @@ def test_the_openapi_document_states_the_bound_of_path_ids(client):
 
 
 @pytest.fixture
-def provider_id(app):
-    from tests.courses.test_pages import Catalog
-
-    provider = Catalog().provider()
-    Catalog().run(Catalog().course(provider=provider))
+def provider_id(catalog, make_run, make_course):
+    provider = catalog.provider()
+    make_run(make_course(provider=provider))
     db.session.commit()
     return provider.id
 

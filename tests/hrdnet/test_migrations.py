@@ -4,40 +4,7 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from hrdnet import create_app
 from hrdnet.extensions import db
-
-
-@pytest.fixture
-def empty_app(tmp_path, db_backend, request):
-    from tests.conftest import _pg_admin_engine, _test_config, postgres_url
-
-    if db_backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        cleanup = None
-    else:
-        import uuid
-
-        from sqlalchemy import text
-
-        name = f"hrdnet_mig_{uuid.uuid4().hex[:10]}"
-        engine = _pg_admin_engine()
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = postgres_url(name)
-
-        def cleanup():
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            engine.dispose()
-
-    app = create_app(_test_config(tmp_path, url))
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    if cleanup:
-        cleanup()
 
 
 @pytest.mark.both_dbs

@@ -13,7 +13,6 @@ from hrdnet import create_app
 from hrdnet.config import DEV_TOTP_ENCRYPTION_KEY, ConfigError
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
-from tests.hrdnet.test_migrations import empty_app  # noqa: F401  (fixture)
 
 
 def _production(production, totp_keys: str | None):
@@ -82,7 +81,7 @@ def test_rotate_totp_key_stops_and_changes_nothing_when_a_secret_cannot_be_read(
 
 
 @pytest.mark.both_dbs
-def test_the_migration_encrypts_plaintext_secrets_and_downgrade_restores_them(empty_app):  # noqa: F811
+def test_the_migration_encrypts_plaintext_secrets_and_downgrade_restores_them(empty_app):
     upgrade(revision="0eb3819c8446")
     db.session.execute(
         text(

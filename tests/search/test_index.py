@@ -6,13 +6,14 @@ rebuild-replay tests run on SQLite and PostgreSQL (both_dbs); the rest on SQLite
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import textwrap
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,15 +29,20 @@ from hrdnet.extensions import db
 from search.index import build, store, versions
 from search.interfaces import SearchParams
 from search.query import index_ready, search, suggest
-from tests.courses.test_pages import TODAY, catalog_fixture  # noqa: F401  (fixture)
 
 
 def titles(q: str, **params) -> list[str]:
     return [hit.title for hit in search(SearchParams(q=q, per_page=100, **params)).items]
 
 
-def record(n: int, title: str, **values) -> FeedRecord:
-    start = TODAY + timedelta(days=10 + n)
+@pytest.fixture
+def record(today):
+    """record(n, title, **values) -> the feed record of run n, starting 10 + n days after today."""
+    return functools.partial(feed_record, today)
+
+
+def feed_record(today: date, n: int, title: str, **values) -> FeedRecord:
+    start = today + timedelta(days=10 + n)
     return FeedRecord(
         **{
             "position": f"record {n}",
@@ -109,7 +115,7 @@ def test_without_an_index_searches_answer_empty_and_health_says_so(app, client, 
     assert body["checks"]["search_index"]["index"] == "missing"
 
 
-def test_the_first_change_builds_the_whole_index(app, catalog):
+def test_the_first_change_builds_the_whole_index(app, catalog, record):
     old = catalog.run(catalog.course("자바 백엔드 기초"))  # in the database before any index existed
     do_import([record(0, "파이썬 데이터 분석 입문")])
     assert pending_topics() == ["catalog.runs_changed"]
@@ -131,7 +137,7 @@ def test_healthz_reports_the_index(client, indexed):
 
 
 @pytest.mark.both_dbs
-def test_an_import_reaches_the_index_through_the_outbox(app, indexed):
+def test_an_import_reaches_the_index_through_the_outbox(app, indexed, record):
     do_import([record(0, "데이터 엔지니어링 부트캠프"), record(1, "데이터 엔지니어링 부트캠프")])
     assert titles("부트캠프") == []  # committed, not yet delivered
     assert pending_topics() == ["catalog.runs_changed"]
@@ -139,7 +145,7 @@ def test_an_import_reaches_the_index_through_the_outbox(app, indexed):
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"] * 2
 
 
-def test_a_changed_course_and_a_renamed_provider_reach_the_index(app, indexed):
+def test_a_changed_course_and_a_renamed_provider_reach_the_index(app, indexed, record):
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
     deliver()
     changed = record(
@@ -156,7 +162,7 @@ def test_a_changed_course_and_a_renamed_provider_reach_the_index(app, indexed):
     assert hit.provider == "한빛 디지털아카데미 강남캠퍼스"
 
 
-def test_a_run_dropped_by_its_feed_leaves_the_default_results(app, indexed):
+def test_a_run_dropped_by_its_feed_leaves_the_default_results(app, indexed, record):
     both = [record(0, "데이터 엔지니어링 부트캠프"), record(1, "데이터 엔지니어링 부트캠프")]
     do_import(both)
     deliver()
@@ -190,7 +196,7 @@ def test_merging_courses_reindexes_the_moved_runs(app, catalog, indexed):
     assert versions.current().courses == 2  # the emptied course's document is gone
 
 
-def test_delivering_an_item_twice_changes_nothing(app, indexed):
+def test_delivering_an_item_twice_changes_nothing(app, indexed, record):
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
     payload = json.loads(
         db.session.scalar(select(outbox.OutboxItem.payload).where(outbox.OutboxItem.topic == "catalog.runs_changed"))
@@ -360,7 +366,7 @@ def test_a_failed_rebuild_leaves_the_live_index_alone(app, indexed):
 
 
 @pytest.mark.both_dbs
-def test_changes_made_during_a_rebuild_are_replayed_into_the_new_index(app, indexed):
+def test_changes_made_during_a_rebuild_are_replayed_into_the_new_index(app, indexed, record):
     def change_meanwhile() -> None:
         do_import([record(0, "데이터 엔지니어링 부트캠프")])
         deliver()  # the live index gets it, and the rebuild's journal records it
@@ -396,11 +402,11 @@ def test_the_index_records_the_pricing_rules_it_priced_with(app, indexed):
     assert meta["schema_version"] >= 1
 
 
-def test_runs_of_a_course_without_runs_left_are_gone_from_suggestions(app, indexed):
+def test_runs_of_a_course_without_runs_left_are_gone_from_suggestions(app, indexed, today):
     course = db.session.get(Course, indexed["python"].course_id)
     with unit_of_work():
         db.session.execute(
-            update(SourceRecord).where(SourceRecord.run_id == indexed["python"].id).values(not_seen_since=TODAY)
+            update(SourceRecord).where(SourceRecord.run_id == indexed["python"].id).values(not_seen_since=today)
         )
         changes.runs_changed([indexed["python"].id])
     deliver()
@@ -435,7 +441,7 @@ def test_a_web_process_searches_without_loading_kiwi(app, database_url, indexed)
     assert done.stdout.strip() == "no kiwi"
 
 
-def test_searches_from_many_threads_while_the_index_changes(app, indexed):
+def test_searches_from_many_threads_while_the_index_changes(app, indexed, record):
     errors: list[BaseException] = []
     answers: list[int] = []
     stop = threading.Event()

@@ -1,29 +1,27 @@
 """search() and suggest() on one small catalog indexed once for the module by the real indexer.
 
-The catalog is built with the `Catalog` factory of tests/courses/test_pages.py in a database of its own
-(copied from the migrated template), then indexed with search.index.build.rebuild(); every test here only reads.
+The catalog is built with the `Catalog` factory (tests/support/catalog.py) in a database of its own (copied
+from the migrated template), then indexed with search.index.build.rebuild() (tests/support/search_index.py);
+every test here only reads. Dates are relative to the day the catalog was built (`world.today`).
 Expected sets are written out by hand, and facet counts are checked against direct database counts.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from courses import pricing, services
 from courses.models import Programme, Run
-from hrdnet import create_app
 from hrdnet.extensions import db
-from search.index.build import rebuild
 from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, SearchParams
 from search.query import did_you_mean, search, suggest
-from tests.conftest import _test_config
-from tests.courses.test_pages import TODAY, Catalog
+from tests.support.catalog import Catalog
+from tests.support.search_index import indexed_catalog
 
 # key: (title, contents, keywords)
 COURSES = {
@@ -64,6 +62,7 @@ COURSES = {
 class World:
     runs: dict[str, Run]  # one run per course key, plus the extra ones below
     courses: dict[str, int]
+    today: date  # the day the catalog was built on, which its dates are relative to
 
 
 def _build(catalog: Catalog) -> World:
@@ -78,13 +77,13 @@ def _build(catalog: Catalog) -> World:
             title, provider=provider, contents=contents, keywords=keywords, ncs_code=ncs, certificate=None
         )
         courses[key] = course.id
-        runs[key] = catalog.run(course, start=TODAY + timedelta(days=20 + n), fee=2_000_000 + 10_000 * n)
+        runs[key] = catalog.run(course, start=catalog.today + timedelta(days=20 + n), fee=2_000_000 + 10_000 * n)
     # Variety for filters, facets and sorting (everything else: 서울 강남구, KDT, classroom, weekday).
     java = runs["java"]
     java.fee, java.employment_rate_3m, java.satisfaction = 5_000_000, 80.0, 90.0
     js = runs["js"]
     js.region_code, js.programme_id, js.mode, js.weekend = "26110", _programme("C0061"), "remote", "weekend"
-    js.fee, js.general_self_pay, js.start_date = 1_000_000, 280_000, TODAY + timedelta(days=75)
+    js.fee, js.general_self_pay, js.start_date = 1_000_000, 280_000, catalog.today + timedelta(days=75)
     js.end_date = js.start_date + timedelta(days=60)
     python = runs["python"]
     python.region_code, python.programme_id, python.mode, python.weekend = (
@@ -100,29 +99,14 @@ def _build(catalog: Catalog) -> World:
     runs["cloud_en"].programme_id = None  # price unknown
     db.session.commit()
     course_of = {key: db.session.get(type(runs["java"].course), cid) for key, cid in courses.items()}
-    runs["java_past"] = catalog.run(course_of["java"], start=TODAY - timedelta(days=200), days=30)
-    runs["python_dropped"] = catalog.run(course_of["python"], not_seen_since=TODAY - timedelta(days=3))
-    runs["java_second"] = catalog.run(course_of["java"], start=TODAY + timedelta(days=120))
-    return World(runs, courses)
+    runs["java_past"] = catalog.run(course_of["java"], start=catalog.today - timedelta(days=200), days=30)
+    runs["python_dropped"] = catalog.run(course_of["python"], not_seen_since=catalog.today - timedelta(days=3))
+    runs["java_second"] = catalog.run(course_of["java"], start=catalog.today + timedelta(days=120))
+    return World(runs, courses, catalog.today)
 
 
 def _programme(code: str) -> int:
     return db.session.scalar(select(Programme.id).where(Programme.code == code))
-
-
-def indexed_catalog(sqlite_template, tmp_path_factory, name: str, build):
-    """For a module-scoped fixture: its own migrated SQLite copy, `build(Catalog())` written, the index built;
-    yields what build returned, inside the app context."""
-    folder = tmp_path_factory.mktemp(name)
-    path = folder / "test.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    app = create_app(_test_config(folder, f"sqlite:///{path}"))
-    with app.app_context():
-        built = build(Catalog())
-        rebuild()
-        yield built
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +295,7 @@ def test_start_date_filters(world):
     in_month = set(keys_of(world, found(start_month=month)))
     assert "js" in in_month
     assert all(world.runs[k].start_date.strftime("%Y-%m") == month for k in in_month)
-    late = set(keys_of(world, found(start_from=TODAY + timedelta(days=100))))
+    late = set(keys_of(world, found(start_from=world.today + timedelta(days=100))))
     assert late == {"java_second"}
 
 
@@ -327,9 +311,9 @@ def test_an_unknown_filter_value_matches_nothing(world):
 # -- facets ----------------------------------------------------------------------------------------------------
 
 
-def _db_facets(run_ids: set[int] | None) -> dict[str, Counter]:
-    """What the facets should count, straight from the database (services' visibility rule)."""
-    query = services._visible(select(Run), TODAY, False)
+def _db_facets(today: date, run_ids: set[int] | None) -> dict[str, Counter]:
+    """What the facets should count on `today`, straight from the database (services' visibility rule)."""
+    query = services._visible(select(Run), today, False)
     runs = [r for r in db.session.scalars(query) if run_ids is None or r.id in run_ids]
     out: dict[str, Counter] = {
         name: Counter()
@@ -379,15 +363,15 @@ def _counts(result) -> dict[str, Counter]:
     }
 
 
-def test_facet_counts_match_the_database_without_a_query(world):
+def test_facet_counts_match_the_database_without_a_query(world, today):
     result = search(SearchParams())
-    assert _counts(result) == _db_facets(None)
-    assert result.total == sum(_db_facets(None)["region"].values())
+    assert _counts(result) == _db_facets(today, None)
+    assert result.total == sum(_db_facets(today, None)["region"].values())
 
 
-def test_facet_counts_match_the_database_for_a_query(world):
+def test_facet_counts_match_the_database_for_a_query(world, today):
     result = search(SearchParams(q="자바", per_page=100))
-    assert _counts(result) == _db_facets({h.run_id for h in result.items})
+    assert _counts(result) == _db_facets(today, {h.run_id for h in result.items})
 
 
 def test_a_chosen_facet_keeps_its_siblings_and_others_follow_it(world):

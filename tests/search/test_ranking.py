@@ -2,7 +2,8 @@
 
 Places in addresses, schedule and mode words, narrower and related subjects, spaced compounds found with their
 words apart, one idf for every spelling of a subject, and the relaxed query when few courses have every word.
-Built like tests/search/test_query.py: the `Catalog` factory in a database of its own, the real indexer.
+Built like tests/search/test_query.py: the `Catalog` factory in a database of its own, the real indexer
+(tests/support/search_index.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from search import ranking
 from search.analysis import synonym_key
 from search.interfaces import SearchParams
 from search.query import RELAX_BELOW, search
-from tests.courses.test_pages import TODAY, Catalog
-from tests.search.test_query import indexed_catalog
+from tests.support.catalog import Catalog
+from tests.support.search_index import indexed_catalog
 
 # key: (title, contents, provider key)
 COURSES = {
@@ -72,10 +73,10 @@ def _build(catalog: Catalog) -> World:
             values["weekend"] = "weekend"
         if key == "python_remote":
             values["mode"] = "remote"
-        runs[key] = catalog.run(course, start=TODAY + timedelta(days=20 + n), **values).id
+        runs[key] = catalog.run(course, start=catalog.today + timedelta(days=20 + n), **values).id
         if key == "python_weekend":  # the same course also has a weekday run
             runs["python_weekday"] = catalog.run(
-                course, start=TODAY + timedelta(days=60), region_code=PROVIDERS[provider][1]
+                course, start=catalog.today + timedelta(days=60), region_code=PROVIDERS[provider][1]
             ).id
     return World(runs, courses)
 

@@ -6,9 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.courses.test_pages import TODAY, catalog_fixture  # noqa: F401  (fixture)
-from tests.search.test_search_page import reindex_fixture, small_catalog_fixture  # noqa: F401  (fixtures)
-
 ITEM_FIELDS = {
     "run_id",
     "course_id",
@@ -104,8 +101,8 @@ def test_filters(client, small_catalog, query, expected):
     assert set(ids(api(client, query))) == {small_catalog[k].id for k in expected}
 
 
-def test_start_date_range(client, small_catalog):
-    frm, to = TODAY + timedelta(days=15), TODAY + timedelta(days=35)
+def test_start_date_range(client, small_catalog, today):
+    frm, to = today + timedelta(days=15), today + timedelta(days=35)
     body = api(client, f"start_from={frm.isoformat()}&start_to={to.isoformat()}")
     assert set(ids(body)) == {small_catalog["backend"].id, small_catalog["busan"].id}
 

@@ -1,7 +1,7 @@
 """The search page /courses, through HTTP, on a small catalog indexed by the real indexer.
 
-Catalog rows come from the `catalog` factory of tests/courses/test_pages.py; `indexed` builds the real index
-into app.config["SEARCH_INDEX_DIR"] from them, as `hrdnet search reindex` does.
+Catalog rows come from the `catalog` fixture (tests/support/catalog.py); `reindex` builds the real index into
+app.config["SEARCH_INDEX_DIR"] from them, as `hrdnet search reindex` does; `small_catalog` is in conftest.py.
 """
 
 from __future__ import annotations
@@ -16,23 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from search import forms, interfaces, presenters
 from search.interfaces import SearchParams
-from tests.courses.test_pages import TODAY, catalog_fixture, run_ids_on, text_of  # noqa: F401  (fixture)
-from tests.functional.helpers import page
-
-
-@pytest.fixture(name="reindex")
-def reindex_fixture(app):
-    """reindex() rebuilds the index from the database with the real indexer (`hrdnet search reindex`).
-    Import `reindex_fixture` into another module to use it there, as test_search_api.py does."""
-    from search.index.build import rebuild
-
-    def build():
-        from hrdnet.extensions import db
-
-        db.session.commit()
-        return rebuild()
-
-    return build
+from tests.support.pages import page, run_ids_on, text_of
 
 
 def hrefs(response, pattern: str) -> list[str]:
@@ -53,56 +37,6 @@ def facet_link(response, label: str) -> str:
         if shown == label:
             return html.unescape(href)
     raise AssertionError(f"no facet link {label!r}")
-
-
-@pytest.fixture(name="small_catalog")
-def small_catalog_fixture(catalog, reindex):
-    """Four upcoming runs across two regions, two NCS areas and two programmes, plus one that ended."""
-    hanbit = catalog.provider("한빛 디지털아카데미")
-    busan = catalog.provider("부산 코딩스쿨", region_code="26110", address="부산광역시 중구 중앙대로 1")
-    runs = {
-        "python": catalog.run(
-            catalog.course(
-                "파이썬 데이터 분석 전문가 양성과정",
-                provider=hanbit,
-                ncs_code="20010101",
-                contents="파이썬과 판다스로 데이터를 분석하고 시각화합니다.",
-            ),
-            start=TODAY + timedelta(days=10),
-            fee=3_000_000,
-            employment_rate_3m=71.5,
-            satisfaction=92.0,
-        ),
-        "backend": catalog.run(
-            catalog.course("클라우드 네이티브 백엔드 개발자 양성과정", provider=hanbit),
-            start=TODAY + timedelta(days=20),
-            fee=2_000_000,
-        ),
-        "busan": catalog.run(
-            catalog.course(
-                "파이썬 웹 개발 입문", provider=busan, ncs_code="20010202", contents="장고로 웹 서비스를 만듭니다."
-            ),
-            start=TODAY + timedelta(days=30),
-            region_code="26110",
-            programme="C0061",
-            fee=1_000_000,
-            general_self_pay=280_000,
-            mode="remote",
-            weekend="weekend",
-        ),
-        "accounting": catalog.run(
-            catalog.course(
-                "전산회계 실무", provider=hanbit, ncs_code="02030201", contents="회계 원리와 전표 처리를 익힙니다."
-            ),
-            start=TODAY + timedelta(days=40),
-            fee=1_500_000,
-        ),
-        "finished": catalog.run(
-            catalog.course("파이썬 기초 지난 과정", provider=hanbit), start=TODAY - timedelta(days=120), days=30
-        ),
-    }
-    reindex()
-    return runs
 
 
 # -- results ----------------------------------------------------------------------------------------------
@@ -205,9 +139,9 @@ def test_facets_narrow_by_ncs_programme_mode_and_weekend(client, small_catalog):
     assert run_ids_on(client.get("/courses?weekend=weekend")) == [small_catalog["busan"].id]
 
 
-def test_date_and_price_filters_from_the_form(client, small_catalog):
-    frm = (TODAY + timedelta(days=15)).isoformat()
-    to = (TODAY + timedelta(days=35)).isoformat()
+def test_date_and_price_filters_from_the_form(client, small_catalog, today):
+    frm = (today + timedelta(days=15)).isoformat()
+    to = (today + timedelta(days=35)).isoformat()
     response = client.get(f"/courses?start_from={frm}&start_to={to}&max_self_pay=&q=")
     assert set(run_ids_on(response)) == {small_catalog["backend"].id, small_catalog["busan"].id}
     assert f'name="start_from" class="krds-input small" value="{frm}"' in page(response)
@@ -273,9 +207,9 @@ def test_the_search_box_keeps_the_filters_when_the_text_changes(client, small_ca
 # -- pagination -------------------------------------------------------------------------------------------
 
 
-def test_results_are_paginated_and_the_links_keep_the_query(client, catalog, reindex):
+def test_results_are_paginated_and_the_links_keep_the_query(client, catalog, reindex, today):
     course = catalog.course("데이터 엔지니어 부트캠프")
-    runs = [catalog.run(course, start=TODAY + timedelta(days=n)) for n in range(1, 26)]
+    runs = [catalog.run(course, start=today + timedelta(days=n)) for n in range(1, 26)]
     reindex()
     first = client.get("/courses?q=데이터&sort=start")
     assert run_ids_on(first) == [r.id for r in runs[:20]]

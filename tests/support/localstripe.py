@@ -14,7 +14,7 @@ Instead this module serves localstripe's own aiohttp `app` on a socket that the 
 between), with the store kept in memory only.
 
 `stripe_compat=True` adds two things real Stripe does and localstripe does not (see docs in the tests,
-tests/payments/test_localstripe_spike.py): honouring `Idempotency-Key` on POST requests, and filtering
+tests/vouchers/payments/test_localstripe_spike.py): honouring `Idempotency-Key` on POST requests, and filtering
 `GET /v1/payment_intents` and `GET /v1/refunds` by `created[gt|gte|lt|lte]`, newest first.
 
 Command line (what bin/localstripe runs):  python tests/support/localstripe.py [--port 8420] [--stripe-compat]

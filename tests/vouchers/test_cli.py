@@ -11,8 +11,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import kst_today
 from tests.conftest import PASSWORD
-from tests.courses.test_pages import TODAY
-from tests.vouchers.conftest import ACTOR
+from tests.support.vouchers import ACTOR
 from vouchers.cards import operations as cards
 from vouchers.cards.models import ApplicationStatus, CardApplication
 from vouchers.enrolments import operations as enrolments
@@ -63,11 +62,11 @@ def test_an_unknown_or_non_learner_account_is_refused(runner, make_user):
     assert runner.invoke(args=["cards", "issue", provider.email]).exit_code != 0
 
 
-def test_issuing_approves_the_learners_pending_application(runner, world):
+def test_issuing_approves_the_learners_pending_application(runner, world, today):
     learner = world.learner(card=False)
     with unit_of_work(write_lock=True):
         application = cards.apply_for_card(
-            learner.id, employment_status="unemployed", groups=set(), excluded=set(), today=TODAY, actor=ACTOR
+            learner.id, employment_status="unemployed", groups=set(), excluded=set(), today=today, actor=ACTOR
         )
     result = runner.invoke(args=["cards", "issue", learner.email])
     assert result.exit_code == 0, result.output
@@ -75,18 +74,18 @@ def test_issuing_approves_the_learners_pending_application(runner, world):
     assert decided.status == ApplicationStatus.APPROVED and decided.card_id == int(result.output)
 
 
-def test_attendance_and_completion_commands(runner, world):
+def test_attendance_and_completion_commands(runner, world, today):
     learner = world.learner()
-    start = TODAY - timedelta(days=12)
+    start = today - timedelta(days=12)
     run = world.run(start=start, days=9, fee=500_000)
     enrolment = world.enrol(learner, run, today=start - timedelta(days=1))
     with unit_of_work(write_lock=True):
-        enrolments.start_due(TODAY)
+        enrolments.start_due(today)
     for offset in range(10):
         day = (start + timedelta(days=offset)).isoformat()
         result = runner.invoke(args=["attendance", "record", str(enrolment.id), day, "present"])
         assert result.exit_code == 0, result.output
-    bad = runner.invoke(args=["attendance", "record", str(enrolment.id), TODAY.isoformat(), "present"])
+    bad = runner.invoke(args=["attendance", "record", str(enrolment.id), today.isoformat(), "present"])
     assert bad.exit_code != 0 and "훈련 기간" in bad.output
     assert runner.invoke(args=["attendance", "settle"]).exit_code == 0
     done = runner.invoke(args=["enrolments", "complete", str(enrolment.id)])

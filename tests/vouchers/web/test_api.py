@@ -13,8 +13,7 @@ from hrdnet.access import Role
 from hrdnet.auth import services as auth_services
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from tests.courses.test_pages import TODAY
-from tests.vouchers.conftest import ACTOR
+from tests.support.vouchers import ACTOR
 from vouchers import checkout
 from vouchers.cards import operations as cards
 from vouchers.cards.quote import quote
@@ -183,16 +182,16 @@ def test_already_enrolled(client, world):
     assert enrolment_count() == 1
 
 
-def test_card_suspended(client, world):
+def test_card_suspended(client, world, today):
     learner = world.learner()
     with unit_of_work(write_lock=True):
-        cards.suspend(world.card(learner).id, until=TODAY + timedelta(days=60), reason="중도탈락", actor=ACTOR)
+        cards.suspend(world.card(learner).id, until=today + timedelta(days=60), reason="중도탈락", actor=ACTOR)
     assert _code(post_enrolment(client, bearer(learner), world.run().id)) == (409, "card_suspended")
 
 
-def test_enrolment_closed(client, world):
+def test_enrolment_closed(client, world, today):
     learner = world.learner()
-    started = world.run(start=TODAY - timedelta(days=3))
+    started = world.run(start=today - timedelta(days=3))
     closed = world.run(status="closed")
     assert _code(post_enrolment(client, bearer(learner), started.id)) == (409, "enrolment_closed")
     assert _code(post_enrolment(client, bearer(learner), closed.id)) == (409, "enrolment_closed")
@@ -204,14 +203,14 @@ def test_no_card_and_no_identity(client, world, make_user):
     assert _code(post_enrolment(client, bearer(stranger), world.run().id)) == (403, "identity_required")
 
 
-def test_a_refusal_is_not_remembered_so_a_retry_is_judged_again(client, world):
+def test_a_refusal_is_not_remembered_so_a_retry_is_judged_again(client, world, today):
     learner = world.learner()
     run = world.run(capacity=1)
     blocker = world.enrol(world.learner(), run)
     headers = bearer(learner)
     assert _code(post_enrolment(client, headers, run.id, key="again")) == (409, "run_full")
     with unit_of_work(write_lock=True):
-        checkout.cancel(blocker.id, on=TODAY, actor=ACTOR)  # the seat comes back
+        checkout.cancel(blocker.id, on=today, actor=ACTOR)  # the seat comes back
     assert post_enrolment(client, headers, run.id, key="again").status_code == 201
 
 
@@ -295,11 +294,11 @@ def test_who_may_read_an_enrolment(client, world, make_user):
 # -- the run API -----------------------------------------------------------------------------------------------
 
 
-def test_the_run_api_gives_a_learner_their_own_quote(client, world):
+def test_the_run_api_gives_a_learner_their_own_quote(client, world, today):
     learner = world.learner(groups=("kua_type1",))
     run = world.run(fee=1_000_000)
     price = client.get(f"/api/v1/runs/{run.id}", headers=bearer(learner)).get_json()["price"]
-    expected = quote(run, learner.person_id, TODAY).as_dict()
+    expected = quote(run, learner.person_id, today).as_dict()
     assert price["basis"] == "learner"
     assert {key: price[key] for key in ("fee", "self_pay", "card_draw", "balance_after", "enrollable")} == {
         key: expected[key] for key in ("fee", "self_pay", "card_draw", "balance_after", "enrollable")

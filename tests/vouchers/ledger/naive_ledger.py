@@ -1,4 +1,4 @@
-"""A deliberately naive card ledger, for tests/vouchers/test_ledger_races.py ONLY. Never import it elsewhere.
+"""A deliberately naive card ledger, for tests/vouchers/ledger/test_races.py ONLY. Never import it elsewhere.
 
 It does what the house style calls a bug ("a check-then-insert in Python is a bug"): it reads the balance
 in one transaction, decides in Python, and writes the balance it computed in another. Its tables have no

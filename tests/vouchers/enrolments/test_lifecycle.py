@@ -23,7 +23,7 @@ from hrdnet import audit
 from hrdnet.audit import AuditEntry
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from tests.vouchers.conftest import ACTOR
+from tests.support.vouchers import ACTOR
 from vouchers import checkout, errors
 from vouchers.cards import operations as cards
 from vouchers.cards.models import ApplicationStatus, CardKind

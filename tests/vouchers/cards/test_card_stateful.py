@@ -36,7 +36,7 @@ from courses.models import Run
 from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from tests.vouchers.conftest import ACTOR, VoucherWorld
+from tests.support.vouchers import ACTOR, VoucherWorld
 from vouchers import checkout, errors
 from vouchers.cards import operations as cards
 from vouchers.cards.models import Card, CardKind

@@ -1,7 +1,8 @@
-"""Factories for the voucher tests: learners who verified and hold cards, runs with known prices, enrolments.
+"""Voucher rows for tests: learners who verified and hold cards, runs with known prices, enrolments.
 
 Everything goes through the real services and a real migrated database (SQLite file, and PostgreSQL for
-tests marked both_dbs); nothing about money is mocked.
+tests marked both_dbs); nothing about money is mocked. Tests get one `VoucherWorld` per test from the
+`world` fixture (tests/conftest.py), or its parts as `make_learner`, `make_card` and `make_enrolment`.
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 
-import pytest
-
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
-from tests.courses.test_pages import TODAY, Catalog
+from tests.support.catalog import Catalog
 from vouchers import checkout
 from vouchers.cards import operations as cards
-from vouchers.cards.models import CardKind
+from vouchers.cards.models import Card, CardKind
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Enrolment
 
@@ -25,9 +24,12 @@ ACTOR = "test"
 
 
 class VoucherWorld:
-    def __init__(self, make_user):
+    """Learners, priced runs and enrolments for one test; dates default to the catalog's `today`."""
+
+    def __init__(self, make_user, catalog: Catalog):
         self.make_user = make_user
-        self.catalog = Catalog()
+        self.catalog = catalog
+        self.today = catalog.today
         self._numbers = itertools.count(1)
 
     def learner(
@@ -39,10 +41,10 @@ class VoucherWorld:
         birth_date: date = date(1990, 5, 17),
         card: bool = True,
         kdigital: bool = False,
-        on: date = TODAY,
+        on: date | None = None,
     ):
         """A learner login, verified as a new person, with a card issued (unless card=False)."""
-        n = next(self._numbers)
+        n, on = next(self._numbers), on or self.today
         user = self.make_user("learner", email=f"learner-{n}-{id(self)}@example.com")
         with unit_of_work(write_lock=True):
             cards.verify_identity(
@@ -60,6 +62,12 @@ class VoucherWorld:
                 cards.issue_card(person.id, kind=CardKind.KDIGITAL, today=on, actor=ACTOR)
         user.person_id = person.id
         return user
+
+    def issue_card(self, user, *, kind: str = CardKind.CARD, limit: int | None = None, on: date | None = None):
+        """Issue a card (or K-Digital Credit account) to a learner who verified, as an admin approving would."""
+        with unit_of_work(write_lock=True):
+            card_id = cards.issue_card(user.person_id, kind=kind, today=on or self.today, actor=ACTOR, limit=limit).id
+        return db.session.get(Card, card_id, populate_existing=True)
 
     def run(
         self,
@@ -80,17 +88,24 @@ class VoucherWorld:
             capacity=capacity,
             source_enrolled=source_enrolled,
             local_enrolled=local_enrolled,
-            start=start or TODAY + timedelta(days=14),
+            start=start or self.today + timedelta(days=14),
             days=days,
             **{"employment_rate_3m": 75.0, "general_self_pay": None, "support_amount": None, **values},
         )
 
     def enrol(
-        self, user, run, *, key: str | None = None, today: date = TODAY, now: datetime | None = None, pay: bool = True
+        self,
+        user,
+        run,
+        *,
+        key: str | None = None,
+        today: date | None = None,
+        now: datetime | None = None,
+        pay: bool = True,
     ) -> Enrolment:
         """Enrol as the site does (vouchers.checkout.enrol: the hold, then the co-payment through the configured
         backend); pay=False stops after the hold (enrolments.enrol alone, no payment attempt)."""
-        key, now = key or f"k-{next(self._numbers)}", now or utcnow()
+        key, now, today = key or f"k-{next(self._numbers)}", now or utcnow(), today or self.today
         if pay:
             enrolment_id = checkout.enrol(user.id, run.id, request_key=key, now=now, today=today, actor=ACTOR).id
         else:
@@ -104,8 +119,3 @@ class VoucherWorld:
 
     def card(self, user, kind: str = CardKind.CARD):
         return cards.open_card(user.person_id, kind)
-
-
-@pytest.fixture
-def world(app, make_user) -> VoucherWorld:
-    return VoucherWorld(make_user)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 
 from courses import services as catalog
-from tests.courses.test_pages import TODAY
-from tests.vouchers.conftest import VoucherWorld
+from tests.support.vouchers import VoucherWorld
 
 
-def test_the_viewer_price_is_plain_data_the_run_api_shows_as_is(app, client, world: VoucherWorld):
+def test_the_viewer_price_is_plain_data_the_run_api_shows_as_is(app, client, world: VoucherWorld, today):
     learner, without_card = world.learner(), world.learner(card=False)
     run = world.run(fee=1_000_000)
-    price = catalog.viewer_price(run, learner.id, TODAY)  # no request: nothing in it may need one
+    price = catalog.viewer_price(run, learner.id, today)  # no request: nothing in it may need one
     assert json.loads(json.dumps(price)) == price
     assert (price["self_pay"], price["card_draw"], price["balance_after"], price["refusal"]) == (
         150_000,
@@ -25,6 +24,6 @@ def test_the_viewer_price_is_plain_data_the_run_api_shows_as_is(app, client, wor
         2_150_000,
         None,
     )
-    refused = catalog.viewer_price(run, without_card.id, TODAY)
+    refused = catalog.viewer_price(run, without_card.id, today)
     assert refused["refusal"]["code"] == "no_card" and "url" not in json.dumps(refused)
-    assert catalog.viewer_price(run, None, TODAY) is None  # anonymous: the generic price
+    assert catalog.viewer_price(run, None, today) is None  # anonymous: the generic price

@@ -1,4 +1,4 @@
-"""A deliberately naive enrolment, for tests/vouchers/test_enrolment_races.py ONLY. Never import it elsewhere.
+"""A deliberately naive enrolment, for tests/vouchers/enrolments/test_races.py ONLY. Never import it elsewhere.
 
 It makes the two mistakes vouchers.enrolments is built to avoid, each a read-then-write:
 

@@ -30,6 +30,7 @@ from hrdnet.audit import AuditEntry
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
+from tests.support.ledger import LIMIT, PROGRAMME, budget, new_card, next_owner_id, payable, posted
 from vouchers import errors
 from vouchers.cards import operations as cards
 from vouchers.ledger import operations as ledger
@@ -47,53 +48,15 @@ from vouchers.ledger.operations import Leg
 
 pytestmark = pytest.mark.both_dbs
 
-LIMIT = 3_000_000
-PROGRAMME = 1
-PROVIDER = 1
-_owner_ids = itertools.count(1)
-
-
-# -- helpers (test_ledger_races.py uses them too) ----------------------------------------------------------
-
-
-def posted(fn, *args, **kwargs):
-    """Call a ledger function in its own unit of work, as a view or the worker would."""
-    with unit_of_work(write_lock=True):
-        return fn(*args, **kwargs)
-
-
-def budget() -> Account:
-    return posted(ledger.open_account, AccountKind.PROGRAMME_BUDGET, "programme", PROGRAMME)
-
-
-def payable(provider_id: int = PROVIDER) -> Account:
-    return posted(ledger.open_account, AccountKind.PROVIDER_PAYABLE, "provider", provider_id)
-
 
 def programme_account(kind: AccountKind) -> Account:
     return posted(ledger.open_account, kind, "programme", PROGRAMME)
 
 
-def new_card(amount: int = LIMIT) -> ledger.CardAccounts:
-    """A card's two accounts, issued `amount` from the programme budget."""
-    card_id = next(_owner_ids)
-    source = budget()
-    with unit_of_work(write_lock=True):
-        card = cards.open_accounts(card_id)
-        ledger.transfer(
-            f"issue:{card_id}",
-            TransferKind.ISSUE,
-            [Leg(source.id, card.available.id, amount)],
-            memo="국민내일배움카드 발급",
-            actor="system",
-        )
-    return card
-
-
 def place_hold(card: ledger.CardAccounts, amount: int, key: str | None = None, minutes: int = 30) -> Hold:
     return posted(
         ledger.hold,
-        key or f"hold:{next(_owner_ids)}",
+        key or f"hold:{next_owner_id()}",
         card.available.id,
         card.held.id,
         amount,

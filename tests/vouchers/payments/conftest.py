@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.support.localstripe import running_localstripe, stripe_client
-from tests.vouchers.conftest import world  # noqa: F401  (learners, runs and enrolments for the payment tests)
 
 SKIP_REASON = (
     "localstripe cannot be imported (it comes with the test extra: pip install -e '.[test]' -c constraints.txt)"

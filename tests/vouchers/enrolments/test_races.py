@@ -1,7 +1,7 @@
 """Enrolment races on SQLite and PostgreSQL: many learners for the last seats, one card for many runs.
 
 Each racer is a thread with its own app context (so its own session and database connection, as separate
-requests under a real server), released together by a barrier: the harness of test_ledger_races.py. Every
+requests under a real server), released together by a barrier: the harness of tests/support/races.py. Every
 racer goes through production's path: vouchers.checkout.enrol (every other racer; the local payment confirms
 the enrolment and captures the hold) or, for a learner who never pays, enrolments.enrol alone.
 
@@ -29,10 +29,9 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.conftest import PASSWORD
-from tests.courses.test_pages import TODAY
-from tests.vouchers.conftest import ACTOR
-from tests.vouchers.naive_enrolment import NaiveEnrolment
-from tests.vouchers.test_ledger_races import RaceResult, race
+from tests.support.races import RaceResult, race
+from tests.support.vouchers import ACTOR
+from tests.vouchers.enrolments.naive_enrolment import NaiveEnrolment
 from vouchers import checkout
 from vouchers.cards import operations as cards
 from vouchers.cards.models import CardKind
@@ -125,8 +124,8 @@ def judge_card(result: RaceResult, *, limit: int, draw: int, available: int, dra
 # -- set-up -----------------------------------------------------------------------------------------------
 
 
-def card_holders(n: int, *, limit: int | None = None) -> list[tuple[int, int]]:
-    """n learner logins, each verified as a new person holding a card: [(user id, card id)].
+def card_holders(n: int, *, today: date, limit: int | None = None) -> list[tuple[int, int]]:
+    """n learner logins, each verified as a new person holding a card issued `today`: [(user id, card id)].
 
     All through the services (accounts, identity, status, card issue with its ledger transfer and audit
     entries), in one unit of work so that making 200 takes seconds.
@@ -142,22 +141,22 @@ def card_holders(n: int, *, limit: int | None = None) -> list[tuple[int, int]]:
             )
             person = cards.require_person(user.id)
             cards.record_status(
-                person.id, employment_status="unemployed", groups=set(), effective_from=TODAY, actor=ACTOR
+                person.id, employment_status="unemployed", groups=set(), effective_from=today, actor=ACTOR
             )
-            card = cards.issue_card(person.id, kind=CardKind.CARD, today=TODAY, actor=ACTOR, limit=limit)
+            card = cards.issue_card(person.id, kind=CardKind.CARD, today=today, actor=ACTOR, limit=limit)
             made.append((user.id, card.id))
     return made
 
 
-def enrol_and_maybe_pay(user_id: int, run_id: int, *, key: str, pay: bool) -> bool:
+def enrol_and_maybe_pay(user_id: int, run_id: int, *, key: str, pay: bool, today: date) -> bool:
     """What a learner's enrol request does, through production's path (vouchers.checkout.enrol: seat, hold and
     payment attempt, then the local processor confirming); pay=False: a learner who never pays (the hold only)."""
     if pay:
-        enrolment = checkout.enrol(user_id, run_id, request_key=key, now=utcnow(), today=TODAY, actor=ACTOR)
+        enrolment = checkout.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor=ACTOR)
         assert enrolment.status == EnrolmentStatus.CONFIRMED, enrolment.status
     else:
         with unit_of_work(write_lock=True):
-            enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=TODAY, actor=ACTOR)
+            enrolments.enrol(user_id, run_id, request_key=key, now=utcnow(), today=today, actor=ACTOR)
     return True
 
 
@@ -210,10 +209,14 @@ def test_two_hundred_learners_racing_for_seven_seats_take_exactly_seven(app, wor
     run = world.run(fee=SEAT_FEE, capacity=SEATS + 20, source_enrolled=20, local_enrolled=0)
     run_id = run.id
     assert run.seats_left == SEATS
-    racers = card_holders(LEARNERS)
+    racers = card_holders(LEARNERS, today=world.today)
     user_ids, card_ids = [u for u, _c in racers], [c for _u, c in racers]
 
-    result = race(app, lambda i: enrol_and_maybe_pay(user_ids[i], run_id, key=f"race-{i}", pay=i % 2 == 0), n=LEARNERS)
+    result = race(
+        app,
+        lambda i: enrol_and_maybe_pay(user_ids[i], run_id, key=f"race-{i}", pay=i % 2 == 0, today=world.today),
+        n=LEARNERS,
+    )
     db.session.rollback()
     run = db.session.get(Run, run_id)
     rows = db.session.scalars(select(Enrolment).where(Enrolment.run_id == run_id)).all()
@@ -261,7 +264,11 @@ def test_one_card_racing_across_sixty_runs_pays_exactly_what_it_can(app, world):
     user_id, card_id = learner.id, world.card(learner).id  # plain values: the racers share no ORM object
     run_ids = [world.run(fee=FEE, capacity=30).id for _ in range(RUNS)]
 
-    result = race(app, lambda i: enrol_and_maybe_pay(user_id, run_ids[i], key=f"card-race-{i}", pay=i % 2 == 0), n=RUNS)
+    result = race(
+        app,
+        lambda i: enrol_and_maybe_pay(user_id, run_ids[i], key=f"card-race-{i}", pay=i % 2 == 0, today=world.today),
+        n=RUNS,
+    )
     db.session.rollback()
     rows = db.session.scalars(select(Enrolment).where(Enrolment.card_id == card_id)).all()
     assert {e.card_draw for e in rows} <= {DRAW}

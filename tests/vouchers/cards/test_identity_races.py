@@ -17,8 +17,8 @@ from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD
-from tests.vouchers.conftest import ACTOR
-from tests.vouchers.test_ledger_races import race
+from tests.support.races import race
+from tests.support.vouchers import ACTOR
 from vouchers.cards import operations as cards
 from vouchers.cards.models import IdentityLink, LinkStatus, Person
 

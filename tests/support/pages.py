@@ -1,4 +1,4 @@
-"""Small readers of the HTML pages the functional tests get back."""
+"""Small readers of the HTML pages the tests get back through the Flask test client."""
 
 from __future__ import annotations
 
@@ -40,3 +40,14 @@ def without_csrf(text: str) -> str:
 def session_cookie(client) -> str | None:
     cookie = client.get_cookie("hrdnet_session")
     return cookie.value if cookie else None
+
+
+def text_of(response) -> str:
+    """The page's visible text, tags removed and whitespace collapsed."""
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page(response), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
+
+
+def run_ids_on(response) -> list[int]:
+    """The ids of the runs a catalog or search page lists, in the order shown."""
+    return [int(n) for n in re.findall(r'class="run-card__title"><a href="/runs/(\d+)"', page(response))]

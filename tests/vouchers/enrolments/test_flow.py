@@ -9,8 +9,7 @@ import pytest
 from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import utcnow
-from tests.courses.test_pages import TODAY
-from tests.vouchers.conftest import ACTOR
+from tests.support.vouchers import ACTOR
 from vouchers import checkout, errors
 from vouchers.enrolments import attendance
 from vouchers.enrolments import operations as enrolments
@@ -32,12 +31,12 @@ def test_enrol_and_pay_draws_the_government_share_from_the_card(world):
     assert ledger.verify().ok and audit.verify().ok
 
 
-def test_cancel_before_start_returns_everything(world):
+def test_cancel_before_start_returns_everything(world, today):
     learner = world.learner()
     run = world.run()
     enrolment = world.enrol(learner, run)
     with unit_of_work(write_lock=True):
-        preview = checkout.cancel(enrolment.id, on=TODAY, actor=ACTOR)
+        preview = checkout.cancel(enrolment.id, on=today, actor=ACTOR)
     assert preview.free and preview.self_pay_refund == 150_000 and preview.card_return == 850_000
     figures = world.figures(learner)
     assert figures.available == 3_000_000 and figures.spent == 0 and figures.balanced
@@ -45,17 +44,17 @@ def test_cancel_before_start_returns_everything(world):
     assert ledger.verify().ok
 
 
-def test_attend_settle_and_complete(world):
+def test_attend_settle_and_complete(world, today):
     learner = world.learner()
-    start = TODAY - timedelta(days=70)
+    start = today - timedelta(days=70)
     run = world.run(start=start, days=59, fee=1_000_000)
     enrolment = world.enrol(learner, run, today=start - timedelta(days=1))
     with unit_of_work(write_lock=True):
-        enrolments.start_due(TODAY)
+        enrolments.start_due(today)
         for offset in range(60):
             attendance.record(enrolment.id, start + timedelta(days=offset), "present", actor=ACTOR)
     with unit_of_work(write_lock=True):
-        attendance.complete(enrolment.id, on=TODAY, actor=ACTOR)
+        attendance.complete(enrolment.id, on=today, actor=ACTOR)
     enrolment = enrolments.get(enrolment.id)
     assert enrolment.status == EnrolmentStatus.COMPLETED
     figures = world.figures(learner)
@@ -63,23 +62,23 @@ def test_attend_settle_and_complete(world):
     assert ledger.verify().ok and audit.verify().ok
 
 
-def test_second_enrolment_on_full_run_is_refused(world):
+def test_second_enrolment_on_full_run_is_refused(world, today):
     run = world.run(capacity=1)
     first, second = world.learner(), world.learner()
     world.enrol(first, run)
     with pytest.raises(errors.RunFull), unit_of_work(write_lock=True):
-        enrolments.enrol(second.id, run.id, request_key="x", now=utcnow(), today=TODAY, actor=ACTOR)
+        enrolments.enrol(second.id, run.id, request_key="x", now=utcnow(), today=today, actor=ACTOR)
 
 
 @pytest.mark.parametrize(
     ("programme", "hours", "expected"),
     [("C0061", 640, 116_000), ("C0104", 640, 200_000), ("C0061", 139, None), ("C0104", None, None)],
 )
-def test_the_quote_shows_the_training_allowance_without_ledgering_it(world, programme, hours, expected):
+def test_the_quote_shows_the_training_allowance_without_ledgering_it(world, programme, hours, expected, today):
     from vouchers.cards.quote import quote
 
     learner = world.learner()
     run = world.run(programme=programme, hours=hours)
-    assert quote(run, learner.person_id, TODAY).allowance_monthly_max == expected
+    assert quote(run, learner.person_id, today).allowance_monthly_max == expected
     enrolment = world.enrol(learner, run)
     assert world.figures(learner).spent == enrolment.card_draw  # nothing but the draw moved
