@@ -205,6 +205,10 @@ def _watch(page, problems: PageProblems) -> None:
             problems.add(f"request to another origin: {request.method} {url}")
 
     def on_request_failed(request):
+        # Leaving a page while its static files still load makes Chromium abort them: the browser's doing,
+        # not the site's (a static file the server refuses shows up in on_response as 4xx instead).
+        if request.failure == "net::ERR_ABORTED" and request.url.startswith(origin + "/static/"):
+            return
         problems.add(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def on_response(response):
@@ -278,9 +282,18 @@ def fonts_used(page, selector: str) -> dict[str, int]:
         cdp.detach()
 
 
+def wait_for_web_fonts(page) -> None:
+    """Load every face the page declares, then wait until text is laid out with them.
+
+    `document.fonts.ready` alone resolves at once when a face has not started loading yet (faces load lazily,
+    when text first needs them), so under load a heading could still be drawn with the fallback font.
+    """
+    page.evaluate("() => Promise.all([...document.fonts].map((face) => face.load())).then(() => document.fonts.ready)")
+
+
 def assert_web_font(page, selectors=("main h1", ".site-footer__note")) -> None:
     """Korean text of these elements is drawn with Pretendard GOV only (no fallback font for any glyph)."""
-    page.evaluate("() => document.fonts.ready.then(() => true)")
+    wait_for_web_fonts(page)
     for selector in selectors:
         used = fonts_used(page, selector)
         if used:
@@ -293,7 +306,7 @@ def shot(page, name: str, *, check_font: bool = True) -> Path:
     if check_font:
         assert_web_font(page)
     else:
-        page.evaluate("() => document.fonts.ready.then(() => true)")
+        wait_for_web_fonts(page)
     state.taken += 1
     state.folder.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^\w.-]+", "-", name)

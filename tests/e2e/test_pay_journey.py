@@ -50,8 +50,6 @@ def test_enrol_pay_with_a_test_card_then_cancel_and_get_refunded(
     # The pay page's one other origin: the processor (here localstripe on loopback) and its Stripe.js.
     page_problems.ignore(re.escape(f"request to another origin: GET {processor}/js.stripe.com/v3/"))
     page_problems.ignore(re.escape(f"request to another origin: POST {processor}/v1/tokens"))
-    # Static files of a page the test leaves before it finished loading (page.goto right after a redirect).
-    page_problems.ignore(r"request failed: GET \S+/static/\S+: net::ERR_ABORTED")
     page.goto("/login")
     page.get_by_label("이메일").fill(learner.email)
     page.get_by_label("비밀번호").fill(PASSWORD)
