@@ -20,6 +20,7 @@ from hrdnet.auth.models import EmailToken
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
 from tests.functional.mail_links import mailed_link, split_link, submit_link
+from tests.support.signup import sign_up
 
 NEW_PASSWORD = "new-secret-passphrase-42"
 
@@ -137,19 +138,7 @@ def test_opening_a_link_writes_nothing_and_only_the_post_uses_it_once(client, ma
 
 
 def test_the_verification_page_works_without_javascript_by_pasting_the_code(client, mailbox):
-    client.post(
-        "/signup",
-        data={
-            "email": "new@example.com",
-            "name": "김하늘",
-            "phone": "010-1234-5678",
-            "birth_date": "1990-05-17",
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-            "agree_privacy": "y",
-            "csrf_token": csrf_token(client, "/signup"),
-        },
-    )
+    sign_up(client, "new@example.com")
     message = mailbox()[-1]
     _, token = split_link(mailed_link(message, "/verify"))
     assert f"확인 코드: {token}" in message.get_content()  # the mail gives the code on its own line too

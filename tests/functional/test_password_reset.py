@@ -19,6 +19,7 @@ from tests.support.pages import (
     page,
     without_csrf,
 )
+from tests.support.signup import sign_up
 
 NEW_PASSWORD = "new-secret-passphrase-42"
 LINK_GONE = "링크가 만료되었거나 이미 사용되었습니다"
@@ -158,19 +159,7 @@ def test_weak_or_mismatched_new_password_is_refused_and_the_link_stays_usable(
 
 
 def test_a_verification_link_cannot_reset_a_password(client, mailbox):
-    client.post(
-        "/signup",
-        data={
-            "email": "new@example.com",
-            "name": "김하늘",
-            "phone": "010-1234-5678",
-            "birth_date": "1990-05-17",
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-            "agree_privacy": "y",
-            "csrf_token": csrf_token(client, "/signup"),
-        },
-    )
+    sign_up(client, "new@example.com")
     _, token = split_link(mailed_link(mailbox()[0], "/verify"))
     for response in (client.get(f"/password/reset/{token}"), choose_password(client, f"/password/reset#t={token}")):
         assert response.status_code == 400
@@ -178,19 +167,7 @@ def test_a_verification_link_cannot_reset_a_password(client, mailbox):
 
 
 def test_reset_link_also_confirms_an_unverified_address(client, mailbox):
-    client.post(
-        "/signup",
-        data={
-            "email": "new@example.com",
-            "name": "김하늘",
-            "phone": "010-1234-5678",
-            "birth_date": "1990-05-17",
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-            "agree_privacy": "y",
-            "csrf_token": csrf_token(client, "/signup"),
-        },
-    )
+    sign_up(client, "new@example.com")
     assert log_in(client, "new@example.com", PASSWORD).status_code == 403
     ask_for_reset(client, "new@example.com")
     reset = next(m for m in mailbox() if "비밀번호 재설정" in m["Subject"])

@@ -9,9 +9,10 @@ from sqlalchemy import event, func, select
 from hrdnet import outbox
 from hrdnet.auth.models import User
 from hrdnet.extensions import db
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import csrf_token
 from tests.functional.mail_links import mailed_link, submit_link
 from tests.support.pages import error_message, page, without_csrf
+from tests.support.signup import sign_up
 
 NEW_PASSWORD = "new-secret-passphrase-42"
 LINK_GONE = "링크가 만료되었거나 이미 사용되었습니다"
@@ -27,22 +28,6 @@ def ask_for_reset(client, email, address="127.0.0.1"):
 
 def choose_password(client, link):
     return submit_link(client, link, password=NEW_PASSWORD, password_confirm=NEW_PASSWORD)
-
-
-def sign_up(client, email, password=PASSWORD):
-    return client.post(
-        "/signup",
-        data={
-            "email": email,
-            "name": "김하늘",
-            "phone": "010-1234-5678",
-            "birth_date": "1990-05-17",
-            "password": password,
-            "password_confirm": password,
-            "agree_privacy": "y",
-            "csrf_token": csrf_token(client, "/signup"),
-        },
-    )
 
 
 # -- finding 8: mail bombing ----------------------------------------------------------------------------
@@ -127,7 +112,8 @@ def test_signing_up_with_a_taken_address_looks_the_same_and_mails_the_owner(
     fresh = sign_up(client, "fresh@example.com")
     hashes_fresh = len(password_hashes)
     password_hashes.clear()
-    taken = sign_up(client, "Taken@Example.com", password="someone-elses-passphrase-9")
+    other = "someone-elses-passphrase-9"
+    taken = sign_up(client, "Taken@Example.com", password=other, password_confirm=other)
     hashes_taken = len(password_hashes)
 
     assert taken.status_code == fresh.status_code == 302

@@ -17,6 +17,8 @@ from tests.support.pages import (
     field_errors,
     page,
 )
+from tests.support.signup import SIGNUP_FORM
+from tests.support.signup import sign_up as signup_as
 
 EMAIL = "learner@example.com"
 
@@ -29,23 +31,14 @@ def _years_before(day, years):
 
 
 def valid_signup(**overrides) -> dict:
-    data = {
-        "email": EMAIL,
-        "name": "김하늘",
-        "phone": "010-1234-5678",
-        "birth_date": "1990-05-17",
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-        "agree_privacy": "y",
-    }
-    data.update(overrides)
+    data = {**SIGNUP_FORM, "email": EMAIL, **overrides}
     return {key: value for key, value in data.items() if value is not None}
 
 
 @pytest.fixture
 def sign_up(client):
     def post(**overrides):
-        return client.post("/signup", data={**valid_signup(**overrides), "csrf_token": csrf_token(client, "/signup")})
+        return signup_as(client, overrides.pop("email", EMAIL), **overrides)
 
     return post
 
