@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from courses import calendar
 from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
@@ -122,6 +134,13 @@ class Run(db.Model):
     Seats: the feed reports its own enrolment count (source_enrolled, `regCourseMan`); enrolments made on
     this site are counted apart (local_enrolled), so a re-import never erases them.
     seats left = capacity − source_enrolled − local_enrolled.
+
+    Calendar: `schedule` marks each calendar day from start to end as a training day ("1") or not ("0"), a
+    provider's own or derived from the feed (courses.calendar); every rule that counts training days reads it.
+    It is kept in step with the dates whenever the ORM writes a run (the mapper events below) and by the
+    importer's bulk insert.
+    Application window: `apply_from`/`apply_until` as the provider set them; None means the programme's
+    default.
     """
 
     __tablename__ = "runs"
@@ -133,6 +152,10 @@ class Run(db.Model):
         CheckConstraint(f"status IN {RUN_STATUSES}", name="status_known"),
         CheckConstraint(f"weekend IN {WEEKEND_KINDS}", name="weekend_known"),
         CheckConstraint(f"mode IN {MODES}", name="mode_known"),
+        CheckConstraint(f"schedule_source IN {calendar.SOURCES}", name="schedule_source_known"),
+        CheckConstraint(
+            "apply_until IS NULL OR apply_from IS NULL OR apply_from <= apply_until", name="window_in_order"
+        ),
         Index("ix_runs_start_date", "start_date"),
     )
 
@@ -146,7 +169,11 @@ class Run(db.Model):
     weekend: Mapped[str] = mapped_column(String(8), default="unknown")
     mode: Mapped[str] = mapped_column(String(10), default="unknown")
     hours: Mapped[int | None] = mapped_column(Integer)  # trtm
-    days: Mapped[int | None] = mapped_column(Integer)  # trDcnt
+    days: Mapped[int | None] = mapped_column(Integer)  # trDcnt, as the feed says (the calendar is `schedule`)
+    schedule: Mapped[str] = mapped_column(Text)  # one "1"/"0" per calendar day from start to end
+    schedule_source: Mapped[str] = mapped_column(String(8), default="feed", server_default="feed")
+    apply_from: Mapped[date | None] = mapped_column(Date)  # application window as the provider set it
+    apply_until: Mapped[date | None] = mapped_column(Date)
     fee: Mapped[int] = mapped_column(Integer)  # courseMan (원)
     actual_cost: Mapped[int | None] = mapped_column(Integer)  # realMan
     support_amount: Mapped[int | None] = mapped_column(Integer)  # approved government support (perTrco)
@@ -172,6 +199,12 @@ class Run(db.Model):
     @property
     def seats_left(self) -> int:
         return max(self.capacity - self.source_enrolled - self.local_enrolled, 0)
+
+
+@event.listens_for(Run, "before_insert")
+@event.listens_for(Run, "before_update")
+def _keep_calendar_in_step(_mapper, _connection, run: Run) -> None:
+    calendar.refresh(run)
 
 
 class SourceRecord(db.Model):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 
-from courses import changes, matching
+from courses import calendar, changes, matching
 from courses.ingest.records import FeedRecord, FeedUnreadable, Rejection
 from courses.models import Course, CourseListing, ImportRun, Programme, Provider, ProviderSourceId, Run, SourceRecord
 from hrdnet import audit
@@ -430,6 +430,9 @@ def _create_runs(new: list[tuple[FeedRecord, str]], lookups: _Lookups, import_id
                 "listing_id": listing_id,
                 "status": "open",
                 "local_enrolled": 0,
+                # A bulk insert skips the ORM's calendar hook (courses.models.Run): derive it here.
+                "schedule": calendar.derive_schedule(record.start_date, record.end_date, record.weekend, record.days),
+                "schedule_source": "feed",
                 "created_at": now,
                 "updated_at": now,
             }

@@ -34,3 +34,43 @@ def test_db_check_fails_when_a_model_changes_without_a_migration(empty_app, capl
         Ministry.__table__._columns.remove(column)
     assert result.exit_code != 0
     assert "extra_for_test" in caplog.text
+
+
+@pytest.mark.both_dbs
+def test_runs_that_existed_before_calendars_get_the_calendar_their_feed_values_give(empty_app):
+    """The run-calendar migration backfills every existing run (courses.calendar.derive_schedule)."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    upgrade(revision="7a7700000003")
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO providers (id, name, name_key, created_at, updated_at)"
+                " VALUES (1, '한빛', '한빛', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO courses (id, title, provider_id, match_key, created_at, updated_at)"
+                " VALUES (1, '과정', 1, 'k', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        for run_id, start, end, weekend, days in (
+            (1, date(2026, 9, 21), date(2026, 10, 2), "weekday", None),  # 추석 24–26 Sep
+            (2, date(2026, 11, 7), date(2026, 11, 15), "weekend", 4),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO runs (id, course_id, run_number, start_date, end_date, weekend, mode, days, fee,"
+                    " capacity, source_enrolled, local_enrolled, status, created_at, updated_at)"
+                    " VALUES (:id, 1, 1, :start, :end, :weekend, 'classroom', :days, 0, 10, 0, 0, 'open',"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": run_id, "start": start, "end": end, "weekend": weekend, "days": days},
+            )
+    upgrade()
+    with db.engine.connect() as connection:
+        schedules = dict(connection.execute(text("SELECT id, schedule FROM runs ORDER BY id")).all())
+    assert schedules == {1: "111000011111", 2: "110000011"}
