@@ -5,6 +5,9 @@
 `balance_after`, `enrollable` and `refusal`), computed by the voucher domain through
 courses.services.register_viewer_price; clients read `price.self_pay` either way and check `basis`.
 `price` is null when the programme's pricing is unknown: such a run is listed but not enrollable here.
+
+`status` is the run's lifecycle (open, closed, cancelled); `recruitment` is what a learner is told on the day
+of the request (모집 예정 … 종료, courses.enrolment_window), and `enrollable` follows it.
 """
 
 from __future__ import annotations
@@ -91,6 +94,13 @@ class PriceOut(ma.Schema):
     rule = ma.fields.String()
     explanation = ma.fields.String(metadata={"description": "한국어 설명 한 문장"})
     effective_from = ma.fields.Date(**_NULLABLE)
+    priced_as = ma.fields.String(
+        metadata={
+            "description": "자비부담률 표에서 쓴 훈련생 구분 (예: 일반훈련생, 재직자). generic 가격은 로그인하지 "
+            "않은 사람에게 보이는 일반훈련생 기준"
+        }
+    )
+    learner_status = ma.fields.String(**_NULLABLE, metadata={"description": "(learner) 가격을 정한 고용 상태"})
     card_draw = ma.fields.Integer(metadata={"description": "(learner) 카드에서 차감될 금액 (원)"})
     available = ma.fields.Integer(**_NULLABLE, metadata={"description": "(learner) 차감될 계좌의 지금 잔액"})
     balance_after = ma.fields.Integer(**_NULLABLE, metadata={"description": "(learner) 차감 후 남을 잔액"})
@@ -98,10 +108,37 @@ class PriceOut(ma.Schema):
         metadata={"description": "(learner) 잔액 부족으로 자비부담에 더해진 금액"}
     )
     allowance_monthly_max = ma.fields.Integer(
-        **_NULLABLE, metadata={"description": "훈련장려금 월 최대액 (카드와 별도)"}
+        **_NULLABLE,
+        metadata={"description": "(learner) 훈련장려금 단위기간(월) 최대액, 카드와 별도. 받을 수 없으면 null"},
+    )
+    allowance_per_day = ma.fields.Integer(
+        **_NULLABLE, metadata={"description": "(learner) 출석한 훈련일 하루 훈련장려금. 받을 수 없으면 null"}
+    )
+    allowance_eligible = ma.fields.Boolean(
+        metadata={"description": "(learner) 고용 상태로 보아 훈련장려금을 받을 수 있는 훈련생인지 (실업자 등)"}
     )
     enrollable = ma.fields.Boolean(metadata={"description": "(learner) 지금 신청할 수 있는지"})
     refusal = ma.fields.Nested(RefusalOut, **_NULLABLE, metadata={"description": "(learner) 신청할 수 없는 이유"})
+
+
+class RecruitmentOut(ma.Schema):
+    status = ma.fields.String(
+        metadata={
+            "description": "모집 상태: upcoming(모집 예정) | open(모집 중) | closing_soon(마감 임박) | closed(마감) | "
+            "in_training(훈련 중) | finished(종료) | cancelled(폐강)"
+        }
+    )
+    label = ma.fields.String(metadata={"description": "모집 상태의 한국어 이름 (예: 마감 임박)"})
+    opens = ma.fields.Date(metadata={"description": "모집 시작일 (이날 포함, KST)"})
+    closes = ma.fields.Date(metadata={"description": "모집 마감일 (이날 포함, KST)"})
+    closes_in_days = ma.fields.Integer(
+        **_NULLABLE, metadata={"description": "마감까지 남은 날 (0 = 오늘 마감); 모집이 끝났으면 null"}
+    )
+    deadline = ma.fields.String(**_NULLABLE, metadata={"description": "신청할 수 있을 때의 D-day (예: 마감 D-3)"})
+    window_set_by = ma.fields.String(
+        metadata={"description": "provider: 훈련기관이 정한 모집 기간 | programme: 사업별 기본값"}
+    )
+    reason = ma.fields.String(metadata={"description": "지금 신청할 수 없는 이유 (신청할 수 있으면 빈 문자열)"})
 
 
 class RunOut(ma.Schema):
@@ -109,7 +146,10 @@ class RunOut(ma.Schema):
     course_id = ma.fields.Integer()
     title = ma.fields.String()
     run_number = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "open | closed | cancelled"})
+    status = ma.fields.String(
+        metadata={"description": "회차의 생애주기: open | closed | cancelled (모집 상태는 recruitment)"}
+    )
+    recruitment = ma.fields.Nested(RecruitmentOut, metadata={"description": "오늘(KST) 기준 모집 상태와 모집 기간"})
     start_date = ma.fields.Date()
     end_date = ma.fields.Date()
     weekend = ma.fields.String(metadata={"description": "weekday | weekend | mixed | unknown"})
@@ -133,7 +173,9 @@ class RunOut(ma.Schema):
     source_ids = ma.fields.List(ma.fields.Nested(SourceIdOut), metadata={"description": "이 회차의 출처별 키"})
     data_as_of = ma.fields.DateTime(**_NULLABLE, metadata={"description": "출처가 이 회차를 마지막으로 보여 준 때"})
     not_seen_since = ma.fields.Date(**_NULLABLE)
-    enrollable = ma.fields.Boolean(metadata={"description": "가격이 확정되어 이 사이트에서 신청할 수 있는 회차인지"})
+    enrollable = ma.fields.Boolean(
+        metadata={"description": "오늘 이 사이트에서 신청할 수 있는지: 가격이 확정되었고 모집 중(또는 마감 임박)"}
+    )
     price = ma.fields.Nested(PriceOut, **_NULLABLE, metadata={"description": "null: 가격 정보 미확정"})
     url = ma.fields.String(metadata={"description": "회차 페이지 주소"})
 
@@ -160,6 +202,21 @@ def _price(page: services.RunPage) -> dict | None:
         "rule": price.rule,
         "explanation": price.explanation,
         "effective_from": price.effective_from,
+        "priced_as": price.priced_as,
+    }
+
+
+def _recruitment(page: services.RunPage) -> dict:
+    recruitment = page.recruitment
+    return {
+        "status": recruitment.code,
+        "label": recruitment.label,
+        "opens": recruitment.opens,
+        "closes": recruitment.closes,
+        "closes_in_days": recruitment.closes_in_days,
+        "deadline": recruitment.deadline,
+        "window_set_by": recruitment.window.set_by,
+        "reason": recruitment.reason,
     }
 
 
@@ -171,6 +228,7 @@ def run_document(page: services.RunPage) -> dict:
         "title": page.course.title,
         "run_number": run.run_number,
         "status": run.status,
+        "recruitment": _recruitment(page),
         "start_date": run.start_date,
         "end_date": run.end_date,
         "weekend": run.weekend,
@@ -212,7 +270,7 @@ def run_document(page: services.RunPage) -> dict:
         ],
         "data_as_of": page.data_as_of,
         "not_seen_since": page.not_seen_since,
-        "enrollable": price is not None and run.status == "open",
+        "enrollable": price is not None and page.recruitment.enrollable,
         "price": _price(page),
         "url": f"/runs/{run.id}",
     }

@@ -22,8 +22,10 @@ code a production import does (parsers, validation, matching, provenance):
 ``runs`` counts the run records written across all files (including the ≈0.3 % duplicates and ≈0.5 %
 broken records); providers scale with it (one per ~120 runs, at least 20, at most 1,000) and cover every
 시·도. Everything derives from a random generator seeded by ``seed``, so the same (runs, seed, anchor) gives
-byte-identical files; ``anchor`` is the day start dates are spread around (about a third in the past, the
-rest over the following eight months). Files are written record by record, so memory stays flat however
+byte-identical files; ``anchor`` is the day start dates are spread around (about a third in the past, half
+within the following two months, the rest up to eight months ahead), so that on the day of loading the
+catalog shows every recruitment status (courses.enrolment_window): 모집 예정, many 모집 중, some 마감 임박 and
+마감 (full runs, remote courses closing ten days early), 훈련 중 and 종료. Files are written record by record, so memory stays flat however
 many runs are asked for.
 
 ``load()`` generates into a temporary folder and imports every file with ``import_file`` (actor ``demo``),
@@ -1265,7 +1267,7 @@ class _Generator:
             count = rng.randint(2, 8)
         else:
             count = rng.choices(range(1, 11), (14, 16, 14, 12, 10, 9, 8, 7, 5, 5))[0]
-        offsets = sorted(rng.randint(-150, -1) if rng.random() < 0.3 else rng.randint(0, 240) for _ in range(count))
+        offsets = sorted(_start_offset(rng) for _ in range(count))
         first_number = rng.randint(1, 25) if rng.random() < 0.6 else 1
         compact = rng.random() < 0.25
         region = course.provider.region_code
@@ -1285,12 +1287,7 @@ class _Generator:
                 self_pay = 0
             actual = fee if rng.random() < 0.75 else (_round(fee * rng.uniform(1.0, 1.3)) if rng.random() < 0.8 else 0)
             capacity = course.capacity
-            past = offset < 0
-            enrolled = (
-                rng.randint(capacity * 2 // 5, capacity)
-                if past
-                else (0 if rng.random() < 0.25 else rng.randint(0, max(1, capacity * 3 // 5)))
-            )
+            enrolled = _enrolled(rng, capacity, past=offset < 0)
             run_region = region
             olds = self.regions.old_codes.get(region)
             if olds and rng.random() < OLD_CODE_SHARE:
@@ -1359,6 +1356,35 @@ class _Generator:
         if feed.source == "hrdnet":
             return provider.hrdnet_id
         return f"{feed.provider_prefix}{provider.index + 1:05d}"
+
+
+def _start_offset(rng: Random) -> int:
+    """Days from the anchor to a run's start. Application windows open about 60 days before the start
+    (courses/data/application_windows.toml), so on any day of the anchor's month: about 30 % of the runs have
+    started before the month (훈련 중, or 종료 for short ones), half start within two months (most of them
+    모집 중 on the day of loading, the first ones already under way), and the rest start up to eight months
+    ahead (모집 예정)."""
+    roll = rng.random()
+    if roll < 0.3:
+        return rng.randint(-150, -1)
+    if roll < 0.8:
+        return rng.randint(0, 60)
+    return rng.randint(61, 240)
+
+
+def _enrolled(rng: Random, capacity: int, *, past: bool) -> int:
+    """The feed's enrolment count: started runs are mostly full; of the others a few are full (마감 before
+    the start), a few have five seats or fewer left (마감 임박), a quarter have nobody yet."""
+    if past:
+        return rng.randint(capacity * 2 // 5, capacity)
+    roll = rng.random()
+    if roll < 0.07:
+        return capacity
+    if roll < 0.15:
+        return capacity - rng.randint(1, 5)
+    if roll < 0.4:
+        return 0
+    return rng.randint(0, max(1, capacity * 3 // 5))
 
 
 def _align(start: date, weekend: str) -> date:

@@ -37,3 +37,9 @@ class CannotMerge(DomainError):
 
 class CannotSplit(Conflict):
     code, message = "cannot_split", "이 목록은 분리할 수 없습니다."
+
+
+class InvalidApplicationWindow(DomainError):
+    """A provider's application window that cannot be (the message says which rule it breaks)."""
+
+    status, code, message = 422, "invalid_application_window", "모집 기간이 올바르지 않습니다."

@@ -4,6 +4,8 @@ Pure functions over data: the rules live in courses/data/pricing_rules.toml (per
 period, each with an effective-from date), never in code. docs/pricing.md explains the rules and the tables.
 
     generic_split(fee=…, start_date=…, rule_key=…)  → Split | None   the price for a learner with no exemption
+                                                                     (learner_status=… picks their row of the
+                                                                     status table; None: the generic price)
     split_for_run(run)                              → Split | None   the same, read from a courses.models.Run
     rules_version()                                 → str            short hash of the loaded rule file
     policy(rule_key, start_date, …)                 → Policy | None  draws_card / account / shortfall policy
@@ -37,6 +39,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from hrdnet.tomllines import line_of, parse_path
+
 DEFAULT_RULES_FILE = Path(__file__).parent / "data" / "pricing_rules.toml"
 ENV_VAR = "PRICING_RULES_FILE"
 
@@ -47,7 +51,15 @@ METHODS = ("percent", "bands", "tiers")
 
 
 class PricingRulesError(ValueError):
-    """The rule file cannot be used: bad TOML, a missing or unknown key, or a value out of range."""
+    """The rule file cannot be used: bad TOML, a missing or unknown key, or a value out of range.
+
+    `where` is the dotted place of the mistake (e.g. "rules.general.periods[0].bands[2].percent"); loading a
+    file adds the file and that place's line to the message.
+    """
+
+    def __init__(self, message: str, *, where: str = ""):
+        super().__init__(message)
+        self.where = where
 
 
 # -- the result ----------------------------------------------------------------------------------------
@@ -70,6 +82,8 @@ class Split:
     shortfall: str = "refuse"  # card balance below the government share: "refuse" or "self_pay" (later issue)
     effective_from: date | None = None  # the rule period that priced this run
     rules_version: str = ""  # rules_version() of the file that priced it
+    learner_status: str | None = None  # the learner status it was priced for; None: no learner (the generic price)
+    priced_as: str = ""  # Korean label of the row of the status table used, e.g. 일반훈련생 or 재직자
 
     def as_dict(self) -> dict:
         return {
@@ -82,6 +96,8 @@ class Split:
             "shortfall": self.shortfall,
             "effective_from": self.effective_from.isoformat() if self.effective_from else None,
             "rules_version": self.rules_version,
+            "learner_status": self.learner_status,
+            "priced_as": self.priced_as,
         }
 
 
@@ -96,14 +112,6 @@ class Policy:
     shortfall: str  # "refuse" | "self_pay"
 
 
-@dataclass(frozen=True)
-class Exemption:
-    key: str
-    name: str  # Korean, e.g. 국민취업지원제도 I유형 참여자
-    percent: Fraction
-    rules: frozenset[str]  # the rule keys it applies to
-
-
 # -- the rules, as loaded from the file ------------------------------------------------------------------
 
 
@@ -111,6 +119,44 @@ class Exemption:
 class Band:
     min_rate: float  # employment rate (%) at or above which the band applies
     percent: Fraction
+
+
+def band_for(bands: tuple[Band, ...], rate: float) -> int:
+    """The index of the band a known employment rate falls in (the last band has min_rate 0)."""
+    return next(index for index, band in enumerate(bands) if rate >= band.min_rate)
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """A learner group whose self-pay rate is lower: a flat percent, or its own row of employment-rate bands."""
+
+    key: str
+    name: str  # Korean, e.g. 국민취업지원제도 I유형 참여자
+    percent: Fraction | None  # None: by `bands`
+    rules: frozenset[str]  # the rule keys it applies to
+    bands: tuple[Band, ...] = ()
+    unknown_percent: Fraction = Fraction(0)  # with bands, for an unknown employment rate
+    source: str = ""
+
+    def percent_for(self, rate: float | None) -> Fraction:
+        """The rate for a run whose (already checked) employment rate is `rate`, None when unknown."""
+        if self.percent is not None:
+            return self.percent
+        return self.unknown_percent if rate is None else self.bands[band_for(self.bands, rate)].percent
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One row of the status table (훈련생 구분 × 직종 취업률): a learner of one of `statuses` pays these rates
+    instead of the period's own bands (the 일반훈련생 row). `percents` follow the period's bands, column by
+    column; `unknown_percent` is for an unknown employment rate."""
+
+    key: str
+    label: str  # Korean, e.g. 재직자
+    statuses: frozenset[str]
+    percents: tuple[Fraction, ...]
+    unknown_percent: Fraction
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +182,12 @@ class Period:
     feed_self_pay_includes_overage: bool = False
     draws_card: bool | None = None
     shortfall: str | None = None
+    learner_label: str = ""  # who the period's own rates are for (e.g. 일반훈련생): the generic price's label
+    status_rows: tuple[StatusRow, ...] = ()  # bands only: other learner statuses' rows of the table
+
+    def row_for(self, learner_status: str | None) -> StatusRow | None:
+        """The status-table row a learner of this status pays by; None: the period's own bands."""
+        return next((row for row in self.status_rows if learner_status in row.statuses), None)
 
 
 @dataclass(frozen=True)
@@ -180,14 +232,16 @@ class RuleBook:
     @classmethod
     def from_bytes(cls, raw: bytes, *, source: str = "<bytes>") -> RuleBook:
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            data = tomllib.loads(text)
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise PricingRulesError(f"{source}: not a readable TOML file: {error}") from error
         version = hashlib.sha256(raw).hexdigest()[:12]
         try:
             return _parse(data, version=version, source=source)
         except PricingRulesError as error:
-            raise PricingRulesError(f"{source}: {error}") from None
+            line = line_of(text, parse_path(error.where))
+            raise PricingRulesError(f"{source}:{line}: {error}" if line else f"{source}: {error}") from None
 
     def policy(
         self, rule_key: str | None, start_date: date, *, programme_code: str | None = None, voucher_kind: str = "card"
@@ -228,10 +282,13 @@ class RuleBook:
         general_self_pay: int | None = None,
         employment_rate: float | None = None,
         exemptions: frozenset[str] = frozenset(),
+        learner_status: str | None = None,
     ) -> Split | None:
         fee = _check_amount("fee", fee)
         support_amount = None if support_amount is None else _check_amount("support_amount", support_amount)
         general_self_pay = None if general_self_pay is None else _check_amount("general_self_pay", general_self_pay)
+        if learner_status is not None and not isinstance(learner_status, str):
+            raise TypeError(f"learner_status must be a str or None, not {type(learner_status).__name__}")
         unknown = set(exemptions) - set(self.exemptions)
         if unknown:
             raise ValueError(f"unknown exemption group(s): {', '.join(sorted(unknown))}")
@@ -244,19 +301,13 @@ class RuleBook:
 
         base = min(fee, support_amount) if support_amount else fee  # 0 or None: no approved amount known
         overage = fee - base
-        part, how = self._rule_part(period, base, overage, employment_rate, general_self_pay)
-
-        applicable = [self.exemptions[key] for key in sorted(exemptions) if rule.key in self.exemptions[key].rules]
-        if applicable:
-            best = min(applicable, key=lambda exemption: exemption.percent)
-            reduced = self._of(base, best.percent)
-            if reduced < part:
-                part = reduced
-                how = (
-                    f"{best.name} 자비부담 면제"
-                    if best.percent == 0
-                    else f"{best.name} 감면으로 훈련비의 {_pct(best.percent)}"
-                )
+        rate = _known_rate(period, employment_rate)
+        row = period.row_for(learner_status) if period.method == "bands" else None
+        if row is None:
+            part, how = self._rule_part(period, base, overage, rate, general_self_pay)
+        else:
+            part, how = self._status_row(period, row, base, overage, rate, general_self_pay)
+        part, how = self._with_exemptions(rule.key, exemptions, base, rate, part, how)
 
         part = max(0, min(part, base))
         self_pay = part + overage
@@ -274,6 +325,8 @@ class RuleBook:
             shortfall=policy.shortfall,
             effective_from=period.effective_from,
             rules_version=self.version,
+            learner_status=learner_status,
+            priced_as=row.label if row is not None else period.learner_label,
         )
 
     # -- one period's rule applied to the supported part of the fee --
@@ -284,35 +337,69 @@ class RuleBook:
         return math.floor(amount * percent / 100 / unit) * unit
 
     def _rule_part(
-        self, period: Period, base: int, overage: int, employment_rate: float | None, general_self_pay: int | None
+        self, period: Period, base: int, overage: int, rate: float | None, general_self_pay: int | None
     ) -> tuple[int, str]:
         if period.method == "percent":
             if period.percent == 0:
                 return 0, "자비부담 없음"
             return self._of(base, period.percent), f"훈련비의 {_pct(period.percent)}"
         if period.method == "bands":
-            return self._bands(period, base, overage, employment_rate, general_self_pay)
+            return self._bands(period, base, overage, rate, general_self_pay)
         return self._tiers(period, base)
 
     def _bands(
-        self, period: Period, base: int, overage: int, employment_rate: float | None, general_self_pay: int | None
+        self, period: Period, base: int, overage: int, rate: float | None, general_self_pay: int | None
     ) -> tuple[int, str]:
-        feed = general_self_pay
-        if feed == 0 and period.feed_zero_is_unknown:
-            feed = None
-        if period.use_feed_self_pay and feed is not None:
+        feed = _feed_amount(period, general_self_pay)
+        if feed is not None:
             part = feed - overage if period.feed_self_pay_includes_overage else feed
             return max(0, min(part, base)), f"HRD-Net 고시 일반훈련생 자비부담금 {_won(feed)}"
-        rate = employment_rate
-        if rate is not None and (
-            math.isnan(rate) or not 0 <= rate <= 100 or (rate == 0 and period.zero_rate_is_unknown)
-        ):
-            rate = None
         if rate is None:
             percent = period.unknown_percent
             return self._of(base, percent), f"직종 취업률 정보가 없어 훈련비의 {_pct(percent)}"
-        band = next(band for band in period.bands if rate >= band.min_rate)
+        band = period.bands[band_for(period.bands, rate)]
         return self._of(base, band.percent), f"직종 취업률 {round(rate, 1):g}%에 따라 훈련비의 {_pct(band.percent)}"
+
+    def _status_row(
+        self,
+        period: Period,
+        row: StatusRow,
+        base: int,
+        overage: int,
+        rate: float | None,
+        general_self_pay: int | None,
+    ) -> tuple[int, str]:
+        """A learner whose status has its own row pays that row's rate in the run's column. The feed's amount is
+        the 일반훈련생's, so it only tells the column: the band whose own rate it reaches."""
+        feed = _feed_amount(period, general_self_pay)
+        if feed is not None and base:
+            paid = feed - overage if period.feed_self_pay_includes_overage else feed
+            share = Fraction(max(0, paid), base) * 100
+            column = _column_for_share(period.bands, share)
+            percent = row.percents[column]
+            return self._of(base, percent), f"{row.label} 기준 HRD-Net 고시 자비부담 구간의 훈련비 {_pct(percent)}"
+        if rate is None:
+            percent = row.unknown_percent
+            return self._of(base, percent), f"{row.label} 기준 직종 취업률 정보가 없어 훈련비의 {_pct(percent)}"
+        percent = row.percents[band_for(period.bands, rate)]
+        how = f"{row.label} 기준 직종 취업률 {round(rate, 1):g}%에 따라 훈련비의 {_pct(percent)}"
+        return self._of(base, percent), how
+
+    def _with_exemptions(
+        self, rule_key: str, groups: frozenset[str], base: int, rate: float | None, part: int, how: str
+    ) -> tuple[int, str]:
+        """The lowest rate of the learner's exemption groups for this rule, if it is lower than `part`."""
+        applicable = [self.exemptions[key] for key in sorted(groups) if rule_key in self.exemptions[key].rules]
+        if not applicable:
+            return part, how
+        best = min(applicable, key=lambda exemption: exemption.percent_for(rate))
+        percent = best.percent_for(rate)
+        reduced = self._of(base, percent)
+        if reduced >= part:
+            return part, how
+        if percent == 0:
+            return reduced, f"{best.name} 자비부담 면제"
+        return reduced, f"{best.name} 감면으로 훈련비의 {_pct(percent)}"
 
     def _tiers(self, period: Period, base: int) -> tuple[int, str]:
         previous = None
@@ -380,6 +467,7 @@ def generic_split(
     general_self_pay: int | None = None,
     employment_rate: float | None = None,
     exemptions: frozenset[str] = frozenset(),
+    learner_status: str | None = None,
     rules: RuleBook | None = None,
 ) -> Split | None:
     """Who pays what for a run; None when the rule is unknown (the run is then not enrollable here).
@@ -387,7 +475,9 @@ def generic_split(
     fee: courseMan; support_amount: approved support per learner (perTrco), 0/None = unknown;
     general_self_pay: HRD-Net tgcrGnrlTrneOwepAllt (general rule only); employment_rate: eiEmplRate3 in %,
     the proxy for the occupation's employment rate (general rule only); exemptions: exemption group keys
-    from the rule file (unknown keys raise ValueError). `rules` defaults to load_rules().
+    from the rule file (unknown keys raise ValueError); learner_status: the learner's employment status
+    (vouchers' [statuses] keys), which picks a row of the status table where the rule has one; None (no
+    learner) prices by the period's own rates, labelled by Split.priced_as. `rules` defaults to load_rules().
     """
     book = rules if rules is not None else load_rules()
     return book.split(
@@ -400,10 +490,17 @@ def generic_split(
         general_self_pay=general_self_pay,
         employment_rate=employment_rate,
         exemptions=frozenset(exemptions),
+        learner_status=learner_status,
     )
 
 
-def split_for_run(run, *, exemptions: frozenset[str] = frozenset(), rules: RuleBook | None = None) -> Split | None:
+def split_for_run(
+    run,
+    *,
+    exemptions: frozenset[str] = frozenset(),
+    learner_status: str | None = None,
+    rules: RuleBook | None = None,
+) -> Split | None:
     """generic_split() for a courses.models.Run (and its programme); None when the run has no programme."""
     programme = run.programme
     if programme is None:
@@ -418,6 +515,7 @@ def split_for_run(run, *, exemptions: frozenset[str] = frozenset(), rules: RuleB
         general_self_pay=run.general_self_pay,
         employment_rate=run.employment_rate_3m,
         exemptions=exemptions,
+        learner_status=learner_status,
         rules=rules,
     )
 
@@ -441,6 +539,31 @@ def exemption_groups(rules: RuleBook | None = None) -> dict[str, Exemption]:
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
+
+
+def _known_rate(period: Period, rate: float | None) -> float | None:
+    """The employment rate, or None when it says nothing: blank, NaN, outside 0–100, or 0 where 0 means unknown."""
+    if rate is None or math.isnan(rate) or not 0 <= rate <= 100 or (rate == 0 and period.zero_rate_is_unknown):
+        return None
+    return rate
+
+
+def _feed_amount(period: Period, general_self_pay: int | None) -> int | None:
+    """The feed's general self-pay (tgcrGnrlTrneOwepAllt) when the period uses it and it is given."""
+    if not period.use_feed_self_pay or general_self_pay is None:
+        return None
+    if general_self_pay == 0 and period.feed_zero_is_unknown:
+        return None
+    return general_self_pay
+
+
+def _column_for_share(bands: tuple[Band, ...], share: Fraction) -> int:
+    """The band whose rate a self-pay share (percent of the supported fee) reaches: the dearest band not above
+    it, else the cheapest band."""
+    reached = [index for index, band in enumerate(bands) if band.percent <= share]
+    if not reached:
+        return min(range(len(bands)), key=lambda index: bands[index].percent)
+    return max(reached, key=lambda index: (bands[index].percent, -index))
 
 
 def _check_amount(name: str, value) -> int:
@@ -480,9 +603,11 @@ def _pct(percent: Fraction) -> str:
 
 # -- parsing and validating the file ----------------------------------------------------------------------
 
-_RULE_KEYS = {"name", "account", "draws_card", "shortfall", "programmes", "periods"}
-_OVERRIDE_KEYS = {"draws_card", "shortfall"}
-_PERIOD_KEYS = {"effective_from", "method", "label", "draws_card", "shortfall"}
+# The keys each table may hold (`source` notes where a value comes from; it is not read otherwise).
+_TOP_KEYS = {"format", "rounding_unit", "rules", "exemptions"}
+_RULE_KEYS = {"name", "account", "draws_card", "shortfall", "programmes", "periods", "source"}
+_OVERRIDE_KEYS = {"draws_card", "shortfall", "source"}
+_PERIOD_KEYS = {"effective_from", "method", "label", "learner_label", "draws_card", "shortfall", "source"}
 _METHOD_KEYS = {
     "percent": {"percent"},
     "bands": {
@@ -492,13 +617,19 @@ _METHOD_KEYS = {
         "use_feed_self_pay",
         "feed_zero_is_unknown",
         "feed_self_pay_includes_overage",
+        "status_rows",
     },
     "tiers": {"tiers"},
 }
+_BAND_KEYS = {"min_rate", "percent"}
+_TIER_KEYS = {"up_to", "percent", "cap", "fixed"}
+_STATUS_ROW_KEYS = {"label", "statuses", "percents", "unknown_percent", "source"}
+_EXEMPTION_KEYS = {"name", "percent", "bands", "unknown_percent", "rules", "source"}
 
 
-def _fail(where: str, message: str):
-    raise PricingRulesError(f"{where}: {message}")
+def _fail(where: str, message: str, *, at: str | None = None):
+    """Stop loading: `where` starts the message; `at` (default `where`) is the place whose line is reported."""
+    raise PricingRulesError(f"{where}: {message}", where=at or where)
 
 
 def _table(value, where: str) -> dict:
@@ -508,9 +639,10 @@ def _table(value, where: str) -> dict:
 
 
 def _only(table: dict, allowed: set[str], where: str) -> None:
-    extra = set(table) - allowed
+    extra = [key for key in table if key not in allowed]  # in file order: the first one's line is reported
     if extra:
-        _fail(where, f"unknown key(s) {', '.join(sorted(extra))}")
+        first = extra[0] if where == "top level" else f"{where}.{extra[0]}"
+        _fail(where, f"unknown key(s) {', '.join(sorted(extra))}", at=first)
 
 
 def _get(table: dict, key: str, kind, where: str, default=...):
@@ -561,7 +693,7 @@ def _choice(table: dict, key: str, choices: tuple[str, ...], where: str, default
 
 
 def _parse(data: dict, *, version: str, source: str) -> RuleBook:
-    _only(data, {"format", "rounding_unit", "rules", "exemptions"}, "top level")
+    _only(data, _TOP_KEYS, "top level")
     if data.get("format") != 1:
         _fail("format", "must be 1")
     unit = _get(data, "rounding_unit", int, "top level")
@@ -571,22 +703,35 @@ def _parse(data: dict, *, version: str, source: str) -> RuleBook:
     if not rules_table:
         _fail("rules", "no rules")
     rules = {key: _parse_rule(key, _table(value, f"rules.{key}")) for key, value in rules_table.items()}
-    exemptions = {}
-    for key, value in _table(data.get("exemptions", {}), "exemptions").items():
-        where = f"exemptions.{key}"
-        table = _table(value, where)
-        _only(table, {"name", "percent", "rules"}, where)
-        applies = _get(table, "rules", list, where)
-        for rule_key in applies:
-            if rule_key not in rules:
-                _fail(f"{where}.rules", f"unknown rule {rule_key!r}")
-        exemptions[key] = Exemption(
-            key=key,
-            name=_get(table, "name", str, where),
-            percent=_percent(table, "percent", where),
-            rules=frozenset(applies),
-        )
+    exemptions = {
+        key: _parse_exemption(key, _table(value, f"exemptions.{key}"), rules)
+        for key, value in _table(data.get("exemptions", {}), "exemptions").items()
+    }
     return RuleBook(rules=rules, exemptions=exemptions, rounding_unit=unit, version=version, source=source)
+
+
+def _parse_exemption(key: str, table: dict, rules: dict[str, Rule]) -> Exemption:
+    """A flat `percent`, or `bands` by employment rate with `unknown_percent` (one or the other)."""
+    where = f"exemptions.{key}"
+    _only(table, _EXEMPTION_KEYS, where)
+    applies = _get(table, "rules", list, where)
+    for rule_key in applies:
+        if rule_key not in rules:
+            _fail(f"{where}.rules", f"unknown rule {rule_key!r}")
+    if ("percent" in table) == ("bands" in table):
+        _fail(where, "give either percent or bands (with unknown_percent)")
+    if "percent" in table and "unknown_percent" in table:
+        _fail(where, "unknown_percent goes with bands, not with percent")
+    by_bands = "bands" in table
+    return Exemption(
+        key=key,
+        name=_get(table, "name", str, where),
+        percent=None if by_bands else _percent(table, "percent", where),
+        rules=frozenset(applies),
+        bands=_parse_bands(table, where) if by_bands else (),
+        unknown_percent=_percent(table, "unknown_percent", where) if by_bands else Fraction(0),
+        source=_get(table, "source", str, where, ""),
+    )
 
 
 def _parse_rule(key: str, table: dict) -> Rule:
@@ -628,41 +773,86 @@ def _parse_period(table: dict, where: str) -> Period:
         effective_from=_get(table, "effective_from", date, where),
         method=method,
         label=_get(table, "label", str, where, ""),
+        learner_label=_get(table, "learner_label", str, where, ""),
         draws_card=_get(table, "draws_card", bool, where, None),
         shortfall=_choice(table, "shortfall", SHORTFALL_POLICIES, where, None),
     )
     if method == "percent":
         return Period(**common, percent=_percent(table, "percent", where))
     if method == "bands":
-        bands = []
-        for index, value in enumerate(_get(table, "bands", list, where)):
-            at = f"{where}.bands[{index}]"
-            band = _table(value, at)
-            _only(band, {"min_rate", "percent"}, at)
-            min_rate = band.get("min_rate")
-            if isinstance(min_rate, bool) or not isinstance(min_rate, int | float) or not 0 <= min_rate <= 100:
-                _fail(f"{at}.min_rate", "must be a number between 0 and 100")
-            bands.append(Band(min_rate=float(min_rate), percent=_percent(band, "percent", at)))
-        if not bands:
-            _fail(f"{where}.bands", "at least one band is needed")
-        if any(a.min_rate <= b.min_rate for a, b in zip(bands, bands[1:], strict=False)):
-            _fail(f"{where}.bands", "min_rate must decrease from band to band")
-        if bands[-1].min_rate != 0:
-            _fail(f"{where}.bands", "the last band must have min_rate = 0 so that every rate has a band")
+        bands = _parse_bands(table, where)
         return Period(
             **common,
-            bands=tuple(bands),
+            bands=bands,
             unknown_percent=_percent(table, "unknown_percent", where),
             zero_rate_is_unknown=_get(table, "zero_rate_is_unknown", bool, where, True),
             use_feed_self_pay=_get(table, "use_feed_self_pay", bool, where, True),
             feed_zero_is_unknown=_get(table, "feed_zero_is_unknown", bool, where, True),
             feed_self_pay_includes_overage=_get(table, "feed_self_pay_includes_overage", bool, where, False),
+            status_rows=_parse_status_rows(table, where, columns=len(bands)),
         )
+    return Period(**common, tiers=_parse_tiers(table, where))
+
+
+def _parse_bands(table: dict, where: str) -> tuple[Band, ...]:
+    """`bands = [{ min_rate, percent }, …]`: min_rate decreasing, the last one 0 so that every rate has a band."""
+    bands = []
+    for index, value in enumerate(_get(table, "bands", list, where)):
+        at = f"{where}.bands[{index}]"
+        band = _table(value, at)
+        _only(band, _BAND_KEYS, at)
+        min_rate = band.get("min_rate")
+        if isinstance(min_rate, bool) or not isinstance(min_rate, int | float) or not 0 <= min_rate <= 100:
+            _fail(f"{at}.min_rate", "must be a number between 0 and 100")
+        bands.append(Band(min_rate=float(min_rate), percent=_percent(band, "percent", at)))
+    if not bands:
+        _fail(f"{where}.bands", "at least one band is needed")
+    if any(a.min_rate <= b.min_rate for a, b in zip(bands, bands[1:], strict=False)):
+        _fail(f"{where}.bands", "min_rate must decrease from band to band")
+    if bands[-1].min_rate != 0:
+        _fail(f"{where}.bands", "the last band must have min_rate = 0 so that every rate has a band")
+    return tuple(bands)
+
+
+def _parse_status_rows(table: dict, where: str, *, columns: int) -> tuple[StatusRow, ...]:
+    """`[….status_rows.<key>]`: label, statuses, one percent per band (column) and unknown_percent."""
+    rows, claimed = [], {}
+    for key, value in _table(table.get("status_rows", {}), f"{where}.status_rows").items():
+        at = f"{where}.status_rows.{key}"
+        row = _table(value, at)
+        _only(row, _STATUS_ROW_KEYS, at)
+        statuses = _get(row, "statuses", list, at)
+        if not statuses or not all(isinstance(status, str) and status for status in statuses):
+            _fail(f"{at}.statuses", "must list learner statuses (vouchers/data/card_rules.toml [statuses])")
+        for status in statuses:
+            if status in claimed:
+                _fail(f"{at}.statuses", f"{status!r} is already in status_rows.{claimed[status]}")
+            claimed[status] = key
+        percents = _get(row, "percents", list, at)
+        if len(percents) != columns:
+            _fail(f"{at}.percents", f"needs one percent per band ({columns}), not {len(percents)}")
+        rows.append(
+            StatusRow(
+                key=key,
+                label=_get(row, "label", str, at),
+                statuses=frozenset(statuses),
+                percents=tuple(
+                    _percent({f"percents[{index}]": value}, f"percents[{index}]", at)
+                    for index, value in enumerate(percents)
+                ),
+                unknown_percent=_percent(row, "unknown_percent", at),
+                source=_get(row, "source", str, at, ""),
+            )
+        )
+    return tuple(rows)
+
+
+def _parse_tiers(table: dict, where: str) -> tuple[Tier, ...]:
     tiers = []
     for index, value in enumerate(_get(table, "tiers", list, where)):
         at = f"{where}.tiers[{index}]"
         tier = _table(value, at)
-        _only(tier, {"up_to", "percent", "cap", "fixed"}, at)
+        _only(tier, _TIER_KEYS, at)
         up_to = _amount(tier, "up_to", at) if "up_to" in tier else None
         if "fixed" in tier:
             if "percent" in tier or "cap" in tier:
@@ -678,4 +868,4 @@ def _parse_period(table: dict, where: str) -> Period:
     limits = [tier.up_to for tier in tiers[:-1]]
     if limits != sorted(set(limits)):
         _fail(f"{where}.tiers", "up_to must increase from tier to tier")
-    return Period(**common, tiers=tuple(tiers))
+    return tuple(tiers)

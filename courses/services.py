@@ -3,7 +3,13 @@ and the admin's corrections of course matching (merge and split).
 
 Services take plain values and return plain objects; they flush but never commit (the view's unit of work
 does). Public lists show only runs a learner can still act on: not finished (end date ≥ today in KST), not
-dropped by their source ("not seen since"), and in a public status; `include_old=True` shows the rest too.
+dropped by their source ("not seen since"), and in a listed lifecycle; `include_old=True` shows the rest too.
+
+Two statuses, kept apart: `Run.status` is the run's *lifecycle* (published or not, cancelled, closed by its
+provider or source: PUBLIC_STATUSES, LISTED_STATUSES, LIFECYCLE_LABELS below); what a learner is shown is the
+*recruitment status* on a day (모집 예정, 모집 중, 마감 임박, 마감, 훈련 중, 종료), derived from the lifecycle,
+the application window, the seats and the dates by courses.enrolment_window. Pages and the API show only the
+latter; the lifecycle's labels are for admins.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
-from courses import changes, errors
+from courses import changes, enrolment_window, errors
 from courses.models import (
     Course,
     CourseListing,
@@ -40,18 +46,17 @@ from hrdnet.timeutil import format_kst
 PER_PAGE = 20
 SMALL_SAMPLE = 10  # outcomes resting on fewer completers than this are shown with a caution
 
+# Run.status, the lifecycle (not what a learner is shown: see courses.enrolment_window).
 PUBLIC_STATUSES = ("open", "closed", "cancelled")  # drafts and submissions are not public (not approved yet)
 LISTED_STATUSES = ("open", "closed")  # what browse lists show; a cancelled run keeps its page
 
 WEEKEND_LABELS = {"weekday": "주중", "weekend": "주말", "mixed": "주중·주말", "unknown": "정보 없음"}
 MODE_LABELS = {"classroom": "집체(교실)", "remote": "원격", "blended": "혼합", "unknown": "정보 없음"}
-STATUS_LABELS = {
-    "open": "모집 중",
-    "closed": "모집 마감",
-    "cancelled": "취소됨",
-    "draft": "작성 중",
-    "submitted": "승인 대기",
-    "rejected": "반려",
+LIFECYCLE_LABELS = {  # for admins; "open" only means published and not closed: the window decides the rest
+    "open": "공개",
+    "closed": "모집 마감(기관·출처)",
+    "cancelled": "폐강",
+    **enrolment_window.UNPUBLISHED_LABELS,
 }
 ACCOUNT_LABELS = {
     "card": "국민내일배움카드 잔액에서 차감",
@@ -149,11 +154,13 @@ def region_path(code: str | None) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class RunRow:
-    """One line of a run list: the run (course, provider, programme loaded) and its region name."""
+    """One line of a run list: the run (course, provider, programme loaded), its region name, its generic
+    price and its recruitment status on the list's day."""
 
     run: Run
     region: str | None
     price: object | None  # courses.pricing.Split
+    recruitment: enrolment_window.Recruitment
 
 
 @dataclass(frozen=True)
@@ -162,7 +169,7 @@ class RunList:
     rows: list[RunRow]
 
 
-def _run_list(query, page: int) -> RunList:
+def _run_list(query, page: int, today: date) -> RunList:
     query = (
         query.join(Run.course)
         .join(Course.provider)
@@ -179,7 +186,7 @@ def _run_list(query, page: int) -> RunList:
         name = regions.get(code)
         if len(code) == 5 and code[:2] in regions:
             name = f"{regions[code[:2]]} {name}" if name else regions[code[:2]]
-        rows.append(RunRow(run, name, generic_price(run)))
+        rows.append(RunRow(run, name, generic_price(run), enrolment_window.status_of(run, today)))
     return RunList(pagination, rows)
 
 
@@ -201,6 +208,7 @@ class RunPage:
     price: object | None  # courses.pricing.Split; None = pricing unknown, not enrollable here
     outcomes: Outcomes
     other_runs: list[Run]  # the course's next runs (not this one)
+    recruitment: enrolment_window.Recruitment  # on the page's day: what the badge, the API and the quote say
     viewer_price: dict | None = None  # what the signed-in learner pays (see register_viewer_price)
 
     @property
@@ -280,8 +288,39 @@ def run_page(run_id: int, today: date, *, viewer_id: int | None = None) -> RunPa
         price=generic_price(run),
         outcomes=Outcomes.of(run),
         other_runs=list(other_runs),
+        recruitment=enrolment_window.status_of(run, today),
         viewer_price=viewer_price(run, viewer_id, today),
     )
+
+
+# -- the application window -----------------------------------------------------------------------------
+
+
+def set_application_window(run_id: int, apply_from: date | None, apply_until: date | None, *, actor: str) -> Run:
+    """Set a run's own application window (None leaves that end to the programme's default); the provider
+    portal calls this. Refuses a window that closes after the start date or opens after it closes
+    (InvalidApplicationWindow, in Korean). Audited; the search index hears of it through the outbox.
+    On SQLite the caller's unit of work must hold the write lock (the audit chain)."""
+    run = db.session.get(Run, run_id)
+    if run is None:
+        raise errors.RunNotFound()
+    enrolment_window.check_window(run.start_date, apply_from, apply_until)
+    before = {"apply_from": _iso(run.apply_from), "apply_until": _iso(run.apply_until)}
+    run.apply_from, run.apply_until = apply_from, apply_until
+    db.session.flush()
+    changes.runs_changed([run.id])
+    audit.append(
+        "run.application_window_set",
+        actor=actor,
+        subject_type="run",
+        subject_id=run.id,
+        data={"before": before, "apply_from": _iso(apply_from), "apply_until": _iso(apply_until)},
+    )
+    return run
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 # -- browse ------------------------------------------------------------------------------------------
@@ -337,7 +376,11 @@ def browse_ministry(code: str, *, page: int, today: date, include_old: bool = Fa
     ).all()
     query = _visible(select(Run), today, include_old).where(Programme.ministry_id == ministry.id)
     return Browse(
-        "ministry", code, ministry.name, children=[(p.code, p.name) for p in programmes], runs=_run_list(query, page)
+        "ministry",
+        code,
+        ministry.name,
+        children=[(p.code, p.name) for p in programmes],
+        runs=_run_list(query, page, today),
     )
 
 
@@ -351,7 +394,7 @@ def browse_programme(code: str, *, page: int, today: date, include_old: bool = F
         code,
         programme.name,
         trail=[(programme.ministry.code, programme.ministry.name)],
-        runs=_run_list(query, page),
+        runs=_run_list(query, page, today),
     )
 
 
@@ -374,7 +417,7 @@ def browse_ncs(code: str, *, page: int, today: date, include_old: bool = False) 
         node.name,
         trail=ncs_path(code)[:-1],
         children=[tuple(c) for c in children],
-        runs=_run_list(query, page),
+        runs=_run_list(query, page, today),
     )
 
 
@@ -402,7 +445,7 @@ def browse_region(code: str, *, page: int, today: date, include_old: bool = Fals
         node.name,
         trail=region_path(code)[:-1],
         children=[tuple(c) for c in children],
-        runs=_run_list(query, page),
+        runs=_run_list(query, page, today),
     )
 
 
@@ -425,7 +468,7 @@ def provider_page(provider_id: int, *, page: int, today: date, include_old: bool
         select(ProviderSourceId).where(ProviderSourceId.provider_id == provider.id).order_by(ProviderSourceId.source)
     ).all()
     query = _visible(select(Run), today, include_old).where(Course.provider_id == provider.id)
-    return ProviderPage(provider, region_path(provider.region_code), list(source_ids), _run_list(query, page))
+    return ProviderPage(provider, region_path(provider.region_code), list(source_ids), _run_list(query, page, today))
 
 
 # -- data freshness (the footer on every page) -----------------------------------------------------

@@ -16,11 +16,9 @@ from hrdnet.access import Role, current_learner_id, public, roles
 from hrdnet.bounds import page_number
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
-from hrdnet.timeutil import kst_today
+from hrdnet.timeutil import format_day, kst_today
 
 bp = Blueprint("courses", __name__)
-
-WEEKDAYS = "월화수목금토일"
 
 
 def _page() -> int:
@@ -168,7 +166,7 @@ def _template_globals(state) -> None:
     state.app.jinja_env.globals["catalog"] = {
         "weekend": services.WEEKEND_LABELS,
         "mode": services.MODE_LABELS,
-        "status": services.STATUS_LABELS,
+        "lifecycle": services.LIFECYCLE_LABELS,
         "account": services.ACCOUNT_LABELS,
         "import_status": services.IMPORT_STATUS_LABELS,
         "source": services.source_label,
@@ -179,4 +177,4 @@ def _template_globals(state) -> None:
 @bp.app_template_filter("date_ko")
 def date_ko(value: date | None) -> str:
     """2026-12-01 → '2026-12-01(화)'."""
-    return "" if value is None else f"{value.isoformat()}({WEEKDAYS[value.weekday()]})"
+    return format_day(value)

@@ -24,6 +24,14 @@ def format_kst(value: datetime | None, with_time: bool = True) -> str:
     return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
+WEEKDAYS_KO = "월화수목금토일"
+
+
+def format_day(value: date | None) -> str:
+    """2026-12-01 -> '2026-12-01(화)' (empty string for None): a calendar day as every page writes it."""
+    return "" if value is None else f"{value.isoformat()}({WEEKDAYS_KO[value.weekday()]})"
+
+
 def format_won(amount: int | None) -> str:
     """1234000 -> '1,234,000원'."""
     return "" if amount is None else f"{amount:,}원"

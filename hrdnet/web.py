@@ -45,6 +45,7 @@ NAV = {
         ("과정 병합·분리", "courses.admin_courses"),
         ("카드 신청 심사", "vouchers.admin_applications"),
         ("본인 연결 심사", "vouchers.admin_identity_links"),
+        ("중도탈락 사유 확인", "vouchers.admin_exemptions"),
     ],
 }
 

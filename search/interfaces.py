@@ -427,6 +427,7 @@ class Hit:
     satisfaction: float | None
     source_ids: list[str]  # "source:external key", e.g. "hrdnet:AIG20260000412345:3"
     snippet_html: str  # an excerpt of the contents, HTML-escaped, matches in <mark>
+    recruitment: object | None = None  # courses.enrolment_window.Recruitment on the search's day (KST)
 
 
 @dataclass(frozen=True)

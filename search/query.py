@@ -32,6 +32,7 @@ from datetime import date, timedelta
 import numpy as np
 from markupsafe import Markup, escape
 
+from courses import enrolment_window
 from hrdnet import korean
 from hrdnet.timeutil import kst_today
 from search import analysis, completion, facets, labels, spelling
@@ -149,7 +150,28 @@ def _optional(value) -> float | None:
     return None if np.isnan(value) else round(float(value), 2)
 
 
-def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Pattern | None) -> Hit:
+def _day(days: int) -> date:
+    return _EPOCH + timedelta(days=int(days))
+
+
+def _recruitment(cols: dict, docnum: int, today: date) -> enrolment_window.Recruitment:
+    """The run's recruitment status on the search's day, from the window and lifecycle its row stores."""
+    window = enrolment_window.Window(
+        _day(cols["apply_opens"][docnum]),
+        _day(cols["apply_closes"][docnum]),
+        "provider" if cols["window_by_provider"][docnum] else "programme",
+    )
+    return enrolment_window.derive(
+        lifecycle="closed" if cols["lifecycle_closed"][docnum] else "open",
+        start=_day(cols["start"][docnum]),
+        end=_day(cols["end"][docnum]),
+        seats_left=int(cols["seats_left"][docnum]),
+        window=window,
+        today=today,
+    )
+
+
+def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Pattern | None, today: date) -> Hit:
     """A result line from the run's row, its course document and the names of its codes."""
     cols = version.cols
     course_docnum = int(version.course_doc[docnum])
@@ -167,8 +189,8 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
         title=title,
         title_html=_mark(title, pattern),
         provider=provider,
-        start_date=_EPOCH + timedelta(days=int(cols["start"][docnum])),
-        end_date=_EPOCH + timedelta(days=int(cols["end"][docnum])),
+        start_date=_day(cols["start"][docnum]),
+        end_date=_day(cols["end"][docnum]),
         fee=int(cols["fee"][docnum]),
         self_pay=self_pay if self_pay >= 0 else None,
         seats_left=int(cols["seats_left"][docnum]),
@@ -186,6 +208,7 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
         satisfaction=_optional(cols["satisfaction"][docnum]),
         source_ids=list(version.stored(docnum) or []),
         snippet_html=_snippet(contents, pattern),
+        recruitment=_recruitment(cols, docnum, today),
     )
 
 
@@ -218,7 +241,8 @@ def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
 def _search(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
     known = versions.analysis_known(version)
     names = labels.current()
-    base = version.visible(facets.days(kst_today()), params.include_past)
+    today = kst_today()
+    base = version.visible(facets.days(today), params.include_past)
     filters = facets.filters(version, params, names)
     everything = facets.all_of(base, filters.values())
     parsed = parse_query(params.q, known) if params.q and params.q.strip() else None
@@ -267,7 +291,7 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
     ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page)
     page_docs = ordered[(page - 1) * per_page : page * per_page]
     pattern = _highlighter(parsed)
-    items = [_hit(version, int(docnum), names, pattern) for docnum in page_docs]
+    items = [_hit(version, int(docnum), names, pattern, today) for docnum in page_docs]
     return SearchResult(
         total,
         items,

@@ -36,7 +36,7 @@ from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db
-from hrdnet.timeutil import utcnow
+from hrdnet.timeutil import kst_today, utcnow
 from vouchers import errors
 from vouchers.cards.rules import CardRules
 from vouchers.enrolments import operations as enrolments
@@ -78,12 +78,12 @@ def _end_read() -> None:
 # -- enrolling and paying ---------------------------------------------------------------------------------------
 
 
-def begin(enrolment: Enrolment, *, actor: str) -> Payment | None:
+def begin(enrolment: Enrolment, *, actor: str, today: date | None = None) -> Payment | None:
     """Inside the intent's unit of work: open the held enrolment's payment attempt, or confirm it at once when
     there is nothing to pay."""
     payment = payments.open_payment(enrolment.id, enrolment.self_pay)
     if payment is None and enrolment.status == S.HELD:
-        enrolments.confirm(enrolment.id, actor=actor, reason="자비부담금 없음")
+        enrolments.confirm(enrolment.id, actor=actor, on=today or kst_today(), reason="자비부담금 없음")
     return payment
 
 
@@ -97,12 +97,14 @@ def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: 
     with unit_of_work(write_lock=True):  # phase 1: the intent
         enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
         payment = (
-            begin(enrolment, actor=actor) if enrolment.status == S.HELD else payments.current_payment(enrolment.id)
+            begin(enrolment, actor=actor, today=today)
+            if enrolment.status == S.HELD
+            else payments.current_payment(enrolment.id)
         )
         enrolment_id, payment_id = enrolment.id, payment.id if payment is not None else None
     if payment_id is not None:
         try:
-            process(payment_id, actor=actor)  # phases 2 and 3
+            process(payment_id, actor=actor, today=today)  # phases 2 and 3
         except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
             log.warning("payment %s not processed yet: %s", payment_id, exc.code)
             db.session.rollback()
@@ -125,7 +127,7 @@ def prepare(enrolment_id: int, *, actor: str) -> Payment | None:
     return process(payment.id, actor=actor)
 
 
-def process(payment_id: int, *, actor: str) -> Payment:
+def process(payment_id: int, *, actor: str, today: date | None = None) -> Payment:
     """Open a committed payment at the processor (outside any transaction), then record the answer.
 
     Idempotent: once the processor's id is stored nothing is sent again; before that, a retry sends the same
@@ -144,7 +146,7 @@ def process(payment_id: int, *, actor: str) -> Payment:
         description=f"hrdnet 수강 신청 {enrolment_id}",
         metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)},
     )
-    apply_state(payment_id, result, actor=actor)
+    apply_state(payment_id, result, actor=actor, today=today)
     return db.session.get(Payment, payment_id)
 
 
@@ -167,6 +169,12 @@ def pay_with_card(payment_id: int, card_token: str, *, actor: str) -> ProcessorP
     ):
         _end_read()
         raise PaymentClosed()
+    unusable = enrolments.paying_card_refusal(enrolment, kst_today())
+    if unusable is not None:  # suspended since the hold: end the enrolment before anyone is charged
+        _end_read()
+        with unit_of_work(write_lock=True):
+            enrolments.reject(enrolments.get(enrolment.id), reason=unusable.message, actor=actor, on=kst_today())
+        raise unusable
     if not payment.processor_ref:
         _end_read()
         payment = process(payment_id, actor=actor)
@@ -204,6 +212,7 @@ def apply_state(
     state: ProcessorPayment,
     *,
     actor: str,
+    today: date | None = None,
     event: PaymentEvent | None = None,
     declined_event: bool = False,
 ) -> str:
@@ -219,7 +228,9 @@ def apply_state(
         payment = payments.get(payment_id)
         payments.record_processor_ids(payment, state)
         if state.status == SUCCEEDED:
-            outcome = fulfil(payment_id, actor=actor, received=state.amount_received or state.amount)
+            outcome = fulfil(
+                payment_id, actor=actor, received=state.amount_received or state.amount, today=today or kst_today()
+            )
         elif state.status == CANCELED:
             outcome = "canceled"
             payments.mark_canceled(payment)
@@ -235,7 +246,7 @@ def apply_state(
         return outcome
 
 
-def fulfil(payment_id: int, *, actor: str, received: int | None = None) -> str:
+def fulfil(payment_id: int, *, actor: str, today: date, received: int | None = None) -> str:
     """Inside a unit of work: the processor says the payment succeeded. Confirm the enrolment, once; refund
     (and flag) a success that can no longer be used. Idempotent."""
     audit.lock_chain()
@@ -249,12 +260,15 @@ def fulfil(payment_id: int, *, actor: str, received: int | None = None) -> str:
         return "amount mismatch"
     enrolment = enrolments.get(payment.enrolment_id)
     payments.mark_succeeded(payment)
-    if enrolment.status == S.HELD and (
-        enrolment.hold_id is None or ledger.hold_state(enrolment.hold_id) == ledger.PENDING
-    ):
-        enrolments.confirm(enrolment.id, actor=actor)
+    live_hold = enrolment.hold_id is None or ledger.hold_state(enrolment.hold_id) == ledger.PENDING
+    unusable = enrolments.paying_card_refusal(enrolment, today) if enrolment.status == S.HELD and live_hold else None
+    if enrolment.status == S.HELD and live_hold and unusable is None:
+        enrolments.confirm(enrolment.id, actor=actor, on=today)
         return "confirmed"
-    if enrolment.status in PAID_STATUSES and payments.other_successes(payment):
+    if unusable is not None:  # the card was suspended (or expired) since the hold: never confirmed on it
+        enrolments.reject(enrolment, reason=unusable.message, actor=actor, on=today)
+        kind, why = PaymentFlagKind.CARD_UNUSABLE_REFUNDED, unusable.message
+    elif enrolment.status in PAID_STATUSES and payments.other_successes(payment):
         kind, why = PaymentFlagKind.DUPLICATE_REFUNDED, "이미 결제된 신청의 중복 결제"
     else:
         kind, why = PaymentFlagKind.LATE_SUCCESS_REFUNDED, f"신청 상태 '{enrolment.status}'에서 결제됨"
@@ -275,7 +289,9 @@ def _give_up(enrolment_id: int, *, actor: str) -> str:
     enrolment = enrolments.get(enrolment_id)
     if enrolment.status != S.HELD:
         return "declined"
-    enrolments.expire(enrolment, actor=actor, reason=f"카드 결제가 {MAX_DECLINES}번 거절되어 신청이 취소되었습니다")
+    enrolments.expire(
+        enrolment, actor=actor, on=kst_today(), reason=f"카드 결제가 {MAX_DECLINES}번 거절되어 신청이 취소되었습니다"
+    )
     return "declined: hold released"
 
 
@@ -361,6 +377,7 @@ def cancel(
 class Cancelled:
     preview: CancelPreview
     hold_released: int  # card share of an unpaid enrolment, released back to the card
+    to_card: bool = True  # the government share goes back to a card (else to the programme budget)
 
     @property
     def card_back(self) -> int:
@@ -370,7 +387,11 @@ class Cancelled:
         return {**self.preview.as_dict(), "deadline": self.preview.deadline, "hold_released": self.hold_released}
 
 
-def cancel_own(enrolment_id: int, user_id: int, *, today: date, actor: str) -> Cancelled:
-    """The learner cancels their own enrolment (someone else's is 'not found')."""
-    released = refunds.hold_released(enrolments.own(enrolment_id, user_id))
-    return Cancelled(cancel(enrolment_id, on=today, actor=actor), released)
+def cancel_own(
+    enrolment_id: int, user_id: int, *, today: date, actor: str, exempt_reason: str | None = None
+) -> Cancelled:
+    """The learner cancels their own enrolment (someone else's is 'not found'), optionally giving an exempt
+    reason for leaving (조기취업, 질병·부상, …) that the provider or an admin then checks."""
+    enrolment = enrolments.own(enrolment_id, user_id)
+    released, to_card = refunds.hold_released(enrolment), bool(enrolment.card_draw)
+    return Cancelled(cancel(enrolment_id, on=today, actor=actor, exempt_reason=exempt_reason), released, to_card)

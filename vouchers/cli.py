@@ -85,19 +85,20 @@ def issue_command(email: str, limit: int | None, valid_years: int | None, accoun
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.argument("mark", type=click.Choice(["present", "late", "early_leave", "absent"]))
 def record_command(enrolment_id: int, day, mark: str):
-    """Record one day's attendance of an enrolment (the provider portal adds screens for this)."""
+    """Record one scheduled training day's attendance of an enrolment (never a day still to come)."""
     from hrdnet.db import unit_of_work
+    from hrdnet.timeutil import kst_today
     from vouchers.enrolments import attendance
 
     with _domain_errors(), unit_of_work(write_lock=True):
-        attendance.record(enrolment_id, day.date(), mark, actor=CLI_ACTOR)
+        attendance.record(enrolment_id, day.date(), mark, actor=CLI_ACTOR, today=kst_today())
     click.echo(f"enrolment {enrolment_id}: {day.date()} {mark}")
 
 
 @attendance_cli.command("settle")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 def settle_command(today):
-    """Settle every ended unit period with attendance (what the worker does every six hours)."""
+    """Settle every ended unit period (what the worker does every six hours): unmarked scheduled days are absences."""
     from hrdnet.db import unit_of_work
     from hrdnet.timeutil import kst_today
     from vouchers.enrolments import attendance
@@ -109,15 +110,36 @@ def settle_command(today):
 
 @enrolments_cli.command("complete")
 @click.argument("enrolment_id", type=int)
-def complete_command(enrolment_id: int):
-    """Mark an enrolment completed (after the run ended, attendance ≥ the completion rate)."""
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+def complete_command(enrolment_id: int, today):
+    """Decide completion of an enrolment whose run ended, from its attendance: 수료 at or above the completion
+    rate, 미수료 below it (what the worker does for every ended run)."""
     from hrdnet.db import unit_of_work
     from hrdnet.timeutil import kst_today
-    from vouchers.enrolments import attendance
+    from vouchers.enrolments import endings
 
     with _domain_errors(), unit_of_work(write_lock=True):
-        attendance.complete(enrolment_id, on=kst_today(), actor=CLI_ACTOR)
-    click.echo(f"enrolment {enrolment_id}: completed")
+        enrolment = endings.decide_completion(enrolment_id, on=today.date() if today else kst_today(), actor=CLI_ACTOR)
+        status = enrolment.status
+    click.echo(f"enrolment {enrolment_id}: {status}")
+
+
+@enrolments_cli.command("exemption")
+@click.argument("enrolment_id", type=int)
+@click.argument("decision", type=click.Choice(["accept", "reject"]))
+@click.option("--note", default="", help="what was checked (no personal data)")
+def exemption_command(enrolment_id: int, decision: str, note: str):
+    """Confirm (accept) or refuse (reject) the evidence of the exempt reason a learner gave when leaving."""
+    from hrdnet.db import unit_of_work
+    from hrdnet.timeutil import kst_today
+    from vouchers.enrolments import endings
+
+    with _domain_errors(), unit_of_work(write_lock=True):
+        row = endings.decide_reason(
+            enrolment_id, accept=decision == "accept", on=kst_today(), actor=CLI_ACTOR, note=note
+        )
+        status = row.status
+    click.echo(f"enrolment {enrolment_id}: sanction {status}")
 
 
 class _domain_errors:

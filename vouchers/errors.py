@@ -137,6 +137,28 @@ class IllegalTransition(Conflict):
     code, message = "illegal_transition", "지금 상태에서는 할 수 없는 처리입니다."
 
 
+class ReasonNotPending(Conflict):
+    code, message = "reason_not_pending", "확인을 기다리는 제재 면제 사유가 없습니다. 이미 처리되었을 수 있습니다."
+
+
+class UnknownExemptReason(DomainError):
+    status, code, message = 422, "unknown_exempt_reason", "알 수 없는 제재 면제 사유입니다."
+
+
+class KdtAfterDropout(Conflict):
+    code, message = (
+        "kdt_after_dropout",
+        "K-디지털 트레이닝을 중도탈락한 뒤에는 새 카드를 발급받기 전까지 K-디지털 트레이닝 과정에 신청할 수 없습니다.",
+    )
+
+
+class CourseEnded(Conflict):
+    code, message = (
+        "course_ended",
+        "훈련이 끝난 과정은 취소할 수 없습니다. 수료 여부는 출석에 따라 정해집니다.",
+    )
+
+
 class AttendanceInvalid(DomainError):
     status, code, message = 422, "invalid_attendance", "출석 기록이 올바르지 않습니다."
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import func, select, tuple_
 from whoosh.filedb.filestore import FileStorage
 
-from courses import pricing
+from courses import enrolment_window, pricing, reference
 from courses.models import Course, CourseListing, Run, SourceRecord
 from courses.services import LISTED_STATUSES
 from hrdnet.extensions import db
@@ -201,6 +201,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
     ncs = run.ncs_code or course.ncs_code
     self_pay = _self_pay(run, refs.rules)
     dropped = bool(records) and all(missing is not None for _, _, missing in records)
+    window = enrolment_window.window_of(run)
     row = pack_row(
         {
             "kind": RUN,
@@ -223,6 +224,10 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
             if run.weekend in WEEKEND_KINDS
             else WEEKEND_KINDS.index(UNKNOWN),
             "dropped": int(dropped),
+            "apply_opens": _days(window.opens),
+            "apply_closes": _days(window.closes),
+            "window_by_provider": int(window.set_by == "provider"),
+            "lifecycle_closed": int(run.status == "closed"),
         }
     )
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}
@@ -304,6 +309,7 @@ def rebuild(
                     "courses": courses,
                     "schema_version": SCHEMA_VERSION,
                     "pricing_rules_version": pricing.rules_version(),
+                    "application_windows_version": reference.application_window_rules().version,
                     "seconds": round(time.monotonic() - started, 1),
                 }
                 store.atomic_write(final / store.META, json.dumps(meta, ensure_ascii=False, indent=1))
@@ -455,7 +461,8 @@ def _apply(ix, run_ids: list[int], course_ids: list[int]) -> int:
 
 def update(run_ids: Iterable[int] = (), course_ids: Iterable[int] = ()) -> int:
     """Bring these runs' and courses' documents in line with the database (idempotent). Builds the whole
-    index first when there is none yet. Returns the number of documents written."""
+    index first when there is none yet (or only one of another schema). Returns the number of documents
+    written."""
     runs = sorted({int(i) for i in run_ids})
     courses = sorted({int(i) for i in course_ids})
     if not runs and not courses:
@@ -463,7 +470,8 @@ def update(run_ids: Iterable[int] = (), course_ids: Iterable[int] = ()) -> int:
     root = store.index_root()
     root.mkdir(parents=True, exist_ok=True)
     with store.write_lock(root):
-        ix = store.open_live(root)
+        stale = store.stale_schema(root, SCHEMA_VERSION)
+        ix = None if stale else store.open_live(root)
         building = store.building(root)
         written = _apply(ix, runs, courses) if ix is not None else 0
         if building:
@@ -473,7 +481,10 @@ def update(run_ids: Iterable[int] = (), course_ids: Iterable[int] = ()) -> int:
             ix.close()
         if ix is not None or building:
             return written
-    log.info("search: no index yet in %s; building it from the database", root)
+    if stale:  # rows of another layout cannot take these documents: the whole index is built anew
+        log.info("search: the index in %s has another schema; rebuilding it from the database", root)
+    else:
+        log.info("search: no index yet in %s; building it from the database", root)
     try:
         result = rebuild(procs=1)
     except store.IndexBusy:

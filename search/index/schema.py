@@ -33,7 +33,7 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 from search.analysis import nfkc, synonym_key
 from search.interfaces import MODES, UNKNOWN, WEEKENDS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the application window and the lifecycle's "closed" (courses.enrolment_window)
 
 TEXT_GROUPS = ("t", "k", "b")
 # (field, boost): morphemes count more than bigrams, so a whole-word match beats a substring match.
@@ -68,6 +68,10 @@ ROW = np.dtype(
         ("mode", "u1"),  # index into MODE_KINDS
         ("weekend", "u1"),  # index into WEEKEND_KINDS
         ("dropped", "u1"),  # every source stopped listing the run ("not seen since")
+        ("apply_opens", "<i4"),  # the application window (courses.enrolment_window), days since 1970-01-01,
+        ("apply_closes", "<i4"),  # both days included; the programme's defaults as of indexing
+        ("window_by_provider", "u1"),  # the provider set the window (else the programme's defaults)
+        ("lifecycle_closed", "u1"),  # Run.status "closed": the provider or source stopped taking learners
         ("title_len", "<u2"),  # course documents: morphemes in the title (length normalisation)
         ("title_key", "<u8"),  # course documents: title_hash() of the course title
     ]

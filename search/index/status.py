@@ -7,7 +7,7 @@ import logging
 
 from whoosh.filedb.filestore import FileStorage
 
-from courses import pricing
+from courses import pricing, reference
 from search.index import store
 from search.index.schema import SCHEMA_VERSION
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def status(pending_changes: int) -> dict:
     """The live index: documents now (runs and courses), when and from how many runs it was built, the
     changes waiting for it (counted by the caller); a warning when it is missing or was built with other
-    pricing rules or another schema (`hrdnet search reindex` fixes both)."""
+    pricing rules, other default application windows or another schema (`hrdnet search reindex` fixes all)."""
     root = store.index_root()
     name = store.current_name(root)
     if name is None:
@@ -51,6 +51,8 @@ def status(pending_changes: int) -> dict:
         out |= {"status": "warning", "message": "색인 형식이 바뀌었습니다: hrdnet search reindex 가 필요합니다."}
     elif meta.get("pricing_rules_version") not in (None, rules_now):
         out |= {"status": "warning", "message": "가격 규칙이 바뀌었습니다: hrdnet search reindex 가 필요합니다."}
+    elif meta.get("application_windows_version") not in (None, reference.application_window_rules().version):
+        out |= {"status": "warning", "message": "모집 기간 기본값이 바뀌었습니다: hrdnet search reindex 가 필요합니다."}
     if store.building(root):
         out["rebuilding"] = True
     return out

@@ -61,6 +61,13 @@ def read_meta(root: Path, name: str) -> dict:
         return {}
 
 
+def stale_schema(root: Path, schema_version: int) -> bool:
+    """The live index was written with another row layout (search.index.schema.SCHEMA_VERSION): reading or
+    updating it would misread its rows, so it counts as missing until `hrdnet search reindex`."""
+    name = current_name(root)
+    return name is not None and read_meta(root, name).get("schema_version") not in (None, schema_version)
+
+
 def open_live(root: Path):
     name = current_name(root)
     if name is None:

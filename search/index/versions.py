@@ -39,7 +39,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from search.index import store
 from search.index.columns import segment_columns
-from search.index.schema import ROW, TITLE_FIELDS
+from search.index.schema import ROW, SCHEMA_VERSION, TITLE_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -435,6 +435,11 @@ def current() -> Version | None:
         version = slot.version
         if version is not None and version.name == name and version.generation == generation:
             return version
+        if store.stale_schema(root, SCHEMA_VERSION):  # rows of another layout: searching it would misread them
+            if not slot.warned:
+                log.warning("search: the index in %s has another schema; `hrdnet search reindex` is needed", root)
+                slot.warned = True
+            return None
         try:
             version = _open(root, name)
         except FileNotFoundError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -232,6 +232,25 @@ def test_loading_imports_every_source_and_loading_again_changes_nothing(app):
         assert (after.created, after.updated, after.marked_missing) == (0, 0, 0), after.source
         assert after.unchanged == before.created + before.unchanged and after.rejected == before.rejected
     assert db.session.scalar(select(func.count()).select_from(Course)) == courses
+
+
+def test_on_the_day_it_is_loaded_the_demo_shows_every_recruitment_status(app):
+    """Relative to the load date (any day of the anchor's month): many runs recruiting, some upcoming, some
+    closing soon or closed, some in training and finished."""
+    from courses.enrolment_window import status_of
+    from courses.models import Run
+
+    demo.load(runs=1000, seed=7, anchor=ANCHOR)
+    runs = db.session.scalars(select(Run)).all()
+    for load_day in (ANCHOR, ANCHOR + timedelta(days=15), ANCHOR + timedelta(days=29)):
+        codes = Counter(status_of(run, load_day).code for run in runs)
+        assert set(codes) == {"upcoming", "open", "closing_soon", "closed", "in_training", "finished"}, load_day
+        share = {code: count / len(runs) for code, count in codes.items()}
+        assert share["open"] + share["closing_soon"] > 0.2, share  # many recruiting
+        assert share["open"] > max(share["closing_soon"], share["closed"]), share
+        assert 0.1 < share["upcoming"] < 0.45, share
+        assert share["closing_soon"] > 0.01 and share["closed"] > 0.01, share
+        assert share["in_training"] + share["finished"] > 0.2, share
 
 
 def test_a_smaller_demo_replaces_a_bigger_one_without_deleting(app):

@@ -243,6 +243,7 @@ def test_run_api_returns_the_run_with_course_provider_outcomes_and_generic_price
         "rule": "capped2026",
         "explanation": "2026년 이후 K-디지털 트레이닝: 훈련비의 10%(최대 30만원)",
         "effective_from": "2026-01-01",
+        "priced_as": "",  # KDT has no status table; a general run's generic price says 일반훈련생
     }
     assert body["enrollable"] is True
     (source_id,) = body["source_ids"]

@@ -274,6 +274,98 @@ def test_exemption_groups_are_data():
     groups = pricing.exemption_groups()
     assert groups["kua_type1"].percent == 0 and "general" in groups["kua_type1"].rules
     assert groups["basic_livelihood"].name == "기초생활수급자"
+    assert groups["near_poor"].percent is None and groups["near_poor"].source  # by bands, with its source
+
+
+# -- the status table: the learner's status in the general self-pay ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rate", "unemployed", "employed"),
+    [
+        (75, 150_000, 300_000),
+        (65, 250_000, 400_000),
+        (55, 350_000, 500_000),
+        (45, 450_000, 550_000),
+        (20, 550_000, 550_000),  # both at the top of the 15–55 % range
+        (None, 350_000, 500_000),  # unknown rate: each row's own unknown_percent
+    ],
+)
+def test_an_employed_learner_pays_the_employed_row_an_unemployed_one_the_general_row(rate, unemployed, employed):
+    assert general(1_000_000, employment_rate=rate, learner_status="unemployed").self_pay == unemployed
+    split = general(1_000_000, employment_rate=rate, learner_status="employed")
+    assert (split.self_pay, split.government_share, split.priced_as) == (employed, 1_000_000 - employed, "재직자")
+    assert split.explanation.startswith("국민내일배움카드 일반과정: 재직자 기준 직종 취업률")
+
+
+@pytest.mark.parametrize("status", ["self_employed", "special_employment"])
+def test_self_employed_and_special_employment_share_the_employed_row(status):
+    assert general(1_000_000, employment_rate=75, learner_status=status).self_pay == 300_000
+
+
+@pytest.mark.parametrize("status", [None, "unemployed", "student", "short_hours_worker", "nobody"])
+def test_without_a_row_a_learner_pays_the_general_row_and_the_split_says_whom_it_is_for(status):
+    split = general(1_000_000, employment_rate=75, learner_status=status)
+    assert (split.self_pay, split.priced_as, split.learner_status) == (150_000, "일반훈련생", status)
+    assert split.as_dict()["priced_as"] == "일반훈련생"
+
+
+@pytest.mark.parametrize(
+    ("feed", "employed"),
+    [
+        (150_000, 300_000),  # the feed's 15 %: the best band's column
+        (350_000, 500_000),  # 35 %: the middle column
+        (200_000, 300_000),  # 20 % (e.g. a surcharge) reaches the 15 % column only
+        (550_000, 550_000),
+        (10_000, 300_000),  # below every band: the cheapest column
+    ],
+)
+def test_for_a_status_row_the_feed_amount_tells_the_column(feed, employed):
+    assert general(1_000_000, employment_rate=20, general_self_pay=feed).self_pay == feed  # the feed still wins
+    assert general(1_000_000, employment_rate=20, general_self_pay=feed, learner_status="employed").self_pay == (
+        employed
+    )
+
+
+def test_a_status_row_keeps_the_overage_with_the_learner():
+    split = general(1_200_000, support_amount=1_000_000, employment_rate=75, learner_status="employed")
+    assert split.self_pay == 300_000 + 200_000
+
+
+def test_exemptions_still_win_over_a_status_row():
+    split = general(1_000_000, employment_rate=75, learner_status="employed", exemptions=frozenset({"kua_type1"}))
+    assert split.self_pay == 0 and split.explanation.endswith("자비부담 면제")
+
+
+@pytest.mark.parametrize(
+    ("rate", "near_poor", "general_row"),
+    [
+        (75, 50_000, 150_000),
+        (60, 100_000, 250_000),
+        (50, 200_000, 350_000),
+        (40, 300_000, 450_000),
+        (10, 500_000, 550_000),
+    ],
+)
+def test_near_poor_learners_pay_less_by_the_2017_rows_own_bands(rate, near_poor, general_row):
+    assert general(1_000_000, employment_rate=rate).self_pay == general_row
+    split = general(1_000_000, employment_rate=rate, exemptions=frozenset({"near_poor"}))
+    assert split.self_pay == near_poor and "차상위계층 감면으로 훈련비의" in split.explanation
+
+
+def test_near_poor_with_an_unknown_rate_pays_its_middle_band_and_never_more_than_the_feed():
+    assert general(1_000_000, exemptions=frozenset({"near_poor"})).self_pay == 200_000
+    assert general(1_000_000, general_self_pay=150_000, exemptions=frozenset({"near_poor"})).self_pay == 150_000
+
+
+def test_the_status_table_is_only_for_the_general_rule():
+    assert kdt(2_000_000, learner_status="employed").self_pay == kdt(2_000_000).self_pay == 200_000
+    assert kdt(2_000_000).priced_as == ""
+
+
+def test_a_learner_status_must_be_a_string():
+    with pytest.raises(TypeError):
+        general(1_000_000, learner_status=3)
 
 
 # -- inputs ---------------------------------------------------------------------------------------------------
@@ -434,12 +526,49 @@ def test_draws_card_and_shortfall_are_set_per_programme(tmp_path):
         ({'method = "percent"\nlabel = "2025년까지 시작한"': 'method = "flat"\nlabel = "2025년까지 시작한"'}, "method"),
         ({"unknown_percent = 35": "unknown_percent = 35\nunkown_percent = 35"}, "unknown key"),
         ({"format = 1": "format = 1\n[[["}, "TOML"),
+        ({"percents = [30, 40, 50, 55, 55]": "percents = [30, 40, 50, 55]"}, "one percent per band"),
+        ({"percents = [30, 40, 50, 55, 55]": "percents = [30, 40, 50, 55, 155]"}, "percents.4.: must be between"),
+        ({'statuses = ["employed", "self_employed"': 'statuses = ["employed", "employed"'}, "already in"),
+        ({'statuses = ["employed", "self_employed", "special_employment"]': "statuses = []"}, "learner statuses"),
+        ({'name = "차상위계층"\n': 'name = "차상위계층"\npercent = 10\n'}, "either percent or bands"),
+        ({"unknown_percent = 20\n": ""}, "missing unknown_percent"),
     ],
 )
 def test_an_invalid_rule_file_is_refused_with_a_clear_message(tmp_path, replace, message):
     path = copy_rules(tmp_path, replace)
     with pytest.raises(PricingRulesError, match=message):
         load_rules(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("unknown_percent = 35", "unkown_percent = 35", "rules.general.periods[0]: unknown key(s) unkown_percent"),
+        ('label = "재직자"', 'lable = "재직자"', "rules.general.periods[0].status_rows.employed: unknown key(s) lable"),
+        (
+            "{ min_rate = 60, percent = 25 }",
+            "{ min_rate = 60, percnt = 25 }",
+            "rules.general.periods[0].bands[1]: unknown",
+        ),
+        (
+            "{ min_rate = 55, percent = 10 }",
+            "{ min_rate = 55, percent = 110 }",
+            "exemptions.near_poor.bands[1].percent",
+        ),
+        (
+            "[rules.capped2026.programmes.C0102]\ndraws_card",
+            "[rules.capped2026.programmes.C0102]\ndraw_card",
+            "C0102: unknown",
+        ),
+    ],
+)
+def test_a_mistake_in_the_rule_file_names_the_file_and_its_line(tmp_path, old, new, where):
+    path = copy_rules(tmp_path, {old: new})
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index(new)].count("\n") + 1 + new.count("\n")  # the mistake is on new's last line
+    with pytest.raises(PricingRulesError) as refused:
+        load_rules(path)
+    assert str(refused.value).startswith(f"{path.resolve()}:{line}: ") and where in str(refused.value)
 
 
 def test_a_missing_rule_file_is_an_error(tmp_path, monkeypatch):
@@ -470,7 +599,8 @@ starts = st.dates(min_value=date(2018, 1, 1), max_value=date(2032, 12, 31))
 rule_keys = st.sampled_from([*RULE_KEYS, None, "unknown"])
 codes = st.none() | st.sampled_from([row["code"] for row in PROGRAMMES] + ["C9999"])
 vouchers = st.sampled_from(pricing.ACCOUNTS)
-exemption_sets = st.frozensets(st.sampled_from(["kua_type1", "basic_livelihood"]))
+exemption_sets = st.frozensets(st.sampled_from(["kua_type1", "basic_livelihood", "near_poor"]))
+learner_statuses = st.none() | st.sampled_from(["unemployed", "employed", "self_employed", "student", "nobody"])
 
 
 @given(
@@ -483,8 +613,9 @@ exemption_sets = st.frozensets(st.sampled_from(["kua_type1", "basic_livelihood"]
     feed=amounts,
     rate=rates,
     exemptions=exemption_sets,
+    status=learner_statuses,
 )
-def test_every_split_keeps_the_invariants(fee, start, rule_key, code, voucher, support, feed, rate, exemptions):
+def test_every_split_keeps_the_invariants(fee, start, rule_key, code, voucher, support, feed, rate, exemptions, status):
     split = generic_split(
         fee=fee,
         start_date=start,
@@ -495,6 +626,7 @@ def test_every_split_keeps_the_invariants(fee, start, rule_key, code, voucher, s
         general_self_pay=feed,
         employment_rate=rate,
         exemptions=exemptions,
+        learner_status=status,
     )
     if rule_key not in RULE_KEYS or start < FIRST_PERIOD[rule_key]:
         assert split is None
@@ -523,8 +655,9 @@ def test_every_split_keeps_the_invariants(fee, start, rule_key, code, voucher, s
     feed=amounts,
     rate=rates,
     exemptions=exemption_sets,
+    status=learner_statuses,
 )
-def test_an_exemption_never_raises_the_price(fee, start, rule_key, support, feed, rate, exemptions):
+def test_an_exemption_never_raises_the_price(fee, start, rule_key, support, feed, rate, exemptions, status):
     common = dict(
         fee=fee,
         start_date=start,
@@ -532,6 +665,7 @@ def test_an_exemption_never_raises_the_price(fee, start, rule_key, support, feed
         support_amount=support,
         general_self_pay=feed,
         employment_rate=rate,
+        learner_status=status,
     )
     plain = generic_split(**common)
     exempt = generic_split(**common, exemptions=exemptions)
@@ -569,6 +703,26 @@ def test_a_dearer_run_never_costs_the_learner_less(low, high, start, rule_key, r
 def test_a_higher_employment_rate_never_raises_the_general_self_pay(fee, low, high):
     low, high = sorted((low, high))
     assert general(fee, employment_rate=high).self_pay <= general(fee, employment_rate=low).self_pay
+    for status in ("employed",):
+        dear = general(fee, employment_rate=low, learner_status=status, exemptions=frozenset({"near_poor"}))
+        cheap = general(fee, employment_rate=high, learner_status=status, exemptions=frozenset({"near_poor"}))
+        assert cheap.self_pay <= dear.self_pay
+
+
+@given(low=fees, high=fees, start=starts, rate=rates, status=learner_statuses, exemptions=exemption_sets)
+def test_a_dearer_run_never_costs_any_learner_less(low, high, start, rate, status, exemptions):
+    low, high = sorted((low, high))
+    common = dict(start_date=start, rule_key="general", employment_rate=rate, learner_status=status)
+    a = generic_split(fee=low, exemptions=exemptions, **common)
+    b = generic_split(fee=high, exemptions=exemptions, **common)
+    if a is not None:
+        assert a.self_pay <= b.self_pay
+
+
+@given(fee=fees, support=amounts, rate=rates, start=st.dates(min_value=date(2020, 1, 1), max_value=date(2032, 12, 31)))
+def test_an_employed_learner_never_pays_less_than_the_generic_price(fee, support, rate, start):
+    common = dict(fee=fee, start_date=start, rule_key="general", support_amount=support, employment_rate=rate)
+    assert generic_split(**common, learner_status="employed").self_pay >= generic_split(**common).self_pay
 
 
 @given(fee=fees, rate=st.floats(min_value=0.01, max_value=100))

@@ -47,7 +47,7 @@ class Site:
 def _held_with_pending_payment(world, learner, run, monkeypatch):  # noqa: F811
     """Enrol through the real path while the processor does not answer: held, its payment pending."""
 
-    def unavailable(payment_id, *, actor):
+    def unavailable(payment_id, *, actor, today=None):
         raise ProcessorUnavailable()
 
     with monkeypatch.context() as patched:

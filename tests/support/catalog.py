@@ -83,10 +83,13 @@ class Catalog:
         programme: str | None = "C0104",
         start: date | None = None,
         days: int = 90,
+        feed_days: int | None = 80,
         last_seen: datetime | None = None,
         not_seen_since: date | None = None,
         **values,
     ) -> Run:
+        """A run from `start` to `start + days`; `feed_days` is the feed's training-day count (총 훈련일수,
+        None: not given), from which its calendar is derived (courses.calendar)."""
         course = course or self.course()
         if listing is True:
             listing = db.session.scalar(
@@ -104,7 +107,7 @@ class Catalog:
                 "weekend": "weekday",
                 "mode": "classroom",
                 "hours": 640,
-                "days": 80,
+                "days": feed_days,
                 "fee": 2_000_000,
                 "capacity": 30,
                 "source_enrolled": 10,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 
+from courses import calendar
+from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
@@ -17,10 +19,22 @@ from tests.support.catalog import Catalog
 from vouchers import checkout
 from vouchers.cards import operations as cards
 from vouchers.cards.models import Card, CardKind
+from vouchers.enrolments import attendance
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Enrolment
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import AccountKind
 
 ACTOR = "test"
+
+
+def books_balance(*card_ids: int) -> None:
+    """Each card's figures balance, the ledger verifies and the audit log verifies."""
+    for card_id in card_ids:
+        assert cards.figures(card_id).balanced, cards.figures(card_id)
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert audit.verify().ok
 
 
 class VoucherWorld:
@@ -119,3 +133,22 @@ class VoucherWorld:
 
     def card(self, user, kind: str = CardKind.CARD):
         return cards.open_card(user.person_id, kind)
+
+    def schedule(self, run, days):
+        """Give the run a provider calendar of exactly these training days."""
+        calendar.set_provider_schedule(run, days)
+        db.session.commit()
+        return run
+
+    def mark(self, enrolment: Enrolment, days, mark: str = "present") -> None:
+        """Record a mark on each day, each on its own day (as a provider taking attendance would)."""
+        with unit_of_work(write_lock=True):
+            for day in days:
+                attendance.record(enrolment.id, day, mark, actor=ACTOR, today=day)
+
+    def provider_money(self, run) -> tuple[int, int]:
+        """(payable, settled) balances of the run's provider."""
+        provider_id = run.course.provider_id
+        payable = ledger.find_account(AccountKind.PROVIDER_PAYABLE, "provider", provider_id)
+        settled = ledger.find_account(AccountKind.PROVIDER_SETTLED, "provider", provider_id)
+        return (ledger.balance(payable.id) if payable else 0, ledger.balance(settled.id) if settled else 0)

@@ -86,7 +86,7 @@ def test_attendance_and_completion_commands(runner, world, today):
         result = runner.invoke(args=["attendance", "record", str(enrolment.id), day, "present"])
         assert result.exit_code == 0, result.output
     bad = runner.invoke(args=["attendance", "record", str(enrolment.id), today.isoformat(), "present"])
-    assert bad.exit_code != 0 and "훈련 기간" in bad.output
+    assert bad.exit_code != 0 and "훈련일이 아닙니다" in bad.output
     assert runner.invoke(args=["attendance", "settle"]).exit_code == 0
     done = runner.invoke(args=["enrolments", "complete", str(enrolment.id)])
     assert done.exit_code == 0, done.output

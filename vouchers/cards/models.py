@@ -10,6 +10,8 @@
 - `card_applications`: a learner's application, reviewed by an admin.
 - `learner_statuses`: employment status and exemption groups with the date each takes effect; the price
   of a run is computed with the status on that date.
+- `sanctions`: what a person's enrolment that ended without completing costs them (penalty, suspension,
+  deduction), on the person rather than a card: it lands on their current card or the next one.
 - `cards`: one voucher account of a person, kind `card` (the 내일배움카드) or `kdigital` (K-Digital
   Credit). A partial unique index keeps one open card of each kind per person. Balances are in the ledger.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hrdnet.extensions import db
@@ -35,6 +37,8 @@ __all__ = [
     "LinkStatus",
     "LearnerStatus",
     "Person",
+    "Sanction",
+    "SanctionStatus",
 ]
 
 
@@ -166,3 +170,41 @@ class Card(db.Model):
         if self.suspended_until is not None and day <= self.suspended_until:
             return "suspended"
         return "active"
+
+
+class SanctionStatus(StrEnum):
+    CLAIMED = "claimed"  # the learner gave an exempt reason: waits for the provider's or an admin's decision
+    APPLIED = "applied"  # the penalty (and suspension, deduction) took effect; counts toward the next one
+    WAIVED = "waived"  # an exempt reason was confirmed, or a rule spares it: nothing taken, not counted
+
+
+class Sanction(db.Model):
+    """A sanction for an enrolment that ended without completing (vouchers.cards.sanctions)."""
+
+    __tablename__ = "sanctions"
+    __table_args__ = (
+        CheckConstraint("track IN ('card', 'kdigital')", name="track_known"),
+        CheckConstraint("outcome IN ('dropped', 'incomplete')", name="outcome_known"),
+        CheckConstraint("status IN ('claimed', 'applied', 'waived')", name="status_known"),
+        CheckConstraint("penalty >= 0 AND deduction >= 0 AND suspend_days >= 0", name="amounts_not_negative"),
+        Index("ix_sanctions_person_track_status", "person_id", "track", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), unique=True)
+    programme_code: Mapped[str] = mapped_column(String(16))  # the run's programme (KDT rules look at it)
+    track: Mapped[str] = mapped_column(String(10))  # whose schedule: card | kdigital
+    outcome: Mapped[str] = mapped_column(String(12))  # dropped | incomplete
+    status: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(32))  # an exempt reason claimed, or the rule that spared it
+    number: Mapped[int | None] = mapped_column(Integer)  # the n-th counted ending of this track (applied ones)
+    penalty: Mapped[int] = mapped_column(BigInteger, default=0)  # the whole penalty, taken or owed
+    deduction: Mapped[int] = mapped_column(BigInteger, default=0)  # training cost drawn (KDT dropouts)
+    suspend_days: Mapped[int] = mapped_column(Integer, default=0)
+    suspended_until: Mapped[date | None] = mapped_column(Date)
+    occurred_on: Mapped[date] = mapped_column(Date)  # the day the enrolment ended
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(64))  # pseudonym of who confirmed or refused a reason
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,6 +28,8 @@ from vouchers.cards.models import (
     LearnerStatus,
     LinkStatus,
     Person,
+    Sanction,
+    SanctionStatus,
 )
 from vouchers.cards.rules import CardRules, card_rules
 from vouchers.ledger import operations as ledger
@@ -36,6 +38,9 @@ from vouchers.ledger.models import Account, AccountKind, Entry, Side, Transfer, 
 # The programme budgets cards are issued from: the card scheme (국민내일배움카드 일반과정) and K-Digital Credit.
 CARD_PROGRAMME = "C0061"
 KDIGITAL_PROGRAMME = "C0105"
+# A person's sanctions follow two schedules (vouchers.cards.sanctions): the card's and K-Digital Credit's.
+CARD_KIND = {"card": CardKind.CARD, "kdigital": CardKind.KDIGITAL}
+OWED_KIND = {"card": AccountKind.OWED_CARD, "kdigital": AccountKind.OWED_KDIGITAL}
 
 
 class CardAccounts(NamedTuple):
@@ -171,7 +176,7 @@ def known_groups(rules: CardRules | None = None) -> set[str]:
     from courses import pricing
 
     rules = rules or card_rules()
-    return set(pricing.exemption_groups()) | set(rules.top_ups)
+    return set(pricing.exemption_groups()) | set(rules.top_up_groups)
 
 
 def group_labels(rules: CardRules | None = None) -> dict[str, str]:
@@ -308,6 +313,8 @@ def issue_card(
         subject_id=card.id,
         data={"kind": kind.value, "limit": limit, "expires_on": card.expires_on.isoformat()},
     )
+    inherit_suspension(card, on=today, actor=actor)
+    collect_owed(card.id, on=today, actor=actor)
     return card
 
 
@@ -316,20 +323,23 @@ def top_up(card_id: int, *, group: str, today: date, actor: str, rules: CardRule
     rules = rules or card_rules()
     card = get_card(card_id)
     status = status_on(card.person_id, today)
+    amount = rules.top_up_amount(group, today)  # None: not a top-up group, or not yet in force on that day
     if (
         card.kind != CardKind.CARD
-        or group not in rules.top_ups
+        or amount is None
         or status is None
         or group not in status.group_set
         or card.status_on(today) != "active"
     ):
         raise errors.TopUpNotAllowed()
     accounts = open_accounts(card.id)
-    if ledger.balance(accounts.available.id) >= rules.top_up_when_below:
+    used = figures(card.id).used
+    if card.limit_amount - used >= rules.top_up_when_below:
+        # "Once the base is used": money held for an unpaid enrolment or given back was not used.
         raise errors.TopUpNotAllowed(
-            f"남은 잔액이 {rules.top_up_when_below:,}원 미만일 때 추가 지원을 받을 수 있습니다."
+            f"기본 한도 중 훈련비로 쓴 금액이 {card.limit_amount - rules.top_up_when_below:,}원을 넘으면 "
+            f"추가 지원을 받을 수 있습니다(지금까지 {used:,}원 사용)."
         )
-    amount = rules.top_ups[group]
     key = f"card:{card.id}:top-up"  # one per card, whatever the group: a second attempt conflicts
     if db.session.scalar(select(Transfer.id).where(Transfer.key == key)) is not None:
         raise errors.TopUpNotAllowed()
@@ -340,6 +350,7 @@ def top_up(card_id: int, *, group: str, today: date, actor: str, rules: CardRule
         memo=f"{rules.top_up_labels[group]} 추가 지원 {amount:,}원",
         actor=actor,
     )
+    collect_owed(card.id, on=today, actor=actor)
     return amount
 
 
@@ -386,6 +397,73 @@ def expire_cards(today: date, *, actor: str = audit.SYSTEM_ACTOR) -> int:
         closed += 1
     db.session.flush()
     return closed
+
+
+# -- money a person owes (sanctions a card could not pay at once; vouchers.cards.sanctions) ---------------------
+
+
+def current_card(person_id: int, track: str, on: date) -> Card | None:
+    """The account a sanction lands on: the person's open card of the schedule's kind, unless it expired."""
+    card = open_card(person_id, CARD_KIND[track])
+    return card if card is not None and card.status_on(on) in ("active", "suspended") else None
+
+
+def collect_owed(card_id: int, *, on: date, actor: str) -> int:
+    """Money reached this card (a release, a refund, a top-up, a new card): take what its person owes on the
+    card's schedule from it. Returns what was collected."""
+    audit.lock_chain()  # PostgreSQL: balances read below cannot move before the transfer (SQLite: write lock)
+    card = get_card(card_id)
+    track = "kdigital" if card.kind == CardKind.KDIGITAL else "card"
+    owed_account = ledger.find_account(OWED_KIND[track], "person", card.person_id)
+    if owed_account is None or card.status_on(on) not in ("active", "suspended"):
+        return 0
+    available = open_accounts(card.id).available
+    amount = min(-ledger.balance(owed_account.id), ledger.balance(available.id))
+    if amount <= 0:
+        return 0
+    earlier = db.session.scalar(
+        select(func.count()).select_from(Transfer).where(Transfer.key.like(f"owed:{owed_account.id}:%"))
+    )
+    ledger.transfer(
+        f"owed:{owed_account.id}:{earlier + 1}",
+        TransferKind.COLLECT,
+        [(available.id, owed_account.id, amount)],
+        memo=f"미회수 제재금 {amount:,}원 차감",
+        actor=actor,
+    )
+    return amount
+
+
+def collect_everything_owed(*, on: date, actor: str = audit.SYSTEM_ACTOR) -> int:
+    """Collect every debt a current card can pay now (the worker runs it after hold expiry released money)."""
+    total = 0
+    debts = db.session.execute(
+        select(Account.kind, Account.owner_id).where(Account.kind.in_(list(OWED_KIND.values())), Account.balance < 0)
+    ).all()
+    for kind, person_id in debts:
+        track = "kdigital" if kind == AccountKind.OWED_KDIGITAL else "card"
+        card = current_card(person_id, track, on)
+        if card is not None:
+            total += collect_owed(card.id, on=on, actor=actor)
+    return total
+
+
+def inherit_suspension(card: Card, *, on: date, actor: str) -> None:
+    """A new card of a person whose suspension still runs is suspended as long (sanctions land on the person)."""
+    if card.kind != CardKind.CARD:
+        return
+    running = db.session.scalar(
+        select(Sanction)
+        .where(
+            Sanction.person_id == card.person_id,
+            Sanction.status == SanctionStatus.APPLIED,
+            Sanction.suspended_until >= on,
+        )
+        .order_by(Sanction.suspended_until.desc())
+        .limit(1)
+    )
+    if running is not None:
+        suspend(card.id, until=running.suspended_until, reason=f"{running.number}번째 중도탈락(이전 카드)", actor=actor)
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -442,7 +520,8 @@ def cards_of_user(user_id: int) -> list[Card]:
 class CardFigures:
     """A card's money, each term derived from its ledger entries by kind of transfer.
 
-    limit + top_ups = available + held + spent + expired, with spent = captured − refunded + penalties.
+    limit + top_ups = available + held + spent + expired, with
+    spent = captured − refunded + deducted + penalties (penalties include debts collected later).
     """
 
     issued: int
@@ -453,10 +532,16 @@ class CardFigures:
     refunded: int
     penalties: int
     expired: int
+    deducted: int = 0
+
+    @property
+    def used(self) -> int:
+        """Spent on training (what "once the base is used" means): not held, not given back, not sanctions."""
+        return self.captured - self.refunded + self.deducted
 
     @property
     def spent(self) -> int:
-        return self.captured - self.refunded + self.penalties
+        return self.used + self.penalties
 
     @property
     def balanced(self) -> bool:
@@ -492,8 +577,9 @@ def figures(card_id: int) -> CardFigures:
         held=ledger.balance(held_id),
         captured=captured_from_held - into_available(TransferKind.CAPTURE),  # a partial capture returns the rest
         refunded=into_available(TransferKind.REFUND),
-        penalties=out_of_available(TransferKind.PENALTY),
+        penalties=out_of_available(TransferKind.PENALTY) + out_of_available(TransferKind.COLLECT),
         expired=out_of_available(TransferKind.EXPIRE),
+        deducted=out_of_available(TransferKind.DEDUCTION),
     )
 
 

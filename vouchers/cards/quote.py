@@ -3,8 +3,9 @@
     quote(run, person_id, on) → Quote
 
 It starts from the catalog's pricing rules (courses.pricing) and adds what depends on the learner: their
-exemption groups on that date, which of their accounts pays (card or K-Digital Credit), its balance, and the
-programme's shortfall policy. A Quote either can be enrolled (`refusal` is None) or says why not, with the
+employment status and exemption groups on that date (the status table of the self-pay rate), which of their
+accounts pays (card or K-Digital Credit), its balance, the programme's shortfall policy, and the training
+allowance (훈련장려금) when it can be paid to them. A Quote either can be enrolled (`refusal` is None) or says why not, with the
 same error the enrolment would raise, so a learner sees the reason before trying.
 """
 
@@ -13,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from courses import pricing
+from courses import enrolment_window, pricing
 from courses.models import Run
 from hrdnet.errors import DomainError
 from vouchers import errors
 from vouchers.cards import operations as cards
-from vouchers.cards.models import Card, CardKind
-from vouchers.cards.rules import card_rules
+from vouchers.cards import sanctions
+from vouchers.cards.models import Card, CardKind, LearnerStatus
+from vouchers.cards.rules import Allowance, card_rules, programme_listed
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,13 @@ class Quote:
     shortfall_to_self_pay: int = 0  # moved to self-pay because the balance could not cover the share
     card_id: int | None = None
     refusal: DomainError | None = None
-    allowance_monthly_max: int | None = None  # 훈련장려금: paid apart from the card, shown, never ledgered
+    # 훈련장려금: paid apart from the card, shown, never ledgered; None when the learner's status cannot be paid
+    # one (allowance_eligible False) or the run does not pay one.
+    allowance_monthly_max: int | None = None
+    allowance_per_day: int | None = None
+    allowance_eligible: bool = False
+    learner_status: str | None = None  # the employment status that priced it
+    priced_as: str = ""  # the row of the status table used, e.g. 일반훈련생 or 재직자
 
     @property
     def enrollable(self) -> bool:
@@ -55,19 +63,24 @@ class Quote:
             "shortfall_to_self_pay": self.shortfall_to_self_pay,
             "enrollable": self.enrollable,
             "allowance_monthly_max": self.allowance_monthly_max,
+            "allowance_per_day": self.allowance_per_day,
+            "allowance_eligible": self.allowance_eligible,
+            "learner_status": self.learner_status,
+            "priced_as": self.priced_as,
             "refusal": None if self.refusal is None else {"code": self.refusal.code, "message": self.refusal.message},
         }
 
 
 def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
     """The price of `run` for the person on day `on`; None when the run has no known price at all."""
-    exemptions = _exemptions(person_id, on)
-    split = pricing.split_for_run(run, exemptions=exemptions)
+    status = cards.status_on(person_id, on) if person_id is not None else None
+    employment_status = status.employment_status if status is not None else None
+    split = pricing.split_for_run(run, exemptions=_exemptions(status), learner_status=employment_status)
     if split is None:
         return None
     card = _paying_card(person_id, split.account)
     main_card = cards.open_card(person_id, CardKind.CARD) if person_id is not None else None
-    refusal = _refusal(run, person_id, main_card, card, split.account, on)
+    refusal = _refusal(run, person_id, main_card, card, split.account, on) or _kdt_refusal(run, person_id, main_card)
     draw = split.government_share if split.account != "none" else 0
     available = _available(card)
     self_pay, shortfall = split.self_pay, 0
@@ -80,9 +93,8 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
                 f"카드 잔액({available:,}원)이 정부 지원금({draw:,}원)보다 적어 신청할 수 없습니다."
             )
     explanation = split.explanation + (f", 잔액 부족분 {shortfall:,}원 본인 부담" if shortfall else "")
-    allowance = card_rules().allowance_monthly_max_for(
-        hours=run.hours, start=run.start_date, programme_code=run.programme.code if run.programme else None
-    )
+    eligible = card_rules().allowance_paid_to(employment_status)
+    allowance = _allowance(run) if eligible else None
     return Quote(
         fee=split.fee,
         self_pay=self_pay,
@@ -95,16 +107,26 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
         shortfall_to_self_pay=shortfall,
         card_id=card.id if card else None,
         refusal=refusal,
-        allowance_monthly_max=allowance,
+        allowance_monthly_max=allowance.monthly_max if allowance else None,
+        allowance_per_day=allowance.per_day if allowance else None,
+        allowance_eligible=eligible,
+        learner_status=employment_status,
+        priced_as=split.priced_as,
     )
 
 
-def _exemptions(person_id: int | None, on: date) -> frozenset[str]:
-    if person_id is None:
-        return frozenset()
-    status = cards.status_on(person_id, on)
+def _exemptions(status: LearnerStatus | None) -> frozenset[str]:
     known = set(pricing.exemption_groups())
     return frozenset(status.group_set & known) if status else frozenset()
+
+
+def _allowance(run: Run) -> Allowance | None:
+    return card_rules().allowance_for(
+        hours=run.hours,
+        days=run.days,
+        start=run.start_date,
+        programme_code=run.programme.code if run.programme else None,
+    )
 
 
 def _paying_card(person_id: int | None, account: str) -> Card | None:
@@ -121,12 +143,23 @@ def _available(card: Card | None) -> int | None:
     return cards.available_balance(card.id)  # read only: a page view never opens accounts
 
 
+def _kdt_refusal(run: Run, person_id: int | None, main_card: Card | None) -> DomainError | None:
+    """After a counted KDT dropout, no new KDT course until the person has a new card."""
+    rules = card_rules()
+    if person_id is None or main_card is None or not programme_listed(run.programme.code, rules.kdt_programmes):
+        return None
+    if sanctions.dropped_from(person_id, rules.kdt_programmes, since=main_card.issued_on) is not None:
+        return errors.KdtAfterDropout()
+    return None
+
+
 def _refusal(
     run: Run, person_id: int | None, main_card: Card | None, paying: Card | None, account: str, on: date
 ) -> DomainError | None:
     """Why this person cannot enrol in this run on this day (seats are checked again when enrolling)."""
-    if run.status != "open" or on > run.start_date:
-        return errors.EnrolmentClosed()
+    recruitment = enrolment_window.status_of(run, on)
+    if not recruitment.window_open:  # before or after the application window, started, cancelled, closed
+        return errors.EnrolmentClosed(recruitment.reason)
     if run.seats_left <= 0:
         return errors.RunFull()
     if person_id is None:

@@ -1,29 +1,41 @@
-"""Attendance and provider settlement per unit period, and completion.
+"""Attendance over scheduled training days, provider settlement per unit period, and completion.
 
-A provider records each training day's mark (present, late, early leave, absent). For each unit period
-(a month from the start date, configurable), the provider is paid that period's share of the government
-share: in full when attendance reaches the completion rate (80 %), else pro rata, truncated to 10 원.
-Lates and early leaves count as absences three to one. Completion needs the whole run's attendance at or
-above the completion rate; what was not paid to the provider then goes back to the card (or budget).
+Days: a run's scheduled training days are its stored calendar (courses.calendar). A provider records one mark
+per scheduled day (present, late, early leave, absent), never for a day that has not come yet, and can correct
+it until the day's unit period is settled.
+
+Rate: a unit period's attendance rate is attended days over the *scheduled* days in it. Once the period has
+ended, a scheduled day with no mark is an absence; after a learner left (`left_on`), every remaining day is an
+absence whatever was marked; three lates or early leaves, together, make one absence (configurable).
+
+Money: each unit period (a month from the start, configurable) is worth its share of the government share,
+in proportion to its scheduled days. It is paid to the provider in full when the period's rate reaches the
+completion rate (80 %), else in proportion to the days attended, truncated to 10 원, never more than is still
+unpaid. A period is settled once (a `settlements` row, then its marks are locked), by the worker after it ended,
+when the learner leaves, or when completion is decided.
+
+How an enrolment ends (completion, 미수료, leaving) is vouchers.enrolments.endings. All amounts are exact
+integer arithmetic; rates are fractions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from fractions import Fraction
 
 from sqlalchemy import select
 
+from courses import calendar
 from courses.models import Run
 from hrdnet import audit
 from hrdnet.extensions import db
 from vouchers import errors
-from vouchers.cards import operations as cards
-from vouchers.cards.rules import CardRules, card_rules
+from vouchers.cards.rules import CardRules, add_months, card_rules
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Attendance, AttendanceMark, Enrolment, Settlement
 from vouchers.enrolments.operations import provider_payable, record_settlement, settled_amount, truncate
-from vouchers.enrolments.states import S, apply_event
+from vouchers.enrolments.states import S
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import AccountKind, TransferKind
 
@@ -31,31 +43,88 @@ _RECORDABLE = (S.CONFIRMED.value, S.IN_TRAINING.value)
 
 
 @dataclass(frozen=True)
+class Period:
+    number: int  # 1-based
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
 class AttendanceSummary:
-    days: int  # days with a mark
-    present: int
-    late: int
-    early_leave: int
-    absent: int
-    absences: int  # absent + (late + early_leave) // lates_per_absence
+    """Marks over some scheduled training days. `absences` counts unmarked days and days after leaving."""
+
+    scheduled: int
+    present: int = 0
+    late: int = 0
+    early_leave: int = 0
+    absent: int = 0
+    unmarked: int = 0  # scheduled days with no mark (absences once the period is over)
+    after_leaving: int = 0  # scheduled days on or after the day the learner left
+    lates_per_absence: int = 3
 
     @property
-    def rate(self) -> float:
-        return 1.0 if self.days == 0 else (self.days - self.absences) / self.days
+    def absences(self) -> int:
+        return (
+            self.absent + self.unmarked + self.after_leaving + (self.late + self.early_leave) // self.lates_per_absence
+        )
+
+    @property
+    def attended(self) -> int:
+        return self.scheduled - self.absences
+
+    @property
+    def rate(self) -> Fraction:
+        """Attended over scheduled days (1 for a stretch with no scheduled day: nothing was missed)."""
+        return Fraction(self.attended, self.scheduled) if self.scheduled else Fraction(1)
+
+    def reaches(self, rules: CardRules) -> bool:
+        return self.rate >= completion_rate(rules)
+
+    def __add__(self, other: AttendanceSummary) -> AttendanceSummary:
+        return AttendanceSummary(
+            self.scheduled + other.scheduled,
+            self.present + other.present,
+            self.late + other.late,
+            self.early_leave + other.early_leave,
+            self.absent + other.absent,
+            self.unmarked + other.unmarked,
+            self.after_leaving + other.after_leaving,
+            self.lates_per_absence,
+        )
 
 
-def record(enrolment_id: int, day: date, mark: str, *, actor: str) -> Attendance:
-    """Record (or correct) one day's mark; only for a paid enrolment and a day within its run."""
+@dataclass(frozen=True)
+class PeriodOutcome:
+    """What one unit period is worth to the provider, from its attendance (settled, or as it would be)."""
+
+    period: Period
+    attendance: AttendanceSummary
+    share: int  # the period's part of the government share
+    amount: int  # paid for it (in full at the completion rate, else pro rata)
+    settled: bool  # already settled (then `amount` is what was paid)
+
+
+def completion_rate(rules: CardRules) -> Fraction:
+    return Fraction(str(rules.completion_rate))
+
+
+# -- recording ------------------------------------------------------------------------------------------------
+
+
+def record(enrolment_id: int, day: date, mark: str, *, actor: str, today: date) -> Attendance:
+    """Record (or correct) one scheduled day's mark for a paid enrolment; never a day still to come."""
     if mark not in set(AttendanceMark):
         raise errors.AttendanceInvalid(f"출석 구분은 {', '.join(AttendanceMark)} 중 하나여야 합니다.")
     enrolment = enrolments.get(enrolment_id)
     run = db.session.get(Run, enrolment.run_id)
     if enrolment.status not in _RECORDABLE:
         raise errors.AttendanceInvalid("수강이 확정된 훈련생의 출석만 기록할 수 있습니다.")
-    if not run.start_date <= day <= run.end_date:
-        raise errors.AttendanceInvalid(f"출석일은 훈련 기간({run.start_date} ~ {run.end_date}) 안이어야 합니다.")
-    if _period_settled(enrolment, run, day):
-        raise errors.AttendanceInvalid("이미 정산된 기간의 출석은 바꿀 수 없습니다.")
+    if not calendar.is_training_day(run, day):
+        raise errors.AttendanceInvalid(f"{day}은(는) 이 회차의 훈련일이 아닙니다.")
+    if day > today:
+        raise errors.AttendanceInvalid("아직 오지 않은 날의 출석은 기록할 수 없습니다.")
+    if _settled(enrolment.id, period_of(run, day).number):
+        raise errors.AttendanceInvalid("이미 정산된 단위기간의 출석은 바꿀 수 없습니다.")
     row = db.session.scalar(select(Attendance).where(Attendance.enrolment_id == enrolment_id, Attendance.day == day))
     if row is None:
         row = Attendance(enrolment_id=enrolment_id, day=day, mark=mark, recorded_by=actor)
@@ -66,44 +135,94 @@ def record(enrolment_id: int, day: date, mark: str, *, actor: str) -> Attendance
     return row
 
 
-def summary(
-    enrolment_id: int, start: date | None = None, end: date | None = None, rules: CardRules | None = None
+# -- reading attendance ---------------------------------------------------------------------------------------
+
+
+def attendance_between(
+    enrolment: Enrolment,
+    run: Run,
+    first: date,
+    last: date,
+    *,
+    left_on: date | None = None,
+    rules: CardRules | None = None,
 ) -> AttendanceSummary:
+    """The marks of scheduled days first..last: unmarked days and days after the learner left (`left_on`, by
+    default the enrolment's) count apart."""
     rules = rules or card_rules()
-    query = select(Attendance.mark).where(Attendance.enrolment_id == enrolment_id)
-    if start is not None:
-        query = query.where(Attendance.day >= start, Attendance.day <= end)
-    marks = list(db.session.scalars(query))
-    count = {mark: marks.count(mark.value) for mark in AttendanceMark}
-    absences = (
-        count[AttendanceMark.ABSENT]
-        + (count[AttendanceMark.LATE] + count[AttendanceMark.EARLY_LEAVE]) // rules.lates_per_absence
+    left_on = left_on or enrolment.left_on
+    marks = dict(
+        db.session.execute(
+            select(Attendance.day, Attendance.mark).where(
+                Attendance.enrolment_id == enrolment.id, Attendance.day >= first, Attendance.day <= last
+            )
+        ).all()
     )
+    counts = dict.fromkeys(("present", "late", "early_leave", "absent", "unmarked", "after_leaving"), 0)
+    for day in calendar.days_between(run, first, last):
+        if left_on is not None and day >= left_on:
+            counts["after_leaving"] += 1
+        else:
+            counts[marks.get(day, "unmarked")] += 1
     return AttendanceSummary(
-        len(marks),
-        count[AttendanceMark.PRESENT],
-        count[AttendanceMark.LATE],
-        count[AttendanceMark.EARLY_LEAVE],
-        count[AttendanceMark.ABSENT],
-        absences,
+        len(calendar.days_between(run, first, last)), **counts, lates_per_absence=rules.lates_per_absence
     )
 
 
-def periods(run: Run, rules: CardRules | None = None) -> list[tuple[int, date, date]]:
-    """The run's unit periods: (number, first day, last day), each a month (configurable) from the start."""
+def attendance_so_far(enrolment: Enrolment, run: Run, today: date, rules: CardRules | None = None) -> AttendanceSummary:
+    """Scheduled days up to today (what a roster shows while the run goes on)."""
+    return attendance_between(enrolment, run, run.start_date, min(today, run.end_date), rules=rules)
+
+
+def periods(run: Run, rules: CardRules | None = None) -> list[Period]:
+    """The run's unit periods, each a month (configurable) from the start date, the last ending on the end date."""
     rules = rules or card_rules()
     result, number, first = [], 1, run.start_date
     while first <= run.end_date:
         last = min(
-            _add_months(run.start_date, number * rules.settlement_period_months) - timedelta(days=1), run.end_date
+            add_months(run.start_date, number * rules.settlement_period_months) - timedelta(days=1), run.end_date
         )
-        result.append((number, first, last))
+        result.append(Period(number, first, last))
         number, first = number + 1, last + timedelta(days=1)
     return result
 
 
+def period_of(run: Run, day: date, rules: CardRules | None = None) -> Period:
+    return next(period for period in periods(run, rules) if period.first <= day <= period.last)
+
+
+def outcomes(
+    enrolment: Enrolment, run: Run, *, left_on: date | None = None, rules: CardRules | None = None
+) -> list[PeriodOutcome]:
+    """Every unit period's worth: settled ones as paid, the others as their attendance now makes them (unmarked
+    days counted as absences, as once the period is over; `left_on` as in attendance_between). The one
+    computation settlement and the cancellation preview share."""
+    rules = rules or card_rules()
+    total = calendar.training_day_count(run)
+    settled = {
+        row.period: row
+        for row in db.session.scalars(
+            select(Settlement).where(Settlement.enrolment_id == enrolment.id, Settlement.period >= 1)
+        )
+    }
+    result = []
+    for period in periods(run, rules):
+        seen = attendance_between(enrolment, run, period.first, period.last, left_on=left_on, rules=rules)
+        share = truncate(enrolment.government_share * seen.scheduled // total, rules.settlement_rounding)
+        if period.number in settled:
+            result.append(PeriodOutcome(period, seen, share, settled[period.number].amount, True))
+        else:
+            amount = share if seen.reaches(rules) else share * seen.attended // max(seen.scheduled, 1)
+            result.append(PeriodOutcome(period, seen, share, truncate(amount, rules.settlement_rounding), False))
+    return result
+
+
+# -- settling -------------------------------------------------------------------------------------------------
+
+
 def settle_period(enrolment_id: int, period: int, *, actor: str, rules: CardRules | None = None) -> Settlement:
-    """Pay the provider one unit period's share from the attendance recorded in it. Idempotent per period."""
+    """Pay the provider one unit period from its attendance. Idempotent per period: settling again returns the
+    row and moves nothing. Callers settle ended periods, or any period once the learner left or the run ended."""
     rules = rules or card_rules()
     audit.lock_chain()
     enrolment = enrolments.get(enrolment_id)
@@ -112,121 +231,67 @@ def settle_period(enrolment_id: int, period: int, *, actor: str, rules: CardRule
     )
     if existing is not None:
         return existing
-    if enrolment.status not in (S.IN_TRAINING.value, S.COMPLETED.value):
+    if enrolment.status != S.IN_TRAINING:
         raise errors.IllegalTransition("훈련 중인 수강생만 정산할 수 있습니다.")
     run = db.session.get(Run, enrolment.run_id)
-    number, first, last = _period(run, period, rules)
-    seen = summary(enrolment_id, first, last, rules)
-    if seen.days == 0:
-        raise errors.AttendanceInvalid(f"{number}회차 단위기간({first} ~ {last})의 출석 기록이 없습니다.")
-    span = (run.end_date - run.start_date).days + 1
-    full = seen.rate >= rules.completion_rate
-    factor = 1.0 if full else seen.rate
-    # Exact integer arithmetic (share of the calendar × attended share), truncated once at the end.
-    numerator = enrolment.government_share * ((last - first).days + 1) * (1 if full else seen.days - seen.absences)
-    exact = numerator // (span * (1 if full else seen.days))
+    outcome = next((o for o in outcomes(enrolment, run, rules=rules) if o.period.number == period), None)
+    if outcome is None:
+        raise errors.AttendanceInvalid("없는 단위기간입니다.")
     unpaid = enrolment.government_share - enrolment.card_returned - settled_amount(enrolment_id)
-    amount = max(0, min(truncate(exact, rules.settlement_rounding), unpaid))
-    transfer_id = None
-    if amount:
+    amount = min(outcome.amount, max(unpaid, 0))
+    seen = outcome.attendance
+    posted = None
+    if amount > 0:
         settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)
         posted = ledger.transfer(
-            f"enrolment:{enrolment.id}:settle:{number}",
+            f"enrolment:{enrolment.id}:settle:{period}",
             TransferKind.SETTLE,
             [(provider_payable(run).id, settled.id, amount)],
-            memo=f"{number}회차 단위기간 훈련비 지급(출석률 {seen.rate:.0%})",
+            memo=f"{period}회차 단위기간 훈련비 지급",
             actor=actor,
         )
-        transfer_id = posted.id
+    full = seen.reaches(rules)
     return record_settlement(
         enrolment,
         run,
-        number,
+        period,
         amount,
-        transfer_id,
-        start=first,
-        end=last,
-        days=seen.days,
+        posted.id if posted else None,
+        start=outcome.period.first,
+        end=outcome.period.last,
+        days=seen.scheduled,
         absences=seen.absences,
-        note=f"출석 {seen.days - seen.absences}/{seen.days}일, " + ("전액" if factor == 1.0 else "출석 비율만큼"),
+        note=f"출석 {seen.attended}/{seen.scheduled}일, " + ("전액" if full else "출석 비율만큼"),
     )
 
 
+def settle_unsettled(enrolment: Enrolment, run: Run, *, through: date, actor: str, rules: CardRules) -> None:
+    """Settle every unit period that began on or before `through` and is not settled yet."""
+    for period in periods(run, rules):
+        if period.first <= through and not _settled(enrolment.id, period.number):
+            settle_period(enrolment.id, period.number, actor=actor, rules=rules)
+
+
 def settle_due(today: date, *, actor: str = audit.SYSTEM_ACTOR, rules: CardRules | None = None) -> int:
-    """Settle every ended unit period of enrolments in training that has attendance and no settlement yet."""
+    """Settle every unit period that ended before today of every enrolment in training (unmarked days absent)."""
     rules = rules or card_rules()
     count = 0
     for enrolment in db.session.scalars(
         select(Enrolment).where(Enrolment.status == S.IN_TRAINING.value).order_by(Enrolment.id)
     ).all():
         run = db.session.get(Run, enrolment.run_id)
-        for number, first, last in periods(run, rules):
-            if last >= today or _settled(enrolment.id, number):
-                continue
-            if summary(enrolment.id, first, last, rules).days:
-                settle_period(enrolment.id, number, actor=actor, rules=rules)
+        for period in periods(run, rules):
+            if period.last < today and not _settled(enrolment.id, period.number):
+                settle_period(enrolment.id, period.number, actor=actor, rules=rules)
                 count += 1
     return count
 
 
-def complete(enrolment_id: int, *, on: date, actor: str, rules: CardRules | None = None) -> Enrolment:
-    """Completion: after the run ended, at or above the completion rate. Settles what is left."""
-    rules = rules or card_rules()
-    audit.lock_chain()
-    enrolment = enrolments.get(enrolment_id)
-    run = db.session.get(Run, enrolment.run_id)
-    if on <= run.end_date:
-        raise errors.IllegalTransition("훈련이 끝난 뒤에 수료 처리할 수 있습니다.")
-    seen = summary(enrolment_id, rules=rules)
-    if seen.days == 0 or seen.rate < rules.completion_rate:
-        raise errors.CompletionNotReached(
-            f"출석률 {seen.rate:.0%}로 수료 기준({rules.completion_rate:.0%})에 미달합니다."
-        )
-    if enrolment.status == S.IN_TRAINING:
-        for number, first, last in periods(run, rules):
-            if not _settled(enrolment_id, number) and summary(enrolment_id, first, last, rules).days:
-                settle_period(enrolment_id, number, actor=actor, rules=rules)
-        _close_out(enrolment, run, actor=actor)
-    apply_event(enrolment, "complete", reason=f"출석률 {seen.rate:.0%}로 수료", actor=actor)
-    return enrolment
-
-
-def _close_out(enrolment: Enrolment, run: Run, *, actor: str) -> None:
-    """Return the government share not paid out (absent periods) and pay the provider the self-pay kept."""
-    payable = provider_payable(run)
-    key = f"enrolment:{enrolment.id}"
-    rest = enrolment.government_share - enrolment.card_returned - settled_amount(enrolment.id)
-    if rest > 0:
-        if enrolment.card_draw:
-            target = cards.open_accounts(enrolment.card_id).available
-        else:
-            target = ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", run.programme_id)
-        ledger.transfer(
-            f"{key}:return",
-            TransferKind.REFUND,
-            [(payable.id, target.id, rest)],
-            memo=f"출석하지 않은 기간의 훈련비 {rest:,}원 반환",
-            actor=actor,
-        )
-        enrolment.card_returned += rest
-    kept = enrolment.self_pay - enrolment.self_pay_refunded
-    if kept > 0:
-        settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)
-        posted = ledger.transfer(
-            f"{key}:settle-final",
-            TransferKind.SETTLE,
-            [(payable.id, settled.id, kept)],
-            memo=f"자비부담금 {kept:,}원 훈련기관 지급",
-            actor=actor,
-        )
-        record_settlement(enrolment, run, 0, kept, posted.id, note=f"자비부담금 {kept:,}원 지급")
-
-
-def _period(run: Run, period: int, rules: CardRules) -> tuple[int, date, date]:
-    for row in periods(run, rules):
-        if row[0] == period:
-            return row
-    raise errors.AttendanceInvalid("없는 단위기간입니다.")
+def whole_run(
+    enrolment: Enrolment, run: Run, *, left_on: date | None = None, rules: CardRules | None = None
+) -> AttendanceSummary:
+    """Attendance over every scheduled day of the run (unmarked days and days after leaving absent)."""
+    return attendance_between(enrolment, run, run.start_date, run.end_date, left_on=left_on, rules=rules)
 
 
 def _settled(enrolment_id: int, period: int) -> bool:
@@ -236,21 +301,3 @@ def _settled(enrolment_id: int, period: int) -> bool:
         )
         is not None
     )
-
-
-def _period_settled(enrolment: Enrolment, run: Run, day: date) -> bool:
-    for number, first, last in periods(run):
-        if first <= day <= last:
-            return _settled(enrolment.id, number)
-    return False
-
-
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
-from vouchers.enrolments import attendance
+from vouchers.cards import operations as cards
+from vouchers.enrolments import attendance, endings
 from vouchers.enrolments import operations as enrolments
 from vouchers.ledger import operations as ledger
 
@@ -30,6 +31,9 @@ def expire_holds() -> int:
         total += count
         if count < ledger.HOLD_EXPIRY_BATCH:
             break
+    if total:
+        with unit_of_work(write_lock=True):  # released money first pays what its person owes
+            cards.collect_everything_owed(on=kst_today())
     return total
 
 
@@ -41,3 +45,15 @@ def start_training() -> int:
 def settle_periods() -> int:
     with unit_of_work(write_lock=True):
         return attendance.settle_due(kst_today())
+
+
+def decide_completions() -> int:
+    """Completion (or 미수료) of every paid enrolment whose run ended, in batches (after the last periods)."""
+    total = 0
+    for _ in range(MAX_BATCHES):
+        with unit_of_work(write_lock=True):
+            count = endings.complete_due(kst_today(), limit=BATCH)
+        total += count
+        if count < BATCH:
+            break
+    return total

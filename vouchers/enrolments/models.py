@@ -35,6 +35,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "Attendance",
     "AttendanceMark",
+    "CompletionKind",
     "Enrolment",
     "EnrolmentEvent",
     "EnrolmentStatus",
@@ -48,6 +49,7 @@ class EnrolmentStatus(StrEnum):
     CONFIRMED = "confirmed"
     IN_TRAINING = "in_training"
     COMPLETED = "completed"
+    INCOMPLETE = "incomplete"  # 미수료: the run ended below the completion rate
     DROPPED = "dropped"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
@@ -61,6 +63,14 @@ ACTIVE_STATUSES = (
     EnrolmentStatus.IN_TRAINING,
 )
 _ACTIVE_SQL = "status IN ('applied', 'held', 'confirmed', 'in_training')"
+
+
+class CompletionKind(StrEnum):
+    """How a completed enrolment completed (HRD-Net's 수료 구분)."""
+
+    NORMAL = "normal"  # 정상수료: the run ended at or above the completion rate
+    OVER_80 = "over_80"  # 80%이상수료: left after attending the completion rate of all training days
+    EARLY_EMPLOYMENT = "early_employment"  # 조기취업: left for a job (evidence confirmed)
 
 
 class AttendanceMark(StrEnum):
@@ -111,8 +121,11 @@ class Enrolment(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # an unpaid hold's deadline
     self_pay_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     card_returned: Mapped[int] = mapped_column(BigInteger, default=0)  # government share given back
-    penalty: Mapped[int] = mapped_column(BigInteger, default=0)
-    exempt_reason: Mapped[str | None] = mapped_column(String(32))
+    penalty: Mapped[int] = mapped_column(BigInteger, default=0)  # the sanction taken (and owed), alone
+    deducted: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # training cost (KDT)
+    exempt_reason: Mapped[str | None] = mapped_column(String(32))  # as the learner claimed it
+    completion_kind: Mapped[str | None] = mapped_column(String(20))  # CompletionKind, for completed ones
+    left_on: Mapped[date | None] = mapped_column(Date)  # the day a learner left (not trained)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

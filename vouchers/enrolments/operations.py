@@ -14,16 +14,17 @@ vouchers.checkout sequences enrolling with paying.
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from courses import changes
+from courses import calendar, changes
 from courses.models import Run
 from hrdnet import audit
+from hrdnet.errors import DomainError
 from hrdnet.extensions import db
+from hrdnet.timeutil import KST
 from vouchers import errors
 from vouchers.cards import operations as cards
 from vouchers.cards.quote import quote
@@ -88,7 +89,7 @@ def enrol(
         card_draw=price.card_draw,
         account=price.account,
         explanation=price.explanation[:300],
-        training_days=training_days(run),
+        training_days=calendar.training_day_count(run),
     )
     savepoint = db.session.begin_nested()
     try:
@@ -156,14 +157,20 @@ def return_seat(run_id: int) -> None:
 # -- paying -------------------------------------------------------------------------------------------------
 
 
-def confirm(enrolment_id: int, *, actor: str, reason: str = "자비부담금 결제 완료") -> Enrolment:
-    """The co-payment was collected (or there was none): spend the hold, fund the provider. Idempotent."""
+def confirm(enrolment_id: int, *, actor: str, on: date, reason: str = "자비부담금 결제 완료") -> Enrolment:
+    """The co-payment was collected (or there was none): spend the hold, fund the provider. Idempotent.
+
+    The card that pays must still be usable on `on`: a card suspended (or expired) since the hold was taken
+    raises CardSuspended (CardExpired), and nothing moves."""
     audit.lock_chain()
     enrolment = get(enrolment_id)
     if enrolment.status != S.HELD:
         if enrolment.status in (S.CONFIRMED, S.IN_TRAINING, S.COMPLETED):
             return enrolment  # confirmed already (a retry, or the webhook and the return page both came)
         apply_event(enrolment, "pay", reason=reason, actor=actor)  # raises IllegalTransition
+    refusal = paying_card_refusal(enrolment, on)
+    if refusal is not None:
+        raise refusal
     run = db.session.get(Run, enrolment.run_id)
     payable = provider_payable(run)
     key = f"enrolment:{enrolment.id}"
@@ -198,6 +205,27 @@ def confirm(enrolment_id: int, *, actor: str, reason: str = "자비부담금 결
     return enrolment
 
 
+def paying_card_refusal(enrolment: Enrolment, on: date) -> DomainError | None:
+    """Why the card this enrolment draws cannot pay on `on` (suspended or expired since the hold), or None."""
+    if enrolment.card_id is None or not enrolment.card_draw:
+        return None
+    card = cards.get_card(enrolment.card_id)
+    status = card.status_on(on)
+    if status == "suspended":
+        return errors.CardSuspended(f"카드 사용이 {card.suspended_until:%Y-%m-%d}까지 정지되어 결제할 수 없습니다.")
+    if status != "active":
+        return errors.CardExpired()
+    return None
+
+
+def reject(enrolment: Enrolment, *, reason: str, actor: str, on: date) -> None:
+    """End an unpaid enrolment that can no longer be paid (its card was suspended): release the hold, give the
+    seat back."""
+    release_hold(enrolment, "withdrawn", actor=actor, on=on)
+    apply_event(enrolment, "reject", reason=reason, actor=actor)
+    return_seat(enrolment.run_id)
+
+
 # -- the worker's jobs ------------------------------------------------------------------------------------------
 
 
@@ -211,7 +239,7 @@ def expire_due(now: datetime, *, limit: int = 200, actor: str = audit.SYSTEM_ACT
         .limit(limit)
     ).all()
     for enrolment in due:
-        expire(enrolment, reason="결제 기한이 지나 신청이 취소되었습니다", actor=actor)
+        expire(enrolment, reason="결제 기한이 지나 신청이 취소되었습니다", actor=actor, on=now.astimezone(KST).date())
     return len(due)
 
 
@@ -229,20 +257,22 @@ def start_due(today: date, *, limit: int = 500, actor: str = audit.SYSTEM_ACTOR)
     return len(due)
 
 
-def expire(enrolment: Enrolment, *, reason: str, actor: str) -> None:
+def expire(enrolment: Enrolment, *, reason: str, actor: str, on: date) -> None:
     """End a held enrolment that was not paid (deadline passed, or too many declined cards): release its hold
     and give its seat back."""
-    release_hold(enrolment, "expired", actor=actor)
+    release_hold(enrolment, "expired", actor=actor, on=on)
     apply_event(enrolment, "expire", reason=reason, actor=actor)
     return_seat(enrolment.run_id)
 
 
-def release_hold(enrolment: Enrolment, why: str, *, actor: str) -> None:
-    """Release the enrolment's card hold if it is still pending (why: "expired" or "withdrawn")."""
+def release_hold(enrolment: Enrolment, why: str, *, actor: str, on: date) -> None:
+    """Release the enrolment's card hold if it is still pending (why: "expired" or "withdrawn"); the money back
+    first pays what the learner owes on that card's schedule."""
     if enrolment.hold_id is None or ledger.hold_state(enrolment.hold_id) != ledger.PENDING:
         return  # nothing held, or the ledger's own expiry job released it already
     memo = "결제 기한이 지나 보류 해제" if why == "expired" else "수강 취소로 보류 해제"
     ledger.release(f"enrolment:{enrolment.id}:release", enrolment.hold_id, memo=memo, actor=actor)
+    cards.collect_owed(enrolment.card_id, on=on, actor=actor)
 
 
 # -- reading and helpers --------------------------------------------------------------------------------------
@@ -263,15 +293,6 @@ def own(enrolment_id: int, user_id: int) -> Enrolment:
     return enrolment
 
 
-def dropout_count(person_id: int) -> int:
-    """Dropouts that count toward penalties (an exempt reason does not count)."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Enrolment)
-        .where(Enrolment.person_id == person_id, Enrolment.status == S.DROPPED.value, Enrolment.exempt_reason.is_(None))
-    )
-
-
 def settled_amount(enrolment_id: int) -> int:
     """The government share paid to the provider by unit period so far (period 0, the final payment, apart)."""
     return int(
@@ -283,23 +304,11 @@ def settled_amount(enrolment_id: int) -> int:
     )
 
 
-def training_days(run: Run) -> int:
-    """The run's training days: the feed's count, else the calendar days from start to end."""
-    return run.days if run.days and run.days > 0 else (run.end_date - run.start_date).days + 1
-
-
-def trained_days(run: Run, on: date, total: int) -> int:
-    """Training days done by the day before `on`, in proportion to the calendar (the day itself is not trained)."""
-    if on <= run.start_date:
-        return 0
-    span = (run.end_date - run.start_date).days + 1
-    elapsed = min((on - run.start_date).days, span)
-    return min(total, math.floor(total * elapsed / span))
-
-
-def truncate(amount: float, unit: int) -> int:
+def truncate(amount: int, unit: int) -> int:
     """Round down to the rule file's unit (10 원): the rules never pay out a fraction of one."""
-    return int(amount // unit) * unit
+    if not isinstance(amount, int):
+        raise TypeError("money is computed in integer won before truncating")
+    return amount // unit * unit
 
 
 def provider_payable(run: Run):

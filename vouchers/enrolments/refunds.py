@@ -1,10 +1,13 @@
 """Cancelling an enrolment: what it would do (preview_cancel) and doing it (cancel), by the card rules.
 
 Before payment, cancelling releases the hold. After it, within the free-withdrawal window, everything comes
-back; after the window, the share of days already trained is paid to the provider and the rest comes back
-(self-pay by the refund schedule); a cancellation after the window, once training started, is a dropout,
-with a penalty. The ledger side only: vouchers.checkout.cancel also queues the self-pay refund at the
-payment processor. Services flush and never commit.
+back. After the window (training has started) the learner leaves: every remaining scheduled day counts as an
+absence, each unit period is settled by the attendance it had, the provider keeps what attendance earned and
+the share not earned comes back; the self-pay comes back pro rata by the training days not reached. Having
+attended the completion rate of all the run's days it is 80%이상수료, otherwise a dropout, sanctioned on the
+person (vouchers.enrolments.endings). A run that has ended cannot be cancelled: completion is decided from
+attendance. The ledger side only: vouchers.checkout.cancel also queues the self-pay refund at the payment
+processor. Services flush and never commit.
 """
 
 from __future__ import annotations
@@ -12,45 +15,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from courses import calendar
 from courses.models import Run
 from hrdnet import audit
 from hrdnet.extensions import db
 from vouchers import errors
-from vouchers.cards import operations as cards
-from vouchers.cards.models import CardKind
-from vouchers.cards.rules import CardRules, card_rules
-from vouchers.enrolments.models import Enrolment, EnrolmentStatus
-from vouchers.enrolments.operations import (
-    dropout_count,
-    get,
-    provider_payable,
-    record_settlement,
-    release_hold,
-    return_seat,
-    settled_amount,
-    trained_days,
-    truncate,
-)
-from vouchers.enrolments.states import TRANSITIONS, S, apply_event
+from vouchers.cards import sanctions
+from vouchers.cards.rules import CardRules, card_rules, programme_listed
+from vouchers.enrolments import attendance, endings
+from vouchers.enrolments.models import CompletionKind, Enrolment, EnrolmentStatus
+from vouchers.enrolments.operations import get, release_hold, return_seat, settled_amount, truncate
+from vouchers.enrolments.states import S, apply_event, check
 from vouchers.ledger import operations as ledger
-from vouchers.ledger.models import AccountKind, TransferKind
 
 
 @dataclass(frozen=True)
 class CancelPreview:
     """What cancelling on `on` would do; the same numbers `cancel` applies."""
 
-    outcome: EnrolmentStatus  # withdrawn, or dropped after the free window once training started
+    outcome: EnrolmentStatus  # withdrawn; after the free window dropped, or completed (80%이상수료)
     free: bool  # within the free-withdrawal window
     deadline: date
-    trained_days: int
-    training_days: int
+    trained_days: int  # scheduled training days before `on` (the day itself is not trained)
+    attended_days: int  # of those, attended (lates and early leaves three to one absence)
+    training_days: int  # the run's scheduled training days
     self_pay_refund: int
     card_return: int  # government share back to the card (or the programme budget)
-    provider_keeps: int  # paid to the provider for the days trained (government share + self-pay kept)
-    penalty: int
+    provider_keeps: int  # what the provider is paid: the periods attendance earned + the self-pay kept
+    penalty: int  # the sanction that applies (or will, if a claimed reason is refused)
     suspend_days: int
-    kdt_card_draw: int  # programmes that do not draw the card: the days trained, drawn on dropout
+    deduction: int  # KDT: the training cost attendance earned, drawn from the card on a dropout
+    sanction: str | None  # applied | claimed (waits for the reason's evidence) | waived | None
+    completion_kind: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -58,14 +54,24 @@ class CancelPreview:
             "free": self.free,
             "deadline": self.deadline.isoformat(),
             "trained_days": self.trained_days,
+            "attended_days": self.attended_days,
             "training_days": self.training_days,
             "self_pay_refund": self.self_pay_refund,
             "card_return": self.card_return,
             "provider_keeps": self.provider_keeps,
             "penalty": self.penalty,
             "suspend_days": self.suspend_days,
-            "kdt_card_draw": self.kdt_card_draw,
+            "deduction": self.deduction,
+            "sanction": self.sanction,
+            "completion_kind": self.completion_kind,
         }
+
+
+def free_withdrawal_deadline(run: Run, rules: CardRules | None = None) -> date:
+    rules = rules or card_rules()
+    return rules.free_withdrawal_deadline(
+        run.start_date, run.end_date, calendar.training_day_count(run), remote=run.mode == "remote"
+    )
 
 
 def preview_cancel(
@@ -73,42 +79,74 @@ def preview_cancel(
 ) -> CancelPreview:
     rules = rules or card_rules()
     run = db.session.get(Run, enrolment.run_id)
-    total = enrolment.training_days
-    deadline = rules.free_withdrawal_deadline(run.start_date, total, remote=run.mode == "remote")
-    paid = enrolment.status in (S.CONFIRMED, S.IN_TRAINING)
-    free = on <= deadline or not paid
-    trained = 0 if free else trained_days(run, on, total)
-    dropout = paid and not free and run.start_date <= on  # leaving after the free window, once training began
-    if not paid:  # held: nothing was paid, the hold is released
-        return CancelPreview(S.WITHDRAWN, True, deadline, 0, total, 0, 0, 0, 0, 0, 0)
+    total = calendar.training_day_count(run)
+    deadline = free_withdrawal_deadline(run, rules)
+    if enrolment.status in (S.APPLIED, S.HELD):  # nothing was paid: the hold is released
+        return CancelPreview(S.WITHDRAWN, True, deadline, 0, 0, total, 0, 0, 0, 0, 0, 0, None)
+    if enrolment.status not in (S.CONFIRMED, S.IN_TRAINING):
+        check(enrolment, "withdraw")  # raises IllegalTransition naming the status
+    if on > run.end_date:
+        raise errors.CourseEnded()
     settled = settled_amount(enrolment.id)
-    unit = rules.settlement_rounding
-    gov_trained = 0 if free else max(settled, truncate(enrolment.government_share * trained / total, unit))
-    self_refund = (
-        enrolment.self_pay - enrolment.self_pay_refunded
-        if free
-        else max(0, _self_pay_refund(enrolment.self_pay, trained, total, rules) - enrolment.self_pay_refunded)
-    )
-    penalty, suspend_days, kdt_draw = 0, 0, 0
-    if dropout and exempt_reason is None:
-        penalty_rule = rules.penalty_for(dropout_count(enrolment.person_id) + 1)
-        penalty, suspend_days = penalty_rule.amount, penalty_rule.suspend_days
-    if dropout and enrolment.account == "none" and run.programme.voucher_kind != "none":  # not free academies
-        kdt_draw = gov_trained
-    card_return = enrolment.government_share - gov_trained - enrolment.card_returned
-    keeps = gov_trained + enrolment.self_pay - enrolment.self_pay_refunded - self_refund
+    unpaid_share = enrolment.government_share - enrolment.card_returned
+    if on <= deadline:  # free: everything not yet paid for a period comes back
+        self_refund = enrolment.self_pay - enrolment.self_pay_refunded
+        return CancelPreview(
+            S.WITHDRAWN,
+            True,
+            deadline,
+            0,
+            0,
+            total,
+            self_refund,
+            max(unpaid_share - settled, 0),
+            settled,
+            0,
+            0,
+            0,
+            None,
+        )
+    earned = min(sum(o.amount for o in attendance.outcomes(enrolment, run, left_on=on, rules=rules)), unpaid_share)
+    seen = attendance.whole_run(enrolment, run, left_on=on, rules=rules)
+    trained = len(calendar.days_between(run, run.start_date, on - timedelta(days=1)))
+    if seen.reaches(rules):  # 80%이상수료: left after attending the completion rate of all days
+        outcome, kind, self_refund = S.COMPLETED, CompletionKind.OVER_80.value, 0
+    else:
+        outcome, kind = S.DROPPED, None
+        owed_refund = _self_pay_refund(enrolment.self_pay, trained, total, rules)
+        self_refund = max(0, owed_refund - enrolment.self_pay_refunded)
+    keeps = earned + enrolment.self_pay - enrolment.self_pay_refunded - self_refund
+    penalty = suspend_days = deduction = 0
+    sanction = None
+    if outcome == S.DROPPED:
+        track = sanctions.track_of(enrolment.account)
+        if S.DROPPED.value in rules.sanctions[track].outcomes:
+            if endings.kdt_first_week(run, on, rules):
+                sanction = "waived"
+            else:
+                rule = rules.sanctions[track].penalty_for(sanctions.counted(enrolment.person_id, track) + 1)
+                penalty, suspend_days = rule.amount, rule.suspend_days
+                sanction = "claimed" if exempt_reason else "applied"
+                if (
+                    programme_listed(run.programme.code, rules.deduct_trained_programmes)
+                    and enrolment.account == "none"
+                ):
+                    deduction = earned
     return CancelPreview(
-        S.DROPPED if dropout else S.WITHDRAWN,
-        free,
+        outcome,
+        False,
         deadline,
         trained,
+        seen.attended,
         total,
         self_refund,
-        max(card_return, 0),
+        unpaid_share - earned,
         keeps,
         penalty,
         suspend_days,
-        kdt_draw,
+        deduction,
+        sanction,
+        kind,
     )
 
 
@@ -121,116 +159,66 @@ def hold_released(enrolment: Enrolment) -> int:
 def cancel(
     enrolment_id: int, *, on: date, actor: str, exempt_reason: str | None = None, rules: CardRules | None = None
 ) -> CancelPreview:
-    """Withdraw (or, after the free window once training started, drop out) and move the money by the rules."""
+    """Withdraw, or after the free window leave (a dropout, or 80%이상수료), and move the money by the rules.
+
+    `exempt_reason` (조기취업, 질병·부상, …) is the learner's claim: a dropout's sanction then waits until the
+    run's provider or an admin confirms or refuses the evidence (endings.decide_reason).
+    """
     rules = rules or card_rules()
     if exempt_reason is not None and exempt_reason not in rules.exempt_reasons:
-        raise errors.IllegalTransition("알 수 없는 제재 면제 사유입니다.")
+        raise errors.UnknownExemptReason()
     audit.lock_chain()
     enrolment = get(enrolment_id)
     run = db.session.get(Run, enrolment.run_id)
-    if enrolment.status == S.CONFIRMED and run.start_date <= on:
+    if enrolment.status == S.CONFIRMED and run.start_date <= on <= run.end_date:
         apply_event(enrolment, "start", reason="훈련 시작일", actor=actor)  # the start job has not run yet
     preview = preview_cancel(enrolment, on, exempt_reason=exempt_reason, rules=rules)
-    event = "drop" if preview.outcome == S.DROPPED else "withdraw"
-    if (EnrolmentStatus(enrolment.status), event) not in TRANSITIONS:
-        apply_event(enrolment, event, reason="", actor=actor)  # raises IllegalTransition with a clear message
+    event = {S.DROPPED: "drop", S.COMPLETED: "complete"}.get(preview.outcome, "withdraw")
+    check(enrolment, event)
     unpaid = enrolment.status == S.HELD
     if unpaid:
-        release_hold(enrolment, "withdrawn", actor=actor)
+        release_hold(enrolment, "withdrawn", actor=actor, on=on)
     else:
-        _return_money(enrolment, preview, actor=actor)
-    if preview.penalty or preview.kdt_card_draw or preview.suspend_days:
-        _penalise(enrolment, preview, on, actor=actor, rules=rules)
-    enrolment.exempt_reason = exempt_reason
-    reason = (
-        (
-            f"결제 전 취소: 보류 {enrolment.card_draw:,}원 해제"
-            if unpaid
-            else f"자비부담 환불 {preview.self_pay_refund:,}원, 카드 반환 {preview.card_return:,}원"
+        if not preview.free:
+            enrolment.left_on = on
+            attendance.settle_unsettled(enrolment, run, through=on - timedelta(days=1), actor=actor, rules=rules)
+        endings.close_out(
+            enrolment, run, on=on, actor=actor, self_pay_refund=preview.self_pay_refund, withdrawn=preview.free
         )
-        + (f", 제재 {preview.penalty:,}원" if preview.penalty else "")
-        + (f" (제재 면제: {rules.exempt_reasons[exempt_reason]})" if exempt_reason else "")
-    )
-    apply_event(enrolment, event, reason=reason, actor=actor)
+    if preview.outcome == S.DROPPED:
+        enrolment.exempt_reason = exempt_reason
+    enrolment.completion_kind = preview.completion_kind
+    apply_event(enrolment, event, reason=_reason(enrolment, preview, unpaid, exempt_reason, rules), actor=actor)
+    if preview.outcome == S.DROPPED:
+        endings.sanction(
+            enrolment, run, outcome=S.DROPPED, on=on, actor=actor, rules=rules, claimed_reason=exempt_reason
+        )
     if unpaid or on < run.start_date:
         return_seat(run.id)
     return preview
 
 
-def _return_money(enrolment: Enrolment, preview: CancelPreview, *, actor: str) -> None:
-    run = db.session.get(Run, enrolment.run_id)
-    payable = provider_payable(run)
-    key = f"enrolment:{enrolment.id}"
-    if preview.card_return:
-        if enrolment.card_draw:
-            target = cards.open_accounts(enrolment.card_id).available
-            memo = f"수강 취소로 카드 금액 {preview.card_return:,}원 반환"
-        else:
-            target = ledger.open_account(AccountKind.PROGRAMME_BUDGET, "programme", run.programme_id)
-            memo = f"수강 취소로 사업 예산 {preview.card_return:,}원 반환"
-        ledger.transfer(
-            f"{key}:return", TransferKind.REFUND, [(payable.id, target.id, preview.card_return)], memo=memo, actor=actor
+def _reason(enrolment, preview: CancelPreview, unpaid: bool, exempt_reason: str | None, rules: CardRules) -> str:
+    if unpaid:
+        return f"결제 전 취소: 보류 {enrolment.card_draw:,}원 해제"
+    text = f"자비부담 환불 {preview.self_pay_refund:,}원, 정부지원금 반환 {preview.card_return:,}원"
+    if preview.outcome == S.COMPLETED:
+        return f"전체 훈련일의 {rules.completion_rate:.0%} 이상 출석 후 중도 퇴소(80%이상수료), " + text
+    if preview.sanction == "claimed":
+        text += f", 제재 보류(면제 사유 확인 중: {rules.exempt_reasons[exempt_reason]})"
+    elif preview.sanction == "applied" and (preview.penalty or preview.deduction):
+        text += f", 제재 {preview.penalty:,}원" + (
+            f", 훈련비 차감 {preview.deduction:,}원" if preview.deduction else ""
         )
-        enrolment.card_returned += preview.card_return
-    if preview.self_pay_refund:
-        copay = ledger.open_account(AccountKind.LEARNER_COPAY, "programme", run.programme_id)
-        ledger.transfer(
-            f"{key}:copay-refund",
-            TransferKind.REFUND,
-            [(payable.id, copay.id, preview.self_pay_refund)],
-            memo=f"자비부담금 {preview.self_pay_refund:,}원 환불",
-            actor=actor,
-        )
-        enrolment.self_pay_refunded += preview.self_pay_refund
-    owed = preview.provider_keeps - settled_amount(enrolment.id)
-    if owed > 0:
-        settled = ledger.open_account(AccountKind.PROVIDER_SETTLED, "provider", run.course.provider_id)
-        posted = ledger.transfer(
-            f"{key}:settle-final",
-            TransferKind.SETTLE,
-            [(payable.id, settled.id, owed)],
-            memo=f"훈련기관 정산(훈련한 {preview.trained_days}일분 및 자비부담금)",
-            actor=actor,
-        )
-        record_settlement(enrolment, run, 0, owed, posted.id, note="취소·중도탈락 시 정산")
-
-
-def _penalise(enrolment: Enrolment, preview: CancelPreview, on: date, *, actor: str, rules: CardRules) -> None:
-    card = cards.open_card(enrolment.person_id, CardKind.CARD)
-    if card is None:
-        return
-    accounts = cards.open_accounts(card.id)
-    penalty_account = ledger.open_account(AccountKind.PENALTY, "programme", cards.programme_of(cards.CARD_PROGRAMME).id)
-    key = f"enrolment:{enrolment.id}"
-    for suffix, amount, memo in (
-        (":kdt-draw", preview.kdt_card_draw, "중도탈락: 훈련받은 기간의 훈련비 카드 차감"),
-        (":penalty", preview.penalty, "중도탈락 제재 차감"),
-    ):
-        available = ledger.balance(accounts.available.id)
-        charged = min(amount, available)  # a card never goes below zero: the rest is forgiven, and recorded
-        if charged:
-            ledger.transfer(
-                f"{key}{suffix}",
-                TransferKind.PENALTY,
-                [(accounts.available.id, penalty_account.id, charged)],
-                memo=f"{memo} {charged:,}원",
-                actor=actor,
-            )
-            enrolment.penalty += charged
-    if preview.suspend_days:
-        cards.suspend(
-            card.id,
-            until=on + timedelta(days=preview.suspend_days),
-            reason=f"{dropout_count(enrolment.person_id) + 1}번째 중도탈락",
-            actor=actor,
-        )
+    return text
 
 
 def _self_pay_refund(self_pay: int, trained: int, total: int, rules: CardRules) -> int:
+    """Self-pay back after the free window: pro rata by the training days not reached, or the step schedule."""
     if rules.refund_steps:
         done = 100 * trained / total
         for step in rules.refund_steps:
             if done <= step.up_to_trained:
-                return truncate(self_pay * step.refund_percent / 100, rules.settlement_rounding)
+                return truncate(self_pay * step.refund_percent // 100, rules.settlement_rounding)
         return 0
-    return truncate(self_pay * (total - trained) / total, rules.settlement_rounding)
+    return truncate(self_pay * (total - trained) // total, rules.settlement_rounding)

@@ -75,6 +75,8 @@ class AccountKind(StrEnum):
     PROVIDER_SETTLED = "provider_settled"  # paid out to a provider
     PENALTY = "penalty"  # forfeited by dropout penalties
     EXPIRED = "expired"  # lapsed when cards expired
+    OWED_CARD = "owed_card"  # a person's sanctions the card could not pay yet: negative = still owed
+    OWED_KDIGITAL = "owed_kdigital"  # the same on the K-Digital Credit schedule
 
 
 class TransferKind(StrEnum):
@@ -92,6 +94,8 @@ class TransferKind(StrEnum):
     COPAY = "copay"
     SETTLE = "settle"
     FUND = "fund"  # a programme budget pays a provider directly (programmes that do not draw the card)
+    DEDUCTION = "deduction"  # a KDT dropout: the training the attendance earned, drawn from the card
+    COLLECT = "collect"  # money a person owed (a sanction the card could not pay), collected later
 
 
 # A hold is settled by exactly one transfer of one of these kinds; the state it leaves the hold in.

@@ -77,12 +77,14 @@ class PaymentFlagKind:
     LATE_SUCCESS_REFUNDED = "late_success_refunded"  # paid after the hold expired: refunded in full
     DUPLICATE_REFUNDED = "duplicate_refunded"  # a second payment for an enrolment already paid: refunded
     AMOUNT_MISMATCH = "amount_mismatch"  # the processor collected another amount than we asked
+    CARD_UNUSABLE_REFUNDED = "card_unusable_refunded"  # the card was suspended (or expired) since the hold: refunded
 
 
 FLAG_LABELS = {
     PaymentFlagKind.LATE_SUCCESS_REFUNDED: "결제 기한이 지난 뒤 결제되어 자동 환불함",
     PaymentFlagKind.DUPLICATE_REFUNDED: "이미 결제된 신청에 대한 중복 결제라 자동 환불함",
     PaymentFlagKind.AMOUNT_MISMATCH: "결제된 금액이 요청 금액과 다름(수강 확정 보류)",
+    PaymentFlagKind.CARD_UNUSABLE_REFUNDED: "신청 뒤 카드 사용이 정지되어 수강을 확정하지 않고 자동 환불함",
 }
 
 
@@ -91,7 +93,8 @@ class PaymentFlag(db.Model):
     __table_args__ = (
         UniqueConstraint("payment_id", "kind", name="uq_payment_flags_payment_kind"),
         CheckConstraint(
-            "kind IN ('late_success_refunded', 'duplicate_refunded', 'amount_mismatch')", name="kind_known"
+            "kind IN ('late_success_refunded', 'duplicate_refunded', 'amount_mismatch', 'card_unusable_refunded')",
+            name="kind_known",
         ),
     )
 

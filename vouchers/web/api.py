@@ -22,6 +22,7 @@ from hrdnet.bounds import INT4_MAX, INT8_MAX
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers import checkout
+from vouchers.enrolments import endings
 from vouchers.web import read_models
 
 bp = ApiBlueprint("vouchers_api", __name__, description="내일배움카드와 수강 신청")
@@ -114,20 +115,58 @@ class EnrolledOut(ma.Schema):
     payment = ma.fields.Nested(PaymentOut, **_NULLABLE, metadata={"description": "자비부담금이 0이면 null"})
 
 
+class CancelRequest(ma.Schema):
+    exempt_reason = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "description": "중도탈락이 되는 취소에서 제재 면제 사유(early_employment 조기취업, illness 질병·부상, "
+            "military_service 입대 …, 카드 규칙 파일의 dropout.exempt_reasons). 훈련기관이나 관리자가 증빙을 "
+            "확인할 때까지 제재가 보류됩니다."
+        },
+    )
+
+
 class CancelOut(ma.Schema):
     enrolment_id = ma.fields.Integer()
-    outcome = ma.fields.String(metadata={"description": "withdrawn (취소) | dropped (중도탈락)"})
+    outcome = ma.fields.String(
+        metadata={"description": "withdrawn (취소) | dropped (중도탈락) | completed (80%이상수료)"}
+    )
     free = ma.fields.Boolean(metadata={"description": "무료 취소 기간 안이었는지"})
     deadline = ma.fields.Date(metadata={"description": "무료 취소 마지막 날"})
-    trained_days = ma.fields.Integer()
-    training_days = ma.fields.Integer()
+    trained_days = ma.fields.Integer(metadata={"description": "취소일 전까지 지난 훈련일 수"})
+    attended_days = ma.fields.Integer(metadata={"description": "그중 출석으로 인정된 날 수"})
+    training_days = ma.fields.Integer(metadata={"description": "회차의 전체 훈련일 수"})
     self_pay_refund = ma.fields.Integer(metadata={"description": "환불되는 자비부담금"})
     card_return = ma.fields.Integer(metadata={"description": "카드(또는 사업 예산)로 돌아가는 금액"})
-    provider_keeps = ma.fields.Integer(metadata={"description": "훈련기관에 지급되는 금액"})
-    penalty = ma.fields.Integer(metadata={"description": "중도탈락 제재 차감액"})
+    provider_keeps = ma.fields.Integer(
+        metadata={"description": "훈련기관에 지급되는 금액(출석으로 인정된 훈련비 + 자비부담)"}
+    )
+    penalty = ma.fields.Integer(
+        metadata={"description": "중도탈락 제재 금액(보류 중이면 사유가 인정되지 않을 때의 금액)"}
+    )
     suspend_days = ma.fields.Integer()
-    kdt_card_draw = ma.fields.Integer()
+    deduction = ma.fields.Integer(metadata={"description": "K-디지털 트레이닝: 훈련받은 기간의 훈련비 카드 차감액"})
+    sanction = ma.fields.String(
+        **_NULLABLE, metadata={"description": "applied (적용) | claimed (사유 확인 중, 보류) | waived (면제) | null"}
+    )
+    completion_kind = ma.fields.String(**_NULLABLE, metadata={"description": "over_80 (80%이상수료) 또는 null"})
     hold_released = ma.fields.Integer(metadata={"description": "결제 전 신청의 보류가 풀려 카드로 돌아온 금액"})
+
+
+class ExemptionDecisionRequest(ma.Schema):
+    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(["accept", "reject"]))
+    note = ma.fields.String(
+        load_default="", validate=ma.validate.Length(max=300), metadata={"description": "확인한 내용(개인정보 제외)"}
+    )
+
+
+class SanctionOut(ma.Schema):
+    enrolment_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "applied (제재 적용) | waived (면제)"})
+    reason = ma.fields.String(**_NULLABLE)
+    penalty = ma.fields.Integer()
+    deduction = ma.fields.Integer()
+    suspended_until = ma.fields.Date(**_NULLABLE)
 
 
 HistoryOut = ma.Schema.from_dict(
@@ -217,22 +256,55 @@ def create_enrolment(body):
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
 @roles(Role.LEARNER)
+@bp.arguments(CancelRequest, required=False)
 @bp.response(200, CancelOut)
 @bp.alt_response(404, schema=ApiErrorSchema, description="없는 신청이거나 본인의 신청이 아님 (enrolment_not_found)")
-@bp.alt_response(409, schema=ApiErrorSchema, description="이미 취소되었거나 끝난 신청 (illegal_transition)")
+@bp.alt_response(
+    409,
+    schema=ApiErrorSchema,
+    description="이미 취소되었거나 끝난 신청 (illegal_transition), 훈련이 끝난 회차 (course_ended: 수료 여부는 출석으로 결정)",
+)
 @bp.alt_response(_KEY_INVALID[0], schema=ApiErrorSchema, description=_KEY_INVALID[1])
-@bp.alt_response(_KEY_REUSED[0], schema=ApiErrorSchema, description=_KEY_REUSED[1])
+@bp.alt_response(
+    422, schema=ApiErrorSchema, description="알 수 없는 면제 사유 (unknown_exempt_reason), " + _KEY_REUSED[1]
+)
 @bp.doc(security=_SECURITY, parameters=[_IDEMPOTENCY_HEADER])
-def cancel_enrolment(enrolment_id: int):
-    """수강 취소: 취소·환불 규칙을 적용하고 돌아가는 금액을 돌려줍니다"""
-    key, body = _key(), {"enrolment_id": enrolment_id}
+def cancel_enrolment(body, enrolment_id: int):
+    """수강 취소: 취소·환불 규칙을 적용하고 돌아가는 금액을 돌려줍니다 (중도탈락이면 면제 사유를 함께 보낼 수 있음)"""
+    key, reason = _key(), body.get("exempt_reason")
+    payload = {"enrolment_id": enrolment_id, **({"exempt_reason": reason} if reason else {})}
 
     def cancel() -> tuple[int, dict]:
         with unit_of_work(write_lock=True):
-            done = checkout.cancel_own(enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym)
+            done = checkout.cancel_own(
+                enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym, exempt_reason=reason
+            )
             return 200, CancelOut().dump({"enrolment_id": enrolment_id, **done.as_dict()})
 
-    return _json(*idempotency.respond_once(current_user.id, CANCEL_ENDPOINT, key, body, cancel))
+    return _json(*idempotency.respond_once(current_user.id, CANCEL_ENDPOINT, key, payload, cancel))
+
+
+@bp.route("/enrolments/<int:enrolment_id>/exemption", methods=["POST"])
+@roles(Role.PROVIDER, Role.ADMIN)
+@bp.arguments(ExemptionDecisionRequest)
+@bp.response(200, SanctionOut)
+@bp.alt_response(
+    404, schema=ApiErrorSchema, description="없는 신청이거나 그 회차의 훈련기관이 아님 (enrolment_not_found)"
+)
+@bp.alt_response(409, schema=ApiErrorSchema, description="확인을 기다리는 면제 사유가 없음 (reason_not_pending)")
+@bp.doc(security=_SECURITY)
+def decide_exemption(body, enrolment_id: int):
+    """중도탈락 제재 면제 사유의 증빙 확인: accept (면제, 조기취업은 수료 인정) 또는 reject (지금 제재 적용)"""
+    read_models.decidable_enrolment(enrolment_id, role=current_user.role, provider_id=current_user.provider_id)
+    with unit_of_work(write_lock=True):
+        row = endings.decide_reason(
+            enrolment_id,
+            accept=body["decision"] == "accept",
+            on=kst_today(),
+            actor=current_user.pseudonym,
+            note=body["note"],
+        )
+        return read_models.sanction_document(row)
 
 
 @bp.route("/enrolments/<int:enrolment_id>", methods=["GET"])

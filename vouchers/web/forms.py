@@ -99,7 +99,17 @@ class EnrolForm(Form):
 
 
 class CancelForm(Form):
-    """Only the CSRF token: the enrolment is in the address."""
+    """The enrolment is in the address; a learner leaving after the free window may give an exempt reason."""
+
+    exempt_reason = SelectField(
+        "그만두는 사유",
+        validators=[Optional()],
+        description="조기취업, 질병·부상 같은 사유가 있으면 골라 주세요. 훈련기관이 증빙을 확인할 때까지 "
+        "제재가 보류되고, 확인되면 제재를 받지 않습니다.",
+    )
+
+    def set_reasons(self, reasons: dict[str, str]) -> None:
+        self.exempt_reason.choices = [("", "해당 없음")] + list(reasons.items())
 
 
 class DecisionForm(Form):

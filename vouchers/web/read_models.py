@@ -15,18 +15,20 @@ from datetime import date, datetime
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 
+from courses import calendar
 from courses.models import Run
 from courses.services import PUBLIC_STATUSES
 from hrdnet.access import Role
 from hrdnet.extensions import db
 from vouchers import errors
 from vouchers.cards import operations as cards
-from vouchers.cards.models import ApplicationStatus, Card, CardApplication, CardKind, Person
+from vouchers.cards import sanctions
+from vouchers.cards.models import ApplicationStatus, Card, CardApplication, CardKind, Person, Sanction, SanctionStatus
 from vouchers.cards.quote import Quote, quote
 from vouchers.cards.rules import CardRules, card_rules
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments import refunds, states
-from vouchers.enrolments.models import Enrolment
+from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
 from vouchers.payments import operations as payments
 from vouchers.payments.models import Payment, PaymentStatus
@@ -177,9 +179,11 @@ class ApplyPage:
 
     @property
     def top_up_text(self) -> str:
-        amounts = ", ".join(
-            f"{self.rules.top_up_labels[group]} {amount:,}원" for group, amount in self.rules.top_ups.items()
-        )
+        """The top-up groups by amount, each with the day it applies from (the groups change by year)."""
+        by_amount: dict[int, list[str]] = {}
+        for group in self.rules.top_up_groups.values():
+            by_amount.setdefault(group.amount, []).append(f"{group.label}({group.effective_from:%Y.%m.%d}부터)")
+        amounts = "; ".join(f"{', '.join(labels)} {amount:,}원" for amount, labels in by_amount.items())
         return f"남은 잔액이 {self.rules.top_up_when_below:,}원 미만이 되면 한 번 더 지원: {amounts}"
 
 
@@ -263,6 +267,7 @@ class EnrolPage:
     free_deadline: date  # the last day a withdrawal is free
     training_days: int
     rules: CardRules
+    first_penalty: int  # the first dropout's sanction on the schedule this run's account follows
 
 
 def enrol_page(run_id: int, user_id: int, today: date) -> EnrolPage:
@@ -271,9 +276,15 @@ def enrol_page(run_id: int, user_id: int, today: date) -> EnrolPage:
     if price is None:
         raise errors.PriceUnknown()
     rules = card_rules()
-    days = enrolments.training_days(run)
-    deadline = rules.free_withdrawal_deadline(run.start_date, days, remote=run.mode == "remote")
-    return EnrolPage(run, price, deadline, days, rules)
+    schedule = rules.sanctions[sanctions.track_of(price.account)]
+    return EnrolPage(
+        run,
+        price,
+        refunds.free_withdrawal_deadline(run, rules),
+        calendar.training_day_count(run),
+        rules,
+        schedule.penalties[0].amount,
+    )
 
 
 def payment_document(payment: Payment | None) -> dict | None:
@@ -339,6 +350,7 @@ def my_enrolments(user_id: int, page: int) -> tuple[Pagination, list[EnrolmentRo
 class CancelPage:
     row: EnrolmentRow
     preview: refunds.CancelPreview
+    reasons: dict[str, str]  # exempt reasons a learner may give when leaving (key → Korean label)
 
     @property
     def hold_released(self) -> int:
@@ -352,8 +364,84 @@ def cancel_page(enrolment_id: int, user_id: int, today: date) -> CancelPage:
         raise errors.IllegalTransition("이미 취소되었거나 끝난 수강 신청입니다.")
     run = db.session.get(Run, enrolment.run_id)
     return CancelPage(
-        EnrolmentRow(enrolment, run, payments.current_payment(enrolment.id)), refunds.preview_cancel(enrolment, today)
+        EnrolmentRow(enrolment, run, payments.current_payment(enrolment.id)),
+        refunds.preview_cancel(enrolment, today),
+        card_rules().exempt_reasons,
     )
+
+
+def cancelled_message(done) -> str:
+    """What the learner is told after cancelling (checkout.Cancelled)."""
+    preview = done.preview
+    outcome = {
+        EnrolmentStatus.DROPPED: "중도탈락으로 처리",
+        EnrolmentStatus.COMPLETED: "80%이상수료로 처리",
+    }.get(preview.outcome, "취소")
+    text = (
+        f"수강 신청을 {outcome}했습니다. {'카드로' if done.to_card else '사업 예산으로'} {done.card_back:,}원이 "
+        f"돌아가고, 자비부담금 {preview.self_pay_refund:,}원을 환불합니다."
+    )
+    if preview.sanction == "claimed":
+        text += " 그만두는 사유의 증빙을 훈련기관이 확인할 때까지 제재는 보류됩니다."
+    elif preview.sanction == "applied" and preview.penalty:
+        text += f" 중도탈락 제재로 {preview.penalty:,}원이 차감됩니다."
+    return text
+
+
+# -- who may decide an exempt reason (POST /api/v1/enrolments/<id>/exemption, /admin/exemptions) --------------
+
+
+def decidable_enrolment(enrolment_id: int, *, role: str, provider_id: int | None) -> Enrolment:
+    """The enrolment if this user may confirm or refuse its exempt reason: an admin, or staff of the run's
+    provider. Anyone else gets 'not found'."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise errors.EnrolmentNotFound()
+    run = db.session.get(Run, enrolment.run_id)
+    if role == Role.ADMIN or (
+        role == Role.PROVIDER and provider_id is not None and provider_id == run.course.provider_id
+    ):
+        return enrolment
+    raise errors.EnrolmentNotFound()
+
+
+def sanction_document(row: Sanction) -> dict:
+    return {
+        "enrolment_id": row.enrolment_id,
+        "status": row.status,
+        "reason": row.reason,
+        "penalty": row.penalty,
+        "deduction": row.deduction,
+        "suspended_until": row.suspended_until,
+    }
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    sanction: Sanction
+    enrolment: Enrolment
+    run: Run
+    reason_label: str
+
+
+def claimed_reasons(page: int) -> tuple[Pagination, list[ClaimRow]]:
+    """Exempt reasons waiting for their evidence to be checked, oldest first (the admin's queue)."""
+    found = db.paginate(
+        select(Sanction).where(Sanction.status == SanctionStatus.CLAIMED).order_by(Sanction.created_at, Sanction.id),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    labels = card_rules().exempt_reasons
+    rows = []
+    for sanction in found.items:
+        enrolment = db.session.get(Enrolment, sanction.enrolment_id)
+        rows.append(
+            ClaimRow(
+                sanction, enrolment, db.session.get(Run, enrolment.run_id), labels.get(sanction.reason, sanction.reason)
+            )
+        )
+    return found, rows
 
 
 # -- who may read an enrolment (GET /api/v1/enrolments/<id>) ----------------------------------------------------

@@ -22,6 +22,7 @@ from vouchers import checkout
 from vouchers.cards import identity_review
 from vouchers.cards import operations as cards
 from vouchers.cards.models import ApplicationStatus
+from vouchers.enrolments import endings
 from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.payments import operations as payments
 from vouchers.payments.models import PaymentStatus
@@ -174,16 +175,18 @@ def my_enrolments():
 def cancel(enrolment_id: int):
     page = read_models.cancel_page(enrolment_id, current_user.id, kst_today())
     form = CancelForm()
+    form.set_reasons(page.reasons)
     if not form.validate_on_submit():
         return _form_page("vouchers/cancel.html", form, page=page)
     with unit_of_work(write_lock=True):
-        done = checkout.cancel_own(enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym)
-    outcome = "중도탈락으로 처리" if done.preview.outcome == EnrolmentStatus.DROPPED else "취소"
-    flash(
-        f"수강 신청을 {outcome}했습니다. 카드로 {done.card_back:,}원이 돌아가고, 자비부담금 "
-        f"{done.preview.self_pay_refund:,}원을 환불합니다.",
-        "success",
-    )
+        done = checkout.cancel_own(
+            enrolment_id,
+            current_user.id,
+            today=kst_today(),
+            actor=current_user.pseudonym,
+            exempt_reason=form.exempt_reason.data or None,
+        )
+    flash(read_models.cancelled_message(done), "success")
     return redirect(url_for("vouchers.my_enrolments"))
 
 
@@ -226,6 +229,31 @@ def decide_application(application_id: int):
         )
     flash(f"신청 {application_id}번을 {'승인하고 카드를 발급' if form.approve else '반려'}했습니다.", "success")
     return redirect(url_for("vouchers.admin_applications"))
+
+
+@bp.get("/admin/exemptions")
+@roles(Role.ADMIN)
+def admin_exemptions():
+    found, rows = read_models.claimed_reasons(_page())
+    return render_template("vouchers/admin_exemptions.html", found=found, rows=rows, form=DecisionForm())
+
+
+@bp.post("/admin/exemptions/<int:enrolment_id>")
+@roles(Role.ADMIN)
+def decide_exemption(enrolment_id: int):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(sum(form.errors.values(), [])) if form.errors else "입력 내용을 확인해 주세요.", "error")
+        return redirect(url_for("vouchers.admin_exemptions")), 303
+    with unit_of_work(write_lock=True):
+        endings.decide_reason(
+            enrolment_id, accept=form.approve, on=kst_today(), actor=current_user.pseudonym, note=form.reason.data or ""
+        )
+    flash(
+        f"수강 신청 {enrolment_id}번의 면제 사유를 {'인정해 제재를 면제' if form.approve else '인정하지 않고 제재를 적용'}했습니다.",
+        "success",
+    )
+    return redirect(url_for("vouchers.admin_exemptions"))
 
 
 @bp.get("/admin/identity-links")

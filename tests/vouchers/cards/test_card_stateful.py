@@ -1,18 +1,22 @@
 """Random sequences of everything a card goes through, through the real services (Hypothesis).
 
 Issue, top-up, enrol in runs of four programmes (general C0061 classroom and remote, KDT C0104, K-Digital
-Credit C0105), pay, cancel on a chosen day (before the start, in the free window, after it, with or without an
-exempt reason), hold expiry, the start job, attendance, settlement, completion and card expiry, with the clock
-moving forward. A small model predicts every outcome (which refusal, which status, which penalty, how much
-comes back to which card); after every step:
+Credit C0105) with real calendars (weekdays without public holidays, or the feed's day count), pay, attendance
+marks with days left unmarked, unit periods ending and settled by the worker, cancel on a chosen day (before the
+start, in the free window, after it, with or without an exempt reason), the provider's decision on a reason,
+completion decided by the worker after the run, hold expiry, card expiry and new cards, with the clock moving
+forward. A small model predicts every outcome (which refusal, which status, which sanction); after every step:
 
 - the ledger verifies (every transfer balances, cached balances equal their entries) and so does the audit log;
-- no card account is below zero, and for every card
-  limit + top-ups = available + held + spent (captured − refunded + penalties) + expired, every term ≥ 0;
-- each run's local seat count is exactly the enrolments holding a seat: taken on enrolling, given back on hold
-  expiry and on a withdrawal before the start date (or before payment), kept otherwise;
-- each enrolment's status is the model's, its hold is pending exactly while it is held, and each provider's
-  payable account holds exactly what it is still owed for paid, unfinished enrolments (fee − settled).
+  no card account is below zero, and for every card
+  limit + top-ups = available + held + spent (captured − refunded + deducted + penalties) + expired;
+- every settled unit period paid the provider exactly what its attendance earned, recomputed here from the
+  marks, the run's calendar and the day the learner left (unmarked days and days after leaving are absences);
+  every finished enrolment gave back the whole government share it did not pay for a period, and each
+  provider's payable account holds exactly what it is still owed for paid, unfinished enrolments;
+- every applied sanction was charged in full (taken from the card, or owed), nothing is charged for a claimed or
+  waived one, no one owes money while their current card has some, and each run's seats, each enrolment's
+  status and hold agree with the model.
 
 One app and database per test; each example makes its own learners and runs (global jobs such as expire_due or
 expire_cards also touch earlier examples' rows, which the invariants do not look at).
@@ -21,7 +25,6 @@ expire_cards also touch earlier examples' rows, which the invariants do not look
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -32,6 +35,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
+from courses import calendar
 from courses.models import Run
 from hrdnet import audit
 from hrdnet.db import unit_of_work
@@ -39,18 +43,20 @@ from hrdnet.extensions import db
 from tests.support.vouchers import ACTOR, VoucherWorld
 from vouchers import checkout, errors
 from vouchers.cards import operations as cards
-from vouchers.cards.models import Card, CardKind
-from vouchers.cards.rules import card_rules
-from vouchers.enrolments import attendance
+from vouchers.cards import sanctions
+from vouchers.cards.models import Card, CardKind, Sanction
+from vouchers.cards.rules import add_months, card_rules
+from vouchers.enrolments import attendance, endings
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Enrolment, EnrolmentStatus, Settlement
 from vouchers.ledger import operations as ledger
-from vouchers.ledger.models import Account, AccountKind
+from vouchers.ledger.models import Account, AccountKind, Transfer
 
 S = EnrolmentStatus
 BASE = date(2027, 3, 2)
 RULES = card_rules()
-TRAINING_DAYS = 80  # the catalog factory's Run.days
+RATE = Fraction(str(RULES.completion_rate))
+LIVE = (S.APPLIED, S.HELD, S.CONFIRMED, S.IN_TRAINING)
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,12 @@ class RunSpec:
     capacity: int
     start_offset: int
     days: int  # calendar days after the start to the end date
+    feed_days: int | None  # the feed's training-day count (None: weekdays without public holidays)
     employment: float | None = None
     mode: str = "classroom"
 
     def price(self, exempt: bool) -> tuple[int, int, str]:
-        """(self_pay, card_draw, account) for a learner, exempt or not (courses/data/pricing_rules.toml)."""
+        """(self_pay, card_draw, account) for an unemployed learner, exempt or not (pricing_rules.toml)."""
         if self.programme == "C0104":
             return self.fee // 10, 0, "none"  # 2026 tiers: 10 %, the programme budget pays
         if self.programme == "C0105":
@@ -74,16 +81,20 @@ class RunSpec:
         self_pay = 0 if exempt else self.fee * percent // 100
         return self_pay, self.fee - self_pay, "card"
 
+    @property
+    def track(self) -> str:
+        return "kdigital" if self.programme == "C0105" else "card"
+
 
 RUNS = (
-    RunSpec("C0061", 1_000_000, 3, 10, 59, employment=75.0),  # 150,000 / 850,000
-    RunSpec("C0061", 400_000, 2, 16, 29, employment=45.0, mode="remote"),  # 180,000 / 220,000
-    RunSpec("C0104", 2_000_000, 4, 12, 59),  # KDT: 200,000 / programme budget 1,800,000
-    RunSpec("C0105", 450_000, 3, 7, 29),  # K-Digital Credit: 45,000 / 405,000
+    RunSpec("C0061", 1_000_000, 3, 10, 59, None, employment=75.0),  # 150,000 / 850,000, weekdays only
+    RunSpec("C0061", 400_000, 2, 16, 29, 20, employment=45.0, mode="remote"),  # 180,000 / 220,000
+    RunSpec("C0104", 2_000_000, 4, 12, 59, None),  # KDT: 200,000 / programme budget 1,800,000
+    RunSpec("C0105", 450_000, 3, 7, 29, 20),  # K-Digital Credit: 45,000 / 405,000
 )
 LEGAL = st.sampled_from([True, True, True, False])  # pick an enrolment the operation applies to, mostly
 EXEMPT_GROUPS = {"kua_type1", "basic_livelihood"}
-GROUPS = [(), ("basic_livelihood",), ("disabled",), ("kua_type1", "near_poor")]
+GROUPS = [(), ("basic_livelihood",), ("disabled",), ("kua_type1", "disabled")]
 MARKS = {
     "present": lambda n: ["present"] * n,
     "lates": lambda n: (["late"] * 6 + ["present"] * n)[:n],
@@ -100,7 +111,8 @@ class Learner:
     card_id: int
     kdigital_id: int | None
     topped: bool = False
-    dropouts: int = 0
+    counted: dict[str, int] = field(default_factory=lambda: {"card": 0, "kdigital": 0})
+    kdt_dropout: bool = False  # a counted KDT dropout since the current card was issued
 
 
 @dataclass
@@ -114,12 +126,15 @@ class Taken:
     account: str
     card_id: int
     seat: bool = True
+    paid: bool = False
     marks: dict[date, str] = field(default_factory=dict)
-    settled: set[int] = field(default_factory=set)
+    left_on: date | None = None
+    sanction: str | None = None  # applied | claimed | waived
+    reason: str | None = None
 
 
-def truncate(amount: Fraction | int) -> int:
-    return math.floor(Fraction(amount) / RULES.settlement_rounding) * RULES.settlement_rounding
+def truncate(amount: int) -> int:
+    return amount // RULES.settlement_rounding * RULES.settlement_rounding
 
 
 def posted(fn, *args, **kwargs):
@@ -145,25 +160,68 @@ class CardMachine(RuleBasedStateMachine):
         self.learners: list[Learner] = []
         self.taken: list[Taken] = []
         self.keys = itertools.count()
-        self.runs = [
+        runs = [
             self.world.run(
                 programme=spec.programme,
                 fee=spec.fee,
                 capacity=spec.capacity,
                 start=BASE + timedelta(days=spec.start_offset),
                 days=spec.days,
+                feed_days=spec.feed_days,
                 employment_rate_3m=spec.employment,
                 mode=spec.mode,
             )
             for spec in RUNS
         ]
-        self.run_ids = [r.id for r in self.runs]
-        self.starts = [r.start_date for r in self.runs]
-        self.ends = [r.end_date for r in self.runs]
-        self.providers = [r.course.provider_id for r in self.runs]
-        self.periods = [attendance.periods(r) for r in self.runs]
+        self.run_ids = [r.id for r in runs]
+        self.starts = [r.start_date for r in runs]
+        self.ends = [r.end_date for r in runs]
+        self.providers = [r.course.provider_id for r in runs]
+        self.calendars = [calendar.training_days(r) for r in runs]
+        self.periods = [self.unit_periods(r.start_date, r.end_date) for r in runs]
+        self.deadlines = [
+            RULES.free_withdrawal_deadline(r.start_date, r.end_date, len(days), remote=spec.mode == "remote")
+            for r, days, spec in zip(runs, self.calendars, RUNS, strict=True)
+        ]
         self.issue(groups=(), limit=3_000_000, valid_for=1500, kdigital=True)
         self.issue(groups=("basic_livelihood",), limit=900_000, valid_for=40, kdigital=False)
+
+    # -- the model's own arithmetic (never the code under test) --
+
+    @staticmethod
+    def unit_periods(start: date, end: date) -> list[tuple[int, date, date]]:
+        result, number, first = [], 1, start
+        while first <= end:
+            last = min(add_months(start, number * RULES.settlement_period_months) - timedelta(days=1), end)
+            result.append((number, first, last))
+            number, first = number + 1, last + timedelta(days=1)
+        return result
+
+    def attendance_of(self, taken: Taken, first: date, last: date, left_on: date | None) -> tuple[int, int]:
+        """(scheduled days, attended days) from first to last: unmarked days and days after leaving absent."""
+        days = [day for day in self.calendars[taken.run] if first <= day <= last]
+        absences = lates = 0
+        for day in days:
+            mark = None if left_on is not None and day >= left_on else taken.marks.get(day)
+            if mark in (None, "absent"):
+                absences += 1
+            elif mark in ("late", "early_leave"):
+                lates += 1
+        return len(days), len(days) - absences - lates // RULES.lates_per_absence
+
+    def earned(self, taken: Taken, number: int, left_on: date | None) -> int:
+        """What unit period `number` is worth to the provider from its attendance."""
+        _n, first, last = self.periods[taken.run][number - 1]
+        scheduled, attended = self.attendance_of(taken, first, last, left_on)
+        gov = RUNS[taken.run].fee - taken.self_pay
+        share = truncate(gov * scheduled // len(self.calendars[taken.run]))
+        if not scheduled or Fraction(attended, scheduled) >= RATE:
+            return share
+        return truncate(share * attended // scheduled)
+
+    def reaches(self, taken: Taken, left_on: date | None) -> bool:
+        scheduled, attended = self.attendance_of(taken, date.min, date.max, left_on)
+        return Fraction(attended, scheduled) >= RATE
 
     # -- helpers --
 
@@ -175,9 +233,6 @@ class CardMachine(RuleBasedStateMachine):
             self.now += timedelta(days=(day - self.today).days)
             self.today = day
 
-    def deadline(self, index: int) -> date:
-        return RULES.free_withdrawal_deadline(self.starts[index], TRAINING_DAYS, remote=RUNS[index].mode == "remote")
-
     def pick(self, items, i):
         return items[i % len(items)]
 
@@ -187,10 +242,40 @@ class CardMachine(RuleBasedStateMachine):
         return self.pick(candidates or self.taken, i)
 
     def live(self, learner: Learner, index: int) -> bool:
-        return any(
-            t.learner is learner and t.run == index and t.status in (S.APPLIED, S.HELD, S.CONFIRMED, S.IN_TRAINING)
-            for t in self.taken
-        )
+        return any(t.learner is learner and t.run == index and t.status in LIVE for t in self.taken)
+
+    def periods_settled(self, taken: Taken) -> dict[int, int]:
+        rows = db.session.scalars(
+            select(Settlement).where(Settlement.enrolment_id == taken.id, Settlement.period >= 1)
+        ).all()
+        return {row.period: row.amount for row in rows}
+
+    def sanction_applies(self, taken: Taken, outcome: EnrolmentStatus, on: date, exempt: str | None) -> str | None:
+        """The sanction the model expects for an ending, counting it when applied."""
+        spec = RUNS[taken.run]
+        if outcome.value not in RULES.sanctions[spec.track].outcomes:
+            return None
+        if outcome == S.DROPPED and spec.programme == "C0104" and (on - self.starts[taken.run]).days < 3:
+            return "waived"  # KDT: leaving by day 3 of the first week
+        if outcome == S.DROPPED and exempt:
+            return "claimed"
+        return "applied"
+
+    def apply_sanction(self, taken: Taken, on: date, outcome: EnrolmentStatus) -> None:
+        spec, learner = RUNS[taken.run], taken.learner
+        learner.counted[spec.track] += 1
+        penalty = RULES.sanctions[spec.track].penalty_for(learner.counted[spec.track])
+        enrolment = enrolments.get(taken.id)
+        assert enrolment.penalty == penalty.amount
+        deduction = sum(self.periods_settled(taken).values()) if spec.programme == "C0104" else 0
+        assert enrolment.deducted == (deduction if outcome == S.DROPPED else 0)
+        if spec.programme == "C0104" and outcome == S.DROPPED:
+            # no new KDT course until a card issued after the day the learner left
+            learner.kdt_dropout |= taken.left_on >= self.card(learner.card_id).issued_on
+        main = self.card(learner.card_id)
+        if penalty.suspend_days and main.closed_on is None:
+            assert main.suspended_until >= on + timedelta(days=penalty.suspend_days)
+        taken.sanction = "applied"
 
     # -- cards --
 
@@ -211,6 +296,16 @@ class CardMachine(RuleBasedStateMachine):
         self.learners.append(Learner(user.id, user.person_id, frozenset(groups), card.id, kd))
         assert cards.figures(card.id).issued == limit
 
+    @precondition(lambda self: any(self.card(learner.card_id).closed_on for learner in self.learners))
+    @rule(i=st.integers(0, 99))
+    def renew(self, i):
+        """A learner whose card lapsed is issued a new one: it pays what they owe and inherits a suspension."""
+        learner = self.pick([x for x in self.learners if self.card(x.card_id).closed_on], i)
+        owed = sanctions.owed(learner.person_id, "card")
+        card = posted(cards.issue_card, learner.person_id, kind=CardKind.CARD, today=self.today, actor=ACTOR)
+        learner.card_id, learner.topped, learner.kdt_dropout = card.id, False, False
+        assert cards.figures(card.id).available == RULES.card_limit - min(owed, RULES.card_limit)
+
     @precondition(lambda self: self.learners)
     @rule(i=st.integers(0, 99), group=st.sampled_from(["basic_livelihood", "disabled", "kua_type1", "near_poor"]))
     def top_up(self, i, group):
@@ -220,7 +315,7 @@ class CardMachine(RuleBasedStateMachine):
             card.status_on(self.today) == "active"
             and group in learner.groups
             and not learner.topped
-            and available(card.id) < RULES.top_up_when_below
+            and card.limit_amount - cards.figures(card.id).used < RULES.top_up_when_below
         )
         if not allowed:
             with pytest.raises(errors.TopUpNotAllowed):
@@ -269,7 +364,7 @@ class CardMachine(RuleBasedStateMachine):
     # -- enrolling and paying --
 
     def expected_refusal(self, learner: Learner, index: int, draw: int, account: str):
-        if self.today > self.starts[index]:
+        if self.today >= self.starts[index]:  # the default application window closes the day before the start
             return errors.EnrolmentClosed
         if sum(t.seat for t in self.taken if t.run == index) >= RUNS[index].capacity:
             # a full run is reported before anything about the learner's cards
@@ -288,6 +383,8 @@ class CardMachine(RuleBasedStateMachine):
                 return errors.CardExpired
         if account == "kdigital" and paying is None:
             return errors.NoKDigitalAccount
+        if RUNS[index].programme == "C0104" and learner.kdt_dropout:
+            return errors.KdtAfterDropout
         if draw > available((paying or main).id):
             return errors.InsufficientBalance
         if self.live(learner, index):
@@ -302,29 +399,14 @@ class CardMachine(RuleBasedStateMachine):
         self_pay, draw, account = spec.price(exempt=bool(learner.groups & EXEMPT_GROUPS))
         refusal = self.expected_refusal(learner, index, draw, account)
         key = f"m-{next(self.keys)}"
+        arguments = dict(request_key=key, now=self.now, today=self.today, actor=ACTOR)
         if refusal is not None:
             with pytest.raises(refusal):
-                posted(
-                    enrolments.enrol,
-                    learner.user_id,
-                    self.run_ids[index],
-                    request_key=key,
-                    now=self.now,
-                    today=self.today,
-                    actor=ACTOR,
-                )
+                posted(enrolments.enrol, learner.user_id, self.run_ids[index], **arguments)
             return
         paying_id = learner.kdigital_id if account == "kdigital" else learner.card_id
         before = available(paying_id)
-        enrolment = posted(
-            enrolments.enrol,
-            learner.user_id,
-            self.run_ids[index],
-            request_key=key,
-            now=self.now,
-            today=self.today,
-            actor=ACTOR,
-        )
+        enrolment = posted(enrolments.enrol, learner.user_id, self.run_ids[index], **arguments)
         assert (enrolment.status, enrolment.self_pay, enrolment.card_draw, enrolment.account) == (
             S.HELD,
             self_pay,
@@ -332,31 +414,29 @@ class CardMachine(RuleBasedStateMachine):
             account,
         )
         assert enrolment.fee == self_pay + enrolment.government_share == spec.fee
-        assert enrolment.expires_at == self.now + timedelta(minutes=RULES.hold_minutes)
+        assert enrolment.training_days == len(self.calendars[index])
         assert available(paying_id) == before - draw
-        assert (
-            posted(
-                enrolments.enrol,
-                learner.user_id,
-                self.run_ids[index],
-                request_key=key,
-                now=self.now,
-                today=self.today,
-                actor=ACTOR,
-            ).id
-            == enrolment.id
-        )  # a retry makes nothing new
+        again = posted(enrolments.enrol, learner.user_id, self.run_ids[index], **arguments)
+        assert again.id == enrolment.id  # a retry makes nothing new
         self.taken.append(Taken(enrolment.id, learner, index, S.HELD, self_pay, draw, account, paying_id))
         if pay:
             self._pay(self.taken[-1])
 
     def _pay(self, taken: Taken) -> None:
+        """Pay the co-payment; a card suspended or expired since the hold is never drawn: the payment is
+        refunded and the enrolment rejected (with nothing to pay, confirming is refused outright)."""
+        usable = not taken.draw or self.card(taken.card_id).status_on(self.today) == "active"
+        if not usable and not taken.self_pay:
+            with pytest.raises((errors.CardSuspended, errors.CardExpired)):
+                posted(checkout.begin, enrolments.get(taken.id), actor=ACTOR, today=self.today)
+            return
         with unit_of_work(write_lock=True):
-            payment = checkout.begin(enrolments.get(taken.id), actor=ACTOR)
+            payment = checkout.begin(enrolments.get(taken.id), actor=ACTOR, today=self.today)
             payment_id = payment.id if payment else None
         if payment_id is not None:
-            checkout.process(payment_id, actor=ACTOR)
-        taken.status = S.CONFIRMED
+            checkout.process(payment_id, actor=ACTOR, today=self.today)
+        taken.status = S.CONFIRMED if usable else S.REJECTED
+        taken.seat = taken.paid = usable
 
     @precondition(lambda self: self.taken)
     @rule(i=st.integers(0, 99), legal=LEGAL)
@@ -365,12 +445,66 @@ class CardMachine(RuleBasedStateMachine):
         if taken.status == S.HELD:
             self._pay(taken)
         elif taken.status in (S.CONFIRMED, S.IN_TRAINING, S.COMPLETED):
-            posted(enrolments.confirm, taken.id, actor=ACTOR)  # a retry: nothing happens
+            posted(enrolments.confirm, taken.id, actor=ACTOR, on=self.today)  # a retry: nothing happens
         else:
             with pytest.raises(errors.IllegalTransition):
-                posted(enrolments.confirm, taken.id, actor=ACTOR)
+                posted(enrolments.confirm, taken.id, actor=ACTOR, on=self.today)
 
-    # -- cancelling and dropping out --
+    # -- attendance and the worker's settlements --
+
+    @precondition(lambda self: self.taken)
+    @rule(
+        i=st.integers(0, 99),
+        legal=LEGAL,
+        period=st.integers(1, 2),
+        pattern=st.sampled_from(sorted(MARKS)),
+        gaps=st.sampled_from([0, 0, 3, 7]),
+    )
+    def attend(self, i, legal, period, pattern, gaps):
+        """The provider marks the scheduled days of a unit period that have come, leaving every `gaps`-th
+        unmarked (0: none)."""
+        taken = self.choose(i, legal, (S.CONFIRMED, S.IN_TRAINING))
+        number, first, last = self.pick(self.periods[taken.run], period - 1)
+        days = [day for day in self.calendars[taken.run] if first <= day <= min(last, self.today)]
+        if gaps:
+            days = [day for n, day in enumerate(days) if n % gaps]
+        if not days:
+            return
+        marks = MARKS[pattern](len(days))
+        if taken.status not in (S.CONFIRMED, S.IN_TRAINING) or number in self.periods_settled(taken):
+            with pytest.raises(errors.AttendanceInvalid):
+                posted(attendance.record, taken.id, days[0], marks[0], actor=ACTOR, today=self.today)
+            return
+        with unit_of_work(write_lock=True):
+            for day, mark in zip(days, marks, strict=True):
+                attendance.record(taken.id, day, mark, actor=ACTOR, today=self.today)
+        taken.marks.update(zip(days, marks, strict=True))
+
+    @rule()
+    def settle_due(self):
+        """The worker settles every ended unit period of enrolments in training (the invariant checks the sums)."""
+        due = {
+            (t.id, n)
+            for t in self.taken
+            if t.status == S.IN_TRAINING
+            for n, _first, last in self.periods[t.run]
+            if last < self.today and n not in self.periods_settled(t)
+        }
+        assert posted(attendance.settle_due, self.today) >= len(due)
+
+    @rule()
+    def complete_due(self):
+        """The worker decides completion of every paid enrolment whose run ended: 수료 or 미수료."""
+        due = [t for t in self.taken if t.status in (S.CONFIRMED, S.IN_TRAINING) and self.ends[t.run] < self.today]
+        while posted(endings.complete_due, self.today) == 200:
+            pass
+        for taken in due:
+            outcome = S.COMPLETED if self.reaches(taken, None) else S.INCOMPLETE
+            taken.status = outcome
+            if self.sanction_applies(taken, outcome, self.today, None) == "applied":
+                self.apply_sanction(taken, self.today, outcome)
+
+    # -- leaving -------------------------------------------------------------------------------------------------
 
     @precondition(lambda self: self.taken)
     @rule(
@@ -382,161 +516,75 @@ class CardMachine(RuleBasedStateMachine):
     )
     def cancel(self, i, legal, when, late, exempt):
         taken = self.choose(i, legal, (S.HELD, S.CONFIRMED, S.IN_TRAINING))
-        start, deadline = self.starts[taken.run], self.deadline(taken.run)
+        start, deadline = self.starts[taken.run], self.deadlines[taken.run]
         self.move_to(
             {"before": start - timedelta(days=1), "window": deadline, "after": deadline + timedelta(days=late)}[when]
         )
         on = self.today
-        if taken.status not in (S.HELD, S.CONFIRMED, S.IN_TRAINING):
+        if taken.status not in LIVE:
             with pytest.raises(errors.IllegalTransition):
                 posted(checkout.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
             return
-        enrolment = enrolments.get(taken.id)
-        gov, settled = enrolment.government_share, enrolments.settled_amount(taken.id)
-        main = self.card(taken.learner.card_id)
-        main_open = main.closed_on is None
-        main_before = available(main.id)
-        paid, free = taken.status != S.HELD, on <= deadline
-        dropout = paid and not free
+        paid = taken.status != S.HELD
+        if paid and on > self.ends[taken.run]:
+            with pytest.raises(errors.CourseEnded):
+                posted(checkout.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
+            return
+        gov = RUNS[taken.run].fee - taken.self_pay
+        settled_before = self.periods_settled(taken)
         preview = posted(checkout.cancel, taken.id, on=on, actor=ACTOR, exempt_reason=exempt)
         enrolment = enrolments.get(taken.id)
-        assert preview.outcome == (S.DROPPED if dropout else S.WITHDRAWN)
-        assert enrolment.status == preview.outcome
         if not paid:
-            assert (enrolment.card_returned, enrolment.self_pay_refunded, enrolment.penalty) == (0, 0, 0)
-        elif free:
-            assert (enrolment.card_returned, enrolment.self_pay_refunded, enrolment.penalty) == (gov, taken.self_pay, 0)
+            assert (preview.outcome, enrolment.card_returned, enrolment.self_pay_refunded) == (S.WITHDRAWN, 0, 0)
+        elif on <= deadline:
+            settled = sum(settled_before.values())
+            assert (preview.outcome, preview.free) == (S.WITHDRAWN, True)
+            assert (enrolment.card_returned, enrolment.self_pay_refunded) == (gov - settled, taken.self_pay)
         else:
-            span = (self.ends[taken.run] - start).days + 1
-            trained = min(TRAINING_DAYS, TRAINING_DAYS * min((on - start).days, span) // span)
-            gov_trained = max(settled, truncate(Fraction(gov * trained, TRAINING_DAYS)))
-            refund = truncate(Fraction(taken.self_pay * (TRAINING_DAYS - trained), TRAINING_DAYS))
-            assert (preview.trained_days, enrolment.card_returned, enrolment.self_pay_refunded) == (
-                trained,
-                gov - gov_trained,
-                refund,
+            earned = sum(
+                settled_before.get(n) if n in settled_before else self.earned(taken, n, on)
+                for n, _first, _last in self.periods[taken.run]
             )
-            kdt = gov_trained if taken.account == "none" else 0
-            penalty, suspend = (0, 0)
-            if exempt is None:
-                rule_row = RULES.penalty_for(taken.learner.dropouts + 1)
-                penalty, suspend = rule_row.amount, rule_row.suspend_days
-                taken.learner.dropouts += 1
-            assert (preview.penalty, preview.suspend_days, preview.kdt_card_draw) == (penalty, suspend, kdt)
-            if main_open:
-                room = main_before + (gov - gov_trained if taken.draw and taken.card_id == main.id else 0)
-                kdt_taken = min(kdt, room)
-                penalty_taken = min(penalty, room - kdt_taken)
-                assert enrolment.penalty == kdt_taken + penalty_taken
-                assert available(main.id) == room - kdt_taken - penalty_taken
-                if suspend and (penalty or kdt):
-                    assert self.card(main.id).suspended_until >= on + timedelta(days=suspend)
-            else:
-                assert enrolment.penalty == 0
+            total = len(self.calendars[taken.run])
+            trained = sum(day < on for day in self.calendars[taken.run])
+            completed = self.reaches(taken, on)
+            refund = 0 if completed else truncate(taken.self_pay * (total - trained) // total)
+            assert preview.outcome == (S.COMPLETED if completed else S.DROPPED)
+            assert (preview.trained_days, preview.self_pay_refund, preview.card_return) == (
+                trained,
+                refund,
+                gov - earned,
+            )
+            assert (enrolment.card_returned, enrolment.self_pay_refunded) == (gov - earned, refund)
+            taken.left_on = on
+            if not completed:
+                taken.sanction = self.sanction_applies(taken, S.DROPPED, on, exempt)
+                taken.reason = exempt if taken.sanction == "claimed" else None
+                assert preview.sanction == taken.sanction
+                if taken.sanction == "applied":
+                    self.apply_sanction(taken, on, S.DROPPED)
+        assert enrolment.status == preview.outcome
         taken.status = preview.outcome
         if not paid or on < start:
             taken.seat = False
 
-    # -- attendance, settlement, completion --
-
     @precondition(lambda self: self.taken)
-    @rule(i=st.integers(0, 99), legal=LEGAL, period=st.integers(1, 2), pattern=st.sampled_from(sorted(MARKS)))
-    def attend(self, i, legal, period, pattern):
-        taken = self.choose(i, legal, (S.CONFIRMED, S.IN_TRAINING))
-        number, first, last = self.pick(self.periods[taken.run], period - 1)
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        marks = MARKS[pattern](len(days))
-        if taken.status not in (S.CONFIRMED, S.IN_TRAINING) or number in taken.settled:
-            with pytest.raises(errors.AttendanceInvalid):
-                posted(attendance.record, taken.id, days[0], marks[0], actor=ACTOR)
+    @rule(i=st.integers(0, 99), legal=LEGAL, accept=st.booleans())
+    def decide_reason(self, i, legal, accept):
+        """The provider confirms or refuses the evidence of the reason a learner gave when leaving."""
+        claimed = [t for t in self.taken if t.sanction == "claimed"] if legal else []
+        taken = self.pick(claimed or self.taken, i)
+        if taken.sanction != "claimed":
+            with pytest.raises(errors.ReasonNotPending):
+                posted(endings.decide_reason, taken.id, accept=accept, on=self.today, actor=ACTOR)
             return
-        with unit_of_work(write_lock=True):
-            for day, mark in zip(days, marks, strict=True):
-                attendance.record(taken.id, day, mark, actor=ACTOR)
-        taken.marks.update(zip(days, marks, strict=True))
-
-    def rate(self, taken: Taken, first: date | None = None, last: date | None = None) -> tuple[int, Fraction]:
-        marks = [m for d, m in taken.marks.items() if first is None or first <= d <= last]
-        if not marks:
-            return 0, Fraction(1)
-        absences = marks.count("absent") + (marks.count("late") + marks.count("early_leave")) // RULES.lates_per_absence
-        return len(marks), Fraction(len(marks) - absences, len(marks))
-
-    def check_settlement(self, taken: Taken, number: int) -> None:
-        row = db.session.scalar(
-            select(Settlement).where(Settlement.enrolment_id == taken.id, Settlement.period == number)
-        )
-        assert row is not None
-        _n, first, last = self.periods[taken.run][number - 1]
-        gov = RUNS[taken.run].fee - taken.self_pay
-        span = (self.ends[taken.run] - self.starts[taken.run]).days + 1
-        share = Fraction(gov * ((last - first).days + 1), span)
-        _days, rate = self.rate(taken, first, last)
-        expected = truncate(share if rate >= Fraction(RULES.completion_rate).limit_denominator() else share * rate)
-        assert expected - RULES.settlement_rounding <= row.amount <= expected  # (float rounding: see test_lifecycle)
-        taken.settled.add(number)
-
-    @rule()
-    def settle_due(self):
-        due = [
-            (t, n)
-            for t in self.taken
-            if t.status == S.IN_TRAINING
-            for n, first, last in self.periods[t.run]
-            if last < self.today and n not in t.settled and self.rate(t, first, last)[0]
-        ]
-        posted(attendance.settle_due, self.today)
-        for taken, number in due:
-            self.check_settlement(taken, number)
-
-    @precondition(lambda self: self.taken)
-    @rule(i=st.integers(0, 99), legal=LEGAL, period=st.integers(1, 2))
-    def settle_period(self, i, legal, period):
-        taken = self.choose(i, legal, (S.IN_TRAINING,))
-        number, first, last = self.pick(self.periods[taken.run], period - 1)
-        if last >= self.today:
-            return  # only ended periods are settled (the worker and the command do the same)
-        if number in taken.settled:
-            before = db.session.scalar(select(func.count()).select_from(Settlement))
-            posted(attendance.settle_period, taken.id, number, actor=ACTOR)
-            assert db.session.scalar(select(func.count()).select_from(Settlement)) == before
-        elif taken.status not in (S.IN_TRAINING, S.COMPLETED):
-            with pytest.raises(errors.IllegalTransition):
-                posted(attendance.settle_period, taken.id, number, actor=ACTOR)
-        elif not self.rate(taken, first, last)[0]:
-            with pytest.raises(errors.AttendanceInvalid):
-                posted(attendance.settle_period, taken.id, number, actor=ACTOR)
+        posted(endings.decide_reason, taken.id, accept=accept, on=self.today, actor=ACTOR, note="증빙 확인")
+        if accept:
+            taken.sanction = "waived"
+            if taken.reason in RULES.completion_reasons:
+                taken.status = S.COMPLETED
         else:
-            posted(attendance.settle_period, taken.id, number, actor=ACTOR)
-            self.check_settlement(taken, number)
-
-    @precondition(lambda self: self.taken)
-    @rule(i=st.integers(0, 99), legal=LEGAL, wait=st.sampled_from([False, False, False, True]))
-    def complete(self, i, legal, wait):
-        taken = self.choose(i, legal, (S.IN_TRAINING,))
-        end = self.ends[taken.run]
-        if wait:
-            self.move_to(end + timedelta(days=1))
-        days, rate = self.rate(taken)
-        if self.today <= end:
-            expected = errors.IllegalTransition
-        elif days == 0 or rate < Fraction(RULES.completion_rate).limit_denominator():
-            expected = errors.CompletionNotReached
-        elif taken.status != S.IN_TRAINING:
-            expected = errors.IllegalTransition
-        else:
-            expected = None
-        if expected is not None:
-            with pytest.raises(expected):
-                posted(attendance.complete, taken.id, on=self.today, actor=ACTOR)
-            return
-        posted(attendance.complete, taken.id, on=self.today, actor=ACTOR)
-        taken.status = S.COMPLETED
-        for number, first, last in self.periods[taken.run]:
-            if number not in taken.settled and self.rate(taken, first, last)[0]:
-                self.check_settlement(taken, number)
-        enrolment = enrolments.get(taken.id)
-        assert enrolment.card_returned == enrolment.government_share - enrolments.settled_amount(taken.id)
+            self.apply_sanction(taken, self.today, S.DROPPED)
 
     # -- after every step --
 
@@ -558,16 +606,24 @@ class CardMachine(RuleBasedStateMachine):
                 assert f.balanced, f
 
     @invariant()
-    def seats_statuses_holds_and_providers_agree_with_the_model(self):
+    def providers_are_paid_exactly_what_attendance_earned(self):
         db.session.expire_all()
-        rows = {
-            e.id: e for e in db.session.scalars(select(Enrolment).where(Enrolment.id.in_([t.id for t in self.taken])))
-        }
-        for index, run_id in enumerate(self.run_ids):
-            run = db.session.get(Run, run_id)
-            assert run.local_enrolled == sum(t.seat for t in self.taken if t.run == index)
+        for taken in self.taken:
+            settled = self.periods_settled(taken)
+            for number, amount in settled.items():
+                assert amount == self.earned(taken, number, taken.left_on), (taken, number)
+            if taken.paid and taken.status in (S.WITHDRAWN, S.DROPPED, S.COMPLETED, S.INCOMPLETE):
+                enrolment = enrolments.get(taken.id)
+                final = db.session.scalar(
+                    select(func.coalesce(func.sum(Settlement.amount), 0)).where(
+                        Settlement.enrolment_id == taken.id, Settlement.period == 0
+                    )
+                )
+                assert enrolment.card_returned + sum(settled.values()) == enrolment.government_share, taken
+                assert enrolment.self_pay_refunded + final == enrolment.self_pay, taken
+        for index in range(len(self.run_ids)):
             owed = sum(
-                RUNS[index].fee - enrolments.settled_amount(t.id)
+                RUNS[index].fee - sum(self.periods_settled(t).values())
                 for t in self.taken
                 if t.run == index and t.status in (S.CONFIRMED, S.IN_TRAINING)
             )
@@ -580,12 +636,42 @@ class CardMachine(RuleBasedStateMachine):
                 )
             )
             assert (ledger.balance(paid_out.id) if paid_out else 0) == settled
+
+    @invariant()
+    def sanctions_are_charged_in_full_and_debts_collected(self):
+        for taken in self.taken:
+            row = sanctions.of_enrolment(taken.id)
+            assert (row.status if row else None) == taken.sanction, taken
+            charged = db.session.scalar(
+                select(func.coalesce(func.sum(Transfer.total), 0)).where(
+                    Transfer.key.in_([f"enrolment:{taken.id}:penalty", f"enrolment:{taken.id}:deduction"])
+                )
+            )
+            expected = row.penalty + row.deduction if row is not None and row.status == "applied" else 0
+            assert charged == expected, (taken, row)
+        for learner in self.learners:
+            for track in ("card", "kdigital"):
+                if sanctions.owed(learner.person_id, track):
+                    card = cards.current_card(learner.person_id, track, self.today)
+                    assert card is None or available(card.id) == 0, (learner, track)
+
+    @invariant()
+    def seats_statuses_and_holds_agree_with_the_model(self):
+        rows = {
+            e.id: e for e in db.session.scalars(select(Enrolment).where(Enrolment.id.in_([t.id for t in self.taken])))
+        }
+        for index, run_id in enumerate(self.run_ids):
+            run = db.session.get(Run, run_id)
+            assert run.local_enrolled == sum(t.seat for t in self.taken if t.run == index)
         for taken in self.taken:
             enrolment = rows[taken.id]
             assert enrolment.status == taken.status, (taken, enrolment.status)
             if enrolment.hold_id is not None:
                 pending = ledger.hold_state(enrolment.hold_id) == ledger.PENDING
                 assert pending == (taken.status == S.HELD)
+        assert db.session.scalar(select(func.count()).select_from(Sanction)) >= sum(
+            t.sanction is not None for t in self.taken
+        )
 
 
 def _run(world, **limits):

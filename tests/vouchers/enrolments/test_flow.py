@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 
+from courses import calendar
 from hrdnet import audit
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import utcnow
 from tests.support.vouchers import ACTOR
 from vouchers import checkout, errors
-from vouchers.enrolments import attendance
+from vouchers.enrolments import attendance, endings
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.ledger import operations as ledger
@@ -51,10 +52,10 @@ def test_attend_settle_and_complete(world, today):
     enrolment = world.enrol(learner, run, today=start - timedelta(days=1))
     with unit_of_work(write_lock=True):
         enrolments.start_due(today)
-        for offset in range(60):
-            attendance.record(enrolment.id, start + timedelta(days=offset), "present", actor=ACTOR)
+        for day in calendar.training_days(run):
+            attendance.record(enrolment.id, day, "present", actor=ACTOR, today=today)
     with unit_of_work(write_lock=True):
-        attendance.complete(enrolment.id, on=today, actor=ACTOR)
+        endings.decide_completion(enrolment.id, on=today, actor=ACTOR)
     enrolment = enrolments.get(enrolment.id)
     assert enrolment.status == EnrolmentStatus.COMPLETED
     figures = world.figures(learner)

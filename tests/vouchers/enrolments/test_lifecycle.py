@@ -13,7 +13,7 @@ runs. A run made with `days=79` spans 80 calendar days and has 80 training days 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from fractions import Fraction
 
 import pytest
 from sqlalchemy import func, select
@@ -23,18 +23,19 @@ from hrdnet import audit
 from hrdnet.audit import AuditEntry
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from tests.support.vouchers import ACTOR
+from tests.support.rules import copy_card_rules
+from tests.support.vouchers import ACTOR, books_balance
 from vouchers import checkout, errors
 from vouchers.cards import operations as cards
+from vouchers.cards import sanctions
 from vouchers.cards.models import ApplicationStatus, CardKind
 from vouchers.cards.quote import quote
-from vouchers.cards.rules import DEFAULT_FILE as CARD_RULES_SHIPPED
-from vouchers.enrolments import attendance, states
+from vouchers.enrolments import attendance, endings, states
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Enrolment, EnrolmentEvent, EnrolmentStatus, Settlement
 from vouchers.enrolments.states import EVENTS, TRANSITIONS
 from vouchers.ledger import operations as ledger
-from vouchers.ledger.models import AccountKind, Transfer
+from vouchers.ledger.models import AccountKind, Transfer, TransferKind
 from vouchers.payments.models import Payment
 
 pytestmark = pytest.mark.both_dbs
@@ -54,14 +55,6 @@ def card_of(user, kind: str = CardKind.CARD):
 
 def figures(user, kind: str = CardKind.CARD):
     return cards.figures(card_of(user, kind).id)
-
-
-def books_balance(*card_ids: int) -> None:
-    for card_id in card_ids:
-        assert cards.figures(card_id).balanced, cards.figures(card_id)
-    report = ledger.verify()
-    assert report.ok, report.problems
-    assert audit.verify().ok
 
 
 def provider_accounts(run) -> tuple[int, int]:
@@ -108,14 +101,13 @@ def start_training(on: date = START) -> None:
         enrolments.start_due(on)
 
 
-def copy_card_rules(tmp_path: Path, replace: dict[str, str]) -> Path:
-    text = CARD_RULES_SHIPPED.read_text(encoding="utf-8")
-    for old, new in replace.items():
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    path = tmp_path / "card_rules.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+def mark(enrolment, days, marks: dict[str, int]) -> None:
+    """Record marks in order over `days` (each on its own day); days past the marks stay unmarked."""
+    sequence = [m for m, n in marks.items() for _ in range(n)]
+    assert len(sequence) <= len(days)
+    with unit_of_work(write_lock=True):
+        for day, m in zip(days, sequence, strict=False):
+            attendance.record(enrolment.id, day, m, actor=ACTOR, today=day)
 
 
 # -- the transition table ------------------------------------------------------------------------------------
@@ -123,9 +115,13 @@ def copy_card_rules(tmp_path: Path, replace: dict[str, str]) -> Path:
 
 def test_the_table_names_only_known_statuses_and_events():
     assert {status for status, _ in TRANSITIONS} | set(TRANSITIONS.values()) <= set(S)
-    assert EVENTS == sorted({"hold", "reject", "pay", "expire", "withdraw", "start", "drop", "complete"})
-    terminal = {S.COMPLETED, S.DROPPED, S.WITHDRAWN, S.EXPIRED, S.REJECTED}
+    assert EVENTS == sorted(
+        {"hold", "reject", "pay", "expire", "withdraw", "start", "drop", "complete", "fail", "employ"}
+    )
+    terminal = {S.COMPLETED, S.INCOMPLETE, S.WITHDRAWN, S.EXPIRED, S.REJECTED}
     assert not {status for status, _ in TRANSITIONS} & terminal  # nothing leaves a final status
+    # a dropout leaves only to be counted completed once its 조기취업 evidence is confirmed
+    assert [(status, event) for status, event in TRANSITIONS if status == S.DROPPED] == [(S.DROPPED, "employ")]
 
 
 @pytest.mark.parametrize("event", [*EVENTS, "teleport"])
@@ -336,8 +332,9 @@ def test_refusals_are_quoted_and_enforced(world, setup, code, error):
     with pytest.raises(error):
         enrol_raw(user, a_run, today=today)
     assert local_enrolled(a_run) == 0
-    if setup == "started":  # on the start date itself the run is still open
-        assert quote(a_run, user.person_id, START).enrollable
+    if setup == "started":  # the default application window's last day is the day before the start
+        assert quote(a_run, user.person_id, START - timedelta(days=1)).enrollable
+        assert quote(a_run, user.person_id, START).refusal.code == "enrolment_closed"
 
 
 def test_a_run_without_a_known_price_cannot_be_enrolled(world):
@@ -385,7 +382,7 @@ def test_an_unpaid_hold_expires_after_30_minutes_releasing_the_hold_and_the_seat
     with unit_of_work(write_lock=True):
         assert enrolments.expire_due(NOW + timedelta(hours=1)) == 0  # once
     with pytest.raises(errors.IllegalTransition), unit_of_work(write_lock=True):
-        enrolments.confirm(enrolment.id, actor=ACTOR)
+        enrolments.confirm(enrolment.id, actor=ACTOR, on=D)
     second = learner(world)  # the seat is free again
     assert enrol(world, second, a_run).status == S.CONFIRMED
     books_balance(card_of(user).id, card_of(second).id)
@@ -459,16 +456,18 @@ def test_a_remote_course_is_free_to_leave_only_until_its_start_date(world):
     assert (preview.free, preview.outcome, preview.trained_days) == (False, S.DROPPED, 1)
 
 
-def test_after_the_window_self_pay_is_refunded_pro_rata_and_the_trained_share_is_spent(world):
-    user, a_run = learner(world), run(world)
+def test_after_the_window_the_provider_keeps_what_attendance_earned_and_self_pay_comes_back_pro_rata(world):
+    user, a_run = learner(world), run(world)  # 80 training days, one a calendar day; unit period 1 has 30
     enrolment = enrol(world, user, a_run)
     start_training()
+    mark(enrolment, [START + timedelta(days=n) for n in range(13)], {"present": 13})
     preview = cancel(enrolment, START + timedelta(days=13), exempt_reason="illness")
-    # 13 of 80 days trained: self-pay 150,000 × 67/80 = 125,625 → 125,620 (truncated to 10 원);
-    # card share 850,000 × 13/80 = 138,125 → 138,120 spent, 711,880 back to the card.
+    # period 1's share: 850,000 × 30/80 = 318,750; 13 of its 30 days attended (the rest are absences once the
+    # learner left): 318,750 × 13/30 = 138,125 → 138,120. Self-pay 150,000 × 67 days not reached/80 →
+    # 125,620. 711,880 goes back to the card.
     assert (preview.outcome, preview.free, preview.trained_days, preview.training_days) == (S.DROPPED, False, 13, 80)
+    assert (preview.attended_days, preview.sanction) == (13, "claimed")
     assert (preview.self_pay_refund, preview.card_return, preview.provider_keeps) == (125_620, 711_880, 162_500)
-    assert (preview.penalty, preview.suspend_days, preview.kdt_card_draw) == (0, 0, 0)
     enrolment = enrolments.get(enrolment.id)
     assert (enrolment.status, enrolment.exempt_reason, enrolment.self_pay_refunded, enrolment.card_returned) == (
         S.DROPPED,
@@ -476,19 +475,21 @@ def test_after_the_window_self_pay_is_refunded_pro_rata_and_the_trained_share_is
         125_620,
         711_880,
     )
+    assert (enrolment.left_on, enrolment.penalty) == (START + timedelta(days=13), 0)  # the penalty waits
     f = figures(user)
     assert (f.available, f.spent, f.penalties) == (3_000_000 - 138_120, 138_120, 0)
-    assert provider_accounts(a_run) == (0, 162_500)  # paid for the days trained and the self-pay kept
-    final = db.session.scalar(select(Settlement).where(Settlement.enrolment_id == enrolment.id))
-    assert (final.period, final.amount) == (0, 162_500)
-    assert transfer(f"enrolment:{enrolment.id}:settle-final").total == 162_500
+    assert provider_accounts(a_run) == (0, 162_500)
+    rows = db.session.scalars(select(Settlement).where(Settlement.enrolment_id == enrolment.id)).all()
+    assert sorted((row.period, row.amount) for row in rows) == [(0, 24_380), (1, 138_120)]
+    assert transfer(f"enrolment:{enrolment.id}:settle:1").total == 138_120
+    assert transfer(f"enrolment:{enrolment.id}:settle-final").total == 24_380
     assert local_enrolled(a_run) == 1
     assert card_of(user).suspended_until is None
     books_balance(card_of(user).id)
 
 
 @pytest.mark.parametrize(
-    ("trained", "refund"), [(13, 99_000), (26, 99_000), (27, 49_500), (52, 49_500), (53, 0), (79, 0)]
+    ("trained", "refund"), [(13, 99_000), (26, 99_000), (27, 49_500), (52, 49_500), (53, 0), (63, 0)]
 )
 def test_a_step_refund_schedule_from_the_rule_file(world, tmp_path, monkeypatch, trained, refund):
     path = copy_card_rules(
@@ -501,11 +502,11 @@ def test_a_step_refund_schedule_from_the_rule_file(world, tmp_path, monkeypatch,
     monkeypatch.setenv("CARD_RULES_FILE", str(path))
     user, a_run = learner(world), run(world)
     enrolment = enrol(world, user, a_run)
+    start_training()
+    mark(enrolment, [START + timedelta(days=n) for n in range(trained)], {"present": trained})
     preview = cancel(enrolment, START + timedelta(days=trained), exempt_reason="illness")
-    assert (preview.trained_days, preview.self_pay_refund) == (trained, refund)
-    gov_trained = 850_000 * trained // 80 // 10 * 10
-    assert preview.card_return == 850_000 - gov_trained
-    assert provider_accounts(a_run) == (0, gov_trained + 150_000 - refund)
+    assert (preview.outcome, preview.trained_days, preview.self_pay_refund) == (S.DROPPED, trained, refund)
+    assert provider_accounts(a_run) == (0, 850_000 - preview.card_return + 150_000 - refund)
     books_balance(card_of(user).id)
 
 
@@ -522,18 +523,18 @@ def test_dropouts_cost_200_000_then_500_000_and_1_000_000_with_60_day_suspension
     expected = [(200_000, 0, None), (500_000, 60, on + timedelta(days=60)), (1_000_000, 60, on + timedelta(days=60))]
     available = 450_000
     for enrolment, (penalty, suspend_days, until) in zip(taken, expected, strict=True):
-        preview = cancel(enrolment, on)
+        preview = cancel(enrolment, on)  # nothing attended: the whole share comes back
         assert (preview.outcome, preview.penalty, preview.suspend_days) == (S.DROPPED, penalty, suspend_days)
         assert enrolments.get(enrolment.id).penalty == penalty
-        available += 711_880 - penalty
+        available += 850_000 - penalty
         assert figures(user).available == available
         card = card_of(user)
         db.session.refresh(card)
         assert card.suspended_until == until
-    assert available == 885_640
-    assert enrolments.dropout_count(user.person_id) == 3
+    assert available == 1_300_000
+    assert sanctions.counted(user.person_id, "card") == 3
     f = figures(user)
-    assert (f.penalties, f.spent) == (1_700_000, 3 * 138_120 + 1_700_000)
+    assert (f.penalties, f.spent) == (1_700_000, 1_700_000)
     card = card_of(user)
     assert card.status_on(on + timedelta(days=60)) == "suspended"
     assert card.status_on(on + timedelta(days=61)) == "active"
@@ -543,68 +544,87 @@ def test_dropouts_cost_200_000_then_500_000_and_1_000_000_with_60_day_suspension
     books_balance(card.id)
 
 
-def test_an_exempt_reason_spares_the_penalty_and_does_not_count(world):
+def test_an_exempt_reason_waits_for_its_evidence_and_does_not_count_meanwhile(world):
     user = learner(world)
     first, second = run(world), run(world)
     exempt, counted = enrol(world, user, first), enrol(world, user, second)
+    start_training()
     on = START + timedelta(days=13)
-    preview = cancel(exempt, on, exempt_reason="early_employment")
-    assert (preview.outcome, preview.penalty, preview.suspend_days) == (S.DROPPED, 0, 0)
-    assert enrolments.get(exempt.id).exempt_reason == "early_employment"
-    assert enrolments.dropout_count(user.person_id) == 0
+    preview = cancel(exempt, on, exempt_reason="illness")
+    assert (preview.outcome, preview.sanction, preview.penalty) == (S.DROPPED, "claimed", 200_000)
+    assert (enrolments.get(exempt.id).exempt_reason, enrolments.get(exempt.id).penalty) == ("illness", 0)
+    assert sanctions.counted(user.person_id, "card") == 0
     assert cancel(counted, on).penalty == 200_000  # the next one is the first that counts
-    assert card_of(user).suspended_until is None
+    with unit_of_work(write_lock=True):  # then the evidence of the first is refused: it is the second now
+        endings.decide_reason(exempt.id, accept=False, on=on + timedelta(days=3), actor=ACTOR, note="증빙 없음")
+    assert enrolments.get(exempt.id).penalty == 500_000
+    card = card_of(user)
+    db.session.refresh(card)
+    assert card.suspended_until == on + timedelta(days=63)  # from the day the sanction took effect
     f = figures(user)
-    assert (f.available, f.penalties) == (3_000_000 - 2 * 138_120 - 200_000, 200_000)
+    assert (f.available, f.penalties) == (3_000_000 - 700_000, 700_000)
     books_balance(card_of(user).id)
 
 
 def test_an_unknown_exempt_reason_is_refused(world):
     user, a_run = learner(world), run(world)
     enrolment = enrol(world, user, a_run)
-    with pytest.raises(errors.IllegalTransition):
+    with pytest.raises(errors.UnknownExemptReason):
         cancel(enrolment, START + timedelta(days=13), exempt_reason="bored")
     assert enrolments.get(enrolment.id).status == S.CONFIRMED
 
 
-def test_a_penalty_larger_than_the_balance_takes_only_what_is_there(world):
-    user, a_run = learner(world, limit=900_000), run(world)
+def test_a_penalty_larger_than_the_balance_takes_what_is_there_and_the_rest_is_owed(world):
+    user, a_run = learner(world, limit=120_000), run(world, programme="C0054", fee=2_000_000)  # the budget pays
     enrolment = enrol(world, user, a_run)
-    assert figures(user).available == 50_000
-    preview = cancel(enrolment, START + timedelta(days=79))  # 79 of 80 days trained
-    # card share back: 850,000 − 839,370 = 10,630; available 60,630 < the 200,000 penalty
-    assert (preview.card_return, preview.self_pay_refund, preview.penalty) == (10_630, 1_870, 200_000)
-    assert enrolments.get(enrolment.id).penalty == 60_630
+    start_training()
+    preview = cancel(enrolment, START + timedelta(days=13))
+    assert preview.penalty == 200_000
+    assert enrolments.get(enrolment.id).penalty == 200_000  # the whole sanction, taken and owed
     f = figures(user)
-    assert (f.available, f.penalties, f.spent) == (0, 60_630, 839_370 + 60_630)
-    assert provider_accounts(a_run) == (0, 839_370 + 150_000 - 1_870)
+    assert (f.available, f.penalties) == (0, 120_000)
+    assert sanctions.owed(user.person_id, "card") == 80_000
+    penalty = transfer(f"enrolment:{enrolment.id}:penalty")
+    assert penalty.total == 200_000 and "미회수 80,000원" in penalty.memo
     books_balance(card_of(user).id)
 
 
-def test_a_kdt_dropout_draws_the_trained_days_from_the_card(world):
+def test_a_kdt_dropout_deducts_the_days_attendance_earned_from_the_card(world):
     user, a_run = learner(world), run(world, programme="C0104", fee=2_000_000)
     enrolment = enrol(world, user, a_run)
+    start_training()
+    mark(enrolment, [START + timedelta(days=n) for n in range(13)], {"present": 13})
     preview = cancel(enrolment, START + timedelta(days=13))
-    # government share 1,800,000 × 13/80 = 292,500 for the days trained; self-pay 200,000 × 67/80 back
-    assert (preview.kdt_card_draw, preview.penalty, preview.card_return, preview.self_pay_refund) == (
+    # government share 1,800,000: period 1 (30 of 80 days) is worth 675,000, 13 of its 30 days attended:
+    # 292,500 earned, deducted from the card; self-pay 200,000 × 67/80 back
+    assert (preview.deduction, preview.penalty, preview.card_return, preview.self_pay_refund) == (
         292_500,
         200_000,
         1_507_500,
         167_500,
     )
-    assert transfer(f"enrolment:{enrolment.id}:kdt-draw").total == 292_500
+    deduction = transfer(f"enrolment:{enrolment.id}:deduction")
+    assert (deduction.kind, deduction.total) == (TransferKind.DEDUCTION, 292_500)
     assert transfer(f"enrolment:{enrolment.id}:penalty").total == 200_000
-    assert enrolments.get(enrolment.id).penalty == 492_500
+    enrolment = enrolments.get(enrolment.id)
+    assert (enrolment.penalty, enrolment.deducted) == (200_000, 292_500)
     f = figures(user)
-    assert (f.available, f.penalties, f.spent) == (2_507_500, 492_500, 492_500)
+    assert (f.available, f.penalties, f.deducted, f.spent) == (2_507_500, 200_000, 292_500, 492_500)
     budget = ledger.find_account(AccountKind.PROGRAMME_BUDGET, "programme", a_run.programme_id)
-    assert ledger.balance(budget.id) == -292_500  # the budget paid for the days trained
+    assert ledger.balance(budget.id) == 0  # the budget paid the days trained; the card paid it back
     assert provider_accounts(a_run) == (0, 292_500 + 32_500)
     books_balance(card_of(user).id)
 
 
 def test_a_zero_penalty_row_still_suspends(world, tmp_path, monkeypatch):
-    path = copy_card_rules(tmp_path, {"amount = 200_000\nsuspend_days = 0": "amount = 0\nsuspend_days = 30"})
+    path = copy_card_rules(
+        tmp_path,
+        {
+            "[[dropout.card.penalties]]\namount = 200_000\nsuspend_days = 0": (
+                "[[dropout.card.penalties]]\namount = 0\nsuspend_days = 30"
+            )
+        },
+    )
     monkeypatch.setenv("CARD_RULES_FILE", str(path))
     user, a_run = learner(world), run(world)
     enrolment = enrol(world, user, a_run)
@@ -615,17 +635,20 @@ def test_a_zero_penalty_row_still_suspends(world, tmp_path, monkeypatch):
     assert card.suspended_until == on + timedelta(days=30)
 
 
-def test_a_free_academy_dropout_draws_nothing_from_the_card(world):
+def test_a_free_academy_dropout_deducts_nothing_from_the_card(world):
     user, a_run = learner(world), run(world, programme="MSIT-SWA", fee=1_000_000)
     enrolment = enrol(world, user, a_run)
+    start_training()
+    mark(enrolment, [START + timedelta(days=n) for n in range(13)], {"present": 13})
     preview = cancel(enrolment, START + timedelta(days=13), exempt_reason="illness")
-    assert preview.kdt_card_draw == 0
+    assert preview.deduction == 0
     assert figures(user).available == 3_000_000
 
 
 # -- attendance, settlement, completion ------------------------------------------------------------------------
-# A run of 60 calendar days from 1 April: unit periods 1–30 April and 1–30 May (30 days each). Fee 1,200,000
-# at a 65 % employment rate: self-pay 25 % = 300,000, government share 900,000, 450,000 per period.
+# A run of 60 calendar days from 1 April, each a training day (the feed's 80 days cannot fit: every day is
+# scheduled): unit periods 1–30 April and 1–30 May (30 days each). Fee 1,200,000 at a 65 % employment rate:
+# self-pay 25 % = 300,000, government share 900,000, 450,000 per period.
 
 P1 = [START + timedelta(days=n) for n in range(30)]
 P2 = [START + timedelta(days=30 + n) for n in range(30)]
@@ -641,30 +664,34 @@ def trained_enrolment(world, **kwargs):
     return user, a_run, enrolment
 
 
-def mark(enrolment, days, marks: dict[str, int]) -> None:
-    sequence = [m for m, n in marks.items() for _ in range(n)]
-    assert len(sequence) <= len(days)
-    with unit_of_work(write_lock=True):
-        for day, m in zip(days, sequence, strict=False):
-            attendance.record(enrolment.id, day, m, actor=ACTOR)
-
-
 def settle(enrolment, period: int):
     with unit_of_work(write_lock=True):
         return attendance.settle_period(enrolment.id, period, actor=ACTOR)
 
 
+def complete(enrolment, on: date):
+    with unit_of_work(write_lock=True):
+        return endings.decide_completion(enrolment.id, on=on, actor=ACTOR)
+
+
 def test_the_unit_periods_are_months_from_the_start(world):
     _user, a_run, _enrolment = trained_enrolment(world)
-    assert attendance.periods(a_run) == [(1, P1[0], P1[-1]), (2, P2[0], P2[-1])]
+    assert [(p.number, p.first, p.last) for p in attendance.periods(a_run)] == [(1, P1[0], P1[-1]), (2, P2[0], P2[-1])]
 
 
 def test_three_lates_or_early_leaves_make_one_absence(world):
-    _user, _run, enrolment = trained_enrolment(world)
+    _user, a_run, enrolment = trained_enrolment(world)
     mark(enrolment, P1, {"present": 20, "late": 4, "early_leave": 2, "absent": 4})
-    seen = attendance.summary(enrolment.id)
-    assert (seen.days, seen.present, seen.late, seen.early_leave, seen.absent, seen.absences) == (30, 20, 4, 2, 4, 6)
-    assert seen.rate == 0.8
+    seen = attendance.attendance_between(enrolment, a_run, P1[0], P1[-1])
+    assert (seen.scheduled, seen.present, seen.late, seen.early_leave, seen.absent, seen.absences) == (
+        30,
+        20,
+        4,
+        2,
+        4,
+        6,
+    )
+    assert seen.rate == Fraction(4, 5)
 
 
 @pytest.mark.parametrize(
@@ -674,8 +701,9 @@ def test_three_lates_or_early_leaves_make_one_absence(world):
         ({"present": 27, "late": 3}, 450_000),  # 1 absence
         ({"present": 20, "late": 4, "early_leave": 2, "absent": 4}, 450_000),  # exactly 80 %: the full share
         ({"present": 21, "absent": 9}, 315_000),  # 70 %: pro rata
-        ({"present": 20, "absent": 9}, 310_340),  # 20/29 of 450,000 = 310,344.8 → 310,340 (truncated to 10 원)
+        ({"present": 20, "absent": 9}, 300_000),  # the 30th day has no mark: an absence, 20/30
         ({"present": 18, "late": 2, "absent": 10}, 300_000),  # 2 lates are not an absence yet: 20/30
+        ({"present": 1}, 15_000),  # one day marked, 29 unmarked: one day's worth, not the whole period
     ],
 )
 def test_a_unit_period_pays_its_share_in_full_at_80_percent_else_pro_rata(world, marks, amount):
@@ -688,10 +716,10 @@ def test_a_unit_period_pays_its_share_in_full_at_80_percent_else_pro_rata(world,
     books_balance(card_of(user).id)
 
 
-def test_a_pro_rata_settlement_is_exact_before_truncating(world):
+def test_a_pro_rata_settlement_is_exact_integer_arithmetic(world):
     _user, _run, enrolment = trained_enrolment(world)
-    mark(enrolment, P1, {"present": 13, "absent": 11})
-    assert settle(enrolment, 1).amount == 243_750
+    mark(enrolment, P1, {"present": 13, "absent": 11})  # and 6 days without a mark
+    assert settle(enrolment, 1).amount == 195_000  # 450,000 × 13/30, no floating point
 
 
 def test_settling_a_period_twice_pays_once(world):
@@ -702,9 +730,7 @@ def test_settling_a_period_twice_pays_once(world):
     assert db.session.scalar(select(func.count()).select_from(Settlement)) == 1
     assert provider_accounts(a_run) == (750_000, 450_000)
     with pytest.raises(errors.AttendanceInvalid), unit_of_work(write_lock=True):
-        attendance.record(enrolment.id, P1[3], "absent", actor=ACTOR)  # a settled period is closed
-    with pytest.raises(errors.AttendanceInvalid):
-        settle(enrolment, 2)  # no attendance in it yet
+        attendance.record(enrolment.id, P1[3], "absent", actor=ACTOR, today=P2[0])  # a settled period is closed
     with pytest.raises(errors.AttendanceInvalid):
         settle(enrolment, 3)  # no such period
     books_balance(card_of(user).id)
@@ -727,30 +753,32 @@ def test_completion_settles_the_rest_and_returns_the_unpaid_share_to_the_card(wo
     user, a_run, enrolment = trained_enrolment(world)
     mark(enrolment, P1, {"present": 30})
     mark(enrolment, P2, {"present": 21, "absent": 9})  # overall 51/60 = 85 %
-    with pytest.raises(errors.IllegalTransition), unit_of_work(write_lock=True):
-        attendance.complete(enrolment.id, on=END, actor=ACTOR)  # not before the run ended
-    with unit_of_work(write_lock=True):
-        attendance.complete(enrolment.id, on=END + timedelta(days=1), actor=ACTOR)
+    with pytest.raises(errors.IllegalTransition):
+        complete(enrolment, END)  # not before the run ended
+    complete(enrolment, END + timedelta(days=1))
     enrolment = enrolments.get(enrolment.id)
-    assert enrolment.status == S.COMPLETED
+    assert (enrolment.status, enrolment.completion_kind) == (S.COMPLETED, "normal")
     # periods: 450,000 + 315,000; the 135,000 not earned goes back to the card; the self-pay to the provider
     assert enrolment.card_returned == 135_000
     assert transfer(f"enrolment:{enrolment.id}:return").total == 135_000
     assert provider_accounts(a_run) == (0, 450_000 + 315_000 + 300_000)
     f = figures(user)
     assert (f.available, f.spent) == (3_000_000 - 765_000, 765_000)
-    with pytest.raises(errors.IllegalTransition), unit_of_work(write_lock=True):
-        attendance.complete(enrolment.id, on=END + timedelta(days=2), actor=ACTOR)
+    with pytest.raises(errors.IllegalTransition):
+        complete(enrolment, END + timedelta(days=2))
     books_balance(card_of(user).id)
 
 
-@pytest.mark.parametrize("marks", [{"present": 47, "absent": 13}, {}])
-def test_completion_needs_80_percent_attendance(world, marks):
-    user, _run, enrolment = trained_enrolment(world)
+@pytest.mark.parametrize(("marks", "earned"), [({"present": 47, "absent": 13}, 450_000 + 255_000), ({}, 0)])
+def test_below_80_percent_the_run_ends_incomplete_and_pays_only_what_was_earned(world, marks, earned):
+    user, a_run, enrolment = trained_enrolment(world)
     mark(enrolment, P1 + P2, marks)  # 47/60 = 78 %; or nothing recorded
-    with pytest.raises(errors.CompletionNotReached), unit_of_work(write_lock=True):
-        attendance.complete(enrolment.id, on=END + timedelta(days=1), actor=ACTOR)
-    assert enrolments.get(enrolment.id).status == S.IN_TRAINING
+    complete(enrolment, END + timedelta(days=1))
+    enrolment = enrolments.get(enrolment.id)
+    # 미수료 counts like a dropout on the card's schedule (card_rules.toml, dropout.card.outcomes)
+    assert (enrolment.status, enrolment.completion_kind, enrolment.penalty) == (S.INCOMPLETE, None, 200_000)
+    assert enrolment.card_returned == 900_000 - earned
+    assert provider_accounts(a_run) == (0, earned + 300_000)
     books_balance(card_of(user).id)
 
 
@@ -758,11 +786,11 @@ def test_attendance_is_refused_outside_the_run_or_for_unpaid_enrolments(world):
     user, a_run = learner(world), run(world, days=59)
     held = enrol(world, user, a_run, pay=False)
     with pytest.raises(errors.AttendanceInvalid), unit_of_work(write_lock=True):
-        attendance.record(held.id, START, "present", actor=ACTOR)
+        attendance.record(held.id, START, "present", actor=ACTOR, today=START)
     _user, _run, enrolment = trained_enrolment(world)
     for day, m in ((START - timedelta(days=1), "present"), (END + timedelta(days=1), "present"), (START, "asleep")):
         with pytest.raises(errors.AttendanceInvalid), unit_of_work(write_lock=True):
-            attendance.record(enrolment.id, day, m, actor=ACTOR)
+            attendance.record(enrolment.id, day, m, actor=ACTOR, today=END + timedelta(days=1))
 
 
 # -- top-ups -----------------------------------------------------------------------------------------------------
@@ -779,14 +807,14 @@ def test_a_vulnerable_learner_is_topped_up_once_when_the_base_is_used(world):
         top_up(user, "disabled")  # 1,000,000 left: not used yet
     enrol(world, user, run(world, fee=1_100_000))  # draws 935,000 → 65,000 left
     assert figures(user).available == 65_000
-    assert top_up(user, "disabled") == 1_000_000
-    assert transfer(f"card:{card_of(user).id}:top-up").total == 1_000_000
-    enrol(world, user, run(world, fee=1_200_000))  # draws 1,020,000 → 45,000 left
-    assert figures(user).available == 45_000
+    assert top_up(user, "disabled") == 2_000_000  # 장애인: the +200만원 group (card_rules.toml [top_up])
+    assert transfer(f"card:{card_of(user).id}:top-up").total == 2_000_000
+    enrol(world, user, run(world, fee=1_200_000))  # draws 1,020,000 → 1,045,000 left
+    assert figures(user).available == 1_045_000
     with pytest.raises(errors.TopUpNotAllowed):
         top_up(user, "disabled")  # once per card
     f = figures(user)
-    assert (f.issued, f.top_ups, f.available, f.spent) == (1_000_000, 1_000_000, 45_000, 1_955_000)
+    assert (f.issued, f.top_ups, f.available, f.spent) == (1_000_000, 2_000_000, 1_045_000, 1_955_000)
     books_balance(card_of(user).id)
 
 
@@ -843,12 +871,6 @@ def test_expired_cards_lapse_their_rest_but_wait_for_pending_holds(world):
     books_balance(spent_card.id, holding_card.id, renewed.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: money returned to a card after it expired (a cancellation or "
-    "completion refund) stays in the closed card's available account; "
-    "expire_cards never looks at a closed card again, so it never lapses",
-)
 def test_a_refund_to_an_expired_card_lapses_too(world):
     user = learner(world, on=date(2022, 4, 1))  # valid through 2027-03-31
     enrolment = enrol(world, user, run(world))

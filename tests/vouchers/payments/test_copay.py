@@ -556,7 +556,7 @@ def test_reconciliation_reports_each_kind_of_mismatch(app, world, runner, client
         # enrolled but not paid: confirmed in our books without a successful payment
         _, unpaid, unpaid_payment = held(world)
         with unit_of_work(write_lock=True):
-            checkout.fulfil(unpaid_payment.id, actor="test")
+            checkout.fulfil(unpaid_payment.id, actor="test", today=world.today)
         # paid but not enrolled: a payment at the processor no enrolment knows
         stray = stripe.v1.payment_intents.create(
             {

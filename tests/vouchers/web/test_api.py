@@ -308,6 +308,33 @@ def test_the_run_api_gives_a_learner_their_own_quote(client, world, today):
     assert generic["basis"] == "generic" and generic["self_pay"] == 150_000 and "card_draw" not in generic
 
 
+def test_the_run_api_prices_a_learner_by_their_employment_status(client, world):
+    run = world.run(fee=1_000_000)  # general course, employment rate 75 %
+    unemployed, employed = world.learner(status="unemployed"), world.learner(status="employed")
+    mine = client.get(f"/api/v1/runs/{run.id}", headers=bearer(unemployed)).get_json()["price"]
+    theirs = client.get(f"/api/v1/runs/{run.id}", headers=bearer(employed)).get_json()["price"]
+    assert (mine["self_pay"], mine["priced_as"], mine["learner_status"]) == (150_000, "일반훈련생", "unemployed")
+    assert (theirs["self_pay"], theirs["card_draw"], theirs["priced_as"]) == (300_000, 700_000, "재직자")
+    generic = client.get(f"/api/v1/runs/{run.id}").get_json()["price"]
+    assert (generic["self_pay"], generic["priced_as"]) == (150_000, "일반훈련생")  # labelled: whom it is for
+
+
+@pytest.mark.parametrize(
+    ("status", "programme", "expected"),
+    [
+        ("unemployed", "C0061", (True, 5_800, 116_000)),
+        ("short_hours_worker", "C0061", (True, 5_800, 116_000)),
+        ("employed", "C0061", (False, None, None)),
+        ("unemployed", "C0104", (True, 10_000, 200_000)),  # KDT from 2026
+        ("employed", "C0104", (False, None, None)),
+    ],
+)
+def test_the_run_api_shows_the_allowance_only_to_learners_it_can_be_paid_to(client, world, status, programme, expected):
+    run = world.run(programme=programme, fee=1_000_000)  # 640 hours over 80 training days
+    price = client.get(f"/api/v1/runs/{run.id}", headers=bearer(world.learner(status=status))).get_json()["price"]
+    assert (price["allowance_eligible"], price["allowance_per_day"], price["allowance_monthly_max"]) == expected
+
+
 def test_the_run_api_gives_other_roles_the_generic_price(client, world, make_user):
     run = world.run(fee=1_000_000)
     price = client.get(f"/api/v1/runs/{run.id}", headers=bearer(make_user(Role.PROVIDER))).get_json()["price"]
