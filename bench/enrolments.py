@@ -1,31 +1,30 @@
 #!/usr/bin/env python
-"""Enrolment benchmark: enrolments per second (enrol + local payment, through the services) on one hot card and
-on 10,000 cards, with 1 and 4 threads, against the bare ledger; and `hrdnet audit verify` on 1,000,000 rows.
+"""Enrolment benchmark: enrolments per second (hold → payment → confirm, local backend) against the old path.
 
-    .venv/bin/python bench/enrolments.py                 # SQLite (file, WAL), and PostgreSQL when one answers
-    .venv/bin/python bench/enrolments.py --quick         # a quick look: 200/400 enrolments per row, 100,000 audit rows
-    .venv/bin/python bench/enrolments.py --cards 2000 --hot 500 --threads 1,4,8 --audit-rows 0 --no-postgres
+    .venv/bin/python bench/enrolments.py --quick     # PostgreSQL, distinct cards, 1/2/4 threads (< 3 minutes)
+    .venv/bin/python bench/enrolments.py             # SQLite and PostgreSQL: distinct cards, hot card, hot run
+    .venv/bin/python bench/enrolments.py --no-postgres --threads 1,4 --audit-rows 0
 
 Figures, not pass/fail (bench/README.md). Each backend gets a fresh database built by the migrations.
 
-  enrol + pay    what a learner's request does: vouchers.checkout.enrol(), the production path: its intent in
-                 one unit_of_work(write_lock=True) (seat and its outbox item, quote, hold, payment attempt,
-                 enrolment row and history, audit), then the local backend (the processor answers at once;
-                 apply_state confirms: capture of the hold, the co-payment transfer, history, audit) in a second one
-  baseline       measured in the same run: the bare ledger doing the same money movement in the same two
-                 transactions, vouchers.ledger.hold() then vouchers.ledger.capture(), with no seat, quote,
-                 enrolment, payment row or history; "× baseline" is the figure to compare across machines
-  hot card       every enrolment on one learner's card, each in a run of its own (one live enrolment per run)
-  10,000 cards   10,000 learners with a card; each enrolment of a row on a different one of them (--spread
-                 of them, 2,000 by default; --spread 10000 enrols every card once), over runs of 30 seats
-  audit verify   bench/ledger.py's bench_audit(): the chain the enrolments wrote, extended to N rows by a bulk
-                 insert, then hrdnet.audit.verify() and the `hrdnet audit verify` command
+  enrol + pay       the production path, vouchers.checkout.enrol(): quote, seat, hold, enrolment, payment
+                    attempt, then the local backend (answers at once) and the confirmation (capture, co-pay)
+  naive reference   bench/naive_enrolment.py: the same services with the pre-issue-14 lock order (the audit
+                    chain's global lock taken first in every transaction), measured in the same run
+  distinct cards    each enrolment of a row on a different card, over runs of 30 seats
+  hot card          every enrolment on one learner's card, each in a run of its own
+  hot run           distinct cards racing for the seats of one run: exactly its seats confirmed, 0 oversold
+  checks            after every backend: ledger verify, audit verify, every card exact, no pending hold
+  audit verify      bench/ledger.py's bench_audit() on the chain extended to --audit-rows rows
+
+--quick ends with `enrolments/s postgresql distinct cards: <best> (baseline <old>)`.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import uuid
@@ -38,6 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench.ledger import _app, _in_threads, bench_audit, on_sqlite_then_postgres  # noqa: E402
 
+FUNDED = 10**12  # every card is funded with this much, so no enrolment is ever refused for money
 FEE = 1_000_000  # a general card course at a 75 % employment rate: self-pay 150,000, card draw 850,000
 SEATS = 30
 
@@ -114,7 +114,7 @@ class World:
                 Card(
                     person_id=p.id,
                     kind="card",
-                    limit_amount=10**12,
+                    limit_amount=FUNDED,
                     issued_on=self.today,
                     expires_on=self.today + timedelta(days=5 * 365),
                 )
@@ -150,14 +150,14 @@ class World:
             ledger.transfer(
                 "bench:issue",
                 TransferKind.ISSUE,
-                [(budget.id, available, 10**12) for available, _held in self.accounts],
+                [(budget.id, available, FUNDED) for available, _held in self.accounts],
                 memo="벤치마크 카드 발급",
                 actor="bench",
             )
             self.payable = ledger.open_account(AccountKind.PROVIDER_PAYABLE, "provider", provider.id).id
             self.users = [u.id for u in users]
 
-    def runs(self, n: int) -> list[int]:
+    def runs(self, n: int, capacity: int = SEATS) -> list[int]:
         """n open runs of the benchmark course, priced like a general card course, starting in two weeks."""
         from courses.models import Run
         from hrdnet.db import unit_of_work
@@ -177,7 +177,7 @@ class World:
                     hours=640,
                     days=60,
                     fee=FEE,
-                    capacity=SEATS,
+                    capacity=capacity,
                     source_enrolled=0,
                     local_enrolled=0,
                     status="open",
@@ -193,6 +193,7 @@ class World:
 
 
 def enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
+    """The production path: vouchers.checkout.enrol (hold, then the local payment and its confirmation)."""
     from hrdnet.timeutil import utcnow
     from vouchers import checkout
     from vouchers.enrolments.models import EnrolmentStatus
@@ -202,80 +203,147 @@ def enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
         raise RuntimeError(f"enrolment {enrolment.id} was not confirmed")
 
 
-def hold_and_capture(available: int, held: int, payable: int, key: str, expires_at) -> None:
-    from hrdnet.db import unit_of_work
-    from vouchers.ledger import operations as ledger
+def naive_enrol_and_pay(user_id: int, run_id: int, key: str, today: date) -> None:
+    """The naive reference (bench/naive_enrolment.py): the same services with the old, global lock order."""
+    from bench import naive_enrolment
+    from vouchers.enrolments.models import EnrolmentStatus
 
-    with unit_of_work(write_lock=True):
-        hold_id = ledger.hold(
-            f"{key}:hold", available, held, 850_000, expires_at=expires_at, memo="보류", actor="bench"
-        ).id
-    with unit_of_work(write_lock=True):
-        ledger.capture(f"{key}:capture", hold_id, payable, actor="bench")
+    enrolment = naive_enrolment.enrol_and_pay(user_id, run_id, key, today)
+    if enrolment.status != EnrolmentStatus.CONFIRMED:
+        raise RuntimeError(f"enrolment {enrolment.id} was not confirmed")
 
 
-def bench_enrolments(world: World, *, hot: int, spread: int, threads: list[int]) -> list[tuple]:
-    """Rows of (label, threads, count, per second, seconds, baseline per second or None)."""
-    from hrdnet.timeutil import utcnow
+PATHS = (("naive reference (old ORM path)", naive_enrol_and_pay), ("enrol + pay", enrol_and_pay))
+SCENARIOS = ("distinct cards", "hot card", "hot run")
 
-    app, today, tag = world.app, world.today, uuid.uuid4().hex[:6]
-    expires_at = utcnow() + timedelta(days=1)
+
+class Tally:
+    """What a row did: confirmed enrolments, and the runs-full refusals of a hot run (thread-safe enough:
+    list.append is atomic)."""
+
+    def __init__(self):
+        self.confirmed: list[int] = []
+        self.full: list[int] = []
+
+
+def bench_row(world: World, scenario: str, threads: int, count: int, enrol, tag: str) -> tuple[float, Tally, int]:
+    """Run one row; returns (seconds, tally, seats offered when the scenario is a hot run, else 0)."""
+    from vouchers import errors
+
+    today, tally, seats = world.today, Tally(), 0
+    if scenario == "distinct cards":  # a different card for every enrolment, over runs of 30 seats
+        run_ids = world.runs(-(-count // SEATS))
+
+        def card(i):
+            return 1 + i % world.cards
+
+        def run_of(i):
+            return run_ids[i % len(run_ids)]
+    elif scenario == "hot card":  # one learner's card, each enrolment in a run of its own
+        run_ids = world.runs(count)
+
+        def card(i):
+            return 0
+
+        def run_of(i):
+            return run_ids[i]
+    else:  # hot run: distinct cards racing for the seats of one run that has half as many as attempts
+        seats = max(1, count // 2)
+        run_ids = world.runs(1, capacity=seats)
+
+        def card(i):
+            return 1 + i % world.cards
+
+        def run_of(i):
+            return run_ids[0]
+
+    def work(i):
+        try:
+            enrol(world.users[card(i)], run_of(i), f"{tag}:{i}", today)
+        except errors.RunFull:
+            tally.full.append(i)
+            return
+        tally.confirmed.append(i)
+
+    seconds = _in_threads(world.app, threads, count, work)
+    return seconds, tally, seats
+
+
+def bench_enrolments(world: World, *, scenarios, counts: dict, threads: list[int], paths=PATHS) -> list[tuple]:
+    """Rows of (label, threads, count, per second, seconds, naive per second or None, note)."""
+    tag = uuid.uuid4().hex[:6]
     rows = []
     for n in threads:
-        for scenario, count in (("hot card", hot), (f"{world.cards:,} cards", spread)):
-            if scenario == "hot card":
-
-                def card(i):
-                    return 0
-
-                run_ids = world.runs(count)
-
-                def run_of(i, run_ids=run_ids):
-                    return run_ids[i]
-            else:
-
-                def card(i, count=count):
-                    return 1 + i * world.cards // count  # a different card for every enrolment of the row
-
-                run_ids = world.runs(-(-count // SEATS))
-
-                def run_of(i, run_ids=run_ids):
-                    return run_ids[i % len(run_ids)]
-
-            def baseline(i, card=card, scenario=scenario, n=n):
-                available, held = world.accounts[card(i)]
-                hold_and_capture(available, held, world.payable, f"bench:{tag}:{n}:{scenario}:{i}", expires_at)
-
-            def real(i, card=card, run_of=run_of, scenario=scenario, n=n):
-                enrol_and_pay(world.users[card(i)], run_of(i), f"{tag}:{n}:{scenario}:{i}", today)
-
-            base_seconds = _in_threads(app, n, count, baseline)
-            rows.append(
-                (f"baseline: ledger hold, then capture, {scenario}", n, count, count / base_seconds, base_seconds, None)
-            )
-            seconds = _in_threads(app, n, count, real)
-            rows.append((f"enrol + pay, {scenario}", n, count, count / seconds, seconds, count / base_seconds))
+        for scenario in scenarios:
+            naive_rate = None
+            for label, enrol in paths:
+                count = counts[scenario]
+                seconds, tally, seats = bench_row(world, scenario, n, count, enrol, f"{tag}:{n}:{scenario}:{label}")
+                rate = len(tally.confirmed) / seconds
+                note = ""
+                if scenario == "hot run":
+                    oversold = max(0, len(tally.confirmed) - seats)
+                    note = f"{len(tally.confirmed)} of {seats} seats, {len(tally.full)} refused, {oversold} oversold"
+                    assert oversold == 0 and len(tally.confirmed) == seats, note
+                else:
+                    assert len(tally.confirmed) == count, (scenario, len(tally.confirmed), count)
+                rows.append((f"{label}, {scenario}", n, count, rate, seconds, naive_rate, note))
+                print_row(rows[-1])
+                if enrol is naive_enrol_and_pay:
+                    naive_rate = rate
     return rows
 
 
-def check(app, expected_enrolments: int) -> None:
-    """Everything the benchmark did adds up: every enrolment confirmed, the ledger intact."""
+def print_row(row) -> None:
+    label, threads, count, rate, seconds, naive, note = row
+    result = "baseline" if naive is None else f"{rate / naive:.2f}× baseline"
+    print(f"  {label:<48} {threads:>7} {count:>7,} {rate:>8,.0f} {seconds:>8.1f}   {result} {note}", flush=True)
+
+
+def check(app, funded: int) -> None:
+    """Everything the benchmark did adds up: the ledger and the audit chain verify, every card is exact to
+    the won (what it was funded with, less the card draw of its confirmed enrolments) and no hold is left
+    pending."""
     from sqlalchemy import func, select
 
+    from hrdnet import audit
     from hrdnet.extensions import db
     from vouchers.enrolments.models import Enrolment, EnrolmentStatus
     from vouchers.ledger import operations as ledger
+    from vouchers.ledger.models import Account, AccountKind
 
     with app.app_context():
-        confirmed = db.session.scalar(
-            select(func.count()).select_from(Enrolment).where(Enrolment.status == EnrolmentStatus.CONFIRMED.value)
-        )
-        assert confirmed == expected_enrolments, (confirmed, expected_enrolments)
         report = ledger.verify()
-        assert report.ok and report.pending_holds == 0, report.problems
+        assert report.ok and report.pending_holds == 0, (report.problems, report.pending_holds)
+        verdict = audit.verify()
+        assert verdict.ok, verdict
+        drawn = dict(
+            db.session.execute(
+                select(Enrolment.card_id, func.sum(Enrolment.card_draw))
+                .where(Enrolment.status == EnrolmentStatus.CONFIRMED.value)
+                .group_by(Enrolment.card_id)
+            ).all()
+        )
+        balances: dict[int, dict[str, int]] = {}
+        for owner_id, kind, value in db.session.execute(
+            select(Account.owner_id, Account.kind, Account.balance).where(Account.owner_type == "card")
+        ):
+            balances.setdefault(owner_id, {})[kind] = value
+        wrong = [
+            card_id
+            for card_id, kinds in balances.items()
+            if kinds[AccountKind.CARD_HELD] != 0 or kinds[AccountKind.CARD_AVAILABLE] + drawn.get(card_id, 0) != funded
+        ]
+        assert not wrong, f"{len(wrong)} cards are not exact to the won, e.g. card {wrong[0]}"
+        db.session.remove()
+    print(
+        f"  checks: ledger verify ok, audit verify ok ({verdict.count:,} entries), {len(balances):,} cards exact "
+        "to the won, 0 pending holds",
+        flush=True,
+    )
 
 
-def run_backend(name: str, database_url: str, workdir: Path, args) -> None:
+def run_backend(name: str, database_url: str, workdir: Path, args, best: dict) -> None:
     from flask_migrate import upgrade
 
     from hrdnet.extensions import db
@@ -295,56 +363,70 @@ def run_backend(name: str, database_url: str, workdir: Path, args) -> None:
     world.build()
     setup = time.perf_counter() - started
     label = "sqlite (file, WAL)" if name == "sqlite" else "postgresql"
+    counts = {"distinct cards": args.spread, "hot card": args.hot, "hot run": args.hot_run}
     print(
-        f"\n{label} {version}: {args.cards:,} learners with cards (set-up {setup:.1f} s); hot card {args.hot:,} "
-        f"and {args.cards:,} cards {args.spread:,} enrolments per row",
+        f"\n{label} {version}: {args.cards:,} learners with a card (set-up {setup:.1f} s); per row: "
+        + ", ".join(f"{scenario} {counts[scenario]:,}" for scenario in args.scenarios)
+        + f"; load average {_load()}",
         flush=True,
     )
-    print(f"  {'step':<50} {'threads':>7} {'count':>7} {'per s':>8} {'seconds':>8}   result")
-    rows = bench_enrolments(world, hot=args.hot, spread=args.spread, threads=args.threads)
-    for label, threads, count, rate, seconds, base in rows:
-        result = "baseline" if base is None else f"{rate / base:.2f}× baseline"
-        print(f"  {label:<50} {threads:>7} {count:>7,} {rate:>8,.0f} {seconds:>8.1f}   {result}", flush=True)
-    check(app, len(args.threads) * (args.hot + args.spread))
-    scaling = {label: rate for label, threads, _c, rate, _s, _b in rows if threads == args.threads[0]}
-    for label, threads, _c, rate, _s, base in rows:
-        if base is not None and threads != args.threads[0]:
-            print(f"  {label}: {threads} threads give {rate / scaling[label]:.2f}× the {args.threads[0]}-thread rate")
+    print(f"  {'step':<48} {'threads':>7} {'count':>7} {'per s':>8} {'seconds':>8}   result")
+    rows = bench_enrolments(world, scenarios=args.scenarios, counts=counts, threads=args.threads)
+    check(app, FUNDED)
+    for label, _threads, _count, rate, _seconds, naive, _note in rows:
+        if label.endswith("distinct cards"):
+            which = "baseline" if naive is None else "best"
+            best[name, which] = max(best.get((name, which), 0.0), rate)
     if args.audit_rows:
         for label, value in bench_audit(app, database_url, args.audit_rows):
             print(f"  {label:<60} {value:>8.1f}", flush=True)
+    print(f"  load average after: {_load()}", flush=True)
     with app.app_context():
         db.engine.dispose()
 
 
+def _load() -> str:
+    """The 1/5/15-minute load average, printed beside the figures (the machine may be shared)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cards", type=int, default=10_000, help="learners with a card, for the spread rows")
-    parser.add_argument("--hot", type=int, default=1_000, help="enrolments per hot-card row")
-    parser.add_argument(
-        "--spread",
-        type=int,
-        default=2_000,
-        help="enrolments per spread row, each on a different card (at most --cards)",
-    )
-    parser.add_argument("--threads", default="1,4", help="comma-separated thread counts")
+    parser.add_argument("--cards", type=int, default=10_000, help="learners with a card")
+    parser.add_argument("--spread", type=int, default=1_000, help="enrolments per distinct-cards row")
+    parser.add_argument("--hot", type=int, default=300, help="enrolments per hot-card row")
+    parser.add_argument("--hot-run", type=int, default=200, help="attempts per hot-run row (half as many seats)")
+    parser.add_argument("--threads", default="1,2,4", help="comma-separated thread counts")
     parser.add_argument("--audit-rows", type=int, default=1_000_000, help="0 skips the audit verify step")
     parser.add_argument(
-        "--quick", action="store_true", help="200 hot-card and 400 spread enrolments per row, 100,000 audit rows"
+        "--quick",
+        action="store_true",
+        help="PostgreSQL, distinct cards only, 300 enrolments per row, 2,000 cards, no audit step (< 3 minutes)",
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
+    args.scenarios = list(SCENARIOS)
     if args.quick:
-        args.hot, args.spread, args.audit_rows = 200, 400, min(args.audit_rows, 100_000)
-    if args.spread > args.cards:
-        parser.error("--spread cannot exceed --cards: each spread enrolment is on a card of its own")
+        args.cards, args.spread, args.audit_rows, args.no_sqlite = min(args.cards, 2_000), 300, 0, True
+        args.scenarios = ["distinct cards"]
     args.threads = [int(n) for n in args.threads.split(",")]
     logging.disable(logging.INFO)
+    best: dict = {}
     on_sqlite_then_postgres(
         "hrdnet-bench-enrolments-",
-        lambda backend, url, workdir: run_backend(backend, url, workdir, args),
+        lambda backend, url, workdir: run_backend(backend, url, workdir, args, best),
         postgres=not args.no_postgres,
+        sqlite=not args.no_sqlite,
     )
+    print()
+    for backend in ("sqlite", "postgresql"):
+        if (backend, "best") in best:
+            print(
+                f"enrolments/s {backend} distinct cards: {best[backend, 'best']:.0f} "
+                f"(baseline {best[backend, 'baseline']:.0f})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -288,14 +288,15 @@ def main() -> None:
     )
 
 
-def on_sqlite_then_postgres(prefix: str, run, *, postgres: bool) -> None:
+def on_sqlite_then_postgres(prefix: str, run, *, postgres: bool, sqlite: bool = True) -> None:
     """run(backend, url, workdir) on a fresh SQLite file, then on a throw-away PostgreSQL database (dropped after)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         workdir = Path(folder)
-        run("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", workdir)
+        if sqlite:
+            run("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", workdir)
         if not postgres:
             return
         admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
