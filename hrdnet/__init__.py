@@ -55,12 +55,14 @@ def _init_domains(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from hrdnet import audit
     from hrdnet import db as db_module
     from hrdnet.auth import loaders
     from hrdnet.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     db_module.configure_engine(app)
+    audit.install_session_hooks()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

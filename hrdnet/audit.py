@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, Text, select, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import String, Text, event, insert, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
@@ -56,10 +56,35 @@ def entry_hash(
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def lock_chain() -> None:
-    """Serialise appends so each new entry sees the true head (PostgreSQL; SQLite's write lock does it)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7412001)"))
+# Two advisory locks (PostgreSQL; SQLite's BEGIN IMMEDIATE already makes writers take turns):
+# - MONEY_LOCK orders the units of work that move money. The enrolment hot path (vouchers.checkout: enrol's
+#   intent and apply_state) holds it *shared*, so enrolments run side by side, each ordered by its card's
+#   account rows (locked first); every other money unit (cancel, expiry, attendance, sanctions, issuing)
+#   holds it *exclusive*, as all of them did before, so its own lock order never meets the hot path's.
+# - CHAIN_LOCK serialises appends to the chain: the last lock any transaction takes. A unit holding
+#   MONEY_LOCK shared appends its entries at COMMIT (held only for one INSERT); others append at once.
+MONEY_LOCK = 7412001
+CHAIN_LOCK = 7412002
+_money_mode_key = "hrdnet_money_lock"  # session.info: "shared" or "exclusive" once taken in this transaction
+_pending_key = "hrdnet_audit_pending"  # session.info: entries to chain at COMMIT, each with its savepoint
+
+
+def lock_chain(*, shared: bool = False) -> None:
+    """Take the money lock for this transaction (see MONEY_LOCK); a second call in the same transaction does
+    nothing, so services called from a shared-mode unit of work never try to upgrade it (two shared holders
+    upgrading would deadlock)."""
+    session = db.session()
+    if session.info.get(_money_mode_key) or session.get_bind().dialect.name != "postgresql":
+        session.info.setdefault(_money_mode_key, "shared" if shared else "exclusive")
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    session.execute(text(f"SELECT {function}({MONEY_LOCK})"))
+    session.info[_money_mode_key] = "shared" if shared else "exclusive"
+
+
+def _lock_appends(session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))
 
 
 def append(
@@ -69,30 +94,88 @@ def append(
     subject_type: str,
     subject_id: str | int,
     data: dict | None = None,
-) -> AuditEntry:
-    """Add an entry to the chain inside the caller's transaction (flushes, never commits).
+) -> None:
+    """Add an entry to the chain inside the caller's transaction (never commits).
 
+    In a unit of work that holds the money lock shared (the enrolment hot path on PostgreSQL) the entry is
+    chained at COMMIT, so the chain's lock is held for one INSERT instead of the whole transaction; it is
+    dropped if its savepoint or transaction rolls back. Otherwise it is written (flushed) at once.
     On SQLite the caller's unit of work must hold the write lock (unit_of_work(write_lock=True)).
     """
-    lock_chain()
-    head = db.session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    session = db.session()
+    content = (utcnow(), action, actor, subject_type, str(subject_id), canonical_json(data or {}))
+    if session.info.get(_money_mode_key) == "shared" and session.get_bind().dialect.name == "postgresql":
+        session.info.setdefault(_pending_key, []).append((session.get_nested_transaction(), content))
+        return
+    _write(session, [content])
+
+
+def _write(session, contents: list[tuple]) -> None:
+    """Chain and insert entries (one statement) under the chain lock, after the current head."""
+    _lock_appends(session)
+    head = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     entry_id, prev_hash = (head.id + 1, head.hash) if head else (1, GENESIS_HASH)
-    at = utcnow()
-    body = canonical_json(data or {})
-    entry = AuditEntry(
-        id=entry_id,
-        at=at,
-        action=action,
-        actor=actor,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        data=body,
-        prev_hash=prev_hash,
-        hash=entry_hash(entry_id, at, action, actor, subject_type, str(subject_id), body, prev_hash),
-    )
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    rows = []
+    for at, action, actor, subject_type, subject_id, body in contents:
+        digest = entry_hash(entry_id, at, action, actor, subject_type, subject_id, body, prev_hash)
+        rows.append(
+            {
+                "id": entry_id,
+                "at": at,
+                "action": action,
+                "actor": actor,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "data": body,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        entry_id, prev_hash = entry_id + 1, digest
+    session.execute(insert(AuditEntry), rows)
+
+
+def _chain_pending(session) -> None:
+    """before_commit: chain the entries this transaction deferred (last lock taken, held to COMMIT only)."""
+    pending = session.info.pop(_pending_key, None)
+    if pending:
+        _write(session, [content for _savepoint, content in pending])
+
+
+def _drop_rolled_back(session, previous_transaction) -> None:
+    """after_soft_rollback: entries appended inside a savepoint that rolled back never happened."""
+    pending = session.info.get(_pending_key)
+    if not pending:
+        return
+    if not previous_transaction.nested:
+        session.info.pop(_pending_key, None)
+        return
+    session.info[_pending_key] = [
+        (savepoint, content) for savepoint, content in pending if not _within(savepoint, previous_transaction)
+    ]
+
+
+def _within(savepoint, ancestor) -> bool:
+    while savepoint is not None:
+        if savepoint is ancestor:
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+def _forget_transaction(session, transaction) -> None:
+    """after_transaction_end: the money lock and any deferred entries belong to one transaction."""
+    if transaction.parent is None:
+        session.info.pop(_money_mode_key, None)
+        session.info.pop(_pending_key, None)
+
+
+def install_session_hooks() -> None:
+    """Called once by the app factory: the deferred appends' COMMIT and rollback hooks."""
+    if not event.contains(Session, "before_commit", _chain_pending):
+        event.listen(Session, "before_commit", _chain_pending)
+        event.listen(Session, "after_soft_rollback", _drop_rolled_back)
+        event.listen(Session, "after_transaction_end", _forget_transaction)
 
 
 @dataclass(frozen=True)

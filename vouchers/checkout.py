@@ -95,6 +95,7 @@ def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: 
     same key) and the held enrolment is returned.
     """
     with unit_of_work(write_lock=True):  # phase 1: the intent
+        audit.lock_chain(shared=True)  # the hot path: side by side with other enrolments, the card locked first
         enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
         payment = (
             begin(enrolment, actor=actor, today=today)
@@ -222,7 +223,10 @@ def apply_state(
     event first, nothing is done ("duplicate").
     """
     with unit_of_work(write_lock=True):
-        audit.lock_chain()  # PostgreSQL: every money writer takes this first; SQLite: BEGIN IMMEDIATE
+        # The hot path's lock order (docs/ledger.md): the money lock shared, then the card's accounts, then the
+        # rest; on SQLite BEGIN IMMEDIATE already made this the only writer.
+        audit.lock_chain(shared=True)
+        enrolments.lock_card_of(payments.get(payment_id).enrolment_id)
         if event is not None and not webhooks.record_event(event, payment_id):
             return "duplicate"
         payment = payments.get(payment_id)

@@ -56,7 +56,7 @@ def enrol(
     rules = rules or card_rules()
     if not request_key or len(request_key) > 100:
         raise errors.InvalidTransfer("요청 번호가 올바르지 않습니다.")
-    audit.lock_chain()  # PostgreSQL: the chain lock first, then runs and accounts (one lock order everywhere)
+    audit.lock_chain()  # PostgreSQL: the money lock first (shared when checkout.enrol took it), then card, run
     earlier = db.session.scalar(
         select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.request_key == request_key)
     )
@@ -75,6 +75,9 @@ def enrol(
         raise price.refusal
     if _live_enrolment(person.id, run_id) is not None:
         raise errors.AlreadyEnrolled()
+    if price.card_draw:  # the card's accounts before any other row (the hold re-checks the balance under it)
+        accounts = cards.open_accounts(price.card_id)
+        ledger.lock_accounts([accounts.available.id, accounts.held.id])
     take_seat(run_id)
     enrolment = Enrolment(
         run_id=run_id,
@@ -101,7 +104,6 @@ def enrol(
     savepoint.commit()
     enrolment.expires_at = now + timedelta(minutes=rules.hold_minutes)
     if price.card_draw:
-        accounts = cards.open_accounts(price.card_id)
         held = ledger.hold(
             f"enrolment:{enrolment.id}:hold",
             accounts.available.id,
@@ -203,6 +205,15 @@ def confirm(enrolment_id: int, *, actor: str, on: date, reason: str = "자비부
     enrolment.expires_at = None
     apply_event(enrolment, "pay", reason=reason, actor=actor)
     return enrolment
+
+
+def lock_card_of(enrolment_id: int) -> None:
+    """Lock the accounts of the card this enrolment draws, if any (the hot path's first row locks)."""
+    card_id = db.session.scalar(select(Enrolment.card_id).where(Enrolment.id == enrolment_id))
+    if card_id is not None:
+        accounts = cards.find_accounts(card_id)
+        if accounts is not None:
+            ledger.lock_accounts([accounts.available.id, accounts.held.id])
 
 
 def paying_card_refusal(enrolment: Enrolment, on: date) -> DomainError | None:

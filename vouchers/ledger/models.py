@@ -34,7 +34,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +45,7 @@ CURRENCY = "KRW"
 
 __all__ = [
     "CURRENCY",
+    "DEFERRED_KINDS",
     "SETTLING_KINDS",
     "Account",
     "AccountKind",
@@ -98,6 +98,11 @@ class TransferKind(StrEnum):
     COLLECT = "collect"  # money a person owed (a sanction the card could not pay), collected later
 
 
+# Shared accounts every enrolment of a programme or provider posts to. They may go negative, so there is no
+# floor to enforce, and the entries trigger leaves their balance cache alone (it was the hottest row lock):
+# their balance is derived (vouchers.ledger.balance). Named in the migration e14000000001's trigger too.
+DEFERRED_KINDS = frozenset({"programme_budget", "learner_copay", "provider_payable"})
+
 # A hold is settled by exactly one transfer of one of these kinds; the state it leaves the hold in.
 SETTLING_KINDS = {
     TransferKind.CAPTURE: "captured",
@@ -147,13 +152,6 @@ class Account(db.Model):
         ),
         CheckConstraint("balance >= 0 OR may_go_negative", name="floor"),
         CheckConstraint(f"currency = '{CURRENCY}'", name="currency_krw"),
-        # The accounts that hold money for pending holds right now: where the hold-expiry job starts.
-        Index(
-            "ix_accounts_holding",
-            "id",
-            postgresql_where=text("kind = 'card_held' AND balance > 0"),
-            sqlite_where=text("kind = 'card_held' AND balance > 0"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,6 +162,7 @@ class Account(db.Model):
     normal_side: Mapped[str] = mapped_column(String(6))
     may_go_negative: Mapped[bool] = mapped_column(Boolean)
     # Written only by the entries trigger (a guard trigger refuses any other change): never set it here.
+    # For DEFERRED_KINDS it is frozen: their balance is this plus their entries after last_entry_id.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     last_entry_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -226,7 +225,11 @@ class Hold(db.Model):
     """Money reserved on a card until a transfer settles it. The state is derived: see vouchers.ledger."""
 
     __tablename__ = "holds"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # Where the hold-expiry job starts (no index depends on a balance, so balance updates stay HOT).
+        Index("ix_holds_expires_at", "expires_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), unique=True)  # the hold transfer

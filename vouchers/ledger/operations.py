@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import case, func, insert, literal, select, text
+from sqlalchemy import BigInteger, case, cast, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
@@ -40,6 +40,7 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
 from vouchers.ledger.models import (
+    DEFERRED_KINDS,
     SETTLING_KINDS,
     Account,
     AccountKind,
@@ -146,11 +147,28 @@ def find_account(kind: str, owner_type: str, owner_id: int) -> Account | None:
 
 
 def balance(account_id: int) -> int:
-    """The account's balance in its normal terms, from the trigger-kept cache (read fresh, not from the session)."""
-    value = db.session.scalar(select(Account.balance).where(Account.id == account_id))
+    """The account's balance in its normal terms (read fresh, not from the session): the trigger-kept cache,
+    plus, for a deferred shared account (DEFERRED_KINDS), its entries after the cache."""
+    value = db.session.scalar(select(_balance_now(Account)).where(Account.id == account_id))
     if value is None:
         raise errors.AccountNotFound()
     return value
+
+
+def _balance_now(account):
+    """SQL for an account row's true balance: its cache plus the entries after last_entry_id (only deferred
+    accounts have any: the trigger moves every other cache with each entry)."""
+    later = aliased(Entry)
+    change = case((later.side == account.normal_side, later.amount), else_=-later.amount)
+    tail = (
+        select(func.coalesce(func.sum(change), 0))
+        .where(later.account_id == account.id, later.id > func.coalesce(account.last_entry_id, 0))
+        .scalar_subquery()
+    )
+    # cast: PostgreSQL's sum() of bigint is numeric; money stays int won
+    return case(
+        (account.kind.in_(sorted(DEFERRED_KINDS)), account.balance + cast(tail, BigInteger)), else_=account.balance
+    )
 
 
 def derived_balance(account_id: int) -> int:
@@ -174,7 +192,7 @@ def history(account_id: int, *, limit: int = 50, before_entry_id: int | None = N
     change = case((Entry.side == account.normal_side, Entry.amount), else_=-Entry.amount)
     later = aliased(Entry)
     later_change = case((later.side == account.normal_side, later.amount), else_=-later.amount)
-    current = select(Account.balance).where(Account.id == account_id).scalar_subquery()
+    current = select(_balance_now(Account)).where(Account.id == account_id).scalar_subquery()
     if before_entry_id is None:
         after_page = literal(0)
     else:
@@ -333,7 +351,8 @@ def expire_holds(now: datetime, *, limit: int = HOLD_EXPIRY_BATCH, actor: str = 
 
     Each expiry is a transfer with the key `ledger:hold-expiry:<hold id>`, so two workers expiring the same hold
     post it once, and a capture that got there first simply wins (the hold is skipped).
-    Candidates are found from the card held accounts with money in them (a small partial index).
+    Candidates are found from holds' expiry (index ix_holds_expires_at; no index depends on a balance, so
+    balance updates stay HOT), skipping those whose held account is empty or that a transfer settled.
     """
     settled = aliased(Transfer)
     due = db.session.scalars(
@@ -341,10 +360,9 @@ def expire_holds(now: datetime, *, limit: int = HOLD_EXPIRY_BATCH, actor: str = 
         .join(Account, Account.id == Hold.held_account_id)
         .outerjoin(settled, settled.hold_id == Hold.id)
         .where(
-            Account.kind == AccountKind.CARD_HELD.value,
+            Hold.expires_at <= now,
             Account.balance > 0,
             settled.id.is_(None),
-            Hold.expires_at <= now,
         )
         .order_by(Hold.expires_at, Hold.id)
         .limit(limit)
@@ -441,16 +459,37 @@ def _post(
 
 
 def _lock_accounts(account_ids: list[int]) -> dict[int, tuple[int, bool, str, str]]:
-    """{id: (balance, may_go_negative, normal_side, kind)}, read under the locks described in the module doc."""
-    query = (
-        select(Account.id, Account.balance, Account.may_go_negative, Account.normal_side, Account.kind)
-        .where(Account.id.in_(account_ids))
-        .order_by(Account.id)
-    )
+    """{id: (balance, may_go_negative, normal_side, kind)}, read under the locks described in the module doc:
+    the money lock, then the rows of the accounts whose cache moves, by id. Deferred shared accounts are read,
+    never locked (no cache to move, no floor to check)."""
+    audit.lock_chain()  # a no-op when the unit of work took it first (shared, on the enrolment hot path)
+    columns = (Account.id, Account.balance, Account.may_go_negative, Account.normal_side, Account.kind)
+    locked = {
+        row.id: (row.balance, row.may_go_negative, row.normal_side, row.kind)
+        for row in db.session.execute(_row_locked(select(*columns).where(Account.id.in_(account_ids))))
+    }
+    rest = [account_id for account_id in account_ids if account_id not in locked]
+    if rest:
+        query = select(*columns).where(Account.id.in_(rest), Account.kind.in_(sorted(DEFERRED_KINDS)))
+        locked.update(
+            {row.id: (row.balance, row.may_go_negative, row.normal_side, row.kind) for row in db.session.execute(query)}
+        )
+    return locked
+
+
+def _row_locked(query):
+    """The query's rows of non-deferred accounts, locked in id order (PostgreSQL; SQLite's write lock already
+    covers them). FOR NO KEY UPDATE: enough to move a balance, and it leaves foreign-key checks unblocked."""
+    query = query.where(Account.kind.not_in(sorted(DEFERRED_KINDS))).order_by(Account.id)
     if db.session.get_bind().dialect.name == "postgresql":
-        audit.lock_chain()  # chain first, then accounts by id: one lock order for every posting
-        query = query.with_for_update()
-    return {row.id: (row.balance, row.may_go_negative, row.normal_side, row.kind) for row in db.session.execute(query)}
+        query = query.with_for_update(key_share=True)
+    return query
+
+
+def lock_accounts(account_ids: Iterable[int]) -> None:
+    """Lock these accounts' rows now, in id order (the enrolment hot path locks the learner's card accounts
+    first, before any other row, so every unit of work that touches a card meets the others in one order)."""
+    db.session.execute(_row_locked(select(Account.id).where(Account.id.in_(sorted(set(account_ids)))))).all()
 
 
 def _earlier_transfer(key: str) -> Transfer | None:
@@ -638,6 +677,7 @@ def verify() -> LedgerReport:
             problems.append(f"… and {len(rows) - _SHOWN} more like the above")
 
     change = case((Entry.side == Account.normal_side, Entry.amount), else_=-Entry.amount)
+    after_cache = Entry.id > func.coalesce(Account.last_entry_id, 0)
     per_account = (
         select(
             Account.id,
@@ -646,19 +686,31 @@ def verify() -> LedgerReport:
             Account.owner_id,
             Account.balance,
             Account.may_go_negative,
+            Account.normal_side,
             func.coalesce(func.sum(change), 0).label("derived"),
+            func.coalesce(func.sum(case((after_cache, change))), 0).label("tail"),
         )
         .outerjoin(Entry, Entry.account_id == Account.id)
         .group_by(
-            Account.id, Account.kind, Account.owner_type, Account.owner_id, Account.balance, Account.may_go_negative
+            Account.id,
+            Account.kind,
+            Account.owner_type,
+            Account.owner_id,
+            Account.balance,
+            Account.may_go_negative,
+            Account.normal_side,
         )
         .subquery()
     )
+    # A card account's cache moves with every entry; a deferred shared account's cache froze at the migration
+    # e14000000001 (its entries up to last_entry_id) and its entries after that are the rest of its balance.
+    deferred = per_account.c.kind.in_(sorted(DEFERRED_KINDS))
+    cached = per_account.c.balance + case((deferred, per_account.c.tail), else_=0)
     add(
-        session.execute(select(per_account).where(per_account.c.balance != per_account.c.derived)),
+        session.execute(select(per_account).where(cached != per_account.c.derived)),
         lambda r: (
             f"account {r.id} ({r.kind} of {r.owner_type} {r.owner_id}): cached balance {r.balance} "
-            f"but its entries sum to {r.derived}"
+            f"{f'(+ {r.tail} after it) ' if r.kind in DEFERRED_KINDS else ''}but its entries sum to {r.derived}"
         ),
     )
     add(
@@ -696,7 +748,7 @@ def verify() -> LedgerReport:
         ),
     )
 
-    signed = case((Account.normal_side == Side.CREDIT.value, Account.balance), else_=-Account.balance)
+    signed = case((per_account.c.normal_side == Side.CREDIT.value, cached), else_=-cached)  # as balance() reads
     whole = session.scalar(select(func.coalesce(func.sum(signed), 0)))
     if whole != 0:
         problems.append(f"the balances of all accounts sum to {whole}, not 0: money appeared or vanished")
