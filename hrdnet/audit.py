@@ -136,7 +136,10 @@ def _write(session, contents: list[tuple]) -> None:
 
 
 def _chain_pending(session) -> None:
-    """before_commit: chain the entries this transaction deferred (last lock taken, held to COMMIT only)."""
+    """before_commit: chain the entries this transaction deferred (last lock taken, held to COMMIT only).
+    SQLAlchemy fires before_commit for a savepoint's release too: those wait for the real COMMIT."""
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(_pending_key, None)
     if pending:
         _write(session, [content for _savepoint, content in pending])

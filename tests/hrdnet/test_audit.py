@@ -175,3 +175,34 @@ def test_signup_leaves_only_pseudonymous_keys_in_the_log(app, client):
         "19900517",
     ):
         assert personal not in rows[0].data
+
+
+def _actions() -> list[str]:
+    return list(db.session.scalars(text("SELECT action FROM audit_log ORDER BY id")))
+
+
+def test_the_hot_path_chains_its_entries_at_commit_and_drops_those_rolled_back(app, db_backend):
+    """A unit of work holding the money lock shared (the enrolment hot path) appends at COMMIT, so the chain's
+    lock is held for one INSERT; what a savepoint or the transaction rolled back never reaches the chain."""
+    if db_backend != "postgresql":
+        pytest.skip("SQLite's write lock already serialises the whole unit of work: it appends at once")
+    with unit_of_work(write_lock=True):
+        audit.lock_chain(shared=True)
+        audit.append("test.kept", actor="system", subject_type="thing", subject_id=1)
+        savepoint = db.session.begin_nested()
+        audit.append("test.undone", actor="system", subject_type="thing", subject_id=2)
+        savepoint.rollback()
+        inner = db.session.begin_nested()
+        audit.append("test.kept_too", actor="system", subject_type="thing", subject_id=3)
+        inner.commit()
+        assert _actions() == []  # nothing written (nor the chain locked) before COMMIT
+    assert _actions() == ["test.kept", "test.kept_too"]
+    with pytest.raises(RuntimeError):
+        with unit_of_work(write_lock=True):
+            audit.lock_chain(shared=True)
+            audit.append("test.rolled_back", actor="system", subject_type="thing", subject_id=4)
+            raise RuntimeError("the unit of work fails")
+    _append(1)  # an ordinary append continues the chain after the deferred ones
+    db.session.rollback()
+    assert _actions() == ["test.kept", "test.kept_too", "test.event"]
+    assert audit.verify().ok
