@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hrdnet.errors import Conflict, DomainError, NotFound
+from hrdnet.errors import Conflict, DomainError, Forbidden, NotFound
 
 
 class RunNotFound(NotFound):
@@ -43,3 +43,33 @@ class InvalidApplicationWindow(DomainError):
     """A provider's application window that cannot be (the message says which rule it breaks)."""
 
     status, code, message = 422, "invalid_application_window", "모집 기간이 올바르지 않습니다."
+
+
+# -- the provider portal and its approval workflow (courses.portal) ---------------------------------
+
+
+class ProviderNotVerified(Forbidden):
+    code = "provider_not_verified"
+    message = "관리자가 훈련기관을 확인한 뒤에 과정을 제출할 수 있습니다. 확인을 기다려 주세요."
+
+
+class SubmissionNotFound(NotFound):
+    code, message = "submission_not_found", "제출한 과정을 찾을 수 없습니다."
+
+
+class SubmissionInvalid(DomainError):
+    """A submission that breaks the rules; `details` maps each field to its Korean messages."""
+
+    status, code, message = 422, "submission_invalid", "입력 내용을 확인해 주세요."
+
+
+class DuplicateSubmission(Conflict):
+    code, message = "duplicate_submission", "같은 과정명과 시작일의 회차를 이미 제출했습니다."
+
+
+class ReasonRequired(DomainError):
+    status, code, message = 422, "reason_required", "반려 사유를 입력해 주세요."
+
+
+class RunHasLearners(Conflict):
+    code, message = "run_has_learners", "수강생이 있는 회차는 철회할 수 없습니다. 폐강 절차를 이용해 주세요."

@@ -35,8 +35,8 @@ NAV = {
         ("내 카드", "vouchers.my_card"),
         ("내 수강 신청", "vouchers.my_enrolments"),
     ],
-    Role.PROVIDER: [("훈련기관", "site.provider_home")],
-    Role.AUDITOR: [("감사", "site.auditor_home")],
+    Role.PROVIDER: [("훈련기관", "portal.home")],
+    Role.AUDITOR: [("감사", "site.auditor_home"), ("승인 대기", "portal.queue")],
     Role.ADMIN: [
         ("관리", "admin.dashboard"),
         ("계정", "admin.users"),

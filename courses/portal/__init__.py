@@ -1,0 +1,25 @@
+"""The provider portal and the ministries' approval of provider submissions.
+
+models.py     run submissions, their numbered revisions, notices to providers
+workflow.py   the one transition table of a submission and the function that applies it
+fields.py     what a submission holds (the fields, their Korean labels) and the field-by-field diff
+rules.py      every rule a submitted run must meet (shared by the form, the API and the services)
+services.py   save, submit, approve, reject, withdraw; the auditor's queue; publishing to the catalog
+forms.py      the course-and-run form (WTForms, Korean messages)
+views.py      /provider/… pages and the auditor's /audit/submissions… pages
+api.py        /api/v1/provider/runs and /api/v1/audit/submissions…
+"""
+
+from __future__ import annotations
+
+
+def import_models() -> None:
+    """So SQLAlchemy and Alembic see the portal's tables (the app factory calls it)."""
+    import courses.portal.models  # noqa: F401
+
+
+def blueprint():
+    """The portal's pages (HTML)."""
+    from courses.portal import views
+
+    return views.bp
