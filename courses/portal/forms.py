@@ -69,13 +69,17 @@ class RunSubmissionForm(Form):
         validators=[Optional(), Regexp(r"^\d{8}$", message="NCS 세분류 코드 8자리를 입력해 주세요.")],
         description="세분류(8자리) 코드입니다. 분류 이름(예: 응용SW엔지니어링)으로 찾을 수 있습니다.",
     )
-    mode = SelectField(fields.FIELDS["mode"], choices=_choices((m, MODE_LABELS[m]) for m in rules.MODES))
+    mode = SelectField(
+        fields.FIELDS["mode"], choices=_choices((m, MODE_LABELS[m]) for m in rules.MODES), validators=[Optional()]
+    )
     region = SelectField(fields.FIELDS["region"], validators=[Optional()])
     address = StringField(fields.FIELDS["address"], validators=[Length(max=300, message="300자 이내로 입력해 주세요.")])
     start_date = _optional_date(fields.FIELDS["start_date"])
     end_date = _optional_date(fields.FIELDS["end_date"])
     weekend = SelectField(
-        fields.FIELDS["weekend"], choices=_choices((w, WEEKEND_LABELS[w]) for w in rules.WEEKEND_KINDS)
+        fields.FIELDS["weekend"],
+        choices=_choices((w, WEEKEND_LABELS[w]) for w in rules.WEEKEND_KINDS),
+        validators=[Optional()],
     )
     training_days = TrainingDaysField(
         fields.FIELDS["training_days"],
