@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hrdnet.errors import Conflict, DomainError, Forbidden, NotFound
+from hrdnet.errors import Conflict, DomainError, NotFound
 
 
 class RunNotFound(NotFound):
@@ -48,7 +48,9 @@ class InvalidApplicationWindow(DomainError):
 # -- the provider portal and its approval workflow (courses.portal) ---------------------------------
 
 
-class ProviderNotVerified(Forbidden):
+class ProviderNotVerified(Conflict):
+    """409, not 403: the role may do this, the provider's state does not allow it yet (403 means the role may not)."""
+
     code = "provider_not_verified"
     message = "관리자가 훈련기관을 확인한 뒤에 과정을 제출할 수 있습니다. 확인을 기다려 주세요."
 

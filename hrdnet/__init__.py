@@ -109,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.blueprint())
     app.register_blueprint(search_views.bp)
     vouchers.init_app(app)  # its pages, worker jobs, outbox handlers and the catalog's viewer price
-    init_api(app, [auth_api.bp, courses_api.bp, search_api.bp, *vouchers.api_blueprints()])
+    init_api(app, [auth_api.bp, courses_api.bp, portal.api_blueprint(), search_api.bp, *vouchers.api_blueprints()])
 
 
 def _init_web(app: Flask) -> None:

@@ -23,3 +23,10 @@ def blueprint():
     from courses.portal import views
 
     return views.bp
+
+
+def api_blueprint():
+    """The portal's JSON API (registered under /api/v1 by hrdnet.api.init_api)."""
+    from courses.portal import api
+
+    return api.bp

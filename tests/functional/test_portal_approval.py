@@ -146,7 +146,7 @@ def test_a_withdrawn_run_leaves_the_catalog_and_the_index(app, client, runner, m
 def test_unverified_providers_cannot_submit(client, login_as, today):
     login_as("provider")
     assert "관리자가 훈련기관을 확인하면" in client.get("/provider/").get_data(as_text=True)
-    assert _submit(client, run_values(today), action="save").status_code == 403
+    assert _submit(client, run_values(today), action="save").status_code == 409
     assert db.session.scalar(select(Submission.id)) is None
 
 
