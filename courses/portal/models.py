@@ -84,3 +84,14 @@ class ProviderNotice(db.Model):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("run_submissions.id"))
     message: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderStaff(db.Model):
+    """A provider account's duties at its provider (no row: plain staff, names masked, no attendance)."""
+
+    __tablename__ = "provider_staff"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    is_admin: Mapped[bool] = mapped_column(default=False)  # invites and removes the provider's staff
+    takes_attendance: Mapped[bool] = mapped_column(default=False)  # records attendance, sees names unmasked

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from courses import calendar, changes, errors, matching
 from courses.models import Course, NcsCode, Programme, Provider, Run
 from courses.portal import fields, rules, workflow
-from courses.portal.models import ProviderNotice, Revision, Submission
+from courses.portal.models import ProviderNotice, ProviderStaff, Revision, Submission
 from hrdnet import audit, mail
 from hrdnet.auth.models import User
 from hrdnet.extensions import db
@@ -317,3 +317,11 @@ def search_ncs(text: str, limit: int = 20) -> list[dict]:
     return [
         {"code": code, "name": name} for code, name in db.session.execute(query.order_by(NcsCode.code).limit(limit))
     ]
+
+
+# -- staff duties ----------------------------------------------------------------------------------------
+
+
+def takes_attendance(user_id: int) -> bool:
+    """Staff who record attendance (and so see learners' names unmasked), as their provider's admin decided."""
+    return bool(db.session.scalar(select(ProviderStaff.takes_attendance).where(ProviderStaff.user_id == user_id)))
