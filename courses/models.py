@@ -76,6 +76,11 @@ class Provider(db.Model):
     # providers submit runs. The audit console's "newly verified provider" rule reads it too.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by: Mapped[str | None] = mapped_column(String(32))  # the admin's pseudonym
+    verification_note: Mapped[str | None] = mapped_column(String(1000))  # the out-of-band check, as recorded
+    # Registration here (courses.portal.registration); feed-only providers have none of these.
+    representative: Mapped[str | None] = mapped_column(String(50))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

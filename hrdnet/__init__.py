@@ -106,7 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(courses_views.bp)
-    app.register_blueprint(portal.blueprint())
+    for blueprint in portal.blueprints():
+        app.register_blueprint(blueprint)
     app.register_blueprint(search_views.bp)
     vouchers.init_app(app)  # its pages, worker jobs, outbox handlers and the catalog's viewer price
     init_api(app, [auth_api.bp, courses_api.bp, portal.api_blueprint(), search_api.bp, *vouchers.api_blueprints()])

@@ -39,6 +39,7 @@ NAV = {
     Role.AUDITOR: [("감사", "site.auditor_home"), ("승인 대기", "portal.queue")],
     Role.ADMIN: [
         ("관리", "admin.dashboard"),
+        ("훈련기관 확인", "vetting.pending"),
         ("계정", "admin.users"),
         ("작업 대기열", "admin.outbox_items"),
         ("가져오기 기록", "courses.admin_imports"),

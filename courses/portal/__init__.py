@@ -18,11 +18,11 @@ def import_models() -> None:
     import courses.portal.models  # noqa: F401
 
 
-def blueprint():
-    """The portal's pages (HTML)."""
-    from courses.portal import views
+def blueprints() -> list:
+    """The portal's pages (HTML): submissions and approval, registration and vetting."""
+    from courses.portal import vetting_views, views
 
-    return views.bp
+    return [views.bp, vetting_views.bp]
 
 
 def api_blueprint():

@@ -7,13 +7,26 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from courses.models import Programme, Region
-from courses.portal import fields, rules
+from courses.portal import fields, registration, rules
+from courses.portal.models import DOCUMENT_KINDS
 from courses.services import MODE_LABELS, WEEKEND_LABELS
+from hrdnet.auth.forms import EMAIL_FIELD, REQUIRED, new_password_field
 from hrdnet.extensions import db
 from hrdnet.forms import Form
 
@@ -147,3 +160,75 @@ class DecisionForm(Form):
 
 class ConfirmForm(Form):
     """Only the CSRF token (e.g. withdrawing a submission)."""
+
+
+# -- registration, vetting, staff, claims ------------------------------------------------------------------
+
+
+class RegistrationForm(Form):
+    name = StringField(
+        "기관명", validators=[DataRequired(REQUIRED), Length(max=200, message="200자 이내로 입력해 주세요.")]
+    )
+    business_number = StringField(
+        "사업자등록번호",
+        validators=[DataRequired(REQUIRED)],
+        description="10자리 숫자 (예: 123-45-67891). 검증 숫자를 확인합니다.",
+    )
+    representative = StringField(
+        "대표자", validators=[DataRequired(REQUIRED), Length(max=50, message="50자 이내로 입력해 주세요.")]
+    )
+    region = SelectField("지역", validators=[DataRequired(REQUIRED)])
+    address = StringField(
+        "주소", validators=[DataRequired(REQUIRED), Length(max=300, message="300자 이내로 입력해 주세요.")]
+    )
+    contact_name = StringField(
+        "담당자 이름", validators=[DataRequired(REQUIRED), Length(max=50, message="50자 이내로 입력해 주세요.")]
+    )
+    contact_email = EmailField("담당자 이메일", validators=EMAIL_FIELD, description="이 주소로 확인 링크를 보냅니다.")
+    password = new_password_field("비밀번호")
+    agree_privacy = BooleanField(
+        "개인정보 수집·이용에 동의합니다 (필수)", validators=[DataRequired("동의해야 등록할 수 있습니다.")]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        regions = db.session.execute(select(Region.code, Region.name).where(Region.level == 1).order_by(Region.code))
+        self.region.choices = _choices(regions)
+
+    def validate_business_number(self, field):
+        if not registration.valid_business_number(field.data):
+            raise ValidationError("사업자등록번호가 올바르지 않습니다. 10자리 숫자를 다시 확인해 주세요.")
+
+
+class DocumentForm(Form):
+    kind = SelectField("서류 종류", choices=[SelectChoice(k, v) for k, v in DOCUMENT_KINDS.items()])
+    file = FileField("파일 (PDF, PNG, JPG)", validators=[FileRequired("올릴 파일을 골라 주세요.")])
+
+
+class VerifyForm(Form):
+    note = TextAreaField(
+        "외부 확인 기록",
+        validators=[
+            DataRequired("무엇을 어떻게 확인했는지 적어 주세요."),
+            Length(max=1000, message="1,000자 이내로 입력해 주세요."),
+        ],
+        description="예: 국세청 사업자 상태 조회(계속사업자), 등록 대표번호로 전화해 대표자 확인.",
+    )
+
+
+class InviteForm(Form):
+    email = EmailField("이메일", validators=EMAIL_FIELD)
+    name = StringField(
+        "이름", validators=[DataRequired(REQUIRED), Length(max=50, message="50자 이내로 입력해 주세요.")]
+    )
+    takes_attendance = BooleanField("출석 담당 (수강생 이름 전체를 보고 출석을 기록)")
+
+
+class ClaimForm(Form):
+    external_id = StringField(
+        "HRD-Net 훈련기관 ID (trainstCstId)",
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^[0-9A-Za-z_-]{3,64}$", message="영문·숫자로 된 ID를 입력해 주세요."),
+        ],
+    )

@@ -95,3 +95,42 @@ class ProviderStaff(db.Model):
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
     is_admin: Mapped[bool] = mapped_column(default=False)  # invites and removes the provider's staff
     takes_attendance: Mapped[bool] = mapped_column(default=False)  # records attendance, sees names unmasked
+
+
+DOCUMENT_KINDS = {"business_registration": "사업자등록증", "training_facility": "훈련시설 증빙", "other": "기타"}
+
+
+class ProviderDocument(db.Model):
+    """A document a registering provider uploaded for its vetting (the file is kept by hash, see registration)."""
+
+    __tablename__ = "provider_documents"
+    __table_args__ = (CheckConstraint(f"kind IN {tuple(DOCUMENT_KINDS)}", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(32))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderClaim(db.Model):
+    """A registered provider's claim of a feed's provider id (its runs come with it once an admin confirms)."""
+
+    __tablename__ = "provider_claims"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
+        UniqueConstraint("provider_id", "source", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    claimed_by: Mapped[str] = mapped_column(String(32))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
