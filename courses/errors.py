@@ -75,3 +75,7 @@ class ReasonRequired(DomainError):
 
 class RunHasLearners(Conflict):
     code, message = "run_has_learners", "수강생이 있는 회차는 철회할 수 없습니다. 폐강 절차를 이용해 주세요."
+
+
+class RunCancelled(Conflict):
+    code, message = "run_cancelled", "폐강된 회차는 다시 공개할 수 없습니다. 새 회차로 등록해 주세요."

@@ -169,3 +169,10 @@ class CompletionNotReached(Conflict):
 
 class PaymentFailed(DomainError):
     status, code, message = 402, "payment_failed", "결제가 완료되지 않았습니다."
+
+
+class RunCancelTooLate(Conflict):
+    code, message = (
+        "run_cancel_too_late",
+        "무료 취소 기한이 지난 회차는 폐강할 수 없습니다. 수강생별 정산이 필요하니 관리자에게 문의해 주세요.",
+    )

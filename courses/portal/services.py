@@ -262,6 +262,8 @@ def _publish(submission: Submission, values: dict) -> Run:
     course = _course_for(submission, values)
     programme_id = _programme_id(values["programme"])
     run = db.session.get(Run, submission.run_id) if submission.run_id else None
+    if run is not None and run.status == "cancelled":
+        raise errors.RunCancelled()
     if run is None:
         number = db.session.scalar(select(func.coalesce(func.max(Run.run_number), 0)).where(Run.course_id == course.id))
         run = Run(run_number=number + 1, source_enrolled=0, local_enrolled=0)
@@ -325,3 +327,8 @@ def search_ncs(text: str, limit: int = 20) -> list[dict]:
 def takes_attendance(user_id: int) -> bool:
     """Staff who record attendance (and so see learners' names unmasked), as their provider's admin decided."""
     return bool(db.session.scalar(select(ProviderStaff.takes_attendance).where(ProviderStaff.user_id == user_id)))
+
+
+def is_provider_admin(user_id: int) -> bool:
+    """The provider's own admin: manages its staff and may cancel its runs (폐강)."""
+    return bool(db.session.scalar(select(ProviderStaff.is_admin).where(ProviderStaff.user_id == user_id)))

@@ -163,3 +163,12 @@ class ContactReasonForm(Form):
         filters=[_strip],
         description="이유와 조회 사실이 감사 기록에 남습니다.",
     )
+
+
+class CancelRunForm(Form):
+    reason = StringField(
+        "폐강 사유",
+        validators=[DataRequired(REQUIRED), Length(max=200, message="200자 이내로 적어 주세요.")],
+        filters=[_strip],
+        description="수강생에게 메일로 그대로 전달됩니다.",
+    )

@@ -16,8 +16,9 @@ from hrdnet.access import Role, roles
 from hrdnet.db import unit_of_work
 from hrdnet.errors import Forbidden
 from hrdnet.timeutil import kst_today
+from vouchers import checkout
 from vouchers.enrolments import roster
-from vouchers.web.forms import AttendanceCsvForm, AttendanceDayForm, ContactReasonForm
+from vouchers.web.forms import AttendanceCsvForm, AttendanceDayForm, CancelRunForm, ContactReasonForm
 
 bp = Blueprint("provider_runs", __name__)
 
@@ -50,6 +51,8 @@ def _page(run, *, contact=None, contact_form=None, status=200):
         day_form=AttendanceDayForm(day=day),
         csv_form=AttendanceCsvForm(),
         contact_form=contact_form or ContactReasonForm(),
+        cancel_form=CancelRunForm(),
+        provider_admin=portal.is_provider_admin(current_user.id),
         contact=contact,
         labels=roster.MARK_LABELS,
     )
@@ -126,3 +129,21 @@ def run_settlements(run_id: int):
 def audit_settlements(run_id: int):
     run = roster.run_of_ministry(run_id, None if current_user.role == Role.ADMIN else current_user.ministry_id)
     return render_template("vouchers/run_settlements.html", run=run, periods=roster.settlements(run, kst_today()))
+
+
+@bp.post("/provider/runs/<int:run_id>/cancel")
+@roles(Role.PROVIDER)
+def cancel_run(run_id: int):
+    """폐강 (the provider's admin): every learner's hold released and co-payment refunded, each told."""
+    run = _run(run_id)
+    if not portal.is_provider_admin(current_user.id):
+        raise Forbidden("폐강은 기관 관리자만 할 수 있습니다.")
+    form = CancelRunForm()
+    if not form.validate_on_submit():
+        return _page(run, status=422)
+    with unit_of_work(write_lock=True):
+        count = checkout.cancel_run(
+            run.id, current_user.provider_id, today=kst_today(), actor=current_user.pseudonym, reason=form.reason.data
+        )
+    flash(f"폐강했습니다. 수강생 {count}명의 신청을 취소하고 환불했습니다.", "success")
+    return redirect(url_for("provider_runs.runs"))
