@@ -65,6 +65,7 @@ def _register_jobs() -> None:
         ("payments.cancel_abandoned", timedelta(minutes=1), checkout.cancel_abandoned),
         ("enrolments.start_training", timedelta(hours=1), enrolment_jobs.start_training),
         ("settlements.settle_due", timedelta(hours=6), enrolment_jobs.settle_periods),
+        ("attendance.remind_unmarked", timedelta(hours=6), enrolment_jobs.remind_unmarked_attendance),
         ("enrolments.complete_due", timedelta(hours=6), enrolment_jobs.decide_completions),
         ("cards.expire", timedelta(hours=6), card_jobs.expire_cards),
     ):

@@ -84,6 +84,7 @@ class ProviderNotice(db.Model):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("run_submissions.id"))
     message: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)  # a notice that must go out only once
 
 
 class ProviderStaff(db.Model):

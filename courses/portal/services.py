@@ -243,15 +243,30 @@ def _approved_key(submission: Submission) -> str | None:
 
 
 def _notify(submission: Submission, message: str) -> None:
-    db.session.add(ProviderNotice(provider_id=submission.provider_id, submission_id=submission.id, message=message))
-    staff = db.session.scalars(
-        select(User.email).where(User.provider_id == submission.provider_id, User.active.is_(True))
-    ).all()
+    notify_provider(submission.provider_id, message, submission_id=submission.id)
+
+
+def notify_provider(
+    provider_id: int, message: str, *, submission_id: int | None = None, key: str | None = None
+) -> bool:
+    """Tell a provider in the portal and by e-mail to each active staff account. With a `key`, only once
+    (the database's unique key decides); returns False when that notice was already sent."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                ProviderNotice(provider_id=provider_id, submission_id=submission_id, message=message, key=key)
+            )
+            db.session.flush()
+    except IntegrityError:
+        return False
+    staff = db.session.scalars(select(User.email).where(User.provider_id == provider_id, User.active.is_(True))).all()
     # From SITE_URL, never from the request's Host header (a forged Host must not reach an e-mail).
-    # (A plain path, not url_for: the CLI and the demo loader decide too, outside any request.)
-    link = f"{current_app.config['SITE_URL']}/provider/submissions/{submission.id}"
+    # (A plain path, not url_for: the CLI, the worker and the demo loader notify too, outside any request.)
+    path = f"/provider/submissions/{submission_id}" if submission_id else "/provider/"
+    link = f"{current_app.config['SITE_URL']}{path}"
     for email in staff:
-        mail.queue(email, "[hrdnet] 과정 승인 결과", "submission_decided", message=message, link=link)
+        mail.queue(email, "[hrdnet] 훈련기관 알림", "submission_decided", message=message, link=link)
+    return True
 
 
 # -- publishing ------------------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from courses import calendar
 from courses.errors import RunNotFound
@@ -267,3 +267,48 @@ def contact(run: Run, enrolment_id: int, *, reason: str, actor: str) -> dict:
         data={"run_id": run.id, "reason": reason[:200]},
     )
     return {"name": user.name, "email": user.email, "phone": user.phone}
+
+
+# -- the reminder the day before a unit period ends -----------------------------------------------------------
+
+
+def remind_unmarked(today: date) -> int:
+    """Remind each provider, once per run and period, the day before a unit period ends, of the scheduled days
+    so far with learners still unmarked (they count as absences once the period is over). Returns how many
+    reminders went out."""
+    from courses.portal import services as portal
+
+    rules = card_rules()
+    sent = 0
+    run_ids = db.session.scalars(
+        select(Enrolment.run_id).where(Enrolment.status == S.IN_TRAINING.value).distinct().order_by(Enrolment.run_id)
+    ).all()
+    for run in (db.session.get(Run, run_id) for run_id in run_ids):
+        period = next((p for p in attendance.periods(run, rules) if p.last == today + timedelta(days=1)), None)
+        if period is None:
+            continue
+        missing = _unmarked(run, period.first, today)
+        if missing and portal.notify_provider(
+            run.course.provider_id,
+            f"'{run.course.title}' {run.run_number}회차 {period.number}단위기간이 내일({period.last.isoformat()}) 끝납니다. "
+            f"출석을 기록하지 않은 {missing}건은 기간이 끝나면 결석으로 처리됩니다.",
+            key=f"remind:{run.id}:{period.number}",
+        ):
+            sent += 1
+    return sent
+
+
+def _unmarked(run: Run, first: date, last: date) -> int:
+    """(learner, scheduled day) pairs from first to last with no mark, for learners in training."""
+    days = calendar.days_between(run, first, last)
+    learners = db.session.scalars(
+        select(Enrolment.id).where(Enrolment.run_id == run.id, Enrolment.status == S.IN_TRAINING.value)
+    ).all()
+    if not days or not learners:
+        return 0
+    marked = db.session.scalar(
+        select(func.count())
+        .select_from(Attendance)
+        .where(Attendance.enrolment_id.in_(learners), Attendance.day >= first, Attendance.day <= last)
+    )
+    return len(days) * len(learners) - marked
