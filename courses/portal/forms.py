@@ -232,3 +232,7 @@ class ClaimForm(Form):
             Regexp(r"^[0-9A-Za-z_-]{3,64}$", message="영문·숫자로 된 ID를 입력해 주세요."),
         ],
     )
+
+
+class BulkUploadForm(Form):
+    file = FileField("회차 CSV 파일", validators=[FileRequired("올릴 파일을 골라 주세요.")])

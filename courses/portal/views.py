@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from courses.portal import services, workflow
-from courses.portal.forms import ConfirmForm, DecisionForm, RunSubmissionForm
+from courses.portal import bulk, fields, services, workflow
+from courses.portal.forms import BulkUploadForm, ConfirmForm, DecisionForm, RunSubmissionForm
 from hrdnet.access import Role, roles
 from hrdnet.db import unit_of_work
 
@@ -60,6 +60,22 @@ def new_submission():
         flash("승인을 요청했습니다." if form.submitting else "임시 저장했습니다.", "success")
         return redirect(url_for("portal.submission", submission_id=submission.id))
     return render_template("portal/edit.html", form=form, submission=None), 422 if form.errors else 200
+
+
+@bp.route("/provider/submissions/upload", methods=["GET", "POST"])
+@roles(Role.PROVIDER)
+def upload_submissions():
+    """Many runs at once from a CSV file; a report of every row that could not be submitted."""
+    form = BulkUploadForm()
+    if not form.validate_on_submit():
+        return render_template("portal/upload.html", form=form, report=None, fields=fields.FIELDS), (
+            422 if form.errors else 200
+        )
+    text = form.file.data.read().decode("utf-8-sig", errors="replace")
+    with unit_of_work(write_lock=True):
+        report = bulk.submit_csv(_provider_id(), text, actor=current_user.pseudonym)
+    page = render_template("portal/upload.html", form=BulkUploadForm(), report=report, fields=fields.FIELDS)
+    return page, 422 if report.problems else 200
 
 
 @bp.get("/provider/submissions/<int:submission_id>")
