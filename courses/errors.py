@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hrdnet.errors import Conflict, DomainError, NotFound
+from hrdnet.errors import Conflict, DomainError, Forbidden, NotFound
 
 
 class RunNotFound(NotFound):
@@ -79,3 +79,38 @@ class RunHasLearners(Conflict):
 
 class RunCancelled(Conflict):
     code, message = "run_cancelled", "폐강된 회차는 다시 공개할 수 없습니다. 새 회차로 등록해 주세요."
+
+
+# -- provider registration and vetting (courses.portal.registration) ---------------------------------------
+
+
+class BusinessNumberInvalid(DomainError):
+    status, code, message = 422, "business_number_invalid", "사업자등록번호가 올바르지 않습니다(검증 숫자 불일치)."
+
+
+class BusinessNumberTaken(Conflict):
+    code, message = "business_number_taken", "이미 등록된 사업자등록번호입니다."
+
+
+class NotProviderAdmin(Forbidden):
+    code, message = "not_provider_admin", "훈련기관 관리자만 할 수 있습니다."
+
+
+class StaffNotFound(NotFound):
+    code, message = "staff_not_found", "이 기관의 담당자가 아닙니다."
+
+
+class CannotVerify(Conflict):
+    code, message = "cannot_verify", "서류와 외부 확인 기록이 있어야 확인할 수 있습니다."
+
+
+class DocumentRefused(DomainError):
+    status, code, message = 422, "document_refused", "PDF, PNG, JPG 파일만 올릴 수 있습니다."
+
+
+class ClaimNotFound(NotFound):
+    code, message = "claim_not_found", "확인을 기다리는 연결 요청이 아닙니다."
+
+
+class ClaimExists(Conflict):
+    code, message = "claim_exists", "이미 요청한 출처 번호입니다."

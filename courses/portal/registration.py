@@ -29,40 +29,11 @@ from hrdnet.access import Role
 from hrdnet.auth import services as auth
 from hrdnet.auth import sessions
 from hrdnet.auth.models import User
-from hrdnet.errors import Conflict, DomainError, Forbidden, NotFound
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 
 WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 DOCUMENT_TYPES = {b"%PDF": ".pdf", b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}
-
-
-class BusinessNumberInvalid(DomainError):
-    status, code, message = 422, "business_number_invalid", "사업자등록번호가 올바르지 않습니다(검증 숫자 불일치)."
-
-
-class BusinessNumberTaken(Conflict):
-    code, message = "business_number_taken", "이미 등록된 사업자등록번호입니다."
-
-
-class NotProviderAdmin(Forbidden):
-    code, message = "not_provider_admin", "훈련기관 관리자만 할 수 있습니다."
-
-
-class StaffNotFound(NotFound):
-    code, message = "staff_not_found", "이 기관의 담당자가 아닙니다."
-
-
-class CannotVerify(Conflict):
-    code, message = "cannot_verify", "서류와 외부 확인 기록이 있어야 확인할 수 있습니다."
-
-
-class DocumentRefused(DomainError):
-    status, code, message = 422, "document_refused", "PDF, PNG, JPG 파일만 올릴 수 있습니다."
-
-
-class ClaimNotFound(NotFound):
-    code, message = "claim_not_found", "확인을 기다리는 연결 요청이 아닙니다."
 
 
 def digits(business_number: str) -> str:
@@ -96,7 +67,7 @@ def register(
 ) -> Provider:
     """A pending provider and its admin account (unverified until the e-mailed link is used)."""
     if not valid_business_number(business_number):
-        raise BusinessNumberInvalid()
+        raise errors.BusinessNumberInvalid()
     provider = Provider(
         name=name.strip(),
         name_key=matching.normalise_name(name),
@@ -112,7 +83,7 @@ def register(
             db.session.add(provider)
             db.session.flush()
     except IntegrityError:
-        raise BusinessNumberTaken() from None
+        raise errors.BusinessNumberTaken() from None
     user = auth.register_organisation_contact(
         email=contact_email, name=contact_name, password=password, role=Role.PROVIDER, org_code=str(provider.id)
     )
@@ -139,7 +110,7 @@ def upload_document(provider_id: int, kind: str, filename: str, data: bytes, *, 
     """Keep a vetting document by its hash under the instance folder (PDF, PNG or JPG by their first bytes)."""
     suffix = next((ext for magic, ext in DOCUMENT_TYPES.items() if data.startswith(magic)), None)
     if suffix is None or kind not in DOCUMENT_KINDS:
-        raise DocumentRefused()
+        raise errors.DocumentRefused()
     digest = hashlib.sha256(data).hexdigest()
     folder = Path(current_app.instance_path) / "provider-documents" / str(provider_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -167,7 +138,7 @@ def verify(provider_id: int, *, note: str, actor: str) -> Provider:
         return provider
     note = (note or "").strip()
     if not note or not documents(provider_id):
-        raise CannotVerify()
+        raise errors.CannotVerify()
     provider.verified_at, provider.verified_by, provider.verification_note = utcnow(), actor, note[:1000]
     _log("provider.verified", provider_id, actor, documents=len(documents(provider_id)))
     return provider
@@ -180,7 +151,7 @@ def _require_admin(user_id: int, provider_id: int) -> None:
     if not db.session.scalar(
         select(ProviderStaff.is_admin).where(ProviderStaff.user_id == user_id, ProviderStaff.provider_id == provider_id)
     ):
-        raise NotProviderAdmin()
+        raise errors.NotProviderAdmin()
 
 
 def staff(provider_id: int) -> list[tuple[User, ProviderStaff | None]]:
@@ -208,7 +179,7 @@ def remove_staff(provider_id: int, user_id: int, *, by: User) -> None:
     _require_admin(by.id, provider_id)
     user = db.session.get(User, user_id)
     if user is None or user.provider_id != provider_id or user.id == by.id or not user.active:
-        raise StaffNotFound()
+        raise errors.StaffNotFound()
     user.active = False
     sessions.revoke_all_sessions(user.id)
     _log("provider.staff_removed", provider_id, by.pseudonym, user=user.pseudonym)
@@ -228,7 +199,7 @@ def claim(provider_id: int, *, source: str, external_id: str, actor: str) -> Pro
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("이미 요청한 출처 번호입니다.") from None
+        raise errors.ClaimExists() from None
     _log("provider.claim_requested", provider_id, actor, source=source, external_id=row.external_id)
     return row
 
@@ -243,7 +214,7 @@ def decide_claim(claim_id: int, *, confirm: bool, actor: str) -> ProviderClaim:
     """Confirmed: the feed's provider record hands its source ids and courses to the claiming provider."""
     row = db.session.get(ProviderClaim, claim_id)
     if row is None or row.status != "pending":
-        raise ClaimNotFound()
+        raise errors.ClaimNotFound()
     row.status, row.decided_by, row.decided_at = ("confirmed" if confirm else "refused"), actor, utcnow()
     moved = 0
     if confirm:

@@ -11,8 +11,8 @@ from hrdnet.access import Role, roles
 from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.bounds import INT8_MAX
 from hrdnet.db import unit_of_work
-from hrdnet.errors import Forbidden
 from hrdnet.timeutil import kst_today
+from vouchers import errors
 from vouchers.enrolments import roster
 from vouchers.enrolments.models import AttendanceMark
 
@@ -105,7 +105,7 @@ def record_attendance(body, run_id: int):
     """하루 출석 기록 (present, late, early_leave, outing, absent)"""
     run = roster.run_of_provider(run_id, current_user.provider_id)
     if not portal.takes_attendance(current_user.id):
-        raise Forbidden("출석을 기록하는 담당자만 할 수 있습니다.")
+        raise errors.AttendanceDutyRequired()
     marks = [(m["enrolment_id"], m["mark"]) for m in body["marks"]]
     with unit_of_work(write_lock=True):
         recorded = roster.record_day(run, body["day"], marks, actor=current_user.pseudonym, today=kst_today())

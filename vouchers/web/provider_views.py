@@ -14,17 +14,12 @@ from flask_login import current_user
 from courses.portal import services as portal
 from hrdnet.access import Role, roles
 from hrdnet.db import unit_of_work
-from hrdnet.errors import Forbidden
 from hrdnet.timeutil import kst_today
-from vouchers import checkout
+from vouchers import checkout, errors
 from vouchers.enrolments import roster
 from vouchers.web.forms import AttendanceCsvForm, AttendanceDayForm, CancelRunForm, ContactReasonForm
 
 bp = Blueprint("provider_runs", __name__)
-
-
-class AttendanceDutyRequired(Forbidden):
-    code, message = "attendance_duty_required", "출석을 기록하는 담당자만 할 수 있습니다. 기관 관리자에게 요청하세요."
 
 
 def _run(run_id: int):
@@ -76,7 +71,7 @@ def run_roster(run_id: int):
 def record_attendance(run_id: int):
     run = _run(run_id)
     if not portal.takes_attendance(current_user.id):
-        raise AttendanceDutyRequired()
+        raise errors.AttendanceDutyRequired()
     form = AttendanceDayForm()
     if form.validate_on_submit():
         ids = [row.enrolment_id for row in roster.roster(run, day=form.day.data, today=kst_today(), unmasked=False)]
@@ -94,7 +89,7 @@ def record_attendance(run_id: int):
 def upload_attendance(run_id: int):
     run = _run(run_id)
     if not portal.takes_attendance(current_user.id):
-        raise AttendanceDutyRequired()
+        raise errors.AttendanceDutyRequired()
     form = AttendanceCsvForm()
     if not form.validate_on_submit():
         return _page(run, status=422)
@@ -137,7 +132,7 @@ def cancel_run(run_id: int):
     """폐강 (the provider's admin): every learner's hold released and co-payment refunded, each told."""
     run = _run(run_id)
     if not portal.is_provider_admin(current_user.id):
-        raise Forbidden("폐강은 기관 관리자만 할 수 있습니다.")
+        raise errors.ProviderAdminRequired()
     form = CancelRunForm()
     if not form.validate_on_submit():
         return _page(run, status=422)
