@@ -37,8 +37,8 @@ from datetime import date, timedelta
 from courses import errors, reference
 from hrdnet.timeutil import format_day
 
-UNPUBLISHED = ("draft", "submitted", "rejected")  # lifecycles a learner never sees
-UNPUBLISHED_LABELS = {"draft": "작성 중", "submitted": "승인 대기", "rejected": "반려"}
+UNPUBLISHED = ("draft", "submitted", "rejected", "withdrawn")  # lifecycles a learner never sees
+UNPUBLISHED_LABELS = {"draft": "작성 중", "submitted": "승인 대기", "rejected": "반려", "withdrawn": "철회"}
 RECRUITMENT_LABELS = {
     "upcoming": "모집 예정",
     "open": "모집 중",

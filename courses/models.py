@@ -72,8 +72,21 @@ class Provider(db.Model):
     region_code: Mapped[str | None] = mapped_column(String(5), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(30))
+    # When an admin verified the provider (documents seen, out-of-band check recorded): only verified
+    # providers submit runs. The audit console's "newly verified provider" rule reads it too.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by: Mapped[str | None] = mapped_column(String(32))  # the admin's pseudonym
+    verification_note: Mapped[str | None] = mapped_column(String(1000))  # the out-of-band check, as recorded
+    # Registration here (courses.portal.registration); feed-only providers have none of these.
+    representative: Mapped[str | None] = mapped_column(String(50))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class ProviderSourceId(db.Model):
@@ -101,6 +114,8 @@ class Course(db.Model):
     contents: Mapped[str | None] = mapped_column(Text)
     certificate: Mapped[str | None] = mapped_column(String(300))
     keywords: Mapped[str | None] = mapped_column(String(500))
+    summary: Mapped[str | None] = mapped_column(String(500))  # a provider's own one-paragraph summary
+    target_learners: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -123,7 +138,7 @@ class CourseListing(db.Model):
     pinned: Mapped[bool] = mapped_column(default=False)
 
 
-RUN_STATUSES = ("open", "closed", "cancelled", "draft", "submitted", "rejected")
+RUN_STATUSES = ("open", "closed", "cancelled", "draft", "submitted", "rejected", "withdrawn")
 WEEKEND_KINDS = ("weekday", "weekend", "mixed", "unknown")
 MODES = ("classroom", "remote", "blended", "unknown")
 

@@ -85,6 +85,9 @@ def _import_models() -> None:
     import hrdnet.worker  # noqa: F401
     import search.indexer  # noqa: F401  (registers the search.* outbox handlers)
     import vouchers
+    from courses import portal
+
+    portal.import_models()
 
     vouchers.import_models()
 
@@ -92,6 +95,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     import vouchers
     from courses import api as courses_api
+    from courses import portal
     from courses import views as courses_views
     from hrdnet import admin, site
     from hrdnet.api import init_api
@@ -104,9 +108,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(courses_views.bp)
+    for blueprint in portal.blueprints():
+        app.register_blueprint(blueprint)
     app.register_blueprint(search_views.bp)
     vouchers.init_app(app)  # its pages, worker jobs, outbox handlers and the catalog's viewer price
-    init_api(app, [auth_api.bp, courses_api.bp, search_api.bp, *vouchers.api_blueprints()])
+    init_api(app, [auth_api.bp, courses_api.bp, portal.api_blueprint(), search_api.bp, *vouchers.api_blueprints()])
 
 
 def _init_web(app: Flask) -> None:

@@ -43,16 +43,10 @@ def role_home():
 
 ROLE_HOME = {
     Role.LEARNER: "site.learner_home",
-    Role.PROVIDER: "site.provider_home",
+    Role.PROVIDER: "portal.home",  # the provider portal (courses.portal.views)
     Role.AUDITOR: "site.auditor_home",
     Role.ADMIN: "admin.dashboard",
 }
-
-
-@bp.get("/provider/")
-@roles(Role.PROVIDER)
-def provider_home():
-    return render_template("site/provider_home.html")
 
 
 @bp.get("/audit/")

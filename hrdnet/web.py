@@ -35,10 +35,11 @@ NAV = {
         ("내 카드", "vouchers.my_card"),
         ("내 수강 신청", "vouchers.my_enrolments"),
     ],
-    Role.PROVIDER: [("훈련기관", "site.provider_home")],
-    Role.AUDITOR: [("감사", "site.auditor_home")],
+    Role.PROVIDER: [("훈련기관", "portal.home")],
+    Role.AUDITOR: [("감사", "site.auditor_home"), ("승인 대기", "portal.queue")],
     Role.ADMIN: [
         ("관리", "admin.dashboard"),
+        ("훈련기관 확인", "vetting.pending"),
         ("계정", "admin.users"),
         ("작업 대기열", "admin.outbox_items"),
         ("가져오기 기록", "courses.admin_imports"),

@@ -31,9 +31,10 @@ def import_models() -> None:
 def init_app(app: Flask) -> None:
     """The voucher domain's pages, worker jobs, outbox handlers and the catalog's viewer price."""
     from courses.services import register_viewer_price
-    from vouchers.web import payment_views, read_models, views
+    from vouchers.web import payment_views, provider_views, read_models, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(provider_views.bp)
     app.register_blueprint(payment_views.bp)
     register_viewer_price(app, read_models.learner_price)
     _register_jobs()
@@ -42,9 +43,9 @@ def init_app(app: Flask) -> None:
 
 def api_blueprints() -> list:
     """The domain's /api/v1 blueprints (hrdnet.api.init_api registers them with the others)."""
-    from vouchers.web import api
+    from vouchers.web import api, provider_api
 
-    return [api.bp]
+    return [api.bp, provider_api.bp]
 
 
 def register_cli(app: Flask) -> None:
@@ -64,6 +65,7 @@ def _register_jobs() -> None:
         ("payments.cancel_abandoned", timedelta(minutes=1), checkout.cancel_abandoned),
         ("enrolments.start_training", timedelta(hours=1), enrolment_jobs.start_training),
         ("settlements.settle_due", timedelta(hours=6), enrolment_jobs.settle_periods),
+        ("attendance.remind_unmarked", timedelta(hours=6), enrolment_jobs.remind_unmarked_attendance),
         ("enrolments.complete_due", timedelta(hours=6), enrolment_jobs.decide_completions),
         ("cards.expire", timedelta(hours=6), card_jobs.expire_cards),
     ):

@@ -399,3 +399,49 @@ def cancel_own(
     enrolment = enrolments.own(enrolment_id, user_id)
     released, to_card = refunds.hold_released(enrolment), bool(enrolment.card_draw)
     return Cancelled(cancel(enrolment_id, on=today, actor=actor, exempt_reason=exempt_reason), released, to_card)
+
+
+# -- 폐강: the provider cancels a run that has learners -------------------------------------------------------
+
+LIVE = (EnrolmentStatus.APPLIED, EnrolmentStatus.HELD, EnrolmentStatus.CONFIRMED, EnrolmentStatus.IN_TRAINING)
+
+
+def cancel_run(run_id: int, provider_id: int, *, today: date, actor: str, reason: str) -> int:
+    """폐강: every live enrolment is cancelled by the withdrawal rules (holds released, co-payments refunded in
+    full: a cancelled run is never the learner's doing, so it is allowed only up to the free-withdrawal
+    deadline, when the rules give everything back), each learner is e-mailed, the run leaves the catalog, and
+    the cancellation is logged. In the caller's unit of work. Returns how many enrolments were cancelled."""
+    from courses import changes
+    from hrdnet import mail
+    from hrdnet.auth.models import User
+    from vouchers.enrolments import roster
+
+    run = roster.run_of_provider(run_id, provider_id)
+    if run.status == "cancelled":
+        return 0
+    if today > refunds.free_withdrawal_deadline(run):
+        raise errors.RunCancelTooLate()
+    live = db.session.scalars(
+        select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.status.in_([s.value for s in LIVE]))
+    ).all()
+    for enrolment in live:
+        cancel(enrolment.id, on=today, actor=actor)
+        email = db.session.scalar(select(User.email).where(User.id == enrolment.user_id))
+        mail.queue(
+            email,
+            "[hrdnet] 수강 신청하신 회차가 폐강되었습니다",
+            "run_cancelled",
+            title=run.course.title,
+            run_number=run.run_number,
+            reason=reason,
+        )
+    run.status = "cancelled"
+    changes.runs_changed([run.id])
+    audit.append(
+        "run.cancelled",
+        actor=actor,
+        subject_type="run",
+        subject_id=run.id,
+        data={"enrolments": len(live), "reason": reason[:200]},
+    )
+    return len(live)

@@ -83,7 +83,7 @@ def issue_command(email: str, limit: int | None, valid_years: int | None, accoun
 @attendance_cli.command("record")
 @click.argument("enrolment_id", type=int)
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.argument("mark", type=click.Choice(["present", "late", "early_leave", "absent"]))
+@click.argument("mark", type=click.Choice(["present", "late", "early_leave", "absent", "outing"]))
 def record_command(enrolment_id: int, day, mark: str):
     """Record one scheduled training day's attendance of an enrolment (never a day still to come)."""
     from hrdnet.db import unit_of_work

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hrdnet.errors import Conflict, DomainError, NotFound
+from hrdnet.errors import Conflict, DomainError, Forbidden, NotFound
 
 
 class InvalidTransfer(DomainError):
@@ -169,3 +169,18 @@ class CompletionNotReached(Conflict):
 
 class PaymentFailed(DomainError):
     status, code, message = 402, "payment_failed", "결제가 완료되지 않았습니다."
+
+
+class RunCancelTooLate(Conflict):
+    code, message = (
+        "run_cancel_too_late",
+        "무료 취소 기한이 지난 회차는 폐강할 수 없습니다. 수강생별 정산이 필요하니 관리자에게 문의해 주세요.",
+    )
+
+
+class AttendanceDutyRequired(Forbidden):
+    code, message = "attendance_duty_required", "출석을 기록하는 담당자만 할 수 있습니다. 기관 관리자에게 요청하세요."
+
+
+class ProviderAdminRequired(Forbidden):
+    code, message = "provider_admin_required", "기관 관리자만 할 수 있습니다."

@@ -40,7 +40,7 @@ def _not_trivial(form, field):
         raise ValidationError("같은 문자를 반복한 비밀번호는 쓸 수 없습니다. 서로 다른 문자를 4개 이상 넣어 주세요.")
 
 
-def _new_password_field(label: str) -> PasswordField:
+def new_password_field(label: str) -> PasswordField:
     return PasswordField(
         label,
         validators=[
@@ -76,7 +76,7 @@ class SignupForm(Form):
         filters=[_strip],
     )
     birth_date = DateField("생년월일", validators=[InputRequired(REQUIRED)], render_kw={"min": "1900-01-01"})
-    password = _new_password_field("비밀번호")
+    password = new_password_field("비밀번호")
     password_confirm = PasswordField(
         "비밀번호 확인", validators=[DataRequired(REQUIRED), EqualTo("password", message="비밀번호가 서로 다릅니다.")]
     )
@@ -124,7 +124,7 @@ class ConfirmForm(Form):
 
 
 class NewPasswordForm(Form):
-    password = _new_password_field("새 비밀번호")
+    password = new_password_field("새 비밀번호")
     password_confirm = PasswordField(
         "새 비밀번호 확인",
         validators=[DataRequired(REQUIRED), EqualTo("password", message="비밀번호가 서로 다릅니다.")],

@@ -122,6 +122,25 @@ def register_learner(*, email: str, name: str, phone: str, birth_date: date, pas
     return user
 
 
+def register_organisation_contact(*, email: str, name: str, password: str, role: Role | str, org_code: str) -> User:
+    """The first account of an organisation registering itself (a training provider): unverified until the
+    e-mailed link is used. Unlike a learner's sign-up, a taken address is said plainly (EmailTaken): the
+    organisation needs an address of its own, and the form is behind the organisation's details."""
+    role = Role(role)
+    user = _add_user(
+        User(
+            email=normalise_email(email),
+            name=name.strip(),
+            password_hash=hash_password(password),
+            role=role,
+            **_organisation_ids(role, org_code),
+        )
+    )
+    _audit("user.signup", user, role=user.role, provider_id=user.provider_id)
+    _send_link(user, "verify")
+    return user
+
+
 def _notify_owner_of_signup_attempt(email: str) -> None:
     """Tell the owner someone tried to sign up with their address (at most RESET_MAILS_PER_HOUR an hour)."""
     owner = find_user_by_email(email)

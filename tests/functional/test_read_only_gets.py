@@ -18,6 +18,7 @@ import pyotp
 import pytest
 from sqlalchemy import event
 
+from courses.portal import services as portal
 from hrdnet import outbox
 from hrdnet.access import Role
 from hrdnet.auth import services as auth_services
@@ -25,6 +26,7 @@ from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
+from tests.support.portal import run_values, verify
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
 from vouchers.cards import operations as cards
@@ -81,6 +83,17 @@ def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
             org_code=str(run.course.provider_id),
             password=PASSWORD,
         )
+    verify(run.course.provider_id)
+    with unit_of_work(write_lock=True):  # a submission waiting for the auditor, with one approved before it
+        submission = portal.save(run.course.provider_id, run_values(run.start_date), actor=ACTOR, submit=True)
+        portal.decide(submission.id, approve=True, reason="", ministry_id=None, actor=ACTOR)
+        portal.save(
+            run.course.provider_id,
+            run_values(run.start_date, fee=8_000_000, support_amount=8_000_000),
+            actor=ACTOR,
+            submission_id=submission.id,
+            submit=True,
+        )
     ministry_code = run.programme.ministry.code
     users = {
         Role.LEARNER: learner,
@@ -98,6 +111,7 @@ def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
         "code": [ministry_code],
         "token": ["not-a-real-token"],
         "filename": ["site.css"],
+        "submission_id": [submission.id],
     }
     user_ids = {role: user.id for role, user in users.items()}
     db.session.rollback()

@@ -1,12 +1,13 @@
 """Attendance over scheduled training days, provider settlement per unit period, and completion.
 
 Days: a run's scheduled training days are its stored calendar (courses.calendar). A provider records one mark
-per scheduled day (present, late, early leave, absent), never for a day that has not come yet, and can correct
+per scheduled day (present, late, early leave, outing, absent), never for a day that has not come yet, and can correct
 it until the day's unit period is settled.
 
 Rate: a unit period's attendance rate is attended days over the *scheduled* days in it. Once the period has
 ended, a scheduled day with no mark is an absence; after a learner left (`left_on`), every remaining day is an
-absence whatever was marked; three lates or early leaves, together, make one absence (configurable).
+absence whatever was marked; three lates, early leaves or outings (외출), together, make one absence
+(configurable).
 
 Money: each unit period (a month from the start, configurable) is worth its share of the government share,
 in proportion to its scheduled days. It is paid to the provider in full when the period's rate reaches the
@@ -61,11 +62,15 @@ class AttendanceSummary:
     unmarked: int = 0  # scheduled days with no mark (absences once the period is over)
     after_leaving: int = 0  # scheduled days on or after the day the learner left
     lates_per_absence: int = 3
+    outing: int = 0
 
     @property
     def absences(self) -> int:
         return (
-            self.absent + self.unmarked + self.after_leaving + (self.late + self.early_leave) // self.lates_per_absence
+            self.absent
+            + self.unmarked
+            + self.after_leaving
+            + (self.late + self.early_leave + self.outing) // self.lates_per_absence
         )
 
     @property
@@ -90,6 +95,7 @@ class AttendanceSummary:
             self.unmarked + other.unmarked,
             self.after_leaving + other.after_leaving,
             self.lates_per_absence,
+            self.outing + other.outing,
         )
 
 
@@ -158,7 +164,7 @@ def attendance_between(
             )
         ).all()
     )
-    counts = dict.fromkeys(("present", "late", "early_leave", "absent", "unmarked", "after_leaving"), 0)
+    counts = dict.fromkeys(("present", "late", "early_leave", "absent", "outing", "unmarked", "after_leaving"), 0)
     for day in calendar.days_between(run, first, last):
         if left_on is not None and day >= left_on:
             counts["after_leaving"] += 1

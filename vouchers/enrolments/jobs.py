@@ -6,7 +6,7 @@ from __future__ import annotations
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers.cards import operations as cards
-from vouchers.enrolments import attendance, endings
+from vouchers.enrolments import attendance, endings, roster
 from vouchers.enrolments import operations as enrolments
 from vouchers.ledger import operations as ledger
 
@@ -57,3 +57,9 @@ def decide_completions() -> int:
         if count < BATCH:
             break
     return total
+
+
+def remind_unmarked_attendance() -> int:
+    """The day before a unit period ends, remind providers of days still unmarked (sent once per period)."""
+    with unit_of_work(write_lock=True):
+        return roster.remind_unmarked(kst_today())

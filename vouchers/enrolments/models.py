@@ -78,6 +78,7 @@ class AttendanceMark(StrEnum):
     LATE = "late"
     EARLY_LEAVE = "early_leave"
     ABSENT = "absent"
+    OUTING = "outing"  # 외출: counts with lates and early leaves toward an absence
 
 
 class Enrolment(db.Model):
@@ -153,7 +154,7 @@ class Attendance(db.Model):
     __tablename__ = "attendance"
     __table_args__ = (
         UniqueConstraint("enrolment_id", "day", name="uq_attendance_day"),
-        CheckConstraint("mark IN ('present', 'late', 'early_leave', 'absent')", name="mark_known"),
+        CheckConstraint("mark IN ('present', 'late', 'early_leave', 'absent', 'outing')", name="mark_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

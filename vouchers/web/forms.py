@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -135,3 +136,39 @@ class DecisionForm(Form):
     @property
     def approve(self) -> bool:
         return self.decision.data == "approve"
+
+
+class AttendanceDayForm(Form):
+    """One day's marks on the roster page: `day` plus a `mark-<enrolment id>` select per learner (read by
+    marks(); the service refuses an enrolment not on the run, a day not scheduled, a settled period)."""
+
+    day = DateField("훈련일", validators=[InputRequired("훈련일을 골라 주세요.")])
+
+    def marks(self, enrolment_ids, formdata) -> list[tuple[int, str]]:
+        return [
+            (enrolment_id, formdata[f"mark-{enrolment_id}"])
+            for enrolment_id in enrolment_ids
+            if formdata.get(f"mark-{enrolment_id}")
+        ]
+
+
+class AttendanceCsvForm(Form):
+    file = FileField("출석 CSV 파일", validators=[FileRequired("올릴 파일을 골라 주세요.")])
+
+
+class ContactReasonForm(Form):
+    reason = StringField(
+        "연락처를 보려는 이유",
+        validators=[DataRequired(REQUIRED), Length(min=5, max=200, message="이유를 5~200자로 적어 주세요.")],
+        filters=[_strip],
+        description="이유와 조회 사실이 감사 기록에 남습니다.",
+    )
+
+
+class CancelRunForm(Form):
+    reason = StringField(
+        "폐강 사유",
+        validators=[DataRequired(REQUIRED), Length(max=200, message="200자 이내로 적어 주세요.")],
+        filters=[_strip],
+        description="수강생에게 메일로 그대로 전달됩니다.",
+    )
