@@ -22,6 +22,7 @@ from flask import Flask
 
 def import_models() -> None:
     """Import every voucher table so SQLAlchemy (and Alembic's autogenerate) sees them."""
+    import vouchers.audit.models  # noqa: F401
     import vouchers.cards.models  # noqa: F401
     import vouchers.enrolments.models  # noqa: F401
     import vouchers.ledger.models  # noqa: F401
@@ -56,6 +57,7 @@ def register_cli(app: Flask) -> None:
 def _register_jobs() -> None:
     from hrdnet.worker import scheduled
     from vouchers import checkout
+    from vouchers.audit import jobs as audit_jobs
     from vouchers.cards import jobs as card_jobs
     from vouchers.enrolments import jobs as enrolment_jobs
 
@@ -66,6 +68,7 @@ def _register_jobs() -> None:
         ("settlements.settle_due", timedelta(hours=6), enrolment_jobs.settle_periods),
         ("enrolments.complete_due", timedelta(hours=6), enrolment_jobs.decide_completions),
         ("cards.expire", timedelta(hours=6), card_jobs.expire_cards),
+        ("audit.refresh_spend", timedelta(minutes=5), audit_jobs.refresh_spend),
     ):
         scheduled(name, every=every)(run)
 
