@@ -112,12 +112,12 @@ class Line:
 def attribute(after: int, upto: int | None = None) -> dict[tuple[int, str], tuple[Dims, Counter]]:
     """Measures per (run id, KST month) of the transfers with after < id ≤ upto, read in batches."""
     out: dict[tuple[int, str], tuple[Dims, Counter]] = {}
-    for transfers in _transfer_batches(after, upto):
+    for transfers in transfer_batches(after, upto):
         _attribute_batch(transfers, out)
     return out
 
 
-def _transfer_batches(after: int, upto: int | None) -> Iterator[list]:
+def transfer_batches(after: int, upto: int | None) -> Iterator[list]:
     while True:
         query = select(Transfer.id, Transfer.key, Transfer.kind, Transfer.hold_id, Transfer.created_at).where(
             Transfer.id > after
@@ -131,7 +131,8 @@ def _transfer_batches(after: int, upto: int | None) -> Iterator[list]:
         after = rows[-1].id
 
 
-def _attribute_batch(transfers: list, out: dict) -> None:
+def owners(transfers: list) -> dict[int, int]:
+    """The run each transfer of the batch belongs to (through its enrolment); transfers of none are left out."""
     by_hold = _enrolments_by_hold([t.hold_id for t in transfers if t.hold_id is not None])
     enrolment_of = {}
     for t in transfers:
@@ -140,13 +141,20 @@ def _attribute_batch(transfers: list, out: dict) -> None:
         if enrolment_id is not None:
             enrolment_of[t.id] = enrolment_id
     if not enrolment_of:
-        return
+        return {}
     run_of = dict(
         db.session.execute(
             select(Enrolment.id, Enrolment.run_id).where(Enrolment.id.in_(set(enrolment_of.values())))
         ).all()
     )
-    dims = run_dims(set(run_of.values()))
+    return {transfer_id: run_of[enrolment_id] for transfer_id, enrolment_id in enrolment_of.items()}
+
+
+def _attribute_batch(transfers: list, out: dict) -> None:
+    run_of_transfer = owners(transfers)
+    if not run_of_transfer:
+        return
+    dims = run_dims(set(run_of_transfer.values()))
     first, last = transfers[0].id, transfers[-1].id
     amounts: dict[int, Counter] = defaultdict(Counter)
     kinds = {t.id: t.kind for t in transfers}
@@ -155,7 +163,7 @@ def _attribute_batch(transfers: list, out: dict) -> None:
         .join(Account, Account.id == Entry.account_id)
         .where(Entry.transfer_id.between(first, last))
     ):
-        if transfer_id not in enrolment_of:
+        if transfer_id not in run_of_transfer:
             continue
         counter = amounts[transfer_id]
         counter["entries"] += 1
@@ -165,7 +173,7 @@ def _attribute_batch(transfers: list, out: dict) -> None:
     for t in transfers:
         if t.id not in amounts:
             continue
-        run_id = run_of[enrolment_of[t.id]]
+        run_id = run_of_transfer[t.id]
         key = (run_id, month_of(t.created_at))
         if key not in out:
             out[key] = (dims[run_id], Counter())
