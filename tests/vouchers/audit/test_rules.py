@@ -16,7 +16,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.conftest import csrf_token
-from tests.support.audit import APRIL, D, MAY, NOW, START, money_world, sixty_day_run
+from tests.support.audit import APRIL, MAY, NOW, START, D, money_world, sixty_day_run
 from tests.support.pages import text_of
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
