@@ -28,6 +28,7 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.installed-run $(VENV)/.installed-dev
 	$(BIN)/hrdnet db upgrade
 	$(BIN)/hrdnet demo load --runs 3000
+	PAYMENT_BACKEND=local $(BIN)/hrdnet demo audit
 	$(BIN)/hrdnet search reindex
 	exec bin/dev-server
 

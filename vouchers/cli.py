@@ -209,6 +209,15 @@ def audit_flags_command(as_json: bool):
     click.echo(", ".join(f"{rule} {count}" for rule, count in counts.items()), err=as_json)
 
 
+@demo_cli.command("audit")
+def demo_audit_command():
+    """Demo spending and one risk flag of every rule for the audit console (idempotent; PAYMENT_BACKEND=local)."""
+    from vouchers import demo as demo_module
+
+    for line in demo_module.load_audit_demo():
+        click.echo(line)
+
+
 def register(app: Flask) -> None:
     from hrdnet.cli import audit_cli
     from vouchers.payments.cli import payments_cli
