@@ -34,7 +34,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -43,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.ledger import POSTGRES_ADMIN_URL, _app  # noqa: E402
+from bench.ledger import _app, on_sqlite_then_postgres  # noqa: E402
 
 PASSWORD = "bench-password-2026"
 TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -264,7 +263,7 @@ def refresh_and_prove(app) -> list[tuple[str, float]]:
 
     from hrdnet.db import unit_of_work
     from hrdnet.extensions import db
-    from vouchers.audit import jobs, spend
+    from vouchers.audit import jobs, rules, spend
     from vouchers.audit.models import MEASURES, SpendRow
 
     figures = []
@@ -302,6 +301,10 @@ def refresh_and_prove(app) -> list[tuple[str, float]]:
         figures.append(("proof: every (run, month) row and the totals equal the entries (s)", time.perf_counter() - t0))
         with unit_of_work(write_lock=True):
             assert spend.refresh() == 0
+        t0 = time.perf_counter()
+        with unit_of_work(write_lock=True):
+            flagged = sum(rules.run().values())
+        figures.append((f"risk rules over everything, {flagged:,} findings (s)", time.perf_counter() - t0))
     return figures
 
 
@@ -431,30 +434,11 @@ def main() -> None:
     if args.export_child:
         export_child(*args.export_child)
         return
-    with tempfile.TemporaryDirectory(prefix="hrdnet-bench-audit-") as folder:
-        workdir = Path(folder)
-        run_backend("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", workdir, args)
-        if args.postgres:
-            import uuid
-
-            from sqlalchemy import create_engine, text
-            from sqlalchemy.engine import make_url
-
-            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-            name = f"hrdnet_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                run_backend(
-                    "postgresql",
-                    make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False),
-                    workdir,
-                    args,
-                )
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+    on_sqlite_then_postgres(
+        "hrdnet-bench-audit-",
+        lambda backend, url, workdir: run_backend(backend, url, workdir, args),
+        postgres=args.postgres,
+    )
 
 
 if __name__ == "__main__":

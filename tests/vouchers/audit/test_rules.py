@@ -56,9 +56,9 @@ def test_new_provider_with_sudden_volume(world):
     quiet_run = sixty_day_run(world, "C0061")
     made = enrol_many(world, run, 3, pay=False)
     enrol_many(world, quiet_run, 3, pay=False)
-    provider = run.course.provider
+    provider, quiet = run.course.provider, quiet_run.course.provider
     provider.verified_at = utcnow() - timedelta(days=2)  # the provider portal's column (a seam until it lands)
-    assert rules.provider_verified_at(quiet_run.course.provider) is None
+    quiet.verified_at = utcnow() - timedelta(days=400)  # verified long ago: its enrolments are not "sudden"
 
     (found,) = findings("new_provider_volume", new_provider_volume={"min_enrolments": 3})
     assert (found.subject_type, found.subject_id) == ("provider", provider.id)
