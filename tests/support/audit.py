@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 
+from hrdnet.auth import services as auth_services
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.support.vouchers import ACTOR
@@ -110,6 +111,13 @@ def ledger_reference() -> dict[str, int]:
         )
     ).scalar_one()
     return {k: int(v) for k, v in figures.items()}
+
+
+def bearer(user) -> dict:
+    """An API token for the user, as the header a client sends."""
+    with unit_of_work(write_lock=True):
+        token = auth_services.issue_api_token(user, "test").token
+    return {"Authorization": f"Bearer {token}"}
 
 
 def tamper_audit_log(*statements: str, **params) -> None:

@@ -12,21 +12,13 @@ from sqlalchemy import select
 
 from hrdnet import audit
 from hrdnet.access import Role
-from hrdnet.auth import services as auth_services
-from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import csrf_token
-from tests.support.audit import ledger_reference, money_world
+from tests.support.audit import bearer, ledger_reference, money_world
 from tests.support.pages import page, text_of
 from vouchers.audit import spend
 from vouchers.audit.models import MEASURES
 from vouchers.audit.spend import Filters
-
-
-def bearer(user) -> dict:
-    with unit_of_work(write_lock=True):
-        token = auth_services.issue_api_token(user, "test").token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def audit_actions(action: str) -> list[audit.AuditEntry]:

@@ -16,7 +16,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from tests.conftest import csrf_token
-from tests.support.audit import APRIL, MAY, NOW, START, D, money_world, sixty_day_run
+from tests.support.audit import APRIL, MAY, NOW, START, D, bearer, money_world, sixty_day_run
 from tests.support.pages import text_of
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
@@ -144,7 +144,7 @@ def test_learners_of_one_provider_sharing_contact_details(world):
     assert "서로 다른 훈련생 3명이 같은 연락처(이메일, 휴대전화) 2개" in found.explanation
 
 
-def test_flags_keep_their_review_are_scoped_and_reviewing_is_logged(client, world, login_as, runner):
+def test_flags_keep_their_review_are_scoped_and_reviewing_is_logged(client, world, login_as, make_user, runner):
     money = money_world(world)
     assert db.session.scalars(select(Flag)).all() == []
     settled = runner.invoke(args=["attendance", "settle", "--today", "2027-06-01"])
@@ -157,6 +157,11 @@ def test_flags_keep_their_review_are_scoped_and_reviewing_is_logged(client, worl
     assert rules.flags(Scope(money.mss_run.programme.ministry_id)) == []  # another ministry's flag
 
     auditor = login_as(Role.AUDITOR, ministry_code="MOEL")
+    other = make_user(Role.AUDITOR, ministry_code="MSS")
+    assert client.get("/api/v1/audit/flags", headers=bearer(other)).get_json() == {"items": []}
+    (item,) = client.get("/api/v1/audit/flags", headers=bearer(auditor)).get_json()["items"]
+    assert (item["rule"], item["subject"]["type"], item["status"]) == ("refund_after_settlement", "enrolment", "open")
+    assert item["evidence"]["enrolments"] == [money.dropped_enrolment.id] and item["numbers"]["dropped"] is True
     page = client.get(f"/audit/flags/{flag.id}")
     assert "기관에 지급된 뒤" in text_of(page) and f"수강 신청 {money.dropped_enrolment.id}" in text_of(page)
     token = csrf_token(client, f"/audit/flags/{flag.id}")
