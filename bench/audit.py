@@ -127,7 +127,7 @@ def build(app, enrolments: int) -> dict:
             )
         session.execute(insert(Run), run_rows)
         runs = session.execute(
-            select(Run.id, Run.programme_id, Course.provider_id)
+            select(Run.id, Run.programme_id, Course.provider_id, Run.start_date)
             .join(Course, Course.id == Run.course_id)
             .order_by(Run.id)
         ).all()
@@ -202,7 +202,7 @@ def build(app, enrolments: int) -> dict:
                 accounts[("provider_payable", "provider", run.provider_id)],
                 accounts[("provider_settled", "provider", run.provider_id)],
             )
-            at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=n % 360, minutes=n % 1440)
+            begins = datetime.combine(run.start_date, datetime.min.time(), tzinfo=UTC) + timedelta(minutes=n % 1440)
             legs = [
                 ("fund", "fund", budget, payable, share),
                 ("copay", "copay", copay, payable, SELF_PAY),
@@ -214,7 +214,7 @@ def build(app, enrolments: int) -> dict:
                     else ("settle-final", "settle", payable, settled, SELF_PAY)
                 ),
             ]
-            for suffix, kind, debit, credit, amount in legs:
+            for (suffix, kind, debit, credit, amount), days in zip(legs, (-10, -10, 31, 61, 62), strict=True):
                 transfers.append(
                     {
                         "id": transfer_id,
@@ -223,7 +223,7 @@ def build(app, enrolments: int) -> dict:
                         "entry_count": 2,
                         "total": amount,
                         "memo": "벤치",
-                        "created_at": at,
+                        "created_at": begins + timedelta(days=days),  # paid before the start, settled monthly
                     }
                 )
                 entries.append(

@@ -227,8 +227,10 @@ def refresh(*, limit: int | None = None) -> int:
         return 0
     if limit is not None:
         upto = min(upto, after + limit)
-    for (run_id, month), (dims, amounts) in attribute(after, upto).items():
-        row = db.session.scalar(select(SpendRow).where(SpendRow.run_id == run_id, SpendRow.month == month))
+    found = attribute(after, upto)
+    existing = _rows_of({run_id for run_id, _ in found})
+    for (run_id, month), (dims, amounts) in found.items():
+        row = existing.get((run_id, month))
         if row is None:
             row = SpendRow(run_id=run_id, month=month, **dims.__dict__, **dict.fromkeys(MEASURES, 0))
             db.session.add(row)
@@ -241,6 +243,15 @@ def refresh(*, limit: int | None = None) -> int:
         mark.last_transfer_id, mark.refreshed_at = upto, utcnow()
     db.session.flush()
     return upto - after
+
+
+def _rows_of(run_ids: set[int]) -> dict[tuple[int, str], SpendRow]:
+    """The aggregate's rows of these runs, read in a few queries rather than one per (run, month)."""
+    ids, rows = sorted(run_ids), {}
+    for start in range(0, len(ids), 900):
+        for row in db.session.scalars(select(SpendRow).where(SpendRow.run_id.in_(ids[start : start + 900]))):
+            rows[(row.run_id, row.month)] = row
+    return rows
 
 
 def rebuild() -> int:
