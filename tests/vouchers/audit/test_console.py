@@ -56,6 +56,8 @@ def test_from_a_number_to_the_ledger_entries_and_audit_rows_behind_it(client, wo
     money = money_world(world)
     login_as(Role.AUDITOR, ministry_code="MOEL")
     dashboard = page(client.get("/audit/spend"))
+    programme = re.search(r'href="(/audit/spend\?programme=' + str(money.moel_run.programme_id) + r')"', dashboard)
+    dashboard = page(client.get(programme.group(1)))  # programme → its providers
     link = re.search(r'href="(/audit/runs\?[^"]*provider=' + str(money.moel_provider_id) + r'[^"]*)"', dashboard)
     runs = page(client.get(link.group(1).replace("&amp;", "&")))
     assert f'href="/audit/runs/{money.moel_run.id}"' in runs
