@@ -155,11 +155,11 @@ def build(app, enrolments: int) -> dict:
             insert(Enrolment),
             [
                 {
-                    "run_id": runs[n % len(runs)].id,
+                    "run_id": runs[n * len(runs) // enrolments].id,  # 20 learners a run, in order
                     "user_id": user_ids[n % people_wanted],
                     "person_id": person_ids[n % people_wanted],
                     "request_key": f"bench-{n}",
-                    "status": statuses[n % len(statuses)],
+                    "status": statuses[(n + n // people_wanted) % len(statuses)],
                     "fee": FEE,
                     "self_pay": SELF_PAY,
                     "government_share": FEE - SELF_PAY,
