@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from courses.models import Course, Programme, Provider, Run
 from hrdnet import audit
@@ -461,7 +461,8 @@ def _ministries_of(enrolment_ids: set[int]) -> dict[int, int]:
     return out
 
 
-def flags(scope: Scope, *, status: str | None = None, rule: str | None = None) -> list[Flag]:
+def flags_query(scope: Scope, *, status: str | None = None, rule: str | None = None):
+    """The reader's flags, open ones first, newest first (a query, for pages to paginate)."""
     query = select(Flag).order_by(Flag.status, Flag.id.desc())
     if scope.ministry_id is not None:
         query = query.where(Flag.ministry_ids.contains(f" {scope.ministry_id} "))
@@ -469,7 +470,16 @@ def flags(scope: Scope, *, status: str | None = None, rule: str | None = None) -
         query = query.where(Flag.status == status)
     if rule:
         query = query.where(Flag.rule == rule)
-    return list(db.session.scalars(query))
+    return query
+
+
+def flags(scope: Scope, *, status: str | None = None, rule: str | None = None) -> list[Flag]:
+    return list(db.session.scalars(flags_query(scope, status=status, rule=rule)))
+
+
+def count(scope: Scope, *, status: str | None = None) -> int:
+    query = flags_query(scope, status=status).order_by(None).with_only_columns(func.count(Flag.id))
+    return db.session.scalar(query)
 
 
 def flag_in_scope(flag_id: int, scope: Scope) -> Flag:

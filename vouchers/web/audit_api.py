@@ -10,6 +10,7 @@ from flask_login import current_user
 from hrdnet.access import Role, roles
 from hrdnet.api import ApiBlueprint, QueryArgs
 from hrdnet.bounds import INT4_MAX
+from hrdnet.extensions import db
 from vouchers.audit import rules, spend
 from vouchers.audit.models import MEASURES
 from vouchers.audit.scope import Scope
@@ -56,6 +57,8 @@ class SpendOut(ma.Schema):
 class FlagQuery(QueryArgs):
     status = ma.fields.String(validate=ma.validate.OneOf(["open", "reviewed"]))
     rule = ma.fields.String(validate=ma.validate.OneOf(list(rules.RULES)))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=INT4_MAX))
+    per_page = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 
 
 class FlagOut(ma.Schema):
@@ -71,6 +74,7 @@ class FlagOut(ma.Schema):
 
 
 class FlagsOut(ma.Schema):
+    total = ma.fields.Integer(metadata={"description": "조건에 맞는 신호 수 (모든 쪽)"})
     items = ma.fields.List(ma.fields.Nested(FlagOut))
 
 
@@ -110,8 +114,14 @@ def audit_spend(query):
 def audit_flags(query):
     """위험 신호: 규칙, 대상, 수치, 근거 id, 상태 (감사는 소속 부처의 돈이 걸린 신호만)"""
     scope = Scope.of(current_user)
-    found = rules.flags(scope, status=query.get("status"), rule=query.get("rule"))
+    found = db.paginate(
+        rules.flags_query(scope, status=query.get("status"), rule=query.get("rule")),
+        page=query["page"],
+        per_page=query["per_page"],
+        error_out=False,
+    )
     return {
+        "total": found.total,
         "items": [
             {
                 "id": flag.id,
@@ -124,6 +134,6 @@ def audit_flags(query):
                 "status": flag.status,
                 "note": flag.note,
             }
-            for flag in found
-        ]
+            for flag in found.items
+        ],
     }

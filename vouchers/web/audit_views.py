@@ -208,7 +208,7 @@ def home_context() -> dict:
         "audit_home": {
             "totals": spend.totals(filters),
             "by_programme": spend.lines("programme", filters),
-            "open_flags": len(rules.flags(scope(), status="open")),
+            "open_flags": rules.count(scope(), status="open"),
         }
     }
 
@@ -277,10 +277,14 @@ def _export_table(name: str, group_by: str, filters: Filters) -> exports.Table:
 @roles(*AUDIT_ROLES)
 def flags():
     status, rule = request.args.get("status") or None, request.args.get("rule") or None
-    found = rules.flags(scope(), status=status, rule=rule if rule in rules.RULES else None)
-    return render_template(
-        "audit/flags.html", flags=found, labels=rules.RULE_LABELS, status=status, rule=rule, as_json=_loads
+    rule = rule if rule in rules.RULES else None
+    found = db.paginate(
+        rules.flags_query(scope(), status=status, rule=rule),
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+        error_out=False,
     )
+    return render_template("audit/flags.html", found=found, labels=rules.RULE_LABELS, status=status, rule=rule)
 
 
 @bp.get("/flags/<int:flag_id>")
@@ -307,14 +311,10 @@ def _flag_page(flag_id: int, form):
         "audit/flag.html",
         flag=found,
         label=rules.RULE_LABELS[found.rule],
-        numbers=_loads(found.numbers),
+        numbers=json.loads(found.numbers),
         evidence=rules.evidence_in_scope(found, scope()),
         form=form,
     )
-
-
-def _loads(text: str):
-    return json.loads(text)
 
 
 # -- outcomes -------------------------------------------------------------------------------------------------------

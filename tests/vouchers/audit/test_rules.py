@@ -158,7 +158,7 @@ def test_flags_keep_their_review_are_scoped_and_reviewing_is_logged(client, worl
 
     auditor = login_as(Role.AUDITOR, ministry_code="MOEL")
     other = make_user(Role.AUDITOR, ministry_code="MSS")
-    assert client.get("/api/v1/audit/flags", headers=bearer(other)).get_json() == {"items": []}
+    assert client.get("/api/v1/audit/flags", headers=bearer(other)).get_json() == {"total": 0, "items": []}
     (item,) = client.get("/api/v1/audit/flags", headers=bearer(auditor)).get_json()["items"]
     assert (item["rule"], item["subject"]["type"], item["status"]) == ("refund_after_settlement", "enrolment", "open")
     assert item["evidence"]["enrolments"] == [money.dropped_enrolment.id] and item["numbers"]["dropped"] is True
