@@ -20,6 +20,7 @@ from tests.support.audit import APRIL, MAY, NOW, START, D, bearer, money_world, 
 from tests.support.pages import text_of
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
+from vouchers.audit import jobs as audit_jobs
 from vouchers.audit import rules
 from vouchers.audit.models import Flag
 from vouchers.audit.scope import Scope
@@ -117,6 +118,8 @@ def test_refunds_after_settlement_and_repeated_dropouts(world):
     assert found[0].numbers["dropped"] is True and found[0].numbers["refunded_after"] > 0
     assert "기관에 지급된 뒤" in found[0].explanation and "중도탈락했습니다" in found[0].explanation
     assert findings("repeated_dropouts") == []  # one dropout is not a pattern
+    audit_jobs.settle_then_flag()  # the worker's settlement job runs the rules after settling
+    assert [flag.rule for flag in db.session.scalars(select(Flag))] == ["refund_after_settlement"]
 
     dropout = db.session.get(User, money.dropped_enrolment.user_id)
     second_run = sixty_day_run(world, "C0061")
