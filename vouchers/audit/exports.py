@@ -56,12 +56,21 @@ class Table:
 
 
 def neutralise(value):
-    """A cell as a spreadsheet should show it: text that would run as a formula gets a leading apostrophe."""
+    """A cell as a spreadsheet should show it: text that would run as a formula gets a leading apostrophe;
+    a time is written in KST."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     if isinstance(value, datetime):
         return value.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
     return value
+
+
+def xlsx_cell(value):
+    """As neutralise(), but a time stays a date-time cell (KST, as spreadsheets have no time zones): a number in
+    the file, where a text would join the workbook's table of distinct strings that openpyxl keeps in memory."""
+    if isinstance(value, datetime):
+        return value.astimezone(KST).replace(tzinfo=None)
+    return neutralise(value)
 
 
 def preamble(table: Table, filters: dict, exported_at: datetime) -> list[list]:
@@ -98,9 +107,9 @@ def xlsx_file(table: Table, filters: dict, exported_at: datetime) -> str:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(table.name[:31])
     for row in [*preamble(table, filters, exported_at), table.headings]:
-        sheet.append([neutralise(v) for v in row])
+        sheet.append([xlsx_cell(v) for v in row])
     for row in table.rows:
-        sheet.append([neutralise(v) for v in row])
+        sheet.append([xlsx_cell(v) for v in row])
     handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="hrdnet-export-")
     os.close(handle)
     workbook.save(path)
@@ -205,13 +214,13 @@ def entries_table(filters: Filters) -> Table:
         dims_cache: dict[int, spend.Dims] = {}
         for transfers in spend.transfer_batches(0, None):
             owners = spend.owners(transfers)
-            missing = {run_id for run_id in owners.values() if run_id not in dims_cache}
+            missing = {run_id for _, run_id in owners.values() if run_id not in dims_cache}
             dims_cache.update(spend.run_dims(missing))
             wanted = {
-                t.id: (owners[t.id], t)
+                t.id: (*owners[t.id], t)
                 for t in transfers
                 if t.id in owners
-                and filters.matches(owners[t.id], spend.month_of(t.created_at), dims_cache[owners[t.id]])
+                and filters.matches(owners[t.id][1], spend.month_of(t.created_at), dims_cache[owners[t.id][1]])
             }
             if not wanted:
                 continue
@@ -230,13 +239,13 @@ def entries_table(filters: Filters) -> Table:
                 .order_by(Entry.id)
             ):
                 if transfer_id in wanted:
-                    run_id, t = wanted[transfer_id]
+                    enrolment_id, run_id, t = wanted[transfer_id]
                     yield [
                         entry_id,
                         transfer_id,
                         t.created_at,
                         t.kind,
-                        t.key,
+                        enrolment_id,  # a number, not the transfer key: XLSX keeps every distinct text in memory
                         run_id,
                         kind,
                         f"{owner_type} {owner_id}",
@@ -247,7 +256,7 @@ def entries_table(filters: Filters) -> Table:
     return Table(
         "entries",
         "원장 항목",
-        ["항목", "이체", "시각", "이체 종류", "이체 키", "회차", "계정 종류", "계정 소유", "차·대", "금액"],
+        ["항목", "이체", "시각(KST)", "이체 종류", "수강 신청", "회차", "계정 종류", "계정 소유", "차·대", "금액"],
         rows(),
     )
 

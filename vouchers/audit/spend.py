@@ -131,8 +131,8 @@ def transfer_batches(after: int, upto: int | None) -> Iterator[list]:
         after = rows[-1].id
 
 
-def owners(transfers: list) -> dict[int, int]:
-    """The run each transfer of the batch belongs to (through its enrolment); transfers of none are left out."""
+def owners(transfers: list) -> dict[int, tuple[int, int]]:
+    """The (enrolment, run) each transfer of the batch belongs to; transfers of no enrolment are left out."""
     by_hold = _enrolments_by_hold([t.hold_id for t in transfers if t.hold_id is not None])
     enrolment_of = {}
     for t in transfers:
@@ -147,11 +147,11 @@ def owners(transfers: list) -> dict[int, int]:
             select(Enrolment.id, Enrolment.run_id).where(Enrolment.id.in_(set(enrolment_of.values())))
         ).all()
     )
-    return {transfer_id: run_of[enrolment_id] for transfer_id, enrolment_id in enrolment_of.items()}
+    return {transfer_id: (enrolment_id, run_of[enrolment_id]) for transfer_id, enrolment_id in enrolment_of.items()}
 
 
 def _attribute_batch(transfers: list, out: dict) -> None:
-    run_of_transfer = owners(transfers)
+    run_of_transfer = {transfer_id: run_id for transfer_id, (_, run_id) in owners(transfers).items()}
     if not run_of_transfer:
         return
     dims = run_dims(set(run_of_transfer.values()))
