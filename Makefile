@@ -28,6 +28,7 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.installed-run $(VENV)/.installed-dev
 	$(BIN)/hrdnet db upgrade
 	$(BIN)/hrdnet demo load --runs 3000
+	PAYMENT_BACKEND=local $(BIN)/hrdnet demo audit
 	$(BIN)/hrdnet search reindex
 	exec bin/dev-server
 
@@ -58,7 +59,7 @@ check-postgres:
 	@$(BIN)/python -c "import os, sqlalchemy as sa; sa.create_engine(os.environ.get('TEST_POSTGRES_URL', 'postgresql+psycopg://postgres@127.0.0.1:5432/test'), connect_args={'connect_timeout': 5}).connect().close()" \
 	  || { echo "make test needs PostgreSQL on 127.0.0.1:5432 (database 'test', trust auth) for the tests marked both_dbs" >&2; exit 1; }
 
-## bench: catalog import, search relevance, search speed, ledger and enrolment benchmarks (figures, not pass/fail; see bench/README.md). Scale down: make bench RUNS=12000
+## bench: catalog import, search relevance, search speed, ledger, enrolment and audit console benchmarks (figures, not pass/fail; see bench/README.md). Scale down: make bench RUNS=12000
 RUNS ?= 120000
 bench: $(VENV)/.installed-run
 	$(BIN)/python bench/catalog_import.py --runs $(RUNS)
@@ -66,6 +67,7 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/search_speed.py --runs $(RUNS)
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/enrolments.py
+	$(BIN)/python bench/audit.py
 
 ## lint: ruff (lint and format check) and the import contracts (pyproject.toml [tool.importlinter])
 lint: $(VENV)/.installed-test

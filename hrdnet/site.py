@@ -52,7 +52,17 @@ ROLE_HOME = {
 @bp.get("/audit/")
 @roles(Role.AUDITOR)
 def auditor_home():
-    return render_template("site/auditor_home.html")
+    # The audit console (a domain the shell does not import) fills the page through the registered hook.
+    context = current_app.extensions.get(AUDITOR_HOME, dict)()
+    return render_template("site/auditor_home.html", **context)
+
+
+AUDITOR_HOME = "hrdnet_auditor_home_context"
+
+
+def register_auditor_home(app: Flask, context: Callable[[], dict]) -> None:
+    """Let a domain give the auditor home page its main content (a dict for the template)."""
+    app.extensions[AUDITOR_HOME] = context
 
 
 _HEALTH_CHECKS = "hrdnet_health_checks"

@@ -36,7 +36,12 @@ NAV = {
         ("내 수강 신청", "vouchers.my_enrolments"),
     ],
     Role.PROVIDER: [("훈련기관", "portal.home")],
-    Role.AUDITOR: [("감사", "site.auditor_home"), ("승인 대기", "portal.queue")],
+    Role.AUDITOR: [
+        ("감사", "site.auditor_home"),
+        ("승인 대기", "portal.queue"),
+        ("지출 현황", "audit.spend_dashboard"),
+        ("위험 신호", "audit.flags"),
+    ],
     Role.ADMIN: [
         ("관리", "admin.dashboard"),
         ("훈련기관 확인", "vetting.pending"),
@@ -47,6 +52,7 @@ NAV = {
         ("카드 신청 심사", "vouchers.admin_applications"),
         ("본인 연결 심사", "vouchers.admin_identity_links"),
         ("중도탈락 사유 확인", "vouchers.admin_exemptions"),
+        ("감사 콘솔", "audit.spend_dashboard"),
     ],
 }
 

@@ -22,6 +22,7 @@ from flask import Flask
 
 def import_models() -> None:
     """Import every voucher table so SQLAlchemy (and Alembic's autogenerate) sees them."""
+    import vouchers.audit.models  # noqa: F401
     import vouchers.cards.models  # noqa: F401
     import vouchers.enrolments.models  # noqa: F401
     import vouchers.ledger.models  # noqa: F401
@@ -31,11 +32,14 @@ def import_models() -> None:
 def init_app(app: Flask) -> None:
     """The voucher domain's pages, worker jobs, outbox handlers and the catalog's viewer price."""
     from courses.services import register_viewer_price
-    from vouchers.web import payment_views, provider_views, read_models, views
+    from hrdnet.site import register_auditor_home
+    from vouchers.web import audit_views, payment_views, provider_views, read_models, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(provider_views.bp)
     app.register_blueprint(payment_views.bp)
+    app.register_blueprint(audit_views.bp)
+    register_auditor_home(app, audit_views.home_context)
     register_viewer_price(app, read_models.learner_price)
     _register_jobs()
     _register_outbox_handlers()
@@ -43,9 +47,9 @@ def init_app(app: Flask) -> None:
 
 def api_blueprints() -> list:
     """The domain's /api/v1 blueprints (hrdnet.api.init_api registers them with the others)."""
-    from vouchers.web import api, provider_api
+    from vouchers.web import api, audit_api, provider_api
 
-    return [api.bp, provider_api.bp]
+    return [api.bp, provider_api.bp, audit_api.bp]
 
 
 def register_cli(app: Flask) -> None:
@@ -57,6 +61,7 @@ def register_cli(app: Flask) -> None:
 def _register_jobs() -> None:
     from hrdnet.worker import scheduled
     from vouchers import checkout
+    from vouchers.audit import jobs as audit_jobs
     from vouchers.cards import jobs as card_jobs
     from vouchers.enrolments import jobs as enrolment_jobs
 
@@ -64,10 +69,11 @@ def _register_jobs() -> None:
         ("holds.expire", timedelta(minutes=1), enrolment_jobs.expire_holds),
         ("payments.cancel_abandoned", timedelta(minutes=1), checkout.cancel_abandoned),
         ("enrolments.start_training", timedelta(hours=1), enrolment_jobs.start_training),
-        ("settlements.settle_due", timedelta(hours=6), enrolment_jobs.settle_periods),
+        ("settlements.settle_due", timedelta(hours=6), audit_jobs.settle_then_flag),
         ("attendance.remind_unmarked", timedelta(hours=6), enrolment_jobs.remind_unmarked_attendance),
         ("enrolments.complete_due", timedelta(hours=6), enrolment_jobs.decide_completions),
         ("cards.expire", timedelta(hours=6), card_jobs.expire_cards),
+        ("audit.refresh_spend", timedelta(minutes=5), audit_jobs.refresh_spend),
     ):
         scheduled(name, every=every)(run)
 

@@ -101,11 +101,13 @@ def settle_command(today):
     """Settle every ended unit period (what the worker does every six hours): unmarked scheduled days are absences."""
     from hrdnet.db import unit_of_work
     from hrdnet.timeutil import kst_today
+    from vouchers.audit import jobs as audit_jobs
     from vouchers.enrolments import attendance
 
     with _domain_errors(), unit_of_work(write_lock=True):
         count = attendance.settle_due(today.date() if today else kst_today(), actor=CLI_ACTOR)
     click.echo(f"settled {count} unit period(s)")
+    audit_jobs.after_settlement()  # the risk rules look at what was just paid
 
 
 @enrolments_cli.command("complete")
@@ -183,8 +185,43 @@ def demo_load_command(runs: int, seed: int):
         click.echo(line)
 
 
+@click.command("flags")
+@click.option("--json", "as_json", is_flag=True, help="print the flags as JSON lines")
+def audit_flags_command(as_json: bool):
+    """Run the risk rules (vouchers/data/audit_rules.toml) and list every flag with why it fired."""
+    import json
+
+    from hrdnet.db import unit_of_work
+    from vouchers.audit import rules
+    from vouchers.audit.scope import Scope
+
+    with unit_of_work(write_lock=True):
+        counts = rules.run()
+    for flag in rules.flags(Scope(None)):
+        if as_json:
+            fields = ("id", "rule", "subject_type", "subject_id", "status", "explanation")
+            record = {name: getattr(flag, name) for name in fields}
+            click.echo(json.dumps({**record, "numbers": json.loads(flag.numbers)}, ensure_ascii=False))
+        else:
+            click.echo(
+                f"#{flag.id} [{flag.status}] {flag.rule} {flag.subject_type} {flag.subject_id}: {flag.explanation}"
+            )
+    click.echo(", ".join(f"{rule} {count}" for rule, count in counts.items()), err=as_json)
+
+
+@demo_cli.command("audit")
+def demo_audit_command():
+    """Demo spending and one risk flag of every rule for the audit console (idempotent; PAYMENT_BACKEND=local)."""
+    from vouchers import demo as demo_module
+
+    for line in demo_module.load_audit_demo():
+        click.echo(line)
+
+
 def register(app: Flask) -> None:
+    from hrdnet.cli import audit_cli
     from vouchers.payments.cli import payments_cli
 
+    audit_cli.add_command(audit_flags_command)  # `hrdnet audit flags` beside `hrdnet audit verify`
     for group in (ledger_cli, cards_cli, attendance_cli, enrolments_cli, payments_cli, demo_cli):
         app.cli.add_command(group)

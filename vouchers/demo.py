@@ -7,6 +7,7 @@ It lives in the top layer because it needs all of them (catalog, accounts, cards
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from courses import demo as catalog_demo
 from courses.models import Provider, Run
 from hrdnet.access import Role
 from hrdnet.auth import services
+from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 
@@ -196,3 +198,166 @@ def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = 
         yield f"  {role.value:<9} {email}" + ("  (내일배움카드 3,000,000원 발급됨)" if role == Role.LEARNER else "")
     yield f"관리자·감사 담당자 2단계 인증(TOTP) 비밀키: {DEMO_TOTP_SECRET}"
     yield f"  현재 코드: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\""
+
+
+# -- the audit console's demo: spending, and at least one flag of every rule ---------------------------------------
+
+AUDIT_DEMO_PROVIDERS = (("1018100011", "새빛 코딩캠프", "11680"), ("1018100012", "한결 IT교육원", "26110"))
+AUDIT_DEMO_PASSWORD = "demo-learner-2026"
+BUNCHED_DAYS = 25  # of 30 scheduled days in a unit period: 83 %, just above the completion rate
+SHARED_PHONE = "010-7777-0000"
+
+
+def load_audit_demo(*, learners: int = 32) -> Iterator[str]:
+    """Money moved through the real services on two past runs of the general card programme, so the console
+    has spending to show and every risk rule fires once (`hrdnet demo audit`; idempotent: skipped once loaded).
+
+    새빛 코딩캠프 (just verified) gets `learners` enrolments within minutes on one run (sudden volume, a burst),
+    two in three of them attending 25 of 30 days a period (bunched above 80 %), three sharing one phone; one learner
+    drops out after a settled period there, and again on an overlapping run at 한결 IT교육원 (overlap, repeated
+    dropout). The other learners at 한결 attend normally. Payments use the local backend.
+    """
+    from hrdnet.timeutil import kst_today, utcnow
+    from vouchers import checkout
+    from vouchers.audit import jobs as audit_jobs
+    from vouchers.enrolments import attendance, endings
+    from vouchers.enrolments import operations as enrolments
+
+    if current_app.config.get("PAYMENT_BACKEND") != "local":
+        raise RuntimeError("the audit demo pays through the local backend: run it with PAYMENT_BACKEND=local")
+    if db.session.scalar(select(Provider).where(Provider.business_number == AUDIT_DEMO_PROVIDERS[0][0])):
+        yield "감사 데모: 이미 있습니다."
+        return
+    today = kst_today()
+    start = today - timedelta(days=75)
+    days = [start + timedelta(days=n) for n in range(60)]
+    enrol_on, now = start - timedelta(days=17), utcnow()
+    with unit_of_work(write_lock=True):
+        runs = [_audit_demo_run(number, name, region, start, days) for number, name, region in AUDIT_DEMO_PROVIDERS]
+    bright, steady = runs
+    made = []
+    for n in range(learners):
+        user = _audit_demo_learner(n, phone=SHARED_PHONE if n < 3 else None)
+        made.append(
+            checkout.enrol(user.id, bright.id, request_key=f"demo-audit-{n}", now=now, today=enrol_on, actor="demo")
+        )
+    repeat = made[-1]
+    others = [
+        checkout.enrol(
+            _audit_demo_learner(100 + n).id,
+            steady.id,
+            request_key=f"demo-audit-s{n}",
+            now=now,
+            today=enrol_on,
+            actor="demo",
+        )
+        for n in range(6)
+    ]
+    repeat_user = db.session.get(User, repeat.user_id)
+    overlapping = checkout.enrol(
+        repeat_user.id, steady.id, request_key="demo-audit-overlap", now=now, today=enrol_on, actor="demo"
+    )
+    with unit_of_work(write_lock=True):
+        enrolments.start_due(start)
+    first, second = days[:30], days[30:]
+    for n, enrolment in enumerate(made):
+        marked = first[:BUNCHED_DAYS] if n % 3 else first
+        _audit_demo_marks(enrolment.id, marked)
+    for enrolment in [*others, overlapping]:
+        _audit_demo_marks(enrolment.id, first)
+    with unit_of_work(write_lock=True):
+        attendance.settle_due(second[0], actor="demo")
+    for enrolment in (repeat, overlapping):  # leaves both runs after the first period was paid
+        with unit_of_work(write_lock=True):
+            checkout.cancel(enrolment.id, on=second[5], actor="demo")
+    for n, enrolment in enumerate(made[:-1]):
+        _audit_demo_marks(enrolment.id, second[:BUNCHED_DAYS] if n % 3 else second)
+    for enrolment in others:
+        _audit_demo_marks(enrolment.id, second)
+    with unit_of_work(write_lock=True):
+        attendance.settle_due(today, actor="demo")
+    with unit_of_work(write_lock=True):
+        endings.complete_due(today, actor="demo", limit=1000)
+    with unit_of_work(write_lock=True):
+        provider = db.session.get(Provider, bright.course.provider_id)
+        if hasattr(Provider, "verified_at"):  # the provider portal's column (issue 15), once merged
+            provider.verified_at = now - timedelta(days=3)
+    audit_jobs.after_settlement()
+    yield f"감사 데모: 수강 신청 {len(made) + len(others) + 1}건, 출석·정산·중도탈락, 위험 신호 계산 완료"
+    if not hasattr(Provider, "verified_at"):
+        yield "  (신규 인증 기관 규칙은 훈련기관 인증 시각(verified_at)이 생기면 함께 표시됩니다)"
+
+
+def _audit_demo_run(business_number: str, name: str, region: str, start, days):
+    from courses import calendar
+    from courses.models import Course, Programme, Run
+
+    provider = Provider(name=name, business_number=business_number, region_code=region)
+    db.session.add(provider)
+    db.session.flush()
+    course = Course(
+        title=f"{name} 풀스택 웹 개발자 과정",
+        provider_id=provider.id,
+        ncs_code="20010202",
+        match_key=f"demo-audit-{business_number}",
+    )
+    db.session.add(course)
+    db.session.flush()
+    programme = db.session.scalar(select(Programme).where(Programme.code == "C0061"))
+    run = Run(
+        course_id=course.id,
+        programme_id=programme.id,
+        run_number=1,
+        start_date=start,
+        end_date=days[-1],
+        weekend="weekday",
+        mode="classroom",
+        hours=480,
+        days=len(days),
+        fee=1_200_000,
+        capacity=60,
+        status="open",
+        ncs_code="20010202",
+        region_code=region,
+        employment_rate_3m=65.0,
+        employment_rate_6m=70.0,
+        completers=24,
+    )
+    calendar.set_provider_schedule(run, days)
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def _audit_demo_learner(n: int, *, phone: str | None = None):
+    from datetime import date
+
+    from hrdnet.timeutil import kst_today
+    from vouchers.cards import operations as cards
+    from vouchers.cards.models import CardKind
+
+    with unit_of_work(write_lock=True):
+        user = services.create_user(
+            email=f"learner{n:03d}@audit-demo.hrdnet.kr",
+            role=Role.LEARNER,
+            name=f"데모{n:03d}",
+            org_code=None,
+            password=AUDIT_DEMO_PASSWORD,
+        )
+        user.phone = phone or f"010-7000-{n:04d}"
+        cards.verify_identity(
+            user.id, name=user.name, birth_date=date(1990, 1, 1 + n % 28), phone=user.phone, actor="demo"
+        )
+        person = cards.require_person(user.id)
+        on = kst_today() - timedelta(days=120)
+        cards.record_status(person.id, employment_status="unemployed", groups=set(), effective_from=on, actor="demo")
+        cards.issue_card(person.id, kind=CardKind.CARD, today=on, actor="demo")
+    return user
+
+
+def _audit_demo_marks(enrolment_id: int, days) -> None:
+    from vouchers.enrolments import attendance
+
+    with unit_of_work(write_lock=True):
+        for day in days:
+            attendance.record(enrolment_id, day, "present", actor="demo", today=day)

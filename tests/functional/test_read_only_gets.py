@@ -29,6 +29,7 @@ from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
 from tests.support.portal import run_values, verify
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
+from vouchers.audit.models import Flag
 from vouchers.cards import operations as cards
 from vouchers.payments import operations as payments
 from vouchers.payments.gateway import ProcessorUnavailable
@@ -94,6 +95,18 @@ def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
             submission_id=submission.id,
             submit=True,
         )
+        flag = Flag(  # a risk flag, so that its page is visited too
+            rule="run_burst",
+            subject_type="run",
+            subject_id=other_run.id,
+            subject_label="테스트 회차",
+            ministry_ids=f" {other_run.programme.ministry_id} ",
+            numbers="{}",
+            evidence=f'{{"enrolments": [{confirmed.id}], "transfers": []}}',
+            explanation="테스트",
+            status="open",
+        )
+        db.session.add(flag)
     ministry_code = run.programme.ministry.code
     users = {
         Role.LEARNER: learner,
@@ -112,6 +125,8 @@ def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
         "token": ["not-a-real-token"],
         "filename": ["site.css"],
         "submission_id": [submission.id],
+        "flag_id": [flag.id],
+        "person_id": [learner.person_id],
     }
     user_ids = {role: user.id for role, user in users.items()}
     db.session.rollback()
