@@ -31,7 +31,7 @@ class NavItem:
 NAV = {
     None: [("훈련과정 찾기", "search.courses"), ("분야별 찾기", "courses.browse_index")],
     Role.LEARNER: [
-        ("내 학습", "site.learner_home"),
+        ("내 학습", "vouchers.dashboard"),
         ("내 카드", "vouchers.my_card"),
         ("내 수강 신청", "vouchers.my_enrolments"),
     ],

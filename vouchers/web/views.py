@@ -26,6 +26,7 @@ from vouchers.enrolments import endings
 from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.payments import operations as payments
 from vouchers.payments.models import PaymentStatus
+from vouchers.web import dashboard as learner_dashboard
 from vouchers.web import read_models
 from vouchers.web.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
 
@@ -44,6 +45,17 @@ def _form_page(template: str, form, error: DomainError | None = None, **context)
 
 def _page() -> int:
     return page_number()
+
+
+# -- the dashboard ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@roles(Role.LEARNER)
+def dashboard():
+    page = learner_dashboard.dashboard(current_user.id, kst_today())
+    pay_endpoint = PAY_ENDPOINT if PAY_ENDPOINT in current_app.view_functions else None
+    return render_template("vouchers/dashboard.html", page=page, pay_endpoint=pay_endpoint)
 
 
 # -- identity and the card -----------------------------------------------------------------------------------
