@@ -259,7 +259,7 @@ def test_a_refused_quote_is_explained_and_offers_no_enrol_button(client, world, 
     assert "카드 잔액(100,000원)이 정부 지원금(850,000원)보다 적어 신청할 수 없습니다." in text_of(response)
     assert f'href="/runs/{run.id}/enrol"' not in page(response)
     enrol_page = client.get(f"/runs/{run.id}/enrol")
-    assert "신청 불가" in text_of(enrol_page) and 'name="password"' not in page(enrol_page)
+    assert "카드 잔액 부족" in text_of(enrol_page) and 'name="password"' not in page(enrol_page)
 
 
 def test_a_learner_without_identity_is_offered_identity_on_the_run_page(client, world, login):
@@ -334,13 +334,14 @@ def test_a_double_click_sends_the_same_key_and_enrols_once(client, world, login)
     assert ledger.verify().ok
 
 
-def test_an_enrol_refusal_is_a_korean_error_page(client, world, login):
+def test_an_enrol_refusal_is_explained_before_the_password(client, world, login):
+    """The submitted refusal's page is tests/vouchers/web/test_refusals.py's."""
     learner = world.learner()
     run = world.run()
     world.enrol(learner, run)
     login(learner)
-    response = enrol_by_page(client, run.id)
-    assert response.status_code == 409 and error_message(response) == "이미 신청한 회차입니다."
+    response = client.get(f"/runs/{run.id}/enrol")
+    assert "이미 신청한 회차입니다." in text_of(response) and 'name="password"' not in page(response)
     assert enrolment_count() == 1
 
 

@@ -9,7 +9,7 @@ and a GET never inserts, updates or deletes (tests/functional/test_read_only_get
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from flask_sqlalchemy.pagination import Pagination
@@ -238,9 +238,15 @@ def applications(status: str, page: int) -> tuple[Pagination, list[ApplicationRo
 
 
 def learner_quote(run: Run, user_id: int, today: date) -> Quote | None:
-    """The one quote the run page, the run API and the enrol page show (vouchers.cards.quote.quote)."""
+    """The one quote the run page, the run API and the enrol page show (vouchers.cards.quote.quote), refused
+    as `already_enrolled` when the learner holds a live enrolment in the run: the page says "이미 신청함"
+    before anyone types a password."""
     person = cards.person_of(user_id)
-    return quote(run, person.id if person else None, today)
+    price = quote(run, person.id if person else None, today)
+    live = enrolments.live_enrolment(person.id, run.id) if person and price else None
+    if live is not None:
+        return replace(price, refusal=errors.AlreadyEnrolled(details={"enrolment_id": live.id}))
+    return price
 
 
 def learner_price(run: Run, user_id: int, today: date) -> dict | None:

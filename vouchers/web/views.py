@@ -143,14 +143,17 @@ def enrol(run_id: int):
     if not password_matches(current_user, form.password.data):
         form.password.errors.append("비밀번호가 맞지 않습니다.")
         return _form_page("vouchers/enrol.html", form, page=page)
-    enrolment = checkout.enrol(
-        current_user.id,
-        run_id,
-        request_key=form.request_key.data,
-        now=utcnow(),
-        today=kst_today(),
-        actor=current_user.pseudonym,
-    )
+    try:
+        enrolment = checkout.enrol(
+            current_user.id,
+            run_id,
+            request_key=form.request_key.data,
+            now=utcnow(),
+            today=kst_today(),
+            actor=current_user.pseudonym,
+        )
+    except DomainError as exc:  # refused: the page explains this refusal and offers its next steps
+        return render_template("vouchers/enrol.html", form=form, page=page, refused=exc), exc.status
     return _after_enrolling(enrolment)
 
 
