@@ -229,8 +229,9 @@ def test_the_run_page_shows_the_learners_own_price_and_the_same_numbers_as_the_a
     login(learner)
     response = client.get(f"/runs/{run.id}")
     text = text_of(response)
-    assert "내가 낼 금액 150,000원 내 카드와 지원 대상 구분을 반영한 자비부담금" in text
-    assert "카드 사용액 850,000원" in text and "신청 후 카드 잔액 2,150,000원" in text
+    assert "내가 낼 금액 150,000원 지금 결제할 자비부담금 · 내일배움카드에서 850,000원" in text
+    assert "내일배움카드에서 빠지는 금액 (정부 지원금, 현금으로 내지 않음) 850,000원" in text
+    assert "신청 후 카드 잔액 2,150,000원" in text
     assert f'href="/runs/{run.id}/enrol"' in page(response)
 
     expected = quote(run, learner.person_id, today).as_dict()
@@ -246,7 +247,7 @@ def test_the_run_page_shows_the_learners_own_price_and_the_same_numbers_as_the_a
     assert client.get(f"/api/v1/runs/{run.id}").get_json()["price"]["basis"] == "generic"
 
     enrol_text = text_of(client.get(f"/runs/{run.id}/enrol"))
-    assert "카드 사용액 850,000원 자비부담금 150,000원 신청 후 카드 잔액 2,150,000원" in enrol_text
+    assert "훈련비 1,000,000원 = 지금 결제 150,000원 + 카드 850,000원. 같은 돈을 두 번 내지 않습니다." in enrol_text
     assert expected["explanation"] in enrol_text
     assert "까지 취소하면 카드 사용액은 카드로 돌아가고 자비부담금은 모두 환불됩니다" in enrol_text
 
