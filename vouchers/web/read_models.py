@@ -9,8 +9,10 @@ and a GET never inserts, updates or deletes (tests/functional/test_read_only_get
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cached_property
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
@@ -30,6 +32,7 @@ from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments import refunds, states
 from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Hold, Transfer, TransferKind
 from vouchers.payments import operations as payments
 from vouchers.payments.models import Payment, PaymentStatus
 
@@ -93,10 +96,67 @@ class CardView:
 
 
 @dataclass(frozen=True)
+class StatementRow:
+    """One history line as the learner reads it: labelled by what became of it, naming its run."""
+
+    line: ledger.HistoryLine
+    label: str  # the line's kind, or for a hold what became of it (used, released, still waiting)
+    enrolment_id: int | None  # the enrolment the money moved for, if any
+    run_name: str | None  # "과정명 N회차" of that enrolment
+
+
+# What became of a hold, in the words of the line that reserved it (the hold's own kind label says "보류"
+# forever, which read as if the money were still waiting long after it was paid).
+HOLD_OUTCOME_LABELS = {
+    None: "결제 대기(보류)",
+    TransferKind.CAPTURE: "수강료 카드 결제",
+    TransferKind.RELEASE: "보류했다가 돌려받음",
+    TransferKind.HOLD_EXPIRY: "결제 기한이 지나 돌려받음",
+}
+_ENROLMENT_KEY = re.compile(r"^enrolment:(\d+)(?::|$)")
+
+
+@dataclass(frozen=True)
 class History:
     card: CardView
     lines: list[ledger.HistoryLine]
     next_before: int | None  # the entry id to ask for the next (older) page with; None on the last page
+
+    @cached_property
+    def rows(self) -> list[StatementRow]:
+        return statement_rows(self.lines)
+
+
+def statement_rows(lines: list[ledger.HistoryLine]) -> list[StatementRow]:
+    """Label each line by its current state and name its enrolment's run (three queries per page)."""
+    ids = {line.transfer_id for line in lines}
+    keys = dict(db.session.execute(select(Transfer.id, Transfer.key).where(Transfer.id.in_(ids))).all())
+    hold_outcomes = dict(
+        db.session.execute(
+            select(Hold.transfer_id, Transfer.kind)
+            .outerjoin(Transfer, Transfer.hold_id == Hold.id)
+            .where(Hold.transfer_id.in_(ids))
+        ).all()
+    )
+    enrolment_of = {tid: int(m.group(1)) for tid, key in keys.items() if (m := _ENROLMENT_KEY.match(key))}
+    runs = dict(
+        db.session.execute(
+            select(Enrolment.id, Run)
+            .join(Run, Run.id == Enrolment.run_id)
+            .where(Enrolment.id.in_(set(enrolment_of.values())))
+        ).all()
+    )
+    rows = []
+    for line in lines:
+        enrolment_id = enrolment_of.get(line.transfer_id)
+        run = runs.get(enrolment_id)
+        label = line.label
+        if line.kind == TransferKind.HOLD and line.transfer_id in hold_outcomes:
+            label = HOLD_OUTCOME_LABELS.get(hold_outcomes[line.transfer_id], line.label)
+        rows.append(
+            StatementRow(line, label, enrolment_id, f"{run.course.title} {run.run_number}회차" if run else None)
+        )
+    return rows
 
 
 @dataclass(frozen=True)
