@@ -170,6 +170,7 @@ def _template_globals(state) -> None:
         "account": services.ACCOUNT_LABELS,
         "import_status": services.IMPORT_STATUS_LABELS,
         "source": services.source_label,
+        "run_source_url": services.run_source_url,
         "small_sample": services.SMALL_SAMPLE,
     }
 

@@ -15,7 +15,7 @@ from hrdnet.access import Role
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
-from tests.support.pages import error_message, error_summary, field_errors, page, text_of
+from tests.support.pages import error_message, error_summary, field_errors, main_text, page, text_of
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
 from vouchers.cards import operations as cards
@@ -154,7 +154,7 @@ def test_identity_then_application_then_approval(client, world, login, login_as,
     login_as(Role.ADMIN)
     queue = client.get("/admin/cards/applications")
     assert queue.status_code == 200
-    queue_text = text_of(queue)
+    queue_text = main_text(queue)  # the header greets the admin (also 홍길동 in tests) by name
     assert "장애인" in queue_text and "실업자(구직자)" in queue_text and "1990" in queue_text
     assert "홍길동" not in queue_text and "newcomer@example.com" not in queue_text and "010-1234" not in queue_text
     assert "1990-05-17" not in queue_text

@@ -51,3 +51,11 @@ def text_of(response) -> str:
 def run_ids_on(response) -> list[int]:
     """The ids of the runs a catalog or search page lists, in the order shown."""
     return [int(n) for n in re.findall(r'class="run-card__title"><a href="/runs/(\d+)"', page(response))]
+
+
+def main_text(response) -> str:
+    """The visible text of the page's <main> only (not the header, which greets the signed-in user by name)."""
+    match = re.search(r"<main\b.*?</main>", page(response), re.S)
+    assert match, "no <main> on the page"
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", match.group(0), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
