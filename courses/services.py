@@ -252,6 +252,45 @@ class RunPage:
 OTHER_RUNS = 5
 
 
+# -- comparing runs -----------------------------------------------------------------------------------
+
+COMPARE_MAX = 4
+
+
+@dataclass(frozen=True)
+class ComparePage:
+    runs: list[RunPage]  # in the order asked, the ones that exist and are public
+    asked: list[int]
+    missing: list[int]  # asked for but not found (or not public)
+
+    @property
+    def enough(self) -> bool:
+        return len(self.runs) >= 2
+
+    def without(self, run_id: int) -> str:
+        """The ?runs= value of this comparison minus one run (the "빼기" link)."""
+        return ",".join(str(page.run.id) for page in self.runs if page.run.id != run_id)
+
+
+def parse_compare_ids(value: str) -> list[int]:
+    """The run ids of ?runs=1,2,3: digits only, duplicates dropped, at most COMPARE_MAX (the rest ignored)."""
+    ids: list[int] = []
+    for part in value.replace(" ", "").split(","):
+        if part.isdigit() and len(part) <= 12 and int(part) not in ids:
+            ids.append(int(part))
+    return ids[:COMPARE_MAX]
+
+
+def compare_page(ids: list[int], today: date, *, viewer_id: int | None = None) -> ComparePage:
+    pages, missing = [], []
+    for run_id in ids:
+        try:
+            pages.append(run_page(run_id, today, viewer_id=viewer_id))
+        except errors.RunNotFound:
+            missing.append(run_id)
+    return ComparePage(pages, ids, missing)
+
+
 # -- the viewer's own price ------------------------------------------------------------------------------
 # The catalog knows the generic split only; what one learner pays depends on their card and status, which
 # the voucher domain owns. Imports go one way (vouchers → courses), so the voucher domain registers a
