@@ -34,6 +34,8 @@ NAV = {
         ("내 학습", "vouchers.dashboard"),
         ("내 카드", "vouchers.my_card"),
         ("내 수강 신청", "vouchers.my_enrolments"),
+        ("관심 과정", "vouchers.my_favourites"),
+        ("알림", "vouchers.my_notifications"),
     ],
     Role.PROVIDER: [("훈련기관", "site.provider_home")],
     Role.AUDITOR: [("감사", "site.auditor_home")],

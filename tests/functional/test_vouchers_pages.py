@@ -15,7 +15,16 @@ from hrdnet.access import Role
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
-from tests.support.pages import error_message, error_summary, field_errors, main_text, page, text_of
+from tests.support.pages import (
+    enrol_by_page,
+    enrol_form,
+    error_message,
+    error_summary,
+    field_errors,
+    main_text,
+    page,
+    text_of,
+)
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
 from vouchers.cards import operations as cards
@@ -35,21 +44,6 @@ PAGES = [
     "/runs/{run}/enrol",
     "/me/enrolments/{enrolment}/cancel",
 ]
-
-
-def enrol_form(client, run_id: int) -> dict:
-    """The enrol confirmation form as the browser got it: CSRF token and the form's own request key."""
-    body = page(client.get(f"/runs/{run_id}/enrol"))
-    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', body) or re.search(
-        r'value="([^"]+)"[^>]*name="request_key"', body
-    )
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body)
-    assert key and token, "no enrol form on the page"
-    return {"csrf_token": token.group(1), "request_key": key.group(1)}
-
-
-def enrol_by_page(client, run_id: int, password: str = PASSWORD):
-    return client.post(f"/runs/{run_id}/enrol", data={**enrol_form(client, run_id), "password": password})
 
 
 def enrolment_count(user_id: int | None = None) -> int:

@@ -135,3 +135,18 @@ class DecisionForm(Form):
     @property
     def approve(self) -> bool:
         return self.decision.data == "approve"
+
+
+class ToggleForm(Form):
+    """A button that only needs its CSRF token (관심 과정 담기/빼기, 모두 읽음)."""
+
+
+class ReminderSettingsForm(Form):
+    """Which kinds of reminder are on (the choices are vouchers.reminders.operations.KINDS)."""
+
+    kinds = SelectMultipleField(
+        "받을 알림", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False), validate_choice=True
+    )
+
+    def set_choices(self, kinds: dict[str, str]) -> None:
+        self.kinds.choices = list(kinds.items())

@@ -26,9 +26,19 @@ from vouchers.enrolments import endings
 from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.payments import operations as payments
 from vouchers.payments.models import PaymentStatus
+from vouchers.reminders import operations as reminders
 from vouchers.web import dashboard as learner_dashboard
 from vouchers.web import read_models
-from vouchers.web.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
+from vouchers.web.forms import (
+    CancelForm,
+    CardApplicationForm,
+    DecisionForm,
+    EnrolForm,
+    IdentityForm,
+    ReminderSettingsForm,
+    ToggleForm,
+    new_request_key,
+)
 
 bp = Blueprint("vouchers", __name__)
 
@@ -55,7 +65,60 @@ def _page() -> int:
 def dashboard():
     page = learner_dashboard.dashboard(current_user.id, kst_today())
     pay_endpoint = PAY_ENDPOINT if PAY_ENDPOINT in current_app.view_functions else None
-    return render_template("vouchers/dashboard.html", page=page, pay_endpoint=pay_endpoint)
+    unread = [note for note in reminders.recent(current_user.id, 5) if note.read_at is None]
+    return render_template("vouchers/dashboard.html", page=page, pay_endpoint=pay_endpoint, unread=unread)
+
+
+# -- favourites and reminders ---------------------------------------------------------------------------------
+
+
+@bp.get("/me/favourites")
+@roles(Role.LEARNER)
+def my_favourites():
+    rows = reminders.favourites(current_user.id, kst_today())
+    return render_template("vouchers/favourites.html", rows=rows, form=ToggleForm())
+
+
+@bp.post("/me/favourites/<int:run_id>")
+@roles(Role.LEARNER)
+def toggle_favourite(run_id: int):
+    form = ToggleForm()
+    if not form.validate_on_submit():
+        flash("보안 토큰이 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.", "error")
+        return redirect(url_for("courses.run", run_id=run_id)), 303
+    read_models.public_run(run_id)  # 404 for a run that is not published
+    with unit_of_work(write_lock=True):
+        added = reminders.toggle_favourite(current_user.id, run_id)
+    flash(
+        "관심 과정에 담았습니다. 신청 마감 3일 전에 알려 드립니다." if added else "관심 과정에서 뺐습니다.", "success"
+    )
+    back = url_for("vouchers.my_favourites") if request.form.get("from") == "favourites" else None
+    return redirect(back or url_for("courses.run", run_id=run_id)), 303
+
+
+@bp.route("/me/notifications", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def my_notifications():
+    form = ReminderSettingsForm()
+    form.set_choices(reminders.KINDS)
+    if not form.is_submitted():
+        form.kinds.data = [kind for kind in reminders.KINDS if kind not in reminders.disabled_kinds(current_user.id)]
+    elif form.validate_on_submit():
+        with unit_of_work(write_lock=True):
+            reminders.set_enabled(current_user.id, set(form.kinds.data))
+        flash("알림 설정을 저장했습니다.", "success")
+        return redirect(url_for("vouchers.my_notifications")), 303
+    notes = reminders.recent(current_user.id, 50)
+    return _form_page("vouchers/notifications.html", form, notes=notes, read_form=ToggleForm())
+
+
+@bp.post("/me/notifications/read")
+@roles(Role.LEARNER)
+def read_notifications():
+    if ToggleForm().validate_on_submit():
+        with unit_of_work(write_lock=True):
+            reminders.mark_all_read(current_user.id, utcnow())
+    return redirect(url_for("vouchers.my_notifications")), 303
 
 
 # -- identity and the card -----------------------------------------------------------------------------------

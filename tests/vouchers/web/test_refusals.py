@@ -10,8 +10,7 @@ import pytest
 
 from hrdnet.db import unit_of_work
 from tests.conftest import PASSWORD
-from tests.functional.test_vouchers_pages import enrol_by_page, enrol_form
-from tests.support.pages import page, text_of
+from tests.support.pages import enrol_by_page, enrol_form, page, text_of
 from tests.support.vouchers import ACTOR, VoucherWorld
 from vouchers.cards import operations as cards
 
