@@ -26,6 +26,7 @@ def import_models() -> None:
     import vouchers.enrolments.models  # noqa: F401
     import vouchers.ledger.models  # noqa: F401
     import vouchers.payments.models  # noqa: F401
+    import vouchers.ratings.models  # noqa: F401
     import vouchers.reminders.models  # noqa: F401
 
 
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(payment_views.bp)
     register_viewer_price(app, read_models.learner_price)
     app.jinja_env.globals["favourite_of"] = _favourite_of  # the run page's 관심 과정 button (only reads)
+    app.jinja_env.globals["run_ratings"] = read_models.run_ratings  # the run page's ratings (only reads)
     _register_jobs()
     _register_outbox_handlers()
 

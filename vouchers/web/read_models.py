@@ -35,6 +35,8 @@ from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import Hold, Transfer, TransferKind
 from vouchers.payments import operations as payments
 from vouchers.payments.models import Payment, PaymentStatus
+from vouchers.ratings import operations as ratings
+from vouchers.ratings.models import Rating
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +382,29 @@ def enrolled_document(enrolment: Enrolment) -> dict:
         "account": enrolment.account,
         "payment": payment_document(payments.current_payment(enrolment.id)) if enrolment.self_pay else None,
     }
+
+
+# -- ratings -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRatings:
+    run: ratings.Summary
+    course: ratings.Summary
+    comments: list[Rating]
+    min_count: int = ratings.MIN_RATINGS
+
+
+def run_ratings(run) -> RunRatings:
+    """What the run page shows of its ratings: the run's and the course's summary, the latest comments."""
+    return RunRatings(ratings.run_summary(run.id), ratings.course_summary(run.course_id), ratings.comments(run.id))
+
+
+def rating_page(enrolment_id: int, user_id: int, today: date) -> tuple[Enrolment, Run, bool]:
+    """The enrolment to rate, its run, and whether it may be rated now (the page explains when not)."""
+    enrolment = enrolments.own(enrolment_id, user_id)
+    run = db.session.get(Run, enrolment.run_id)
+    return enrolment, run, ratings.may_rate(enrolment, run, today)
 
 
 # -- the learner's enrolments ---------------------------------------------------------------------------------

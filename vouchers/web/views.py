@@ -26,6 +26,7 @@ from vouchers.enrolments import endings
 from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.payments import operations as payments
 from vouchers.payments.models import PaymentStatus
+from vouchers.ratings import operations as ratings
 from vouchers.reminders import operations as reminders
 from vouchers.web import dashboard as learner_dashboard
 from vouchers.web import read_models
@@ -35,6 +36,8 @@ from vouchers.web.forms import (
     DecisionForm,
     EnrolForm,
     IdentityForm,
+    RatingForm,
+    RatingTextForm,
     ReminderSettingsForm,
     ToggleForm,
     new_request_key,
@@ -119,6 +122,69 @@ def read_notifications():
         with unit_of_work(write_lock=True):
             reminders.mark_all_read(current_user.id, utcnow())
     return redirect(url_for("vouchers.my_notifications")), 303
+
+
+# -- ratings ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/me/enrolments/<int:enrolment_id>/rating", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def rate(enrolment_id: int):
+    enrolment, run, allowed = read_models.rating_page(enrolment_id, current_user.id, kst_today())
+    form = RatingForm()
+    context = {"enrolment": enrolment, "run": run, "allowed": allowed}
+    if not allowed:  # the page says who may rate and when; a submission is refused
+        return render_template("vouchers/rate.html", form=form, **context), 403 if form.is_submitted() else 200
+    if not form.validate_on_submit():
+        return _form_page("vouchers/rate.html", form, **context)
+    try:
+        with unit_of_work(write_lock=True):
+            ratings.rate(
+                enrolment_id,
+                current_user.id,
+                score=int(form.score.data),
+                comment=form.comment.data or "",
+                today=kst_today(),
+                actor=current_user.pseudonym,
+            )
+    except DomainError as exc:
+        return _form_page("vouchers/rate.html", form, exc, **context)
+    flash("평가를 남겼습니다. 고맙습니다.", "success")
+    return redirect(url_for("courses.run", run_id=run.id))
+
+
+@bp.post("/ratings/<int:rating_id>/reply")
+@roles(Role.PROVIDER)
+def reply_rating(rating_id: int):
+    form = RatingTextForm()
+    if not form.validate_on_submit():
+        flash("답글 내용을 확인해 주세요.", "error")
+        return redirect(request.referrer or url_for("site.home")), 303
+    with unit_of_work(write_lock=True):
+        rating = ratings.reply(
+            rating_id,
+            provider_id=current_user.provider_id,
+            text=form.text.data,
+            now=utcnow(),
+            actor=current_user.pseudonym,
+        )
+        run_id = rating.run_id
+    flash("답글을 달았습니다.", "success")
+    return redirect(url_for("courses.run", run_id=run_id) + "#ratings-title"), 303
+
+
+@bp.post("/admin/ratings/<int:rating_id>/hide")
+@roles(Role.ADMIN)
+def hide_rating(rating_id: int):
+    form = RatingTextForm()
+    if not form.validate_on_submit():
+        flash("가리는 이유를 써 주세요.", "error")
+        return redirect(request.referrer or url_for("admin.dashboard")), 303
+    with unit_of_work(write_lock=True):
+        rating = ratings.hide(rating_id, reason=form.text.data, now=utcnow(), actor=current_user.pseudonym)
+        run_id = rating.run_id
+    flash("평가 내용을 가렸습니다(감사 기록에 남음).", "success")
+    return redirect(url_for("courses.run", run_id=run_id) + "#ratings-title"), 303
 
 
 # -- identity and the card -----------------------------------------------------------------------------------
