@@ -25,6 +25,7 @@ from vouchers.cards.models import Card, IdentityLink
 from vouchers.cards.rules import card_rules
 from vouchers.enrolments import attendance
 from vouchers.enrolments.models import Enrolment, EnrolmentStatus
+from vouchers.ratings import operations as ratings
 from vouchers.reminders.models import Favourite, Notification, ReminderSetting
 
 # kind → what the settings page calls it
@@ -34,6 +35,7 @@ KINDS = {
     "starts_tomorrow": "내일 개강하는 과정",
     "low_attendance": "단위기간 출석률이 80% 아래로 내려갔을 때",
     "favourite_closing": "관심 과정의 신청 마감 3일 전",
+    "rating_open": "수료한 과정을 평가할 수 있게 되었을 때",
 }
 CARD_WARNINGS = (30, 90)  # days before the card's last day
 HOLD_WARNING = timedelta(minutes=10)
@@ -150,6 +152,7 @@ def send_due(today: date, now: datetime) -> int:
         *_starts_tomorrow(today),
         *_low_attendance(today),
         *_favourite_closing(today),
+        *_rating_open(today),
     ):
         made += notify(user_id, kind, key, text, path) is not None
     return made
@@ -244,3 +247,23 @@ def _favourite_closing(today: date):
             f"{format_day(recruitment.closes)}에 마감됩니다({recruitment.deadline})."
         )
         yield favourite.user_id, "favourite_closing", f"favourite:{run.id}", text, f"/runs/{run.id}"
+
+
+def _rating_open(today: date):
+    """Completers whose rating window is open and who have not rated (the window's first weeks only)."""
+    for enrolment, run in db.session.execute(
+        select(Enrolment, Run)
+        .join(Run, Run.id == Enrolment.run_id)
+        .where(
+            Enrolment.status == EnrolmentStatus.COMPLETED,
+            Run.end_date >= today - timedelta(days=ratings.RATING_WINDOW_DAYS),
+        )
+    ):
+        if not ratings.may_rate(enrolment, run, today):
+            continue
+        closes = ratings.ended_on(enrolment, run) + timedelta(days=ratings.RATING_WINDOW_DAYS)
+        text = (
+            f"{run.course.title} {run.run_number}회차를 수료했습니다. {format_day(closes)}까지 평가를 남기면 "
+            "다른 훈련생이 과정을 고르는 데 도움이 됩니다."
+        )
+        yield enrolment.user_id, "rating_open", f"rating:{enrolment.id}", text, f"/me/enrolments/{enrolment.id}/rating"

@@ -14,6 +14,7 @@ from hrdnet.access import Role
 from hrdnet.auth import services as auth_services
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
+from hrdnet.timeutil import utcnow
 from tests.conftest import csrf_token
 from tests.support.pages import page, text_of
 from tests.support.vouchers import ACTOR, VoucherWorld
@@ -134,3 +135,18 @@ def test_the_provider_replies_and_an_admin_hides_abusive_text(client, world, sho
     assert "욕설 가득한 글" not in body and "관리자가 가린 내용입니다" in body
     assert audit.verify().ok
     assert db.session.scalar(select(audit.AuditEntry.id).where(audit.AuditEntry.action == "rating.hidden")) is not None
+
+
+def test_completers_are_reminded_that_they_can_rate(world, short_run):
+    from vouchers.reminders import operations as reminders
+
+    learner = world.learner()
+    enrolment = completed(world, short_run, learner)
+    after = short_run.end_date + timedelta(days=1)
+    with unit_of_work(write_lock=True):
+        assert reminders.send_due(after, utcnow()) >= 1
+    (note,) = [n for n in reminders.recent(learner.id) if n.kind == "rating_open"]
+    assert note.path == f"/me/enrolments/{enrolment.id}/rating"
+    rate(enrolment, learner, on=after)
+    with unit_of_work(write_lock=True):
+        assert reminders.send_due(after + timedelta(days=1), utcnow()) == 0  # rated: nothing more
