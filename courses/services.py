@@ -15,6 +15,7 @@ latter; the lifecycle's labels are for admins.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -63,7 +64,13 @@ ACCOUNT_LABELS = {
     "kdigital": "K-디지털 크레딧 잔액에서 차감",
     "none": "사업 예산으로 지원 (카드 잔액은 차감되지 않음)",
 }
-SOURCE_LABELS = {"hrdnet": "HRD-Net(고용24)"}
+SOURCE_LABELS = {
+    "hrdnet": "HRD-Net(고용24)",
+    "msit-academy": "과학기술정보통신부 SW·AI 아카데미 목록",
+    "mss-digital": "중소벤처기업부 디지털 훈련 목록",
+    "motie-academy": "산업통상자원부 산업 DX 아카데미 목록",
+    "moe-kmooc": "교육부 K-MOOC 목록",
+}
 IMPORT_STATUS_LABELS = {
     "running": "진행 중",
     "done": "완료",
@@ -75,7 +82,21 @@ FINISHED_IMPORTS = ("done", "partial")  # imports that brought data in
 
 
 def source_label(source: str) -> str:
-    return SOURCE_LABELS.get(source, source)
+    """A source's Korean name; an unknown feed says it is one, never shows its bare slug."""
+    return SOURCE_LABELS.get(source, "기관 제공 목록")
+
+
+def run_source_url(url: str | None, run_number: int) -> str | None:
+    """The source page of this run: a listing's address names the run it was last seen with (고용24's
+    `tracseTme`), so each run's link sets it to its own number; other addresses are the course's page as given."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if not any(key == "tracseTme" for key, _ in query):
+        return url
+    query = [(key, str(run_number) if key == "tracseTme" else value) for key, value in query]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
@@ -229,6 +250,45 @@ class RunPage:
 
 
 OTHER_RUNS = 5
+
+
+# -- comparing runs -----------------------------------------------------------------------------------
+
+COMPARE_MAX = 4
+
+
+@dataclass(frozen=True)
+class ComparePage:
+    runs: list[RunPage]  # in the order asked, the ones that exist and are public
+    asked: list[int]
+    missing: list[int]  # asked for but not found (or not public)
+
+    @property
+    def enough(self) -> bool:
+        return len(self.runs) >= 2
+
+    def without(self, run_id: int) -> str:
+        """The ?runs= value of this comparison minus one run (the "빼기" link)."""
+        return ",".join(str(page.run.id) for page in self.runs if page.run.id != run_id)
+
+
+def parse_compare_ids(value: str) -> list[int]:
+    """The run ids of ?runs=1,2,3: digits only, duplicates dropped, at most COMPARE_MAX (the rest ignored)."""
+    ids: list[int] = []
+    for part in value.replace(" ", "").split(","):
+        if part.isdigit() and len(part) <= 12 and int(part) not in ids:
+            ids.append(int(part))
+    return ids[:COMPARE_MAX]
+
+
+def compare_page(ids: list[int], today: date, *, viewer_id: int | None = None) -> ComparePage:
+    pages, missing = [], []
+    for run_id in ids:
+        try:
+            pages.append(run_page(run_id, today, viewer_id=viewer_id))
+        except errors.RunNotFound:
+            missing.append(run_id)
+    return ComparePage(pages, ids, missing)
 
 
 # -- the viewer's own price ------------------------------------------------------------------------------

@@ -39,6 +39,15 @@ def run(run_id: int):
     return render_template("courses/run.html", page=page)
 
 
+@bp.get("/compare")
+@public
+def compare():
+    """2–4 runs side by side; the address (?runs=1,2,3) is the whole state, so a comparison is shareable."""
+    ids = services.parse_compare_ids(request.args.get("runs", ""))
+    page = services.compare_page(ids, kst_today(), viewer_id=current_learner_id())
+    return render_template("courses/compare.html", page=page)
+
+
 @bp.get("/providers/<int:provider_id>")
 @public
 def provider(provider_id: int):
@@ -170,6 +179,7 @@ def _template_globals(state) -> None:
         "account": services.ACCOUNT_LABELS,
         "import_status": services.IMPORT_STATUS_LABELS,
         "source": services.source_label,
+        "run_source_url": services.run_source_url,
         "small_sample": services.SMALL_SAMPLE,
     }
 

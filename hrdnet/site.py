@@ -28,12 +28,6 @@ def privacy():
     return render_template("site/privacy.html")
 
 
-@bp.get("/me")
-@roles(Role.LEARNER)
-def learner_home():
-    return render_template("site/learner_home.html")
-
-
 @bp.get("/start")
 @signed_in
 def role_home():
@@ -42,7 +36,7 @@ def role_home():
 
 
 ROLE_HOME = {
-    Role.LEARNER: "site.learner_home",
+    Role.LEARNER: "vouchers.dashboard",  # /me, the learner dashboard
     Role.PROVIDER: "portal.home",  # the provider portal (courses.portal.views)
     Role.AUDITOR: "site.auditor_home",
     Role.ADMIN: "admin.dashboard",

@@ -31,9 +31,11 @@ class NavItem:
 NAV = {
     None: [("훈련과정 찾기", "search.courses"), ("분야별 찾기", "courses.browse_index")],
     Role.LEARNER: [
-        ("내 학습", "site.learner_home"),
+        ("내 학습", "vouchers.dashboard"),
         ("내 카드", "vouchers.my_card"),
         ("내 수강 신청", "vouchers.my_enrolments"),
+        ("관심 과정", "vouchers.my_favourites"),
+        ("알림", "vouchers.my_notifications"),
     ],
     Role.PROVIDER: [("훈련기관", "portal.home")],
     Role.AUDITOR: [

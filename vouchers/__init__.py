@@ -27,6 +27,8 @@ def import_models() -> None:
     import vouchers.enrolments.models  # noqa: F401
     import vouchers.ledger.models  # noqa: F401
     import vouchers.payments.models  # noqa: F401
+    import vouchers.ratings.models  # noqa: F401
+    import vouchers.reminders.models  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
@@ -41,8 +43,18 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(audit_views.bp)
     register_auditor_home(app, audit_views.home_context)
     register_viewer_price(app, read_models.learner_price)
+    app.jinja_env.globals["favourite_of"] = _favourite_of  # the run page's 관심 과정 button (only reads)
+    app.jinja_env.globals["run_ratings"] = read_models.run_ratings  # the run page's ratings (only reads)
     _register_jobs()
     _register_outbox_handlers()
+
+
+def _favourite_of(run_id: int) -> bool:
+    from flask_login import current_user
+
+    from vouchers.reminders import operations as reminders
+
+    return current_user.is_authenticated and reminders.is_favourite(current_user.id, run_id)
 
 
 def api_blueprints() -> list:
@@ -64,6 +76,7 @@ def _register_jobs() -> None:
     from vouchers.audit import jobs as audit_jobs
     from vouchers.cards import jobs as card_jobs
     from vouchers.enrolments import jobs as enrolment_jobs
+    from vouchers.reminders import jobs as reminder_jobs
 
     for name, every, run in (
         ("holds.expire", timedelta(minutes=1), enrolment_jobs.expire_holds),
@@ -74,6 +87,8 @@ def _register_jobs() -> None:
         ("enrolments.complete_due", timedelta(hours=6), enrolment_jobs.decide_completions),
         ("cards.expire", timedelta(hours=6), card_jobs.expire_cards),
         ("audit.refresh_spend", timedelta(minutes=5), audit_jobs.refresh_spend),
+
+        ("reminders.send_due", timedelta(minutes=5), reminder_jobs.send_due),
     ):
         scheduled(name, every=every)(run)
 

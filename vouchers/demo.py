@@ -19,6 +19,7 @@ from hrdnet.auth import services
 from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
+from hrdnet.timeutil import kst_today
 
 DEMO_PASSWORD = "demo-password-2026"
 # Fixed so the demo admin and auditor can add the account to an authenticator app once and keep it.
@@ -167,6 +168,37 @@ def _portal_demo(provider: Provider) -> list[str]:
         f"훈련기관 포털: 회차 {run_id}번이 훈련 중 (수강생 {len(enrolled)}명, 1단위기간 정산됨), 승인 대기 2건 (감사 계정에서 확인)",
     ]
 
+def _ensure_demo_learning(user, today) -> None:
+    """The demo learner's /me has something to show: a confirmed enrolment, a favourite closing soon and the
+    reminders the worker would make. Only once (a learner who already enrolled is left as they are)."""
+    from courses import enrolment_window
+    from courses.models import Run
+    from hrdnet.timeutil import utcnow
+    from vouchers.cards import operations as cards
+    from vouchers.cards.quote import quote
+    from vouchers.enrolments import operations as enrolments
+    from vouchers.enrolments.models import Enrolment
+    from vouchers.reminders import operations as reminders
+
+    if db.session.scalar(select(Enrolment.id).where(Enrolment.user_id == user.id).limit(1)) is not None:
+        return
+    person = cards.require_person(user.id)
+    upcoming = db.session.scalars(
+        select(Run).where(Run.status == "open", Run.start_date > today).order_by(Run.start_date, Run.id).limit(400)
+    ).all()
+    priced = [run for run in upcoming if (price := quote(run, person.id, today)) and price.enrollable]
+    if not priced:
+        return
+    enrolled = priced[len(priced) // 3]  # a run a few weeks out: its free-cancel countdown is worth showing
+    enrolment = enrolments.enrol(
+        user.id, enrolled.id, request_key="demo-enrolment", now=utcnow(), today=today, actor="demo"
+    )
+    enrolments.confirm(enrolment.id, actor="demo", on=today, reason="데모: 자비부담금 결제 완료로 간주")
+    others = [run for run in priced if run.id != enrolled.id] or priced
+    closing = [run for run in others if enrolment_window.status_of(run, today).code == "closing_soon"]
+    reminders.toggle_favourite(user.id, (closing or others)[0].id)
+    reminders.send_due(today, utcnow())
+
 
 def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
     """Load the demo catalog (`runs` runs from `seed`, see courses.demo), then the demo users; idempotent.
@@ -192,10 +224,13 @@ def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = 
                 user.totp_secret = DEMO_TOTP_SECRET
             if role == Role.LEARNER:
                 _ensure_demo_card(user)
+                _ensure_demo_learning(user, kst_today())
     yield from _portal_demo(db.session.get(Provider, provider.id))
     yield f"데모 계정 (비밀번호는 모두 {DEMO_PASSWORD}):"
     for email, role, _name, _org in DEMO_USERS:
-        yield f"  {role.value:<9} {email}" + ("  (내일배움카드 3,000,000원 발급됨)" if role == Role.LEARNER else "")
+        yield f"  {role.value:<9} {email}" + (
+            "  (내일배움카드 3,000,000원, 수강 확정 1건, 관심 과정 1건과 그 알림)" if role == Role.LEARNER else ""
+        )
     yield f"관리자·감사 담당자 2단계 인증(TOTP) 비밀키: {DEMO_TOTP_SECRET}"
     yield f"  현재 코드: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\""
 

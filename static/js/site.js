@@ -140,3 +140,16 @@
     desktop.addListener(onViewportChange);
   }
 })();
+
+// A form sent back with errors: move focus to its error summary (as KRDS does), so that a screen reader reads
+// what went wrong and a keyboard user starts from the list of fields to fix instead of the top of the page.
+(function () {
+  "use strict";
+
+  var summary = document.querySelector(".site-error-summary");
+  if (!summary) {
+    return;
+  }
+  summary.setAttribute("tabindex", "-1");
+  summary.focus();
+})();

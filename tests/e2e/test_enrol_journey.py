@@ -38,8 +38,8 @@ def test_enrol_then_cancel(learner_and_run, page, live_server, page_problems):
     page.goto(f"/runs/{run.id}")
     price = page.locator(".run-summary").first
     expect(price).to_contain_text("150,000원")
-    expect(price).to_contain_text("내 카드와 지원 대상 구분을 반영한 자비부담금")
-    expect(price.locator("dl")).to_contain_text("카드 사용액850,000원")
+    expect(price).to_contain_text("지금 결제할 자비부담금")
+    expect(price.locator("dl")).to_contain_text("850,000원")
     expect(price.locator("dl")).to_contain_text("신청 후 카드 잔액2,150,000원")
     shot(page, "run-learner-price")
     price.get_by_role("link", name="수강 신청", exact=True).click()
@@ -47,7 +47,7 @@ def test_enrol_then_cancel(learner_and_run, page, live_server, page_problems):
     # The confirmation: the same numbers, the free-cancellation deadline, the password asked again.
     expect(page).to_have_url(f"{live_server}/runs/{run.id}/enrol")
     expect(page.get_by_role("heading", level=1)).to_have_text("수강 신청 확인")
-    expect(page.locator(".voucher-quote")).to_contain_text("카드 사용액850,000원")
+    expect(page.locator(".voucher-quote")).to_contain_text("내일배움카드에서 빠지는 금액")
     expect(page.locator("main")).to_contain_text("까지 취소하면 카드 사용액은 카드로 돌아가고")
     shot(page, "enrol-confirm")
     page.get_by_label("비밀번호").fill("wrong-password-123")

@@ -85,7 +85,7 @@ def test_signup_verify_login_logout(page, live_server, live_mailbox):
     page.locator("main").get_by_role("button", name="로그인").click()
     expect(page).to_have_url(f"{live_server}/")
     expect(main_nav(page).get_by_role("link", name="내 학습")).to_be_visible()
-    expect(header(page)).to_contain_text("김*늘님")  # the header shows the masked name
+    expect(header(page)).to_contain_text("김하늘님")  # the header shows the user their own name
     shot(page, "home-signed-in")
 
     main_nav(page).get_by_role("link", name="내 학습").click()

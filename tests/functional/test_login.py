@@ -45,7 +45,7 @@ def test_learner_signs_in_and_sees_the_learner_menu(client, make_user):
     assert str(user.id) not in key.split(":")
     home = page(client.get("/"))
     assert "내 학습" in home
-    assert "홍*동님" in home  # the header greets with the masked name
+    assert "홍길동님" in home  # the header greets the user by their own name, unmasked to themselves
     assert client.get("/me").status_code == 200
 
 

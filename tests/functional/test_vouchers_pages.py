@@ -15,7 +15,16 @@ from hrdnet.access import Role
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from tests.conftest import PASSWORD, csrf_token
-from tests.support.pages import error_message, error_summary, field_errors, page, text_of
+from tests.support.pages import (
+    enrol_by_page,
+    enrol_form,
+    error_message,
+    error_summary,
+    field_errors,
+    main_text,
+    page,
+    text_of,
+)
 from tests.support.vouchers import ACTOR
 from vouchers import checkout
 from vouchers.cards import operations as cards
@@ -35,21 +44,6 @@ PAGES = [
     "/runs/{run}/enrol",
     "/me/enrolments/{enrolment}/cancel",
 ]
-
-
-def enrol_form(client, run_id: int) -> dict:
-    """The enrol confirmation form as the browser got it: CSRF token and the form's own request key."""
-    body = page(client.get(f"/runs/{run_id}/enrol"))
-    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', body) or re.search(
-        r'value="([^"]+)"[^>]*name="request_key"', body
-    )
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body)
-    assert key and token, "no enrol form on the page"
-    return {"csrf_token": token.group(1), "request_key": key.group(1)}
-
-
-def enrol_by_page(client, run_id: int, password: str = PASSWORD):
-    return client.post(f"/runs/{run_id}/enrol", data={**enrol_form(client, run_id), "password": password})
 
 
 def enrolment_count(user_id: int | None = None) -> int:
@@ -154,7 +148,7 @@ def test_identity_then_application_then_approval(client, world, login, login_as,
     login_as(Role.ADMIN)
     queue = client.get("/admin/cards/applications")
     assert queue.status_code == 200
-    queue_text = text_of(queue)
+    queue_text = main_text(queue)  # the header greets the admin (also 홍길동 in tests) by name
     assert "장애인" in queue_text and "실업자(구직자)" in queue_text and "1990" in queue_text
     assert "홍길동" not in queue_text and "newcomer@example.com" not in queue_text and "010-1234" not in queue_text
     assert "1990-05-17" not in queue_text
@@ -229,8 +223,9 @@ def test_the_run_page_shows_the_learners_own_price_and_the_same_numbers_as_the_a
     login(learner)
     response = client.get(f"/runs/{run.id}")
     text = text_of(response)
-    assert "내가 낼 금액 150,000원 내 카드와 지원 대상 구분을 반영한 자비부담금" in text
-    assert "카드 사용액 850,000원" in text and "신청 후 카드 잔액 2,150,000원" in text
+    assert "내가 낼 금액 150,000원 지금 결제할 자비부담금 · 내일배움카드에서 850,000원" in text
+    assert "내일배움카드에서 빠지는 금액 (정부 지원금, 현금으로 내지 않음) 850,000원" in text
+    assert "신청 후 카드 잔액 2,150,000원" in text
     assert f'href="/runs/{run.id}/enrol"' in page(response)
 
     expected = quote(run, learner.person_id, today).as_dict()
@@ -246,7 +241,7 @@ def test_the_run_page_shows_the_learners_own_price_and_the_same_numbers_as_the_a
     assert client.get(f"/api/v1/runs/{run.id}").get_json()["price"]["basis"] == "generic"
 
     enrol_text = text_of(client.get(f"/runs/{run.id}/enrol"))
-    assert "카드 사용액 850,000원 자비부담금 150,000원 신청 후 카드 잔액 2,150,000원" in enrol_text
+    assert "훈련비 1,000,000원 = 지금 결제 150,000원 + 카드 850,000원. 같은 돈을 두 번 내지 않습니다." in enrol_text
     assert expected["explanation"] in enrol_text
     assert "까지 취소하면 카드 사용액은 카드로 돌아가고 자비부담금은 모두 환불됩니다" in enrol_text
 
@@ -259,7 +254,7 @@ def test_a_refused_quote_is_explained_and_offers_no_enrol_button(client, world, 
     assert "카드 잔액(100,000원)이 정부 지원금(850,000원)보다 적어 신청할 수 없습니다." in text_of(response)
     assert f'href="/runs/{run.id}/enrol"' not in page(response)
     enrol_page = client.get(f"/runs/{run.id}/enrol")
-    assert "신청 불가" in text_of(enrol_page) and 'name="password"' not in page(enrol_page)
+    assert "카드 잔액 부족" in text_of(enrol_page) and 'name="password"' not in page(enrol_page)
 
 
 def test_a_learner_without_identity_is_offered_identity_on_the_run_page(client, world, login):
@@ -334,13 +329,14 @@ def test_a_double_click_sends_the_same_key_and_enrols_once(client, world, login)
     assert ledger.verify().ok
 
 
-def test_an_enrol_refusal_is_a_korean_error_page(client, world, login):
+def test_an_enrol_refusal_is_explained_before_the_password(client, world, login):
+    """The submitted refusal's page is tests/vouchers/web/test_refusals.py's."""
     learner = world.learner()
     run = world.run()
     world.enrol(learner, run)
     login(learner)
-    response = enrol_by_page(client, run.id)
-    assert response.status_code == 409 and error_message(response) == "이미 신청한 회차입니다."
+    response = client.get(f"/runs/{run.id}/enrol")
+    assert "이미 신청한 회차입니다." in text_of(response) and 'name="password"' not in page(response)
     assert enrolment_count() == 1
 
 

@@ -52,7 +52,7 @@ def _guarded_routes(app: Flask):
 
 def test_there_are_guarded_routes_to_check(app):
     endpoints = {endpoint for endpoint, *_ in _guarded_routes(app)}
-    assert {"admin.users", "site.learner_home", "auth.account", "auth_api.me"} <= endpoints
+    assert {"admin.users", "vouchers.dashboard", "auth.account", "auth_api.me"} <= endpoints
 
 
 def test_anonymous_visitors_are_sent_to_login_or_told_401(app, client):

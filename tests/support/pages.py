@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 
+from tests.conftest import PASSWORD
+
 
 def page(response) -> str:
     return response.get_data(as_text=True)
@@ -51,3 +53,26 @@ def text_of(response) -> str:
 def run_ids_on(response) -> list[int]:
     """The ids of the runs a catalog or search page lists, in the order shown."""
     return [int(n) for n in re.findall(r'class="run-card__title"><a href="/runs/(\d+)"', page(response))]
+
+
+def main_text(response) -> str:
+    """The visible text of the page's <main> only (not the header, which greets the signed-in user by name)."""
+    match = re.search(r"<main\b.*?</main>", page(response), re.S)
+    assert match, "no <main> on the page"
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", match.group(0), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
+
+
+def enrol_form(client, run_id: int) -> dict:
+    """The enrol confirmation form as the browser got it: CSRF token and the form's own request key."""
+    body = page(client.get(f"/runs/{run_id}/enrol"))
+    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', body) or re.search(
+        r'value="([^"]+)"[^>]*name="request_key"', body
+    )
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body)
+    assert key and token, "no enrol form on the page"
+    return {"csrf_token": token.group(1), "request_key": key.group(1)}
+
+
+def enrol_by_page(client, run_id: int, password: str = PASSWORD):
+    return client.post(f"/runs/{run_id}/enrol", data={**enrol_form(client, run_id), "password": password})

@@ -71,10 +71,11 @@ def enrol(
     price = quote(run, person.id, today)
     if price is None:
         raise errors.PriceUnknown()
+    live = live_enrolment(person.id, run_id)
+    if live is not None:  # before the quote's refusal: "you already applied" says more than "full"
+        raise errors.AlreadyEnrolled(details={"enrolment_id": live.id})
     if price.refusal is not None and not isinstance(price.refusal, errors.RunFull):
         raise price.refusal
-    if _live_enrolment(person.id, run_id) is not None:
-        raise errors.AlreadyEnrolled()
     if price.card_draw:  # the card's accounts before any other row (the hold re-checks the balance under it)
         accounts = cards.open_accounts(price.card_id)
         ledger.lock_accounts([accounts.available.id, accounts.held.id])
@@ -120,7 +121,7 @@ def enrol(
     return enrolment
 
 
-def _live_enrolment(person_id: int, run_id: int) -> Enrolment | None:
+def live_enrolment(person_id: int, run_id: int) -> Enrolment | None:
     return db.session.scalar(
         select(Enrolment).where(
             Enrolment.person_id == person_id,

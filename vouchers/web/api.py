@@ -23,6 +23,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers import checkout
 from vouchers.enrolments import endings
+from vouchers.ratings import operations as ratings
 from vouchers.web import read_models
 
 bp = ApiBlueprint("vouchers_api", __name__, description="내일배움카드와 수강 신청")
@@ -158,6 +159,19 @@ class ExemptionDecisionRequest(ma.Schema):
     note = ma.fields.String(
         load_default="", validate=ma.validate.Length(max=300), metadata={"description": "확인한 내용(개인정보 제외)"}
     )
+
+
+class RatingRequest(ma.Schema):
+    score = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 5), metadata={"description": "1~5점"})
+    comment = ma.fields.String(load_default="", validate=ma.validate.Length(max=1000))
+
+
+class RatingOut(ma.Schema):
+    rating_id = ma.fields.Integer()
+    enrolment_id = ma.fields.Integer()
+    run_id = ma.fields.Integer()
+    score = ma.fields.Integer()
+    comment = ma.fields.String()
 
 
 class SanctionOut(ma.Schema):
@@ -305,6 +319,36 @@ def decide_exemption(body, enrolment_id: int):
             note=body["note"],
         )
         return read_models.sanction_document(row)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/rating", methods=["POST"])
+@roles(Role.LEARNER)
+@bp.arguments(RatingRequest)
+@bp.response(201, RatingOut)
+@bp.alt_response(
+    403, schema=ApiErrorSchema, description="수료하지 않았거나 평가 기간(수료 후 90일)이 지남 (rating_not_allowed)"
+)
+@bp.alt_response(404, schema=ApiErrorSchema, description="없는 신청이거나 본인 신청이 아님 (enrolment_not_found)")
+@bp.alt_response(409, schema=ApiErrorSchema, description="이미 평가함 (already_rated)")
+@bp.doc(security=_SECURITY)
+def rate_enrolment(body, enrolment_id: int):
+    """수료한 회차 평가 (1~5점과 한 줄 평): 수료생만, 훈련이 끝난 날부터 90일 안에 한 번"""
+    with unit_of_work(write_lock=True):
+        rating = ratings.rate(
+            enrolment_id,
+            current_user.id,
+            score=body["score"],
+            comment=body["comment"],
+            today=kst_today(),
+            actor=current_user.pseudonym,
+        )
+        return {
+            "rating_id": rating.id,
+            "enrolment_id": rating.enrolment_id,
+            "run_id": rating.run_id,
+            "score": rating.score,
+            "comment": rating.comment,
+        }
 
 
 @bp.route("/enrolments/<int:enrolment_id>", methods=["GET"])

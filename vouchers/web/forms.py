@@ -172,3 +172,41 @@ class CancelRunForm(Form):
         filters=[_strip],
         description="수강생에게 메일로 그대로 전달됩니다.",
     )
+
+class ToggleForm(Form):
+    """A button that only needs its CSRF token (관심 과정 담기/빼기, 모두 읽음)."""
+
+
+class ReminderSettingsForm(Form):
+    """Which kinds of reminder are on (the choices are vouchers.reminders.operations.KINDS)."""
+
+    kinds = SelectMultipleField(
+        "받을 알림", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False), validate_choice=True
+    )
+
+    def set_choices(self, kinds: dict[str, str]) -> None:
+        self.kinds.choices = list(kinds.items())
+
+
+class RatingForm(Form):
+    score = SelectField("점수", validators=[InputRequired("점수를 골라 주세요.")])
+    comment = StringField(
+        "한 줄 평 (선택)", validators=[Optional(), Length(max=1000, message="1,000자까지 쓸 수 있습니다.")]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # set after construction, as the other forms do (tuples given to the field itself are deprecated)
+        self.score.choices = [
+            ("5", "5점 — 매우 좋음"),
+            ("4", "4점"),
+            ("3", "3점"),
+            ("2", "2점"),
+            ("1", "1점 — 매우 나쁨"),
+        ]
+
+
+class RatingTextForm(Form):
+    """A provider's reply, or an admin's reason for hiding a comment."""
+
+    text = StringField("내용", validators=[DataRequired("내용을 써 주세요."), Length(max=1000)])

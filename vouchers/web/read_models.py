@@ -9,8 +9,10 @@ and a GET never inserts, updates or deletes (tests/functional/test_read_only_get
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cached_property
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
@@ -30,8 +32,11 @@ from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments import refunds, states
 from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Hold, Transfer, TransferKind
 from vouchers.payments import operations as payments
 from vouchers.payments.models import Payment, PaymentStatus
+from vouchers.ratings import operations as ratings
+from vouchers.ratings.models import Rating
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +98,67 @@ class CardView:
 
 
 @dataclass(frozen=True)
+class StatementRow:
+    """One history line as the learner reads it: labelled by what became of it, naming its run."""
+
+    line: ledger.HistoryLine
+    label: str  # the line's kind, or for a hold what became of it (used, released, still waiting)
+    enrolment_id: int | None  # the enrolment the money moved for, if any
+    run_name: str | None  # "과정명 N회차" of that enrolment
+
+
+# What became of a hold, in the words of the line that reserved it (the hold's own kind label says "보류"
+# forever, which read as if the money were still waiting long after it was paid).
+HOLD_OUTCOME_LABELS = {
+    None: "결제 대기(보류)",
+    TransferKind.CAPTURE: "수강료 카드 결제",
+    TransferKind.RELEASE: "보류했다가 돌려받음",
+    TransferKind.HOLD_EXPIRY: "결제 기한이 지나 돌려받음",
+}
+_ENROLMENT_KEY = re.compile(r"^enrolment:(\d+)(?::|$)")
+
+
+@dataclass(frozen=True)
 class History:
     card: CardView
     lines: list[ledger.HistoryLine]
     next_before: int | None  # the entry id to ask for the next (older) page with; None on the last page
+
+    @cached_property
+    def rows(self) -> list[StatementRow]:
+        return statement_rows(self.lines)
+
+
+def statement_rows(lines: list[ledger.HistoryLine]) -> list[StatementRow]:
+    """Label each line by its current state and name its enrolment's run (three queries per page)."""
+    ids = {line.transfer_id for line in lines}
+    keys = dict(db.session.execute(select(Transfer.id, Transfer.key).where(Transfer.id.in_(ids))).all())
+    hold_outcomes = dict(
+        db.session.execute(
+            select(Hold.transfer_id, Transfer.kind)
+            .outerjoin(Transfer, Transfer.hold_id == Hold.id)
+            .where(Hold.transfer_id.in_(ids))
+        ).all()
+    )
+    enrolment_of = {tid: int(m.group(1)) for tid, key in keys.items() if (m := _ENROLMENT_KEY.match(key))}
+    runs = dict(
+        db.session.execute(
+            select(Enrolment.id, Run)
+            .join(Run, Run.id == Enrolment.run_id)
+            .where(Enrolment.id.in_(set(enrolment_of.values())))
+        ).all()
+    )
+    rows = []
+    for line in lines:
+        enrolment_id = enrolment_of.get(line.transfer_id)
+        run = runs.get(enrolment_id)
+        label = line.label
+        if line.kind == TransferKind.HOLD and line.transfer_id in hold_outcomes:
+            label = HOLD_OUTCOME_LABELS.get(hold_outcomes[line.transfer_id], line.label)
+        rows.append(
+            StatementRow(line, label, enrolment_id, f"{run.course.title} {run.run_number}회차" if run else None)
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -238,9 +300,15 @@ def applications(status: str, page: int) -> tuple[Pagination, list[ApplicationRo
 
 
 def learner_quote(run: Run, user_id: int, today: date) -> Quote | None:
-    """The one quote the run page, the run API and the enrol page show (vouchers.cards.quote.quote)."""
+    """The one quote the run page, the run API and the enrol page show (vouchers.cards.quote.quote), refused
+    as `already_enrolled` when the learner holds a live enrolment in the run: the page says "이미 신청함"
+    before anyone types a password."""
     person = cards.person_of(user_id)
-    return quote(run, person.id if person else None, today)
+    price = quote(run, person.id if person else None, today)
+    live = enrolments.live_enrolment(person.id, run.id) if person and price else None
+    if live is not None:
+        return replace(price, refusal=errors.AlreadyEnrolled(details={"enrolment_id": live.id}))
+    return price
 
 
 def learner_price(run: Run, user_id: int, today: date) -> dict | None:
@@ -314,6 +382,29 @@ def enrolled_document(enrolment: Enrolment) -> dict:
         "account": enrolment.account,
         "payment": payment_document(payments.current_payment(enrolment.id)) if enrolment.self_pay else None,
     }
+
+
+# -- ratings -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRatings:
+    run: ratings.Summary
+    course: ratings.Summary
+    comments: list[Rating]
+    min_count: int = ratings.MIN_RATINGS
+
+
+def run_ratings(run) -> RunRatings:
+    """What the run page shows of its ratings: the run's and the course's summary, the latest comments."""
+    return RunRatings(ratings.run_summary(run.id), ratings.course_summary(run.course_id), ratings.comments(run.id))
+
+
+def rating_page(enrolment_id: int, user_id: int, today: date) -> tuple[Enrolment, Run, bool]:
+    """The enrolment to rate, its run, and whether it may be rated now (the page explains when not)."""
+    enrolment = enrolments.own(enrolment_id, user_id)
+    run = db.session.get(Run, enrolment.run_id)
+    return enrolment, run, ratings.may_rate(enrolment, run, today)
 
 
 # -- the learner's enrolments ---------------------------------------------------------------------------------

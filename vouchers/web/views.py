@@ -26,8 +26,22 @@ from vouchers.enrolments import endings
 from vouchers.enrolments.models import EnrolmentStatus
 from vouchers.payments import operations as payments
 from vouchers.payments.models import PaymentStatus
+from vouchers.ratings import operations as ratings
+from vouchers.reminders import operations as reminders
+from vouchers.web import dashboard as learner_dashboard
 from vouchers.web import read_models
-from vouchers.web.forms import CancelForm, CardApplicationForm, DecisionForm, EnrolForm, IdentityForm, new_request_key
+from vouchers.web.forms import (
+    CancelForm,
+    CardApplicationForm,
+    DecisionForm,
+    EnrolForm,
+    IdentityForm,
+    RatingForm,
+    RatingTextForm,
+    ReminderSettingsForm,
+    ToggleForm,
+    new_request_key,
+)
 
 bp = Blueprint("vouchers", __name__)
 
@@ -44,6 +58,133 @@ def _form_page(template: str, form, error: DomainError | None = None, **context)
 
 def _page() -> int:
     return page_number()
+
+
+# -- the dashboard ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@roles(Role.LEARNER)
+def dashboard():
+    page = learner_dashboard.dashboard(current_user.id, kst_today())
+    pay_endpoint = PAY_ENDPOINT if PAY_ENDPOINT in current_app.view_functions else None
+    unread = [note for note in reminders.recent(current_user.id, 5) if note.read_at is None]
+    return render_template("vouchers/dashboard.html", page=page, pay_endpoint=pay_endpoint, unread=unread)
+
+
+# -- favourites and reminders ---------------------------------------------------------------------------------
+
+
+@bp.get("/me/favourites")
+@roles(Role.LEARNER)
+def my_favourites():
+    rows = reminders.favourites(current_user.id, kst_today())
+    return render_template("vouchers/favourites.html", rows=rows, form=ToggleForm())
+
+
+@bp.post("/me/favourites/<int:run_id>")
+@roles(Role.LEARNER)
+def toggle_favourite(run_id: int):
+    form = ToggleForm()
+    if not form.validate_on_submit():
+        flash("보안 토큰이 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.", "error")
+        return redirect(url_for("courses.run", run_id=run_id)), 303
+    read_models.public_run(run_id)  # 404 for a run that is not published
+    with unit_of_work(write_lock=True):
+        added = reminders.toggle_favourite(current_user.id, run_id)
+    flash(
+        "관심 과정에 담았습니다. 신청 마감 3일 전에 알려 드립니다." if added else "관심 과정에서 뺐습니다.", "success"
+    )
+    back = url_for("vouchers.my_favourites") if request.form.get("from") == "favourites" else None
+    return redirect(back or url_for("courses.run", run_id=run_id)), 303
+
+
+@bp.route("/me/notifications", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def my_notifications():
+    form = ReminderSettingsForm()
+    form.set_choices(reminders.KINDS)
+    if not form.is_submitted():
+        form.kinds.data = [kind for kind in reminders.KINDS if kind not in reminders.disabled_kinds(current_user.id)]
+    elif form.validate_on_submit():
+        with unit_of_work(write_lock=True):
+            reminders.set_enabled(current_user.id, set(form.kinds.data))
+        flash("알림 설정을 저장했습니다.", "success")
+        return redirect(url_for("vouchers.my_notifications")), 303
+    notes = reminders.recent(current_user.id, 50)
+    return _form_page("vouchers/notifications.html", form, notes=notes, read_form=ToggleForm())
+
+
+@bp.post("/me/notifications/read")
+@roles(Role.LEARNER)
+def read_notifications():
+    if ToggleForm().validate_on_submit():
+        with unit_of_work(write_lock=True):
+            reminders.mark_all_read(current_user.id, utcnow())
+    return redirect(url_for("vouchers.my_notifications")), 303
+
+
+# -- ratings ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/me/enrolments/<int:enrolment_id>/rating", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def rate(enrolment_id: int):
+    enrolment, run, allowed = read_models.rating_page(enrolment_id, current_user.id, kst_today())
+    form = RatingForm()
+    context = {"enrolment": enrolment, "run": run, "allowed": allowed}
+    if not allowed:  # the page says who may rate and when; a submission is refused
+        return render_template("vouchers/rate.html", form=form, **context), 403 if form.is_submitted() else 200
+    if not form.validate_on_submit():
+        return _form_page("vouchers/rate.html", form, **context)
+    try:
+        with unit_of_work(write_lock=True):
+            ratings.rate(
+                enrolment_id,
+                current_user.id,
+                score=int(form.score.data),
+                comment=form.comment.data or "",
+                today=kst_today(),
+                actor=current_user.pseudonym,
+            )
+    except DomainError as exc:
+        return _form_page("vouchers/rate.html", form, exc, **context)
+    flash("평가를 남겼습니다. 고맙습니다.", "success")
+    return redirect(url_for("courses.run", run_id=run.id))
+
+
+@bp.post("/ratings/<int:rating_id>/reply")
+@roles(Role.PROVIDER)
+def reply_rating(rating_id: int):
+    form = RatingTextForm()
+    if not form.validate_on_submit():
+        flash("답글 내용을 확인해 주세요.", "error")
+        return redirect(request.referrer or url_for("site.home")), 303
+    with unit_of_work(write_lock=True):
+        rating = ratings.reply(
+            rating_id,
+            provider_id=current_user.provider_id,
+            text=form.text.data,
+            now=utcnow(),
+            actor=current_user.pseudonym,
+        )
+        run_id = rating.run_id
+    flash("답글을 달았습니다.", "success")
+    return redirect(url_for("courses.run", run_id=run_id) + "#ratings-title"), 303
+
+
+@bp.post("/admin/ratings/<int:rating_id>/hide")
+@roles(Role.ADMIN)
+def hide_rating(rating_id: int):
+    form = RatingTextForm()
+    if not form.validate_on_submit():
+        flash("가리는 이유를 써 주세요.", "error")
+        return redirect(request.referrer or url_for("admin.dashboard")), 303
+    with unit_of_work(write_lock=True):
+        rating = ratings.hide(rating_id, reason=form.text.data, now=utcnow(), actor=current_user.pseudonym)
+        run_id = rating.run_id
+    flash("평가 내용을 가렸습니다(감사 기록에 남음).", "success")
+    return redirect(url_for("courses.run", run_id=run_id) + "#ratings-title"), 303
 
 
 # -- identity and the card -----------------------------------------------------------------------------------
@@ -131,14 +272,17 @@ def enrol(run_id: int):
     if not password_matches(current_user, form.password.data):
         form.password.errors.append("비밀번호가 맞지 않습니다.")
         return _form_page("vouchers/enrol.html", form, page=page)
-    enrolment = checkout.enrol(
-        current_user.id,
-        run_id,
-        request_key=form.request_key.data,
-        now=utcnow(),
-        today=kst_today(),
-        actor=current_user.pseudonym,
-    )
+    try:
+        enrolment = checkout.enrol(
+            current_user.id,
+            run_id,
+            request_key=form.request_key.data,
+            now=utcnow(),
+            today=kst_today(),
+            actor=current_user.pseudonym,
+        )
+    except DomainError as exc:  # refused: the page explains this refusal and offers its next steps
+        return render_template("vouchers/enrol.html", form=form, page=page, refused=exc), exc.status
     return _after_enrolling(enrolment)
 
 
