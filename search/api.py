@@ -150,7 +150,8 @@ def search_courses(params):
     """훈련과정 회차 검색: 검색어와 조건, 값별 결과 수(facets), 검색어 제안
 
     조건은 모두 함께 적용됩니다(AND). 알 수 없는 매개변수는 무시하고, 빈 값은 조건이 없는 것으로 봅니다.
-    기본으로 끝나지 않은 회차만 찾습니다(`include_past=1`이면 모두).
+    기본으로 신청할 수 있는 회차(모집 중·마감 임박·모집 예정)만 찾습니다. `include_closed=1`이면 모집이 끝났거나
+    이미 시작한 회차도, `include_past=1`이면 끝난 회차까지 모두 찾습니다.
     """
     result = search(params)
     if not result.total and not index_ready():

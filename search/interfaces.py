@@ -28,10 +28,10 @@ What the parameters accept (PARAMS):
 | weekend | weekday, weekend, mixed | |
 | start_from, start_to | YYYY-MM-DD, start_from ≤ start_to | the page drops start_to when the range is reversed |
 | start_month | YYYY-MM | |
-| seats, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left |
+| seats, include_closed, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left; by default only runs still recruiting (include_closed=1 adds closed and started runs, include_past=1 also ended ones) |
 | max_self_pay | whole won, 0 … 100,000,000 | |
 | fee_band, self_pay_band | a band code of FEE_BANDS, SELF_PAY_BANDS, e.g. 1m-3m, 0 | |
-| sort | relevance, start, employment, score, price | |
+| sort | relevance, start, deadline, employment, score, price | |
 | page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
 | per_page | 1 … 100 (default 20) | |
 
@@ -64,11 +64,12 @@ UNKNOWN = "unknown"  # a run's mode or schedule no source stated: shown on a hit
 MODES = tuple(mode for mode in RUN_MODES if mode != UNKNOWN)  # classroom, remote, blended
 WEEKENDS = tuple(kind for kind in RUN_WEEKEND_KINDS if kind != UNKNOWN)  # weekday, weekend, mixed
 
-SORTS = ("relevance", "start", "employment", "score", "price")
+SORTS = ("relevance", "start", "deadline", "employment", "score", "price")
 DEFAULT_SORT = "relevance"
 SORT_LABELS = {
     "relevance": "관련도순",
     "start": "개강일 빠른순",
+    "deadline": "신청 마감 임박",
     "employment": "취업률 높은순",
     "score": "만족도 높은순",
     "price": "자비부담 낮은순",
@@ -116,7 +117,8 @@ class SearchParams:
     max_self_pay: int | None = None
     fee_band: str | None = None  # a code of FEE_BANDS
     self_pay_band: str | None = None  # a code of SELF_PAY_BANDS
-    include_past: bool = False
+    include_closed: bool = False  # also runs no longer recruiting (마감, 훈련 중): hidden by default
+    include_past: bool = False  # also ended runs and runs no source lists any more (implies include_closed)
     sort: str = DEFAULT_SORT  # one of SORTS
     page: int = 1  # 1 … PAGE_MAX
     per_page: int = PER_PAGE  # capped at PER_PAGE_MAX
@@ -327,13 +329,14 @@ PARAMS = (
         "자비부담금 구간: " + _band_text(SELF_PAY_BANDS),
         choices=SELF_PAY_BAND_CODES,
     ),
+    Param("include_closed", "마감된 과정", "flag", _flag, "1: 모집이 끝났거나 이미 시작한 회차도 포함"),
     Param("include_past", "지난 과정", "flag", _flag, "1: 끝난 회차와 출처 목록에서 빠진 회차도 포함"),
     Param(
         "sort",
         "정렬",
         "text",
         _one_of(SORTS),
-        "정렬: relevance(기본) | start | employment | score | price",
+        "정렬: relevance(기본) | start | deadline(신청 마감 임박) | employment | score | price",
         choices=SORTS,
     ),
     Param(

@@ -103,7 +103,7 @@ def _chip_label(name: str, value, result: SearchResult) -> str:
     return _selected_label(result, facet_names, value) or str(value)
 
 
-CHIP_TEXT = {"seats": "남은 자리 있는 과정만", "include_past": "지난 과정 포함"}
+CHIP_TEXT = {"seats": "남은 자리 있는 과정만", "include_closed": "마감된 과정 포함", "include_past": "지난 과정 포함"}
 CHIP_PREFIX = {"start_from": "개강일", "start_to": "개강일", "max_self_pay": "자비부담"}
 
 
@@ -179,7 +179,7 @@ def to_args(params: SearchParams) -> dict[str, str]:
 def changed(params: SearchParams, **changes) -> SearchParams:
     """The same search with some conditions changed (None clears one); back to page 1 unless a page is given."""
     changes.setdefault("page", 1)
-    for name in ("seats", "include_past"):
+    for name in ("seats", "include_closed", "include_past"):
         if changes.get(name, False) is None:
             changes[name] = False
     if changes.get("sort", "") is None:

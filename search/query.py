@@ -65,8 +65,25 @@ def did_you_mean(suggestion: str) -> str:
 # -- ranking and hits ----------------------------------------------------------------------------------
 
 
-def _order(version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int) -> np.ndarray:
-    """The first `count` candidates in the requested order (ties: earlier start, then run id)."""
+def _order(
+    version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int, today_days: int
+) -> np.ndarray:
+    """The first `count` candidates in the requested order (ties: earlier start, then run id); whatever the
+    order, runs still recruiting come before the others (shown with include_closed / include_past)."""
+    if not len(candidates):
+        return candidates
+    closed = ~version.recruiting(today_days)[candidates]
+    if closed.any():
+        return np.concatenate(
+            [
+                _order_within(version, candidates[~closed], score, sort, count),
+                _order_within(version, candidates[closed], score, sort, count),
+            ]
+        )[:count]
+    return _order_within(version, candidates, score, sort, count)
+
+
+def _order_within(version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int):
     cols = version.cols
     if not len(candidates):
         return candidates
@@ -78,6 +95,8 @@ def _order(version: Version, candidates: np.ndarray, score: np.ndarray | None, s
             keep = relevance <= kth
             candidates, relevance, start, run_id = candidates[keep], relevance[keep], start[keep], run_id[keep]
         keys = (run_id, start, relevance)
+    elif sort == "deadline":  # the window that closes first; an upcoming one closes after the open ones
+        keys = (run_id, start, relevance, cols["apply_closes"][candidates])
     elif sort == "employment":
         keys = (run_id, start, relevance, _desc_nan_last(cols["employment"][candidates]))
     elif sort == "score":
@@ -242,7 +261,7 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
     known = versions.analysis_known(version)
     names = labels.current()
     today = kst_today()
-    base = version.visible(facets.days(today), params.include_past)
+    base = version.visible(facets.days(today), params.include_past, params.include_closed)
     filters = facets.filters(version, params, names)
     everything = facets.all_of(base, filters.values())
     parsed = parse_query(params.q, known) if params.q and params.q.strip() else None
@@ -288,7 +307,7 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
-    ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page)
+    ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page, facets.days(today))
     page_docs = ordered[(page - 1) * per_page : page * per_page]
     pattern = _highlighter(parsed)
     items = [_hit(version, int(docnum), names, pattern, today) for docnum in page_docs]

@@ -86,12 +86,12 @@ def test_an_empty_query_lists_every_upcoming_run(client, small_catalog):
 
 
 def test_past_runs_come_back_with_the_toggle(client, small_catalog):
-    response = client.get("/courses?q=파이썬")
+    response = client.get("/courses?q=파이썬&include_closed=1")
     (toggle,) = hrefs(response, r"include_past=1")
-    assert query_of(toggle) == {"q": ["파이썬"], "include_past": ["1"]}
+    assert query_of(toggle) == {"q": ["파이썬"], "include_closed": ["1"], "include_past": ["1"]}
     with_past = client.get(toggle)
     assert small_catalog["finished"].id in run_ids_on(with_past)
-    assert "앞으로 열리는 과정만 보기" in text_of(with_past)
+    assert "신청할 수 있는 과정만 보기" in text_of(with_past)
 
 
 def test_titles_from_the_catalog_are_escaped(client, catalog, reindex):
@@ -239,7 +239,7 @@ def test_nothing_found_suggests_removing_filters_popular_topics_and_browsing(cli
     assert run_ids_on(response) == []
     assert "‘회계’에 맞는 과정을 찾지 못했습니다" in text
     assert "‘지역: 부산광역시’ 빼기" in text and "‘훈련 방식: 원격’ 빼기" in text
-    assert "지난 과정도 보기" in text
+    assert "마감된 과정도 보기" in text
     assert "많이 찾는 주제" in text
     assert hrefs(response, r"^/courses\?q=%ED%8C%8C%EC%9D%B4%EC%8D%AC$")  # 파이썬
     assert hrefs(response, r"^/browse/$")
