@@ -443,6 +443,7 @@ class SearchResult:
     page: int
     per_page: int
     took_ms: float
+    notes: tuple[str, ...] = ()  # how the query was read, in Korean ("‘ㅍㅇㅆ’를 ‘파이썬’으로 찾았습니다")
 
 
 @dataclass(frozen=True)

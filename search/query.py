@@ -24,6 +24,7 @@ No index yet: search() answers an empty result and suggest() an empty list (and 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -35,7 +36,7 @@ from markupsafe import Markup, escape
 from courses import enrolment_window
 from hrdnet import korean
 from hrdnet.timeutil import kst_today
-from search import analysis, completion, facets, labels, spelling
+from search import analysis, completion, facets, initials, labels, spelling
 from search.index import versions
 from search.index.columns import CODES
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
@@ -258,6 +259,21 @@ def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
 
 
 def _search(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
+    notes: list[str] = []
+    if params.q and any(initials.is_initials(word) for word in params.q.split()):
+        spelled = initials.expand(version, params.q)
+        if spelled is not None:
+            notes.append(
+                f"초성 ‘{params.q}’{korean.particle(params.q, '을', '를')} ‘{spelled}’{korean.particle(spelled, '으로', '로')} 찾았습니다."
+            )
+            params = dataclasses.replace(params, q=spelled)
+        if any(initials.is_initials(word) for word in params.q.split()):  # a 초성 word nothing spells finds nothing
+            return dataclasses.replace(_empty(params, page, per_page, started), notes=tuple(notes))
+    result = _search_text(version, params, page, per_page, started)
+    return dataclasses.replace(result, notes=tuple(notes) + result.notes) if notes else result
+
+
+def _search_text(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
     known = versions.analysis_known(version)
     names = labels.current()
     today = kst_today()

@@ -409,3 +409,21 @@ def test_page_links_stop_at_the_deepest_page_served():
     ]
     assert (pages.prev_num, pages.next_num) == (9, 11)
     assert not Pages(page=1, per_page=20, total=5).has_next
+
+
+# -- what a query means (issue 17) ------------------------------------------------------------------------------
+
+
+def test_an_initials_query_searches_the_words_it_abbreviates(client, small_catalog):
+    response = client.get("/courses?q=ㅍㅇㅆ")
+    assert set(run_ids_on(response)) == {small_catalog["python"].id, small_catalog["busan"].id}
+    assert "초성 ‘ㅍㅇㅆ’을(를) ‘파이썬’으로 찾았습니다." in text_of(response)
+    both = client.get("/courses?q=ㅍㅇㅆ ㄷㅇㅌㅂㅅ")  # 파이썬 데이터 분석, spelled from two known words
+    assert run_ids_on(both)[0] == small_catalog["python"].id
+    assert "‘파이썬 데이터 분석’으로 찾았습니다." in text_of(both)
+
+
+def test_initials_nothing_spells_find_nothing_rather_than_everything(client, small_catalog):
+    response = client.get("/courses?q=ㅋㅋㅋ")
+    assert run_ids_on(response) == []
+    assert "‘ㅋㅋㅋ’에 맞는 과정을 찾지 못했습니다" in text_of(response)
