@@ -21,7 +21,8 @@ What the parameters accept (PARAMS):
 | parameter | accepted | notes |
 |---|---|---|
 | q | text up to 200 characters | surrounding spaces and control characters removed; the page cuts a longer text to 200 |
-| region | a known 2-digit 시·도 or 5-digit 시·군·구 code | courses/data/regions.csv |
+| region | known 2-digit 시·도 or 5-digit 시·군·구 codes, comma-separated (any of them) | courses/data/regions.csv |
+| provider | a provider's name or brand (아이티윌), up to 50 characters | its runs only; query words naming one set it |
 | ncs | a known 2-digit 대분류 or 4-digit 중분류 code (prefix match) | courses/data/ncs.csv |
 | programme, ministry | a code (letters, digits, - and _; up to 16) | a well-formed unknown code finds nothing |
 | mode | classroom, remote, blended | |
@@ -49,6 +50,7 @@ from datetime import date
 from courses.models import MODES as RUN_MODES
 from courses.models import WEEKEND_KINDS as RUN_WEEKEND_KINDS
 from courses.reference import ncs_names, region_names
+from hrdnet import korean
 
 # -- limits ------------------------------------------------------------------------------------------------
 
@@ -104,7 +106,8 @@ class SearchParams:
     """One search: every parameter of /courses and GET /api/v1/courses, already checked."""
 
     q: str = ""
-    region: str | None = None  # 2-digit 시·도 or 5-digit 시·군·구
+    region: str | None = None  # 2-digit 시·도 or 5-digit 시·군·구 codes, comma-separated: any of them
+    provider: str | None = None  # a provider's name or brand (search.intent): its runs only
     ncs: str | None = None  # prefix, 2 or 4 digits
     programme: str | None = None
     ministry: str | None = None
@@ -166,12 +169,28 @@ def _text(value: str) -> str:
     return value
 
 
-def _region(code: str) -> str:
-    if len(code) not in (2, 5) or not code.isdigit():
-        raise InvalidParam("2자리 시·도 코드나 5자리 시·군·구 코드여야 합니다 (예: 11, 11680).")
-    if code not in region_names():
-        raise InvalidParam(f"알 수 없는 지역 코드입니다: {code}")
-    return code
+REGIONS_MAX = 20  # region codes one search may combine
+
+
+def _region(value: str) -> str:
+    codes = [code.strip() for code in value.split(",") if code.strip()]
+    if not codes or len(codes) > REGIONS_MAX:
+        raise InvalidParam(f"지역 코드는 1개에서 {REGIONS_MAX}개까지 쉼표로 이어 쓸 수 있습니다.")
+    for code in codes:
+        if len(code) not in (2, 5) or not code.isdigit():
+            raise InvalidParam("2자리 시·도 코드나 5자리 시·군·구 코드여야 합니다 (예: 11, 11680, 11,26).")
+        if code not in region_names():
+            raise InvalidParam(f"알 수 없는 지역 코드입니다: {code}")
+    return ",".join(dict.fromkeys(codes))
+
+
+PROVIDER_MAX = 50
+
+
+def _provider(value: str) -> str:
+    if len(value) > PROVIDER_MAX:
+        raise InvalidParam(f"{PROVIDER_MAX}자 이하여야 합니다.")
+    return value
 
 
 def _ncs(code: str) -> str:
@@ -285,8 +304,16 @@ PARAMS = (
         "지역",
         "text",
         _region,
-        "지역: 2자리 시·도 또는 5자리 시·군·구 코드",
-        choices=_codes(region_names(), (2, 5)),
+        "지역: 2자리 시·도 또는 5자리 시·군·구 코드, 여럿이면 쉼표로 (어느 하나에 맞는 회차)",
+        pattern=r"^\d{2}(\d{3})?(,\d{2}(\d{3})?)*$",
+    ),
+    Param(
+        "provider",
+        "훈련기관",
+        "text",
+        _provider,
+        "훈련기관 이름 또는 상호 (예: 아이티윌): 그 기관의 회차만",
+        max_length=PROVIDER_MAX,
     ),
     Param(
         "ncs",
@@ -433,6 +460,30 @@ class Hit:
     recruitment: object | None = None  # courses.enrolment_window.Recruitment on the search's day (KST)
 
 
+APPLIED_KINDS = {
+    "region": "지역",
+    "weekend": "훈련 요일",
+    "mode": "훈련 방식",
+    "programme": "지원 사업",
+    "provider": "훈련기관",
+}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A query word read as a filter: the parameter it set, the value, the word as typed, a Korean label."""
+
+    param: str  # region, weekend, mode, programme, provider
+    value: str
+    word: str
+    label: str  # the value's name (부산광역시, 주말, K-디지털 트레이닝, 아이티윌)
+
+    @property
+    def note(self) -> str:
+        kind = APPLIED_KINDS[self.param]
+        return f"‘{self.word}’{korean.particle(self.word, '을', '를')} {kind}{korean.particle(kind, '으로', '로')} 적용했어요."
+
+
 @dataclass(frozen=True)
 class SearchResult:
     total: int
@@ -444,6 +495,8 @@ class SearchResult:
     per_page: int
     took_ms: float
     notes: tuple[str, ...] = ()  # how the query was read, in Korean ("‘ㅍㅇㅆ’를 ‘파이썬’으로 찾았습니다")
+    applied: tuple[Applied, ...] = ()  # query words read as filters (search.intent): shown as chips
+    params: SearchParams | None = None  # the search as run: those filters set, their words out of q
 
 
 @dataclass(frozen=True)

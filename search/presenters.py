@@ -108,10 +108,20 @@ CHIP_PREFIX = {"start_from": "개강일", "start_to": "개강일", "max_self_pay
 
 
 def chips(params: SearchParams, result: SearchResult) -> list[Chip]:
-    """The selected conditions besides the text, each with the address that removes it."""
+    """The selected conditions besides the text, each with the address that removes it (one per region)."""
     out = []
     for name in filter_names(params):
         value = getattr(params, name)
+        if name == "region":
+            codes = region_list(value)
+            for code in codes:
+                rest = ",".join(c for c in codes if c != code) or None
+                out.append(Chip(f"{PARAM_LABELS[name]}: {region_label(code)}", search_url(params, region=rest)))
+            continue
+        if name == "provider":
+            label = next((a.label for a in result.applied if a.param == "provider"), value)
+            out.append(Chip(f"{PARAM_LABELS[name]}: {label}", search_url(params, provider=None)))
+            continue
         prefix = CHIP_PREFIX.get(name, PARAM_LABELS[name])
         text = CHIP_TEXT.get(name) or f"{prefix}: {_chip_label(name, value, result)}"
         out.append(Chip(text, search_url(params, **{name: None})))
@@ -128,7 +138,9 @@ def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
             continue
         links = []
         for value in values:
-            if value.selected:
+            if name == "region":  # 시·도 combine: a value adds itself to the chosen ones, or leaves them
+                url = search_url(params, region=_toggle_region(params.region, str(value.value)))
+            elif value.selected:
                 # A sub-level value goes back to its parent level; a top-level one clears the condition.
                 parent = None
                 if name == "region_sub" and params.region and len(params.region) == 5:
@@ -150,6 +162,20 @@ def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
             }
         )
     return groups
+
+
+def region_list(value: str | None) -> list[str]:
+    return [code for code in (value or "").split(",") if code]
+
+
+def _toggle_region(current: str | None, sido: str) -> str | None:
+    """The region condition with a 시·도 added, or removed (with its 시·군·구) when it was chosen."""
+    codes = region_list(current)
+    if any(code[:2] == sido for code in codes):
+        codes = [code for code in codes if code[:2] != sido]
+    else:
+        codes.append(sido)
+    return ",".join(codes) or None
 
 
 # -- SearchParams → address -------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from markupsafe import Markup, escape
 from courses import enrolment_window
 from hrdnet import korean
 from hrdnet.timeutil import kst_today
-from search import analysis, completion, facets, initials, labels, spelling
+from search import analysis, completion, facets, initials, intent, labels, spelling
 from search.index import versions
 from search.index.columns import CODES
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
@@ -50,6 +50,7 @@ LITTLE = 3  # fewer results than this: look for a better spelling
 RELAX_BELOW = 20  # fewer courses than this have every word of a query: also show those with all words but one
 ORIGINAL_FIRST = 10_000.0  # with a suggestion, what was typed still ranks above what the suggestion adds
 SNIPPET_CHARS = 140
+RELAXED_NOTE = "검색어를 모두 담은 과정이 적어, 낱말 하나가 빠진 과정도 그 뒤에 보여 드립니다."
 _EPOCH = date(1970, 1, 1)
 
 
@@ -268,9 +269,11 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
             )
             params = dataclasses.replace(params, q=spelled)
         if any(initials.is_initials(word) for word in params.q.split()):  # a 초성 word nothing spells finds nothing
-            return dataclasses.replace(_empty(params, page, per_page, started), notes=tuple(notes))
+            return dataclasses.replace(_empty(params, page, per_page, started), notes=tuple(notes), params=params)
+    params, applied = intent.interpret(version, params, labels.current())
+    notes += [item.note for item in applied]
     result = _search_text(version, params, page, per_page, started)
-    return dataclasses.replace(result, notes=tuple(notes) + result.notes) if notes else result
+    return dataclasses.replace(result, notes=tuple(notes) + result.notes, applied=applied, params=params)
 
 
 def _search_text(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
@@ -286,6 +289,7 @@ def _search_text(version: Version, params: SearchParams, page: int, per_page: in
     score = None
     text_mask = None
     scores_by_group = None
+    relaxed = False
     if parsed is not None:
         scores_by_group = group_scores(version, parsed, known)
         text_mask, score = combine(version, parsed, scores_by_group)
@@ -320,6 +324,7 @@ def _search_text(version: Version, params: SearchParams, page: int, per_page: in
         relaxed_total = int(np.count_nonzero(relaxed_matching))
         if relaxed_total > total:
             text_mask, score, matching, total = relaxed_mask, relaxed_score, relaxed_matching, relaxed_total
+            relaxed = True
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
@@ -336,6 +341,7 @@ def _search_text(version: Version, params: SearchParams, page: int, per_page: in
         page,
         per_page,
         round((time.perf_counter() - started) * 1000, 2),
+        notes=(RELAXED_NOTE,) if relaxed else (),
     )
 
 

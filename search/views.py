@@ -24,8 +24,9 @@ POPULAR_TOPICS = ("파이썬", "데이터 분석", "인공지능", "클라우드
 @bp.get("/courses")
 @public
 def courses():
-    params, ignored = forms.parse_page_args(request.args)
-    result = search(params)
+    asked, ignored = forms.parse_page_args(request.args)
+    result = search(asked)
+    params = result.params or asked  # the search as run: query words read as filters are chips from here on
     pages = presenters.Pages(result.page, result.per_page, result.total)
     return render_template(
         "search/results.html",
