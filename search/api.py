@@ -102,6 +102,15 @@ class FacetValueOut(ma.Schema):
     selected = ma.fields.Boolean()
 
 
+class AppliedOut(ma.Schema):
+    param = ma.fields.String(
+        metadata={"description": "검색어의 낱말이 정한 조건 (region, weekend, mode, programme, provider)"}
+    )
+    value = ma.fields.String(metadata={"description": "그 조건의 값 (예: 26)"})
+    word = ma.fields.String(metadata={"description": "검색어에 쓴 낱말 (예: 부산)"})
+    label = ma.fields.String(metadata={"description": "값의 한국어 이름 (예: 부산광역시)"})
+
+
 class SearchOut(ma.Schema):
     total = ma.fields.Integer(metadata={"description": "조건에 맞는 회차 수"})
     page = ma.fields.Integer()
@@ -122,6 +131,12 @@ class SearchOut(ma.Schema):
         **_NULLABLE, metadata={"description": "결과가 없어 교정한 검색어로 찾았을 때, 원래 검색어"}
     )
     took_ms = ma.fields.Float(metadata={"description": "검색에 걸린 시간 (밀리초)"})
+    q = ma.fields.String(metadata={"description": "조건으로 읽은 낱말을 뺀, 실제로 찾은 검색어"})
+    applied = ma.fields.List(
+        ma.fields.Nested(AppliedOut),
+        metadata={"description": "검색어에서 조건으로 읽은 낱말 (지역·요일·방식·지원 사업·훈련기관)"},
+    )
+    notes = ma.fields.List(ma.fields.String(), metadata={"description": "검색어를 어떻게 읽었는지 (한국어)"})
 
 
 class SuggestArgs(ma.Schema):
@@ -165,6 +180,9 @@ def search_courses(params):
         "suggestion": result.suggestion,
         "corrected_from": result.corrected_from,
         "took_ms": result.took_ms,
+        "q": (result.params or params).q,
+        "applied": result.applied,
+        "notes": list(result.notes),
     }
 
 

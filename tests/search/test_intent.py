@@ -139,3 +139,11 @@ def test_generic_words_are_never_a_provider(world):
     response = get("정보보안")
     assert set(keys(world, response)) == {"itwill_info", "info_other"}
     assert not [label for label in chips(response) if label.startswith("훈련기관")]
+
+
+def test_the_api_reads_the_query_the_same_way_and_says_how(world):
+    body = current_app.test_client().get("/api/v1/courses?q=빅데이터 부산").get_json()
+    assert [item["run_id"] for item in body["items"]] == [world.runs["bigdata_busan"]]
+    assert body["q"] == "빅데이터"
+    assert body["applied"] == [{"param": "region", "value": "26", "word": "부산", "label": "부산광역시"}]
+    assert body["notes"] == ["‘부산’을 지역으로 적용했어요."]
