@@ -122,6 +122,7 @@ class SearchParams:
     self_pay_band: str | None = None  # a code of SELF_PAY_BANDS
     include_closed: bool = False  # also runs no longer recruiting (마감, 훈련 중): hidden by default
     include_past: bool = False  # also ended runs and runs no source lists any more (implies include_closed)
+    by_course: bool = False  # also SearchResult.courses: one entry per course, its runs as chips (the page)
     sort: str = DEFAULT_SORT  # one of SORTS
     page: int = 1  # 1 … PAGE_MAX
     per_page: int = PER_PAGE  # capped at PER_PAGE_MAX
@@ -458,6 +459,31 @@ class Hit:
     source_ids: list[str]  # "source:external key", e.g. "hrdnet:AIG20260000412345:3"
     snippet_html: str  # an excerpt of the contents, HTML-escaped, matches in <mark>
     recruitment: object | None = None  # courses.enrolment_window.Recruitment on the search's day (KST)
+    run_number: int | None = None  # 회차
+
+
+RUNS_PER_COURSE = 5  # a course's runs shown as chips on its card; the rest are counted
+
+
+@dataclass(frozen=True)
+class RunChip:
+    """One run of a course's card (by_course): 회차, start, seats, the generic self-pay, the status."""
+
+    run_id: int
+    run_number: int | None
+    start_date: date
+    seats_left: int
+    self_pay: int | None
+    recruitment: object | None
+
+
+@dataclass(frozen=True)
+class CourseHit:
+    """One course of a by_course search: its best run for the search, and its matching runs in order."""
+
+    hit: Hit  # the first of its runs in the search's order: what the card's title, facts and link show
+    runs: list[RunChip]  # up to RUNS_PER_COURSE matching runs, `hit`'s first
+    more_runs: int  # matching runs not among `runs`
 
 
 APPLIED_KINDS = {
@@ -497,6 +523,8 @@ class SearchResult:
     notes: tuple[str, ...] = ()  # how the query was read, in Korean ("‘ㅍㅇㅆ’를 ‘파이썬’으로 찾았습니다")
     applied: tuple[Applied, ...] = ()  # query words read as filters (search.intent): shown as chips
     params: SearchParams | None = None  # the search as run: those filters set, their words out of q
+    courses: list[CourseHit] | None = None  # by_course: the page's courses (pages count courses then)
+    course_total: int | None = None  # by_course: the courses the matching runs belong to
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,19 @@ from search.index import versions
 from search.index.columns import CODES
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
 from search.index.versions import Version
-from search.interfaces import DEFAULT_SORT, PER_PAGE, PER_PAGE_MAX, SORTS, Hit, SearchParams, SearchResult, Suggestion
+from search.interfaces import (
+    DEFAULT_SORT,
+    PER_PAGE,
+    PER_PAGE_MAX,
+    RUNS_PER_COURSE,
+    SORTS,
+    CourseHit,
+    Hit,
+    RunChip,
+    SearchParams,
+    SearchResult,
+    Suggestion,
+)
 from search.ranking import ParsedQuery, combine, group_scores, match, parse_query
 
 log = logging.getLogger(__name__)
@@ -230,6 +242,7 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
         source_ids=list(version.stored(docnum) or []),
         snippet_html=_snippet(contents, pattern),
         recruitment=_recruitment(cols, docnum, today),
+        run_number=int(cols["run_number"][docnum]) or None,
     )
 
 
@@ -328,10 +341,17 @@ def _search_text(version: Version, params: SearchParams, page: int, per_page: in
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
-    ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page, facets.days(today))
-    page_docs = ordered[(page - 1) * per_page : page * per_page]
     pattern = _highlighter(parsed)
-    items = [_hit(version, int(docnum), names, pattern, today) for docnum in page_docs]
+    courses = course_total = None
+    if params.by_course:
+        candidates = np.flatnonzero(matching)
+        ordered = _order(version, candidates, score, sort, len(candidates), facets.days(today))
+        courses, course_total = _courses_page(version, ordered, page, per_page, names, pattern, today)
+        items = [course.hit for course in courses]
+    else:
+        ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page, facets.days(today))
+        page_docs = ordered[(page - 1) * per_page : page * per_page]
+        items = [_hit(version, int(docnum), names, pattern, today) for docnum in page_docs]
     return SearchResult(
         total,
         items,
@@ -342,6 +362,51 @@ def _search_text(version: Version, params: SearchParams, page: int, per_page: in
         per_page,
         round((time.perf_counter() - started) * 1000, 2),
         notes=(RELAXED_NOTE,) if relaxed else (),
+        courses=courses,
+        course_total=course_total,
+    )
+
+
+def _courses_page(
+    version: Version, ordered: np.ndarray, page: int, per_page: int, names, pattern, today: date
+) -> tuple[list[CourseHit], int]:
+    """One entry per course, in the order of each course's first run; only the page's courses are read.
+    Numpy over the ordered matches (np.unique, isin): no per-hit Python work, however many runs match."""
+    course_ids = version.cols["course_id"][ordered]
+    _unique, first = np.unique(course_ids, return_index=True)
+    first.sort()
+    leaders = ordered[first]
+    page_leaders = leaders[(page - 1) * per_page : page * per_page]
+    if not len(page_leaders):
+        return [], len(leaders)
+    page_ids = version.cols["course_id"][page_leaders]
+    on_page = np.flatnonzero(np.isin(course_ids, page_ids))  # positions in `ordered`, in order
+    runs_of: dict[int, list[int]] = {}
+    counts: dict[int, int] = {}
+    for position in on_page.tolist():
+        course_id = int(course_ids[position])
+        counts[course_id] = counts.get(course_id, 0) + 1
+        chosen = runs_of.setdefault(course_id, [])
+        if len(chosen) < RUNS_PER_COURSE:
+            chosen.append(int(ordered[position]))
+    out = []
+    for docnum in page_leaders.tolist():
+        course_id = int(version.cols["course_id"][docnum])
+        chips = [_chip(version, run, today) for run in runs_of[course_id]]
+        out.append(CourseHit(_hit(version, docnum, names, pattern, today), chips, counts[course_id] - len(chips)))
+    return out, len(leaders)
+
+
+def _chip(version: Version, docnum: int, today: date) -> RunChip:
+    cols = version.cols
+    self_pay = int(cols["self_pay"][docnum])
+    return RunChip(
+        run_id=int(cols["run_id"][docnum]),
+        run_number=int(cols["run_number"][docnum]) or None,
+        start_date=_day(cols["start"][docnum]),
+        seats_left=int(cols["seats_left"][docnum]),
+        self_pay=self_pay if self_pay >= 0 else None,
+        recruitment=_recruitment(cols, docnum, today),
     )
 
 

@@ -7,6 +7,8 @@ it), so the whole page works without JavaScript; static/js/search.js only adds a
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, render_template, request
 
 from hrdnet import korean
@@ -25,9 +27,9 @@ POPULAR_TOPICS = ("파이썬", "데이터 분석", "인공지능", "클라우드
 @public
 def courses():
     asked, ignored = forms.parse_page_args(request.args)
-    result = search(asked)
+    result = search(dataclasses.replace(asked, by_course=True))  # one card per course, its runs as chips
     params = result.params or asked  # the search as run: query words read as filters are chips from here on
-    pages = presenters.Pages(result.page, result.per_page, result.total)
+    pages = presenters.Pages(result.page, result.per_page, result.course_total or 0)
     return render_template(
         "search/results.html",
         params=params,
@@ -43,6 +45,7 @@ def courses():
         particle=korean.particle,
         index_missing=not result.total and not index_ready(),
         past_page=params.page > 1 and not result.items and result.total > 0,
+        total=result.course_total or 0,
     )
 
 

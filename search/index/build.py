@@ -228,6 +228,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
             "apply_closes": _days(window.closes),
             "window_by_provider": int(window.set_by == "provider"),
             "lifecycle_closed": int(run.status == "closed"),
+            "run_number": run.run_number,
         }
     )
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}

@@ -33,7 +33,7 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 from search.analysis import nfkc, synonym_key
 from search.interfaces import MODES, UNKNOWN, WEEKENDS
 
-SCHEMA_VERSION = 2  # 2: the application window and the lifecycle's "closed" (courses.enrolment_window)
+SCHEMA_VERSION = 3  # 2: the application window and the lifecycle's "closed" (courses.enrolment_window); 3: 회차
 
 TEXT_GROUPS = ("t", "k", "b")
 # (field, boost): morphemes count more than bigrams, so a whole-word match beats a substring match.
@@ -74,6 +74,7 @@ ROW = np.dtype(
         ("lifecycle_closed", "u1"),  # Run.status "closed": the provider or source stopped taking learners
         ("title_len", "<u2"),  # course documents: morphemes in the title (length normalisation)
         ("title_key", "<u8"),  # course documents: title_hash() of the course title
+        ("run_number", "<i4"),  # the run's 회차 (trprDegr), for one card per course with its runs as chips
     ]
 )
 

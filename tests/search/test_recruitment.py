@@ -41,12 +41,11 @@ def statuses() -> dict[int, tuple[str, str | None]]:
 
 
 def test_result_cards_show_each_runs_recruitment_status(client, catalog, reindex, today):
-    course = catalog.course("데이터 분석 실무")
-    started = catalog.run(course, start=today - 5 * DAY)
-    recruiting = catalog.run(course, start=today + 20 * DAY)
-    soon = catalog.run(course, start=today + 2 * DAY)
-    upcoming = catalog.run(course, start=today + 90 * DAY)
-    closed = catalog.run(course, start=today + 30 * DAY, status="closed")
+    started = catalog.run(catalog.course("데이터 분석 실무"), start=today - 5 * DAY)
+    recruiting = catalog.run(catalog.course("데이터 분석 실무"), start=today + 20 * DAY)
+    soon = catalog.run(catalog.course("데이터 분석 실무"), start=today + 2 * DAY)
+    upcoming = catalog.run(catalog.course("데이터 분석 실무"), start=today + 90 * DAY)
+    closed = catalog.run(catalog.course("데이터 분석 실무"), start=today + 30 * DAY, status="closed")
     reindex()
     assert statuses() == {
         started.id: ("in_training", None),
@@ -94,11 +93,10 @@ def test_an_index_of_the_previous_row_layout_is_not_read_and_the_next_change_reb
 
 
 def test_runs_that_cannot_be_enrolled_are_hidden_until_asked_for_and_come_last(client, catalog, reindex, today):
-    course = catalog.course("데이터 분석 실무")
-    started = catalog.run(course, start=today - 5 * DAY)
-    later = catalog.run(course, start=today + 20 * DAY)
-    soon = catalog.run(course, start=today + 3 * DAY)
-    closed = catalog.run(course, start=today + 1 * DAY, status="closed")
+    started = catalog.run(catalog.course("데이터 분석 실무"), start=today - 5 * DAY)
+    later = catalog.run(catalog.course("데이터 분석 실무"), start=today + 20 * DAY)
+    soon = catalog.run(catalog.course("데이터 분석 실무"), start=today + 3 * DAY)
+    closed = catalog.run(catalog.course("데이터 분석 실무"), start=today + 1 * DAY, status="closed")
     reindex()
     shown = client.get("/courses?q=데이터&sort=start")
     assert run_ids_on(shown) == [soon.id, later.id]  # 개강일 빠른순: the closed and the started run are gone
@@ -110,10 +108,9 @@ def test_runs_that_cannot_be_enrolled_are_hidden_until_asked_for_and_come_last(c
 
 
 def test_the_deadline_sort_puts_the_window_that_closes_first_first(client, catalog, reindex, today):
-    course = catalog.course("데이터 분석 실무")
-    late = catalog.run(course, start=today + 40 * DAY)
-    provider_set = catalog.run(course, start=today + 60 * DAY)
-    early = catalog.run(course, start=today + 10 * DAY)
+    late = catalog.run(catalog.course("데이터 분석 실무"), start=today + 40 * DAY)
+    provider_set = catalog.run(catalog.course("데이터 분석 실무"), start=today + 60 * DAY)
+    early = catalog.run(catalog.course("데이터 분석 실무"), start=today + 10 * DAY)
     reindex()
     with unit_of_work(write_lock=True):
         services.set_application_window(provider_set.id, today - DAY, today + 2 * DAY, actor="test")

@@ -208,8 +208,9 @@ def test_the_search_box_keeps_the_filters_when_the_text_changes(client, small_ca
 
 
 def test_results_are_paginated_and_the_links_keep_the_query(client, catalog, reindex, today):
-    course = catalog.course("데이터 엔지니어 부트캠프")
-    runs = [catalog.run(course, start=today + timedelta(days=n)) for n in range(1, 26)]
+    runs = [
+        catalog.run(catalog.course("데이터 엔지니어 부트캠프"), start=today + timedelta(days=n)) for n in range(1, 26)
+    ]
     reindex()
     first = client.get("/courses?q=데이터&sort=start")
     assert run_ids_on(first) == [r.id for r in runs[:20]]
@@ -427,3 +428,20 @@ def test_initials_nothing_spells_find_nothing_rather_than_everything(client, sma
     response = client.get("/courses?q=ㅋㅋㅋ")
     assert run_ids_on(response) == []
     assert "‘ㅋㅋㅋ’에 맞는 과정을 찾지 못했습니다" in text_of(response)
+
+
+def test_one_card_per_course_with_its_runs_as_chips(client, catalog, reindex, today):
+    course = catalog.course("파이썬 데이터 엔지니어링")
+    runs = [catalog.run(course, start=today + timedelta(days=days)) for days in (40, 10, 25)]
+    other = catalog.run(catalog.course("파이썬 게임 만들기"), start=today + timedelta(days=15))
+    reindex()
+    response = client.get("/courses?q=파이썬&sort=start")
+    assert run_ids_on(response) == [runs[1].id, other.id]  # each course once, at its first run
+    text = text_of(response)
+    assert "‘파이썬’ 검색 결과 2 건 (회차 4개)" in text
+    assert "이 과정의 회차 3개" in text
+    first = runs[1]
+    chip = f"{first.run_number}회차 · {first.start_date.isoformat()}"
+    assert re.search(re.escape(chip) + r"\S* 개강 · 잔여 18석 · 자비 200,000원 · 모집 중", text)
+    chips = re.findall(r'class="search-run-chip[^"]*" href="/runs/(\d+)"', page(response))
+    assert [int(n) for n in chips] == [runs[1].id, runs[2].id, runs[0].id]  # in the search's order
