@@ -266,6 +266,8 @@ def _span(words, i, programmes, brands: Providers, places: _Places, params, sett
         key = analysis.synonym_key(analysis.strip_legal_form(phrase))
         if not key or (j == i + 1 and _is_other_word(key, places)):
             continue
+        if j > i + 1 and (key in SCHEDULE_WORDS or key in MODE_WORDS):  # 주말 반 = 주말반
+            return j - i if _kind(phrase, params, settings, applied) else 0
         if key in programmes and not params.programme and "programme" not in settings:
             code = programmes[key]
             settings["programme"] = code

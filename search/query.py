@@ -62,7 +62,7 @@ LITTLE = 3  # fewer results than this: look for a better spelling
 RELAX_BELOW = 20  # fewer courses than this have every word of a query: also show those with all words but one
 ORIGINAL_FIRST = 10_000.0  # with a suggestion, what was typed still ranks above what the suggestion adds
 SNIPPET_CHARS = 140
-RELAXED_NOTE = "검색어를 모두 담은 과정이 적어, 낱말 하나가 빠진 과정도 그 뒤에 보여 드립니다."
+RELAXED_NOTE = "검색어를 모두 담은 과정이 적어, 일부 낱말만 맞는 과정도 그 뒤에 보여 드립니다."
 _EPOCH = date(1970, 1, 1)
 
 
@@ -285,11 +285,15 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
             return dataclasses.replace(_empty(params, page, per_page, started), notes=tuple(notes), params=params)
     params, applied = intent.interpret(version, params, labels.current())
     notes += [item.note for item in applied]
-    result = _search_text(version, params, page, per_page, started)
+    result = _search_text(version, params, page, per_page, started, read_filters=bool(applied))
     return dataclasses.replace(result, notes=tuple(notes) + result.notes, applied=applied, params=params)
 
 
-def _search_text(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
+def _search_text(
+    version: Version, params: SearchParams, page: int, per_page: int, started: float, read_filters: bool = False
+) -> SearchResult:
+    """The search of the text and filters. `read_filters`: some of the query's words became filters; they
+    count as words of the query that every result matches, for the relaxed fallback (RELAX_BELOW)."""
     known = versions.analysis_known(version)
     names = labels.current()
     today = kst_today()
@@ -328,11 +332,13 @@ def _search_text(version: Version, params: SearchParams, page: int, per_page: in
     if (
         parsed is not None
         and suggestion is None
-        and len(parsed.groups) > 1
+        and (len(parsed.groups) > 1 or read_filters)
         and _courses_in(version, matching, RELAX_BELOW) < RELAX_BELOW
     ):
-        # Few courses have every word: also show those with all words but one, after them.
-        relaxed_mask, relaxed_score = combine(version, parsed, scores_by_group, relaxed=True)
+        # Few courses have every word: also show those with all words but one, after them (a word read as a
+        # filter counts as one every run matches: "제주 코딩" lists 제주's other runs after its coding ones).
+        least = 0 if read_filters else 1
+        relaxed_mask, relaxed_score = combine(version, parsed, scores_by_group, relaxed=True, least=least)
         relaxed_matching = everything & relaxed_mask
         relaxed_total = int(np.count_nonzero(relaxed_matching))
         if relaxed_total > total:

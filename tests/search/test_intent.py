@@ -56,6 +56,10 @@ def world(sqlite_template, tmp_path_factory):
     yield from indexed_catalog(sqlite_template, tmp_path_factory, "search-intent", _build)
 
 
+BUSAN = {"bigdata_busan", "python_busan_weekend", "python_busan_weekday"}
+ULSAN = {"bigdata_ulsan", "analysis_ulsan"}
+
+
 def get(q: str = "", **args):
     return current_app.test_client().get("/courses", query_string={"q": q, **args} if q else args)
 
@@ -73,8 +77,12 @@ def chips(response) -> dict[str, str]:
 
 def test_a_place_in_the_query_is_a_filter_not_a_word_to_match(world):
     response = get("빅데이터 부산")
-    assert keys(world, response) == ["bigdata_busan"]  # not the Seoul or Ulsan 빅데이터 runs
+    found = keys(world, response)
+    assert found[0] == "bigdata_busan"
+    assert set(found) <= BUSAN  # not the Seoul or Ulsan 빅데이터 runs
     assert "‘부산’을 지역으로 적용했어요." in text_of(response)
+    # Few courses have the other words: the place's other runs follow, and the page says so.
+    assert "일부 낱말만 맞는 과정도 그 뒤에 보여 드립니다" in text_of(response)
     removed = chips(response)["지역: 부산광역시"]
     assert parse_qs(urlsplit(removed).query) == {"q": ["빅데이터"]}
     assert set(keys(world, current_app.test_client().get(removed))) == {
@@ -114,7 +122,8 @@ def test_several_regions_combine(world):
         "analysis_ulsan",
     }
     assert {"지역: 부산광역시", "지역: 울산광역시"} <= set(chips(both))
-    assert set(keys(world, get("빅데이터 부산 울산"))) == {"bigdata_busan", "bigdata_ulsan"}
+    found = keys(world, get("빅데이터 부산 울산"))
+    assert set(found[:2]) == {"bigdata_busan", "bigdata_ulsan"} and set(found) <= BUSAN | ULSAN
 
 
 def test_region_and_weekend_become_chips(world):
@@ -131,8 +140,8 @@ def test_a_provider_name_lists_its_runs_and_no_one_elses(world):
     response = get("아이티윌")
     assert set(keys(world, response)) == {"itwill_java", "itwill_info"}
     assert "훈련기관: 아이티윌아카데미" in chips(response)
-    full = get("아이티윌아카데미 정보보안")
-    assert keys(world, full) == ["itwill_info"]  # not the other provider's 정보보안 course
+    full = keys(world, get("아이티윌아카데미 정보보안"))
+    assert full[0] == "itwill_info" and "info_other" not in full  # not the other provider's 정보보안 course
 
 
 def test_generic_words_are_never_a_provider(world):
@@ -143,7 +152,8 @@ def test_generic_words_are_never_a_provider(world):
 
 def test_the_api_reads_the_query_the_same_way_and_says_how(world):
     body = current_app.test_client().get("/api/v1/courses?q=빅데이터 부산").get_json()
-    assert [item["run_id"] for item in body["items"]] == [world.runs["bigdata_busan"]]
+    assert body["items"][0]["run_id"] == world.runs["bigdata_busan"]
+    assert {item["region_name"] for item in body["items"]} == {"부산광역시 해운대구"}
     assert body["q"] == "빅데이터"
     assert body["applied"] == [{"param": "region", "value": "26", "word": "부산", "label": "부산광역시"}]
-    assert body["notes"] == ["‘부산’을 지역으로 적용했어요."]
+    assert body["notes"][0] == "‘부산’을 지역으로 적용했어요."
