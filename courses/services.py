@@ -23,7 +23,7 @@ from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 
 from courses import changes, enrolment_window, errors
 from courses.models import (
@@ -253,6 +253,37 @@ def viewer_price(run: Run, user_id: int | None, today: date) -> dict | None:
     """The signed-in learner's price for the run, or None (anonymous, other roles, or nothing registered)."""
     function = current_app.extensions.get(VIEWER_PRICE_EXTENSION) if user_id is not None else None
     return function(run, user_id, today) if function is not None else None
+
+
+ViewerBalanceFunction = Callable[[int, date], int | None]
+VIEWER_BALANCE_EXTENSION = "courses.viewer_balance"
+
+
+def register_viewer_balance(app, function: ViewerBalanceFunction) -> None:
+    """Install `function(user_id, today) -> the learner's card balance (원) | None`, read only: the search's
+    "내 카드 잔액으로 가능" filter asks it (the voucher domain registers it, as it does viewer_price)."""
+    app.extensions[VIEWER_BALANCE_EXTENSION] = function
+
+
+def viewer_balance(user_id: int | None, today: date) -> int | None:
+    """The signed-in learner's card balance, or None (anonymous, no card, or nothing registered)."""
+    function = current_app.extensions.get(VIEWER_BALANCE_EXTENSION) if user_id is not None else None
+    return function(user_id, today) if function is not None else None
+
+
+def viewer_prices(run_ids: list[int], user_id: int | None, today: date) -> dict[int, dict]:
+    """viewer_price() for several runs (a page of search results), the runs read in one query."""
+    if user_id is None or not run_ids or current_app.extensions.get(VIEWER_PRICE_EXTENSION) is None:
+        return {}
+    runs = db.session.scalars(
+        select(Run).where(Run.id.in_(run_ids), Run.status.in_(PUBLIC_STATUSES)).options(selectinload(Run.programme))
+    ).all()
+    out = {}
+    for run in runs:
+        price = viewer_price(run, user_id, today)
+        if price is not None:
+            out[run.id] = price
+    return out
 
 
 def run_page(run_id: int, today: date, *, viewer_id: int | None = None) -> RunPage:

@@ -20,9 +20,11 @@ import marshmallow as ma
 from marshmallow import validate
 from webargs.flaskparser import FlaskParser
 
-from hrdnet.access import public
+from hrdnet.access import current_learner_id, public
 from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.errors import DomainError
+from hrdnet.timeutil import kst_today
+from search import presenters
 from search.interfaces import Q_MAX, SUGGEST_LIMIT
 from search.query import index_ready, search, suggest
 from search.schemas import SearchArgs
@@ -168,7 +170,8 @@ def search_courses(params):
     기본으로 신청할 수 있는 회차(모집 중·마감 임박·모집 예정)만 찾습니다. `include_closed=1`이면 모집이 끝났거나
     이미 시작한 회차도, `include_past=1`이면 끝난 회차까지 모두 찾습니다.
     """
-    result = search(params)
+    searched, _refused = presenters.for_viewer(params, current_learner_id(), kst_today())  # fits_balance
+    result = search(searched)
     if not result.total and not index_ready():
         raise SearchUnavailable()  # "nothing found" would be a lie before the first `hrdnet search reindex`
     return {

@@ -116,7 +116,9 @@ def filters(version: Version, params, names: labels.Labels) -> dict[str, np.ndar
         dates &= cols["start"] <= days(params.start_to)
     if params.max_self_pay is not None:
         dates &= (cols["self_pay"] >= 0) & (cols["self_pay"] <= int(params.max_self_pay))
-    if params.start_from or params.start_to or params.max_self_pay is not None:
+    if params.max_card_draw is not None:
+        dates &= (cols["card_draw"] >= 0) & (cols["card_draw"] <= int(params.max_card_draw))
+    if params.start_from or params.start_to or params.max_self_pay is not None or params.max_card_draw is not None:
         out["_plain"] = dates
     return out
 

@@ -30,7 +30,8 @@ What the parameters accept (PARAMS):
 | start_from, start_to | YYYY-MM-DD, start_from ≤ start_to | the page drops start_to when the range is reversed |
 | start_month | YYYY-MM | |
 | seats, include_closed, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left; by default only runs still recruiting (include_closed=1 adds closed and started runs, include_past=1 also ended ones) |
-| max_self_pay | whole won, 0 … 100,000,000 | |
+| max_self_pay, max_card_draw | whole won, 0 … 100,000,000 | the generic split's self-pay / card draw |
+| fits_balance | 1/0 | the signed-in learner's card balance as max_card_draw; ignored for anyone else |
 | fee_band, self_pay_band | a band code of FEE_BANDS, SELF_PAY_BANDS, e.g. 1m-3m, 0 | |
 | sort | relevance, start, deadline, employment, score, price | |
 | page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
@@ -118,6 +119,8 @@ class SearchParams:
     start_month: str | None = None  # "2026-05"
     seats: bool = False  # only runs with seats left
     max_self_pay: int | None = None
+    max_card_draw: int | None = None  # the generic card draw at most this (원): "내 카드 잔액으로 가능"
+    fits_balance: bool = False  # the page and API turn it into max_card_draw = the signed-in learner's balance
     fee_band: str | None = None  # a code of FEE_BANDS
     self_pay_band: str | None = None  # a code of SELF_PAY_BANDS
     include_closed: bool = False  # also runs no longer recruiting (마감, 훈련 중): hidden by default
@@ -205,6 +208,12 @@ def _ncs(code: str) -> str:
 def _codes(names: dict[str, str], lengths: tuple[int, ...]) -> tuple[str, ...]:
     """The codes of a reference table the search accepts, for the OpenAPI document's `enum`."""
     return tuple(sorted(code for code in names if len(code) in lengths and code.isdigit()))
+
+
+def _codes_pattern(codes: tuple[str, ...], most: int) -> str:
+    """A pattern for 1 … `most` known codes, comma-separated (the OpenAPI document states exactly what passes)."""
+    one = "(?:" + "|".join(codes) + ")"
+    return f"^{one}(?:,{one}){{0,{most - 1}}}$"
 
 
 def _code_of(what: str) -> Callable[[str], str]:
@@ -306,7 +315,7 @@ PARAMS = (
         "text",
         _region,
         "지역: 2자리 시·도 또는 5자리 시·군·구 코드, 여럿이면 쉼표로 (어느 하나에 맞는 회차)",
-        pattern=r"^\d{2}(\d{3})?(,\d{2}(\d{3})?)*$",
+        pattern=_codes_pattern(_codes(region_names(), (2, 5)), REGIONS_MAX),
     ),
     Param(
         "provider",
@@ -340,6 +349,22 @@ PARAMS = (
         "자비부담금 상한 (원, 감면 없는 훈련생 기준)",
         low=0,
         high=MAX_SELF_PAY_MAX,
+    ),
+    Param(
+        "max_card_draw",
+        "카드 사용액 상한",
+        "int",
+        _whole_number(0, MAX_SELF_PAY_MAX),
+        "내일배움카드에서 쓰이는 금액(정부 지원금) 상한 (원, 감면 없는 훈련생 기준)",
+        low=0,
+        high=MAX_SELF_PAY_MAX,
+    ),
+    Param(
+        "fits_balance",
+        "내 카드 잔액으로 가능",
+        "flag",
+        _flag,
+        "1: 로그인한 학습자의 카드 잔액으로 신청할 수 있는 회차만",
     ),
     Param(
         "fee_band",

@@ -30,12 +30,13 @@ def import_models() -> None:
 
 def init_app(app: Flask) -> None:
     """The voucher domain's pages, worker jobs, outbox handlers and the catalog's viewer price."""
-    from courses.services import register_viewer_price
+    from courses.services import register_viewer_balance, register_viewer_price
     from vouchers.web import payment_views, read_models, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(payment_views.bp)
     register_viewer_price(app, read_models.learner_price)
+    register_viewer_balance(app, read_models.learner_balance)
     _register_jobs()
     _register_outbox_handlers()
 

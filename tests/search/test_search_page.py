@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from courses import services as courses_services
 from search import forms, interfaces, presenters
 from search.interfaces import SearchParams
 from tests.support.pages import page, run_ids_on, text_of
@@ -445,3 +446,30 @@ def test_one_card_per_course_with_its_runs_as_chips(client, catalog, reindex, to
     assert re.search(re.escape(chip) + r"\S* 개강 · 잔여 18석 · 자비 200,000원 · 모집 중", text)
     chips = re.findall(r'class="search-run-chip[^"]*" href="/runs/(\d+)"', page(response))
     assert [int(n) for n in chips] == [runs[1].id, runs[2].id, runs[0].id]  # in the search's order
+
+
+# -- my price (issue 17, point 10) ---------------------------------------------------------------------------
+
+
+def test_a_signed_in_learner_sees_their_price_and_can_keep_what_their_card_pays(client, world, login, reindex):
+    cheap = world.run(fee=1_000_000, course=world.catalog.course("파이썬 기초 실무"))
+    dear = world.run(fee=6_000_000, course=world.catalog.course("파이썬 고급 실무"))
+    reindex()
+    learner = world.learner(limit=2_000_000)
+    anonymous = client.get("/courses?q=파이썬&fits_balance=1")
+    assert set(run_ids_on(anonymous)) == {cheap.id, dear.id}  # nobody's balance to compare with: left out
+    assert "로그인한 학습자의 카드 잔액으로만 고를 수 있어" in text_of(anonymous)
+    assert "내 자비부담" not in text_of(anonymous)
+
+    login(learner)
+    response = client.get("/courses?q=파이썬")
+    text = text_of(response)
+    quote = courses_services.viewer_price(cheap, learner.id, world.today)
+    assert f"내 자비부담 {quote['self_pay']:,}원" in text
+    assert f"카드 사용 {quote['card_draw']:,}원 (사용 후 잔액 {2_000_000 - quote['card_draw']:,}원)" in text
+    (toggle,) = hrefs(response, r"fits_balance=1")
+    assert query_of(toggle) == {"q": ["파이썬"], "fits_balance": ["1"]}  # the balance is never in an address
+    fitting = client.get(toggle)
+    assert run_ids_on(fitting) == [cheap.id]  # the dearer run draws more than the card holds
+    assert "내 카드 잔액으로 가능" in text_of(fitting)
+    assert "max_card_draw" not in page(fitting)
