@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
-from courses import changes, enrolment_window, errors
+from courses import changes, enrolment_window, errors, reference
 from courses.models import (
     Course,
     CourseListing,
@@ -125,6 +125,39 @@ def _visible(query, today: date, include_old: bool):
     dropped = exists().where(SourceRecord.run_id == Run.id, SourceRecord.not_seen_since.is_not(None))
     listed = exists().where(SourceRecord.run_id == Run.id, SourceRecord.not_seen_since.is_(None))
     return query.where(Run.end_date >= today, or_(~dropped, listed))
+
+
+def _recruiting(query, today: date):
+    """Only runs that take or will take applications (모집 예정, 모집 중, 마감 임박 in courses.enrolment_window):
+    open, a seat left, the window not past. The window's last day is the provider's own (never after the
+    start), else the programme's default before the start: the SQL form of enrolment_window.derive()."""
+    rules = reference.application_window_rules()
+    by_days: dict[int, list[str]] = {}
+    for code, days in rules.by_programme.items():
+        by_days.setdefault(days.closes, []).append(code)
+    named = [code for codes in by_days.values() for code in codes]
+    defaults = [
+        and_(
+            or_(
+                Run.programme_id.is_(None),
+                Run.programme_id.not_in(select(Programme.id).where(Programme.code.in_(named))),
+            ),
+            Run.start_date >= today + timedelta(days=rules.default.closes),
+        )
+    ]
+    for closes, codes in by_days.items():
+        defaults.append(
+            and_(
+                Run.programme_id.in_(select(Programme.id).where(Programme.code.in_(codes))),
+                Run.start_date >= today + timedelta(days=closes),
+            )
+        )
+    window_open = or_(
+        and_(Run.apply_until.is_not(None), Run.apply_until >= today, Run.start_date >= today),
+        and_(Run.apply_until.is_(None), or_(*defaults)),
+    )
+    seats = Run.capacity - Run.source_enrolled - Run.local_enrolled > 0
+    return query.where(Run.status == "open", seats, window_open)
 
 
 def _names(model, codes) -> dict[str, str]:
@@ -406,6 +439,8 @@ def browse_ministry(code: str, *, page: int, today: date, include_old: bool = Fa
         select(Programme).where(Programme.ministry_id == ministry.id).order_by(Programme.id)
     ).all()
     query = _visible(select(Run), today, include_old).where(Programme.ministry_id == ministry.id)
+    if not include_old:
+        query = _recruiting(query, today)
     return Browse(
         "ministry",
         code,
@@ -420,6 +455,8 @@ def browse_programme(code: str, *, page: int, today: date, include_old: bool = F
     if programme is None:
         raise errors.CategoryNotFound()
     query = _visible(select(Run), today, include_old).where(Run.programme_id == programme.id)
+    if not include_old:
+        query = _recruiting(query, today)
     return Browse(
         "programme",
         code,
@@ -442,6 +479,8 @@ def browse_ncs(code: str, *, page: int, today: date, include_old: bool = False) 
         else []
     )
     query = _visible(select(Run), today, include_old).where(Run.ncs_code.startswith(code, autoescape=True))
+    if not include_old:
+        query = _recruiting(query, today)
     return Browse(
         "ncs",
         code,
@@ -458,6 +497,8 @@ def browse_region(code: str, *, page: int, today: date, include_old: bool = Fals
     if node is None:
         raise errors.CategoryNotFound()
     query = _visible(select(Run), today, include_old)
+    if not include_old:
+        query = _recruiting(query, today)
     if len(code) == 2:
         children = db.session.execute(
             select(Region.code, Region.name).where(Region.parent_code == code).order_by(Region.code)
@@ -499,6 +540,8 @@ def provider_page(provider_id: int, *, page: int, today: date, include_old: bool
         select(ProviderSourceId).where(ProviderSourceId.provider_id == provider.id).order_by(ProviderSourceId.source)
     ).all()
     query = _visible(select(Run), today, include_old).where(Course.provider_id == provider.id)
+    if not include_old:
+        query = _recruiting(query, today)
     return ProviderPage(provider, region_path(provider.region_code), list(source_ids), _run_list(query, page, today))
 
 
