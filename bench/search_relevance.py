@@ -337,7 +337,8 @@ def hrdnet_courses(q: str, filters: dict | None, want: int = K_RECALL) -> tuple[
     listed: list[int] = []
     page = 1
     while len(courses) < want and page <= 20:
-        result = search(SearchParams(q=q, page=page, per_page=100, **(filters or {})))
+        # include_closed: the runs the baselines see too (not finished; the site hides closed windows by default)
+        result = search(SearchParams(q=q, page=page, per_page=100, include_closed=True, **(filters or {})))
         if page == 1:
             listed = list(dict.fromkeys(hit.course_id for hit in result.items[:20]))
         for hit in result.items:
@@ -368,12 +369,19 @@ def ndcg_at(ranked: list[str], relevant: Iterable[str], partial: Iterable[str] =
     return dcg / idcg if idcg else 0.0
 
 
+def precision_at(ranked: list[str], wanted: Iterable[str], k: int = K_NDCG) -> float:
+    """Share of the first k courses listed that are judged relevant or partly relevant (1.0 for none listed)."""
+    shown = ranked[:k]
+    return len(set(shown) & set(wanted)) / len(shown) if shown else 1.0
+
+
 @dataclass
 class Scored:
     judgement: dict
     ranked: list[str]  # course keys
     recall: float
     ndcg: float
+    precision: float = 1.0  # precision@10, relevant or partial
 
 
 def score_all(judgements: list[dict], rank: Callable[[str, dict], list[str]]) -> list[Scored]:
@@ -384,7 +392,15 @@ def score_all(judgements: list[dict], rank: Callable[[str, dict], list[str]]) ->
         ranked = rank(item["query"], item.get("filters") or {})
         relevant = course_keys_of(item["relevant"])
         partial = course_keys_of(item.get("partial", []))
-        out.append(Scored(item, ranked, recall_at(ranked, relevant), ndcg_at(ranked, relevant, partial)))
+        out.append(
+            Scored(
+                item,
+                ranked,
+                recall_at(ranked, relevant),
+                ndcg_at(ranked, relevant, partial),
+                precision_at(ranked, set(relevant) | set(partial)),
+            )
+        )
     return out
 
 
@@ -510,6 +526,18 @@ def print_report(ev: Evaluation, show: str | None) -> None:
             for e in ENGINES
         )
         print(f"  {kind:<16}{counts:>14}{cells}")
+
+    # Place + topic typed together ("부산 파이썬"): do the first results stay in the place and on the topic?
+    print(f"\n  precision@{K_NDCG} of place+topic queries typed as text (region-topic without filters)")
+    for engine in ENGINES:
+        chosen = [
+            s for s in ev.scored[engine] if s.judgement["kind"] == "region-topic" and not s.judgement.get("filters")
+        ]
+        cells = "".join(
+            f"{split} {mean([s.precision for s in chosen if s.judgement['split'] == split]):.3f}  "
+            for split in ("tune", "report")
+        )
+        print(f"  {ENGINE_LABELS[engine]:<34}{cells}")
 
     if show in ("tune", "report"):
         titles = {c["key"]: c["title"] for c in ev.catalog["courses"]}

@@ -391,7 +391,8 @@ def child_prepare(args) -> dict:
 def _search_params(item: dict):
     from search.interfaces import SearchParams
 
-    return SearchParams(**{k: v for k, v in item.items() if not k.startswith("_")})
+    # by_course: what the search page asks (one card per course, its runs as chips)
+    return SearchParams(by_course=True, **{k: v for k, v in item.items() if not k.startswith("_")})
 
 
 def child_hrdnet(args) -> dict:

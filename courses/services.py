@@ -18,15 +18,15 @@ import json
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 
-from courses import changes, enrolment_window, errors
+from courses import changes, enrolment_window, errors, reference
 from courses.models import (
     Course,
     CourseListing,
@@ -146,6 +146,39 @@ def _visible(query, today: date, include_old: bool):
     dropped = exists().where(SourceRecord.run_id == Run.id, SourceRecord.not_seen_since.is_not(None))
     listed = exists().where(SourceRecord.run_id == Run.id, SourceRecord.not_seen_since.is_(None))
     return query.where(Run.end_date >= today, or_(~dropped, listed))
+
+
+def _recruiting(query, today: date):
+    """Only runs that take or will take applications (모집 예정, 모집 중, 마감 임박 in courses.enrolment_window):
+    open, a seat left, the window not past. The window's last day is the provider's own (never after the
+    start), else the programme's default before the start: the SQL form of enrolment_window.derive()."""
+    rules = reference.application_window_rules()
+    by_days: dict[int, list[str]] = {}
+    for code, days in rules.by_programme.items():
+        by_days.setdefault(days.closes, []).append(code)
+    named = [code for codes in by_days.values() for code in codes]
+    defaults = [
+        and_(
+            or_(
+                Run.programme_id.is_(None),
+                Run.programme_id.not_in(select(Programme.id).where(Programme.code.in_(named))),
+            ),
+            Run.start_date >= today + timedelta(days=rules.default.closes),
+        )
+    ]
+    for closes, codes in by_days.items():
+        defaults.append(
+            and_(
+                Run.programme_id.in_(select(Programme.id).where(Programme.code.in_(codes))),
+                Run.start_date >= today + timedelta(days=closes),
+            )
+        )
+    window_open = or_(
+        and_(Run.apply_until.is_not(None), Run.apply_until >= today, Run.start_date >= today),
+        and_(Run.apply_until.is_(None), or_(*defaults)),
+    )
+    seats = Run.capacity - Run.source_enrolled - Run.local_enrolled > 0
+    return query.where(Run.status == "open", seats, window_open)
 
 
 def _names(model, codes) -> dict[str, str]:
@@ -315,6 +348,37 @@ def viewer_price(run: Run, user_id: int | None, today: date) -> dict | None:
     return function(run, user_id, today) if function is not None else None
 
 
+ViewerBalanceFunction = Callable[[int, date], int | None]
+VIEWER_BALANCE_EXTENSION = "courses.viewer_balance"
+
+
+def register_viewer_balance(app, function: ViewerBalanceFunction) -> None:
+    """Install `function(user_id, today) -> the learner's card balance (원) | None`, read only: the search's
+    "내 카드 잔액으로 가능" filter asks it (the voucher domain registers it, as it does viewer_price)."""
+    app.extensions[VIEWER_BALANCE_EXTENSION] = function
+
+
+def viewer_balance(user_id: int | None, today: date) -> int | None:
+    """The signed-in learner's card balance, or None (anonymous, no card, or nothing registered)."""
+    function = current_app.extensions.get(VIEWER_BALANCE_EXTENSION) if user_id is not None else None
+    return function(user_id, today) if function is not None else None
+
+
+def viewer_prices(run_ids: list[int], user_id: int | None, today: date) -> dict[int, dict]:
+    """viewer_price() for several runs (a page of search results), the runs read in one query."""
+    if user_id is None or not run_ids or current_app.extensions.get(VIEWER_PRICE_EXTENSION) is None:
+        return {}
+    runs = db.session.scalars(
+        select(Run).where(Run.id.in_(run_ids), Run.status.in_(PUBLIC_STATUSES)).options(selectinload(Run.programme))
+    ).all()
+    out = {}
+    for run in runs:
+        price = viewer_price(run, user_id, today)
+        if price is not None:
+            out[run.id] = price
+    return out
+
+
 def run_page(run_id: int, today: date, *, viewer_id: int | None = None) -> RunPage:
     run = db.session.scalar(select(Run).where(Run.id == run_id, Run.status.in_(PUBLIC_STATUSES)))
     if run is None:
@@ -435,6 +499,8 @@ def browse_ministry(code: str, *, page: int, today: date, include_old: bool = Fa
         select(Programme).where(Programme.ministry_id == ministry.id).order_by(Programme.id)
     ).all()
     query = _visible(select(Run), today, include_old).where(Programme.ministry_id == ministry.id)
+    if not include_old:
+        query = _recruiting(query, today)
     return Browse(
         "ministry",
         code,
@@ -449,6 +515,8 @@ def browse_programme(code: str, *, page: int, today: date, include_old: bool = F
     if programme is None:
         raise errors.CategoryNotFound()
     query = _visible(select(Run), today, include_old).where(Run.programme_id == programme.id)
+    if not include_old:
+        query = _recruiting(query, today)
     return Browse(
         "programme",
         code,
@@ -471,6 +539,8 @@ def browse_ncs(code: str, *, page: int, today: date, include_old: bool = False) 
         else []
     )
     query = _visible(select(Run), today, include_old).where(Run.ncs_code.startswith(code, autoescape=True))
+    if not include_old:
+        query = _recruiting(query, today)
     return Browse(
         "ncs",
         code,
@@ -487,6 +557,8 @@ def browse_region(code: str, *, page: int, today: date, include_old: bool = Fals
     if node is None:
         raise errors.CategoryNotFound()
     query = _visible(select(Run), today, include_old)
+    if not include_old:
+        query = _recruiting(query, today)
     if len(code) == 2:
         children = db.session.execute(
             select(Region.code, Region.name).where(Region.parent_code == code).order_by(Region.code)
@@ -528,6 +600,8 @@ def provider_page(provider_id: int, *, page: int, today: date, include_old: bool
         select(ProviderSourceId).where(ProviderSourceId.provider_id == provider.id).order_by(ProviderSourceId.source)
     ).all()
     query = _visible(select(Run), today, include_old).where(Course.provider_id == provider.id)
+    if not include_old:
+        query = _recruiting(query, today)
     return ProviderPage(provider, region_path(provider.region_code), list(source_ids), _run_list(query, page, today))
 
 

@@ -20,9 +20,11 @@ import marshmallow as ma
 from marshmallow import validate
 from webargs.flaskparser import FlaskParser
 
-from hrdnet.access import public
+from hrdnet.access import current_learner_id, public
 from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.errors import DomainError
+from hrdnet.timeutil import kst_today
+from search import presenters
 from search.interfaces import Q_MAX, SUGGEST_LIMIT
 from search.query import index_ready, search, suggest
 from search.schemas import SearchArgs
@@ -102,6 +104,15 @@ class FacetValueOut(ma.Schema):
     selected = ma.fields.Boolean()
 
 
+class AppliedOut(ma.Schema):
+    param = ma.fields.String(
+        metadata={"description": "검색어의 낱말이 정한 조건 (region, weekend, mode, programme, provider)"}
+    )
+    value = ma.fields.String(metadata={"description": "그 조건의 값 (예: 26)"})
+    word = ma.fields.String(metadata={"description": "검색어에 쓴 낱말 (예: 부산)"})
+    label = ma.fields.String(metadata={"description": "값의 한국어 이름 (예: 부산광역시)"})
+
+
 class SearchOut(ma.Schema):
     total = ma.fields.Integer(metadata={"description": "조건에 맞는 회차 수"})
     page = ma.fields.Integer()
@@ -122,6 +133,12 @@ class SearchOut(ma.Schema):
         **_NULLABLE, metadata={"description": "결과가 없어 교정한 검색어로 찾았을 때, 원래 검색어"}
     )
     took_ms = ma.fields.Float(metadata={"description": "검색에 걸린 시간 (밀리초)"})
+    q = ma.fields.String(metadata={"description": "조건으로 읽은 낱말을 뺀, 실제로 찾은 검색어"})
+    applied = ma.fields.List(
+        ma.fields.Nested(AppliedOut),
+        metadata={"description": "검색어에서 조건으로 읽은 낱말 (지역·요일·방식·지원 사업·훈련기관)"},
+    )
+    notes = ma.fields.List(ma.fields.String(), metadata={"description": "검색어를 어떻게 읽었는지 (한국어)"})
 
 
 class SuggestArgs(ma.Schema):
@@ -150,9 +167,11 @@ def search_courses(params):
     """훈련과정 회차 검색: 검색어와 조건, 값별 결과 수(facets), 검색어 제안
 
     조건은 모두 함께 적용됩니다(AND). 알 수 없는 매개변수는 무시하고, 빈 값은 조건이 없는 것으로 봅니다.
-    기본으로 끝나지 않은 회차만 찾습니다(`include_past=1`이면 모두).
+    기본으로 신청할 수 있는 회차(모집 중·마감 임박·모집 예정)만 찾습니다. `include_closed=1`이면 모집이 끝났거나
+    이미 시작한 회차도, `include_past=1`이면 끝난 회차까지 모두 찾습니다.
     """
-    result = search(params)
+    searched, _refused = presenters.for_viewer(params, current_learner_id(), kst_today())  # fits_balance
+    result = search(searched)
     if not result.total and not index_ready():
         raise SearchUnavailable()  # "nothing found" would be a lie before the first `hrdnet search reindex`
     return {
@@ -164,6 +183,9 @@ def search_courses(params):
         "suggestion": result.suggestion,
         "corrected_from": result.corrected_from,
         "took_ms": result.took_ms,
+        "q": (result.params or params).q,
+        "applied": result.applied,
+        "notes": list(result.notes),
     }
 
 

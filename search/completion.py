@@ -119,7 +119,8 @@ def _suggest_entries(version: Version) -> list[tuple[str, str, int]]:
         provider_id = int(cols["provider_id"][docnum])
         if provider_id not in seen_providers and provider_weight.get(provider_id):
             seen_providers.add(provider_id)
-            add(provider, "provider", provider_weight[provider_id])
+            # Without its legal form, so "아이티윌" finds (주)아이티윌아카데미 (picking it searches its runs).
+            add(analysis.strip_legal_form(provider), "provider", provider_weight[provider_id])
     vocabulary = version.vocabulary()
     for family in analysis.synonyms().families:
         weight = max((_term_frequency(vocabulary, member) for member in family), default=0)

@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 
 from courses.services import MODE_LABELS, WEEKEND_LABELS
-from search import labels
+from search import intent, labels
 from search.index.columns import CODES, Interner
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
 from search.index.versions import Version
@@ -60,16 +60,25 @@ def _band_index(bands, code: str | None) -> int | None:
     return next((i for i, band in enumerate(bands) if band[0] == code), None)
 
 
+def region_codes(params) -> list[str]:
+    """The region codes a search combines ("11,26" → ["11", "26"])."""
+    return [code.strip() for code in (params.region or "").split(",") if code.strip()]
+
+
 def filters(version: Version, params, names: labels.Labels) -> dict[str, np.ndarray]:
     """One boolean mask per active filter (facet filters by facet name)."""
     cols, out = version.cols, {}
     none = np.zeros(version.size, dtype=bool)
     if params.region:
-        code = params.region.strip()
-        if len(code) == 2:
-            out["region"] = _code_mask(cols["sido"], CODES["sido"], [code])
-        else:
-            out["region"] = _code_mask(cols["region"], CODES["region"], _region_codes(code, names))
+        mask = none.copy()
+        for code in region_codes(params):
+            if len(code) == 2:
+                mask |= _code_mask(cols["sido"], CODES["sido"], [code])
+            else:
+                mask |= _code_mask(cols["region"], CODES["region"], _region_codes(code, names))
+        out["region"] = mask
+    if params.provider:
+        out["provider"] = intent.provider_mask(version, params.provider)
     if params.ncs:
         prefix = params.ncs.strip()
         if len(prefix) == 2:
@@ -107,7 +116,9 @@ def filters(version: Version, params, names: labels.Labels) -> dict[str, np.ndar
         dates &= cols["start"] <= days(params.start_to)
     if params.max_self_pay is not None:
         dates &= (cols["self_pay"] >= 0) & (cols["self_pay"] <= int(params.max_self_pay))
-    if params.start_from or params.start_to or params.max_self_pay is not None:
+    if params.max_card_draw is not None:
+        dates &= (cols["card_draw"] >= 0) & (cols["card_draw"] <= int(params.max_card_draw))
+    if params.start_from or params.start_to or params.max_self_pay is not None or params.max_card_draw is not None:
         out["_plain"] = dates
     return out
 
@@ -151,11 +162,12 @@ def facets(
         return all_of(base, [mask for name, mask in active.items() if name not in excluded])
 
     out: dict[str, list[FacetValue]] = {}
-    region = (params.region or "").strip()
+    chosen_regions = region_codes(params)
     mask = others("region")
     out["region"] = _code_values(
-        _counts(cols["sido"], mask, len(CODES["sido"])), CODES["sido"], names.regions, {region[:2]} if region else set()
+        _counts(cols["sido"], mask, len(CODES["sido"])), CODES["sido"], names.regions, {c[:2] for c in chosen_regions}
     )
+    region = chosen_regions[0] if len(chosen_regions) == 1 else ""  # 시·군·구 under one chosen 시·도
     if region:
         inside = mask & _code_mask(cols["sido"], CODES["sido"], [region[:2]])
         out["region_sub"] = [

@@ -21,17 +21,19 @@ What the parameters accept (PARAMS):
 | parameter | accepted | notes |
 |---|---|---|
 | q | text up to 200 characters | surrounding spaces and control characters removed; the page cuts a longer text to 200 |
-| region | a known 2-digit 시·도 or 5-digit 시·군·구 code | courses/data/regions.csv |
+| region | known 2-digit 시·도 or 5-digit 시·군·구 codes, comma-separated (any of them) | courses/data/regions.csv |
+| provider | a provider's name or brand (아이티윌), up to 50 characters | its runs only; query words naming one set it |
 | ncs | a known 2-digit 대분류 or 4-digit 중분류 code (prefix match) | courses/data/ncs.csv |
 | programme, ministry | a code (letters, digits, - and _; up to 16) | a well-formed unknown code finds nothing |
 | mode | classroom, remote, blended | |
 | weekend | weekday, weekend, mixed | |
 | start_from, start_to | YYYY-MM-DD, start_from ≤ start_to | the page drops start_to when the range is reversed |
 | start_month | YYYY-MM | |
-| seats, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left |
-| max_self_pay | whole won, 0 … 100,000,000 | |
+| seats, include_closed, include_past | 1/0 (also true/false, on/off) | seats=1: only runs with seats left; by default only runs still recruiting (include_closed=1 adds closed and started runs, include_past=1 also ended ones) |
+| max_self_pay, max_card_draw | whole won, 0 … 100,000,000 | the generic split's self-pay / card draw |
+| fits_balance | 1/0 | the signed-in learner's card balance as max_card_draw; ignored for anyone else |
 | fee_band, self_pay_band | a band code of FEE_BANDS, SELF_PAY_BANDS, e.g. 1m-3m, 0 | |
-| sort | relevance, start, employment, score, price | |
+| sort | relevance, start, deadline, employment, score, price | |
 | page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
 | per_page | 1 … 100 (default 20) | |
 
@@ -49,6 +51,7 @@ from datetime import date
 from courses.models import MODES as RUN_MODES
 from courses.models import WEEKEND_KINDS as RUN_WEEKEND_KINDS
 from courses.reference import ncs_names, region_names
+from hrdnet import korean
 
 # -- limits ------------------------------------------------------------------------------------------------
 
@@ -64,11 +67,12 @@ UNKNOWN = "unknown"  # a run's mode or schedule no source stated: shown on a hit
 MODES = tuple(mode for mode in RUN_MODES if mode != UNKNOWN)  # classroom, remote, blended
 WEEKENDS = tuple(kind for kind in RUN_WEEKEND_KINDS if kind != UNKNOWN)  # weekday, weekend, mixed
 
-SORTS = ("relevance", "start", "employment", "score", "price")
+SORTS = ("relevance", "start", "deadline", "employment", "score", "price")
 DEFAULT_SORT = "relevance"
 SORT_LABELS = {
     "relevance": "관련도순",
     "start": "개강일 빠른순",
+    "deadline": "신청 마감 임박",
     "employment": "취업률 높은순",
     "score": "만족도 높은순",
     "price": "자비부담 낮은순",
@@ -103,7 +107,8 @@ class SearchParams:
     """One search: every parameter of /courses and GET /api/v1/courses, already checked."""
 
     q: str = ""
-    region: str | None = None  # 2-digit 시·도 or 5-digit 시·군·구
+    region: str | None = None  # 2-digit 시·도 or 5-digit 시·군·구 codes, comma-separated: any of them
+    provider: str | None = None  # a provider's name or brand (search.intent): its runs only
     ncs: str | None = None  # prefix, 2 or 4 digits
     programme: str | None = None
     ministry: str | None = None
@@ -114,9 +119,13 @@ class SearchParams:
     start_month: str | None = None  # "2026-05"
     seats: bool = False  # only runs with seats left
     max_self_pay: int | None = None
+    max_card_draw: int | None = None  # the generic card draw at most this (원): "내 카드 잔액으로 가능"
+    fits_balance: bool = False  # the page and API turn it into max_card_draw = the signed-in learner's balance
     fee_band: str | None = None  # a code of FEE_BANDS
     self_pay_band: str | None = None  # a code of SELF_PAY_BANDS
-    include_past: bool = False
+    include_closed: bool = False  # also runs no longer recruiting (마감, 훈련 중): hidden by default
+    include_past: bool = False  # also ended runs and runs no source lists any more (implies include_closed)
+    by_course: bool = False  # also SearchResult.courses: one entry per course, its runs as chips (the page)
     sort: str = DEFAULT_SORT  # one of SORTS
     page: int = 1  # 1 … PAGE_MAX
     per_page: int = PER_PAGE  # capped at PER_PAGE_MAX
@@ -164,12 +173,28 @@ def _text(value: str) -> str:
     return value
 
 
-def _region(code: str) -> str:
-    if len(code) not in (2, 5) or not code.isdigit():
-        raise InvalidParam("2자리 시·도 코드나 5자리 시·군·구 코드여야 합니다 (예: 11, 11680).")
-    if code not in region_names():
-        raise InvalidParam(f"알 수 없는 지역 코드입니다: {code}")
-    return code
+REGIONS_MAX = 20  # region codes one search may combine
+
+
+def _region(value: str) -> str:
+    codes = [code.strip() for code in value.split(",") if code.strip()]
+    if not codes or len(codes) > REGIONS_MAX:
+        raise InvalidParam(f"지역 코드는 1개에서 {REGIONS_MAX}개까지 쉼표로 이어 쓸 수 있습니다.")
+    for code in codes:
+        if len(code) not in (2, 5) or not code.isdigit():
+            raise InvalidParam("2자리 시·도 코드나 5자리 시·군·구 코드여야 합니다 (예: 11, 11680, 11,26).")
+        if code not in region_names():
+            raise InvalidParam(f"알 수 없는 지역 코드입니다: {code}")
+    return ",".join(dict.fromkeys(codes))
+
+
+PROVIDER_MAX = 50
+
+
+def _provider(value: str) -> str:
+    if len(value) > PROVIDER_MAX:
+        raise InvalidParam(f"{PROVIDER_MAX}자 이하여야 합니다.")
+    return value
 
 
 def _ncs(code: str) -> str:
@@ -183,6 +208,12 @@ def _ncs(code: str) -> str:
 def _codes(names: dict[str, str], lengths: tuple[int, ...]) -> tuple[str, ...]:
     """The codes of a reference table the search accepts, for the OpenAPI document's `enum`."""
     return tuple(sorted(code for code in names if len(code) in lengths and code.isdigit()))
+
+
+def _codes_pattern(codes: tuple[str, ...], most: int) -> str:
+    """A pattern for 1 … `most` known codes, comma-separated (the OpenAPI document states exactly what passes)."""
+    one = "(?:" + "|".join(codes) + ")"
+    return f"^{one}(?:,{one}){{0,{most - 1}}}$"
 
 
 def _code_of(what: str) -> Callable[[str], str]:
@@ -283,8 +314,16 @@ PARAMS = (
         "지역",
         "text",
         _region,
-        "지역: 2자리 시·도 또는 5자리 시·군·구 코드",
-        choices=_codes(region_names(), (2, 5)),
+        "지역: 2자리 시·도 또는 5자리 시·군·구 코드, 여럿이면 쉼표로 (어느 하나에 맞는 회차)",
+        pattern=_codes_pattern(_codes(region_names(), (2, 5)), REGIONS_MAX),
+    ),
+    Param(
+        "provider",
+        "훈련기관",
+        "text",
+        _provider,
+        "훈련기관 이름 또는 상호 (예: 아이티윌): 그 기관의 회차만",
+        max_length=PROVIDER_MAX,
     ),
     Param(
         "ncs",
@@ -312,6 +351,22 @@ PARAMS = (
         high=MAX_SELF_PAY_MAX,
     ),
     Param(
+        "max_card_draw",
+        "카드 사용액 상한",
+        "int",
+        _whole_number(0, MAX_SELF_PAY_MAX),
+        "내일배움카드에서 쓰이는 금액(정부 지원금) 상한 (원, 감면 없는 훈련생 기준)",
+        low=0,
+        high=MAX_SELF_PAY_MAX,
+    ),
+    Param(
+        "fits_balance",
+        "내 카드 잔액으로 가능",
+        "flag",
+        _flag,
+        "1: 로그인한 학습자의 카드 잔액으로 신청할 수 있는 회차만",
+    ),
+    Param(
         "fee_band",
         "훈련비",
         "text",
@@ -327,13 +382,14 @@ PARAMS = (
         "자비부담금 구간: " + _band_text(SELF_PAY_BANDS),
         choices=SELF_PAY_BAND_CODES,
     ),
+    Param("include_closed", "마감된 과정", "flag", _flag, "1: 모집이 끝났거나 이미 시작한 회차도 포함"),
     Param("include_past", "지난 과정", "flag", _flag, "1: 끝난 회차와 출처 목록에서 빠진 회차도 포함"),
     Param(
         "sort",
         "정렬",
         "text",
         _one_of(SORTS),
-        "정렬: relevance(기본) | start | employment | score | price",
+        "정렬: relevance(기본) | start | deadline(신청 마감 임박) | employment | score | price",
         choices=SORTS,
     ),
     Param(
@@ -428,6 +484,55 @@ class Hit:
     source_ids: list[str]  # "source:external key", e.g. "hrdnet:AIG20260000412345:3"
     snippet_html: str  # an excerpt of the contents, HTML-escaped, matches in <mark>
     recruitment: object | None = None  # courses.enrolment_window.Recruitment on the search's day (KST)
+    run_number: int | None = None  # 회차
+
+
+RUNS_PER_COURSE = 5  # a course's runs shown as chips on its card; the rest are counted
+
+
+@dataclass(frozen=True)
+class RunChip:
+    """One run of a course's card (by_course): 회차, start, seats, the generic self-pay, the status."""
+
+    run_id: int
+    run_number: int | None
+    start_date: date
+    seats_left: int
+    self_pay: int | None
+    recruitment: object | None
+
+
+@dataclass(frozen=True)
+class CourseHit:
+    """One course of a by_course search: its best run for the search, and its matching runs in order."""
+
+    hit: Hit  # the first of its runs in the search's order: what the card's title, facts and link show
+    runs: list[RunChip]  # up to RUNS_PER_COURSE matching runs, `hit`'s first
+    more_runs: int  # matching runs not among `runs`
+
+
+APPLIED_KINDS = {
+    "region": "지역",
+    "weekend": "훈련 요일",
+    "mode": "훈련 방식",
+    "programme": "지원 사업",
+    "provider": "훈련기관",
+}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A query word read as a filter: the parameter it set, the value, the word as typed, a Korean label."""
+
+    param: str  # region, weekend, mode, programme, provider
+    value: str
+    word: str
+    label: str  # the value's name (부산광역시, 주말, K-디지털 트레이닝, 아이티윌)
+
+    @property
+    def note(self) -> str:
+        kind = APPLIED_KINDS[self.param]
+        return f"‘{self.word}’{korean.particle(self.word, '을', '를')} {kind}{korean.particle(kind, '으로', '로')} 적용했어요."
 
 
 @dataclass(frozen=True)
@@ -440,6 +545,11 @@ class SearchResult:
     page: int
     per_page: int
     took_ms: float
+    notes: tuple[str, ...] = ()  # how the query was read, in Korean ("‘ㅍㅇㅆ’를 ‘파이썬’으로 찾았습니다")
+    applied: tuple[Applied, ...] = ()  # query words read as filters (search.intent): shown as chips
+    params: SearchParams | None = None  # the search as run: those filters set, their words out of q
+    courses: list[CourseHit] | None = None  # by_course: the page's courses (pages count courses then)
+    course_total: int | None = None  # by_course: the courses the matching runs belong to
 
 
 @dataclass(frozen=True)

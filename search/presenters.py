@@ -13,7 +13,9 @@ from datetime import date
 
 from flask import url_for
 
+from courses import services as courses_services
 from courses.reference import ncs_names, region_names
+from search.forms import Ignored
 from search.interfaces import FACETS, PAGE_MAX, PARAM_LABELS, PARAM_ORDER, SearchParams, SearchResult
 
 FACET_SHOWN = 8  # values listed before "더 보기"
@@ -97,21 +99,36 @@ def _chip_label(name: str, value, result: SearchResult) -> str:
         return f"{value.isoformat()}부터"
     if name == "start_to":
         return f"{value.isoformat()}까지"
-    if name == "max_self_pay":
+    if name in ("max_self_pay", "max_card_draw"):
         return f"{value:,}원 이하"
     facet_names = tuple(facet.name for facet in FACETS if facet.param == name)
     return _selected_label(result, facet_names, value) or str(value)
 
 
-CHIP_TEXT = {"seats": "남은 자리 있는 과정만", "include_past": "지난 과정 포함"}
-CHIP_PREFIX = {"start_from": "개강일", "start_to": "개강일", "max_self_pay": "자비부담"}
+CHIP_TEXT = {
+    "seats": "남은 자리 있는 과정만",
+    "include_closed": "마감된 과정 포함",
+    "include_past": "지난 과정 포함",
+    "fits_balance": "내 카드 잔액으로 가능",
+}
+CHIP_PREFIX = {"start_from": "개강일", "start_to": "개강일", "max_self_pay": "자비부담", "max_card_draw": "카드 사용액"}
 
 
 def chips(params: SearchParams, result: SearchResult) -> list[Chip]:
-    """The selected conditions besides the text, each with the address that removes it."""
+    """The selected conditions besides the text, each with the address that removes it (one per region)."""
     out = []
     for name in filter_names(params):
         value = getattr(params, name)
+        if name == "region":
+            codes = region_list(value)
+            for code in codes:
+                rest = ",".join(c for c in codes if c != code) or None
+                out.append(Chip(f"{PARAM_LABELS[name]}: {region_label(code)}", search_url(params, region=rest)))
+            continue
+        if name == "provider":
+            label = next((a.label for a in result.applied if a.param == "provider"), value)
+            out.append(Chip(f"{PARAM_LABELS[name]}: {label}", search_url(params, provider=None)))
+            continue
         prefix = CHIP_PREFIX.get(name, PARAM_LABELS[name])
         text = CHIP_TEXT.get(name) or f"{prefix}: {_chip_label(name, value, result)}"
         out.append(Chip(text, search_url(params, **{name: None})))
@@ -128,7 +145,9 @@ def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
             continue
         links = []
         for value in values:
-            if value.selected:
+            if name == "region":  # 시·도 combine: a value adds itself to the chosen ones, or leaves them
+                url = search_url(params, region=_toggle_region(params.region, str(value.value)))
+            elif value.selected:
                 # A sub-level value goes back to its parent level; a top-level one clears the condition.
                 parent = None
                 if name == "region_sub" and params.region and len(params.region) == 5:
@@ -150,6 +169,46 @@ def facet_links(params: SearchParams, result: SearchResult) -> list[dict]:
             }
         )
     return groups
+
+
+def region_list(value: str | None) -> list[str]:
+    return [code for code in (value or "").split(",") if code]
+
+
+def _toggle_region(current: str | None, sido: str) -> str | None:
+    """The region condition with a 시·도 added, or removed (with its 시·군·구) when it was chosen."""
+    codes = region_list(current)
+    if any(code[:2] == sido for code in codes):
+        codes = [code for code in codes if code[:2] != sido]
+    else:
+        codes.append(sido)
+    return ",".join(codes) or None
+
+
+# -- the signed-in learner ------------------------------------------------------------------------------------
+
+FITS_BALANCE_ANONYMOUS = "로그인한 학습자의 카드 잔액으로만 고를 수 있어 이 조건은 빼고 찾았습니다."
+FITS_BALANCE_NO_CARD = "아직 쓸 수 있는 내일배움카드가 없어 이 조건은 빼고 찾았습니다."
+
+
+def for_viewer(params: SearchParams, learner: int | None, today: date) -> tuple[SearchParams, list]:
+    """The search as the viewer asked it: "내 카드 잔액으로 가능" becomes a card-draw limit of the learner's
+    balance (never written into an address); for anyone without a card it is left out and said so."""
+    if not params.fits_balance:
+        return params, []
+    balance = courses_services.viewer_balance(learner, today)
+    if balance is None:
+        message = FITS_BALANCE_ANONYMOUS if learner is None else FITS_BALANCE_NO_CARD
+        return params, [Ignored("fits_balance", PARAM_LABELS["fits_balance"], "", message)]
+    limit = balance if params.max_card_draw is None else min(balance, params.max_card_draw)
+    return dataclasses.replace(params, max_card_draw=max(limit, 0)), []
+
+
+def shown_run_ids(result: SearchResult) -> list[int]:
+    """The runs a result page shows: each course's card and its run chips."""
+    if result.courses is None:
+        return [hit.run_id for hit in result.items]
+    return [chip.run_id for course in result.courses for chip in course.runs] or [h.run_id for h in result.items]
 
 
 # -- SearchParams → address -------------------------------------------------------------------------------
@@ -179,7 +238,7 @@ def to_args(params: SearchParams) -> dict[str, str]:
 def changed(params: SearchParams, **changes) -> SearchParams:
     """The same search with some conditions changed (None clears one); back to page 1 unless a page is given."""
     changes.setdefault("page", 1)
-    for name in ("seats", "include_past"):
+    for name in ("seats", "include_closed", "include_past", "fits_balance"):
         if changes.get(name, False) is None:
             changes[name] = False
     if changes.get("sort", "") is None:

@@ -24,6 +24,7 @@ No index yet: search() answers an empty result and suggest() an empty list (and 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -35,12 +36,24 @@ from markupsafe import Markup, escape
 from courses import enrolment_window
 from hrdnet import korean
 from hrdnet.timeutil import kst_today
-from search import analysis, completion, facets, labels, spelling
+from search import analysis, completion, facets, initials, intent, labels, spelling
 from search.index import versions
 from search.index.columns import CODES
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
 from search.index.versions import Version
-from search.interfaces import DEFAULT_SORT, PER_PAGE, PER_PAGE_MAX, SORTS, Hit, SearchParams, SearchResult, Suggestion
+from search.interfaces import (
+    DEFAULT_SORT,
+    PER_PAGE,
+    PER_PAGE_MAX,
+    RUNS_PER_COURSE,
+    SORTS,
+    CourseHit,
+    Hit,
+    RunChip,
+    SearchParams,
+    SearchResult,
+    Suggestion,
+)
 from search.ranking import ParsedQuery, combine, group_scores, match, parse_query
 
 log = logging.getLogger(__name__)
@@ -49,6 +62,7 @@ LITTLE = 3  # fewer results than this: look for a better spelling
 RELAX_BELOW = 20  # fewer courses than this have every word of a query: also show those with all words but one
 ORIGINAL_FIRST = 10_000.0  # with a suggestion, what was typed still ranks above what the suggestion adds
 SNIPPET_CHARS = 140
+RELAXED_NOTE = "검색어를 모두 담은 과정이 적어, 일부 낱말만 맞는 과정도 그 뒤에 보여 드립니다."
 _EPOCH = date(1970, 1, 1)
 
 
@@ -65,8 +79,25 @@ def did_you_mean(suggestion: str) -> str:
 # -- ranking and hits ----------------------------------------------------------------------------------
 
 
-def _order(version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int) -> np.ndarray:
-    """The first `count` candidates in the requested order (ties: earlier start, then run id)."""
+def _order(
+    version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int, today_days: int
+) -> np.ndarray:
+    """The first `count` candidates in the requested order (ties: earlier start, then run id); whatever the
+    order, runs still recruiting come before the others (shown with include_closed / include_past)."""
+    if not len(candidates):
+        return candidates
+    closed = ~version.recruiting(today_days)[candidates]
+    if closed.any():
+        return np.concatenate(
+            [
+                _order_within(version, candidates[~closed], score, sort, count),
+                _order_within(version, candidates[closed], score, sort, count),
+            ]
+        )[:count]
+    return _order_within(version, candidates, score, sort, count)
+
+
+def _order_within(version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int):
     cols = version.cols
     if not len(candidates):
         return candidates
@@ -78,6 +109,8 @@ def _order(version: Version, candidates: np.ndarray, score: np.ndarray | None, s
             keep = relevance <= kth
             candidates, relevance, start, run_id = candidates[keep], relevance[keep], start[keep], run_id[keep]
         keys = (run_id, start, relevance)
+    elif sort == "deadline":  # the window that closes first; an upcoming one closes after the open ones
+        keys = (run_id, start, relevance, cols["apply_closes"][candidates])
     elif sort == "employment":
         keys = (run_id, start, relevance, _desc_nan_last(cols["employment"][candidates]))
     elif sort == "score":
@@ -209,6 +242,7 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
         source_ids=list(version.stored(docnum) or []),
         snippet_html=_snippet(contents, pattern),
         recruitment=_recruitment(cols, docnum, today),
+        run_number=int(cols["run_number"][docnum]) or None,
     )
 
 
@@ -239,10 +273,31 @@ def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
 
 
 def _search(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
+    notes: list[str] = []
+    if params.q and any(initials.is_initials(word) for word in params.q.split()):
+        spelled = initials.expand(version, params.q)
+        if spelled is not None:
+            notes.append(
+                f"초성 ‘{params.q}’{korean.particle(params.q, '을', '를')} ‘{spelled}’{korean.particle(spelled, '으로', '로')} 찾았습니다."
+            )
+            params = dataclasses.replace(params, q=spelled)
+        if any(initials.is_initials(word) for word in params.q.split()):  # a 초성 word nothing spells finds nothing
+            return dataclasses.replace(_empty(params, page, per_page, started), notes=tuple(notes), params=params)
+    params, applied = intent.interpret(version, params, labels.current())
+    notes += [item.note for item in applied]
+    result = _search_text(version, params, page, per_page, started, read_filters=bool(applied))
+    return dataclasses.replace(result, notes=tuple(notes) + result.notes, applied=applied, params=params)
+
+
+def _search_text(
+    version: Version, params: SearchParams, page: int, per_page: int, started: float, read_filters: bool = False
+) -> SearchResult:
+    """The search of the text and filters. `read_filters`: some of the query's words became filters; they
+    count as words of the query that every result matches, for the relaxed fallback (RELAX_BELOW)."""
     known = versions.analysis_known(version)
     names = labels.current()
     today = kst_today()
-    base = version.visible(facets.days(today), params.include_past)
+    base = version.visible(facets.days(today), params.include_past, params.include_closed)
     filters = facets.filters(version, params, names)
     everything = facets.all_of(base, filters.values())
     parsed = parse_query(params.q, known) if params.q and params.q.strip() else None
@@ -251,6 +306,7 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
     score = None
     text_mask = None
     scores_by_group = None
+    relaxed = False
     if parsed is not None:
         scores_by_group = group_scores(version, parsed, known)
         text_mask, score = combine(version, parsed, scores_by_group)
@@ -276,22 +332,32 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
     if (
         parsed is not None
         and suggestion is None
-        and len(parsed.groups) > 1
+        and (len(parsed.groups) > 1 or read_filters)
         and _courses_in(version, matching, RELAX_BELOW) < RELAX_BELOW
     ):
-        # Few courses have every word: also show those with all words but one, after them.
-        relaxed_mask, relaxed_score = combine(version, parsed, scores_by_group, relaxed=True)
+        # Few courses have every word: also show those with all words but one, after them (a word read as a
+        # filter counts as one every run matches: "제주 코딩" lists 제주's other runs after its coding ones).
+        least = 0 if read_filters else 1
+        relaxed_mask, relaxed_score = combine(version, parsed, scores_by_group, relaxed=True, least=least)
         relaxed_matching = everything & relaxed_mask
         relaxed_total = int(np.count_nonzero(relaxed_matching))
         if relaxed_total > total:
             text_mask, score, matching, total = relaxed_mask, relaxed_score, relaxed_matching, relaxed_total
+            relaxed = True
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
-    ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page)
-    page_docs = ordered[(page - 1) * per_page : page * per_page]
     pattern = _highlighter(parsed)
-    items = [_hit(version, int(docnum), names, pattern, today) for docnum in page_docs]
+    courses = course_total = None
+    if params.by_course:
+        candidates = np.flatnonzero(matching)
+        ordered = _order(version, candidates, score, sort, len(candidates), facets.days(today))
+        courses, course_total = _courses_page(version, ordered, page, per_page, names, pattern, today)
+        items = [course.hit for course in courses]
+    else:
+        ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page, facets.days(today))
+        page_docs = ordered[(page - 1) * per_page : page * per_page]
+        items = [_hit(version, int(docnum), names, pattern, today) for docnum in page_docs]
     return SearchResult(
         total,
         items,
@@ -301,6 +367,52 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
         page,
         per_page,
         round((time.perf_counter() - started) * 1000, 2),
+        notes=(RELAXED_NOTE,) if relaxed else (),
+        courses=courses,
+        course_total=course_total,
+    )
+
+
+def _courses_page(
+    version: Version, ordered: np.ndarray, page: int, per_page: int, names, pattern, today: date
+) -> tuple[list[CourseHit], int]:
+    """One entry per course, in the order of each course's first run; only the page's courses are read.
+    Numpy over the ordered matches (np.unique, isin): no per-hit Python work, however many runs match."""
+    course_ids = version.cols["course_id"][ordered]
+    _unique, first = np.unique(course_ids, return_index=True)
+    first.sort()
+    leaders = ordered[first]
+    page_leaders = leaders[(page - 1) * per_page : page * per_page]
+    if not len(page_leaders):
+        return [], len(leaders)
+    page_ids = version.cols["course_id"][page_leaders]
+    on_page = np.flatnonzero(np.isin(course_ids, page_ids))  # positions in `ordered`, in order
+    runs_of: dict[int, list[int]] = {}
+    counts: dict[int, int] = {}
+    for position in on_page.tolist():
+        course_id = int(course_ids[position])
+        counts[course_id] = counts.get(course_id, 0) + 1
+        chosen = runs_of.setdefault(course_id, [])
+        if len(chosen) < RUNS_PER_COURSE:
+            chosen.append(int(ordered[position]))
+    out = []
+    for docnum in page_leaders.tolist():
+        course_id = int(version.cols["course_id"][docnum])
+        chips = [_chip(version, run, today) for run in runs_of[course_id]]
+        out.append(CourseHit(_hit(version, docnum, names, pattern, today), chips, counts[course_id] - len(chips)))
+    return out, len(leaders)
+
+
+def _chip(version: Version, docnum: int, today: date) -> RunChip:
+    cols = version.cols
+    self_pay = int(cols["self_pay"][docnum])
+    return RunChip(
+        run_id=int(cols["run_id"][docnum]),
+        run_number=int(cols["run_number"][docnum]) or None,
+        start_date=_day(cols["start"][docnum]),
+        seats_left=int(cols["seats_left"][docnum]),
+        self_pay=self_pay if self_pay >= 0 else None,
+        recruitment=_recruitment(cols, docnum, today),
     )
 
 

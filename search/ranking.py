@@ -452,17 +452,23 @@ def group_scores(version: Version, parsed: ParsedQuery, known) -> list[np.ndarra
 
 
 def combine(
-    version: Version, parsed: ParsedQuery, scores_by_group: list[np.ndarray], relaxed: bool = False
+    version: Version,
+    parsed: ParsedQuery,
+    scores_by_group: list[np.ndarray],
+    relaxed: bool = False,
+    least: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(matching documents, relevance scores): every group must match; `relaxed`, all groups but one may do,
-    and the documents that match every group get FULL_MATCH_BONUS, so they all come first."""
+        and the documents that match every group get FULL_MATCH_BONUS, so they all come first. `least`: the groups
+    a relaxed match needs at least (0 when the query's other words became filters: "제주 코딩" also lists the other
+    runs in 제주, after the coding ones)."""
     matched = np.zeros(version.size, dtype=np.int16)
     score = np.zeros(version.size, dtype=np.float32)
     for scores in scores_by_group:
         matched += scores > 0
         score += scores
     full = matched == len(scores_by_group)
-    mask = matched >= max(len(scores_by_group) - 1, 1) if relaxed else full
+    mask = matched >= max(len(scores_by_group) - 1, least) if relaxed else full
     if relaxed:
         score[full] += FULL_MATCH_BONUS
     key = title_hash(parsed.text)

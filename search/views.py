@@ -7,10 +7,14 @@ it), so the whole page works without JavaScript; static/js/search.js only adds a
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, render_template, request
 
+from courses import services as courses_services
 from hrdnet import korean
-from hrdnet.access import public
+from hrdnet.access import current_learner_id, public
+from hrdnet.timeutil import kst_today
 from search import forms, presenters
 from search.interfaces import SORT_LABELS
 from search.query import index_ready, search
@@ -24,9 +28,14 @@ POPULAR_TOPICS = ("파이썬", "데이터 분석", "인공지능", "클라우드
 @bp.get("/courses")
 @public
 def courses():
-    params, ignored = forms.parse_page_args(request.args)
-    result = search(params)
-    pages = presenters.Pages(result.page, result.per_page, result.total)
+    asked, ignored = forms.parse_page_args(request.args)
+    learner, today = current_learner_id(), kst_today()
+    searched, refused = presenters.for_viewer(asked, learner, today)
+    ignored = ignored + refused
+    result = search(dataclasses.replace(searched, by_course=True))  # one card per course, its runs as chips
+    # The search as run (query words read as filters are chips from here on), its addresses without the balance.
+    params = dataclasses.replace(result.params or searched, max_card_draw=asked.max_card_draw, by_course=False)
+    pages = presenters.Pages(result.page, result.per_page, result.course_total or 0)
     return render_template(
         "search/results.html",
         params=params,
@@ -42,6 +51,9 @@ def courses():
         particle=korean.particle,
         index_missing=not result.total and not index_ready(),
         past_page=params.page > 1 and not result.items and result.total > 0,
+        total=result.course_total or 0,
+        learner=learner,
+        my_prices=courses_services.viewer_prices(presenters.shown_run_ids(result), learner, today),
     )
 
 

@@ -179,14 +179,17 @@ def _days(value: date) -> int:
     return (value - _EPOCH).days
 
 
-def _self_pay(run: Run, rules: pricing.RuleBook) -> int | None:
-    """The generic split's self-pay (courses.pricing), the value price facets and filters use."""
+def _price(run: Run, rules: pricing.RuleBook) -> tuple[int | None, int | None]:
+    """The generic split's (self-pay, card draw) (courses.pricing), the values price facets, filters and the
+    "내 카드 잔액으로 가능" filter use; the card draw is the government share where a voucher account pays it."""
     try:
         split = pricing.split_for_run(run, rules=rules)
     except (ValueError, TypeError, pricing.PricingRulesError) as exc:
         log.warning("search: no price for run %s (%s)", run.id, type(exc).__name__)
-        return None
-    return split.self_pay if split is not None else None
+        return None, None
+    if split is None:
+        return None, None
+    return split.self_pay, (split.government_share if split.account != "none" else 0)
 
 
 def _nan(value: float | None) -> float:
@@ -199,7 +202,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
     provider = course.provider
     ministry = programme.ministry if programme is not None else None
     ncs = run.ncs_code or course.ncs_code
-    self_pay = _self_pay(run, refs.rules)
+    self_pay, card_draw = _price(run, refs.rules)
     dropped = bool(records) and all(missing is not None for _, _, missing in records)
     window = enrolment_window.window_of(run)
     row = pack_row(
@@ -228,6 +231,8 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
             "apply_closes": _days(window.closes),
             "window_by_provider": int(window.set_by == "provider"),
             "lifecycle_closed": int(run.status == "closed"),
+            "run_number": run.run_number,
+            "card_draw": -1 if card_draw is None else card_draw,
         }
     )
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}

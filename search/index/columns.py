@@ -100,6 +100,8 @@ def segment_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
         "apply_closes": rows["apply_closes"].astype(np.int32),
         "window_by_provider": rows["window_by_provider"].astype(bool),
         "lifecycle_closed": rows["lifecycle_closed"].astype(bool),
+        "run_number": rows["run_number"].astype(np.int32),
+        "card_draw": rows["card_draw"].astype(np.int64),
         "title_len": rows["title_len"].astype(np.float32),
         "title_key": rows["title_key"].astype(np.uint64),
         "fee_band": _band(fee, FEE_BANDS),

@@ -33,7 +33,8 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 from search.analysis import nfkc, synonym_key
 from search.interfaces import MODES, UNKNOWN, WEEKENDS
 
-SCHEMA_VERSION = 2  # 2: the application window and the lifecycle's "closed" (courses.enrolment_window)
+SCHEMA_VERSION = 4  # 2: the application window and the lifecycle's "closed" (courses.enrolment_window); 3: 회차;
+# 4: the generic card draw
 
 TEXT_GROUPS = ("t", "k", "b")
 # (field, boost): morphemes count more than bigrams, so a whole-word match beats a substring match.
@@ -74,6 +75,8 @@ ROW = np.dtype(
         ("lifecycle_closed", "u1"),  # Run.status "closed": the provider or source stopped taking learners
         ("title_len", "<u2"),  # course documents: morphemes in the title (length normalisation)
         ("title_key", "<u8"),  # course documents: title_hash() of the course title
+        ("run_number", "<i4"),  # the run's 회차 (trprDegr), for one card per course with its runs as chips
+        ("card_draw", "<i8"),  # the generic split's draw on a voucher account (원; 0: none drawn); -1 = unknown
     ]
 )
 

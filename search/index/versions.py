@@ -300,16 +300,32 @@ class Version:
 
     # -- visibility -------------------------------------------------------------------------------
 
-    def visible(self, today_days: int, include_past: bool) -> np.ndarray:
-        """Live documents a learner sees by default (not finished, still listed), or every live one."""
-        key = ("visible", today_days, include_past)
+    def visible(self, today_days: int, include_past: bool, include_closed: bool = True) -> np.ndarray:
+        """Live documents a learner sees by default (not finished, still listed), or every live one; without
+        `include_closed`, only the runs still recruiting (recruiting())."""
+        key = ("visible", today_days, include_past, include_closed)
         mask = self._masks.get(key)
         if mask is None:
             mask = self.live & self.cols["is_run"]
             if not include_past:
                 mask &= (self.cols["end"] >= today_days) & ~self.cols["dropped"]
+                if not include_closed:
+                    mask &= self.recruiting(today_days)
             if len(self._masks) > 8:
                 self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
+    def recruiting(self, today_days: int) -> np.ndarray:
+        """Runs that take or will take applications (모집 예정, 모집 중, 마감 임박 in courses.enrolment_window):
+        not closed by their lifecycle, the window not past, a seat left. A window never closes after the start
+        date, so a run whose window is not past has not started (or starts today with the window open)."""
+        key = ("recruiting", today_days)
+        mask = self._masks.get(key)
+        if mask is None:
+            cols = self.cols
+            mask = ~cols["lifecycle_closed"] & (cols["apply_closes"] >= today_days) & (cols["seats_left"] > 0)
+            mask &= cols["end"] >= today_days
             self._masks[key] = mask
         return mask
 

@@ -281,7 +281,9 @@ def test_browse_lists_show_each_runs_own_status(client, catalog, today):
     started = catalog.run(course, start=today - 10 * DAY)
     recruiting = catalog.run(course, start=today + 20 * DAY)
     full = catalog.run(course, start=today + 25 * DAY, capacity=20, source_enrolled=20, local_enrolled=0)
-    cards = _cards(client.get(f"/providers/{course.provider_id}"))
+    default = _cards(client.get(f"/providers/{course.provider_id}"))
+    assert set(default) == {recruiting.id}  # runs a learner can no longer apply for are hidden by default
+    cards = _cards(client.get(f"/providers/{course.provider_id}?old=1"))
     assert ">훈련 중</span>" in cards[started.id] and "모집 중" not in cards[started.id]
     assert ">모집 중</span>" in cards[recruiting.id] and "마감 D-19" in cards[recruiting.id]
     assert ">마감</span>" in cards[full.id] and "마감 D-" not in cards[full.id]

@@ -303,9 +303,15 @@ def test_browse_lists_hide_finished_dropped_and_cancelled_runs_unless_asked(clie
     dropped = catalog.run(course, not_seen_since=today - timedelta(days=1))
     cancelled = catalog.run(course, status="cancelled")
     draft = catalog.run(course, status="draft")
-    assert set(run_ids_on(client.get("/browse/programme/C0104"))) == {upcoming.id, ends_today.id}
+    full = catalog.run(course, start=today + timedelta(days=30), capacity=12, source_enrolled=12, local_enrolled=0)
+    closed = catalog.run(course, start=today + timedelta(days=30), status="closed")
+    window_past = catalog.run(course, start=today + timedelta(days=30), apply_until=today - timedelta(days=1))
+    # By default only what a learner can still apply for: not the started, full, closed or past-window runs.
+    response = client.get("/browse/programme/C0104")
+    assert set(run_ids_on(response)) == {upcoming.id}
+    assert "모집 중이거나 모집 예정인 회차만 보여 줍니다" in text_of(response)
     everything = set(run_ids_on(client.get("/browse/programme/C0104?old=1")))
-    assert everything == {upcoming.id, ends_today.id, finished.id, dropped.id}
+    assert everything == {upcoming.id, ends_today.id, finished.id, dropped.id, full.id, closed.id, window_past.id}
     assert cancelled.id not in everything and draft.id not in everything
 
 

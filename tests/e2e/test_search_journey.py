@@ -34,13 +34,19 @@ def combobox(page):
 
 @pytest.fixture
 def python_runs(catalog, reindex, today):
-    """25 upcoming runs of one 파이썬 course in Seoul, one in Busan, and an unrelated 회계 run; indexed."""
+    """25 upcoming 파이썬 courses (one run each: the page shows one card per course) in Seoul, one in Busan, and
+    an unrelated 회계 run; indexed."""
     seoul = catalog.provider("한빛 디지털아카데미")
     busan = catalog.provider("부산 코딩스쿨", region_code="26110", address="부산광역시 중구 중앙대로 1")
-    python = catalog.course(
-        "파이썬 데이터 분석 전문가 양성과정", provider=seoul, contents="파이썬과 판다스로 데이터를 분석합니다."
-    )
-    runs = [catalog.run(python, start=today + timedelta(days=n)) for n in range(1, 26)]
+    runs = [
+        catalog.run(
+            catalog.course(
+                "파이썬 데이터 분석 전문가 양성과정", provider=seoul, contents="파이썬과 판다스로 데이터를 분석합니다."
+            ),
+            start=today + timedelta(days=n),
+        )
+        for n in range(1, 26)
+    ]
     catalog.run(
         catalog.course("파이썬 웹 개발 입문", provider=busan), region_code="26110", start=today + timedelta(days=5)
     )

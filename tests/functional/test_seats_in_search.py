@@ -27,7 +27,7 @@ def _bearer(user) -> dict:
 
 def _seen_by_search(client, run_id: int) -> tuple[int | None, int, bool]:
     """(the run's seats_left in the results, the '남은 자리 있음' facet count, whether seats=1 still finds it)."""
-    everything = client.get("/api/v1/courses?per_page=100").get_json()
+    everything = client.get("/api/v1/courses?per_page=100&include_closed=1").get_json()  # a full run is 마감
     item = next((item for item in everything["items"] if item["run_id"] == run_id), None)
     with_seats = sum(value["count"] for value in everything["facets"].get("seats", []))
     still_listed = any(

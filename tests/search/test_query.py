@@ -119,7 +119,7 @@ def ids(world: World, keys) -> set[int]:
 
 
 def found(**params) -> list[int]:
-    result = search(SearchParams(per_page=100, **params))
+    result = search(SearchParams(per_page=100, **{"include_closed": True, **params}))
     assert result.total == len(result.items)
     return [hit.run_id for hit in result.items]
 
@@ -364,18 +364,18 @@ def _counts(result) -> dict[str, Counter]:
 
 
 def test_facet_counts_match_the_database_without_a_query(world, today):
-    result = search(SearchParams())
+    result = search(SearchParams(include_closed=True))
     assert _counts(result) == _db_facets(today, None)
     assert result.total == sum(_db_facets(today, None)["region"].values())
 
 
 def test_facet_counts_match_the_database_for_a_query(world, today):
-    result = search(SearchParams(q="자바", per_page=100))
+    result = search(SearchParams(q="자바", per_page=100, include_closed=True))
     assert _counts(result) == _db_facets(today, {h.run_id for h in result.items})
 
 
 def test_a_chosen_facet_keeps_its_siblings_and_others_follow_it(world):
-    result = search(SearchParams(region="26"))
+    result = search(SearchParams(region="26", include_closed=True))
     regions = {v.value: v for v in result.facets["region"]}
     assert regions["26"].selected and regions["26"].count == 2 and regions["26"].label == "부산광역시"
     assert regions["11"].count > 0  # the region facet ignores the region filter itself
@@ -384,7 +384,7 @@ def test_a_chosen_facet_keeps_its_siblings_and_others_follow_it(world):
 
 
 def test_ncs_facets_have_two_levels(world):
-    result = search(SearchParams(ncs="20"))
+    result = search(SearchParams(ncs="20", include_closed=True))
     assert {v.value for v in result.facets["ncs1"]} == {"20", "02"}
     assert [v.value for v in result.facets["ncs2"]] == ["2001"]
     assert search(SearchParams()).facets["ncs2"] == []
@@ -405,7 +405,7 @@ def test_facets_label_their_values(world):
 
 
 def test_sort_by_start_date(world):
-    runs = [world.runs[k] for k in keys_of(world, found(sort="start"))]
+    runs = [world.runs[k] for k in keys_of(world, found(sort="start", include_closed=False))]
     assert [r.start_date for r in runs] == sorted(r.start_date for r in runs)
 
 
@@ -415,7 +415,7 @@ def test_sort_by_employment_rate_and_satisfaction_unknown_last(world):
 
 
 def test_sort_by_price_unknown_last(world):
-    order = keys_of(world, found(sort="price"))
+    order = keys_of(world, found(sort="price", include_closed=False))
     assert order[0] == "python"  # free academy: self-pay 0
     assert order[-1] == "cloud_en"  # no programme: price unknown
 
@@ -425,7 +425,7 @@ def test_relevance_without_a_query_is_by_start_date(world):
 
 
 def test_pages_cover_every_result_once(world):
-    everything = found(sort="start")
+    everything = found(sort="start", include_closed=False)
     pages = [search(SearchParams(sort="start", page=n, per_page=7)) for n in range(1, 7)]
     assert [h.run_id for p in pages for h in p.items] == everything
     assert all(p.total == len(everything) for p in pages)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from courses import services as courses_services
 from search import forms, interfaces, presenters
 from search.interfaces import SearchParams
 from tests.support.pages import page, run_ids_on, text_of
@@ -86,12 +87,12 @@ def test_an_empty_query_lists_every_upcoming_run(client, small_catalog):
 
 
 def test_past_runs_come_back_with_the_toggle(client, small_catalog):
-    response = client.get("/courses?q=파이썬")
+    response = client.get("/courses?q=파이썬&include_closed=1")
     (toggle,) = hrefs(response, r"include_past=1")
-    assert query_of(toggle) == {"q": ["파이썬"], "include_past": ["1"]}
+    assert query_of(toggle) == {"q": ["파이썬"], "include_closed": ["1"], "include_past": ["1"]}
     with_past = client.get(toggle)
     assert small_catalog["finished"].id in run_ids_on(with_past)
-    assert "앞으로 열리는 과정만 보기" in text_of(with_past)
+    assert "신청할 수 있는 과정만 보기" in text_of(with_past)
 
 
 def test_titles_from_the_catalog_are_escaped(client, catalog, reindex):
@@ -208,8 +209,9 @@ def test_the_search_box_keeps_the_filters_when_the_text_changes(client, small_ca
 
 
 def test_results_are_paginated_and_the_links_keep_the_query(client, catalog, reindex, today):
-    course = catalog.course("데이터 엔지니어 부트캠프")
-    runs = [catalog.run(course, start=today + timedelta(days=n)) for n in range(1, 26)]
+    runs = [
+        catalog.run(catalog.course("데이터 엔지니어 부트캠프"), start=today + timedelta(days=n)) for n in range(1, 26)
+    ]
     reindex()
     first = client.get("/courses?q=데이터&sort=start")
     assert run_ids_on(first) == [r.id for r in runs[:20]]
@@ -239,7 +241,7 @@ def test_nothing_found_suggests_removing_filters_popular_topics_and_browsing(cli
     assert run_ids_on(response) == []
     assert "‘회계’에 맞는 과정을 찾지 못했습니다" in text
     assert "‘지역: 부산광역시’ 빼기" in text and "‘훈련 방식: 원격’ 빼기" in text
-    assert "지난 과정도 보기" in text
+    assert "마감된 과정도 보기" in text
     assert "많이 찾는 주제" in text
     assert hrefs(response, r"^/courses\?q=%ED%8C%8C%EC%9D%B4%EC%8D%AC$")  # 파이썬
     assert hrefs(response, r"^/browse/$")
@@ -409,3 +411,65 @@ def test_page_links_stop_at_the_deepest_page_served():
     ]
     assert (pages.prev_num, pages.next_num) == (9, 11)
     assert not Pages(page=1, per_page=20, total=5).has_next
+
+
+# -- what a query means (issue 17) ------------------------------------------------------------------------------
+
+
+def test_an_initials_query_searches_the_words_it_abbreviates(client, small_catalog):
+    response = client.get("/courses?q=ㅍㅇㅆ")
+    assert set(run_ids_on(response)) == {small_catalog["python"].id, small_catalog["busan"].id}
+    assert "초성 ‘ㅍㅇㅆ’을(를) ‘파이썬’으로 찾았습니다." in text_of(response)
+    both = client.get("/courses?q=ㅍㅇㅆ ㄷㅇㅌㅂㅅ")  # 파이썬 데이터 분석, spelled from two known words
+    assert run_ids_on(both)[0] == small_catalog["python"].id
+    assert "‘파이썬 데이터 분석’으로 찾았습니다." in text_of(both)
+
+
+def test_initials_nothing_spells_find_nothing_rather_than_everything(client, small_catalog):
+    response = client.get("/courses?q=ㅋㅋㅋ")
+    assert run_ids_on(response) == []
+    assert "‘ㅋㅋㅋ’에 맞는 과정을 찾지 못했습니다" in text_of(response)
+
+
+def test_one_card_per_course_with_its_runs_as_chips(client, catalog, reindex, today):
+    course = catalog.course("파이썬 데이터 엔지니어링")
+    runs = [catalog.run(course, start=today + timedelta(days=days)) for days in (40, 10, 25)]
+    other = catalog.run(catalog.course("파이썬 게임 만들기"), start=today + timedelta(days=15))
+    reindex()
+    response = client.get("/courses?q=파이썬&sort=start")
+    assert run_ids_on(response) == [runs[1].id, other.id]  # each course once, at its first run
+    text = text_of(response)
+    assert "‘파이썬’ 검색 결과 2 건 (회차 4개)" in text
+    assert "이 과정의 회차 3개" in text
+    first = runs[1]
+    chip = f"{first.run_number}회차 · {first.start_date.isoformat()}"
+    assert re.search(re.escape(chip) + r"\S* 개강 · 잔여 18석 · 자비 200,000원 · 모집 중", text)
+    chips = re.findall(r'class="search-run-chip[^"]*" href="/runs/(\d+)"', page(response))
+    assert [int(n) for n in chips] == [runs[1].id, runs[2].id, runs[0].id]  # in the search's order
+
+
+# -- my price (issue 17, point 10) ---------------------------------------------------------------------------
+
+
+def test_a_signed_in_learner_sees_their_price_and_can_keep_what_their_card_pays(client, world, login, reindex):
+    cheap = world.run(fee=1_000_000, course=world.catalog.course("파이썬 기초 실무"))
+    dear = world.run(fee=6_000_000, course=world.catalog.course("파이썬 고급 실무"))
+    reindex()
+    learner = world.learner(limit=2_000_000)
+    anonymous = client.get("/courses?q=파이썬&fits_balance=1")
+    assert set(run_ids_on(anonymous)) == {cheap.id, dear.id}  # nobody's balance to compare with: left out
+    assert "로그인한 학습자의 카드 잔액으로만 고를 수 있어" in text_of(anonymous)
+    assert "내 자비부담" not in text_of(anonymous)
+
+    login(learner)
+    response = client.get("/courses?q=파이썬")
+    text = text_of(response)
+    quote = courses_services.viewer_price(cheap, learner.id, world.today)
+    assert f"내 자비부담 {quote['self_pay']:,}원" in text
+    assert f"카드 사용 {quote['card_draw']:,}원 (사용 후 잔액 {2_000_000 - quote['card_draw']:,}원)" in text
+    (toggle,) = hrefs(response, r"fits_balance=1")
+    assert query_of(toggle) == {"q": ["파이썬"], "fits_balance": ["1"]}  # the balance is never in an address
+    fitting = client.get(toggle)
+    assert run_ids_on(fitting) == [cheap.id]  # the dearer run draws more than the card holds
+    assert "내 카드 잔액으로 가능" in text_of(fitting)
+    assert "max_card_draw" not in page(fitting)

@@ -321,6 +321,14 @@ def learner_price(run: Run, user_id: int, today: date) -> dict | None:
     return price.as_dict() if price is not None else None
 
 
+def learner_balance(user_id: int, today: date) -> int | None:
+    """The catalog's viewer balance (courses.services.register_viewer_balance): what the learner's open
+    내일배움카드 can spend now; None without a linked person or an open card."""
+    person = cards.person_of(user_id)
+    card = cards.open_card(person.id, CardKind.CARD) if person is not None else None
+    return cards.available_balance(card.id) if card is not None else None
+
+
 def public_run(run_id: int) -> Run:
     run = db.session.scalar(select(Run).where(Run.id == run_id, Run.status.in_(PUBLIC_STATUSES)))
     if run is None:
