@@ -1,7 +1,7 @@
 """favourites, the learner's reminders and which kinds they turned off
 
 Revision ID: b17a00000001
-Revises: c41e0d000002
+Revises: a16000000001
 Create Date: 2026-12-07 18:00:00.000000
 
 - `favourites`: a learner's 관심 과정 (one row per user and run).
@@ -14,7 +14,7 @@ import hrdnet.models_base
 
 
 revision = 'b17a00000001'
-down_revision = 'c41e0d000002'
+down_revision = "a16000000001"
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 
 revision = 'e14000000001'
-down_revision = 'c41e0d000002'
+down_revision = "c41e0d000002"
 branch_labels = None
 depends_on = None
 
