@@ -88,7 +88,6 @@ def _register_jobs() -> None:
         ("enrolments.complete_due", timedelta(hours=6), enrolment_jobs.decide_completions),
         ("cards.expire", timedelta(hours=6), card_jobs.expire_cards),
         ("audit.refresh_spend", timedelta(minutes=5), audit_jobs.refresh_spend),
-
         ("reminders.send_due", timedelta(minutes=5), reminder_jobs.send_due),
     ):
         scheduled(name, every=every)(run)

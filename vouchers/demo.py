@@ -168,6 +168,7 @@ def _portal_demo(provider: Provider) -> list[str]:
         f"훈련기관 포털: 회차 {run_id}번이 훈련 중 (수강생 {len(enrolled)}명, 1단위기간 정산됨), 승인 대기 2건 (감사 계정에서 확인)",
     ]
 
+
 def _ensure_demo_learning(user, today) -> None:
     """The demo learner's /me has something to show: a confirmed enrolment, a favourite closing soon and the
     reminders the worker would make. Only once (a learner who already enrolled is left as they are)."""

@@ -173,6 +173,7 @@ class CancelRunForm(Form):
         description="수강생에게 메일로 그대로 전달됩니다.",
     )
 
+
 class ToggleForm(Form):
     """A button that only needs its CSRF token (관심 과정 담기/빼기, 모두 읽음)."""
 
