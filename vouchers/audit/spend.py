@@ -277,24 +277,49 @@ _GROUP_COLUMN = {
 
 def lines(group_by: str, filters: Filters) -> list[Line]:
     """Spend grouped by programme, provider, region (시·도), month or run, exactly as the ledger has it."""
-    if group_by not in _GROUP_COLUMN:
+    return grouped_lines((group_by,), filters)[group_by]
+
+
+def grouped_lines(groupings: tuple[str, ...], filters: Filters) -> dict[str, list[Line]]:
+    """Several groupings from one read of the aggregate (grouped by all their columns at once) and one
+    attribution of the transfers after the watermark; what a dashboard with four tables needs."""
+    unknown = set(groupings) - set(_GROUP_COLUMN)
+    if unknown:
         raise ValueError(f"group_by must be one of {GROUPS}")
-    column = _GROUP_COLUMN[group_by]
-    query = select(column, *[func.sum(getattr(SpendRow, m)) for m in MEASURES]).group_by(column)
-    grouped: dict = defaultdict(Counter)
+    columns = [_GROUP_COLUMN[g] for g in groupings]
+    query = select(*columns, *[func.sum(getattr(SpendRow, m)) for m in MEASURES]).group_by(*columns)
+    # Plain lists of sums while reading (a few thousand rows × four groupings): Counter.update is the slow part.
+    sums: dict[str, dict] = {g: {} for g in groupings}
+    width, zero = len(groupings), [0] * len(MEASURES)
     for row in db.session.execute(_filtered(query, filters)):
-        grouped[row[0]].update(dict(zip(MEASURES, (int(v or 0) for v in row[1:]), strict=True)))
+        values = [int(v or 0) for v in row[width:]]
+        for i, group_by in enumerate(groupings):
+            acc = sums[group_by].setdefault(row[i], zero.copy())
+            for j, value in enumerate(values):
+                acc[j] += value
+    grouped = {g: {k: Counter(dict(zip(MEASURES, v, strict=True))) for k, v in sums[g].items()} for g in groupings}
     for (run_id, month), (dims, amounts) in attribute(watermark()).items():
         if filters.matches(run_id, month, dims):
-            grouped[_group_value(group_by, run_id, month, dims)].update(amounts)
+            for group_by in groupings:
+                key = _group_value(group_by, run_id, month, dims)
+                grouped[group_by].setdefault(key, Counter()).update(amounts)
+    return {group_by: _as_lines(group_by, grouped[group_by]) for group_by in groupings}
+
+
+def _as_lines(group_by: str, grouped: dict) -> list[Line]:
     labels = _labels(group_by, grouped.keys())
     out = [Line("" if k is None else str(k), labels.get(k, "미지정"), _with_zeros(v)) for k, v in grouped.items()]
     return sorted(out, key=lambda line: line.key if group_by == "month" else (-line.spent, line.label))
 
 
 def totals(filters: Filters) -> Line:
+    return total_of(lines("month", filters))
+
+
+def total_of(lines_: list[Line]) -> Line:
+    """The sum of one grouping's lines: the totals (every grouping adds up to the same, a test proves it)."""
     total = Line("total", "합계")
-    for line in lines("month", filters):
+    for line in lines_:
         total.amounts.update(line.amounts)
     total.amounts = _with_zeros(total.amounts)
     return total

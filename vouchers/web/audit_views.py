@@ -68,22 +68,29 @@ def query_of(filters: Filters) -> dict:
     return out
 
 
+DASHBOARD_ROWS = 50  # rows per table on the dashboard; the runs page and the exports have them all
+
+
 def dashboard_context(filters: Filters) -> dict:
+    found = spend.grouped_lines(("programme", "provider", "region", "month"), filters)
     groups = {}
-    for group_by in ("programme", "provider", "region", "month"):
-        lines = spend.lines(group_by, filters)
-        rows = [(line.label, line.amounts) for line in lines]
+    for group_by, lines in found.items():
+        shown = lines if group_by == "month" else lines[:DASHBOARD_ROWS]
+        rows = [(line.label, line.amounts) for line in shown]
         groups[group_by] = {
-            "lines": lines,
+            "lines": shown,
+            "count": len(lines),
+            "total": spend.total_of(lines),
             "chart": charts.stacked_bars(f"chart-{group_by}", f"{GROUP_LABELS[group_by]} 훈련비 지출", rows),
-            "links": {line.key: query_of(spend.with_group(filters, group_by, line.key)) for line in lines},
+            "links": {line.key: query_of(spend.with_group(filters, group_by, line.key)) for line in shown},
         }
     return {
         "filters": filters,
         "query": query_of(filters),
-        "totals": spend.totals(filters),
+        "totals": spend.total_of(found["month"]),
         "groups": groups,
         "group_labels": GROUP_LABELS,
+        "dashboard_rows": DASHBOARD_ROWS,
         "choices": _choices(),
     }
 
