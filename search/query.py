@@ -246,6 +246,11 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
     )
 
 
+def result_line(version: Version, docnum: int, today: date) -> Hit:
+    """A run's result line without highlighting (the job finder's)."""
+    return _hit(version, docnum, labels.current(), None, today)
+
+
 # -- search ----------------------------------------------------------------------------------------------
 
 
