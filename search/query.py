@@ -246,6 +246,11 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
     )
 
 
+def result_line(version: Version, docnum: int, today: date) -> Hit:
+    """A run's result line without highlighting (the job finder's)."""
+    return _hit(version, docnum, labels.current(), None, today)
+
+
 # -- search ----------------------------------------------------------------------------------------------
 
 
@@ -350,9 +355,9 @@ def _search_text(
     pattern = _highlighter(parsed)
     courses = course_total = None
     if params.by_course:
-        candidates = np.flatnonzero(matching)
-        ordered = _order(version, candidates, score, sort, len(candidates), facets.days(today))
-        courses, course_total = _courses_page(version, ordered, page, per_page, names, pattern, today)
+        courses, course_total = _courses_page(
+            version, np.flatnonzero(matching), score, sort, page, per_page, names, pattern, today
+        )
         items = [course.hit for course in courses]
     else:
         ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page, facets.days(today))
@@ -374,33 +379,51 @@ def _search_text(
 
 
 def _courses_page(
-    version: Version, ordered: np.ndarray, page: int, per_page: int, names, pattern, today: date
+    version: Version,
+    candidates: np.ndarray,
+    score: np.ndarray | None,
+    sort: str,
+    page: int,
+    per_page: int,
+    names,
+    pattern,
+    today: date,
 ) -> tuple[list[CourseHit], int]:
     """One entry per course, in the order of each course's first run; only the page's courses are read.
-    Numpy over the ordered matches (np.unique, isin): no per-hit Python work, however many runs match."""
-    course_ids = version.cols["course_id"][ordered]
-    _unique, first = np.unique(course_ids, return_index=True)
-    first.sort()
-    leaders = ordered[first]
-    page_leaders = leaders[(page - 1) * per_page : page * per_page]
+
+    The first runs in order are taken four times as many as the page's courses (more while they hold too few
+    courses: a prefix of the full order, so each course's first run is its best), the courses counted with one
+    bincount, and only the page's courses' runs ordered for their chips: no full sort of every match."""
+    cols, today_days = version.cols, facets.days(today)
+    need = page * per_page
+    count = need * 4
+    while True:
+        ordered = _order(version, candidates, score, sort, count, today_days)
+        _unique, first = np.unique(cols["course_id"][ordered], return_index=True)
+        if len(first) >= need or len(ordered) >= len(candidates):
+            break
+        count *= 4
+    leaders = ordered[np.sort(first)]
+    total = int(np.count_nonzero(np.bincount(version.course_doc[candidates]))) if len(candidates) else 0
+    page_leaders = leaders[(page - 1) * per_page : need]
     if not len(page_leaders):
-        return [], len(leaders)
-    page_ids = version.cols["course_id"][page_leaders]
-    on_page = np.flatnonzero(np.isin(course_ids, page_ids))  # positions in `ordered`, in order
+        return [], total
+    page_ids = cols["course_id"][page_leaders]
+    theirs = candidates[np.isin(cols["course_id"][candidates], page_ids)]
+    theirs = _order(version, theirs, score, sort, len(theirs), today_days)
     runs_of: dict[int, list[int]] = {}
     counts: dict[int, int] = {}
-    for position in on_page.tolist():
-        course_id = int(course_ids[position])
+    for docnum, course_id in zip(theirs.tolist(), cols["course_id"][theirs].tolist(), strict=True):
         counts[course_id] = counts.get(course_id, 0) + 1
         chosen = runs_of.setdefault(course_id, [])
         if len(chosen) < RUNS_PER_COURSE:
-            chosen.append(int(ordered[position]))
+            chosen.append(docnum)
     out = []
     for docnum in page_leaders.tolist():
-        course_id = int(version.cols["course_id"][docnum])
+        course_id = int(cols["course_id"][docnum])
         chips = [_chip(version, run, today) for run in runs_of[course_id]]
         out.append(CourseHit(_hit(version, docnum, names, pattern, today), chips, counts[course_id] - len(chips)))
-    return out, len(leaders)
+    return out, total
 
 
 def _chip(version: Version, docnum: int, today: date) -> RunChip:

@@ -15,7 +15,7 @@ from courses import services as courses_services
 from hrdnet import korean
 from hrdnet.access import current_learner_id, public
 from hrdnet.timeutil import kst_today
-from search import forms, presenters
+from search import forms, jobs, presenters
 from search.interfaces import SORT_LABELS
 from search.query import index_ready, search
 
@@ -61,3 +61,19 @@ def courses():
 def _template_globals(state) -> None:
     """The popular topics, for the home page's search box (hrdnet/site.py renders it without context)."""
     state.app.jinja_env.globals["search_popular_topics"] = POPULAR_TOPICS
+
+
+@bp.get("/jobs")
+@public
+def job_finder():
+    """직무로 찾기: type a job (데이터 분석가, 빅데이터분석), pick one, see its runs and the programmes that pay."""
+    q = (request.args.get("q") or "").strip()[:50]
+    job = jobs.job_of(request.args.get("job") or "")
+    return render_template(
+        "search/jobs.html",
+        q=q,
+        found=jobs.find_jobs(q) if q and job is None else [],
+        job=job,
+        runs=jobs.runs_for(job) if job else None,
+        common=list(jobs.COMMON_JOBS),
+    )

@@ -454,3 +454,19 @@ def test_highlighting_escapes_html(world):
     (hit, *_rest) = search(SearchParams(q="UX/UI")).items
     assert "<mark>UX</mark>/<mark>UI</mark>" in hit.title_html or "<mark>UI</mark>/<mark>UX</mark>" in hit.title_html
     assert "<script" not in hit.title_html
+
+
+@pytest.mark.parametrize(("q", "sort"), [("", "start"), ("자바", "relevance"), ("개발", "price"), ("", "deadline")])
+def test_one_entry_per_course_follows_the_run_order_page_by_page(world, q, sort):
+    runs = search(SearchParams(q=q, sort=sort, per_page=100)).items
+    courses = list(dict.fromkeys(hit.course_id for hit in runs))  # each course at its first run
+    pages = [
+        search(SearchParams(q=q, sort=sort, per_page=2, page=n, by_course=True))
+        for n in range(1, len(courses) // 2 + 2)
+    ]
+    assert [c.hit.course_id for p in pages for c in p.courses] == courses
+    assert {p.course_total for p in pages} == {len(courses)}
+    for course in (c for p in pages for c in p.courses):
+        in_order = [hit.run_id for hit in runs if hit.course_id == course.hit.course_id]
+        assert [chip.run_id for chip in course.runs] == in_order[:5] and course.more_runs == max(len(in_order) - 5, 0)
+        assert course.runs[0].run_id == course.hit.run_id
