@@ -78,7 +78,7 @@ def test_admin_merges_two_courses_into_one(client, login_as, duplicated):
     ]
 
     also = text_of(client.get(f"/runs/{keep_run.id}"))
-    assert "다른 출처에도 올라 있습니다 msit-swa 클라우드 백엔드 개발 과정 (SW아카데미)" in also
+    assert "다른 출처에도 올라 있습니다 기관 제공 목록 클라우드 백엔드 개발 과정 (SW아카데미)" in also
     assert client.get(f"/runs/{other_run_id}").status_code == 200  # run ids (and links) survive
 
     (entry,) = audit_entries("course.merged")

@@ -132,7 +132,7 @@ def test_the_same_course_from_another_source_is_shown_as_also_listed_by(client, 
     response = client.get(f"/runs/{run.id}")
     text = text_of(response)
     also = text[text.index("다른 출처에도 올라 있습니다") :]
-    assert f"msit-swa [SW아카데미] 클라우드 네이티브 백엔드 과정 ({theirs.external_id})" in also
+    assert f"기관 제공 목록 [SW아카데미] 클라우드 네이티브 백엔드 과정 ({theirs.external_id})" in also
     assert ours.external_id not in also
     assert 'href="https://example.org/courses/77" rel="noopener noreferrer external"' in page(response)
     listings = client.get(f"/api/v1/runs/{run.id}").get_json()["listings"]
@@ -399,7 +399,7 @@ def test_footer_shows_the_latest_finished_import_per_source_in_kst(client, catal
     catalog.import_run("hrdnet", finished=None, status="running")
     catalog.import_run("msit-swa", finished=datetime(2026, 11, 23, 0, 5, tzinfo=UTC), format="csv")
     for path in ("/", "/browse/", "/runs/999999"):
-        assert "데이터 기준: HRD-Net(고용24) 2026-11-25 00:30 · msit-swa 2026-11-23 09:05" in text_of(client.get(path))
+        assert "데이터 기준: HRD-Net(고용24) 2026-11-25 00:30 · 기관 제공 목록 2026-11-23 09:05" in text_of(client.get(path))
 
 
 # -- admin: the import log ------------------------------------------------------------------------------

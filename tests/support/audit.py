@@ -97,13 +97,20 @@ def ledger_reference() -> dict[str, int]:
                 f" JOIN accounts a ON a.id = e.account_id WHERE {condition}"
             )
         ).scalar_one()
-    for measure, kind in (("settled", "provider_settled"), ("penalties", "penalty"), ("held", "card_held")):
+    # balances summed from the entries themselves: a shared account's cached balance may lag (docs/ledger.md)
+    for measure, kind in (
+        ("settled", "provider_settled"),
+        ("penalties", "penalty"),
+        ("held", "card_held"),
+        ("payable", "provider_payable"),
+    ):
         figures[measure] = db.session.execute(
-            text("SELECT coalesce(sum(balance), 0) FROM accounts WHERE kind = :kind"), {"kind": kind}
+            text(
+                "SELECT coalesce(sum(CASE WHEN e.side = a.normal_side THEN e.amount ELSE -e.amount END), 0)"
+                " FROM entries e JOIN accounts a ON a.id = e.account_id WHERE a.kind = :kind"
+            ),
+            {"kind": kind},
         ).scalar_one()
-    figures["payable"] = db.session.execute(
-        text("SELECT coalesce(sum(balance), 0) FROM accounts WHERE kind = 'provider_payable'")
-    ).scalar_one()
     figures["entries"] = db.session.execute(
         text(
             "SELECT count(*) FROM entries e JOIN transfers t ON t.id = e.transfer_id"
