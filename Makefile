@@ -66,6 +66,7 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/search_speed.py --runs $(RUNS)
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/enrolments.py
+	$(BIN)/python bench/enrolments_http.py
 
 ## lint: ruff (lint and format check) and the import contracts (pyproject.toml [tool.importlinter])
 lint: $(VENV)/.installed-test
