@@ -487,6 +487,18 @@ def _row_locked(query):
     return query
 
 
+def lock_card_accounts(card_id: int) -> None:
+    """Lock a card's available and held accounts, in id order, in one statement (found by the UNIQUE
+    (kind, owner_type, owner_id) index): the same rows and order as lock_accounts() on their ids."""
+    db.session.execute(
+        _row_locked(
+            select(Account.id).where(
+                Account.kind.in_(sorted(_CARD_KINDS)), Account.owner_type == "card", Account.owner_id == card_id
+            )
+        )
+    ).all()
+
+
 def lock_accounts(account_ids: Iterable[int]) -> None:
     """Lock these accounts' rows now, in id order (the enrolment hot path locks the learner's card accounts
     first, before any other row, so every unit of work that touches a card meets the others in one order)."""
