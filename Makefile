@@ -68,6 +68,7 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/enrolments.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/enrolments_http.py
 
 ## lint: ruff (lint and format check) and the import contracts (pyproject.toml [tool.importlinter])
 lint: $(VENV)/.installed-test

@@ -183,7 +183,8 @@ def fill_audit_log(app, rows: int) -> None:
             select(audit.AuditEntry.id, audit.AuditEntry.hash).order_by(audit.AuditEntry.id.desc()).limit(1)
         ).first()
         db.session.remove()
-    first, head_hash = (head.id + 1, head.hash) if head else (1, audit.GENESIS_HASH)
+        first, head_hash = (head.id + 1, head.hash) if head else (1, audit.GENESIS_HASH)
+        key_id = audit.signing_key_id()
 
     def generate():
         prev = head_hash
@@ -193,7 +194,9 @@ def fill_audit_log(app, rows: int) -> None:
             data = audit.canonical_json(
                 {"key": f"bench:{entry_id}", "kind": "hold", "total": 1000, "amounts": {"1": -1000, "2": 1000}}
             )
-            digest = audit.entry_hash(entry_id, at, "ledger.transfer", "bench", "transfer", str(entry_id), data, prev)
+            digest = audit.entry_hash(
+                entry_id, at, "ledger.transfer", "bench", "transfer", str(entry_id), data, prev, key_id
+            )
             yield (
                 entry_id,
                 at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f"),
@@ -204,10 +207,11 @@ def fill_audit_log(app, rows: int) -> None:
                 data,
                 prev,
                 digest,
+                key_id,
             )
             prev = digest
 
-    columns = "id, at, action, actor, subject_type, subject_id, data, prev_hash, hash"
+    columns = "id, at, action, actor, subject_type, subject_id, data, prev_hash, hash, key_id"
     with app.app_context():
         raw = db.engine.raw_connection()
         try:
@@ -218,7 +222,9 @@ def fill_audit_log(app, rows: int) -> None:
                         copy.write_row(row)
             else:
                 cursor.execute("BEGIN")
-                cursor.executemany(f"INSERT INTO audit_log ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", generate())
+                cursor.executemany(
+                    f"INSERT INTO audit_log ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", generate()
+                )
             raw.commit()
         finally:
             raw.close()

@@ -5,6 +5,11 @@ inserting or reordering any entry breaks the chain from that point on, and `hrdn
 the first entry that no longer fits. The database refuses UPDATE and DELETE on the table (triggers made
 by the migration), and a UNIQUE previous-hash stops two writers from forking the chain.
 
+The hash is an HMAC-SHA256 keyed by AUDIT_KEYS (configuration, never the database; the entry names its key
+id), so someone with write access to the table alone cannot recompute a chain that verifies: they would
+need the key too. Rotation: put a new "id:secret" first in AUDIT_KEYS and keep the old ones after it for as
+long as their entries must verify (docs/ledger.md).
+
 Entries hold pseudonymous keys (User.pseudonym, record ids) and never personal data, so erasing a person
 later never requires touching the log.
 """
@@ -12,11 +17,13 @@ later never requires touching the log.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import String, Text, event, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -41,6 +48,8 @@ class AuditEntry(db.Model):
     data: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The AUDIT_KEYS id whose HMAC made `hash`; NULL only for entries written before the chain was keyed.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 def canonical_json(data: dict) -> str:
@@ -48,12 +57,48 @@ def canonical_json(data: dict) -> str:
 
 
 def entry_hash(
-    entry_id: int, at: datetime, action: str, actor: str, subject_type: str, subject_id: str, data: str, prev_hash: str
+    entry_id: int,
+    at: datetime,
+    action: str,
+    actor: str,
+    subject_type: str,
+    subject_id: str,
+    data: str,
+    prev_hash: str,
+    key_id: str | None = None,
 ) -> str:
+    """HMAC-SHA256 of the entry under the AUDIT_KEYS key `key_id` (which it covers too), so write access to
+    the table is not enough to recompute the chain; key_id None is the unkeyed SHA-256 of entries written
+    before the chain was keyed. Raises UnknownAuditKey for a key id the configuration does not hold."""
     # The timestamp is hashed at microsecond precision in UTC, exactly as both databases store it.
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    content = "\x1f".join([str(entry_id), stamp, action, actor, subject_type, subject_id, data, prev_hash])
-    return hashlib.sha256(content.encode()).hexdigest()
+    parts = [str(entry_id), stamp, action, actor, subject_type, subject_id, data, prev_hash]
+    if key_id is None:
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    content = "\x1f".join([*parts, key_id]).encode()
+    return hmac.new(_keys().get(key_id) or _unknown(key_id), content, hashlib.sha256).hexdigest()
+
+
+class UnknownAuditKey(LookupError):
+    pass
+
+
+def _unknown(key_id: str) -> bytes:
+    raise UnknownAuditKey(key_id)
+
+
+def _keys() -> dict[str, bytes]:
+    """{key id: secret} from AUDIT_KEYS, in configuration order (the first signs new entries)."""
+    pairs = (pair.partition(":") for pair in current_app.config.get("AUDIT_KEYS") or [])
+    return {key_id: secret.encode() for key_id, _colon, secret in pairs if key_id and secret}
+
+
+def signing_key_id() -> str:
+    """The key id new entries are signed with: the first of AUDIT_KEYS."""
+    keys = _keys()
+    if not keys:
+        raise RuntimeError("AUDIT_KEYS is empty: the audit chain cannot be signed (see docs/ledger.md)")
+    return next(iter(keys))
 
 
 # Two advisory locks (PostgreSQL; SQLite's BEGIN IMMEDIATE already makes writers take turns):
@@ -115,9 +160,9 @@ def _write(session, contents: list[tuple]) -> None:
     _lock_appends(session)
     head = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     entry_id, prev_hash = (head.id + 1, head.hash) if head else (1, GENESIS_HASH)
-    rows = []
+    key_id, rows = signing_key_id(), []
     for at, action, actor, subject_type, subject_id, body in contents:
-        digest = entry_hash(entry_id, at, action, actor, subject_type, subject_id, body, prev_hash)
+        digest = entry_hash(entry_id, at, action, actor, subject_type, subject_id, body, prev_hash, key_id)
         rows.append(
             {
                 "id": entry_id,
@@ -129,6 +174,7 @@ def _write(session, contents: list[tuple]) -> None:
                 "data": body,
                 "prev_hash": prev_hash,
                 "hash": digest,
+                "key_id": key_id,
             }
         )
         entry_id, prev_hash = entry_id + 1, digest
@@ -205,6 +251,7 @@ def _entries(batch: int = 10_000) -> Iterator[AuditEntry]:
                 AuditEntry.data,
                 AuditEntry.prev_hash,
                 AuditEntry.hash,
+                AuditEntry.key_id,
             )
             .where(AuditEntry.id > last_id)
             .order_by(AuditEntry.id)
@@ -218,7 +265,7 @@ def _entries(batch: int = 10_000) -> Iterator[AuditEntry]:
 
 def verify() -> Verdict:
     """Walk the chain from the start and report the first entry that does not fit."""
-    expected_id, prev_hash, count = 1, GENESIS_HASH, 0
+    expected_id, prev_hash, count, keyed = 1, GENESIS_HASH, 0, False
     for row in _entries():
         if row.id != expected_id:
             return Verdict(
@@ -236,10 +283,28 @@ def verify() -> Verdict:
                 row.id,
                 f"entry {row.id} does not link to the entry before it: an entry was inserted, deleted or reordered",
             )
-        recomputed = entry_hash(
-            row.id, row.at, row.action, row.actor, row.subject_type, row.subject_id, row.data, row.prev_hash
-        )
-        if recomputed != row.hash:
+        if row.key_id is None and keyed:
+            return Verdict(
+                False, count, prev_hash, row.id, f"entry {row.id} is unkeyed after keyed entries: it was forged"
+            )
+        try:
+            recomputed = entry_hash(
+                row.id,
+                row.at,
+                row.action,
+                row.actor,
+                row.subject_type,
+                row.subject_id,
+                row.data,
+                row.prev_hash,
+                row.key_id,
+            )
+        except UnknownAuditKey:
+            return Verdict(
+                False, count, prev_hash, row.id, f"entry {row.id} is signed with key '{row.key_id}', not in AUDIT_KEYS"
+            )
+        if not hmac.compare_digest(recomputed, row.hash):
             return Verdict(False, count, prev_hash, row.id, f"entry {row.id} was edited: its hash does not match")
         prev_hash, expected_id, count = row.hash, expected_id + 1, count + 1
+        keyed = keyed or row.key_id is not None
     return Verdict(True, count, prev_hash)

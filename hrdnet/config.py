@@ -25,6 +25,8 @@ MIN_SECRET_LENGTH = 32
 MIN_SECRET_GUESSES_LOG10 = 30
 # Settings whose development stand-ins production refuses: a stand-in there would let anyone claim to be
 # anyone (identity) or mark every co-payment as paid (payment).
+# Development's audit-chain key (id "dev"), so `make run` works unconfigured; refused in production.
+DEV_AUDIT_KEY = "dev:" + hashlib.sha256(b"hrdnet-audit:" + DEV_SECRET_KEY.encode()).hexdigest()
 _DEVELOPMENT_STAND_INS = {"IDENTITY_BACKEND": {"local"}, "PAYMENT_BACKEND": {"local"}}
 # Development's TOTP encryption key, derived from the development secret so `make run` works unconfigured.
 DEV_TOTP_ENCRYPTION_KEY = base64.urlsafe_b64encode(
@@ -109,6 +111,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
         # Fernet keys for TOTP secrets at rest, comma-separated: the first encrypts, all decrypt (rotation).
+        # Keys of the audit chain's HMAC (hrdnet/audit.py), "id:secret" comma-separated, the first signing new
+        # entries and the others kept to verify older ones (rotation: docs/ledger.md).
+        "AUDIT_KEYS": _list(env.get("AUDIT_KEYS")) or ([] if production else [DEV_AUDIT_KEY]),
         "TOTP_ENCRYPTION_KEYS": _list(env.get("TOTP_ENCRYPTION_KEYS"))
         or ([] if production else [DEV_TOTP_ENCRYPTION_KEY]),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
@@ -140,6 +145,7 @@ def check_production_safety(config: dict) -> None:
     if config.get("PAYMENT_BACKEND") == "stripe":
         _require_real_stripe(config)
     _check_totp_encryption_keys(config)
+    _check_audit_keys(config)
     _warn_about_single_process_settings(config)
 
 
@@ -201,6 +207,23 @@ def _warn_about_single_process_settings(config: dict) -> None:
         log.warning("MAIL_BACKEND=file writes e-mails under %s instead of sending them.", config.get("MAIL_DIR"))
     if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         log.warning("RATELIMIT_STORAGE_URI=memory:// keeps login limits per process; use Redis with several.")
+
+
+def _check_audit_keys(config: dict) -> None:
+    """Production signs the audit chain with its own keys: present, "id:secret", strong, not development's."""
+    keys = config.get("AUDIT_KEYS") or []
+    if not keys or DEV_AUDIT_KEY in keys:
+        raise ConfigError(
+            "AUDIT_KEYS must be set in production: 'id:secret' pairs, comma-separated, the first signing new "
+            "entries (e.g. python -c 'import secrets; print(\"k1:\" + secrets.token_urlsafe(48))')."
+        )
+    for position, pair in enumerate(keys, start=1):
+        key_id, _colon, secret = pair.partition(":")
+        if not key_id or len(key_id) > 16 or _guessable(secret):
+            raise ConfigError(
+                f"AUDIT_KEYS: key {position} must be 'id:secret' with an id of 1-16 characters and a random "
+                f"secret of at least {MIN_SECRET_LENGTH} characters."
+            )
 
 
 def _check_totp_encryption_keys(config: dict) -> None:

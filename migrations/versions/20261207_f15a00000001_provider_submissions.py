@@ -1,7 +1,7 @@
 """provider vetting (verified_at), run submissions with revisions, provider notices, withdrawn runs
 
 Revision ID: f15a00000001
-Revises: e14000000001
+Revises: e14000000002
 Create Date: 2026-12-07 17:40:00.000000
 
 - providers: `verified_at` (when an admin verified it; only verified providers submit) and `verified_by`
@@ -19,7 +19,7 @@ import hrdnet.models_base
 
 
 revision = 'f15a00000001'
-down_revision = "e14000000001"
+down_revision = "e14000000002"
 branch_labels = None
 depends_on = None
 

@@ -399,7 +399,9 @@ def test_footer_shows_the_latest_finished_import_per_source_in_kst(client, catal
     catalog.import_run("hrdnet", finished=None, status="running")
     catalog.import_run("msit-swa", finished=datetime(2026, 11, 23, 0, 5, tzinfo=UTC), format="csv")
     for path in ("/", "/browse/", "/runs/999999"):
-        assert "데이터 기준: HRD-Net(고용24) 2026-11-25 00:30 · 기관 제공 목록 2026-11-23 09:05" in text_of(client.get(path))
+        assert "데이터 기준: HRD-Net(고용24) 2026-11-25 00:30 · 기관 제공 목록 2026-11-23 09:05" in text_of(
+            client.get(path)
+        )
 
 
 # -- admin: the import log ------------------------------------------------------------------------------

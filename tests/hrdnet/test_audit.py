@@ -1,6 +1,9 @@
 """The hash-chained audit log: append-only in the database, and every kind of tampering is named."""
 
+from datetime import UTC, datetime
+
 import pytest
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
@@ -206,3 +209,61 @@ def test_the_hot_path_chains_its_entries_at_commit_and_drops_those_rolled_back(a
     db.session.rollback()
     assert _actions() == ["test.kept", "test.kept_too", "test.event"]
     assert audit.verify().ok
+
+
+def _forge_from(entry_id: int, key_id: str | None, secret: str | None) -> None:
+    """Edit entry `entry_id` and re-hash it and every later entry so the links fit, as someone with write
+    access to the table would, signing with `key_id`: `secret` is their guess (None: unkeyed SHA-256)."""
+    rows = db.session.execute(
+        text("SELECT id, at, action, actor, subject_type, subject_id, data, prev_hash FROM audit_log ORDER BY id")
+    ).all()
+    config = current_app.config
+    real, config["AUDIT_KEYS"] = config["AUDIT_KEYS"], [f"{key_id}:{secret}"] if key_id else []
+    try:
+        prev, updates = None, []
+        for row in rows:
+            if row.id < entry_id:
+                continue
+            data = '{"forged":true}' if row.id == entry_id else row.data
+            at = datetime.fromisoformat(str(row.at)).replace(tzinfo=UTC)
+            prev = prev or row.prev_hash
+            digest = audit.entry_hash(
+                row.id, at, row.action, row.actor, row.subject_type, row.subject_id, data, prev, key_id
+            )
+            updates.append({"id": row.id, "data": data, "prev": prev, "hash": digest, "key": key_id})
+            prev = digest
+    finally:
+        config["AUDIT_KEYS"] = real
+    for update in reversed(updates):  # from the end: the UNIQUE hashes never collide on the way
+        _as_attacker(
+            "UPDATE audit_log SET data = :data, prev_hash = :prev, hash = :hash, key_id = :key WHERE id = :id",
+            **update,
+        )
+
+
+@pytest.mark.parametrize(
+    ("key_id", "secret", "words"),
+    [("dev", "a-guessed-secret", "edited"), (None, None, "unkeyed after keyed entries")],
+)
+def test_write_access_alone_cannot_recompute_the_keyed_chain(app, key_id, secret, words):
+    _append(4)
+    _forge_from(3, key_id, secret)
+    verdict = audit.verify()
+    assert not verdict.ok and verdict.bad_id == 3 and words in verdict.reason, verdict
+
+
+def test_a_rotated_key_signs_new_entries_and_the_old_one_still_verifies_its_own(app):
+    _append(2)
+    old = current_app.config["AUDIT_KEYS"]
+    current_app.config["AUDIT_KEYS"] = ["k2:" + "n3wS3cr3t-" * 5, *old]
+    _append(2)
+    db.session.rollback()
+    assert _key_ids() == ["dev", "dev", "k2", "k2"]
+    assert audit.verify().ok
+    current_app.config["AUDIT_KEYS"] = current_app.config["AUDIT_KEYS"][:1]  # the old key dropped too soon
+    verdict = audit.verify()
+    assert not verdict.ok and verdict.bad_id == 1 and "not in AUDIT_KEYS" in verdict.reason
+
+
+def _key_ids() -> list[str]:
+    return list(db.session.scalars(text("SELECT key_id FROM audit_log ORDER BY id")))

@@ -117,3 +117,13 @@ def test_the_none_identity_backend_refuses_self_service_verification_in_korean(a
     app.config["IDENTITY_BACKEND"] = "none"
     with pytest.raises(IdentityUnavailable, match="본인인증 서비스가 아직 연결되지 않았습니다"):
         identity.verifier().verify(name="홍길동", birth_date=date(1990, 1, 1), phone="010-1234-5678")
+
+
+@pytest.mark.parametrize("value", [None, "k1:short", "dev:" + "x" * 64, "no-colon-" + "x" * 40])
+def test_production_refuses_to_start_without_a_real_audit_key(production, value):
+    if value is None:
+        production.delenv("AUDIT_KEYS")
+    else:
+        production.setenv("AUDIT_KEYS", value)
+    with pytest.raises(ConfigError, match="AUDIT_KEYS"):
+        create_app()

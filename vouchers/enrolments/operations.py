@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from courses import calendar, changes
 from courses.models import Run
@@ -141,7 +142,9 @@ def take_seat(run_id: int) -> None:
     )
     if taken.rowcount != 1:
         raise errors.RunFull()
-    db.session.expire_all()
+    loaded = db.session.identity_map.get(identity_key(Run, run_id))
+    if loaded is not None:  # the UPDATE went past the session: only this row's seat count is stale
+        db.session.expire(loaded, ["local_enrolled"])
     changes.runs_changed([run_id])  # seats_left changed: the search index must hear of it
 
 
@@ -212,9 +215,7 @@ def lock_card_of(enrolment_id: int) -> None:
     """Lock the accounts of the card this enrolment draws, if any (the hot path's first row locks)."""
     card_id = db.session.scalar(select(Enrolment.card_id).where(Enrolment.id == enrolment_id))
     if card_id is not None:
-        accounts = cards.find_accounts(card_id)
-        if accounts is not None:
-            ledger.lock_accounts([accounts.available.id, accounts.held.id])
+        ledger.lock_card_accounts(card_id)
 
 
 def paying_card_refusal(enrolment: Enrolment, on: date) -> DomainError | None:

@@ -7,11 +7,12 @@ The database is the authority (see the ledger migration and docs/ledger.md): it 
 transfer, a non-positive entry, an edit of a posted row and a card below zero, whoever writes. The checks made here first only turn those refusals into clear Korean errors.
 
 Concurrency. On SQLite the unit of work's BEGIN IMMEDIATE makes writers take turns. On PostgreSQL a
-posting first takes the audit chain's lock (every posting appends to the chain anyway, so this costs
-nothing extra and gives every ledger transaction one lock order: chain, then accounts by id, which rules
-out deadlocks even when one unit of work posts several transfers), then locks its accounts' rows with
-SELECT … FOR UPDATE. A writer that skips all of this (raw SQL) still cannot overdraw: the entries trigger
-updates the account row, so it queues on the row lock and the CHECK sees the other writer's result.
+posting first takes the money lock (hrdnet.audit.lock_chain: exclusive, unless the unit of work took it
+shared first, as the enrolment hot path does), then locks the rows of the accounts whose cache it moves, by
+id (SELECT … FOR NO KEY UPDATE). Deferred shared accounts (DEFERRED_KINDS) are never locked: no cache moves,
+no floor to check. docs/ledger.md, "Concurrency and retries", gives the whole lock order. A writer that skips
+all of this (raw SQL) still cannot overdraw a card: the entries trigger updates the card's row, so it queues
+on the row lock and the CHECK sees the other writer's result.
 
 Idempotency. Every transfer carries a caller-chosen unique `key`. Posting a key again returns the
 transfer already posted when the content (kind, entries, memo, hold) is the same, and raises
@@ -484,6 +485,18 @@ def _row_locked(query):
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(key_share=True)
     return query
+
+
+def lock_card_accounts(card_id: int) -> None:
+    """Lock a card's available and held accounts, in id order, in one statement (found by the UNIQUE
+    (kind, owner_type, owner_id) index): the same rows and order as lock_accounts() on their ids."""
+    db.session.execute(
+        _row_locked(
+            select(Account.id).where(
+                Account.kind.in_(sorted(_CARD_KINDS)), Account.owner_type == "card", Account.owner_id == card_id
+            )
+        )
+    ).all()
 
 
 def lock_accounts(account_ids: Iterable[int]) -> None:
