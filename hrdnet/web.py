@@ -41,6 +41,7 @@ NAV = {
     Role.AUDITOR: [
         ("감사", "site.auditor_home"),
         ("승인 대기", "portal.queue"),
+        ("출석 정정", "provider_runs.correction_queue"),
         ("지출 현황", "audit.spend_dashboard"),
         ("위험 신호", "audit.flags"),
     ],

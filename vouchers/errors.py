@@ -184,3 +184,11 @@ class AttendanceDutyRequired(Forbidden):
 
 class ProviderAdminRequired(Forbidden):
     code, message = "provider_admin_required", "기관 관리자만 할 수 있습니다."
+
+
+class CorrectionPending(Conflict):
+    code, message = "correction_pending", "이 날짜의 출석 정정 요청이 이미 승인을 기다리고 있습니다."
+
+
+class CorrectionNotFound(NotFound):
+    code, message = "correction_not_found", "출석 정정 요청을 찾을 수 없거나 소관이 아닙니다."

@@ -1,7 +1,7 @@
 """audit console: spend aggregated per run and month (with its watermark), risk flags
 
 Revision ID: a16000000001
-Revises: f15a00000004
+Revises: f15a00000005
 Create Date: 2026-12-07 18:00:00.000000
 
 `audit_spend` is a cache of the ledger that vouchers.audit.spend.refresh() fills from the transfers after
@@ -13,7 +13,7 @@ import hrdnet.models_base
 
 
 revision = 'a16000000001'
-down_revision = "f15a00000004"
+down_revision = "f15a00000005"
 branch_labels = None
 depends_on = None
 

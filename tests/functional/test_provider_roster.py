@@ -9,7 +9,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from courses import calendar
 from courses.portal.models import ProviderStaff
@@ -22,9 +22,11 @@ from hrdnet.extensions import db
 from hrdnet.privacy import mask_name
 from tests.conftest import PASSWORD, csrf_token
 from tests.support.vouchers import ACTOR
-from vouchers.enrolments import attendance
+from vouchers.enrolments import attendance, corrections
 from vouchers.enrolments import operations as enrolments
-from vouchers.enrolments.models import Attendance
+from vouchers.enrolments.models import Attendance, AttendanceCorrection
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Transfer
 
 
 @pytest.fixture
@@ -201,3 +203,126 @@ def test_other_providers_see_nothing(client, make_user, training):
         ),
     ):
         assert getattr(client, method)(path, json=body, headers=other).status_code == 404
+
+
+# -- corrections of a settled period: the provider asks, the run's ministry decides, the difference is posted --
+
+
+def _settled_half(training, today):
+    """The second learner attended the first half of period 1 (the rest unmarked); the period is settled."""
+    run, (first, second), staff, _ = training
+    [period, *_rest] = attendance.periods(run)
+    scheduled = calendar.days_between(run, period.first, period.last)
+    with unit_of_work(write_lock=True):
+        for day in scheduled:
+            attendance.record(first, day, "present", actor=ACTOR, today=today)
+        for day in scheduled[: len(scheduled) // 2]:
+            attendance.record(second, day, "present", actor=ACTOR, today=today)
+        attendance.settle_due(today)
+    return run, second, staff, scheduled
+
+
+def _paid(enrolment_id: int) -> int:
+    """What reached the provider for the enrolment's unit periods, read from the ledger's own entries."""
+    paid = db.session.execute(
+        text(
+            "SELECT coalesce(sum(CASE WHEN e.side = a.normal_side THEN e.amount ELSE -e.amount END), 0)"
+            " FROM entries e JOIN accounts a ON a.id = e.account_id JOIN transfers t ON t.id = e.transfer_id"
+            " WHERE a.kind = 'provider_settled' AND t.key LIKE :key"
+        ),
+        {"key": f"enrolment:{enrolment_id}:settle:%"},
+    ).scalar_one()
+    assert paid == enrolments.settled_amount(enrolment_id)  # what the rules read agrees with the ledger
+    return paid
+
+
+def _ask(client, run, enrolment_id, day, mark, reason="출석부 스캔본 확인 결과 출석"):
+    return client.post(
+        f"/provider/runs/{run.id}/corrections",
+        data={
+            "csrf_token": csrf_token(client, f"/provider/runs/{run.id}/roster"),
+            "enrolment_id": enrolment_id,
+            "day": day.isoformat(),
+            "mark": mark,
+            "reason": reason,
+        },
+    )
+
+
+def _decide(client, correction_id, decision, reason=""):
+    token = csrf_token(client, "/audit/corrections/")
+    data = {"csrf_token": token, "decision": decision, "reason": reason}
+    return client.post(f"/audit/corrections/{correction_id}", data=data)
+
+
+def test_a_settled_mark_changes_only_when_the_runs_ministry_approves_and_the_difference_is_paid(
+    client, login, make_user, training, today
+):
+    run, second, staff, scheduled = _settled_half(training, today)
+    unmarked = scheduled[-1]
+    before = _paid(second)
+    login(staff["plain"])
+    assert _ask(client, run, second, unmarked, "present").status_code == 403  # not an attendance taker
+    client.get("/logout")
+    login(staff["taker"])
+    assert _ask(client, run, second, unmarked, "present").status_code == 302
+    again = _ask(client, run, second, unmarked, "present")
+    assert again.status_code == 422 and "이미 승인을 기다리고" in again.get_data(as_text=True)
+    (correction,) = db.session.scalars(select(AttendanceCorrection)).all()
+    assert correction.status == "pending" and correction.previous_mark is None
+    assert _mark(second, unmarked) is None and _paid(second) == before  # nothing moves before the decision
+    client.get("/logout")
+
+    login(make_user(Role.AUDITOR, ministry_code="MSIT"))  # another ministry: not found, not listed
+    assert f"정정 #{correction.id}" not in client.get("/audit/corrections/").get_data(as_text=True)
+    assert _decide(client, correction.id, "approve").status_code == 404
+    client.get("/logout")
+    login(make_user(Role.AUDITOR, ministry_code=run.programme.ministry.code))
+    assert f"정정 #{correction.id}" in client.get("/audit/corrections/").get_data(as_text=True)
+    assert _decide(client, correction.id, "approve").status_code == 302
+
+    db.session.expire_all()
+    after = _paid(second)
+    assert _mark(second, unmarked) == "present" and after > before
+    correction = db.session.get(AttendanceCorrection, correction.id)
+    assert (correction.status, correction.amount_change) == ("approved", after - before)
+    transfer = db.session.get(Transfer, correction.transfer_id)
+    assert transfer.key.endswith(f":correction:{correction.id}") and transfer.kind == "settle"
+    assert ledger.verify().ok
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("attendance.correction%")))
+    assert sorted(actions) == ["attendance.correction_approved", "attendance.correction_requested"]
+    history = client.get(f"/audit/runs/{run.id}/settlements").get_data(as_text=True)
+    assert "출석 정정 기록" in history and f"{after - before:,}원" in history
+
+
+def test_a_correction_down_claws_back_and_a_rejection_needs_a_reason_and_changes_nothing(
+    client, login, make_user, training, today
+):
+    run, second, staff, scheduled = _settled_half(training, today)
+    before = _paid(second)
+    with unit_of_work(write_lock=True):
+        down = corrections.request(
+            run.id, second, scheduled[0], "absent", "출석부 오기입 확인", actor=ACTOR, today=today
+        )
+        kept = corrections.request(
+            run.id, second, scheduled[1], "absent", "출석부 오기입 확인", actor=ACTOR, today=today
+        )
+    login(make_user(Role.AUDITOR, ministry_code=run.programme.ministry.code))
+    assert _decide(client, kept.id, "reject").status_code == 302  # no reason: refused, still waiting
+    assert db.session.get(AttendanceCorrection, kept.id).status == "pending"
+    assert _decide(client, kept.id, "reject", "근거 서류가 없습니다").status_code == 302
+    assert _decide(client, down.id, "approve").status_code == 302
+    db.session.expire_all()
+    assert (
+        db.session.get(AttendanceCorrection, kept.id).status == "rejected" and _mark(second, scheduled[1]) == "present"
+    )
+    down = db.session.get(AttendanceCorrection, down.id)
+    assert down.amount_change < 0 and _paid(second) == before + down.amount_change
+    assert _mark(second, scheduled[0]) == "absent" and ledger.verify().ok
+    assert _decide(client, down.id, "approve").status_code == 409  # decided once
+
+
+def _mark(enrolment_id, day):
+    return db.session.scalar(
+        select(Attendance.mark).where(Attendance.enrolment_id == enrolment_id, Attendance.day == day)
+    )

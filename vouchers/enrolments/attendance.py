@@ -35,7 +35,13 @@ from vouchers import errors
 from vouchers.cards.rules import CardRules, add_months, card_rules
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Attendance, AttendanceMark, Enrolment, Settlement
-from vouchers.enrolments.operations import provider_payable, record_settlement, settled_amount, truncate
+from vouchers.enrolments.operations import (
+    correction_changes,
+    provider_payable,
+    record_settlement,
+    settled_amount,
+    truncate,
+)
 from vouchers.enrolments.states import S
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import AccountKind, TransferKind
@@ -119,6 +125,23 @@ def completion_rate(rules: CardRules) -> Fraction:
 
 def record(enrolment_id: int, day: date, mark: str, *, actor: str, today: date) -> Attendance:
     """Record (or correct) one scheduled day's mark for a paid enrolment; never a day still to come."""
+    enrolment, run = check_markable(enrolment_id, day, mark, today=today)
+    if _settled(enrolment.id, period_of(run, day).number):
+        raise errors.AttendanceInvalid(
+            "이미 정산된 단위기간의 출석은 정정 요청으로만 바꿀 수 있습니다(감사 담당자 승인)."
+        )
+    row = db.session.scalar(select(Attendance).where(Attendance.enrolment_id == enrolment_id, Attendance.day == day))
+    if row is None:
+        row = Attendance(enrolment_id=enrolment_id, day=day, mark=mark, recorded_by=actor)
+        db.session.add(row)
+    else:
+        row.mark, row.recorded_by = mark, actor
+    db.session.flush()
+    return row
+
+
+def check_markable(enrolment_id: int, day: date, mark: str, *, today: date) -> tuple[Enrolment, Run]:
+    """The checks every mark passes, recorded or corrected: a known mark, a paid enrolment, a past training day."""
     if mark not in set(AttendanceMark):
         raise errors.AttendanceInvalid(f"출석 구분은 {', '.join(AttendanceMark)} 중 하나여야 합니다.")
     enrolment = enrolments.get(enrolment_id)
@@ -129,16 +152,7 @@ def record(enrolment_id: int, day: date, mark: str, *, actor: str, today: date) 
         raise errors.AttendanceInvalid(f"{day}은(는) 이 회차의 훈련일이 아닙니다.")
     if day > today:
         raise errors.AttendanceInvalid("아직 오지 않은 날의 출석은 기록할 수 없습니다.")
-    if _settled(enrolment.id, period_of(run, day).number):
-        raise errors.AttendanceInvalid("이미 정산된 단위기간의 출석은 바꿀 수 없습니다.")
-    row = db.session.scalar(select(Attendance).where(Attendance.enrolment_id == enrolment_id, Attendance.day == day))
-    if row is None:
-        row = Attendance(enrolment_id=enrolment_id, day=day, mark=mark, recorded_by=actor)
-        db.session.add(row)
-    else:
-        row.mark, row.recorded_by = mark, actor
-    db.session.flush()
-    return row
+    return enrolment, run
 
 
 # -- reading attendance ---------------------------------------------------------------------------------------
@@ -211,16 +225,23 @@ def outcomes(
             select(Settlement).where(Settlement.enrolment_id == enrolment.id, Settlement.period >= 1)
         )
     }
+    corrected = correction_changes(enrolment.id)
     result = []
     for period in periods(run, rules):
         seen = attendance_between(enrolment, run, period.first, period.last, left_on=left_on, rules=rules)
         share = truncate(enrolment.government_share * seen.scheduled // total, rules.settlement_rounding)
         if period.number in settled:
-            result.append(PeriodOutcome(period, seen, share, settled[period.number].amount, True))
+            paid = settled[period.number].amount + corrected.get(period.number, 0)
+            result.append(PeriodOutcome(period, seen, share, paid, True))
         else:
-            amount = share if seen.reaches(rules) else share * seen.attended // max(seen.scheduled, 1)
-            result.append(PeriodOutcome(period, seen, share, truncate(amount, rules.settlement_rounding), False))
+            result.append(PeriodOutcome(period, seen, share, earned(seen, share, rules), False))
     return result
+
+
+def earned(seen: AttendanceSummary, share: int, rules: CardRules) -> int:
+    """A unit period's worth to the provider: its whole share at the completion rate, else pro rata by days."""
+    amount = share if seen.reaches(rules) else share * seen.attended // max(seen.scheduled, 1)
+    return truncate(amount, rules.settlement_rounding)
 
 
 # -- settling -------------------------------------------------------------------------------------------------

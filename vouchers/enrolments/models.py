@@ -165,6 +165,33 @@ class Attendance(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AttendanceCorrection(db.Model):
+    """A change to a mark in a settled (locked) unit period: asked for by the provider, applied only when an
+    auditor of the run's ministry approves it; the payment difference is then posted to the ledger."""
+
+    __tablename__ = "attendance_corrections"
+    __table_args__ = (
+        CheckConstraint("mark IN ('present', 'late', 'early_leave', 'absent', 'outing')", name="mark_known"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    period: Mapped[int] = mapped_column(Integer)
+    previous_mark: Mapped[str | None] = mapped_column(String(12))  # None: the day was never marked (absent)
+    mark: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    amount_change: Mapped[int] = mapped_column(BigInteger, default=0)  # what the provider was paid more (or less)
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+
+
 class Settlement(db.Model):
     """What a provider was paid for one unit period of one enrolment, from the attendance recorded then."""
 

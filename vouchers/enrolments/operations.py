@@ -30,7 +30,7 @@ from vouchers import errors
 from vouchers.cards import operations as cards
 from vouchers.cards.quote import quote
 from vouchers.cards.rules import CardRules, card_rules
-from vouchers.enrolments.models import ACTIVE_STATUSES, Enrolment, Settlement
+from vouchers.enrolments.models import ACTIVE_STATUSES, AttendanceCorrection, Enrolment, Settlement
 from vouchers.enrolments.states import S, apply_event
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import AccountKind, TransferKind
@@ -307,14 +307,25 @@ def own(enrolment_id: int, user_id: int) -> Enrolment:
 
 
 def settled_amount(enrolment_id: int) -> int:
-    """The government share paid to the provider by unit period so far (period 0, the final payment, apart)."""
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(Settlement.amount), 0)).where(
-                Settlement.enrolment_id == enrolment_id, Settlement.period >= 1
-            )
+    """The government share paid to the provider by unit period so far (period 0, the final payment, apart),
+    approved attendance corrections included."""
+    settled = db.session.scalar(
+        select(func.coalesce(func.sum(Settlement.amount), 0)).where(
+            Settlement.enrolment_id == enrolment_id, Settlement.period >= 1
         )
     )
+    return int(settled) + sum(correction_changes(enrolment_id).values())
+
+
+def correction_changes(enrolment_id: int) -> dict[int, int]:
+    """Per unit period, what approved attendance corrections paid on top of its settlement (negative: took
+    back). Settlements are append-only, so a period's paid amount is its settlement plus these."""
+    rows = db.session.execute(
+        select(AttendanceCorrection.period, func.sum(AttendanceCorrection.amount_change))
+        .where(AttendanceCorrection.enrolment_id == enrolment_id, AttendanceCorrection.status == "approved")
+        .group_by(AttendanceCorrection.period)
+    )
+    return {period: int(change) for period, change in rows}
 
 
 def truncate(amount: int, unit: int) -> int:

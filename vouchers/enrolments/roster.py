@@ -26,7 +26,7 @@ from hrdnet.privacy import mask_name
 from vouchers import errors
 from vouchers.cards.rules import card_rules
 from vouchers.enrolments import attendance
-from vouchers.enrolments.models import Attendance, AttendanceMark, Enrolment, Settlement
+from vouchers.enrolments.models import Attendance, AttendanceMark, Enrolment
 from vouchers.enrolments.states import S
 
 ON_ROSTER = (S.CONFIRMED.value, S.IN_TRAINING.value, S.COMPLETED.value, S.DROPPED.value)
@@ -205,14 +205,6 @@ def settlements(run: Run, today: date) -> list[PeriodRow]:
     """Every unit period: scheduled days, each enrolment's rate and amount, what was paid, whether locked.
     Days not marked count as absences (as they will once the period is over)."""
     rules = card_rules()
-    paid = {
-        (row.enrolment_id, row.period): row.amount
-        for row in db.session.scalars(
-            select(Settlement)
-            .join(Enrolment, Enrolment.id == Settlement.enrolment_id)
-            .where(Enrolment.run_id == run.id)
-        )
-    }
     per_period: dict[int, list[EnrolmentPeriod]] = {}
     for enrolment, _name in _enrolments(run):
         for outcome in attendance.outcomes(enrolment, run, rules=rules):
@@ -224,7 +216,7 @@ def settlements(run: Run, today: date) -> list[PeriodRow]:
                     outcome.attendance.scheduled,
                     outcome.attendance.rate,
                     outcome.amount,
-                    paid.get((enrolment.id, number), 0),
+                    outcome.amount if outcome.settled else 0,  # settled: its settlement and approved corrections
                     outcome.settled,
                 )
             )

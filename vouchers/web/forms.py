@@ -152,6 +152,20 @@ class AttendanceDayForm(Form):
         ]
 
 
+class CorrectionRequestForm(Form):
+    """A change to one mark in a settled unit period; the auditor of the run's ministry decides."""
+
+    enrolment_id = SelectField("수강생", coerce=int, validate_choice=False)
+    day = DateField("훈련일", validators=[InputRequired("훈련일을 골라 주세요.")])
+    mark = SelectField("바른 출석 구분", validators=[DataRequired("출석 구분을 골라 주세요.")])
+    reason = StringField(
+        "정정 사유",
+        validators=[DataRequired(REQUIRED), Length(min=5, max=500, message="사유를 5~500자로 적어 주세요.")],
+        filters=[_strip],
+        description="감사 담당자가 사유를 보고 승인하거나 반려합니다. 승인되면 지급액 차이가 정산됩니다.",
+    )
+
+
 class AttendanceCsvForm(Form):
     file = FileField("출석 CSV 파일", validators=[FileRequired("올릴 파일을 골라 주세요.")])
 
