@@ -364,11 +364,12 @@ class CardMachine(RuleBasedStateMachine):
     # -- enrolling and paying --
 
     def expected_refusal(self, learner: Learner, index: int, draw: int, account: str):
+        if self.live(learner, index):  # "you already applied" comes first: it says more than any other refusal
+            return errors.AlreadyEnrolled
         if self.today >= self.starts[index]:  # the default application window closes the day before the start
             return errors.EnrolmentClosed
         if sum(t.seat for t in self.taken if t.run == index) >= RUNS[index].capacity:
-            # a full run is reported before anything about the learner's cards
-            return errors.AlreadyEnrolled if self.live(learner, index) else errors.RunFull
+            return errors.RunFull  # a full run is reported before anything about the learner's cards
         main = self.card(learner.card_id)
         if main.closed_on is not None:
             return errors.NoCard
@@ -387,8 +388,6 @@ class CardMachine(RuleBasedStateMachine):
             return errors.KdtAfterDropout
         if draw > available((paying or main).id):
             return errors.InsufficientBalance
-        if self.live(learner, index):
-            return errors.AlreadyEnrolled
         return None
 
     @precondition(lambda self: self.learners)
