@@ -89,11 +89,6 @@ def thresholds(path: str | os.PathLike | None = None) -> dict[str, dict[str, flo
 # -- the seam to the provider portal ------------------------------------------------------------------------------
 
 
-def provider_verified_at(provider: Provider) -> datetime | None:
-    """When an admin verified the provider (the provider portal adds `verified_at`; None until it exists)."""
-    return getattr(provider, "verified_at", None)
-
-
 # -- the rules ------------------------------------------------------------------------------------------------------
 
 
@@ -116,7 +111,7 @@ def new_provider_volume(limits: dict) -> list[Finding]:
     findings = []
     for provider_id, rows in _enrolments_by_provider().items():
         provider = db.session.get(Provider, provider_id)
-        verified = provider_verified_at(provider)
+        verified = provider.verified_at  # when an admin verified it (None: never verified)
         if verified is None:
             continue
         until = verified + timedelta(days=days)

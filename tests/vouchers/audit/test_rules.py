@@ -58,7 +58,7 @@ def test_new_provider_with_sudden_volume(world):
     made = enrol_many(world, run, 3, pay=False)
     enrol_many(world, quiet_run, 3, pay=False)
     provider, quiet = run.course.provider, quiet_run.course.provider
-    provider.verified_at = utcnow() - timedelta(days=2)  # the provider portal's column (a seam until it lands)
+    provider.verified_at = utcnow() - timedelta(days=2)  # verified by an admin two days ago
     quiet.verified_at = utcnow() - timedelta(days=400)  # verified long ago: its enrolments are not "sudden"
 
     (found,) = findings("new_provider_volume", new_provider_volume={"min_enrolments": 3})
