@@ -84,6 +84,7 @@ def _import_models() -> None:
     import hrdnet.outbox  # noqa: F401
     import hrdnet.worker  # noqa: F401
     import search.indexer  # noqa: F401  (registers the search.* outbox handlers)
+    import search.saved  # noqa: F401  (saved searches; registers their alerts job)
     import vouchers
     from courses import portal
 

@@ -35,6 +35,7 @@ NAV = {
         ("내 카드", "vouchers.my_card"),
         ("내 수강 신청", "vouchers.my_enrolments"),
         ("관심 과정", "vouchers.my_favourites"),
+        ("저장한 검색", "search.saved_searches"),
         ("알림", "vouchers.my_notifications"),
     ],
     Role.PROVIDER: [("훈련기관", "portal.home")],

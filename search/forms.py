@@ -17,8 +17,8 @@ import dataclasses
 from collections.abc import Mapping
 
 from werkzeug.datastructures import MultiDict
-from wtforms import Field
-from wtforms.validators import ValidationError
+from wtforms import Field, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import TextInput
 
 from hrdnet.forms import Form
@@ -99,3 +99,17 @@ def parse_page_args(args: Mapping) -> tuple[SearchParams, list[Ignored]]:
             values[field.name] = field.data
     ignored.sort(key=lambda item: PARAM_ORDER.index(item.param))
     return SearchParams(**values), ignored
+
+
+class SavedSearchForm(Form):
+    """Save the search of the page under a short name, or rename a saved one (the search is the page's
+    query arguments, sent alongside as hidden fields and read by parse_page_args)."""
+
+    name = StringField(
+        "이름",
+        validators=[DataRequired("이름을 입력해 주세요."), Length(max=40, message="40자 이하로 입력해 주세요.")],
+    )
+
+
+class DeleteSavedSearchForm(Form):
+    """A button that only needs its CSRF token."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from courses import services as courses_services
 from hrdnet import korean
-from hrdnet.access import current_learner_id, public
-from hrdnet.timeutil import kst_today
-from search import forms, jobs, presenters
+from hrdnet.access import Role, current_learner_id, public, roles
+from hrdnet.db import unit_of_work
+from hrdnet.timeutil import kst_today, utcnow
+from search import forms, jobs, presenters, saved
 from search.interfaces import SORT_LABELS
 from search.query import index_ready, search
 
@@ -53,6 +55,7 @@ def courses():
         past_page=params.page > 1 and not result.items and result.total > 0,
         total=result.course_total or 0,
         learner=learner,
+        save_form=forms.SavedSearchForm(formdata=None) if learner else None,
         my_prices=courses_services.viewer_prices(presenters.shown_run_ids(result), learner, today),
     )
 
@@ -77,3 +80,70 @@ def job_finder():
         runs=jobs.runs_for(job) if job else None,
         common=list(jobs.COMMON_JOBS),
     )
+
+
+# -- saved searches with alerts (search.saved) -----------------------------------------------------------------
+
+
+@bp.post("/me/saved-searches")
+@roles(Role.LEARNER)
+def save_search():
+    form = forms.SavedSearchForm()
+    params, _ignored = forms.parse_page_args(
+        {key: value for key, value in request.form.items() if key not in ("name", "csrf_token")}
+    )
+    back = url_for("search.courses", **presenters.to_args(params))
+    if not form.validate_on_submit():
+        flash(" ".join(_form_errors(form)) or "저장하지 못했습니다.", "error")
+        return redirect(back), 303
+    try:
+        with unit_of_work(write_lock=True):
+            saved.save(current_user.id, form.name.data, params, utcnow())
+    except saved.SavedSearchError as error:
+        flash(str(error), "error")
+        return redirect(back), 303
+    flash("검색을 저장했습니다. 이 검색에 맞는 새 회차가 올라오면 알려 드립니다.", "success")
+    return redirect(url_for("search.saved_searches")), 303
+
+
+@bp.get("/me/saved-searches")
+@roles(Role.LEARNER)
+def saved_searches():
+    return render_template(
+        "search/saved.html",
+        searches=saved.of_user(current_user.id),
+        form=forms.SavedSearchForm(formdata=None),
+        delete_form=forms.DeleteSavedSearchForm(),
+    )
+
+
+@bp.post("/me/saved-searches/<int:saved_id>/rename")
+@roles(Role.LEARNER)
+def rename_saved_search(saved_id: int):
+    form = forms.SavedSearchForm()
+    saved.own(current_user.id, saved_id)  # 404 for another learner's, before saying anything about the form
+    if not form.validate_on_submit():
+        flash(" ".join(_form_errors(form)) or "이름을 바꾸지 못했습니다.", "error")
+        return redirect(url_for("search.saved_searches")), 303
+    with unit_of_work(write_lock=True):
+        saved.rename(current_user.id, saved_id, form.name.data)
+    flash("이름을 바꿨습니다.", "success")
+    return redirect(url_for("search.saved_searches")), 303
+
+
+@bp.post("/me/saved-searches/<int:saved_id>/delete")
+@roles(Role.LEARNER)
+def delete_saved_search(saved_id: int):
+    form = forms.DeleteSavedSearchForm()
+    saved.own(current_user.id, saved_id)
+    if not form.validate_on_submit():
+        flash("보안 토큰이 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.", "error")
+        return redirect(url_for("search.saved_searches")), 303
+    with unit_of_work(write_lock=True):
+        saved.delete(current_user.id, saved_id)
+    flash("저장한 검색을 지웠습니다.", "success")
+    return redirect(url_for("search.saved_searches")), 303
+
+
+def _form_errors(form) -> list[str]:
+    return [message for messages in form.errors.values() for message in messages if isinstance(message, str)]

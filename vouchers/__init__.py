@@ -98,6 +98,9 @@ def _register_outbox_handlers() -> None:
     from vouchers import checkout
     from vouchers.payments import jobs as payment_jobs
     from vouchers.payments.operations import CANCEL_TOPIC, REFUND_TOPIC
+    from vouchers.reminders import jobs as reminder_jobs
+    from vouchers.reminders.operations import SAVED_SEARCH_TOPIC
 
     outbox.handler(REFUND_TOPIC)(payment_jobs.send_refund)
     outbox.handler(CANCEL_TOPIC)(checkout.send_cancel)
+    outbox.handler(SAVED_SEARCH_TOPIC)(reminder_jobs.saved_search_matched)

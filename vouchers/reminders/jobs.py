@@ -10,3 +10,9 @@ from vouchers.reminders import operations as reminders
 def send_due() -> int:
     with unit_of_work(write_lock=True):
         return reminders.send_due(kst_today(), utcnow())
+
+
+def saved_search_matched(payload: dict) -> None:
+    """The outbox handler of a saved search's new run (search.saved): the reminder and its e-mail."""
+    with unit_of_work(write_lock=True):
+        reminders.saved_search_matched(payload)

@@ -36,7 +36,9 @@ KINDS = {
     "low_attendance": "단위기간 출석률이 80% 아래로 내려갔을 때",
     "favourite_closing": "관심 과정의 신청 마감 3일 전",
     "rating_open": "수료한 과정을 평가할 수 있게 되었을 때",
+    "saved_search": "저장한 검색에 맞는 새 회차가 올라왔을 때",
 }
+SAVED_SEARCH_TOPIC = "alerts.saved_search"  # search.saved.ALERT_TOPIC (vouchers does not import search)
 CARD_WARNINGS = (30, 90)  # days before the card's last day
 HOLD_WARNING = timedelta(minutes=10)
 FAVOURITE_WARNING_DAYS = 3
@@ -141,6 +143,13 @@ def notify(user_id: int, kind: str, key: str, text: str, path: str) -> Notificat
         url = current_app.config["SITE_URL"].rstrip("/") + path
         mail.queue(user.email, f"[hrdnet] {text[:60]}", "reminder", text=text, url=url)
     return note
+
+
+def saved_search_matched(payload: dict) -> None:
+    """The outbox handler of search.saved's alerts: one reminder per (saved search, run); delivering the item
+    twice makes nothing twice (the key)."""
+    key = f"saved:{int(payload['saved_search_id'])}:{int(payload['run_id'])}"
+    notify(int(payload["user_id"]), "saved_search", key, str(payload["text"]), str(payload["path"]))
 
 
 def send_due(today: date, now: datetime) -> int:
