@@ -72,6 +72,8 @@ class Provider(db.Model):
     region_code: Mapped[str | None] = mapped_column(String(5), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(30))
+    # The accreditation grade the feed gives (HRD-Net `grade`: 5년인증, 3년인증, 1년인증 …); None: not given.
+    grade: Mapped[str | None] = mapped_column(String(30))
     # When an admin verified the provider (documents seen, out-of-band check recorded): only verified
     # providers submit runs. The audit console's "newly verified provider" rule reads it too.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -211,6 +211,26 @@ def shown_run_ids(result: SearchResult) -> list[int]:
     return [chip.run_id for course in result.courses for chip in course.runs] or [h.run_id for h in result.items]
 
 
+def rank_by_my_price(params: SearchParams, result: SearchResult, my_prices: dict[int, dict]) -> SearchResult:
+    """`sort=price` for a signed-in learner: the page's courses re-ranked by the learner's own self-pay.
+
+    The index sorts by the generic split (no exemption, 일반훈련생 row); a learner's status row and exemption
+    groups change their amounts, so the courses of the page being shown (at most `per_page`, the N of this
+    re-rank) are ordered by the lowest self-pay of their shown runs in `my_prices` (the quotes the page shows
+    anyway: no further query). Stable: equal amounts keep the index's order; a run without a quote goes last.
+    Pages are still cut by the generic order, so this orders within a page, not across pages.
+    """
+    if params.sort != "price" or not my_prices or not result.courses:
+        return result
+
+    def mine(course) -> float:
+        amounts = [my_prices[c.run_id].get("self_pay") for c in course.runs if c.run_id in my_prices]
+        known = [amount for amount in amounts if amount is not None]
+        return min(known) if known else math.inf
+
+    return dataclasses.replace(result, courses=sorted(result.courses, key=mine))
+
+
 # -- SearchParams → address -------------------------------------------------------------------------------
 
 _DEFAULTS = SearchParams()

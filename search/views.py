@@ -38,6 +38,8 @@ def courses():
     # The search as run (query words read as filters are chips from here on), its addresses without the balance.
     params = dataclasses.replace(result.params or searched, max_card_draw=asked.max_card_draw, by_course=False)
     pages = presenters.Pages(result.page, result.per_page, result.course_total or 0)
+    my_prices = courses_services.viewer_prices(presenters.shown_run_ids(result), learner, today)
+    result = presenters.rank_by_my_price(params, result, my_prices)
     return render_template(
         "search/results.html",
         params=params,
@@ -56,7 +58,7 @@ def courses():
         total=result.course_total or 0,
         learner=learner,
         save_form=forms.SavedSearchForm(formdata=None) if learner else None,
-        my_prices=courses_services.viewer_prices(presenters.shown_run_ids(result), learner, today),
+        my_prices=my_prices,
     )
 
 

@@ -77,6 +77,7 @@ FIELDS = {
     "trngAreaCd": "region_code",
     "address": "address",
     "telNo": "phone",
+    "grade": "provider_grade",
     "trainTargetCd": "programme_code",
     "contents": "contents",
     "certificate": "certificate",

@@ -236,6 +236,7 @@ def _provider_for(record: FeedRecord, lookups: _Lookups) -> int:
                         "region_code": record.region_code,
                         "address": record.address,
                         "phone": record.phone,
+                        "grade": record.provider_grade,
                         "created_at": utcnow(),
                         "updated_at": utcnow(),
                     }
@@ -488,6 +489,7 @@ def _update_provider(provider_id: int, record: FeedRecord) -> bool:
         ("name", record.provider_name),
         ("address", record.address),
         ("phone", record.phone),
+        ("grade", record.provider_grade),
         ("region_code", record.region_code),
     ):
         if value and getattr(provider, name) != value:

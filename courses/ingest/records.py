@@ -32,6 +32,7 @@ class FeedRecord:
     region_code: str | None = None
     address: str | None = None
     phone: str | None = None
+    provider_grade: str | None = None  # HRD-Net grade: the provider's accreditation (3년인증, 1년인증 …)
     business_number: str | None = None
     contents: str | None = None
     certificate: str | None = None

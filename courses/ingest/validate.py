@@ -43,6 +43,7 @@ MAX_PROVIDER_NAME = 200
 MAX_PROGRAMME_CODE = 16
 MAX_ADDRESS = 300
 MAX_PHONE = 30
+MAX_GRADE = 30  # the provider's accreditation grade (HRD-Net grade: 3년인증 …)
 MAX_CERTIFICATE = 300
 MAX_KEYWORDS = 500
 MAX_URL = 500
@@ -494,6 +495,7 @@ def _convert(values: Mapping[str, Any], id_pattern: re.Pattern, take: Callable) 
         "region_code": take("region_code", to_region, get("region_code")),
         "address": take("address", to_text, get("address"), MAX_ADDRESS),
         "phone": take("phone", to_text, get("phone"), MAX_PHONE),
+        "provider_grade": take("provider_grade", to_text, get("provider_grade"), MAX_GRADE),
         "business_number": take("business_number", to_business_number, get("business_number")),
         "contents": take("contents", to_text, get("contents"), MAX_CONTENTS, multiline=True),
         "certificate": take("certificate", to_text, get("certificate"), MAX_CERTIFICATE),
@@ -546,6 +548,8 @@ def _fast(values: Mapping[str, Any], position: str, id_pattern: re.Pattern, extr
     address = None if v is None or v == "" else to_text(v, MAX_ADDRESS)
     v = get("phone")
     phone = None if v is None or v == "" else to_text(v, MAX_PHONE)
+    v = get("provider_grade")
+    provider_grade = None if v is None or v == "" else to_text(v, MAX_GRADE)
     v = get("business_number")
     business_number = None if v is None or v == "" else to_business_number(v)
     v = get("contents")
@@ -592,6 +596,7 @@ def _fast(values: Mapping[str, Any], position: str, id_pattern: re.Pattern, extr
         region_code=region_code,
         address=address,
         phone=phone,
+        provider_grade=provider_grade,
         business_number=business_number,
         contents=contents,
         certificate=certificate,

@@ -1,7 +1,7 @@
 """saved searches with alerts (a learner's saved search of /courses and its alerts' watermark)
 
 Revision ID: b17s00000001
-Revises: b17a00000002
+Revises: b17p00000001
 Create Date: 2026-12-07 19:45:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import hrdnet.models_base
 
 
 revision = 'b17s00000001'
-down_revision = 'b17a00000002'
+down_revision = 'b17p00000001'
 branch_labels = None
 depends_on = None
 

@@ -65,3 +65,16 @@ def test_one_run_asks_for_another_and_none_explains(client, world):
     assert "한 회차를 더 담으면" in text_of(client.get(f"/compare?runs={run.id}"))
     assert "비교할 회차를 담아 주세요" in text_of(client.get("/compare"))
     assert f'data-compare-add="{run.id}"' in page(client.get(f"/runs/{run.id}"))
+
+
+def test_the_providers_accreditation_grade_is_on_the_run_page_and_in_compare(client, world):
+    graded = world.catalog.course("파이썬 실무", provider=world.catalog.provider("인증 아카데미", grade="3년인증"))
+    accredited = world.run(course=graded)
+    other = world.run(course=world.catalog.course("자바 실무", provider=world.catalog.provider("새 아카데미")))
+    assert row(client.get(f"/compare?runs={accredited.id},{other.id}"), "훈련기관 인증 등급") == [
+        "3년인증",
+        "정보 없음",
+    ]
+    shown = re.sub(r"\s+", " ", text_of(client.get(f"/runs/{accredited.id}")))
+    assert "훈련기관 인증 등급 3년인증" in shown
+    assert "훈련기관 인증 등급 정보 없음" in re.sub(r"\s+", " ", text_of(client.get(f"/runs/{other.id}")))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from courses.ingest.importer import ImportRefused, import_file
 from courses.ingest.records import FeedUnreadable
-from courses.models import Course, CourseListing, ImportRun, Provider, Run, SourceRecord
+from courses.models import Course, CourseListing, ImportRun, Provider, ProviderSourceId, Run, SourceRecord
 from hrdnet import audit
 from hrdnet.extensions import db
 
@@ -264,3 +264,17 @@ def test_the_cli_prints_counts_and_writes_the_report(app, runner, tmp_path):
     unreadable.write_text("<nope", encoding="utf-8")
     failed = runner.invoke(args=["catalog", "import", str(unreadable), "--format", "hrdnet-xml"])
     assert failed.exit_code != 0 and "읽을 수 없습니다" in failed.output
+
+
+def test_the_feeds_grade_is_stored_on_the_provider_and_follows_the_latest_feed(app, tmp_path):
+    # HRD-Net `grade`: the provider's accreditation (훈련기관 인증 등급); it used to end in FeedRecord.extra.
+    do_import(write_feed(tmp_path / "a.xml", [run_fields(0, grade="3년인증"), run_fields(30, grade="")]))
+    db.session.rollback()
+    graded, ungraded = (
+        db.session.scalar(select(Provider).join(ProviderSourceId).where(ProviderSourceId.external_id == external))
+        for external in ("5000000000", "5000000001")
+    )
+    assert (graded.grade, ungraded.grade) == ("3년인증", None)
+    do_import(write_feed(tmp_path / "b.xml", [run_fields(0, grade="5년인증", courseMan="1300000")]))
+    db.session.rollback()
+    assert db.session.get(Provider, graded.id, populate_existing=True).grade == "5년인증"

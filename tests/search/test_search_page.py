@@ -473,3 +473,14 @@ def test_a_signed_in_learner_sees_their_price_and_can_keep_what_their_card_pays(
     assert run_ids_on(fitting) == [cheap.id]  # the dearer run draws more than the card holds
     assert "내 카드 잔액으로 가능" in text_of(fitting)
     assert "max_card_draw" not in page(fitting)
+
+
+def test_the_price_sort_orders_a_signed_in_learners_page_by_their_own_self_pay(client, world, login, reindex):
+    # Generic (일반훈련생): 150,000원 then 275,000원. A 재직자 pays 30 % of the first (300,000원) but the same
+    # 55 % of the second (275,000원, lowest band): their own order is the other way round.
+    good = world.run(fee=1_000_000, course=world.catalog.course("파이썬 취업 실무"))
+    low = world.run(fee=500_000, employment_rate_3m=30.0, course=world.catalog.course("파이썬 입문 실무"))
+    reindex()
+    assert run_ids_on(client.get("/courses?q=파이썬&sort=price")) == [good.id, low.id]  # anonymous: generic
+    login(world.learner(status="employed"))
+    assert run_ids_on(client.get("/courses?q=파이썬&sort=price")) == [low.id, good.id]

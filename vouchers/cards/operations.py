@@ -161,6 +161,22 @@ def record_status(
     return status
 
 
+def declare_status(user_id: int, *, employment_status: str, groups: set[str], today: date, actor: str) -> LearnerStatus:
+    """A verified learner's own status from today (내 고용 상태): record_status, audit-logged as an application is."""
+    person = require_person(user_id)
+    status = record_status(
+        person.id, employment_status=employment_status, groups=groups, effective_from=today, actor=actor
+    )
+    audit.append(
+        "card.status_declared",
+        actor=actor,
+        subject_type="learner_status",
+        subject_id=status.id,
+        data={"employment_status": employment_status, "groups": sorted(groups)},
+    )
+    return status
+
+
 def status_on(person_id: int, day: date) -> LearnerStatus | None:
     """The status in effect on that day: the latest effective_from on or before it (last recorded wins)."""
     return db.session.scalar(

@@ -78,6 +78,29 @@ class CardApplicationForm(Form):
             raise ValidationError("고용 상태를 골라 주세요.")
 
 
+class StatusForm(Form):
+    """The learner's own status (내 계정 → 고용 상태): it picks the self-pay row every price is shown at."""
+
+    employment_status = SelectField(
+        "고용 상태",
+        validators=[InputRequired("고용 상태를 골라 주세요.")],
+        description="오늘부터의 상태입니다. 과정 가격이 이 상태로 계산됩니다.",
+    )
+    groups = MultiCheckboxField(
+        "지원 대상 구분 (해당하는 것 모두)",
+        validators=[Optional()],
+        description="자비부담 감면이나 추가 지원의 근거가 됩니다. 수강 신청 때 증빙을 확인할 수 있습니다.",
+    )
+
+    def set_choices(self, statuses: dict[str, str], groups: dict[str, str]) -> None:
+        self.employment_status.choices = [("", "골라 주세요")] + list(statuses.items())
+        self.groups.choices = sorted(groups.items(), key=lambda item: item[1])
+
+    def validate_employment_status(self, field):
+        if not field.data:
+            raise ValidationError("고용 상태를 골라 주세요.")
+
+
 def new_request_key() -> str:
     """A fresh key for each rendered enrol form: a double click sends the same key twice."""
     return secrets.token_urlsafe(24)

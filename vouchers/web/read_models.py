@@ -258,6 +258,25 @@ def apply_page(user_id: int) -> ApplyPage:
     )
 
 
+@dataclass(frozen=True)
+class StatusPage:
+    """The learner's status form: the choices and what is recorded for today."""
+
+    statuses: dict[str, str]
+    group_labels: dict[str, str]
+    current_label: str | None
+    initial: dict
+
+
+def status_page(user_id: int, today: date) -> StatusPage:
+    person = cards.require_person(user_id)
+    statuses = card_rules().statuses
+    current = cards.status_on(person.id, today)
+    initial = {"employment_status": current.employment_status, "groups": current.groups.split()} if current else {}
+    label = statuses.get(current.employment_status) if current else None
+    return StatusPage(statuses, cards.group_labels(), label, initial)
+
+
 # -- the admin's queue ---------------------------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ from vouchers.web.forms import (
     RatingForm,
     RatingTextForm,
     ReminderSettingsForm,
+    StatusForm,
     ToggleForm,
     new_request_key,
 )
@@ -241,6 +242,33 @@ def apply_card():
         return _form_page("vouchers/apply.html", form, exc, page=page)
     flash("카드 신청을 접수했습니다. 심사가 끝나면 이 화면에서 결과를 확인할 수 있습니다.", "success")
     return redirect(url_for("vouchers.my_card"))
+
+
+@bp.route("/me/card/status", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def my_status():
+    """The learner sets their status once here; every price they see is then their own (issue 17, point 10)."""
+    if cards.person_of(current_user.id) is None:
+        flash("고용 상태를 등록하려면 먼저 본인인증을 해 주세요.", "info")
+        return redirect(url_for("vouchers.identity"))
+    page = read_models.status_page(current_user.id, kst_today())
+    form = StatusForm(data=page.initial if request.method == "GET" else None)
+    form.set_choices(page.statuses, page.group_labels)
+    if not form.validate_on_submit():
+        return _form_page("vouchers/status.html", form, page=page)
+    try:
+        with unit_of_work(write_lock=True):
+            cards.declare_status(
+                current_user.id,
+                employment_status=form.employment_status.data,
+                groups=set(form.groups.data),
+                today=kst_today(),
+                actor=current_user.pseudonym,
+            )
+    except DomainError as exc:
+        return _form_page("vouchers/status.html", form, exc, page=page)
+    flash("고용 상태를 저장했습니다. 이제 과정 가격이 이 상태로 계산됩니다.", "success")
+    return redirect(url_for("vouchers.my_status"))
 
 
 @bp.get("/me/card")
