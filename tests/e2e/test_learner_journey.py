@@ -50,8 +50,13 @@ def catalog_and_admin(app, world, catalog, make_user, reindex, today):
     return values
 
 
+def _logout(page):
+    # The header's button, not clear_cookies(): a response still in flight would set the old session again.
+    page.locator("#krds-header").get_by_role("button", name="로그아웃").click()
+    expect(page.get_by_role("status").first).to_contain_text("로그아웃했습니다")
+
+
 def _login(page, email, *, totp=False):
-    page.context.clear_cookies()
     page.goto("/login")
     page.get_by_label("이메일").fill(email)
     page.get_by_label("비밀번호").fill(PASSWORD)
@@ -104,12 +109,14 @@ def test_signup_to_card_to_search_compare_pay_and_cancel(
     expect(page.get_by_role("status").first).to_contain_text("카드 신청을 접수했습니다")
 
     # An admin (password and a one-time TOTP code) approves the application.
+    _logout(page)
     _login(page, catalog_and_admin["admin"], totp=True)
     page.goto("/admin/cards/applications")
     page.locator("main").get_by_role("button", name="승인").click()
     expect(page.get_by_role("status").first).to_contain_text("승인하고 카드를 발급했습니다")
 
     # The learner has a full card now.
+    _logout(page)
     _login(page, EMAIL)
     page.goto("/me/card")
     expect(_available(page)).to_contain_text("3,000,000원")
@@ -117,7 +124,9 @@ def test_signup_to_card_to_search_compare_pay_and_cancel(
     # Search: 부산 (region) and 주말 (weekend) become removable chips; only the Busan weekend courses match.
     page.goto("/courses")
     box = page.get_by_role("combobox", name=re.compile("훈련과정"))
-    box.fill("부산 파이썬 주말")
+    # Typing asks for suggestions; wait for the answer, or leaving the page would abort that request.
+    with page.expect_response(re.compile(r"/api/v1/suggest\?")):
+        box.fill("부산 파이썬 주말")
     page.locator("main").get_by_role("button", name="검색", exact=True).click()  # the words as typed
     expect(page).to_have_url(re.compile(r"/courses\?q=.+"))
     chips = page.locator(".search-chip")
@@ -166,7 +175,7 @@ def test_signup_to_card_to_search_compare_pay_and_cancel(
     ):
         page.locator(f"#card-element input[placeholder={field}]").fill(value)
     page.get_by_role("button", name="150,000원 결제하기").click()
-    expect(page.locator("main")).to_contain_text("수강 확정", timeout=15_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("수강 신청이 확정되었습니다", timeout=15_000)
 
     # 내 학습: the course and the free-cancel countdown; the card holds the card share.
     page.goto("/me")
