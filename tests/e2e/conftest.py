@@ -16,6 +16,9 @@ Fixtures (all function-scoped unless noted):
                   origin, static assets answering >= 400 and any 5xx fail the test at teardown;
                   page_problems.ignore(regex) allows an expected one.
 
+  processor       (session) a localstripe process on loopback (the payment processor's stand-in, Stripe.js
+                  included); a module takes it with `app_config` overridden by stripe_settings(processor)
+
 Helpers: shot(page, name) saves a full-page PNG as tests/e2e/artifacts/<test>/<nn>-<name>.png and checks the
 page's heading and body text were drawn with the Pretendard GOV web font.
 """
@@ -149,6 +152,35 @@ def live_mailbox(live_server, app_config):
             time.sleep(0.1)
 
     return wait_for
+
+
+# -- the payment processor ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def processor():
+    try:
+        import localstripe  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"localstripe cannot be imported ({error})")
+    from tests.support.localstripe import running_localstripe
+
+    with running_localstripe(stripe_compat=True) as base:
+        yield base
+
+
+def stripe_settings(processor: str) -> dict:
+    """The app settings that pay through the localstripe process at `processor` (its Stripe.js included)."""
+    from tests.support.localstripe import TEST_PUBLISHABLE_KEY, TEST_SECRET_KEY
+
+    return {
+        "PAYMENT_BACKEND": "stripe",
+        "STRIPE_API_BASE": processor,
+        "STRIPE_SECRET_KEY": TEST_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": "whsec_e2e",
+        "STRIPE_JS_URL": f"{processor}/js.stripe.com/v3/",
+    }
 
 
 # -- the browser -------------------------------------------------------------------------------------

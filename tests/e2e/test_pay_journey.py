@@ -10,32 +10,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import shot
-from tests.support.localstripe import TEST_PUBLISHABLE_KEY, TEST_SECRET_KEY, running_localstripe, stripe_client
+from tests.e2e.conftest import shot, stripe_settings
+from tests.support.localstripe import stripe_client
 from vouchers.payments.models import Payment
-
-
-@pytest.fixture(scope="module")
-def processor():
-    try:
-        import localstripe  # noqa: F401
-    except ImportError as error:
-        pytest.skip(f"localstripe cannot be imported ({error})")
-    with running_localstripe(stripe_compat=True) as base:
-        yield base
 
 
 @pytest.fixture
 def app_config(app_config, processor):
-    return {
-        **app_config,
-        "PAYMENT_BACKEND": "stripe",
-        "STRIPE_API_BASE": processor,
-        "STRIPE_SECRET_KEY": TEST_SECRET_KEY,
-        "STRIPE_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
-        "STRIPE_WEBHOOK_SECRET": "whsec_e2e",
-        "STRIPE_JS_URL": f"{processor}/js.stripe.com/v3/",
-    }
+    return {**app_config, **stripe_settings(processor)}
 
 
 @pytest.fixture
