@@ -298,6 +298,9 @@ class _Shots:
 _shots: dict[int, _Shots] = {}
 
 
+FONT_FRAMES = 60  # about a second of frames at most
+
+
 def fonts_used(page, selector: str) -> dict[str, int]:
     """Font family -> glyph count actually drawn for the text directly inside the first match (via CDP)."""
     cdp = page.context.new_cdp_session(page)
@@ -328,6 +331,13 @@ def assert_web_font(page, selectors=("main h1", ".site-footer__note")) -> None:
     wait_for_web_fonts(page)
     for selector in selectors:
         used = fonts_used(page, selector)
+        # A face that has just loaded is used from the next layout on: retry over a bounded number of frames,
+        # as expect() retries, instead of judging the frame drawn before it (a failure by chance under load).
+        for _ in range(FONT_FRAMES):
+            if not used or set(used) == {WEB_FONT}:
+                break
+            page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+            used = fonts_used(page, selector)
         if used:
             assert set(used) == {WEB_FONT}, f"{selector} on {page.url} drawn with {used}, expected only {WEB_FONT}"
 

@@ -59,7 +59,9 @@ def _login(page, email, *, totp=False):
 
 
 def _logout(page):
-    page.context.clear_cookies()
+    # The header's button, not clear_cookies(): a response still in flight would set the old session again.
+    page.locator("#krds-header .header-actions").get_by_role("button", name="로그아웃").click()
+    expect(page.get_by_role("status").first).to_contain_text("로그아웃했습니다")
 
 
 def test_register_submit_approve_enrol_attend_settle(people, page, live_app, live_server, live_mailbox):
