@@ -22,6 +22,7 @@ from hrdnet.extensions import db
 from hrdnet.privacy import mask_name
 from tests.conftest import PASSWORD, csrf_token
 from tests.support.vouchers import ACTOR
+from vouchers import errors
 from vouchers.enrolments import attendance, corrections
 from vouchers.enrolments import operations as enrolments
 from vouchers.enrolments.models import Attendance, AttendanceCorrection
@@ -326,3 +327,17 @@ def _mark(enrolment_id, day):
     return db.session.scalar(
         select(Attendance.mark).where(Attendance.enrolment_id == enrolment_id, Attendance.day == day)
     )
+
+
+@pytest.mark.both_dbs
+def test_two_racing_requests_for_one_day_leave_one_pending_correction(monkeypatch, training, today):
+    """Two requests that both pass request()'s check (neither sees the other's uncommitted row) must not both
+    be stored: the database keeps one pending request per enrolment and day, and the loser is told it waits."""
+    run, second, _staff, scheduled = _settled_half(training, today)
+    with unit_of_work(write_lock=True):
+        corrections.request(run.id, second, scheduled[-1], "present", "출석부 스캔본 확인", actor=ACTOR, today=today)
+    monkeypatch.setattr(corrections, "_pending", lambda *_args: None)  # the race: the winner is not visible yet
+    with pytest.raises(errors.CorrectionPending), unit_of_work(write_lock=True):
+        corrections.request(run.id, second, scheduled[-1], "present", "출석부 스캔본 확인", actor=ACTOR, today=today)
+    pending = db.session.scalars(select(AttendanceCorrection).where(AttendanceCorrection.status == "pending"))
+    assert len(pending.all()) == 1

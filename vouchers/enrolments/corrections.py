@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from courses.models import Programme, Run
 from hrdnet import audit
@@ -66,8 +67,14 @@ def request(
         decision_reason="",
         amount_change=0,
     )
-    db.session.add(correction)
-    db.session.flush()
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(correction)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()  # a concurrent request for the same day was committed after our check
+        raise errors.CorrectionPending() from None
+    savepoint.commit()
     audit.append(
         "attendance.correction_requested",
         actor=actor,

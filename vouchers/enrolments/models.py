@@ -173,6 +173,15 @@ class AttendanceCorrection(db.Model):
     __table_args__ = (
         CheckConstraint("mark IN ('present', 'late', 'early_leave', 'absent', 'outing')", name="mark_known"),
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+        # One waiting request per learner and day, however many requests race past request()'s own check.
+        Index(
+            "uq_attendance_corrections_pending",
+            "enrolment_id",
+            "day",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
