@@ -52,6 +52,7 @@ from random import Random
 from typing import TYPE_CHECKING
 
 from courses import matching
+from courses.ingest.generic_csv import COLUMNS as GENERIC_COLUMNS  # the generic feed's header, in its order
 from courses.reference import read_csv
 from hrdnet import korean
 
@@ -65,41 +66,6 @@ CROSS_LIST_SHARE = 0.028  # of the eligible HRD-Net courses (digital, not remote
 BROKEN_SHARE = 0.005  # records a parser must reject
 DUPLICATE_SHARE = 0.003  # runs a feed repeats (paging overlap)
 OLD_CODE_SHARE = 0.2  # runs in a renumbered district (광주·전남, 강원, 전북, 인천 …) still sent with the old code
-
-# The generic columns: FeedRecord's fields, in its order (docs/feeds.md).
-GENERIC_COLUMNS = (
-    "course_id",
-    "run_number",
-    "title",
-    "provider_name",
-    "provider_id",
-    "start_date",
-    "end_date",
-    "fee",
-    "capacity",
-    "programme_code",
-    "source_enrolled",
-    "actual_cost",
-    "support_amount",
-    "general_self_pay",
-    "ncs_code",
-    "region_code",
-    "address",
-    "phone",
-    "business_number",
-    "contents",
-    "certificate",
-    "keywords",
-    "url",
-    "weekend",
-    "mode",
-    "hours",
-    "days",
-    "satisfaction",
-    "employment_rate_3m",
-    "employment_rate_6m",
-    "employment_count_3m",
-)
 
 
 @dataclass(frozen=True)
