@@ -538,6 +538,60 @@ def exemption_groups(rules: RuleBook | None = None) -> dict[str, Exemption]:
     return dict((rules if rules is not None else load_rules()).exemptions)
 
 
+# -- price classes: the learner's own self-pay, indexed for sorting ------------------------------------------
+
+PRICE_CLASSES_MAX = 8  # the search index keeps this many self-pay amounts per run (search.index.schema)
+
+
+def price_classes(rules: RuleBook | None = None) -> tuple[tuple[str | None, str | None], ...]:
+    """The learner classes whose self-pay the search index keeps for every run, so "자비부담 낮은순" sorts by
+    the signed-in learner's own amount across all result pages: (a status standing for a row of the status
+    table, None for the 일반훈련생 row) × (no exemption group, or one group), in a fixed order. A learner's
+    self-pay is the lowest over their row's classes of their groups (the lowest exemption rate wins, so one
+    group at a time is enough): price_classes_of(). What it leaves out: a shortfall moved to self-pay (it
+    depends on the balance, not on the class)."""
+    book = rules if rules is not None else load_rules()
+    rows = _status_row_keys(book)
+    classes = tuple((row, group) for row in (None, *sorted(rows)) for group in (None, *sorted(book.exemptions)))
+    if len(classes) > PRICE_CLASSES_MAX:
+        raise PricingRulesError(
+            f"{len(classes)} price classes (status rows × exemption groups); the search index keeps "
+            f"{PRICE_CLASSES_MAX}: raise PRICE_CLASSES_MAX and search.index.schema.SCHEMA_VERSION"
+        )
+    return classes
+
+
+def price_classes_of(
+    learner_status: str | None, groups: frozenset[str] | set[str], rules: RuleBook | None = None
+) -> tuple[int, ...]:
+    """The positions in price_classes() whose lowest amount is this learner's self-pay."""
+    book = rules if rules is not None else load_rules()
+    classes = price_classes(book)
+    row = next((key for key, statuses in _status_row_keys(book).items() if learner_status in statuses), None)
+    known = sorted(set(groups) & set(book.exemptions)) or [None]
+    return tuple(index for index, (key, group) in enumerate(classes) if key == row and group in known)
+
+
+def _status_row_keys(book: RuleBook) -> dict[str, frozenset[str]]:
+    """Each row of the status table (over every rule and period), keyed by the first of its statuses."""
+    return {
+        min(row.statuses): row.statuses
+        for rule in book.rules.values()
+        for period in rule.periods
+        for row in period.status_rows
+    }
+
+
+def class_self_pays(run, rules: RuleBook | None = None) -> list[int]:
+    """The run's self-pay for each of price_classes() (-1 when it has no known price), for the index."""
+    book = rules if rules is not None else load_rules()
+    out = []
+    for status, group in price_classes(book):
+        split = split_for_run(run, exemptions=frozenset({group} - {None}), learner_status=status, rules=book)
+        out.append(-1 if split is None else split.self_pay)
+    return out
+
+
 # -- helpers ------------------------------------------------------------------------------------------------
 
 

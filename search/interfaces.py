@@ -126,6 +126,10 @@ class SearchParams:
     include_closed: bool = False  # also runs no longer recruiting (마감, 훈련 중): hidden by default
     include_past: bool = False  # also ended runs and runs no source lists any more (implies include_closed)
     by_course: bool = False  # also SearchResult.courses: one entry per course, its runs as chips (the page)
+    # Never in an address (set by code, not by a parameter):
+    price_classes: tuple[int, ...] = ()  # the signed-in learner's price classes (courses.pricing): sort=price
+    # sorts by their own self-pay, the lowest of these classes' indexed amounts; () = the generic self-pay
+    run_ids: tuple[int, ...] | None = None  # of the matching runs, only these (search.saved's alert candidates)
     sort: str = DEFAULT_SORT  # one of SORTS
     page: int = 1  # 1 … PAGE_MAX
     per_page: int = PER_PAGE  # capped at PER_PAGE_MAX

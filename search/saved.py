@@ -35,13 +35,14 @@ from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 from hrdnet.worker import scheduled
 from search import forms, presenters
-from search.interfaces import PER_PAGE_MAX, SearchParams
+from search.interfaces import PAGE_MAX, PER_PAGE_MAX, SearchParams
 from search.query import search
 
 ALERT_TOPIC = "alerts.saved_search"
 NAME_MAX = 40
 SAVED_MAX = 20  # saved searches per learner
-PAGES_MAX = 5  # pages of PER_PAGE_MAX hits looked at per saved search and pass (newest start dates last)
+CANDIDATES_CHUNK = 1000  # changed runs looked up in the index at a time
+ALERTS_PER_LOOK = 20  # runs of one saved search told of one by one per look; more become one alert with the count
 INDEX_MARGIN = timedelta(minutes=10)  # a catalog change's transaction may start this long before its item
 _CATALOG_TOPICS = ("catalog.runs_changed", "catalog.courses_changed", "catalog.provider_changed")
 
@@ -90,9 +91,11 @@ def save(user_id: int, name: str, params: SearchParams, now: datetime) -> SavedS
     count = db.session.scalar(select(func.count()).where(SavedSearch.user_id == user_id))
     if count >= SAVED_MAX:
         raise SavedSearchError(f"검색은 {SAVED_MAX}개까지 저장할 수 있습니다. 쓰지 않는 검색을 지워 주세요.")
-    saved = SavedSearch(user_id=user_id, name=name, query=query_of(params), created_at=now, checked_at=now)
+    # Its first look is up to where the index is complete: a change still on its way is looked at later.
+    saved = SavedSearch(user_id=user_id, name=name, query=query_of(params), created_at=now, checked_at=watermark(now))
     db.session.add(saved)
     db.session.flush()
+    remember_matches(saved)
     return saved
 
 
@@ -124,6 +127,19 @@ def delete(user_id: int, saved_id: int) -> None:
 # -- alerts -------------------------------------------------------------------------------------------------
 
 
+class SavedSearchRun(db.Model):
+    """A run a saved search knows: it matched when the search was saved or at a later look (`matched`), and
+    whether the learner was told of it (`alerted_at`). A run told of is never told of again, whatever its
+    later edits; a run without a row did not match at any look."""
+
+    __tablename__ = "saved_search_runs"
+
+    saved_search_id: Mapped[int] = mapped_column(ForeignKey("saved_searches.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    matched: Mapped[bool] = mapped_column(default=True)
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 def watermark(now: datetime) -> datetime:
     """Up to when the index has taken in every catalog change: now, or a margin before the oldest pending."""
     oldest = db.session.scalar(
@@ -134,47 +150,114 @@ def watermark(now: datetime) -> datetime:
     return now if oldest is None else min(now, oldest - INDEX_MARGIN)
 
 
-def new_runs(saved: SavedSearch, until: datetime) -> list[Run]:
-    """The runs the saved search finds that were created after its watermark and by `until`."""
+def _matching(saved: SavedSearch, run_ids: list[int] | None) -> list[int]:
+    """The runs the saved search finds now (of `run_ids` only, when given), through the search itself."""
     params = dataclasses.replace(saved.params, sort="start", per_page=PER_PAGE_MAX, by_course=False)
-    run_ids: list[int] = []
-    for page in range(1, PAGES_MAX + 1):
-        result = search(dataclasses.replace(params, page=page))
-        run_ids += [hit.run_id for hit in result.items]
-        if page * PER_PAGE_MAX >= result.total:
-            break
-    if not run_ids:
-        return []
+    found: list[int] = []
+    for start in range(0, len(run_ids), CANDIDATES_CHUNK) if run_ids is not None else [None]:
+        chunk = None if start is None else tuple(run_ids[start : start + CANDIDATES_CHUNK])
+        for page in range(1, PAGE_MAX + 1):
+            result = search(dataclasses.replace(params, run_ids=chunk, page=page))
+            found += [hit.run_id for hit in result.items]
+            if page * PER_PAGE_MAX >= result.total:
+                break
+    return found
+
+
+def remember_matches(saved: SavedSearch) -> None:
+    """What a new saved search finds already: known, so only runs that come to match later alert."""
+    for run_id in sorted(set(_matching(saved, None))):
+        db.session.add(SavedSearchRun(saved_search_id=saved.id, run_id=run_id, matched=True))
+    db.session.flush()
+
+
+def changed_runs(saved: SavedSearch, until: datetime) -> list[int]:
+    """Runs created or changed (a feed import, an approved provider submission, seats) after the saved
+    search's last look and by `until`: the only ones whose match can have changed."""
     return list(
         db.session.scalars(
-            select(Run)
-            .where(Run.id.in_(run_ids), Run.created_at > saved.checked_at, Run.created_at <= until)
-            .order_by(Run.id)
+            select(Run.id).where(Run.updated_at > saved.checked_at, Run.updated_at <= until).order_by(Run.id)
         )
     )
 
 
+def newly_matching(saved: SavedSearch, until: datetime, now: datetime) -> list[int]:
+    """The runs that came to match the saved search since its last look and were never told of (by id), now
+    marked as told; the look's other findings update what the search knows."""
+    candidates = changed_runs(saved, until)
+    if not candidates:
+        return []
+    matching = set(_matching(saved, candidates))
+    known = {
+        row.run_id: row
+        for start in range(0, len(candidates), CANDIDATES_CHUNK)
+        for row in db.session.scalars(
+            select(SavedSearchRun).where(
+                SavedSearchRun.saved_search_id == saved.id,
+                SavedSearchRun.run_id.in_(candidates[start : start + CANDIDATES_CHUNK]),
+            )
+        )
+    }
+    new: list[int] = []
+    for run_id in candidates:
+        row = known.get(run_id)
+        if run_id not in matching:
+            if row is not None and row.alerted_at is None:
+                db.session.delete(row)  # no longer matches: it would be new again if it came back
+            elif row is not None:
+                row.matched = False
+            continue
+        if row is None:
+            row = SavedSearchRun(saved_search_id=saved.id, run_id=run_id, matched=False)
+            db.session.add(row)
+        if not row.matched and row.alerted_at is None:
+            row.alerted_at = now
+            new.append(run_id)
+        row.matched = True
+    db.session.flush()
+    return new
+
+
 def match_all(now: datetime) -> int:
-    """Announce every saved search's new runs (outbox items) and move the watermarks; how many matches."""
+    """Announce every saved search's newly matching runs (outbox items) and move the watermarks; how many.
+
+    Up to ALERTS_PER_LOOK runs of one saved search are told of one by one; more than that (a large feed
+    import) become one alert that says how many and links to the search, so none is lost or buried."""
     until = watermark(now)
     made = 0
     for saved in db.session.scalars(select(SavedSearch).where(SavedSearch.checked_at < until).order_by(SavedSearch.id)):
-        for run in new_runs(saved, until):
-            text = f"저장한 검색 ‘{saved.name}’에 맞는 새 회차: {run.course.title} {run.run_number}회차"
-            outbox.enqueue(
-                ALERT_TOPIC,
-                {
-                    "user_id": saved.user_id,
-                    "saved_search_id": saved.id,
-                    "run_id": run.id,
-                    "text": text,
-                    "path": f"/runs/{run.id}",
-                },
+        new = newly_matching(saved, until, now)
+        if len(new) > ALERTS_PER_LOOK:
+            _announce(
+                saved,
+                new[0],
+                f"저장한 검색 ‘{saved.name}’에 맞는 새 회차가 {len(new):,}건 있습니다.",
+                f"/me/saved-searches/{saved.id}/results",
+                key=f"saved:{saved.id}:from:{new[0]}:{len(new)}",
             )
-            made += 1
+            made += len(new)
+        else:
+            for run in db.session.scalars(select(Run).where(Run.id.in_(new)).order_by(Run.id)) if new else []:
+                text = f"저장한 검색 ‘{saved.name}’에 맞는 새 회차: {run.course.title} {run.run_number}회차"
+                _announce(saved, run.id, text, f"/runs/{run.id}", key=f"saved:{saved.id}:{run.id}")
+                made += 1
         saved.checked_at = until
     db.session.flush()
     return made
+
+
+def _announce(saved: SavedSearch, run_id: int, text: str, path: str, *, key: str) -> None:
+    outbox.enqueue(
+        ALERT_TOPIC,
+        {
+            "user_id": saved.user_id,
+            "saved_search_id": saved.id,
+            "run_id": run_id,
+            "text": text,
+            "path": path,
+            "key": key,
+        },
+    )
 
 
 @scheduled("saved_searches.match", every=timedelta(minutes=5))

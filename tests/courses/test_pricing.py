@@ -730,3 +730,27 @@ def test_rate_derived_self_pay_is_a_multiple_of_10_won(fee, rate):
     self_pay = general(fee, employment_rate=rate).self_pay
     assert self_pay % 10 == 0
     assert fee * 0.15 - 10 < self_pay <= fee * 0.55
+
+
+# -- price classes: the learner's own self-pay from the search index's per-class amounts ----------------------
+
+LEARNER_STATUSES = (None, "unemployed", "student", "employed", "self_employed", "special_employment")
+
+
+@given(
+    code_rule=st.sampled_from(
+        [("C0061", "general", "card"), ("C0104", "capped2026", "card"), ("C0105", "kdigital", "kdigital")]
+    ),
+    fee=st.integers(min_value=0, max_value=20_000_000),
+    rate=st.none() | st.floats(min_value=0, max_value=100),
+    feed=st.none() | st.integers(min_value=0, max_value=3_000_000),
+    status=st.sampled_from(LEARNER_STATUSES),
+    groups=st.sets(st.sampled_from(sorted(pricing.exemption_groups()))),
+)
+def test_the_lowest_of_a_learners_price_classes_is_their_own_self_pay(code_rule, fee, rate, feed, status, groups):
+    """What the search's "자비부담 낮은순" sorts a signed-in learner by is exactly the quote's self-pay."""
+    code, rule, voucher = code_rule
+    run = make_run(code, rule, voucher, fee=fee, employment_rate_3m=rate, general_self_pay=feed)
+    amounts = pricing.class_self_pays(run)
+    mine = min(amounts[i] for i in pricing.price_classes_of(status, frozenset(groups)))
+    assert mine == split_for_run(run, exemptions=frozenset(groups), learner_status=status).self_pay

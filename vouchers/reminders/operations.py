@@ -146,9 +146,9 @@ def notify(user_id: int, kind: str, key: str, text: str, path: str) -> Notificat
 
 
 def saved_search_matched(payload: dict) -> None:
-    """The outbox handler of search.saved's alerts: one reminder per (saved search, run); delivering the item
-    twice makes nothing twice (the key)."""
-    key = f"saved:{int(payload['saved_search_id'])}:{int(payload['run_id'])}"
+    """The outbox handler of search.saved's alerts: one reminder per (saved search, run), or per batch of runs
+    told of together; delivering the item twice makes nothing twice (the key)."""
+    key = str(payload.get("key") or f"saved:{int(payload['saved_search_id'])}:{int(payload['run_id'])}")
     notify(int(payload["user_id"]), "saved_search", key, str(payload["text"]), str(payload["path"]))
 
 

@@ -348,6 +348,16 @@ def learner_balance(user_id: int, today: date) -> int | None:
     return cards.available_balance(card.id) if card is not None else None
 
 
+def learner_pricing(user_id: int, today: date) -> tuple[str | None, frozenset[str]] | None:
+    """The catalog's viewer pricing (courses.services.register_viewer_pricing): the employment status and
+    exemption groups the learner's quotes are priced by today; None without a linked person."""
+    person = cards.person_of(user_id)
+    if person is None:
+        return None
+    status = cards.status_on(person.id, today)
+    return (status.employment_status, frozenset(status.group_set)) if status is not None else (None, frozenset())
+
+
 def public_run(run_id: int) -> Run:
     run = db.session.scalar(select(Run).where(Run.id == run_id, Run.status.in_(PUBLIC_STATUSES)))
     if run is None:
