@@ -264,3 +264,17 @@ def _announce(saved: SavedSearch, run_id: int, text: str, path: str, *, key: str
 def match_due() -> int:
     with unit_of_work(write_lock=True):
         return match_all(utcnow())
+
+
+# -- the demo learner's saved search (courses.demo.register_demo_step; `hrdnet demo load`) ----------------------
+
+DEMO_SAVED_SEARCH = ("부산 파이썬", {"q": "파이썬", "region": "26"})
+
+
+def demo_saved_search(learner_id: int) -> list[str]:
+    """The demo learner's saved search, once."""
+    if of_user(learner_id):
+        return []
+    name, conditions = DEMO_SAVED_SEARCH
+    save(learner_id, name, SearchParams(**conditions), utcnow())
+    return [f"저장한 검색: ‘{name}’ (새 회차 알림)"]
