@@ -551,6 +551,9 @@ def price_classes(rules: RuleBook | None = None) -> tuple[tuple[str | None, str 
     group at a time is enough): price_classes_of(). What it leaves out: a shortfall moved to self-pay (it
     depends on the balance, not on the class)."""
     book = rules if rules is not None else load_rules()
+    cached = book.__dict__.get("_price_classes")  # asked for every run the index builds
+    if cached is not None:
+        return cached
     rows = _status_row_keys(book)
     classes = tuple((row, group) for row in (None, *sorted(rows)) for group in (None, *sorted(book.exemptions)))
     if len(classes) > PRICE_CLASSES_MAX:
@@ -558,6 +561,7 @@ def price_classes(rules: RuleBook | None = None) -> tuple[tuple[str | None, str 
             f"{len(classes)} price classes (status rows × exemption groups); the search index keeps "
             f"{PRICE_CLASSES_MAX}: raise PRICE_CLASSES_MAX and search.index.schema.SCHEMA_VERSION"
         )
+    book.__dict__["_price_classes"] = classes
     return classes
 
 
@@ -583,12 +587,32 @@ def _status_row_keys(book: RuleBook) -> dict[str, frozenset[str]]:
 
 
 def class_self_pays(run, rules: RuleBook | None = None) -> list[int]:
-    """The run's self-pay for each of price_classes() (-1 when it has no known price), for the index."""
+    """The run's self-pay for each of price_classes() (-1 when it has no known price), for the index.
+
+    Classes that cannot differ for this run share one calculation: a status row the run's period does not
+    have prices as the 일반훈련생 row, an exemption group that does not apply to the run's rule as none (most
+    rules have neither, so most runs cost one split, the general card courses up to eight)."""
     book = rules if rules is not None else load_rules()
+    programme = run.programme
+    if programme is None:
+        return [-1] * len(price_classes(book))
+    policy = book.policy(
+        programme.pricing_rule, run.start_date, programme_code=programme.code, voucher_kind=programme.voucher_kind
+    )
+    if policy is None:
+        return [-1] * len(price_classes(book))
+    period = book.rules[policy.rule].period_for(run.start_date)
+    done: dict[tuple[str | None, str | None], int] = {}
     out = []
     for status, group in price_classes(book):
-        split = split_for_run(run, exemptions=frozenset({group} - {None}), learner_status=status, rules=book)
-        out.append(-1 if split is None else split.self_pay)
+        key = (
+            status if period.method == "bands" and period.row_for(status) is not None else None,
+            group if group is not None and policy.rule in book.exemptions[group].rules else None,
+        )
+        if key not in done:
+            split = split_for_run(run, exemptions=frozenset(key[1:]) - {None}, learner_status=key[0], rules=book)
+            done[key] = -1 if split is None else split.self_pay
+        out.append(done[key])
     return out
 
 

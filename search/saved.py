@@ -5,15 +5,23 @@ A saved search holds the page's query string (search.presenters.to_args: only wh
 defaults, without page and sort), so re-running it is a link to /courses and matching it is the search
 itself (search.query.search through the search interface), never a second matcher.
 
-Alerts: the worker job `saved_searches.match` (every few minutes) runs each saved search over the index and
-keeps the hits whose run was created (a feed import or a provider's approved submission makes the Run row)
-after the search's watermark `checked_at`, up to the new watermark. The new watermark is now, or, while the
-outbox still holds catalog changes the index has not taken in, a margin before the oldest of them: a run
-whose change is not indexed yet is then looked at again on the next pass instead of being skipped. Each
-match becomes an outbox item `alerts.saved_search` {user_id, saved_search_id, run_id, text, path}; the
-voucher side's reminders (vouchers.reminders) turn it into the in-app notification and the e-mail, keyed
-per (saved search, run), unless the learner turned the kind "saved_search" off. Search never imports
-vouchers (the layers contract), hence the outbox between them.
+Alerts: a learner hears once of each run that *comes to match* the saved search — created after it was saved,
+or changed (a feed re-import, a provider's approved edit) so that it matches now — and never twice of one run.
+Each saved search keeps the runs it knows (SavedSearchRun): those it found when saved, then what each look
+finds. The worker job `saved_searches.match` (every few minutes) looks only at the runs changed since the
+search's watermark `checked_at` (Run.updated_at) and asks the search itself which of them match
+(SearchParams.run_ids, chunks of CANDIDATES_CHUNK so every match is read); a match it did not know and never
+told of is new. The new watermark is now, or, while the outbox still holds catalog changes the index has not
+taken in, a margin before the oldest of them: a run whose change is not indexed yet is looked at again on the
+next pass instead of being skipped. Up to ALERTS_PER_LOOK new runs per saved search and look become one outbox
+item `alerts.saved_search` each {user_id, saved_search_id, run_id, text, path, key}; more become one item that
+says how many and links to the search (nothing dropped, no partial list). The voucher side's reminders
+(vouchers.reminders) turn an item into the in-app notification and the e-mail, keyed by `key`, unless the
+learner turned the kind "saved_search" off. Search never imports vouchers (the layers contract), hence the
+outbox between them.
+
+A limit: the runs a new saved search knows are read through the search's pages (PAGE_MAX × PER_PAGE_MAX =
+50,000); for a search matching more, a run beyond them that an edit touches later is announced as if new.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from search.query import search
 ALERT_TOPIC = "alerts.saved_search"
 NAME_MAX = 40
 SAVED_MAX = 20  # saved searches per learner
-CANDIDATES_CHUNK = 1000  # changed runs looked up in the index at a time
+CANDIDATES_CHUNK = 10_000  # changed runs looked up at a time: fewer than PAGE_MAX × PER_PAGE_MAX, so all are read
 ALERTS_PER_LOOK = 20  # runs of one saved search told of one by one per look; more become one alert with the count
 INDEX_MARGIN = timedelta(minutes=10)  # a catalog change's transaction may start this long before its item
 _CATALOG_TOPICS = ("catalog.runs_changed", "catalog.courses_changed", "catalog.provider_changed")
