@@ -44,7 +44,7 @@ from hrdnet.timeutil import utcnow
 from hrdnet.worker import scheduled
 from search import forms, presenters
 from search.interfaces import PAGE_MAX, PER_PAGE_MAX, SearchParams
-from search.query import search
+from search.query import index_ready, search
 
 ALERT_TOPIC = "alerts.saved_search"
 NAME_MAX = 40
@@ -231,6 +231,8 @@ def match_all(now: datetime) -> int:
 
     Up to ALERTS_PER_LOOK runs of one saved search are told of one by one; more than that (a large feed
     import) become one alert that says how many and links to the search, so none is lost or buried."""
+    if not index_ready():  # nothing can be matched: keep every watermark where it is, for the next pass
+        return 0
     until = watermark(now)
     made = 0
     for saved in db.session.scalars(select(SavedSearch).where(SavedSearch.checked_at < until).order_by(SavedSearch.id)):

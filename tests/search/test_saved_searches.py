@@ -278,3 +278,22 @@ def test_more_new_runs_than_one_look_tells_of_become_one_alert_with_the_count_an
     assert f"검색 결과 {many} 건" in " ".join(text_of(results).split())  # every one of them, behind the link
     assert look() == 0  # told of together: none of them again
     assert len(saved_notes(learner_id)) == 1
+
+
+def test_without_an_index_a_look_waits_and_loses_nothing(client, login, world, catalog, reindex, today):
+    learner = world.learner()
+    learner_id = learner.id
+    login(learner)
+    save_fee_search(client)  # no index yet: the search finds nothing to know
+    run = catalog.run(catalog.course("파이썬 실무"), fee=2_000_000)
+    run_id = run.id
+    (mine,) = saved.of_user(learner_id)
+    watermark = mine.checked_at
+    with unit_of_work(write_lock=True):
+        assert saved.match_all(utcnow()) == 0
+    db.session.expire_all()
+    assert saved.of_user(learner_id)[0].checked_at == watermark  # not moved past a run it could not see
+    reindex()
+    assert look() == 1
+    (note,) = saved_notes(learner_id)
+    assert note.path == f"/runs/{run_id}"
