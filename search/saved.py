@@ -65,7 +65,10 @@ class SavedSearch(db.Model):
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     query: Mapped[str] = mapped_column(String(1000))  # the page's query string (presenters.to_args)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # runs created after: new
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # runs changed after: looked at next
+    # When it read what it already finds (SavedSearchRun); None: saved while there was no index, so the first
+    # look reads it instead of announcing anything.
+    known_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def args(self) -> dict[str, str]:
@@ -103,7 +106,8 @@ def save(user_id: int, name: str, params: SearchParams, now: datetime) -> SavedS
     saved = SavedSearch(user_id=user_id, name=name, query=query_of(params), created_at=now, checked_at=watermark(now))
     db.session.add(saved)
     db.session.flush()
-    remember_matches(saved)
+    if index_ready():
+        remember_matches(saved, now)
     return saved
 
 
@@ -172,10 +176,12 @@ def _matching(saved: SavedSearch, run_ids: list[int] | None) -> list[int]:
     return found
 
 
-def remember_matches(saved: SavedSearch) -> None:
-    """What a new saved search finds already: known, so only runs that come to match later alert."""
-    for run_id in sorted(set(_matching(saved, None))):
+def remember_matches(saved: SavedSearch, now: datetime, leave_out: frozenset[int] | set[int] = frozenset()) -> None:
+    """What a new saved search finds already: known, so only runs that come to match later alert. `leave_out`:
+    runs changed since it was saved, which its next look judges (saved while there was no index)."""
+    for run_id in sorted(set(_matching(saved, None)) - set(leave_out)):
         db.session.add(SavedSearchRun(saved_search_id=saved.id, run_id=run_id, matched=True))
+    saved.known_at = now
     db.session.flush()
 
 
@@ -189,10 +195,9 @@ def changed_runs(saved: SavedSearch, until: datetime) -> list[int]:
     )
 
 
-def newly_matching(saved: SavedSearch, until: datetime, now: datetime) -> list[int]:
-    """The runs that came to match the saved search since its last look and were never told of (by id), now
-    marked as told; the look's other findings update what the search knows."""
-    candidates = changed_runs(saved, until)
+def newly_matching(saved: SavedSearch, candidates: list[int], now: datetime) -> list[int]:
+    """Of the runs changed since the last look (`candidates`), those that came to match the saved search and
+    were never told of (by id), now marked as told; the look's other findings update what the search knows."""
     if not candidates:
         return []
     matching = set(_matching(saved, candidates))
@@ -236,7 +241,10 @@ def match_all(now: datetime) -> int:
     until = watermark(now)
     made = 0
     for saved in db.session.scalars(select(SavedSearch).where(SavedSearch.checked_at < until).order_by(SavedSearch.id)):
-        new = newly_matching(saved, until, now)
+        candidates = changed_runs(saved, until)
+        if saved.known_at is None:  # saved while there was no index: learn what it finds but the changed runs
+            remember_matches(saved, now, leave_out=set(candidates))
+        new = newly_matching(saved, candidates, now)
         if len(new) > ALERTS_PER_LOOK:
             _announce(
                 saved,
@@ -286,5 +294,6 @@ def demo_saved_search(learner_id: int) -> list[str]:
     if of_user(learner_id):
         return []
     name, conditions = DEMO_SAVED_SEARCH
-    save(learner_id, name, SearchParams(**conditions), utcnow())
+    found = save(learner_id, name, SearchParams(**conditions), utcnow())
+    found.checked_at = utcnow()  # the catalog just loaded is what it finds already, indexed yet or not
     return [f"저장한 검색: ‘{name}’ (새 회차 알림)"]

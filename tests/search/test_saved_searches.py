@@ -281,10 +281,14 @@ def test_more_new_runs_than_one_look_tells_of_become_one_alert_with_the_count_an
 
 
 def test_without_an_index_a_look_waits_and_loses_nothing(client, login, world, catalog, reindex, today):
+    """Saved while there is no index: nothing announced while there is none; then the first look learns what
+    the search finds (not news) but judges the runs changed since it was saved."""
+    there = catalog.run(catalog.course("파이썬 기초"), fee=1_500_000)  # there before the search: never announced
+    there_id = there.id
     learner = world.learner()
     learner_id = learner.id
     login(learner)
-    save_fee_search(client)  # no index yet: the search finds nothing to know
+    save_fee_search(client)  # no index yet: the search cannot read what it finds
     run = catalog.run(catalog.course("파이썬 실무"), fee=2_000_000)
     run_id = run.id
     (mine,) = saved.of_user(learner_id)
@@ -297,3 +301,8 @@ def test_without_an_index_a_look_waits_and_loses_nothing(client, login, world, c
     assert look() == 1
     (note,) = saved_notes(learner_id)
     assert note.path == f"/runs/{run_id}"
+    with unit_of_work(write_lock=True):
+        db.session.get(Run, there_id).capacity += 5  # it matched all along: an edit is not news
+    reindex()
+    assert look() == 0
+    assert len(saved_notes(learner_id)) == 1
