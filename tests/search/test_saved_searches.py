@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from courses.models import Run
@@ -161,6 +162,7 @@ def saved_notes(user_id: int) -> list[Notification]:
     return [note for note in notes_of(user_id) if note.kind == "saved_search"]
 
 
+@pytest.mark.both_dbs
 def test_a_run_an_approved_provider_edit_makes_match_alerts_once_and_never_again(
     client, login, world, catalog, reindex, today
 ):
