@@ -33,7 +33,7 @@ What the parameters accept (PARAMS):
 | max_self_pay, max_card_draw | whole won, 0 … 100,000,000 | the generic split's self-pay / card draw |
 | fits_balance | 1/0 | the signed-in learner's card balance as max_card_draw; ignored for anyone else |
 | fee_band, self_pay_band | a band code of FEE_BANDS, SELF_PAY_BANDS, e.g. 1m-3m, 0 | |
-| sort | relevance, start, deadline, employment, score, price | |
+| sort | relevance, start, deadline, employment, score, price | price: a signed-in learner's own self-pay (their price classes), across all pages |
 | page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
 | per_page | 1 … 100 (default 20) | |
 
@@ -393,7 +393,8 @@ PARAMS = (
         "정렬",
         "text",
         _one_of(SORTS),
-        "정렬: relevance(기본) | start | deadline(신청 마감 임박) | employment | score | price",
+        "정렬: relevance(기본) | start | deadline(신청 마감 임박) | employment | score | "
+        "price(자비부담 낮은순; 로그인한 학습자는 자기 자비부담 기준으로 모든 페이지를 정렬)",
         choices=SORTS,
     ),
     Param(
