@@ -249,14 +249,14 @@ def match_all(now: datetime) -> int:
             _announce(
                 saved,
                 new[0],
-                f"저장한 검색 ‘{saved.name}’에 맞는 새 회차가 {len(new):,}건 있습니다.",
+                f"저장한 검색 ‘{saved.name}’에 새로 맞는 회차가 {len(new):,}건 있습니다.",
                 f"/me/saved-searches/{saved.id}/results",
                 key=f"saved:{saved.id}:from:{new[0]}:{len(new)}",
             )
             made += len(new)
         else:
             for run in db.session.scalars(select(Run).where(Run.id.in_(new)).order_by(Run.id)) if new else []:
-                text = f"저장한 검색 ‘{saved.name}’에 맞는 새 회차: {run.course.title} {run.run_number}회차"
+                text = f"저장한 검색 ‘{saved.name}’에 새로 맞는 회차: {run.course.title} {run.run_number}회차"
                 _announce(saved, run.id, text, f"/runs/{run.id}", key=f"saved:{saved.id}:{run.id}")
                 made += 1
         saved.checked_at = until

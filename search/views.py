@@ -105,7 +105,7 @@ def save_search():
     except saved.SavedSearchError as error:
         flash(str(error), "error")
         return redirect(back), 303
-    flash("검색을 저장했습니다. 이 검색에 맞는 새 회차가 올라오면 알려 드립니다.", "success")
+    flash("검색을 저장했습니다. 이 검색에 새로 맞는 회차가 생기면 알려 드립니다.", "success")
     return redirect(url_for("search.saved_searches")), 303
 
 

@@ -270,7 +270,7 @@ def test_more_new_runs_than_one_look_tells_of_become_one_alert_with_the_count_an
 
     assert look() == many
     (note,) = saved_notes(learner_id)
-    assert note.text == f"저장한 검색 ‘파이썬 300만원 미만’에 맞는 새 회차가 {many}건 있습니다."
+    assert note.text == f"저장한 검색 ‘파이썬 300만원 미만’에 새로 맞는 회차가 {many}건 있습니다."
     assert note.path == f"/me/saved-searches/{mine_id}/results"
     (mail,) = [m for m in mails_to(email) if "파이썬 300만원 미만" in m["body"]]
     assert f"{many}건" in mail["body"] and note.path in mail["body"]

@@ -36,7 +36,7 @@ KINDS = {
     "low_attendance": "단위기간 출석률이 80% 아래로 내려갔을 때",
     "favourite_closing": "관심 과정의 신청 마감 3일 전",
     "rating_open": "수료한 과정을 평가할 수 있게 되었을 때",
-    "saved_search": "저장한 검색에 맞는 새 회차가 올라왔을 때",
+    "saved_search": "저장한 검색에 새로 맞는 회차가 생겼을 때 (새 회차, 바뀐 회차)",
 }
 SAVED_SEARCH_TOPIC = "alerts.saved_search"  # search.saved.ALERT_TOPIC (vouchers does not import search)
 CARD_WARNINGS = (30, 90)  # days before the card's last day
