@@ -43,7 +43,7 @@ import math
 import shutil
 import tempfile
 from bisect import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
@@ -1654,3 +1654,22 @@ def summary_lines(results: list[ImportResult]) -> Iterator[str]:
             f"그대로 {result.unchanged:>7,} · 거부 {result.rejected:>4,}"
             + (f" · 목록에서 빠짐 {result.marked_missing:,}" if result.marked_missing else "")
         )
+
+
+# -- other domains' demo data ------------------------------------------------------------------------------------
+# The demo loader (vouchers.demo) runs in the voucher domain, which must not import search; a domain beside it
+# registers what it adds for the demo learner here (the app factory wires it) and the loader runs each step.
+
+DemoStep = Callable[[int], Iterable[str]]
+DEMO_STEPS_EXTENSION = "courses.demo_steps"
+
+
+def register_demo_step(app, step: DemoStep) -> None:
+    """Install `step(demo_learner_user_id) -> lines to print`; idempotent steps, run after the demo accounts."""
+    app.extensions.setdefault(DEMO_STEPS_EXTENSION, []).append(step)
+
+
+def demo_steps() -> list[DemoStep]:
+    from flask import current_app
+
+    return list(current_app.extensions.get(DEMO_STEPS_EXTENSION, []))

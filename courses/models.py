@@ -208,7 +208,7 @@ class Run(db.Model):
     employment_count_3m: Mapped[int | None] = mapped_column(Integer)
     completers: Mapped[int | None] = mapped_column(Integer)  # sample size behind the outcomes, when known
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     course: Mapped[Course] = relationship(lazy="joined")
     programme: Mapped[Programme | None] = relationship(lazy="joined")

@@ -538,6 +538,84 @@ def exemption_groups(rules: RuleBook | None = None) -> dict[str, Exemption]:
     return dict((rules if rules is not None else load_rules()).exemptions)
 
 
+# -- price classes: the learner's own self-pay, indexed for sorting ------------------------------------------
+
+PRICE_CLASSES_MAX = 8  # the search index keeps this many self-pay amounts per run (search.index.schema)
+
+
+def price_classes(rules: RuleBook | None = None) -> tuple[tuple[str | None, str | None], ...]:
+    """The learner classes whose self-pay the search index keeps for every run, so "자비부담 낮은순" sorts by
+    the signed-in learner's own amount across all result pages: (a status standing for a row of the status
+    table, None for the 일반훈련생 row) × (no exemption group, or one group), in a fixed order. A learner's
+    self-pay is the lowest over their row's classes of their groups (the lowest exemption rate wins, so one
+    group at a time is enough): price_classes_of(). What it leaves out: a shortfall moved to self-pay (it
+    depends on the balance, not on the class)."""
+    book = rules if rules is not None else load_rules()
+    cached = book.__dict__.get("_price_classes")  # asked for every run the index builds
+    if cached is not None:
+        return cached
+    rows = _status_row_keys(book)
+    classes = tuple((row, group) for row in (None, *sorted(rows)) for group in (None, *sorted(book.exemptions)))
+    if len(classes) > PRICE_CLASSES_MAX:
+        raise PricingRulesError(
+            f"{len(classes)} price classes (status rows × exemption groups); the search index keeps "
+            f"{PRICE_CLASSES_MAX}: raise PRICE_CLASSES_MAX and search.index.schema.SCHEMA_VERSION"
+        )
+    book.__dict__["_price_classes"] = classes
+    return classes
+
+
+def price_classes_of(
+    learner_status: str | None, groups: frozenset[str] | set[str], rules: RuleBook | None = None
+) -> tuple[int, ...]:
+    """The positions in price_classes() whose lowest amount is this learner's self-pay."""
+    book = rules if rules is not None else load_rules()
+    classes = price_classes(book)
+    row = next((key for key, statuses in _status_row_keys(book).items() if learner_status in statuses), None)
+    known = sorted(set(groups) & set(book.exemptions)) or [None]
+    return tuple(index for index, (key, group) in enumerate(classes) if key == row and group in known)
+
+
+def _status_row_keys(book: RuleBook) -> dict[str, frozenset[str]]:
+    """Each row of the status table (over every rule and period), keyed by the first of its statuses."""
+    return {
+        min(row.statuses): row.statuses
+        for rule in book.rules.values()
+        for period in rule.periods
+        for row in period.status_rows
+    }
+
+
+def class_self_pays(run, rules: RuleBook | None = None) -> list[int]:
+    """The run's self-pay for each of price_classes() (-1 when it has no known price), for the index.
+
+    Classes that cannot differ for this run share one calculation: a status row the run's period does not
+    have prices as the 일반훈련생 row, an exemption group that does not apply to the run's rule as none (most
+    rules have neither, so most runs cost one split, the general card courses up to eight)."""
+    book = rules if rules is not None else load_rules()
+    programme = run.programme
+    if programme is None:
+        return [-1] * len(price_classes(book))
+    policy = book.policy(
+        programme.pricing_rule, run.start_date, programme_code=programme.code, voucher_kind=programme.voucher_kind
+    )
+    if policy is None:
+        return [-1] * len(price_classes(book))
+    period = book.rules[policy.rule].period_for(run.start_date)
+    done: dict[tuple[str | None, str | None], int] = {}
+    out = []
+    for status, group in price_classes(book):
+        key = (
+            status if period.method == "bands" and period.row_for(status) is not None else None,
+            group if group is not None and policy.rule in book.exemptions[group].rules else None,
+        )
+        if key not in done:
+            split = split_for_run(run, exemptions=frozenset(key[1:]) - {None}, learner_status=key[0], rules=book)
+            done[key] = -1 if split is None else split.self_pay
+        out.append(done[key])
+    return out
+
+
 # -- helpers ------------------------------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
-from courses import changes, enrolment_window, errors, reference
+from courses import changes, enrolment_window, errors, pricing, reference
 from courses.models import (
     Course,
     CourseListing,
@@ -362,6 +362,27 @@ def viewer_balance(user_id: int | None, today: date) -> int | None:
     """The signed-in learner's card balance, or None (anonymous, no card, or nothing registered)."""
     function = current_app.extensions.get(VIEWER_BALANCE_EXTENSION) if user_id is not None else None
     return function(user_id, today) if function is not None else None
+
+
+ViewerPricingFunction = Callable[[int, date], tuple[str | None, frozenset[str]] | None]
+VIEWER_PRICING_EXTENSION = "courses.viewer_pricing"
+
+
+def register_viewer_pricing(app, function: ViewerPricingFunction) -> None:
+    """Install `function(user_id, today) -> (employment status, exemption groups) | None`, read only: what
+    prices the learner (the voucher domain registers it, as it does viewer_price)."""
+    app.extensions[VIEWER_PRICING_EXTENSION] = function
+
+
+def viewer_price_classes(user_id: int | None, today: date) -> tuple[int, ...]:
+    """The signed-in learner's price classes (courses.pricing.price_classes_of), which the search's
+    "자비부담 낮은순" sorts by; () for anyone else (the generic self-pay)."""
+    function = current_app.extensions.get(VIEWER_PRICING_EXTENSION) if user_id is not None else None
+    found = function(user_id, today) if function is not None else None
+    if found is None:
+        return ()
+    status, groups = found
+    return pricing.price_classes_of(status, groups)
 
 
 def viewer_prices(run_ids: list[int], user_id: int | None, today: date) -> dict[int, dict]:

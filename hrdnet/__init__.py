@@ -96,6 +96,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     import vouchers
     from courses import api as courses_api
+    from courses import demo as courses_demo
     from courses import portal
     from courses import views as courses_views
     from hrdnet import admin, site
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from hrdnet.auth import api as auth_api
     from hrdnet.auth import views as auth_views
     from search import api as search_api
+    from search import saved as search_saved
     from search import views as search_views
 
     app.register_blueprint(site.bp)
@@ -112,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in portal.blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(search_views.bp)
+    courses_demo.register_demo_step(app, search_saved.demo_saved_search)  # run by `hrdnet demo load`
     vouchers.init_app(app)  # its pages, worker jobs, outbox handlers and the catalog's viewer price
     init_api(app, [auth_api.bp, courses_api.bp, portal.api_blueprint(), search_api.bp, *vouchers.api_blueprints()])
 

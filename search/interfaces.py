@@ -33,7 +33,7 @@ What the parameters accept (PARAMS):
 | max_self_pay, max_card_draw | whole won, 0 … 100,000,000 | the generic split's self-pay / card draw |
 | fits_balance | 1/0 | the signed-in learner's card balance as max_card_draw; ignored for anyone else |
 | fee_band, self_pay_band | a band code of FEE_BANDS, SELF_PAY_BANDS, e.g. 1m-3m, 0 | |
-| sort | relevance, start, deadline, employment, score, price | |
+| sort | relevance, start, deadline, employment, score, price | price: a signed-in learner's own self-pay (their price classes), across all pages |
 | page | 1 … 500 | the page also goes back to 1 for a bad value, silently |
 | per_page | 1 … 100 (default 20) | |
 
@@ -126,6 +126,10 @@ class SearchParams:
     include_closed: bool = False  # also runs no longer recruiting (마감, 훈련 중): hidden by default
     include_past: bool = False  # also ended runs and runs no source lists any more (implies include_closed)
     by_course: bool = False  # also SearchResult.courses: one entry per course, its runs as chips (the page)
+    # Never in an address (set by code, not by a parameter):
+    price_classes: tuple[int, ...] = ()  # the signed-in learner's price classes (courses.pricing): sort=price
+    # sorts by their own self-pay, the lowest of these classes' indexed amounts; () = the generic self-pay
+    run_ids: tuple[int, ...] | None = None  # of the matching runs, only these (search.saved's alert candidates)
     sort: str = DEFAULT_SORT  # one of SORTS
     page: int = 1  # 1 … PAGE_MAX
     per_page: int = PER_PAGE  # capped at PER_PAGE_MAX
@@ -389,7 +393,8 @@ PARAMS = (
         "정렬",
         "text",
         _one_of(SORTS),
-        "정렬: relevance(기본) | start | deadline(신청 마감 임박) | employment | score | price",
+        "정렬: relevance(기본) | start | deadline(신청 마감 임박) | employment | score | "
+        "price(자비부담 낮은순; 로그인한 학습자는 자기 자비부담 기준으로 모든 페이지를 정렬)",
         choices=SORTS,
     ),
     Param(

@@ -192,8 +192,11 @@ FITS_BALANCE_NO_CARD = "아직 쓸 수 있는 내일배움카드가 없어 이 �
 
 
 def for_viewer(params: SearchParams, learner: int | None, today: date) -> tuple[SearchParams, list]:
-    """The search as the viewer asked it: "내 카드 잔액으로 가능" becomes a card-draw limit of the learner's
-    balance (never written into an address); for anyone without a card it is left out and said so."""
+    """The search as the viewer asked it: "자비부담 낮은순" sorts by the signed-in learner's own self-pay (their
+    price classes), and "내 카드 잔액으로 가능" becomes a card-draw limit of the learner's balance (neither is
+    ever written into an address); for anyone without a card the balance filter is left out and said so."""
+    if params.sort == "price" and learner is not None:
+        params = dataclasses.replace(params, price_classes=courses_services.viewer_price_classes(learner, today))
     if not params.fits_balance:
         return params, []
     balance = courses_services.viewer_balance(learner, today)
@@ -209,26 +212,6 @@ def shown_run_ids(result: SearchResult) -> list[int]:
     if result.courses is None:
         return [hit.run_id for hit in result.items]
     return [chip.run_id for course in result.courses for chip in course.runs] or [h.run_id for h in result.items]
-
-
-def rank_by_my_price(params: SearchParams, result: SearchResult, my_prices: dict[int, dict]) -> SearchResult:
-    """`sort=price` for a signed-in learner: the page's courses re-ranked by the learner's own self-pay.
-
-    The index sorts by the generic split (no exemption, 일반훈련생 row); a learner's status row and exemption
-    groups change their amounts, so the courses of the page being shown (at most `per_page`, the N of this
-    re-rank) are ordered by the lowest self-pay of their shown runs in `my_prices` (the quotes the page shows
-    anyway: no further query). Stable: equal amounts keep the index's order; a run without a quote goes last.
-    Pages are still cut by the generic order, so this orders within a page, not across pages.
-    """
-    if params.sort != "price" or not my_prices or not result.courses:
-        return result
-
-    def mine(course) -> float:
-        amounts = [my_prices[c.run_id].get("self_pay") for c in course.runs if c.run_id in my_prices]
-        known = [amount for amount in amounts if amount is not None]
-        return min(known) if known else math.inf
-
-    return dataclasses.replace(result, courses=sorted(result.courses, key=mine))
 
 
 # -- SearchParams → address -------------------------------------------------------------------------------

@@ -80,7 +80,13 @@ def did_you_mean(suggestion: str) -> str:
 
 
 def _order(
-    version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int, today_days: int
+    version: Version,
+    candidates: np.ndarray,
+    score: np.ndarray | None,
+    sort: str,
+    count: int,
+    today_days: int,
+    price_classes: tuple[int, ...] = (),
 ) -> np.ndarray:
     """The first `count` candidates in the requested order (ties: earlier start, then run id); whatever the
     order, runs still recruiting come before the others (shown with include_closed / include_past)."""
@@ -90,14 +96,21 @@ def _order(
     if closed.any():
         return np.concatenate(
             [
-                _order_within(version, candidates[~closed], score, sort, count),
-                _order_within(version, candidates[closed], score, sort, count),
+                _order_within(version, candidates[~closed], score, sort, count, price_classes),
+                _order_within(version, candidates[closed], score, sort, count, price_classes),
             ]
         )[:count]
-    return _order_within(version, candidates, score, sort, count)
+    return _order_within(version, candidates, score, sort, count, price_classes)
 
 
-def _order_within(version: Version, candidates: np.ndarray, score: np.ndarray | None, sort: str, count: int):
+def _order_within(
+    version: Version,
+    candidates: np.ndarray,
+    score: np.ndarray | None,
+    sort: str,
+    count: int,
+    price_classes: tuple[int, ...] = (),
+):
     cols = version.cols
     if not len(candidates):
         return candidates
@@ -116,7 +129,7 @@ def _order_within(version: Version, candidates: np.ndarray, score: np.ndarray | 
     elif sort == "score":
         keys = (run_id, start, relevance, _desc_nan_last(cols["satisfaction"][candidates]))
     elif sort == "price":
-        self_pay = cols["self_pay"][candidates]
+        self_pay = _self_pay(cols, candidates, price_classes)
         keys = (
             run_id,
             start,
@@ -127,6 +140,14 @@ def _order_within(version: Version, candidates: np.ndarray, score: np.ndarray | 
     else:  # start, and relevance without a query
         keys = (run_id, relevance, start)
     return candidates[np.lexsort(keys)][:count]
+
+
+def _self_pay(cols: dict, candidates: np.ndarray, price_classes: tuple[int, ...]) -> np.ndarray:
+    """The self-pay sort=price orders by: the learner's own (the lowest over their price classes' indexed
+    amounts, courses.pricing.price_classes_of) or, for anyone else, the generic split's; -1 = unknown."""
+    if not price_classes:
+        return cols["self_pay"][candidates]
+    return cols["self_pay_classes"][candidates][:, list(price_classes)].min(axis=1)
 
 
 def _desc_nan_last(values: np.ndarray) -> np.ndarray:
@@ -349,6 +370,9 @@ def _search_text(
         if relaxed_total > total:
             text_mask, score, matching, total = relaxed_mask, relaxed_score, relaxed_matching, relaxed_total
             relaxed = True
+    if params.run_ids is not None:  # after the fallback, so a run matches exactly as in the whole search
+        matching = matching & np.isin(version.cols["run_id"], np.asarray(params.run_ids, dtype=np.int64))
+        total = int(np.count_nonzero(matching))
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
@@ -356,11 +380,13 @@ def _search_text(
     courses = course_total = None
     if params.by_course:
         courses, course_total = _courses_page(
-            version, np.flatnonzero(matching), score, sort, page, per_page, names, pattern, today
+            version, np.flatnonzero(matching), score, sort, page, per_page, names, pattern, today, params.price_classes
         )
         items = [course.hit for course in courses]
     else:
-        ordered = _order(version, np.flatnonzero(matching), score, sort, page * per_page, facets.days(today))
+        ordered = _order(
+            version, np.flatnonzero(matching), score, sort, page * per_page, facets.days(today), params.price_classes
+        )
         page_docs = ordered[(page - 1) * per_page : page * per_page]
         items = [_hit(version, int(docnum), names, pattern, today) for docnum in page_docs]
     return SearchResult(
@@ -388,6 +414,7 @@ def _courses_page(
     names,
     pattern,
     today: date,
+    price_classes: tuple[int, ...] = (),
 ) -> tuple[list[CourseHit], int]:
     """One entry per course, in the order of each course's first run; only the page's courses are read.
 
@@ -398,7 +425,7 @@ def _courses_page(
     need = page * per_page
     count = need * 4
     while True:
-        ordered = _order(version, candidates, score, sort, count, today_days)
+        ordered = _order(version, candidates, score, sort, count, today_days, price_classes)
         _unique, first = np.unique(cols["course_id"][ordered], return_index=True)
         if len(first) >= need or len(ordered) >= len(candidates):
             break
@@ -410,7 +437,7 @@ def _courses_page(
         return [], total
     page_ids = cols["course_id"][page_leaders]
     theirs = candidates[np.isin(cols["course_id"][candidates], page_ids)]
-    theirs = _order(version, theirs, score, sort, len(theirs), today_days)
+    theirs = _order(version, theirs, score, sort, len(theirs), today_days, price_classes)
     runs_of: dict[int, list[int]] = {}
     counts: dict[int, int] = {}
     for docnum, course_id in zip(theirs.tolist(), cols["course_id"][theirs].tolist(), strict=True):

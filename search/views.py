@@ -36,10 +36,11 @@ def courses():
     ignored = ignored + refused
     result = search(dataclasses.replace(searched, by_course=True))  # one card per course, its runs as chips
     # The search as run (query words read as filters are chips from here on), its addresses without the balance.
-    params = dataclasses.replace(result.params or searched, max_card_draw=asked.max_card_draw, by_course=False)
+    params = dataclasses.replace(
+        result.params or searched, max_card_draw=asked.max_card_draw, by_course=False, price_classes=()
+    )
     pages = presenters.Pages(result.page, result.per_page, result.course_total or 0)
     my_prices = courses_services.viewer_prices(presenters.shown_run_ids(result), learner, today)
-    result = presenters.rank_by_my_price(params, result, my_prices)
     return render_template(
         "search/results.html",
         params=params,
@@ -104,7 +105,7 @@ def save_search():
     except saved.SavedSearchError as error:
         flash(str(error), "error")
         return redirect(back), 303
-    flash("검색을 저장했습니다. 이 검색에 맞는 새 회차가 올라오면 알려 드립니다.", "success")
+    flash("검색을 저장했습니다. 이 검색에 새로 맞는 회차가 생기면 알려 드립니다.", "success")
     return redirect(url_for("search.saved_searches")), 303
 
 
@@ -117,6 +118,14 @@ def saved_searches():
         form=forms.SavedSearchForm(formdata=None),
         delete_form=forms.DeleteSavedSearchForm(),
     )
+
+
+@bp.get("/me/saved-searches/<int:saved_id>/results")
+@roles(Role.LEARNER)
+def saved_search_results(saved_id: int):
+    """A saved search's results (the link of an alert that found many new runs at once)."""
+    found = saved.own(current_user.id, saved_id)
+    return redirect(url_for("search.courses", **found.args)), 303
 
 
 @bp.post("/me/saved-searches/<int:saved_id>/rename")

@@ -33,7 +33,7 @@ def import_models() -> None:
 
 def init_app(app: Flask) -> None:
     """The voucher domain's pages, worker jobs, outbox handlers and the catalog's viewer price."""
-    from courses.services import register_viewer_balance, register_viewer_price
+    from courses.services import register_viewer_balance, register_viewer_price, register_viewer_pricing
     from hrdnet.site import register_auditor_home
     from vouchers.web import audit_views, payment_views, provider_views, read_models, views
 
@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["favourite_of"] = _favourite_of  # the run page's 관심 과정 button (only reads)
     app.jinja_env.globals["run_ratings"] = read_models.run_ratings  # the run page's ratings (only reads)
     register_viewer_balance(app, read_models.learner_balance)
+    register_viewer_pricing(app, read_models.learner_pricing)
     _register_jobs()
     _register_outbox_handlers()
 

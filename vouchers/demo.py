@@ -19,7 +19,8 @@ from hrdnet.auth import services
 from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
-from hrdnet.timeutil import kst_today
+from hrdnet.timeutil import kst_today, utcnow
+from vouchers.reminders import operations as reminders
 
 DEMO_PASSWORD = "demo-password-2026"
 # Fixed so the demo admin and auditor can add the account to an authenticator app once and keep it.
@@ -201,6 +202,113 @@ def _ensure_demo_learning(user, today) -> None:
     reminders.send_due(today, utcnow())
 
 
+DEMO_RATED_TITLE = "데모 파이썬 데이터 분석 단기과정"
+DEMO_RATINGS = (  # (score, comment): the demo learner's own first, then the trainees'
+    (5, "실습 위주라 바로 써먹을 수 있었어요. 강사님 피드백이 꼼꼼했습니다."),
+    (4, "진도가 빠른 편이지만 자료가 좋아요."),
+    (4, ""),
+    (5, "짧은 기간에 pandas 기초를 제대로 익혔습니다."),
+)
+
+
+def _demo_trainee(email: str, name: str, n: int) -> int:
+    """A demo trainee (the portal demo's) with a card: its user id."""
+    user = services.find_user_by_email(email) or services.create_user(
+        email=email, role=Role.LEARNER, name=name, password=DEMO_PASSWORD
+    )
+    _ensure_demo_card(user, groups={"kua_type1"}, phone=f"010-2026-{n + 1:04d}")
+    return user.id
+
+
+def _ensure_demo_ratings(learner_id: int, provider_id: int, today) -> list[str]:
+    """A short course of the demo provider that ended last week: the demo learner and the three trainees
+    completed it (attendance on every day, then the nightly 수료 job) and rated it, so the run and the course
+    show a score (from 3 ratings on), the demo learner's own rating is on 내 신청, and the provider replied.
+    The same course has an upcoming run, whose page shows the course's score. Only once."""
+    from courses import calendar
+    from courses.models import Course, Programme
+    from hrdnet.timeutil import utcnow
+    from vouchers.enrolments import attendance, endings
+    from vouchers.enrolments import operations as enrolments
+    from vouchers.ratings import operations as ratings
+
+    if db.session.scalar(select(Course.id).where(Course.match_key == "demo-rated")) is not None:
+        return []
+    start = today - timedelta(days=16)
+    days = [start + timedelta(days=n) for n in range(5)]
+    with unit_of_work(write_lock=True):
+        course = Course(
+            title=DEMO_RATED_TITLE,
+            provider_id=provider_id,
+            ncs_code="20010202",
+            match_key="demo-rated",
+            contents="파이썬, pandas, 시각화로 공공데이터를 분석하는 5일 과정",
+        )
+        db.session.add(course)
+        db.session.flush()
+        programme = db.session.scalar(select(Programme).where(Programme.code == "C0061"))
+        past, upcoming = (
+            Run(
+                course_id=course.id,
+                programme_id=programme.id,
+                run_number=number,
+                start_date=first,
+                end_date=first + timedelta(days=4),
+                weekend="weekday",
+                mode="classroom",
+                hours=40,
+                days=5,
+                fee=600_000,
+                capacity=20,
+                status="open",
+                ncs_code="20010202",
+                region_code="11680",
+            )
+            for number, first in ((1, start), (2, today + timedelta(days=30)))
+        )
+        calendar.set_provider_schedule(past, days)
+        calendar.set_provider_schedule(upcoming, [upcoming.start_date + timedelta(days=n) for n in range(5)])
+        db.session.add_all([past, upcoming])
+        db.session.flush()
+        past_id = past.id
+        learners = [learner_id] + [_demo_trainee(email, name, n) for n, (email, name) in enumerate(DEMO_TRAINEES)]
+    enrolled = []
+    for user_id in learners:
+        with unit_of_work(write_lock=True):
+            enrolment = enrolments.enrol(
+                user_id,
+                past_id,
+                request_key=f"demo-rated-{user_id}",
+                now=utcnow(),
+                today=start - timedelta(days=10),
+                actor="demo",
+            )
+            enrolments.confirm(
+                enrolment.id, actor="demo", on=start - timedelta(days=10), reason="데모: 결제 완료로 간주"
+            )
+            enrolled.append((enrolment.id, user_id))
+    with unit_of_work(write_lock=True):
+        enrolments.start_due(start)
+    with unit_of_work(write_lock=True):
+        for enrolment_id, _user in enrolled:
+            for day in days:
+                attendance.record(enrolment_id, day, "present", actor="demo", today=day)
+        endings.complete_due(days[-1] + timedelta(days=1), actor="demo", limit=100)
+    with unit_of_work(write_lock=True):
+        made = [
+            ratings.rate(enrolment_id, user_id, score=score, comment=comment, today=today, actor="demo")
+            for (enrolment_id, user_id), (score, comment) in zip(enrolled, DEMO_RATINGS, strict=True)
+        ]
+        ratings.reply(
+            made[0].id,
+            provider_id=provider_id,
+            text="좋은 평가 감사합니다. 다음 회차도 실습을 늘리겠습니다.",
+            now=utcnow(),
+            actor="demo",
+        )
+    return [f"수료생 평가: ‘{DEMO_RATED_TITLE}’ 1회차 {len(made)}건 (데모 학습자의 평가 포함), 2회차 모집 중"]
+
+
 def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
     """Load the demo catalog (`runs` runs from `seed`, see courses.demo), then the demo users; idempotent.
 
@@ -227,10 +335,19 @@ def load(*, runs: int, seed: int, progress: Callable[[int, int], None] | None = 
                 _ensure_demo_card(user)
                 _ensure_demo_learning(user, kst_today())
     yield from _portal_demo(db.session.get(Provider, provider.id))
+    learner_id = services.find_user_by_email(DEMO_USERS[0][0]).id
+    yield from _ensure_demo_ratings(learner_id, provider.id, kst_today())
+    for step in catalog_demo.demo_steps():  # e.g. the demo learner's saved search (search.saved)
+        with unit_of_work(write_lock=True):
+            yield from list(step(learner_id))
+    with unit_of_work(write_lock=True):
+        reminders.send_due(kst_today(), utcnow())  # the reminders due now, as the worker would make them
     yield f"데모 계정 (비밀번호는 모두 {DEMO_PASSWORD}):"
     for email, role, _name, _org in DEMO_USERS:
         yield f"  {role.value:<9} {email}" + (
-            "  (내일배움카드 3,000,000원, 수강 확정 1건, 관심 과정 1건과 그 알림)" if role == Role.LEARNER else ""
+            "  (내일배움카드, 수강 확정 1건, 수료·평가 1건, 관심 과정 1건, 저장한 검색 1건, 알림)"
+            if role == Role.LEARNER
+            else ""
         )
     yield f"관리자·감사 담당자 2단계 인증(TOTP) 비밀키: {DEMO_TOTP_SECRET}"
     yield f"  현재 코드: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\""

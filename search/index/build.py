@@ -40,6 +40,7 @@ from search.index import store
 from search.index.schema import (
     COURSE,
     MODE_KINDS,
+    PRICE_CLASSES_MAX,
     RUN,
     SCHEMA_VERSION,
     TEXT_GROUPS,
@@ -192,6 +193,17 @@ def _price(run: Run, rules: pricing.RuleBook) -> tuple[int | None, int | None]:
     return split.self_pay, (split.government_share if split.account != "none" else 0)
 
 
+def _class_prices(run: Run, rules: pricing.RuleBook, generic: int | None) -> list[int]:
+    """The run's self-pay for each learner price class (courses.pricing.price_classes), -1 when unknown."""
+    if generic is None:
+        return [-1] * PRICE_CLASSES_MAX
+    try:
+        prices = pricing.class_self_pays(run, rules)
+    except (ValueError, TypeError, pricing.PricingRulesError):
+        return [-1] * PRICE_CLASSES_MAX
+    return prices + [-1] * (PRICE_CLASSES_MAX - len(prices))
+
+
 def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
@@ -233,6 +245,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
             "lifecycle_closed": int(run.status == "closed"),
             "run_number": run.run_number,
             "card_draw": -1 if card_draw is None else card_draw,
+            "self_pay_classes": _class_prices(run, refs.rules, self_pay),
         }
     )
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}

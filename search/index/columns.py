@@ -102,6 +102,7 @@ def segment_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
         "lifecycle_closed": rows["lifecycle_closed"].astype(bool),
         "run_number": rows["run_number"].astype(np.int32),
         "card_draw": rows["card_draw"].astype(np.int64),
+        "self_pay_classes": rows["self_pay_classes"].astype(np.int64),  # (documents, price classes)
         "title_len": rows["title_len"].astype(np.float32),
         "title_key": rows["title_key"].astype(np.uint64),
         "fee_band": _band(fee, FEE_BANDS),

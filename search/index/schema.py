@@ -30,11 +30,12 @@ import numpy as np
 from whoosh import columns, fields
 from whoosh.analysis import SpaceSeparatedTokenizer
 
+from courses.pricing import PRICE_CLASSES_MAX
 from search.analysis import nfkc, synonym_key
 from search.interfaces import MODES, UNKNOWN, WEEKENDS
 
-SCHEMA_VERSION = 4  # 2: the application window and the lifecycle's "closed" (courses.enrolment_window); 3: 회차;
-# 4: the generic card draw
+SCHEMA_VERSION = 5  # 2: the application window and the lifecycle's "closed" (courses.enrolment_window); 3: 회차;
+# 4: the generic card draw; 5: the self-pay of each learner price class (sort by my price)
 
 TEXT_GROUPS = ("t", "k", "b")
 # (field, boost): morphemes count more than bigrams, so a whole-word match beats a substring match.
@@ -77,6 +78,8 @@ ROW = np.dtype(
         ("title_key", "<u8"),  # course documents: title_hash() of the course title
         ("run_number", "<i4"),  # the run's 회차 (trprDegr), for one card per course with its runs as chips
         ("card_draw", "<i8"),  # the generic split's draw on a voucher account (원; 0: none drawn); -1 = unknown
+        # the self-pay of each of courses.pricing.price_classes() (원; -1 = unknown): sort by the learner's own
+        ("self_pay_classes", "<i8", (PRICE_CLASSES_MAX,)),
     ]
 )
 

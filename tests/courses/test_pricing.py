@@ -730,3 +730,37 @@ def test_rate_derived_self_pay_is_a_multiple_of_10_won(fee, rate):
     self_pay = general(fee, employment_rate=rate).self_pay
     assert self_pay % 10 == 0
     assert fee * 0.15 - 10 < self_pay <= fee * 0.55
+
+
+# -- price classes: the learner's own self-pay from the search index's per-class amounts ----------------------
+
+LEARNER_STATUSES = (None, "unemployed", "student", "employed", "self_employed", "special_employment")
+
+
+@given(
+    code_rule=st.sampled_from(
+        [
+            ("C0061", "general", "card"),
+            ("C0104", "capped2026", "card"),
+            ("C0105", "kdigital", "kdigital"),
+            ("MSIT-SWA", "free", "none"),
+            ("X", None, "card"),  # no pricing rule: no price for anyone
+        ]
+    ),
+    start=st.sampled_from([date(2025, 6, 2), D2026, date(2019, 5, 1)]),
+    fee=st.integers(min_value=0, max_value=20_000_000),
+    rate=st.none() | st.floats(min_value=0, max_value=100),
+    feed=st.none() | st.integers(min_value=0, max_value=3_000_000),
+    status=st.sampled_from(LEARNER_STATUSES),
+    groups=st.sets(st.sampled_from(sorted(pricing.exemption_groups()))),
+)
+def test_the_lowest_of_a_learners_price_classes_is_their_own_self_pay(
+    code_rule, start, fee, rate, feed, status, groups
+):
+    """What the search's "자비부담 낮은순" sorts a signed-in learner by is exactly the quote's self-pay."""
+    code, rule, voucher = code_rule
+    run = make_run(code, rule, voucher, start_date=start, fee=fee, employment_rate_3m=rate, general_self_pay=feed)
+    amounts = pricing.class_self_pays(run)
+    mine = min(amounts[i] for i in pricing.price_classes_of(status, frozenset(groups)))
+    split = split_for_run(run, exemptions=frozenset(groups), learner_status=status)
+    assert mine == (-1 if split is None else split.self_pay)

@@ -1,4 +1,6 @@
-"""axe-core over every learner page at 320, 390 and 1280 px, with the site's CSP intact.
+"""axe-core over every learner page at 320, 390 and 1280 px, with the site's CSP intact: home, search, the run
+page, compare, enrol, pay, /me, my card, my enrolments, the rating form, favourites, notifications, saved
+searches and the job finder.
 
 axe-core (tests/e2e/assets/axe.min.js, MPL-2.0, vendored: no CDN, no network) is evaluated through the
 DevTools protocol (page.evaluate), which the page's Content-Security-Policy does not govern; the page itself
@@ -16,8 +18,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from courses import calendar
+from hrdnet.db import unit_of_work
+from hrdnet.timeutil import utcnow
+from search import saved
+from search.interfaces import SearchParams
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import shot
+from vouchers.enrolments import endings
+from vouchers.reminders import operations as reminders
 
 AXE = (Path(__file__).parent / "assets" / "axe.min.js").read_text(encoding="utf-8")
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -53,20 +62,32 @@ def too_wide(page) -> list[str]:
 # Written before the live server (and its worker) start: fixtures are set up in the order the test names them.
 @pytest.fixture
 def learner_world(app, world, reindex, today):
+    """A learner with a paid enrolment, an unpaid one (the pay page), a completed run to rate, a favourite, a
+    saved search and the reminders the worker makes."""
     learner = world.learner()
+    learner_id, email = learner.id, learner.email  # reindex() ends the session's objects
     paid = world.run(fee=1_000_000, hours=600)
     other = world.run(fee=2_000_000, start=today + timedelta(days=21))
     held = world.run(fee=500_000)
+    ended = world.run(programme="MSIT-SWA", fee=0, start=today - timedelta(days=12), days=5)  # draws nothing
     world.enrol(learner, paid)
-    world.enrol(learner, held, pay=False)
-    values = learner.email, paid.id, other.id  # plain values: the live server has its own sessions
+    unpaid = world.enrol(learner, held, pay=False)
+    finished = world.enrol(learner, ended, today=ended.start_date - timedelta(days=5))
+    world.mark(finished, calendar.days_between(ended, ended.start_date, ended.end_date))
+    with unit_of_work(write_lock=True):
+        endings.complete_due(ended.end_date + timedelta(days=1))
+        reminders.toggle_favourite(learner_id, other.id)
+    values = email, paid.id, other.id, unpaid.id, finished.id  # plain values: the live server has its own sessions
     reindex()
+    with unit_of_work(write_lock=True):
+        saved.save(learner_id, "백엔드 개발", SearchParams(q="백엔드"), utcnow())
+        reminders.send_due(today, utcnow())
     return values
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_learner_pages_pass_axe_and_fit_the_screen(learner_world, page, live_server, page_problems, width):
-    email, paid, other = learner_world
+    email, paid, other, unpaid, finished = learner_world
     page_problems.ignore(r"status of 400 .*/runs/\d+/enrol")  # the wrong password, on purpose
     w, h = WIDTHS[width]
     page.set_viewport_size({"width": w, "height": h})
@@ -119,5 +140,18 @@ def test_learner_pages_pass_axe_and_fit_the_screen(learner_world, page, live_ser
     check("my-card")
     page.goto("/me/enrolments")
     check("my-enrolments")
+    page.goto(f"/me/enrolments/{unpaid}/pay")
+    check("pay")
+    page.goto(f"/me/enrolments/{finished}/rating")
+    expect(page.get_by_label("점수")).to_be_visible()  # the form itself, not the "평가 불가" notice
+    check("rating")
+    page.goto("/me/favourites")
+    check("favourites")
+    page.goto("/me/notifications")
+    check("notifications")
+    page.goto("/me/saved-searches")
+    check("saved-searches")
+    page.goto("/jobs?job=20010202")
+    check("jobs")
 
     assert not found, "\n".join(f"{name}: {p}" for name, problems in found.items() for p in problems)

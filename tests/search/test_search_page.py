@@ -484,3 +484,41 @@ def test_the_price_sort_orders_a_signed_in_learners_page_by_their_own_self_pay(c
     assert run_ids_on(client.get("/courses?q=파이썬&sort=price")) == [good.id, low.id]  # anonymous: generic
     login(world.learner(status="employed"))
     assert run_ids_on(client.get("/courses?q=파이썬&sort=price")) == [low.id, good.id]
+
+
+def test_the_price_sort_by_my_own_self_pay_runs_across_pages_and_in_the_api(client, world, login, reindex):
+    # Generic (일반훈련생) self-pay: A 150,000 · D 180,000 · C 220,000 · B 275,000. A 재직자 pays 30 % of A and
+    # D (300,000 · 360,000) but the same 55 % of B and C: their own order is C, B, A, D. Two per page, a re-rank
+    # of each page would give A, D then C, B: only a sort of every match by the learner's amount gives C, B.
+    from hrdnet.auth import services as auth_services
+    from hrdnet.db import unit_of_work
+
+    a = world.run(fee=1_000_000, course=world.catalog.course("파이썬 취업 실무"))
+    b = world.run(fee=500_000, employment_rate_3m=30.0, course=world.catalog.course("파이썬 입문 실무"))
+    c = world.run(fee=400_000, employment_rate_3m=30.0, course=world.catalog.course("파이썬 기초 문법"))
+    d = world.run(fee=1_200_000, course=world.catalog.course("파이썬 심화 프로젝트"))
+    reindex()
+    learner = world.learner(status="employed")
+    mine = {run.id: courses_services.viewer_price(run, learner.id, world.today)["self_pay"] for run in (a, b, c, d)}
+    assert [mine[r.id] for r in (c, b, a, d)] == [220_000, 275_000, 300_000, 360_000]
+
+    def pages_of(get) -> list[int]:
+        return get("/courses?q=파이썬&sort=price&per_page=2") + get("/courses?q=파이썬&sort=price&per_page=2&page=2")
+
+    anonymous = pages_of(lambda url: run_ids_on(client.get(url)))
+    assert anonymous == [a.id, d.id, c.id, b.id]  # the generic order
+    login(learner)
+    assert pages_of(lambda url: run_ids_on(client.get(url))) == [c.id, b.id, a.id, d.id]
+
+    with unit_of_work():
+        token = auth_services.issue_api_token(learner, "test").token
+    client.get("/logout")
+
+    def from_api(url: str, headers=None) -> list[int]:
+        response = client.get(url.replace("/courses", "/api/v1/courses"), headers=headers or {})
+        assert response.status_code == 200
+        return [item["run_id"] for item in response.get_json()["items"]]
+
+    assert pages_of(from_api) == [a.id, d.id, c.id, b.id]  # anonymous API: the generic order
+    signed = {"Authorization": f"Bearer {token}"}
+    assert pages_of(lambda url: from_api(url, signed)) == [c.id, b.id, a.id, d.id]

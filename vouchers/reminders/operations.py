@@ -36,7 +36,7 @@ KINDS = {
     "low_attendance": "단위기간 출석률이 80% 아래로 내려갔을 때",
     "favourite_closing": "관심 과정의 신청 마감 3일 전",
     "rating_open": "수료한 과정을 평가할 수 있게 되었을 때",
-    "saved_search": "저장한 검색에 맞는 새 회차가 올라왔을 때",
+    "saved_search": "저장한 검색에 새로 맞는 회차가 생겼을 때 (새 회차, 바뀐 회차)",
 }
 SAVED_SEARCH_TOPIC = "alerts.saved_search"  # search.saved.ALERT_TOPIC (vouchers does not import search)
 CARD_WARNINGS = (30, 90)  # days before the card's last day
@@ -146,9 +146,9 @@ def notify(user_id: int, kind: str, key: str, text: str, path: str) -> Notificat
 
 
 def saved_search_matched(payload: dict) -> None:
-    """The outbox handler of search.saved's alerts: one reminder per (saved search, run); delivering the item
-    twice makes nothing twice (the key)."""
-    key = f"saved:{int(payload['saved_search_id'])}:{int(payload['run_id'])}"
+    """The outbox handler of search.saved's alerts: one reminder per (saved search, run), or per batch of runs
+    told of together; delivering the item twice makes nothing twice (the key)."""
+    key = str(payload.get("key") or f"saved:{int(payload['saved_search_id'])}:{int(payload['run_id'])}")
     notify(int(payload["user_id"]), "saved_search", key, str(payload["text"]), str(payload["path"]))
 
 

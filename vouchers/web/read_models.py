@@ -348,6 +348,16 @@ def learner_balance(user_id: int, today: date) -> int | None:
     return cards.available_balance(card.id) if card is not None else None
 
 
+def learner_pricing(user_id: int, today: date) -> tuple[str | None, frozenset[str]] | None:
+    """The catalog's viewer pricing (courses.services.register_viewer_pricing): the employment status and
+    exemption groups the learner's quotes are priced by today; None without a linked person."""
+    person = cards.person_of(user_id)
+    if person is None:
+        return None
+    status = cards.status_on(person.id, today)
+    return (status.employment_status, frozenset(status.group_set)) if status is not None else (None, frozenset())
+
+
 def public_run(run_id: int) -> Run:
     run = db.session.scalar(select(Run).where(Run.id == run_id, Run.status.in_(PUBLIC_STATUSES)))
     if run is None:
@@ -427,11 +437,12 @@ def run_ratings(run) -> RunRatings:
     return RunRatings(ratings.run_summary(run.id), ratings.course_summary(run.course_id), ratings.comments(run.id))
 
 
-def rating_page(enrolment_id: int, user_id: int, today: date) -> tuple[Enrolment, Run, bool]:
-    """The enrolment to rate, its run, and whether it may be rated now (the page explains when not)."""
+def rating_page(enrolment_id: int, user_id: int, today: date) -> tuple[Enrolment, Run, bool, Rating | None]:
+    """The enrolment to rate, its run, whether it may be rated now (the page explains when not) and the
+    learner's rating when they already rated."""
     enrolment = enrolments.own(enrolment_id, user_id)
     run = db.session.get(Run, enrolment.run_id)
-    return enrolment, run, ratings.may_rate(enrolment, run, today)
+    return enrolment, run, ratings.may_rate(enrolment, run, today), ratings.rating_of(enrolment.id)
 
 
 # -- the learner's enrolments ---------------------------------------------------------------------------------
@@ -442,6 +453,7 @@ class EnrolmentRow:
     enrolment: Enrolment
     run: Run
     payment: Payment | None
+    rating: Rating | None = None  # the learner's own rating of a completed run
 
     @property
     def status_label(self) -> str:
@@ -461,7 +473,9 @@ def my_enrolments(user_id: int, page: int) -> tuple[Pagination, list[EnrolmentRo
         error_out=False,
     )
     runs = {run.id: run for run in db.session.scalars(select(Run).where(Run.id.in_({e.run_id for e in found.items})))}
-    return found, [EnrolmentRow(e, runs[e.run_id], payments.current_payment(e.id)) for e in found.items]
+    return found, [
+        EnrolmentRow(e, runs[e.run_id], payments.current_payment(e.id), ratings.rating_of(e.id)) for e in found.items
+    ]
 
 
 @dataclass(frozen=True)

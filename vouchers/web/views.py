@@ -131,9 +131,9 @@ def read_notifications():
 @bp.route("/me/enrolments/<int:enrolment_id>/rating", methods=["GET", "POST"])
 @roles(Role.LEARNER)
 def rate(enrolment_id: int):
-    enrolment, run, allowed = read_models.rating_page(enrolment_id, current_user.id, kst_today())
+    enrolment, run, allowed, mine = read_models.rating_page(enrolment_id, current_user.id, kst_today())
     form = RatingForm()
-    context = {"enrolment": enrolment, "run": run, "allowed": allowed}
+    context = {"enrolment": enrolment, "run": run, "allowed": allowed, "mine": mine}
     if not allowed:  # the page says who may rate and when; a submission is refused
         return render_template("vouchers/rate.html", form=form, **context), 403 if form.is_submitted() else 200
     if not form.validate_on_submit():

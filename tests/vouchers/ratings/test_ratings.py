@@ -80,7 +80,8 @@ def test_a_completer_rates_once_within_the_window(client, login, world, short_ru
         f"/me/enrolments/{enrolment.id}/rating", data={"csrf_token": token, "score": "4", "comment": "실습이 많았어요"}
     )
     assert response.status_code == 302
-    assert 'data-refusal="rating_not_allowed"' in page(client.get(f"/me/enrolments/{enrolment.id}/rating"))  # once
+    again = page(client.get(f"/me/enrolments/{enrolment.id}/rating"))  # once: the page shows the rating given
+    assert 'data-refusal="already_rated"' in again and "4점으로 평가했습니다" in again and 'name="score"' not in again
     with pytest.raises(ratings.AlreadyRated):
         rate(enrolment, learner, on=after)
 
