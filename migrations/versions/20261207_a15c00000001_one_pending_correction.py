@@ -4,7 +4,7 @@ request() checks for a waiting request before it inserts, but two concurrent req
 check; the partial unique index makes the second one fail, and request() turns that into CorrectionPending.
 
 Revision ID: a15c00000001
-Revises: b17s00000001
+Revises: b17t00000001
 Create Date: 2026-12-07 20:45:00.000000
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = 'a15c00000001'
-down_revision = 'b17s00000001'
+down_revision = 'b17t00000001'
 branch_labels = None
 depends_on = None
 
