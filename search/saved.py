@@ -35,8 +35,8 @@ from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 from hrdnet.worker import scheduled
 from search import forms, presenters
+from search.engine import search
 from search.interfaces import PER_PAGE_MAX, SearchParams
-from search.query import search
 
 ALERT_TOPIC = "alerts.saved_search"
 NAME_MAX = 40

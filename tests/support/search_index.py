@@ -11,8 +11,9 @@ from tests.support.catalog import Catalog
 
 
 def rebuild_search_index():
-    """Rebuild the index from the database as `hrdnet search reindex` does (the test's writes committed first)."""
-    from search.index.build import rebuild
+    """Rebuild the index from the database as `hrdnet search reindex` does (the test's writes committed first),
+    with the app's search backend (SEARCH_BACKEND)."""
+    from search.engine import rebuild
 
     db.session.commit()
     return rebuild()
