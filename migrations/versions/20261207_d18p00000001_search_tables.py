@@ -29,6 +29,7 @@ def upgrade():
             provider text NOT NULL,
             contents text NOT NULL DEFAULT '',
             title_key text NOT NULL DEFAULT '',
+            title_len integer NOT NULL DEFAULT 0,
             morph tsvector NOT NULL,
             grams tsvector NOT NULL
         )""")

@@ -68,9 +68,13 @@ from search.ranking import (
 )
 
 RANK_ONE = 0.6079271  # ts_rank of one occurrence at weight 1.0: scaled to 1, as BM25 scores a single term
-# ts_rank's weights {D, C, B, A} = {-, contents, keywords, title}, relative to the title's boost.
-MORPH_WEIGHTS = f"{{0, {BOOSTS['b_m'] / BOOSTS['t_m']:f}, {BOOSTS['k_m'] / BOOSTS['t_m']:f}, 1}}"
-GRAM_WEIGHTS = f"{{0, {BOOSTS['b_g'] / BOOSTS['t_g']:f}, {BOOSTS['k_g'] / BOOSTS['t_g']:f}, 1}}"
+# Each field is ranked on its own (ts_rank's weights {D, C, B, A} keep one weight), so its boost adds up as the
+# fields' BM25 scores do: (the weight that keeps it, the Whoosh field whose boost it takes, a title?)
+FIELDS = {
+    "morph": (("{0,0,0,1}", "t_m", True), ("{0,0,1,0}", "k_m", False), ("{0,1,0,0}", "b_m", False)),
+    "grams": (("{0,0,0,1}", "t_g", True), ("{0,0,1,0}", "k_g", False), ("{0,1,0,0}", "b_g", False)),
+}
+K1, TITLE_B = 1.2, 0.5  # search.index.versions' BM25: titles are length-normalised
 TYPO_DISTANCE = 2  # letters (jamo for Hangul) a corrected word may differ by
 TYPO_SIMILARITY = 0.25  # pg_trgm similarity of the letters a typo candidate needs (pyhton ~ python: 0.27)
 RARE_RATIO = 3  # a word that finds a little is corrected only to one this many times commoner
@@ -96,8 +100,21 @@ class Binds(dict):
         return f":{name}"
 
 
-def _tsquery(terms: tuple[str, ...]) -> str:
-    return " & ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
+def _tsquery(terms: tuple[str, ...], joiner: str = " & ") -> str:
+    """Every term (or, joiner " | ", any) as tsquery text."""
+    return joiner.join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
+
+
+def _ranked(column: str, terms: tuple[str, ...], idf: float, binds: Binds, title_norm: str) -> str:
+    """BM25 of the terms over the three fields of a tsvector: per field, ts_rank of any of the terms (the mean of
+    their frequencies, as search.ranking._all_of takes the mean of their weights; ts_rank of all of them would
+    reward their proximity instead) × the field's boost × idf; titles length-normalised."""
+    query = f"CAST({binds.add(_tsquery(terms, ' | '))} AS tsquery)"
+    parts = []
+    for weights, field, title in FIELDS[column]:
+        scale = BOOSTS[field] * idf / RANK_ONE
+        parts.append(f"ts_rank('{weights}', {column}, {query}) * {scale:.6f}" + (f" * {title_norm}" if title else ""))
+    return "(" + " + ".join(parts) + ")"
 
 
 def _idf(df: int, n: int) -> float:
@@ -121,21 +138,32 @@ class Planner:
 
     def __init__(self, snap: snapshots.Snapshot, names: labels.Labels, binds: Binds):
         self.snap, self.names, self.binds = snap, names, binds
+        # BM25's saturation of one occurrence in a title of title_len morphemes (search.index.versions)
+        self.title_norm = (
+            f"({K1 + 1.0} / (1.0 + {K1} * ({1.0 - TITLE_B} + {TITLE_B} * title_len / {snap.avg_title_len:.6f})))"
+        )
 
     # rarity ---------------------------------------------------------------------------------------
 
-    def _gram_df(self, grams: tuple[str, ...]) -> int:
+    def _gram_dfs(self, grams: tuple[str, ...]) -> dict[str, int]:
         if not grams:
-            return 0
-        found = db.session.scalar(
-            text("SELECT min(df) FROM search_terms WHERE kind = 'g' AND term = ANY(:t)"), {"t": list(grams)}
+            return {}
+        rows = db.session.execute(
+            text("SELECT term, df FROM search_terms WHERE kind = 'g' AND term = ANY(:t)"), {"t": list(grams)}
         )
-        return int(found or 0)
+        return {term: int(df) for term, df in rows}
 
-    def unit_df(self, unit: Unit) -> int:
+    def idfs(self, unit: Unit) -> tuple[float, float, float]:
+        """(the unit's own idf: the courses holding it, its morphemes' mean idf, its bigrams' mean idf), as BM25
+        weighs each term of search.ranking's postings by its own idf."""
+        n = max(self.snap.courses, 1)
         vocab = self.snap.vocabulary()
-        morph = min((vocab.get(t, 0) for t in unit.morph), default=0) if unit.morph else 0
-        return min(max(morph, self._gram_df(unit.grams)), max(self.snap.courses, 1))
+        morph = [min(vocab.get(t, 0), n) for t in unit.morph]
+        grams = self._gram_dfs(unit.grams)
+        gram = [min(grams.get(t, 0), n) for t in unit.grams]
+        df = max(min(morph, default=0), min(gram, default=0))  # about the courses holding it either way
+        mean = lambda dfs: sum(_idf(d, n) for d in dfs) / len(dfs) if dfs else 0.0  # noqa: E731
+        return _idf(df, n), mean(morph), mean(gram)
 
     def _text_match(self, unit: Unit, binds: Binds) -> str:
         parts = []
@@ -233,20 +261,20 @@ class Planner:
 
     # expressions ----------------------------------------------------------------------------------
 
-    def _text_score(self, unit: Unit, idf: float) -> str:
+    def _text_score(self, unit: Unit, morph_idf: float, gram_idf: float) -> str:
         """A unit's text score on a course (0 where its text does not hold it)."""
         binds, parts = self.binds, []
         if unit.morph:
             q = f"CAST({binds.add(_tsquery(unit.morph))} AS tsquery)"
-            scale = BOOSTS["t_m"] / RANK_ONE * idf
-            parts.append(f"CASE WHEN morph @@ {q} THEN ts_rank('{MORPH_WEIGHTS}', morph, {q}) * {scale} ELSE 0 END")
+            rank = _ranked("morph", unit.morph, morph_idf, binds, self.title_norm)
+            parts.append(f"CASE WHEN morph @@ {q} THEN {rank} ELSE 0 END")
         if unit.grams:
             q = f"CAST({binds.add(_tsquery(unit.grams))} AS tsquery)"
-            scale = BOOSTS["t_g"] / RANK_ONE * idf * (KNOWN_GRAM_SHARE if unit.known else 1.0)
-            gram = f"ts_rank('{GRAM_WEIGHTS}', grams, {q}) * {scale}"
+            share = KNOWN_GRAM_SHARE if unit.known else 1.0
+            gram = _ranked("grams", unit.grams, gram_idf * share, binds, self.title_norm)
             guard = f"grams @@ {q}"
             if unit.not_inside:  # 자바 inside 자바스크립트 is not 자바: no substring match there
-                inside = _tsquery(tuple(unit.not_inside)).replace(" & ", " | ")
+                inside = _tsquery(tuple(unit.not_inside), " | ")
                 own = f"morph @@ CAST({binds.add(_tsquery(unit.morph))} AS tsquery)" if unit.morph else "FALSE"
                 guard += f" AND (NOT morph @@ CAST({binds.add(inside)} AS tsquery) OR {own})"
             parts.append(f"CASE WHEN {guard} THEN {gram} ELSE 0 END")
@@ -254,14 +282,12 @@ class Planner:
 
     def plan(self, parsed: ParsedQuery, known) -> Scored:
         course_columns, course_match, categories, unit_columns, groups = [], [], [], [], []
-        n = max(self.snap.courses, 1)
 
         def unit_column(unit: Unit, rarity: float | None) -> str:
-            df = self.unit_df(unit)
-            own = _idf(df, n) if df else _idf(0, n)
-            idf = rarity if rarity is not None else own
+            own, morph_idf, gram_idf = self.idfs(unit)
+            factor = rarity / own if rarity is not None and own else 1.0  # the family's rarity (family_rarity)
             k = len(course_columns)
-            course_columns.append(f"{self._text_score(unit, idf)} AS t{k}")
+            course_columns.append(f"{self._text_score(unit, morph_idf * factor, gram_idf * factor)} AS t{k}")
             course_match.append(self._text_match(unit, self.binds))
             condition, weight = self.category(unit)
             score = f"coalesce(c.t{k}, 0)"
@@ -409,8 +435,9 @@ class Match:
     score: str  # the relevance (0 without a query)
 
 
-def _scored_source(scored: Scored | list[Scored], visible: str) -> str:
-    """search_runs r with, per text, the group scores g<i>_<j>; each text's courses joined as c<i>."""
+def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool = False) -> str:
+    """search_runs r with, per text, the group scores g<i>_<j>; each text's courses joined as c<i>. Only the
+    runs some unit matches, unless `every_run` (a relaxed match that needs no word: "제주 코딩")."""
     texts = scored if isinstance(scored, list) else [scored]
     joins, selects, wheres = [], [], []
     for i, s in enumerate(texts):
@@ -422,9 +449,8 @@ def _scored_source(scored: Scored | list[Scored], visible: str) -> str:
         units = [u.replace("c.t", f"c{i}.t").replace(" AS u", f" AS u{i}_") for u in s.unit_columns]
         selects += units + [f"c{i}.title_key AS title_key{i}"]
         wheres.append(f"c{i}.course_id IS NOT NULL OR {s.category_any}")
-    inner = (
-        f"SELECT r.*, {', '.join(selects)} FROM search_runs r {' '.join(joins)} "
-        f"WHERE ({visible}) AND ({' OR '.join(wheres)})"
+    inner = f"SELECT r.*, {', '.join(selects)} FROM search_runs r {' '.join(joins)} WHERE ({visible})" + (
+        "" if every_run else f" AND ({' OR '.join(wheres)})"
     )
     groups = []
     for i, s in enumerate(texts):
@@ -827,10 +853,18 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
             and (len(parsed.groups) > 1 or read_filters)
             and _count(source, f"{predicate} AND {filtered}", binds, courses=True) < RELAX_BELOW
         ):
-            relaxed_predicate, relaxed_score = _relaxed_match(scored, 0 if read_filters else 1, binds)
-            relaxed_total = _count(source, f"{relaxed_predicate} AND {filtered}", binds)
+            least = 0 if read_filters else 1
+            relaxed_source = _scored_source(scored, visible, every_run=max(len(scored.groups) - 1, least) == 0)
+            relaxed_predicate, relaxed_score = _relaxed_match(scored, least, binds)
+            relaxed_total = _count(relaxed_source, f"{relaxed_predicate} AND {filtered}", binds)
             if relaxed_total > total:
-                predicate, score, total, relaxed = relaxed_predicate, relaxed_score, relaxed_total, True
+                source, predicate, score, total, relaxed = (
+                    relaxed_source,
+                    relaxed_predicate,
+                    relaxed_score,
+                    relaxed_total,
+                    True,
+                )
     counted = _facets(_facet_counts(source, predicate, active, params, binds), params, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
     pattern = _highlighter(parsed)

@@ -28,8 +28,9 @@ _lock = threading.Lock()
 class Snapshot:
     """One generation of the search tables' vocabulary, with what intent and 초성 derive from it."""
 
-    def __init__(self, generation: int, vocabulary: Counter, runs: int, courses: int):
+    def __init__(self, generation: int, vocabulary: Counter, runs: int, courses: int, avg_title_len: float = 1.0):
         self.generation = generation
+        self.avg_title_len = avg_title_len or 1.0
         self._vocabulary = vocabulary
         self.runs = runs
         self.courses = courses
@@ -93,6 +94,10 @@ def current() -> Snapshot | None:
                 dict(db.session.execute(text("SELECT term, df FROM search_terms WHERE kind = 'm' AND df > 0")).all())
             )
             runs = db.session.scalar(text("SELECT count(*) FROM search_runs"))
-            courses = db.session.scalar(text("SELECT count(*) FROM search_courses"))
-            found = _cache[key] = Snapshot(int(state.generation), vocabulary, int(runs), int(courses))
+            courses, avg_title_len = db.session.execute(
+                text("SELECT count(*), avg(title_len) FROM search_courses")
+            ).one()
+            found = _cache[key] = Snapshot(
+                int(state.generation), vocabulary, int(runs), int(courses), float(avg_title_len or 1.0)
+            )
     return found

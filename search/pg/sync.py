@@ -96,6 +96,7 @@ def course_row(course: Course, analysed: dict[str, analysis.Analysed]) -> Course
         "provider": course.provider.name,
         "contents": (course.contents or "")[: build.CONTENTS_STORED],
         "title_key": title_key_text(course.title),
+        "title_len": len(morph["t"]),  # BM25's length normalisation of titles (search.index.versions)
         "morph": _tsvector(morph),
         "grams": _tsvector(gram),
     }
@@ -157,7 +158,7 @@ RUN_COLUMNS = (
     "satisfaction region sido ncs ncs1 ncs2 programme ministry mode weekend dropped apply_opens apply_closes "
     "window_by_provider lifecycle_closed run_number source_ids"
 ).split()
-COURSE_COLUMNS = "course_id provider_id title provider contents title_key morph grams".split()
+COURSE_COLUMNS = "course_id provider_id title provider contents title_key title_len morph grams".split()
 
 
 def _upsert_sql(table: str, columns: list[str], key: str) -> str:
