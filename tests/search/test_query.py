@@ -18,8 +18,8 @@ from sqlalchemy import select
 from courses import pricing, services
 from courses.models import Programme, Run
 from hrdnet.extensions import db
-from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, SearchParams
 from search.engine import search, suggest
+from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, SearchParams
 from search.query import did_you_mean
 from tests.support.catalog import Catalog
 from tests.support.search_index import SEARCH_BACKENDS, indexed_catalog

@@ -17,8 +17,8 @@ from flask import current_app
 
 from search import ranking
 from search.analysis import synonym_key
-from search.interfaces import SearchParams
 from search.engine import search
+from search.interfaces import SearchParams
 from search.query import RELAX_BELOW
 from tests.support.catalog import Catalog
 from tests.support.search_index import SEARCH_BACKENDS, indexed_catalog
