@@ -82,8 +82,8 @@ def _tsvector(groups: dict[str, list[str]]) -> str:
 @dataclass(frozen=True)
 class CourseRow:
     values: dict
-    morphs: frozenset[str]
-    grams: frozenset[str]
+    terms: Counter  # (kind, term) -> the fields (title, keywords, contents) holding it: the vocabulary's count,
+    # as search.index.versions counts a morpheme's documents over its fields
 
 
 def course_row(course: Course, analysed: dict[str, analysis.Analysed]) -> CourseRow:
@@ -100,11 +100,11 @@ def course_row(course: Course, analysed: dict[str, analysis.Analysed]) -> Course
         "morph": _tsvector(morph),
         "grams": _tsvector(gram),
     }
-    return CourseRow(
-        values,
-        frozenset(t[:MAX_LEXEME] for ts in morph.values() for t in ts),
-        frozenset(t[:MAX_LEXEME] for ts in gram.values() for t in ts),
-    )
+    terms: Counter = Counter()
+    for kind, groups in (("m", morph), ("g", gram)):
+        for tokens in groups.values():
+            terms.update({(kind, t[:MAX_LEXEME]): 1 for t in set(tokens)})
+    return CourseRow(values, terms)
 
 
 def _day(days) -> date:
@@ -235,18 +235,20 @@ def apply(run_ids: list[int], course_ids: list[int]) -> int:
             course_rows[course.id] = course_row(course, build._analysed(course.id, texts))
     delta: Counter = Counter()
     if ordered:  # what the old rows held leaves the vocabulary's counts, what the new ones hold enters them
-        for morph, grams in db.session.execute(
+        db.session.execute(
+            text("SELECT 1 FROM search_courses WHERE course_id = ANY(:ids) ORDER BY course_id FOR UPDATE"),
+            {"ids": ordered},
+        )
+        for kind, term, weights in db.session.execute(
             text(
-                "SELECT tsvector_to_array(morph), tsvector_to_array(grams) FROM search_courses "
-                "WHERE course_id = ANY(:ids) ORDER BY course_id FOR UPDATE"
+                "SELECT 'm', lexeme, weights FROM search_courses, unnest(morph) WHERE course_id = ANY(:ids) "
+                "UNION ALL SELECT 'g', lexeme, weights FROM search_courses, unnest(grams) WHERE course_id = ANY(:ids)"
             ),
             {"ids": ordered},
         ):
-            delta.subtract({("m", t): 1 for t in morph})
-            delta.subtract({("g", t): 1 for t in grams})
+            delta[(kind, term)] -= len(set(weights))
     for row in course_rows.values():
-        delta.update({("m", t): 1 for t in row.morphs})
-        delta.update({("g", t): 1 for t in row.grams})
+        delta.update(row.terms)
     gone_runs = [i for i in run_ids if i not in rows]
     gone_courses = [i for i in ordered if i not in course_rows]
     if rows:
@@ -311,8 +313,7 @@ def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = Non
     def write_courses(courses: dict, analysed: dict) -> int:
         rows = [course_row(courses[course_id], found) for course_id, found in analysed.items()]
         for row in rows:
-            terms.update({("m", t): 1 for t in row.morphs})
-            terms.update({("g", t): 1 for t in row.grams})
+            terms.update(row.terms)
         if rows:
             db.session.execute(UPSERT_COURSE, [row.values for row in rows])
         return len(rows)
