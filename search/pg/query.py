@@ -138,6 +138,7 @@ class Planner:
 
     def __init__(self, snap: snapshots.Snapshot, names: labels.Labels, binds: Binds):
         self.snap, self.names, self.binds = snap, names, binds
+        self.gram_df: dict[str, int] = {}
         # BM25's saturation of one occurrence in a title of title_len morphemes (search.index.versions)
         self.title_norm = (
             f"({K1 + 1.0} / (1.0 + {K1} * ({1.0 - TITLE_B} + {TITLE_B} * title_len / {snap.avg_title_len:.6f})))"
@@ -146,12 +147,21 @@ class Planner:
     # rarity ---------------------------------------------------------------------------------------
 
     def _gram_dfs(self, grams: tuple[str, ...]) -> dict[str, int]:
+        """The bigrams' counts (read for the whole query at once by prefetch())."""
+        missing = [g for g in grams if g not in self.gram_df]
+        if missing:
+            self.prefetch(missing)
+        return self.gram_df
+
+    def prefetch(self, grams) -> None:
+        grams = sorted(set(grams) - set(self.gram_df))
         if not grams:
-            return {}
+            return
+        self.gram_df.update({g: 0 for g in grams})
         rows = db.session.execute(
-            text("SELECT term, df FROM search_terms WHERE kind = 'g' AND term = ANY(:t)"), {"t": list(grams)}
+            text("SELECT term, df FROM search_terms WHERE kind = 'g' AND term = ANY(:t)"), {"t": grams}
         )
-        return {term: int(df) for term, df in rows}
+        self.gram_df.update({term: int(df) for term, df in rows})
 
     def idfs(self, unit: Unit) -> tuple[float, float, float]:
         """(the unit's own idf: the courses holding it, its morphemes' mean idf, its bigrams' mean idf), as BM25
@@ -241,23 +251,29 @@ class Planner:
 
     def category(self, unit: Unit) -> tuple[str | None, float]:
         """The unit's condition on a run's categories, and what a match is worth (CATEGORY_BOOST × idf)."""
-        codes = self._category_codes(unit)
+        cache = self.snap.derived("pg_categories", lambda _s: {})  # unit -> (codes, weight), per generation
+        found = cache.get(unit)
+        if found is None:
+            codes = self._category_codes(unit)
+            weight = 0.0
+            if codes:
+                weight = self._category_weight(codes)
+            if len(cache) > 2048:
+                cache.clear()
+            found = cache[unit] = (codes, weight)
+        codes, weight = found
         if not codes:
             return None, 0.0
-        cache = self.snap.derived("pg_category_weights", lambda _s: {})
-        weight = cache.get(unit)
-        if weight is None:
-            count_binds = Binds()
-            found = db.session.scalar(
-                text("SELECT count(*) FROM search_runs r WHERE " + self._category_sql(codes, count_binds)),
-                count_binds,
-            )
-            runs = max(self.snap.runs, 1)
-            weight = CATEGORY_BOOST * _idf(min(int(found), runs), runs) if found else 0.0
-            if len(cache) > 512:
-                cache.clear()
-            cache[unit] = weight
         return self._category_sql(codes, self.binds), weight
+
+    def _category_weight(self, codes: dict[str, list]) -> float:
+        """CATEGORY_BOOST × the idf of the runs whose categories match."""
+        count_binds = Binds()
+        found = db.session.scalar(
+            text("SELECT count(*) FROM search_runs r WHERE " + self._category_sql(codes, count_binds)), count_binds
+        )
+        runs = max(self.snap.runs, 1)
+        return CATEGORY_BOOST * _idf(min(int(found), runs), runs) if found else 0.0
 
     # expressions ----------------------------------------------------------------------------------
 
@@ -282,6 +298,7 @@ class Planner:
 
     def plan(self, parsed: ParsedQuery, known) -> Scored:
         course_columns, course_match, categories, unit_columns, groups = [], [], [], [], []
+        self.prefetch(g for group in parsed.groups for a in group.alternatives for u in a.units for g in u.grams)
 
         def unit_column(unit: Unit, rarity: float | None) -> str:
             own, morph_idf, gram_idf = self.idfs(unit)
