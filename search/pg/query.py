@@ -131,6 +131,7 @@ class Scored:
     unit_columns: list[str]  # per run: u<k> = text × factor + category
     groups: list[str]  # per run: a group's score, over the unit columns
     title_key: str
+    courses: str = ""  # the matching courses' text scores, computed once (materialise()), as a FROM item
 
 
 class Planner:
@@ -337,7 +338,7 @@ class Planner:
                     share = f"({alternative_sql(Alternative(left + right, joined), None)} * {JOIN_SHARE})"
                     groups[i] = f"GREATEST({groups[i]}, {share})"
                     groups[i + 1] = f"GREATEST({groups[i + 1]}, {share})"
-        return Scored(
+        scored = Scored(
             course_columns,
             " OR ".join(course_match) or "FALSE",
             " OR ".join(categories) or "FALSE",
@@ -345,6 +346,25 @@ class Planner:
             groups,
             title_key_text(parsed.text),
         )
+        return self.materialise(scored)
+
+    def materialise(self, scored: Scored) -> Scored:
+        """The text scores of the matching courses (the ts_rank work) computed once for the search, and handed to
+        its later statements (counts, facets, the page) as arrays, instead of ranked again by each."""
+        names = [f"t{k}" for k in range(len(scored.course_columns))]
+        rows = db.session.execute(
+            text(
+                f"SELECT course_id, title_key, {', '.join(scored.course_columns)} FROM search_courses "
+                f"WHERE {scored.course_where}"
+            ),
+            self.binds,
+        ).all()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (2 + len(names))
+        arrays = [f"CAST({self.binds.add(list(columns[0]))} AS bigint[])"]
+        arrays.append(f"CAST({self.binds.add(list(columns[1]))} AS text[])")
+        arrays += [f"CAST({self.binds.add([float(v) for v in columns[2 + k]])} AS float8[])" for k in range(len(names))]
+        source = f"unnest({', '.join(arrays)}) AS c(course_id, title_key{''.join(', ' + n for n in names)})"
+        return dataclasses.replace(scored, courses=f"(SELECT * FROM {source})")
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -458,11 +478,7 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
     texts = scored if isinstance(scored, list) else [scored]
     joins, selects, wheres = [], [], []
     for i, s in enumerate(texts):
-        course_cols = ", ".join(["course_id", "title_key", *s.course_columns])
-        joins.append(
-            f"LEFT JOIN (SELECT {course_cols} FROM search_courses WHERE {s.course_where}) c{i} "
-            f"ON c{i}.course_id = r.course_id"
-        )
+        joins.append(f"LEFT JOIN {s.courses} c{i} ON c{i}.course_id = r.course_id")
         units = [u.replace("c.t", f"c{i}.t").replace(" AS u", f" AS u{i}_") for u in s.unit_columns]
         selects += units + [f"c{i}.title_key AS title_key{i}"]
         wheres.append(f"c{i}.course_id IS NOT NULL OR {s.category_any}")
