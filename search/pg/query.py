@@ -478,7 +478,10 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
     texts = scored if isinstance(scored, list) else [scored]
     joins, selects, wheres = [], [], []
     for i, s in enumerate(texts):
-        joins.append(f"LEFT JOIN {s.courses} c{i} ON c{i}.course_id = r.course_id")
+        # Only the courses' runs can match when no category name does: a plain join lets PostgreSQL start from
+        # the (few) matching courses and reach their runs through ix_search_runs_course_id.
+        only_courses = len(texts) == 1 and not every_run and s.category_any == "FALSE"
+        joins.append(f"{'' if only_courses else 'LEFT '}JOIN {s.courses} c{i} ON c{i}.course_id = r.course_id")
         units = [u.replace("c.t", f"c{i}.t").replace(" AS u", f" AS u{i}_") for u in s.unit_columns]
         selects += units + [f"c{i}.title_key AS title_key{i}"]
         wheres.append(f"c{i}.course_id IS NOT NULL OR {s.category_any}")
