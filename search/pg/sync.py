@@ -26,6 +26,7 @@ from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from courses.models import Course, Run
 from courses.services import LISTED_STATUSES
@@ -33,7 +34,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from search import analysis
-from search.index import build
+from search.index import build, store
 from search.index.schema import MODE_KINDS, ROW, TEXT_GROUPS, WEEKEND_KINDS, title_key_text
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ def update(run_ids: Iterable[int] = (), course_ids: Iterable[int] = ()) -> int:
     if not built():
         log.info("search: the PostgreSQL search tables were never built; building them from the database")
         db.session.rollback()
-        result = rebuild(procs=1)
+        result = rebuild(procs=1)  # IndexBusy while another build runs: the outbox delivers the item again later
         return result.runs + result.courses
     db.session.rollback()
     with unit_of_work():
@@ -320,7 +321,10 @@ def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = Non
 
     try:
         with unit_of_work():
-            db.session.execute(text("SELECT 1 FROM search_state WHERE id = 1 FOR UPDATE"))  # one rebuild at a time
+            try:  # one rebuild at a time: another one holds this row until it commits
+                db.session.execute(text("SELECT 1 FROM search_state WHERE id = 1 FOR UPDATE NOWAIT"))
+            except OperationalError:
+                raise store.IndexBusy("another rebuild of the search tables is running") from None
             for table in ("search_runs", "search_courses", "search_terms"):
                 db.session.execute(text(f"DELETE FROM {table}"))  # not TRUNCATE: searches keep reading
             for runs in build._iter_run_chunks():

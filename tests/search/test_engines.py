@@ -143,6 +143,25 @@ def test_incremental_updates_keep_the_counts_a_rebuild_makes(app, indexed, recor
     assert incremental[("m", "스파크")] == 3  # one course's title and contents, the other's contents
 
 
+def test_one_rebuild_at_a_time(app, indexed, search_backend):
+    if search_backend != "postgresql":
+        pytest.skip("the PostgreSQL backend's lock (the Whoosh one: test_index.py::test_only_one_rebuild_at_a_time)")
+    from sqlalchemy import create_engine
+
+    from search.index.store import IndexBusy
+
+    other = create_engine(db.engine.url)
+    try:
+        with other.connect() as conn, conn.begin():  # another rebuild, holding the tables' lock
+            conn.execute(text("SELECT 1 FROM search_state WHERE id = 1 FOR UPDATE"))
+            with pytest.raises(IndexBusy):
+                rebuild()
+        db.session.rollback()
+        assert rebuild().runs == 2  # free again
+    finally:
+        other.dispose()
+
+
 def test_the_postgresql_backend_refuses_another_database(tmp_path, db_backend):
     if db_backend != "sqlite":
         pytest.skip("about SQLite")
