@@ -132,6 +132,7 @@ class Scored:
     groups: list[str]  # per run: a group's score, over the unit columns
     title_key: str
     courses: str = ""  # the matching courses' text scores, computed once (materialise()), as a FROM item
+    per_course: bool = False  # no category name matches: the groups' scores are the course's (g<j> in courses)
 
 
 class Planner:
@@ -351,20 +352,22 @@ class Planner:
     def materialise(self, scored: Scored) -> Scored:
         """The text scores of the matching courses (the ts_rank work) computed once for the search, and handed to
         its later statements (counts, facets, the page) as arrays, instead of ranked again by each."""
-        names = [f"t{k}" for k in range(len(scored.course_columns))]
-        rows = db.session.execute(
-            text(
-                f"SELECT course_id, title_key, {', '.join(scored.course_columns)} FROM search_courses "
-                f"WHERE {scored.course_where}"
-            ),
-            self.binds,
-        ).all()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (2 + len(names))
-        arrays = [f"CAST({self.binds.add(list(columns[0]))} AS bigint[])"]
-        arrays.append(f"CAST({self.binds.add(list(columns[1]))} AS text[])")
-        arrays += [f"CAST({self.binds.add([float(v) for v in columns[2 + k]])} AS float8[])" for k in range(len(names))]
-        source = f"unnest({', '.join(arrays)}) AS c(course_id, title_key{''.join(', ' + n for n in names)})"
-        return dataclasses.replace(scored, courses=f"(SELECT * FROM {source})")
+        per_course = scored.category_any == "FALSE"
+        exact = f"(title_key = {self.binds.add(scored.title_key)})::int" if scored.title_key else "0"
+        ranked = f"SELECT course_id, {exact} AS exact, {', '.join(scored.course_columns)} FROM search_courses "
+        ranked += f"WHERE {scored.course_where}"
+        if per_course:  # every run of a course scores as the course: the groups are computed here, once
+            names = [f"g{j}" for j in range(len(scored.groups))]
+            units = ", ".join(scored.unit_columns)
+            groups = ", ".join(f"{g} AS g{j}" for j, g in enumerate(scored.groups))
+            ranked = (
+                f"SELECT course_id, exact, {groups} FROM (SELECT c.course_id, c.exact, {units} FROM ({ranked}) c) x"
+            )
+        else:
+            names = [f"t{k}" for k in range(len(scored.course_columns))]
+        rows = db.session.execute(text(ranked), self.binds).all()
+        source = _arrays(rows, ["course_id", "exact", *names], self.binds, "c")
+        return dataclasses.replace(scored, courses=f"(SELECT * FROM {source})", per_course=per_course)
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -482,17 +485,44 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
         # the (few) matching courses and reach their runs through ix_search_runs_course_id.
         only_courses = len(texts) == 1 and not every_run and s.category_any == "FALSE"
         joins.append(f"{'' if only_courses else 'LEFT '}JOIN {s.courses} c{i} ON c{i}.course_id = r.course_id")
-        units = [u.replace("c.t", f"c{i}.t").replace(" AS u", f" AS u{i}_") for u in s.unit_columns]
-        selects += units + [f"c{i}.title_key AS title_key{i}"]
+        if s.per_course:
+            selects += [f"coalesce(c{i}.g{j}, 0) AS g{i}_{j}" for j in range(len(s.groups))]
+        else:
+            selects += [u.replace("c.t", f"c{i}.t").replace(" AS u", f" AS u{i}_") for u in s.unit_columns]
+        selects += [f"coalesce(c{i}.exact, 0) AS exact{i}"]
         wheres.append(f"c{i}.course_id IS NOT NULL OR {s.category_any}")
     inner = f"SELECT r.*, {', '.join(selects)} FROM search_runs r {' '.join(joins)} WHERE ({visible})" + (
         "" if every_run else f" AND ({' OR '.join(wheres)})"
     )
     groups = []
     for i, s in enumerate(texts):
-        for j, g in enumerate(s.groups):
-            groups.append(_rename_units(g, i) + f" AS g{i}_{j}")
-    return f"(SELECT x.*, {', '.join(groups)} FROM ({inner}) x) r"
+        if not s.per_course:
+            groups += [_rename_units(g, i) + f" AS g{i}_{j}" for j, g in enumerate(s.groups)]
+    return f"(SELECT x.*{''.join(', ' + g for g in groups)} FROM ({inner}) x) r"
+
+
+def _materialised(source: str, groups: int, binds: Binds) -> str:
+    """The runs a scored source yields, scored once: their group scores come back as arrays that the search's
+    later statements (counts, facets, the page) join to search_runs, instead of each scoring every run again."""
+    names = ["exact0", *(f"g0_{j}" for j in range(groups))]
+    matched = " + ".join(f"(r.g0_{j} > 0)::int" for j in range(groups)) or "0"
+    least = max(groups - 1, 1)  # what the relaxed match needs at least (the one that needs none has its own source)
+    rows = db.session.execute(
+        text(f"SELECT r.run_id, {', '.join('r.' + n for n in names)} FROM {source} WHERE {matched} >= {least}"), binds
+    )
+    scores = _arrays(rows.all(), ["run_id", *names], binds, "s")
+    return f"(SELECT r.*, {', '.join('s.' + n for n in names)} FROM search_runs r JOIN {scores} USING (run_id)) r"
+
+
+def _arrays(rows, names: list[str], binds: Binds, alias: str) -> str:
+    """Rows (an id, then numbers) as a FROM item: unnest() of one array per column, each bound as the text of
+    a PostgreSQL array (one string: psycopg would adapt a list of thousands of numbers one by one)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    arrays = [f"CAST({binds.add('{' + ','.join(map(str, columns[0])) + '}')} AS bigint[])"]
+    arrays += [
+        f"CAST({binds.add('{' + ','.join(map(repr, map(float, column))) + '}')} AS float8[])" for column in columns[1:]
+    ]
+    return f"unnest({', '.join(arrays)}) AS {alias}({', '.join(names)})"
 
 
 def _rename_units(expression: str, i: int) -> str:
@@ -516,7 +546,7 @@ def _matched(s: Scored, i: int) -> str:
 def _exact(s: Scored, i: int, binds: Binds) -> str:
     if not s.title_key:
         return "0"
-    return f"CASE WHEN {_full(s, i)} AND r.title_key{i} = {binds.add(s.title_key)} THEN {EXACT_TITLE_BONUS} ELSE 0 END"
+    return f"CASE WHEN {_full(s, i)} AND r.exact{i} = 1 THEN {EXACT_TITLE_BONUS} ELSE 0 END"
 
 
 def _plain_match(s: Scored, binds: Binds) -> tuple[str, str]:
@@ -860,7 +890,7 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
     else:
         planner = Planner(snap, names, binds)
         scored = planner.plan(parsed, known)
-        source = _scored_source(scored, visible)
+        source = _materialised(_scored_source(scored, visible), len(scored.groups), binds)
         predicate, score = _plain_match(scored, binds)
         total = _count(source, f"{predicate} AND {filtered}", binds)
         if total < LITTLE:
