@@ -920,7 +920,8 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
             and _count(source, f"{predicate} AND {filtered}", binds, courses=True) < RELAX_BELOW
         ):
             least = 0 if read_filters else 1
-            relaxed_source = _scored_source(scored, visible, every_run=max(len(scored.groups) - 1, least) == 0)
+            every_run = max(len(scored.groups) - 1, least) == 0  # only the filter the query's words set
+            relaxed_source = _scored_source(scored, visible, every_run=True) if every_run else source
             relaxed_predicate, relaxed_score = _relaxed_match(scored, least, binds)
             relaxed_total = _count(relaxed_source, f"{relaxed_predicate} AND {filtered}", binds)
             if relaxed_total > total:
