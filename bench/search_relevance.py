@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Search relevance benchmark: recall@20 and nDCG@10 of hrdnet's search on the judged set, beside two baselines.
 
-    .venv/bin/python bench/search_relevance.py                  # both halves, three engines
+    .venv/bin/python bench/search_relevance.py                  # both halves, Whoosh, PostgreSQL, two baselines
+    .venv/bin/python bench/search_relevance.py --backend whoosh # without the PostgreSQL search backend
     .venv/bin/python bench/search_relevance.py --show tune      # + every tune query: misses and first results
     .venv/bin/python bench/search_relevance.py --show report    # + the report half's queries (final reporting only)
     make bench                                                  # runs it after the import benchmark
@@ -11,8 +12,13 @@ that judgements are not edited to fit results). The fixed catalog is imported th
 (tests/search/relevance/loader.py) into a fresh migrated SQLite database, and the real indexer builds the
 index. Then every query runs on three engines:
 
-  hrdnet search      search.query.search(), the judgement's filters as SearchParams; its hits are runs,
-                     collapsed to their course at the course's first run, read on until 20 courses
+  hrdnet search      search.engine.search() on the Whoosh index (SEARCH_BACKEND "whoosh"), the judgement's
+                     filters as SearchParams; its hits are runs, collapsed to their course at the course's
+                     first run, read on until 20 courses
+  hrdnet PostgreSQL  the same on the PostgreSQL search backend (SEARCH_BACKEND "postgresql", search.pg): the
+                     same catalog imported into a fresh PostgreSQL database (--postgres-url: the server's
+                     admin URL; a database bench_relevance_… is made and dropped), its search tables built
+                     by `hrdnet search reindex`'s code; skipped when --backend whoosh
   FTS5 trigram       baseline: SQLite FTS5 (tokenize='trigram') over each course's title (all listings'
                      spellings), provider, contents (+ certificate, keywords), category (NCS, programme and
                      ministry names) and the names of its runs' regions; query words of 3+ characters are
@@ -51,24 +57,27 @@ if str(ROOT) not in sys.path:
 TARGET_RECALL = 0.9
 K_RECALL, K_NDCG = 20, 10
 GAIN_RELEVANT, GAIN_PARTIAL = 2, 1
-ENGINES = ("hrdnet", "fts5", "like")
+ENGINES = ("hrdnet", "hrdnet-pg", "fts5", "like")
 ENGINE_LABELS = {
-    "hrdnet": "hrdnet search",
+    "hrdnet": "hrdnet search (Whoosh)",
+    "hrdnet-pg": "hrdnet search (PostgreSQL)",
     "fts5": "baseline: SQLite FTS5 trigram",
     "like": "baseline: LIKE '%q%'",
     "hrdnet-listed": "hrdnet, first 20 hits as listed",
+    "hrdnet-pg-listed": "hrdnet PostgreSQL, as listed",
 }
 
 
 # -- the app and its data -------------------------------------------------------------------------------
 
 
-def make_app(database_url: str, workdir: Path):
+def make_app(database_url: str, workdir: Path, backend: str = "whoosh"):
     from hrdnet import create_app
 
     return create_app(
         {
             "HRDNET_ENV": "development",
+            "SEARCH_BACKEND": backend,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "bench-" + "x" * 40,
             "SEARCH_INDEX_DIR": str(workdir / "index"),
@@ -330,8 +339,8 @@ SEARCH_FILTERS = ("region", "mode", "weekend", "programme", "ministry")
 
 def hrdnet_courses(q: str, filters: dict | None, want: int = K_RECALL) -> tuple[list[int], list[int]]:
     """(the first `want` distinct courses in hrdnet's order, the courses of the first page of 20 hits)."""
+    from search.engine import search
     from search.interfaces import SearchParams
-    from search.query import search
 
     courses: list[int] = []
     listed: list[int] = []
@@ -423,7 +432,63 @@ class Evaluation:
     seconds: dict[str, float]
 
 
-def evaluate(workdir: Path, *, procs: int = 1, log_progress: Callable[[str], None] = lambda s: None) -> Evaluation:
+def evaluate_postgresql(
+    workdir: Path, admin_url: str, judgements: list[dict], *, procs: int = 1
+) -> tuple[list[Scored], list[Scored], float]:
+    """The fixed catalog in a fresh PostgreSQL database, searched by the PostgreSQL backend:
+    (scored, first page as listed, seconds to build the search tables)."""
+    import uuid
+
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+
+    from search.engine import rebuild
+    from tests.search.relevance import loader
+
+    name = f"bench_relevance_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        app = make_app(admin_url.rsplit("/", 1)[0] + "/" + name, workdir / "pg", backend="postgresql")
+        with app.app_context():
+            from hrdnet.extensions import db
+
+            upgrade()
+            loaded = loader.load(workdir / "feeds-pg")
+            db.session.commit()
+            started = time.perf_counter()
+            rebuild(procs=procs)
+            seconds = time.perf_counter() - started
+
+            def keys(course_ids: list[int]) -> list[str]:
+                return [k for k in (loaded.course_key(c) for c in course_ids) if k]
+
+            listed: dict[tuple, list[str]] = {}
+
+            def rank(q: str, filters: dict) -> list[str]:
+                courses, first_page = hrdnet_courses(q, filters)
+                listed[(q, tuple(sorted(filters.items())))] = keys(first_page)
+                return keys(courses)
+
+            scored = score_all(judgements, rank)
+            shown = score_all(judgements, lambda q, f: listed[(q, tuple(sorted(f.items())))])
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return scored, shown, seconds
+
+
+def evaluate(
+    workdir: Path,
+    *,
+    procs: int = 1,
+    postgres_url: str | None = None,
+    log_progress: Callable[[str], None] = lambda s: None,
+) -> Evaluation:
     """Load the fixed catalog, build the index and the baselines, score every judgement on every engine."""
     from flask_migrate import upgrade
 
@@ -472,6 +537,13 @@ def evaluate(workdir: Path, *, procs: int = 1, log_progress: Callable[[str], Non
             log_progress(f"{engine}: {len(judgements)} queries in {seconds[engine]:.1f} s")
         scored["hrdnet-listed"] = score_all(judgements, lambda q, f: listed[(q, tuple(sorted(f.items())))])
         baselines.conn.close()
+    if postgres_url:
+        started = time.perf_counter()
+        scored["hrdnet-pg"], scored["hrdnet-pg-listed"], seconds["index-pg"] = evaluate_postgresql(
+            workdir, postgres_url, judgements, procs=procs
+        )
+        seconds["hrdnet-pg"] = time.perf_counter() - started
+        log_progress(f"hrdnet-pg: {len(judgements)} queries in {seconds['hrdnet-pg']:.1f} s")
     return Evaluation(scored, loaded.catalog, seconds)
 
 
@@ -504,40 +576,65 @@ def print_report(ev: Evaluation, show: str | None) -> None:
     )
     header = f"  {'engine':<34}{'recall@20 tune':>15}{'report':>9}{'nDCG@10 tune':>15}{'report':>9}   result"
     print(header)
-    for engine in ("hrdnet", "fts5", "like", "hrdnet-listed"):
+    shown = [e for e in ENGINES if e in ev.scored]
+    for engine in (*shown, "hrdnet-listed", "hrdnet-pg-listed"):
+        if engine not in ev.scored:
+            continue
         rt, nt, _ = summary(ev.scored[engine], "tune")
         rr, nr, _ = summary(ev.scored[engine], "report")
         note = {
             "hrdnet": f"report recall ≥ {TARGET_RECALL}: {_verdict(rr)}",
+            "hrdnet-pg": f"report recall ≥ {TARGET_RECALL}: {_verdict(rr)}",
             "hrdnet-listed": "the page as shown: runs, so a course's runs take several of the 20 places",
+            "hrdnet-pg-listed": "the same, PostgreSQL",
         }.get(engine, "baseline")
         print(f"  {ENGINE_LABELS[engine]:<34}{rt:>15.3f}{rr:>9.3f}{nt:>15.3f}{nr:>9.3f}   {note}")
 
-    print(f"\n  recall@{K_RECALL} by kind{'':<20}{'hrdnet':>15}{'FTS5':>13}{'LIKE':>13}")
-    print(f"  {'kind':<16}{'queries t/r':>14}{'tune':>9}{'report':>8}{'tune':>7}{'report':>7}{'tune':>7}{'report':>7}")
+    short = {"hrdnet": "Whoosh", "hrdnet-pg": "PostgreSQL", "fts5": "FTS5", "like": "LIKE"}
+    print(f"\n  recall@{K_RECALL} by kind{'':<14}" + "".join(f"{short[e]:>15}" for e in shown))
+    print(f"  {'kind':<16}{'queries t/r':>14}" + f"{'tune':>8}{'report':>7}" * len(shown))
     by_kind: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for engine in ENGINES:
+    for engine in shown:
         for s in ev.scored[engine]:
             by_kind[s.judgement["kind"]][engine][s.judgement["split"]].append(s.recall)
     for kind, engines in by_kind.items():
         counts = f"{len(engines['hrdnet']['tune'])}/{len(engines['hrdnet']['report'])}"
-        cells = "".join(
-            f"{mean(engines[e]['tune']):>{9 if e == 'hrdnet' else 7}.2f}{mean(engines[e]['report']):>{8 if e == 'hrdnet' else 7}.2f}"
-            for e in ENGINES
-        )
+        cells = "".join(f"{mean(engines[e]['tune']):>8.2f}{mean(engines[e]['report']):>7.2f}" for e in shown)
         print(f"  {kind:<16}{counts:>14}{cells}")
 
     # Place + topic typed together ("부산 파이썬"): do the first results stay in the place and on the topic?
     print(f"\n  precision@{K_NDCG} of place+topic queries typed as text (region-topic without filters)")
-    for engine in ENGINES:
+    for engine in shown:
         chosen = [
             s for s in ev.scored[engine] if s.judgement["kind"] == "region-topic" and not s.judgement.get("filters")
         ]
-        cells = "".join(
-            f"{split} {mean([s.precision for s in chosen if s.judgement['split'] == split]):.3f}  "
-            for split in ("tune", "report")
+        cells = (
+            "".join(
+                f"{split} {mean([s.precision for s in chosen if s.judgement['split'] == split]):.3f}  "
+                for split in ("tune", "report", "all")
+                if split != "all"
+            )
+            + f"all {mean([s.precision for s in chosen]):.3f}"
         )
         print(f"  {ENGINE_LABELS[engine]:<34}{cells}")
+
+    if "hrdnet-pg" in ev.scored:  # issue 18: PostgreSQL may not lose more than 0.02 against Whoosh
+
+        def figures(engine: str) -> dict[str, float]:
+            scored = ev.scored[engine]
+            place = [s for s in scored if s.judgement["kind"] == "region-topic" and not s.judgement.get("filters")]
+            return {
+                "recall@20 all": mean([s.recall for s in scored]),
+                "recall@20 report": summary(scored, "report")[0],
+                "place+topic precision@10": mean([s.precision for s in place]),
+            }
+
+        whoosh, pg = figures("hrdnet"), figures("hrdnet-pg")
+        print(f"\n  PostgreSQL against Whoosh (search tables built in {ev.seconds['index-pg']:.1f} s; may drop ≤ 0.02)")
+        for name in whoosh:
+            drop = whoosh[name] - pg[name]
+            verdict = "ok" if drop <= 0.02 + 1e-9 else "DROPS MORE THAN 0.02"
+            print(f"  {name:<28} Whoosh {whoosh[name]:.3f}  PostgreSQL {pg[name]:.3f}  drop {drop:+.3f}  {verdict}")
 
     if show in ("tune", "report"):
         titles = {c["key"]: c["title"] for c in ev.catalog["courses"]}
@@ -566,13 +663,24 @@ def main() -> None:
     )
     parser.add_argument("--procs", type=int, default=1, help="indexer worker processes (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (database, index, baselines)")
+    parser.add_argument(
+        "--backend",
+        choices=("both", "whoosh"),
+        default="both",
+        help="both: also the PostgreSQL search backend (default); whoosh: the Whoosh index only",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        help="a PostgreSQL database the bench may create and drop databases from",
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="search-relevance-", dir=results))
     try:
-        ev = evaluate(workdir, procs=args.procs)
+        ev = evaluate(workdir, procs=args.procs, postgres_url=args.postgres_url if args.backend == "both" else None)
         print_report(ev, args.show)
     finally:
         if args.keep:

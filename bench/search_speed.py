@@ -25,7 +25,12 @@ memory never hides another's.
               LIKE '%q%' over title and provider (bench/search_relevance.py describes both). Both return the
               first 20 courses plus the total and the same facet counts, each a GROUP BY over the matching
               upcoming runs with every other filter applied, as the site counts them
-  relevance   recall@20 and nDCG@10 of the three engines on the judged set (bench/search_relevance.py)
+  relevance   recall@20 and nDCG@10 of the engines on the judged set (bench/search_relevance.py)
+  postgresql  (--backend both, the default) the PostgreSQL search backend beside Whoosh: the same demo
+              catalog (same seed and anchor) imported into a fresh PostgreSQL database (--postgres-url: the
+              server's admin URL; a database bench_speed_… is made and dropped), `hrdnet search reindex
+              --procs 2` with SEARCH_BACKEND=postgresql (pinned to 2 cores, the server unpinned), the search
+              tables' size, then the same searches and prefixes in one process (search.engine over search.pg)
 
 Targets (figures, not pass/fail): search p50 ≤ 50 ms and p95 ≤ 150 ms with facet counts, suggest p95 ≤ 20 ms,
 full reindex ≤ 5 minutes.
@@ -301,10 +306,14 @@ def _status_kb(field: str) -> int:
     return 0
 
 
-def _app(workdir: Path):
+def _app(workdir: Path, backend: str = "whoosh", database_url: str | None = None):
     from search_relevance import make_app
 
-    return make_app(f"sqlite:///{workdir / 'speed.sqlite3'}", workdir)
+    return make_app(database_url or f"sqlite:///{workdir / 'speed.sqlite3'}", workdir, backend=backend)
+
+
+def _pg_url(args) -> str:
+    return args.postgres_url.rsplit("/", 1)[0] + "/" + Path(args.workdir).name.replace("-", "_")
 
 
 def _percentiles(values: list[float]) -> dict:
@@ -395,13 +404,46 @@ def _search_params(item: dict):
     return SearchParams(by_course=True, **{k: v for k, v in item.items() if not k.startswith("_")})
 
 
-def child_hrdnet(args) -> dict:
+def child_prepare_pg(args) -> dict:
+    """The same demo catalog in the PostgreSQL database the parent made."""
+    from flask_migrate import upgrade
+
+    from courses import demo
+
+    app = _app(Path(args.workdir), "postgresql", _pg_url(args))
+    with app.app_context():
+        upgrade()
+        started = time.perf_counter()
+        demo.load(runs=args.runs, seed=SEED, anchor=demo.default_anchor())
+        return {"import_seconds": time.perf_counter() - started}
+
+
+def child_pg(args) -> dict:
+    from sqlalchemy import text
+
+    from hrdnet.extensions import db
+
+    out = child_hrdnet(args, backend="postgresql")
+    with _app(Path(args.workdir), "postgresql", _pg_url(args)).app_context():
+        out["size_bytes"] = int(
+            db.session.scalar(
+                text(
+                    "SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['search_runs', 'search_courses', "
+                    "'search_terms', 'search_state']) t"
+                )
+            )
+            or 0
+        )
+    return out
+
+
+def child_hrdnet(args, backend: str = "whoosh") -> dict:
     from search import analysis
-    from search.query import search, suggest
+    from search.engine import search, suggest
 
     workdir = Path(args.workdir)
     lists = json.loads((workdir / "queries.json").read_text(encoding="utf-8"))
-    app = _app(workdir)
+    app = _app(workdir, backend, _pg_url(args) if backend == "postgresql" else None)
     out: dict = {"rss_app_kb": _status_kb("VmRSS")}
     with app.app_context():
         started = time.perf_counter()
@@ -491,7 +533,7 @@ def child_relevance(args) -> dict:
 
     workdir = Path(args.workdir) / "relevance"
     workdir.mkdir()
-    ev = evaluate(workdir)
+    ev = evaluate(workdir, postgres_url=args.postgres_url if args.backend == "both" else None)
     out = {}
     for engine, scored in ev.scored.items():
         out[engine] = {split: summary(scored, split)[:2] for split in ("tune", "report")}
@@ -503,6 +545,8 @@ CHILDREN = {
     "hrdnet": child_hrdnet,
     "baselines": child_baselines,
     "relevance": child_relevance,
+    "prepare_pg": child_prepare_pg,
+    "pg": child_pg,
 }
 
 
@@ -524,6 +568,10 @@ def run_child(args, name: str) -> tuple[dict, int, float]:
         str(args.queries),
         "--prefixes",
         str(args.prefixes),
+        "--postgres-url",
+        args.postgres_url,
+        "--backend",
+        args.backend,
     ]
     output, peak, seconds = _run(command, os.environ.copy(), Path(args.workdir) / f"{name}.log")
     return json.loads(output.strip().splitlines()[-1]), peak, seconds
@@ -549,13 +597,14 @@ def _run(command: list[str], env: dict, log: Path, cores: int | None = None) -> 
     return log.with_suffix(".out").read_text(encoding="utf-8", errors="replace"), usage.ru_maxrss, seconds
 
 
-def reindex(args) -> dict:
+def reindex(args, backend: str = "whoosh") -> dict:
     """`hrdnet search reindex --procs 2` as an operator runs it, pinned to two cores."""
     workdir = Path(args.workdir)
     env = os.environ.copy()
     env.update(
         {
-            "DATABASE_URL": f"sqlite:///{workdir / 'speed.sqlite3'}",
+            "DATABASE_URL": _pg_url(args) if backend == "postgresql" else f"sqlite:///{workdir / 'speed.sqlite3'}",
+            "SEARCH_BACKEND": backend,
             "SEARCH_INDEX_DIR": str(workdir / "index"),
             "HRDNET_ENV": "development",
             "MAIL_DIR": str(workdir / "mail"),
@@ -563,7 +612,10 @@ def reindex(args) -> dict:
     )
     hrdnet = Path(sys.executable).with_name("hrdnet")
     command = [str(hrdnet) if hrdnet.exists() else "hrdnet", "search", "reindex", "--procs", str(REINDEX_CORES)]
-    output, peak, seconds = _run(command, env, workdir / "reindex.log", cores=REINDEX_CORES)
+    log = workdir / ("reindex-pg.log" if backend == "postgresql" else "reindex.log")
+    output, peak, seconds = _run(command, env, log, cores=REINDEX_CORES)
+    if backend == "postgresql":
+        return {"seconds": seconds, "peak_kb": peak, "output": output.strip().splitlines()[-1:]}
     root = workdir / "index"
     current = (root / "CURRENT").read_text(encoding="utf-8").strip()
     size = sum(p.stat().st_size for p in (root / current).rglob("*") if p.is_file())
@@ -591,6 +643,17 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (database, index, query list)")
     parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--backend",
+        choices=("both", "whoosh"),
+        default="both",
+        help="both: also the PostgreSQL search backend (default); whoosh: the Whoosh index only",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        help="a PostgreSQL database the bench may create and drop databases from",
+    )
     args = parser.parse_args()
     if args.child:
         import logging
@@ -652,6 +715,7 @@ def _report(args) -> None:
     )
 
     relevance = None if args.no_relevance else run_child(args, "relevance")[0]
+    pg = _postgresql(args) if args.backend == "both" else None
 
     s = served["search"]
     print(
@@ -663,13 +727,18 @@ def _report(args) -> None:
         header += f"{'recall@20 tune':>16}{'report':>8}{'nDCG@10 report':>16}"
     print(header)
     rows = (
-        ("hrdnet", "hrdnet search", s, served["zero_results"]),
+        ("hrdnet", "hrdnet search (Whoosh)", s, served["zero_results"]),
+        *(
+            (("hrdnet-pg", "hrdnet search (PostgreSQL)", pg["served"]["search"], pg["served"]["zero_results"]),)
+            if pg
+            else ()
+        ),
         ("fts5", "baseline: SQLite FTS5 trigram", base["fts5"], base["fts5"]["zero_results"]),
         ("like", "baseline: LIKE '%q%'", base["like"], base["like"]["zero_results"]),
     )
     for key, label, p, zero in rows:
         line = f"  {label:<34}{p['p50']:>8.1f}{p['p95']:>8.1f}{p['p99']:>8.1f}{p['max']:>8.0f}{zero:>10}"
-        if relevance:
+        if relevance and key in relevance:
             r = relevance[key]
             line += f"{r['tune'][0]:>16.3f}{r['report'][0]:>8.3f}{r['report'][1]:>16.3f}"
         print(line)
@@ -709,6 +778,64 @@ def _report(args) -> None:
     print(
         f"  baseline process: {_mb(base['rss_kb_before'])} → {_mb(base['rss_served_kb'])} after serving both "
         f"baselines (SQLite page cache up to 200 MB)"
+    )
+    if pg:
+        _report_postgresql(pg, served)
+
+
+def _postgresql(args) -> dict:
+    """The PostgreSQL backend's steps, in a database made for this run and dropped after it."""
+    from sqlalchemy import create_engine, text
+
+    name = _pg_url(args).rsplit("/", 1)[1]
+    admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        prepared = run_child(args, "prepare_pg")[0]
+        index = reindex(args, "postgresql")
+        served = run_child(args, "pg")[0]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return {"prepared": prepared, "index": index, "served": served}
+
+
+def _report_postgresql(pg: dict, whoosh: dict) -> None:
+    index, served = pg["index"], pg["served"]
+    s, g = served["search"], served["suggest"]
+    print(
+        f"\nPostgreSQL search backend (SEARCH_BACKEND=postgresql), the same catalog imported in "
+        f"{pg['prepared']['import_seconds']:.0f} s:"
+    )
+    print(
+        f"  full reindex (`hrdnet search reindex --procs {REINDEX_CORES}`, the command pinned to {REINDEX_CORES} "
+        f"cores, PostgreSQL unpinned): {index['seconds']:.1f} s; search tables {served['size_bytes'] / 1e6:,.1f} MB "
+        f"with their indexes; peak RSS of the command {_mb(index['peak_kb'])}"
+    )
+    if index["output"]:
+        print(f"  it said: {index['output'][0]}")
+    w = whoosh["search"]
+    print(
+        f"  search p50/p95/p99 {s['p50']:.1f}/{s['p95']:.1f}/{s['p99']:.1f} ms (max {s['max']:.0f}) beside Whoosh's "
+        f"{w['p50']:.1f}/{w['p95']:.1f}/{w['p99']:.1f} ms; median total {served['median_total']:,} runs "
+        f"(Whoosh {whoosh['median_total']:,}); first call {served['cold_first_ms']:.0f} ms"
+    )
+    print(
+        "  PostgreSQL p50/p95 by kind of query: "
+        + "; ".join(
+            f"{kind} {p['p50']:.0f}/{p['p95']:.0f} ({p['n']})" for kind, p in sorted(served["search_by_kind"].items())
+        )
+    )
+    print(
+        f"  suggest p50/p95/p99 {g['p50']:.1f}/{g['p95']:.1f}/{g['p99']:.1f} ms (first call {served['suggest_cold_ms']:.0f} "
+        f"ms) beside Whoosh's {whoosh['suggest']['p50']:.1f}/{whoosh['suggest']['p95']:.1f}/{whoosh['suggest']['p99']:.1f} ms"
+    )
+    print(
+        f"  web process RSS: {_mb(served['rss_app_kb'])} with the app loaded → {_mb(served['rss_served_kb'])} after "
+        f"serving (Whoosh: {_mb(whoosh['rss_served_kb'])}); the index lives in the database server, shared by every "
+        "web node"
     )
 
 

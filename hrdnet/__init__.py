@@ -40,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     # First of all before_request hooks, so a refused request is refused before CSRF or rate limits run.
     app.before_request(access.enforce_access)
     _init_extensions(app)
+    from search import engine as search_engine
+
+    search_engine.check(app)  # SEARCH_BACKEND: refuse "postgresql" on SQLite before serving anything
     _init_domains(app)
     _register_blueprints(app)
     _init_web(app)

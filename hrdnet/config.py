@@ -62,6 +62,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         # (the worker, the 500 handler) carries no personal data.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR") or str(instance / "search-index"),
+        # "whoosh" (an index directory per node) or "postgresql" (tables every node shares; docs/scaling.md)
+        "SEARCH_BACKEND": env.get("SEARCH_BACKEND", "whoosh"),
         # Links in e-mails are built from this, never from the request's Host header (which an attacker
         # controls: a reset link pointing at their host would leak the token).
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),

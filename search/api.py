@@ -25,8 +25,8 @@ from hrdnet.api import ApiBlueprint, ApiErrorSchema
 from hrdnet.errors import DomainError
 from hrdnet.timeutil import kst_today
 from search import presenters
+from search.engine import index_ready, search, suggest
 from search.interfaces import Q_MAX, SUGGEST_LIMIT
-from search.query import index_ready, search, suggest
 from search.schemas import SearchArgs
 
 

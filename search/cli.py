@@ -24,7 +24,8 @@ def reindex_command(procs: int | None):
     Searches keep answering from the old index meanwhile; changes committed during the rebuild are
     replayed into the new one before the swap.
     """
-    from search.index import build, store
+    from search import engine
+    from search.index import store
 
     procs = procs or max(1, min(os.cpu_count() or 1, 2))
     with click.progressbar(
@@ -37,9 +38,15 @@ def reindex_command(procs: int | None):
                 bar.update(done - bar.pos)
 
         try:
-            result = build.rebuild(procs=procs, progress=advance)
+            result = engine.rebuild(procs=procs, progress=advance)
         except store.IndexBusy:
             raise click.ClickException("다른 색인 재구축이 진행 중입니다. 끝난 뒤 다시 실행하세요.") from None
+    if engine.backend() == "postgresql":
+        click.echo(
+            f"indexed {result.runs} runs ({result.courses} courses, {result.terms} terms) in {result.seconds:.1f} s "
+            "→ the PostgreSQL search tables"
+        )
+        return
     click.echo(
         f"indexed {result.runs} runs ({result.courses} courses) in {result.seconds:.1f} s "
         f"({result.size_bytes / 1e6:.1f} MB, {result.replayed} changed meanwhile) → {result.name}"

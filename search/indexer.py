@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from courses.models import Course, Run
 from hrdnet import outbox
 from hrdnet.extensions import db
+from search import engine
+from search.engine import update
 from search.index import status as index_status
-from search.index.build import update
 
 TOPIC_RUNS = "catalog.runs_changed"
 TOPIC_COURSES = "catalog.courses_changed"
@@ -58,7 +59,7 @@ def _handle_provider(payload: dict) -> None:
 # -- status (for /healthz and `hrdnet search status`) --------------------------------------------------
 def status() -> dict:
     """The live index for /healthz and `hrdnet search status`, with the changes still waiting in the outbox."""
-    return index_status.status(pending_changes=_pending_search_items())
+    return engine.status(lambda: index_status.status(pending_changes=_pending_search_items()))
 
 
 def _pending_search_items() -> int:

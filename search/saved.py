@@ -43,8 +43,8 @@ from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
 from hrdnet.worker import scheduled
 from search import forms, presenters
+from search.engine import index_ready, search
 from search.interfaces import PAGE_MAX, PER_PAGE_MAX, SearchParams
-from search.query import index_ready, search
 
 ALERT_TOPIC = "alerts.saved_search"
 NAME_MAX = 40

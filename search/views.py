@@ -18,8 +18,8 @@ from hrdnet.access import Role, current_learner_id, public, roles
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from search import forms, jobs, presenters, saved
+from search.engine import index_ready, search
 from search.interfaces import SORT_LABELS
-from search.query import index_ready, search
 
 bp = Blueprint("search", __name__)
 

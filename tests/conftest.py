@@ -86,7 +86,10 @@ def pytest_collection_modifyitems(items):
 
 def pytest_generate_tests(metafunc):
     if "db_backend" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("both_dbs") is not None
+        both = any(
+            metafunc.definition.get_closest_marker(marker) is not None
+            for marker in ("both_dbs", "both_search_backends")
+        )
         metafunc.parametrize("db_backend", ["sqlite", "postgresql"] if both else ["sqlite"], scope="function")
 
 

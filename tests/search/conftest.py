@@ -55,3 +55,21 @@ def small_catalog(catalog, reindex, today):
     }
     reindex()
     return runs
+
+
+@pytest.fixture
+def search_backend(request, db_backend) -> str:
+    """The search engine of the test: Whoosh, or — for tests marked both_search_backends, on their PostgreSQL
+    run — the PostgreSQL search backend (search.pg)."""
+    marked = request.node.get_closest_marker("both_search_backends") is not None
+    return "postgresql" if marked and db_backend == "postgresql" else "whoosh"
+
+
+@pytest.fixture
+def app_config(tmp_path, database_url, search_backend) -> dict:
+    from tests.conftest import _test_config
+
+    config = _test_config(tmp_path, database_url)
+    config["SEARCH_BACKEND"] = search_backend
+    config["SEARCH_PG_SNAPSHOT_SECONDS"] = 0  # every write is seen by the next search
+    return config

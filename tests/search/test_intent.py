@@ -14,7 +14,7 @@ from flask import current_app
 
 from tests.support.catalog import Catalog
 from tests.support.pages import page, run_ids_on, text_of
-from tests.support.search_index import indexed_catalog
+from tests.support.search_index import SEARCH_BACKENDS, indexed_catalog
 
 
 @dataclass
@@ -51,9 +51,9 @@ def _build(catalog: Catalog) -> World:
     return World(runs, catalog.today)
 
 
-@pytest.fixture(scope="module")
-def world(sqlite_template, tmp_path_factory):
-    yield from indexed_catalog(sqlite_template, tmp_path_factory, "search-intent", _build)
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def world(request, tmp_path_factory):
+    yield from indexed_catalog(request, tmp_path_factory, "search-intent", _build, backend=request.param)
 
 
 BUSAN = {"bigdata_busan", "python_busan_weekend", "python_busan_weekday"}

@@ -18,10 +18,11 @@ from sqlalchemy import select
 from courses import pricing, services
 from courses.models import Programme, Run
 from hrdnet.extensions import db
+from search.engine import search, suggest
 from search.interfaces import FEE_BANDS, SELF_PAY_BANDS, SearchParams
-from search.query import did_you_mean, search, suggest
+from search.query import did_you_mean
 from tests.support.catalog import Catalog
-from tests.support.search_index import indexed_catalog
+from tests.support.search_index import SEARCH_BACKENDS, indexed_catalog
 
 # key: (title, contents, keywords)
 COURSES = {
@@ -109,9 +110,9 @@ def _programme(code: str) -> int:
     return db.session.scalar(select(Programme.id).where(Programme.code == code))
 
 
-@pytest.fixture(scope="module")
-def world(sqlite_template, tmp_path_factory):
-    yield from indexed_catalog(sqlite_template, tmp_path_factory, "search-query", _build)
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def world(request, tmp_path_factory):
+    yield from indexed_catalog(request, tmp_path_factory, "search-query", _build, backend=request.param)
 
 
 def ids(world: World, keys) -> set[int]:

@@ -8,16 +8,18 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from courses import services
 from courses.models import Run
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
+from search import engine
+from search.engine import index_ready, search
 from search.index import build, store
 from search.index.schema import SCHEMA_VERSION
 from search.interfaces import SearchParams
-from search.query import index_ready, search
 from tests.support.pages import page, run_ids_on, text_of
 
 DAY = timedelta(days=1)
@@ -40,6 +42,7 @@ def statuses() -> dict[int, tuple[str, str | None]]:
     }
 
 
+@pytest.mark.both_search_backends
 def test_result_cards_show_each_runs_recruitment_status(client, catalog, reindex, today):
     started = catalog.run(catalog.course("데이터 분석 실무"), start=today - 5 * DAY)
     recruiting = catalog.run(catalog.course("데이터 분석 실무"), start=today + 20 * DAY)
@@ -62,17 +65,18 @@ def test_result_cards_show_each_runs_recruitment_status(client, catalog, reindex
     assert ">마감</span>" in cards[closed.id]
 
 
+@pytest.mark.both_search_backends
 def test_a_providers_window_reaches_the_index(app, catalog, reindex, today):
     run = catalog.run(start=today + 20 * DAY)
     reindex()
     assert statuses()[run.id] == ("open", "마감 D-19")
     with unit_of_work(write_lock=True):
         services.set_application_window(run.id, today - 3 * DAY, today + 4 * DAY, actor="test")
-    build.update([run.id])  # what the worker does with the catalog.runs_changed item
+    engine.update([run.id])  # what the worker does with the catalog.runs_changed item
     assert statuses()[run.id] == ("open", "마감 D-4")
     with unit_of_work(write_lock=True):
         services.set_application_window(run.id, None, today - DAY, actor="test")
-    build.update([run.id])
+    engine.update([run.id])
     assert statuses()[run.id] == ("closed", None)
 
 
@@ -92,6 +96,7 @@ def test_an_index_of_the_previous_row_layout_is_not_read_and_the_next_change_reb
     assert [hit.seats_left for hit in search(SearchParams()).items] == [28]
 
 
+@pytest.mark.both_search_backends
 def test_runs_that_cannot_be_enrolled_are_hidden_until_asked_for_and_come_last(client, catalog, reindex, today):
     started = catalog.run(catalog.course("데이터 분석 실무"), start=today - 5 * DAY)
     later = catalog.run(catalog.course("데이터 분석 실무"), start=today + 20 * DAY)
@@ -107,6 +112,7 @@ def test_runs_that_cannot_be_enrolled_are_hidden_until_asked_for_and_come_last(c
     assert "마감된 과정 포함" in text_of(with_closed)  # a chip that removes it
 
 
+@pytest.mark.both_search_backends
 def test_the_deadline_sort_puts_the_window_that_closes_first_first(client, catalog, reindex, today):
     late = catalog.run(catalog.course("데이터 분석 실무"), start=today + 40 * DAY)
     provider_set = catalog.run(catalog.course("데이터 분석 실무"), start=today + 60 * DAY)
@@ -114,7 +120,7 @@ def test_the_deadline_sort_puts_the_window_that_closes_first_first(client, catal
     reindex()
     with unit_of_work(write_lock=True):
         services.set_application_window(provider_set.id, today - DAY, today + 2 * DAY, actor="test")
-    build.update([provider_set.id])
+    engine.update([provider_set.id])
     response = client.get("/courses?q=데이터&sort=deadline")
     assert run_ids_on(response) == [provider_set.id, early.id, late.id]
     assert '<option value="deadline" selected>신청 마감 임박</option>' in page(response)

@@ -48,6 +48,7 @@ def mails_to(email: str) -> list[dict]:
     return [payload for payload in (json.loads(item.payload) for item in items) if payload["to"] == email]
 
 
+@pytest.mark.both_search_backends
 def test_saving_needs_a_learner_and_a_token_and_lists_only_ones_own(client, login, world, small_catalog):
     assert client.post("/me/saved-searches", data={**SEARCH, "name": "x"}).status_code in (302, 401, 403)
     learner = world.learner()
@@ -84,6 +85,7 @@ def test_saving_needs_a_learner_and_a_token_and_lists_only_ones_own(client, logi
     assert saved.of_user(learner.id) == []
 
 
+@pytest.mark.both_search_backends
 def test_a_new_matching_run_alerts_once_a_non_matching_one_never_and_the_kind_can_be_turned_off(
     client, login, world, catalog, reindex, small_catalog, today
 ):

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+pytestmark = pytest.mark.both_search_backends  # Whoosh on SQLite, search.pg on PostgreSQL
+
 ITEM_FIELDS = {
     "run_id",
     "course_id",

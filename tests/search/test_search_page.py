@@ -19,6 +19,8 @@ from search import forms, interfaces, presenters
 from search.interfaces import SearchParams
 from tests.support.pages import page, run_ids_on, text_of
 
+pytestmark = pytest.mark.both_search_backends  # Whoosh on SQLite, search.pg on PostgreSQL
+
 
 def hrefs(response, pattern: str) -> list[str]:
     """Unescaped hrefs of the page's links that match a regex."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import uuid
+
+from sqlalchemy import text
 
 from hrdnet import create_app
 from hrdnet.extensions import db
@@ -11,27 +14,52 @@ from tests.support.catalog import Catalog
 
 
 def rebuild_search_index():
-    """Rebuild the index from the database as `hrdnet search reindex` does (the test's writes committed first)."""
-    from search.index.build import rebuild
+    """Rebuild the index from the database as `hrdnet search reindex` does (the test's writes committed first),
+    with the app's search backend (SEARCH_BACKEND)."""
+    from search.engine import rebuild
 
     db.session.commit()
     return rebuild()
 
 
-def indexed_catalog(sqlite_template, tmp_path_factory, name: str, build):
-    """For a module-scoped fixture: its own migrated SQLite copy, `build(Catalog(today))` written, the index
+SEARCH_BACKENDS = ("whoosh", "postgresql")  # params of the module-scoped catalogs that run on both engines
+
+
+def indexed_catalog(request, tmp_path_factory, name: str, build, backend: str = "whoosh"):
+    """For a module-scoped fixture: its own migrated database, `build(Catalog(today))` written, the index
     built; yields what build returned, inside the app context. `today` is taken once, when the module's catalog
-    is built, and is the date its tests reason about (`catalog.today`)."""
-    from search.index.build import rebuild
-    from tests.conftest import _test_config  # not at the top: tests/conftest.py imports this module
+    is built, and is the date its tests reason about (`catalog.today`).
+
+    backend "whoosh": a SQLite copy and the Whoosh index; "postgresql": a PostgreSQL database made from the
+    migrated template and the PostgreSQL search backend (search.pg)."""
+    from search.engine import rebuild
+    from tests.conftest import _pg_admin_engine, _test_config, postgres_url  # tests/conftest.py imports this
 
     folder = tmp_path_factory.mktemp(name)
-    path = folder / "test.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    app = create_app(_test_config(folder, f"sqlite:///{path}"))
-    with app.app_context():
-        built = build(Catalog(kst_today()))
-        rebuild()
-        yield built
-        db.session.remove()
-        db.engine.dispose()
+    database = None
+    if backend == "postgresql":
+        database = f"hrdnet_m_{uuid.uuid4().hex[:12]}"
+        template = request.getfixturevalue("postgres_template")
+        admin = _pg_admin_engine()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template}"'))
+        url = postgres_url(database)
+    else:
+        path = folder / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    config = _test_config(folder, url) | {"SEARCH_BACKEND": backend, "SEARCH_PG_SNAPSHOT_SECONDS": 0}
+    app = create_app(config)
+    try:
+        with app.app_context():
+            built = build(Catalog(kst_today()))
+            db.session.commit()
+            rebuild()
+            yield built
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if database:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
