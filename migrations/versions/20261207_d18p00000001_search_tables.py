@@ -3,14 +3,14 @@
 PostgreSQL only: on SQLite this migration does nothing (the backend refuses to start there).
 
 Revision ID: d18p00000001
-Revises: b17s00000001
+Revises: a15c00000001
 Create Date: 2026-12-07 21:00:00.000000
 """
 from alembic import op
 
 
 revision = 'd18p00000001'
-down_revision = 'b17s00000001'
+down_revision = 'a15c00000001'
 branch_labels = None
 depends_on = None
 
@@ -49,6 +49,7 @@ def upgrade():
             fee bigint NOT NULL,
             self_pay bigint,
             card_draw bigint,
+            self_pay_classes bigint[] NOT NULL DEFAULT '{}',
             seats_left integer NOT NULL,
             employment real,
             satisfaction real,

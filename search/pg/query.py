@@ -746,14 +746,22 @@ def _facets(counted: dict[str, dict], params: SearchParams, names: labels.Labels
 # -- ordering and hits -----------------------------------------------------------------------------------
 
 
-def _order_by(sort: str, has_score: bool, day: str) -> str:
+def _self_pay(price_classes: tuple[int, ...]) -> str:
+    """search.query._self_pay: the learner's own self-pay (the lowest over their price classes), else the
+    generic split's; NULL = unknown."""
+    if not price_classes:
+        return "r.self_pay"
+    return "LEAST(" + ", ".join(f"r.self_pay_classes[{int(c) + 1}]" for c in price_classes) + ")"
+
+
+def _order_by(sort: str, has_score: bool, day: str, price_classes: tuple[int, ...] = ()) -> str:
     """search.query._order: runs still recruiting first; then the sort; ties: relevance, start, run id."""
     relevance = "score DESC, " if has_score else ""
     keys = {
         "deadline": f"r.apply_closes, {relevance}",
         "employment": f"r.employment DESC NULLS LAST, {relevance}",
         "score": f"r.satisfaction DESC NULLS LAST, {relevance}",
-        "price": f"r.self_pay NULLS LAST, r.fee, {relevance}",
+        "price": f"{_self_pay(price_classes)} NULLS LAST, r.fee, {relevance}",
     }
     if sort == "relevance" and has_score:
         middle = "score DESC, "
@@ -767,7 +775,7 @@ def _order_by(sort: str, has_score: bool, day: str) -> str:
 HIT_COLUMNS = (
     "r.run_id, r.course_id, r.start_date, r.end_date, r.fee, r.self_pay, r.seats_left, r.region, r.ncs, "
     "r.programme, r.ministry, r.mode, r.weekend, r.employment, r.satisfaction, r.source_ids, r.apply_opens, "
-    "r.apply_closes, r.window_by_provider, r.lifecycle_closed, r.run_number"
+    "r.apply_closes, r.window_by_provider, r.lifecycle_closed, r.run_number, r.self_pay_classes"
 )
 
 
@@ -933,9 +941,12 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                     True,
                 )
     counted = _facets(_facet_counts(source, predicate, active, params, binds), params, names)
+    if params.run_ids is not None:  # after the fallback, so a run matches exactly as in the whole search
+        filtered = f"{filtered} AND r.run_id = ANY({binds.add(list(params.run_ids))})"
+        total = _count(source, f"{predicate} AND {filtered}", binds)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
     pattern = _highlighter(parsed)
-    order = _order_by(sort, score is not None, binds.add(today))
+    order = _order_by(sort, score is not None, binds.add(today), params.price_classes)
     selected = f"SELECT {HIT_COLUMNS}, {score or '0'} AS score FROM {source} WHERE {predicate} AND {filtered}"
     courses = course_total = None
     if params.by_course:

@@ -132,6 +132,8 @@ def run_row(run: Run, records, refs: build.References) -> dict:
         "fee": int(row["fee"]),
         "self_pay": int(row["self_pay"]) if row["self_pay"] >= 0 else None,
         "card_draw": int(row["card_draw"]) if row["card_draw"] >= 0 else None,
+        # each learner price class's self-pay (search.index.schema; NULL = unknown), for sort=price
+        "self_pay_classes": [int(v) if v >= 0 else None for v in row["self_pay_classes"]],
         "seats_left": int(row["seats_left"]),
         "employment": None if np.isnan(row["employment"]) else float(row["employment"]),
         "satisfaction": None if np.isnan(row["satisfaction"]) else float(row["satisfaction"]),
@@ -155,16 +157,19 @@ def run_row(run: Run, records, refs: build.References) -> dict:
 
 
 RUN_COLUMNS = (
-    "run_id course_id provider_id start_date end_date start_month fee self_pay card_draw seats_left employment "
-    "satisfaction region sido ncs ncs1 ncs2 programme ministry mode weekend dropped apply_opens apply_closes "
-    "window_by_provider lifecycle_closed run_number source_ids"
+    "run_id course_id provider_id start_date end_date start_month fee self_pay card_draw self_pay_classes "
+    "seats_left employment satisfaction region sido ncs ncs1 ncs2 programme ministry mode weekend dropped "
+    "apply_opens apply_closes window_by_provider lifecycle_closed run_number source_ids"
 ).split()
 COURSE_COLUMNS = "course_id provider_id title provider contents title_key title_len morph grams".split()
 
 
+CASTS = {"morph": "tsvector", "grams": "tsvector", "self_pay_classes": "bigint[]"}  # what a bound value cannot say
+
+
 def _upsert_sql(table: str, columns: list[str], key: str) -> str:
     names = ", ".join(columns)
-    values = ", ".join(f"CAST(:{c} AS tsvector)" if c in ("morph", "grams") else f":{c}" for c in columns)
+    values = ", ".join(f"CAST(:{c} AS {CASTS[c]})" if c in CASTS else f":{c}" for c in columns)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
     return f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {updates}"
 
