@@ -25,6 +25,9 @@ from hrdnet.auth import services as auth_services
 from hrdnet.auth.models import User
 from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
+from hrdnet.timeutil import utcnow
+from search import saved
+from search.interfaces import SearchParams
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token
 from tests.support.portal import run_values, verify
 from tests.support.vouchers import ACTOR
@@ -107,6 +110,7 @@ def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
             status="open",
         )
         db.session.add(flag)
+        saved_search = saved.save(learner.id, "파이썬", SearchParams(q="파이썬"), utcnow())  # its results link
     ministry_code = run.programme.ministry.code
     users = {
         Role.LEARNER: learner,
@@ -127,6 +131,7 @@ def site(app, world, make_user, runner, monkeypatch) -> Site:  # noqa: F811
         "submission_id": [submission.id],
         "flag_id": [flag.id],
         "person_id": [learner.person_id],
+        "saved_id": [saved_search.id],
     }
     user_ids = {role: user.id for role, user in users.items()}
     db.session.rollback()
