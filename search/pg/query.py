@@ -135,6 +135,39 @@ class Scored:
     per_course: bool = False  # no category name matches: the groups' scores are the course's (g<j> in courses)
 
 
+_names_cache: dict[float, dict] = {}
+
+
+def _category_names(names: labels.Labels) -> dict[str, list[tuple]]:
+    """column → [(code, its names without spaces joined by |, their English stems)], as search.ranking's
+    _category_texts, computed once per load of the labels (a few thousand names)."""
+    found = _names_cache.get(names.loaded_at)
+    if found is not None:
+        return found
+
+    def entry(code, found_names: list[str]) -> tuple:
+        found_names = [n for n in found_names if n]
+        keys = "|".join(analysis.synonym_key(n) for n in found_names)
+        return (code, keys, frozenset(analysis.latin_terms(" ".join(found_names))))
+
+    ncs = [entry(c, [n]) for c, n in names.ncs.items()]
+    out = {
+        "ncs1": [e for e in ncs if len(e[0]) == 2],
+        "ncs2": [e for e in ncs if len(e[0]) == 4],
+        "ncs_prefix": [e for e in ncs if len(e[0]) > 4],
+        "programme": [entry(c, [n]) for c, n in names.programmes.items()],
+        "ministry": [entry(c, [n]) for c, n in names.ministries.items()],
+        "sido": [entry(c, [n]) for c, n in names.regions.items() if len(c) == 2],
+        "region": [entry(c, [n]) for c, n in names.regions.items() if len(c) == 5],
+        "weekend": [entry(kind, list(words)) for kind, words in SCHEDULE_NAMES.items() if kind in WEEKEND_KINDS],
+        "mode": [entry(kind, list(words)) for kind, words in MODE_NAMES.items() if kind in MODE_KINDS],
+        "provider_id": [(pid, analysis.synonym_key(address), frozenset()) for pid, address in names.places.items()],
+    }
+    _names_cache.clear()
+    _names_cache[names.loaded_at] = out
+    return out
+
+
 class Planner:
     """Turns a ParsedQuery into SQL expressions, with the rarities and category weights it needs."""
 
@@ -206,40 +239,16 @@ class Planner:
         hangul = bool(unit.grams) or analysis.has_hangul(unit.text)
         if hangul and len(unit.text) < 2:
             return {}
-
-        def holds(found: list[str]) -> bool:
-            found = [n for n in found if n]
+        out: dict[str, list] = {}
+        for column, entries in _category_names(self.names).items():
+            if column == "provider_id" and (not hangul or "sido" in out or "region" in out):
+                continue  # a provider's address only for a Hangul word that names no region
             if hangul:
-                return unit.text in "|".join(analysis.synonym_key(n) for n in found)
-            return bool(unit.morph) and unit.morph[0] in frozenset(analysis.latin_terms(" ".join(found)))
-
-        names, out = self.names, {}
-        ncs = [c for c, n in names.ncs.items() if holds([n])]
-        for length, column in ((2, "ncs1"), (4, "ncs2")):
-            codes = [c for c in ncs if len(c) == length]
+                codes = [code for code, keys, _latin in entries if unit.text in keys]
+            else:
+                codes = [code for code, _keys, latin in entries if unit.morph and unit.morph[0] in latin]
             if codes:
                 out[column] = codes
-        longer = [c for c in ncs if len(c) > 4]
-        if longer:
-            out["ncs_prefix"] = longer
-        for column, table in (("programme", names.programmes), ("ministry", names.ministries)):
-            codes = [c for c, n in table.items() if holds([n])]
-            if codes:
-                out[column] = codes
-        sido = [c for c, n in names.regions.items() if len(c) == 2 and holds([n])]
-        region = [c for c, n in names.regions.items() if len(c) == 5 and holds([n])]
-        if sido:
-            out["sido"] = sido
-        if region:
-            out["region"] = region
-        for column, table, kinds in (("weekend", SCHEDULE_NAMES, WEEKEND_KINDS), ("mode", MODE_NAMES, MODE_KINDS)):
-            codes = [kind for kind, words in table.items() if kind in kinds and holds(list(words))]
-            if codes:
-                out[column] = codes
-        if hangul and not (sido or region):
-            places = [pid for pid, address in names.places.items() if unit.text in analysis.synonym_key(address)]
-            if places:
-                out["provider_id"] = places
         return out
 
     def _category_sql(self, codes: dict[str, list], binds: Binds) -> str | None:
@@ -351,7 +360,7 @@ class Planner:
 
     def materialise(self, scored: Scored) -> Scored:
         """The text scores of the matching courses (the ts_rank work) computed once for the search, and handed to
-        its later statements (counts, facets, the page) as arrays, instead of ranked again by each."""
+        its later statements as arrays (ranking inside the runs' statement let PostgreSQL repeat it per run)."""
         per_course = scored.category_any == "FALSE"
         exact = f"(title_key = {self.binds.add(scored.title_key)})::int" if scored.title_key else "0"
         ranked = f"SELECT course_id, {exact} AS exact, {', '.join(scored.course_columns)} FROM search_courses "
