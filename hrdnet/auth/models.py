@@ -60,6 +60,9 @@ class User(UserMixin, db.Model):
 
     # The key of the server-side session a login just opened (auth/sessions.py); not a column.
     session_key = None
+    # When this session last re-entered the password on a form that asks for it (sessions.REAUTH_WINDOW), as
+    # the user loader read it for this request; not a column.
+    password_confirmed_at = None
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the cookie: the opaque session key, never a lasting user secret."""

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 
 from hrdnet.access import Role, roles
+from hrdnet.auth import sessions
 from hrdnet.auth.services import password_matches
 from hrdnet.bounds import INT8_MAX, page_number, query_int
 from hrdnet.db import unit_of_work
@@ -293,13 +294,18 @@ def _failed(response) -> bool:
 def enrol(run_id: int):
     page = read_models.enrol_page(run_id, current_user.id, kst_today())
     form = EnrolForm()
+    if sessions.password_recently_confirmed(current_user.password_confirmed_at):
+        del form.password  # entered on this form less than REAUTH_WINDOW ago: not asked again
     if not form.is_submitted():
         form.request_key.data = new_request_key()  # one per rendered form: a double click sends it twice
     if not form.validate_on_submit():
         return _form_page("vouchers/enrol.html", form, page=page)
-    if not password_matches(current_user, form.password.data):
-        form.password.errors.append("비밀번호가 맞지 않습니다.")
-        return _form_page("vouchers/enrol.html", form, page=page)
+    if "password" in form:
+        if not password_matches(current_user, form.password.data):
+            form.password.errors.append("비밀번호가 맞지 않습니다.")
+            return _form_page("vouchers/enrol.html", form, page=page)
+        with unit_of_work(write_lock=True):
+            sessions.note_password_confirmed(current_user.session_key)
     try:
         enrolment = checkout.enrol(
             current_user.id,
