@@ -34,7 +34,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from hrdnet import audit
-from hrdnet.db import unit_of_work
+from hrdnet.db import after_commit, unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db
 from hrdnet.timeutil import kst_today, utcnow
@@ -97,7 +97,7 @@ def enrol(
     today: date,
     actor: str,
     respond: Callable[[Enrolment], None] | None = None,
-) -> Enrolment:
+) -> Enrolment | None:
     """Enrol and start paying: the one enrol-then-pay sequence (pages, API, tests and benchmarks call it).
 
     The same request_key returns the first enrolment and its payment: never a second hold or attempt. When
@@ -109,8 +109,10 @@ def enrol(
     a dozen statements; the processor is asked with the values in hand; its answer is recorded by
     apply_state with the confirmation planned here. A retried request goes through the services (_resume).
     `respond(enrolment)` is called inside the last unit of work of a first request (the API stores its answer
-    with it: hrdnet.idempotency); not when the processor did not answer or for a retried request.
+    with it: hrdnet.idempotency); not when the processor did not answer or for a retried request. When it was
+    called, enrol returns None: the caller has its answer, and nothing is read again after the commit.
     """
+    responded: list[bool] = []  # set once respond() ran in a unit of work that committed
     for _attempt in range(REPRICE_ATTEMPTS):
         planned = hot_path.plan(user_id, run_id, request_key=request_key, today=today)
         if isinstance(planned, Enrolment):
@@ -130,6 +132,7 @@ def enrol(
                     hot_path.confirm_locked(confirmation, actor=actor, reason="자비부담금 없음")
                     if respond is not None:
                         respond(enrolments.get(held.enrolment_id))
+                        after_commit(lambda: responded.append(True))
         except _Repriced:
             continue  # the balance or the card changed since the quote: price it again
         except hot_path.Conflict:  # the same request (a double click) or another live enrolment got there first
@@ -138,7 +141,8 @@ def enrol(
                 raise errors.AlreadyEnrolled() from None
             return _resume(earlier.id, actor=actor, today=today)
         if payment is not None:
-            db.session.info[_JUST_OPENED] = (payment, confirmation, respond)  # process() reads neither again
+            answered = _noting(respond, responded)
+            db.session.info[_JUST_OPENED] = (payment, confirmation, answered)  # process() reads neither again
             try:  # phases 2 and 3
                 process(payment.id, actor=actor, today=today)
             except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
@@ -146,12 +150,24 @@ def enrol(
                 db.session.rollback()
             finally:
                 db.session.info.pop(_JUST_OPENED, None)
-        return enrolments.get(held.enrolment_id)
+        return None if responded else enrolments.get(held.enrolment_id)
     # The price kept moving under us (a hot card): the services price it under the lock, refusing as they must.
     return _resume(None, actor=actor, today=today, enrol_args=(user_id, run_id, request_key, now))
 
 
 REPRICE_ATTEMPTS = 3
+
+
+def _noting(respond: Callable[[Enrolment], None] | None, responded: list[bool]):
+    """respond(), remembering (once its unit of work committed) that it was called."""
+    if respond is None:
+        return None
+
+    def answered(enrolment: Enrolment) -> None:
+        respond(enrolment)
+        after_commit(lambda: responded.append(True))
+
+    return answered
 
 
 class _Repriced(Exception):
@@ -199,8 +215,9 @@ def prepare(enrolment_id: int, *, actor: str) -> Payment | None:
     return process(payment.id, actor=actor)
 
 
-def process(payment_id: int, *, actor: str, today: date | None = None) -> Payment:
-    """Open a committed payment at the processor (outside any transaction), then record the answer.
+def process(payment_id: int, *, actor: str, today: date | None = None) -> Payment | None:
+    """Open a committed payment at the processor (outside any transaction), then record the answer; returns the
+    payment as recorded (None for the attempt enrol() has just opened: enrol reads what it returns itself).
 
     Idempotent: once the processor's id is stored nothing is sent again; before that, a retry sends the same
     idempotency key, so the processor returns the payment it made the first time. Raises
@@ -219,7 +236,7 @@ def process(payment_id: int, *, actor: str, today: date | None = None) -> Paymen
         _end_read()
     result = _ask_processor(backend, amount, key, enrolment_id, payment_id)
     apply_state(payment_id, result, actor=actor, today=today, plan=plan, respond=respond)
-    return db.session.get(Payment, payment_id)
+    return None if plan is not None else db.session.get(Payment, payment_id)
 
 
 _JUST_OPENED = (

@@ -87,6 +87,13 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def is_authenticated(self) -> bool:
+        """True: a User is current_user only when a loader found its session or token valid and the user active
+        (sessions.user_for_session, services.user_for_api_token). Answered without the row, so a request that
+        committed (which expires every loaded row) does not read the user again for its response headers."""
+        return True
+
+    @property
     def needs_totp(self) -> bool:
         return self.role in (Role.ADMIN, Role.AUDITOR)
 
