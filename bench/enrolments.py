@@ -300,6 +300,76 @@ def print_row(row) -> None:
     print(f"  {label:<48} {threads:>7} {count:>7,} {rate:>8,.0f} {seconds:>8.1f}   {result} {note}", flush=True)
 
 
+class StatementCount:
+    """SQL statements and transactions one thread sends, counted by engine events (load-independent figures):
+    statements = every cursor execute (savepoints and SQLite's BEGIN included), transactions = BEGINs."""
+
+    def __init__(self, engine):
+        import threading
+
+        from sqlalchemy import event
+
+        self.engine, self.thread = engine, threading.get_ident()
+        self.statements = self.begins = self.commits = self.rollbacks = 0
+        self._listeners = [
+            ("before_cursor_execute", self._statement),
+            ("begin", self._begin),
+            ("commit", self._commit),
+            ("rollback", self._rollback),
+        ]
+        for name, fn in self._listeners:
+            event.listen(engine, name, fn)
+
+    def _mine(self) -> bool:
+        import threading
+
+        return threading.get_ident() == self.thread
+
+    def _statement(self, *_args) -> None:
+        self.statements += self._mine()
+
+    def _begin(self, _conn) -> None:
+        self.begins += self._mine()
+
+    def _commit(self, _conn) -> None:
+        self.commits += self._mine()
+
+    def _rollback(self, _conn) -> None:
+        self.rollbacks += self._mine()
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        for name, fn in self._listeners:
+            event.remove(self.engine, name, fn)
+
+
+def count_statements(world: World, count: int = 20) -> None:
+    """Per enrolment, on one thread: statements and transactions of each path (distinct cards)."""
+    from hrdnet.extensions import db
+
+    tag = uuid.uuid4().hex[:6]
+    for label, enrol in PATHS:
+        run_ids = world.runs(-(-count // SEATS))
+        with world.app.app_context():
+            enrol(world.users[1], world.runs(1)[0], f"{tag}:warm:{label}", world.today)  # first-use reads
+            db.session.remove()
+            counter = StatementCount(db.engine)
+            try:
+                for i in range(count):
+                    user = world.users[1 + (i + 7) % world.cards]
+                    enrol(user, run_ids[i % len(run_ids)], f"{tag}:{label}:{i}", world.today)
+                    db.session.remove()
+            finally:
+                counter.close()
+        print(
+            f"  {label + ', per enrolment':<48} {counter.statements / count:>6.1f} statements, "
+            f"{counter.begins / count:.1f} transactions ({counter.commits / count:.1f} commits, "
+            f"{counter.rollbacks / count:.1f} rollbacks)",
+            flush=True,
+        )
+
+
 def check(app, funded: int) -> None:
     """Everything the benchmark did adds up: the ledger and the audit chain verify, every card is exact to
     the won (what it was funded with, less the card draw of its confirmed enrolments) and no hold is left
@@ -371,6 +441,7 @@ def run_backend(name: str, database_url: str, workdir: Path, args, best: dict) -
         flush=True,
     )
     print(f"  {'step':<48} {'threads':>7} {'count':>7} {'per s':>8} {'seconds':>8}   result")
+    count_statements(world)
     rows = bench_enrolments(world, scenarios=args.scenarios, counts=counts, threads=args.threads)
     check(app, FUNDED)
     for label, _threads, _count, rate, _seconds, naive, _note in rows:

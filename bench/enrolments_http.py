@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.enrolments import FUNDED, SEATS, World, check  # noqa: E402
+from bench.enrolments import FUNDED, SEATS, StatementCount, World, check  # noqa: E402
 from bench.ledger import POSTGRES_ADMIN_URL, _app  # noqa: E402
 
 
@@ -129,6 +129,38 @@ def fire(port: int, jobs: list[tuple[str, int]], clients: int, tag: str) -> tupl
     return time.perf_counter() - started, latencies, failures
 
 
+def count_statements(app, world: World, count: int = 20) -> None:
+    """Per request, in process (Flask's test client, one thread): the SQL statements and transactions one
+    `POST /api/v1/enrolments` sends, user look-up and Idempotency-Key included (load-independent figures)."""
+    from hrdnet.extensions import db
+
+    users = world.users[-count - 1 :]
+    tokens, runs, tag = tokens_for(app, users), world.runs(-(-count // SEATS) + 1), uuid.uuid4().hex[:8]
+    client = app.test_client()
+
+    def post(i: int) -> None:
+        response = client.post(
+            "/api/v1/enrolments",
+            json={"run_id": runs[i % len(runs)]},
+            headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": f"{tag}-{i}"},
+        )
+        assert response.status_code == 201 and response.json["status"] == "confirmed", response.get_data()[:300]
+
+    post(count)  # first-use reads
+    with app.app_context():
+        counter = StatementCount(db.engine)
+    try:
+        for i in range(count):
+            post(i)
+    finally:
+        counter.close()
+    print(
+        f"  per request: {counter.statements / count:.1f} statements, {counter.begins / count:.1f} transactions "
+        f"({counter.commits / count:.1f} commits, {counter.rollbacks / count:.1f} rollbacks)",
+        flush=True,
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -145,9 +177,9 @@ def run(database_url: str, workdir: Path, args) -> None:
         upgrade()
         db.session.remove()
     total = args.requests * len(args.clients)
-    world = World(app, total)
+    world = World(app, total + 30)  # the last 21 learners are count_statements()'
     world.build()
-    tokens = tokens_for(app, world.users[1:])  # learner 0 is bench/enrolments.py's hot card
+    tokens = tokens_for(app, world.users[1 : total + 1])  # learner 0 is bench/enrolments.py's hot card
     runs = world.runs(-(-total // SEATS))
     port = free_port()
     server = serve(database_url, workdir, port, args.workers, args.threads)
@@ -156,6 +188,7 @@ def run(database_url: str, workdir: Path, args) -> None:
         f"{args.requests:,} requests per row, each on its own card; load average {_load()}",
         flush=True,
     )
+    count_statements(app, world)
     print(f"  {'clients':>7} {'requests':>8} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}   failures")
     try:
         done = 0

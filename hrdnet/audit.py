@@ -142,14 +142,15 @@ def append(
 ) -> None:
     """Add an entry to the chain inside the caller's transaction (never commits).
 
-    In a unit of work that holds the money lock shared (the enrolment hot path on PostgreSQL) the entry is
-    chained at COMMIT, so the chain's lock is held for one INSERT instead of the whole transaction; it is
-    dropped if its savepoint or transaction rolls back. Otherwise it is written (flushed) at once.
+    In a unit of work that holds the money lock shared (the enrolment hot path) the entry is chained at
+    COMMIT, so the chain's lock is held for one INSERT instead of the whole transaction (on SQLite, where the
+    write lock already orders writers, it saves the head's read per entry); it is dropped if its savepoint or
+    transaction rolls back. Otherwise it is written (flushed) at once.
     On SQLite the caller's unit of work must hold the write lock (unit_of_work(write_lock=True)).
     """
     session = db.session()
     content = (utcnow(), action, actor, subject_type, str(subject_id), canonical_json(data or {}))
-    if session.info.get(_money_mode_key) == "shared" and session.get_bind().dialect.name == "postgresql":
+    if session.info.get(_money_mode_key) == "shared":
         session.info.setdefault(_pending_key, []).append((session.get_nested_transaction(), content))
         return
     _write(session, [content])

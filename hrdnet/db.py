@@ -140,6 +140,17 @@ def _begin(session: Session) -> None:
                 raise DatabaseBusy() from error
 
 
+def insert_or_nothing(table):
+    """INSERT … ON CONFLICT DO NOTHING for this database (PostgreSQL and SQLite ≥ 3.35 spell it alike): with
+    RETURNING, a row that a unique constraint refused returns nothing instead of failing the transaction, so
+    idempotent writers need no savepoint and no look-up first."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     """Run callback after the current unit of work commits (never if it rolls back)."""
     db.session.info.setdefault(_after_commit_key, []).append(callback)

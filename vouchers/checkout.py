@@ -27,20 +27,21 @@ the ledger side of a cancellation and the refund's outbox item are one transacti
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 
 from hrdnet import audit
-from hrdnet.db import unit_of_work
+from hrdnet.db import after_commit, unit_of_work
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers import errors
 from vouchers.cards.rules import CardRules
+from vouchers.enrolments import hot_path, refunds
 from vouchers.enrolments import operations as enrolments
-from vouchers.enrolments import refunds
 from vouchers.enrolments.models import Enrolment, EnrolmentStatus
 from vouchers.enrolments.refunds import CancelPreview
 from vouchers.ledger import operations as ledger
@@ -87,16 +88,102 @@ def begin(enrolment: Enrolment, *, actor: str, today: date | None = None) -> Pay
     return payment
 
 
-def enrol(user_id: int, run_id: int, *, request_key: str, now: datetime, today: date, actor: str) -> Enrolment:
+def enrol(
+    user_id: int,
+    run_id: int,
+    *,
+    request_key: str,
+    now: datetime,
+    today: date,
+    actor: str,
+    respond: Callable[[Enrolment], None] | None = None,
+) -> Enrolment | None:
     """Enrol and start paying: the one enrol-then-pay sequence (pages, API, tests and benchmarks call it).
 
     The same request_key returns the first enrolment and its payment: never a second hold or attempt. When
     the processor does not answer, the payment stays pending (the pay page or the worker retries it with the
     same key) and the held enrolment is returned.
+
+    The hot path (vouchers.enrolments.hot_path, docs/ledger.md): the price and every id are read once before
+    the transaction; the intent locks the card's accounts, re-checks the price under that lock and writes in
+    a dozen statements; the processor is asked with the values in hand; its answer is recorded by
+    apply_state with the confirmation planned here. A retried request goes through the services (_resume).
+    `respond(enrolment)` is called inside the last unit of work of a first request (the API stores its answer
+    with it: hrdnet.idempotency); not when the processor did not answer or for a retried request. When it was
+    called, enrol returns None: the caller has its answer, and nothing is read again after the commit.
     """
+    responded: list[bool] = []  # set once respond() ran in a unit of work that committed
+    for _attempt in range(REPRICE_ATTEMPTS):
+        planned = hot_path.plan(user_id, run_id, request_key=request_key, today=today)
+        if isinstance(planned, Enrolment):
+            return _resume(planned.id, actor=actor, today=today)
+        try:
+            with unit_of_work(write_lock=True):  # phase 1: the intent
+                audit.lock_chain(shared=True)  # the hot path's lock order: side by side, the card locked first
+                card = hot_path.lock_card(planned.card_id if planned.card_draw else None, today)
+                if not hot_path.still_priced(planned, card):
+                    raise _Repriced()
+                held = hot_path.enrol_locked(planned, card, now=now, actor=actor)
+                confirmation = hot_path.confirm_plan_from(planned, held)
+                payment = None
+                if planned.self_pay:
+                    payment = payments.open_first_payment(held.enrolment_id, planned.self_pay)
+                else:
+                    hot_path.confirm_locked(confirmation, actor=actor, reason="자비부담금 없음")
+                    if respond is not None:
+                        respond(enrolments.get(held.enrolment_id))
+                        after_commit(lambda: responded.append(True))
+        except _Repriced:
+            continue  # the balance or the card changed since the quote: price it again
+        except hot_path.Conflict:  # the same request (a double click) or another live enrolment got there first
+            earlier = enrolments.by_request(user_id, request_key)
+            if earlier is None or earlier.run_id != run_id:
+                raise errors.AlreadyEnrolled() from None
+            return _resume(earlier.id, actor=actor, today=today)
+        if payment is not None:
+            answered = _noting(respond, responded)
+            db.session.info[_JUST_OPENED] = (payment, confirmation, answered)  # process() reads neither again
+            try:  # phases 2 and 3
+                process(payment.id, actor=actor, today=today)
+            except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
+                log.warning("payment %s not processed yet: %s", payment.id, exc.code)
+                db.session.rollback()
+            finally:
+                db.session.info.pop(_JUST_OPENED, None)
+        return None if responded else enrolments.get(held.enrolment_id)
+    # The price kept moving under us (a hot card): the services price it under the lock, refusing as they must.
+    return _resume(None, actor=actor, today=today, enrol_args=(user_id, run_id, request_key, now))
+
+
+REPRICE_ATTEMPTS = 3
+
+
+def _noting(respond: Callable[[Enrolment], None] | None, responded: list[bool]):
+    """respond(), remembering (once its unit of work committed) that it was called."""
+    if respond is None:
+        return None
+
+    def answered(enrolment: Enrolment) -> None:
+        respond(enrolment)
+        after_commit(lambda: responded.append(True))
+
+    return answered
+
+
+class _Repriced(Exception):
+    """The quote made before the transaction no longer holds under the card's lock."""
+
+
+def _resume(enrolment_id: int | None, *, actor: str, today: date, enrol_args: tuple | None = None) -> Enrolment:
+    """The services' path: an earlier request's enrolment and its payment (a retry), or, with enrol_args, a
+    whole enrolment priced under the lock."""
     with unit_of_work(write_lock=True):  # phase 1: the intent
-        audit.lock_chain(shared=True)  # the hot path: side by side with other enrolments, the card locked first
-        enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
+        audit.lock_chain(shared=True)
+        if enrol_args is not None:
+            user_id, run_id, request_key, now = enrol_args
+            enrolment = enrolments.enrol(user_id, run_id, request_key=request_key, now=now, today=today, actor=actor)
+        else:
+            enrolment = enrolments.get(enrolment_id)
         payment = (
             begin(enrolment, actor=actor, today=today)
             if enrolment.status == S.HELD
@@ -128,27 +215,43 @@ def prepare(enrolment_id: int, *, actor: str) -> Payment | None:
     return process(payment.id, actor=actor)
 
 
-def process(payment_id: int, *, actor: str, today: date | None = None) -> Payment:
-    """Open a committed payment at the processor (outside any transaction), then record the answer.
+def process(payment_id: int, *, actor: str, today: date | None = None) -> Payment | None:
+    """Open a committed payment at the processor (outside any transaction), then record the answer; returns the
+    payment as recorded (None for the attempt enrol() has just opened: enrol reads what it returns itself).
 
     Idempotent: once the processor's id is stored nothing is sent again; before that, a retry sends the same
     idempotency key, so the processor returns the payment it made the first time. Raises
     ProcessorUnavailable (nothing recorded, the payment stays pending: call again later).
     """
-    payment = payments.get(payment_id)
-    if payment.status != PaymentStatus.PENDING or payment.processor_ref:
+    opened, plan, respond = db.session.info.pop(_JUST_OPENED, (None, None, None))
+    if opened is not None and opened.id == payment_id:  # enrol() has just committed it: pending, no processor id
+        amount, key, enrolment_id, backend = opened.amount, opened.idempotency_key, plan.enrolment_id, opened.backend
+    else:
+        plan, respond, payment = None, None, payments.get(payment_id)
+        if payment.status != PaymentStatus.PENDING or payment.processor_ref:
+            _end_read()
+            return db.session.get(Payment, payment_id)
+        amount, key, enrolment_id = payment.amount, payment.idempotency_key, payment.enrolment_id
+        backend = payment.backend
         _end_read()
-        return db.session.get(Payment, payment_id)
-    amount, key, enrolment_id, backend = payment.amount, payment.idempotency_key, payment.enrolment_id, payment.backend
-    _end_read()
-    result = gateway(backend).create_payment(
+    result = _ask_processor(backend, amount, key, enrolment_id, payment_id)
+    apply_state(payment_id, result, actor=actor, today=today, plan=plan, respond=respond)
+    return None if plan is not None else db.session.get(Payment, payment_id)
+
+
+_JUST_OPENED = (
+    "checkout_just_opened"  # session.info: what enrol() hands to process(): (NewPayment, ConfirmPlan, respond)
+)
+
+
+def _ask_processor(backend: str, amount: int, key: str, enrolment_id: int, payment_id: int) -> ProcessorPayment:
+    """Open the payment at the processor (no transaction open): the same key on every retry."""
+    return gateway(backend).create_payment(
         amount=amount,
         idempotency_key=key,
         description=f"hrdnet 수강 신청 {enrolment_id}",
         metadata={"enrolment_id": str(enrolment_id), "payment_id": str(payment_id)},
     )
-    apply_state(payment_id, result, actor=actor, today=today)
-    return db.session.get(Payment, payment_id)
 
 
 def pay_with_card(payment_id: int, card_token: str, *, actor: str) -> ProcessorPayment:
@@ -216,25 +319,43 @@ def apply_state(
     today: date | None = None,
     event: PaymentEvent | None = None,
     declined_event: bool = False,
+    plan: hot_path.ConfirmPlan | None = None,
+    respond: Callable[[Enrolment], None] | None = None,
 ) -> str:
     """Record the processor's state of a payment in one unit of work; returns what was done (for the log).
 
     `event` (a webhook's record) is inserted in the same transaction: if another request recorded the same
-    event first, nothing is done ("duplicate").
+    event first, nothing is done ("duplicate"). `plan` is the confirmation checkout.enrol planned; otherwise
+    it is read here, before the transaction. The usual case (a success for a held enrolment whose hold is
+    pending and whose card can pay) is written by the hot path; every other case by fulfil() and the services.
+    `respond(enrolment)` (checkout.enrol's) is called at the end of the unit of work, whatever the outcome.
     """
+    today = today or kst_today()
+    if plan is None:
+        plan = hot_path.confirm_plan(db.session.scalar(select(Payment.enrolment_id).where(Payment.id == payment_id)))
+        _end_read()
     with unit_of_work(write_lock=True):
         # The hot path's lock order (docs/ledger.md): the money lock shared, then the card's accounts, then the
         # rest; on SQLite BEGIN IMMEDIATE already made this the only writer.
         audit.lock_chain(shared=True)
-        enrolments.lock_card_of(payments.get(payment_id).enrolment_id)
+        card = hot_path.lock_card(plan.card_id, today)
         if event is not None and not webhooks.record_event(event, payment_id):
             return "duplicate"
+        if (
+            state.status == SUCCEEDED
+            and hot_path.confirmable(plan, card)
+            and payments.succeed_pending(payment_id, state)
+        ):
+            hot_path.confirm_locked(plan, actor=actor, reason="자비부담금 결제 완료")
+            if event is not None:
+                webhooks.note_outcome(event, "confirmed")
+            if respond is not None:
+                respond(enrolments.get(plan.enrolment_id))
+            return "confirmed"
         payment = payments.get(payment_id)
         payments.record_processor_ids(payment, state)
         if state.status == SUCCEEDED:
-            outcome = fulfil(
-                payment_id, actor=actor, received=state.amount_received or state.amount, today=today or kst_today()
-            )
+            outcome = fulfil(payment_id, actor=actor, received=state.amount_received or state.amount, today=today)
         elif state.status == CANCELED:
             outcome = "canceled"
             payments.mark_canceled(payment)
@@ -247,6 +368,8 @@ def apply_state(
             outcome = state.status
         if event is not None:
             webhooks.note_outcome(event, outcome)
+        if respond is not None:
+            respond(enrolments.get(plan.enrolment_id))
         return outcome
 
 

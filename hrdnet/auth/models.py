@@ -60,6 +60,9 @@ class User(UserMixin, db.Model):
 
     # The key of the server-side session a login just opened (auth/sessions.py); not a column.
     session_key = None
+    # When this session last re-entered the password on a form that asks for it (sessions.REAUTH_WINDOW), as
+    # the user loader read it for this request; not a column.
+    password_confirmed_at = None
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the cookie: the opaque session key, never a lasting user secret."""
@@ -82,6 +85,13 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        """True: a User is current_user only when a loader found its session or token valid and the user active
+        (sessions.user_for_session, services.user_for_api_token). Answered without the row, so a request that
+        committed (which expires every loaded row) does not read the user again for its response headers."""
+        return True
 
     @property
     def needs_totp(self) -> bool:

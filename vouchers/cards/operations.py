@@ -30,6 +30,7 @@ from vouchers.cards.models import (
     Person,
     Sanction,
     SanctionStatus,
+    card_status,
 )
 from vouchers.cards.rules import CardRules, card_rules
 from vouchers.ledger import operations as ledger
@@ -120,8 +121,11 @@ def link_unverified(user_id: int, *, actor: str) -> Person:
 
 def person_of(user_id: int) -> Person | None:
     """The person this login acts for; None until its link is active (a pending link reaches no card)."""
-    link = db.session.get(IdentityLink, user_id)
-    return db.session.get(Person, link.person_id) if link is not None and link.active else None
+    return db.session.scalar(
+        select(Person)
+        .join(IdentityLink, IdentityLink.person_id == Person.id)
+        .where(IdentityLink.user_id == user_id, IdentityLink.status == LinkStatus.ACTIVE.value)
+    )
 
 
 def require_person(user_id: int) -> Person:
@@ -493,6 +497,46 @@ def open_accounts(card_id: int) -> CardAccounts:
     )
 
 
+@dataclass(frozen=True)
+class LockedCard:
+    """A card's accounts locked for spending, with what the hot path re-checks under the lock."""
+
+    available_id: int
+    held_id: int
+    available: int  # the available balance now, under the lock
+    status: str  # Card.status_on(the day asked)
+    suspended_until: date | None
+
+
+def lock_for_spending(card_id: int, on: date) -> LockedCard | None:
+    """Lock the card's available and held accounts (in id order, FOR NO KEY UPDATE, as the ledger does) and read,
+    in the same statement, their balances and the card's dates: the enrolment hot path's first row lock and its
+    re-check of the quote made before the transaction. None when the card has no accounts."""
+    query = (
+        select(Account.id, Account.kind, Account.balance, Card.closed_on, Card.expires_on, Card.suspended_until)
+        .join(Card, Card.id == Account.owner_id)
+        .where(
+            Account.owner_type == "card",
+            Account.owner_id == card_id,
+            Account.kind.in_([AccountKind.CARD_AVAILABLE.value, AccountKind.CARD_HELD.value]),
+        )
+        .order_by(Account.id)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True, of=Account)
+    rows = {row.kind: row for row in db.session.execute(query)}
+    available, held = rows.get(AccountKind.CARD_AVAILABLE.value), rows.get(AccountKind.CARD_HELD.value)
+    if available is None or held is None:
+        return None
+    return LockedCard(
+        available.id,
+        held.id,
+        available.balance,
+        card_status(available.closed_on, available.expires_on, available.suspended_until, on),
+        available.suspended_until,
+    )
+
+
 def find_accounts(card_id: int) -> CardAccounts | None:
     """A card's ledger accounts if they exist (issuing a card opens them): the read-only lookup pages use."""
     available = ledger.find_account(AccountKind.CARD_AVAILABLE, "card", card_id)
@@ -502,8 +546,7 @@ def find_accounts(card_id: int) -> CardAccounts | None:
 
 def available_balance(card_id: int) -> int:
     """What the card can spend now (0 for a card whose accounts were never opened)."""
-    accounts = find_accounts(card_id)
-    return ledger.balance(accounts.available.id) if accounts else 0
+    return ledger.balance_of(AccountKind.CARD_AVAILABLE, "card", card_id) or 0
 
 
 def get_card(card_id: int) -> Card:

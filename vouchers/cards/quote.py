@@ -78,8 +78,10 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
     split = pricing.split_for_run(run, exemptions=_exemptions(status), learner_status=employment_status)
     if split is None:
         return None
-    card = _paying_card(person_id, split.account)
     main_card = cards.open_card(person_id, CardKind.CARD) if person_id is not None else None
+    card = main_card  # the paying card: the main one, unless the programme draws the K-Digital Credit account
+    if split.account == "kdigital":
+        card = cards.open_card(person_id, CardKind.KDIGITAL) if person_id is not None else None
     refusal = _refusal(run, person_id, main_card, card, split.account, on) or _kdt_refusal(run, person_id, main_card)
     draw = split.government_share if split.account != "none" else 0
     available = _available(card)
@@ -127,14 +129,6 @@ def _allowance(run: Run) -> Allowance | None:
         start=run.start_date,
         programme_code=run.programme.code if run.programme else None,
     )
-
-
-def _paying_card(person_id: int | None, account: str) -> Card | None:
-    if person_id is None:
-        return None
-    if account == "kdigital":
-        return cards.open_card(person_id, CardKind.KDIGITAL)
-    return cards.open_card(person_id, CardKind.CARD)
 
 
 def _available(card: Card | None) -> int | None:

@@ -122,6 +122,13 @@ def enrol(
     return enrolment
 
 
+def by_request(user_id: int, request_key: str) -> Enrolment | None:
+    """The enrolment a request (user, request key) made, if any."""
+    return db.session.scalar(
+        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.request_key == request_key)
+    )
+
+
 def live_enrolment(person_id: int, run_id: int) -> Enrolment | None:
     return db.session.scalar(
         select(Enrolment).where(
@@ -209,13 +216,6 @@ def confirm(enrolment_id: int, *, actor: str, on: date, reason: str = "자비부
     enrolment.expires_at = None
     apply_event(enrolment, "pay", reason=reason, actor=actor)
     return enrolment
-
-
-def lock_card_of(enrolment_id: int) -> None:
-    """Lock the accounts of the card this enrolment draws, if any (the hot path's first row locks)."""
-    card_id = db.session.scalar(select(Enrolment.card_id).where(Enrolment.id == enrolment_id))
-    if card_id is not None:
-        ledger.lock_card_accounts(card_id)
 
 
 def paying_card_refusal(enrolment: Enrolment, on: date) -> DomainError | None:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
 from hrdnet import audit
+from hrdnet.db import insert_or_nothing
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
@@ -154,6 +155,15 @@ def balance(account_id: int) -> int:
     if value is None:
         raise errors.AccountNotFound()
     return value
+
+
+def balance_of(kind: str, owner_type: str, owner_id: int) -> int | None:
+    """balance() of the owner's account of this kind, found and read in one statement (None: not opened)."""
+    return db.session.scalar(
+        select(_balance_now(Account)).where(
+            Account.kind == str(kind), Account.owner_type == owner_type, Account.owner_id == owner_id
+        )
+    )
 
 
 def _balance_now(account):
@@ -459,6 +469,99 @@ def _post(
     return posted, True
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A transfer the enrolment hot path has already checked under its own locks (the card's accounts locked
+    and their balance read, the hold known pending): post_checked() only writes it."""
+
+    key: str
+    kind: str
+    entries: list[tuple[int, str, int]]  # (account id, side, amount), in seq order
+    memo: str
+    hold_id: int | None = None  # the hold a capture settles
+
+
+def post_checked(transfers: Sequence[Checked], *, actor: str) -> list[int]:
+    """Write already-checked transfers in two statements (their rows, then all their entries); returns their
+    ids in order. The database's triggers and CHECKs still judge every entry (a card below zero, a hold settled
+    twice, an unbalanced transfer fail the statement and the unit of work). A key or hold already used makes
+    ON CONFLICT skip the row: that is a race the caller's checks should have excluded, so it raises
+    DuplicateKeyConflict and the unit of work rolls back."""
+    now = utcnow()
+    rows = [
+        {
+            "key": t.key,
+            "kind": str(t.kind),
+            "hold_id": t.hold_id,
+            "entry_count": len(t.entries),
+            "total": sum(amount for _account, side, amount in t.entries if side == Side.DEBIT),
+            "memo": t.memo,
+            "created_at": now,
+        }
+        for t in transfers
+    ]
+    posted = dict(
+        db.session.execute(
+            insert_or_nothing(Transfer.__table__).values(rows).returning(Transfer.key, Transfer.id)
+        ).all()
+    )
+    if len(posted) != len(rows):
+        raise errors.DuplicateKeyConflict(details={"keys": [t.key for t in transfers if t.key not in posted]})
+    db.session.execute(
+        insert(Entry.__table__).values(
+            [
+                {"transfer_id": posted[t.key], "seq": seq, "account_id": account, "side": str(side), "amount": amount}
+                for t in transfers
+                for seq, (account, side, amount) in enumerate(t.entries, start=1)
+            ]
+        )
+    )
+    _forget_cached_balances({account for t in transfers for account, _side, _amount in t.entries})
+    for t, row in zip(transfers, rows, strict=True):
+        _audit_transfer(posted[t.key], t.key, row["kind"], row["total"], t.entries, actor, hold_id=t.hold_id)
+    return [posted[t.key] for t in transfers]
+
+
+def hold_checked(
+    key: str, available_id: int, held_id: int, amount: int, *, expires_at: datetime, memo: str, actor: str
+) -> int:
+    """The hot path's hold (the card's accounts locked, its balance re-checked): the transfer, its entries and
+    the holds row in three statements; returns the hold's id. Same rows as hold()."""
+    _check_amount(amount)
+    entries = [(available_id, Side.DEBIT, amount), (held_id, Side.CREDIT, amount)]
+    now = utcnow()
+    transfer_id = db.session.scalar(
+        insert_or_nothing(Transfer.__table__)
+        .values(key=key, kind=TransferKind.HOLD.value, entry_count=2, total=amount, memo=memo, created_at=now)
+        .returning(Transfer.id)
+    )
+    if transfer_id is None:
+        raise errors.DuplicateKeyConflict(details={"key": key})
+    db.session.execute(
+        insert(Entry.__table__).values(
+            [
+                {"transfer_id": transfer_id, "seq": seq, "account_id": account, "side": str(side), "amount": value}
+                for seq, (account, side, value) in enumerate(entries, start=1)
+            ]
+        )
+    )
+    hold_id = db.session.scalar(
+        insert(Hold.__table__)
+        .values(
+            transfer_id=transfer_id,
+            available_account_id=available_id,
+            held_account_id=held_id,
+            amount=amount,
+            expires_at=expires_at,
+            created_at=now,
+        )
+        .returning(Hold.id)
+    )
+    _forget_cached_balances([available_id, held_id])
+    _audit_transfer(transfer_id, key, TransferKind.HOLD.value, amount, entries, actor, hold_id=hold_id)
+    return hold_id
+
+
 def _lock_accounts(account_ids: list[int]) -> dict[int, tuple[int, bool, str, str]]:
     """{id: (balance, may_go_negative, normal_side, kind)}, read under the locks described in the module doc:
     the money lock, then the rows of the accounts whose cache moves, by id. Deferred shared accounts are read,
@@ -485,18 +588,6 @@ def _row_locked(query):
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(key_share=True)
     return query
-
-
-def lock_card_accounts(card_id: int) -> None:
-    """Lock a card's available and held accounts, in id order, in one statement (found by the UNIQUE
-    (kind, owner_type, owner_id) index): the same rows and order as lock_accounts() on their ids."""
-    db.session.execute(
-        _row_locked(
-            select(Account.id).where(
-                Account.kind.in_(sorted(_CARD_KINDS)), Account.owner_type == "card", Account.owner_id == card_id
-            )
-        )
-    ).all()
 
 
 def lock_accounts(account_ids: Iterable[int]) -> None:
@@ -578,14 +669,18 @@ def _forget_cached_balances(account_ids: Iterable[int]) -> None:
 
 
 def _audit(posted: Transfer, entries, actor: str, *, hold_id: int | None) -> None:
+    _audit_transfer(posted.id, posted.key, posted.kind, posted.total, entries, actor, hold_id=hold_id)
+
+
+def _audit_transfer(transfer_id: int, key: str, kind: str, total: int, entries, actor: str, *, hold_id) -> None:
     """One audit entry per transfer: its key, kind and amounts by account (credit +, debit −; they sum to 0)."""
     amounts: dict[str, int] = defaultdict(int)
     for account_id, side, amount in entries:
         amounts[str(account_id)] += amount if side == Side.CREDIT else -amount
-    data = {"key": posted.key, "kind": posted.kind, "total": posted.total, "amounts": dict(amounts)}
+    data = {"key": key, "kind": str(kind), "total": total, "amounts": dict(amounts)}
     if hold_id is not None:
         data["hold"] = hold_id
-    audit.append("ledger.transfer", actor=actor, subject_type="transfer", subject_id=posted.id, data=data)
+    audit.append("ledger.transfer", actor=actor, subject_type="transfer", subject_id=transfer_id, data=data)
 
 
 def _entries_from_legs(legs: Sequence[Leg | tuple[int, int, int]]) -> list[tuple[int, str, int]]:

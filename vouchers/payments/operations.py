@@ -14,11 +14,13 @@ decides what an answer means for the enrolment. What this module keeps true:
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, insert, select, update
 
 from hrdnet import audit, outbox
 from hrdnet.extensions import db
+from hrdnet.timeutil import utcnow
 from vouchers.payments.gateway import ProcessorPayment, gateway
 from vouchers.payments.models import Payment, PaymentEvent, PaymentFlag, PaymentStatus
 
@@ -45,13 +47,65 @@ def open_payment(enrolment_id: int, amount: int) -> Payment | None:
         enrolment_id=enrolment_id,
         backend=gateway().name,
         amount=amount,
-        # Random part: keys are unique per processor account, which outlives any one database
-        # (a restored backup, a second environment); the stored key is what retries reuse.
-        idempotency_key=f"enrolment-{enrolment_id}-payment-{attempt}-{secrets.token_hex(8)}",
+        idempotency_key=_new_key(enrolment_id, attempt),
     )
     db.session.add(payment)
     db.session.flush()
     return payment
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    id: int
+    amount: int
+    idempotency_key: str
+    backend: str
+
+
+def open_first_payment(enrolment_id: int, amount: int) -> NewPayment:
+    """The first attempt of an enrolment the hot path has just written (so there is no earlier one to find):
+    the same row as open_payment(), in one INSERT … RETURNING."""
+    key, backend, now = _new_key(enrolment_id, 1), gateway().name, utcnow()
+    payment_id = db.session.scalar(
+        insert(Payment.__table__)
+        .values(
+            enrolment_id=enrolment_id,
+            backend=backend,
+            amount=amount,
+            idempotency_key=key,
+            status=PaymentStatus.PENDING.value,
+            refunded=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(Payment.id)
+    )
+    return NewPayment(payment_id, amount, key, backend)
+
+
+def succeed_pending(payment_id: int, state: ProcessorPayment) -> bool:
+    """The hot path's record of a success: a pending attempt whose amount the processor collected in full is
+    marked succeeded (with the processor's ids, kept the first time), in one UPDATE. False when it is not
+    pending or the amounts differ: the ORM path (checkout.fulfil) then decides."""
+    received = state.amount_received or state.amount
+    updated = db.session.execute(
+        update(Payment.__table__)
+        .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING.value, Payment.amount == received)
+        .values(
+            status=PaymentStatus.SUCCEEDED.value,
+            failure_message=None,
+            processor_ref=func.coalesce(Payment.processor_ref, state.ref),
+            client_secret=case((Payment.processor_ref.is_(None), state.client_secret), else_=Payment.client_secret),
+            updated_at=utcnow(),
+        )
+    )
+    return updated.rowcount == 1
+
+
+def _new_key(enrolment_id: int, attempt: int) -> str:
+    # Random part: keys are unique per processor account, which outlives any one database
+    # (a restored backup, a second environment); the stored key is what retries reuse.
+    return f"enrolment-{enrolment_id}-payment-{attempt}-{secrets.token_hex(8)}"
 
 
 def current_payment(enrolment_id: int) -> Payment | None:

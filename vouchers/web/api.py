@@ -19,7 +19,7 @@ from hrdnet import idempotency
 from hrdnet.access import Role, roles, signed_in
 from hrdnet.api import ApiBlueprint, ApiErrorSchema, QueryArgs
 from hrdnet.bounds import INT4_MAX, INT8_MAX
-from hrdnet.db import unit_of_work
+from hrdnet.db import after_commit, unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from vouchers import checkout
 from vouchers.enrolments import endings
@@ -254,7 +254,14 @@ def create_enrolment(body):
     """수강 신청: 자리를 잡고 카드 사용액을 보류한 뒤 자비부담금 결제를 엽니다 (자비부담 0원이면 바로 확정)"""
     key, actor = _key(), current_user.pseudonym
 
-    def enrol() -> tuple[int, dict]:
+    def enrol(keep) -> tuple[int, dict]:
+        answer: list[dict] = []
+
+        def respond(enrolment) -> None:  # inside the enrolment's last transaction: the answer is stored with it
+            document = EnrolledOut().dump(read_models.enrolled_document(enrolment))
+            keep(201, document)
+            after_commit(lambda: answer.append(document))
+
         enrolment = checkout.enrol(
             current_user.id,
             body["run_id"],
@@ -262,8 +269,9 @@ def create_enrolment(body):
             now=utcnow(),
             today=kst_today(),
             actor=actor,
+            respond=respond,
         )
-        return 201, EnrolledOut().dump(read_models.enrolled_document(enrolment))
+        return 201, answer[-1] if answer else EnrolledOut().dump(read_models.enrolled_document(enrolment))
 
     return _json(*idempotency.respond_once(current_user.id, ENROL_ENDPOINT, key, body, enrol))
 
@@ -288,12 +296,14 @@ def cancel_enrolment(body, enrolment_id: int):
     key, reason = _key(), body.get("exempt_reason")
     payload = {"enrolment_id": enrolment_id, **({"exempt_reason": reason} if reason else {})}
 
-    def cancel() -> tuple[int, dict]:
+    def cancel(keep) -> tuple[int, dict]:
         with unit_of_work(write_lock=True):
             done = checkout.cancel_own(
                 enrolment_id, current_user.id, today=kst_today(), actor=current_user.pseudonym, exempt_reason=reason
             )
-            return 200, CancelOut().dump({"enrolment_id": enrolment_id, **done.as_dict()})
+            answer = CancelOut().dump({"enrolment_id": enrolment_id, **done.as_dict()})
+            keep(200, answer)
+            return 200, answer
 
     return _json(*idempotency.respond_once(current_user.id, CANCEL_ENDPOINT, key, payload, cancel))
 

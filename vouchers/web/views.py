@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 
 from hrdnet.access import Role, roles
+from hrdnet.auth import sessions
 from hrdnet.auth.services import password_matches
 from hrdnet.bounds import INT8_MAX, page_number, query_int
 from hrdnet.db import unit_of_work
@@ -291,15 +292,20 @@ def _failed(response) -> bool:
 @roles(Role.LEARNER)
 @limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed)
 def enrol(run_id: int):
-    page = read_models.enrol_page(run_id, current_user.id, kst_today())
     form = EnrolForm()
+    if sessions.password_recently_confirmed(current_user.password_confirmed_at):
+        del form.password  # entered on this form less than REAUTH_WINDOW ago: not asked again
     if not form.is_submitted():
         form.request_key.data = new_request_key()  # one per rendered form: a double click sends it twice
     if not form.validate_on_submit():
-        return _form_page("vouchers/enrol.html", form, page=page)
-    if not password_matches(current_user, form.password.data):
-        form.password.errors.append("비밀번호가 맞지 않습니다.")
-        return _form_page("vouchers/enrol.html", form, page=page)
+        return _form_page("vouchers/enrol.html", form, page=_enrol_page(run_id))
+    if "password" in form:
+        if not password_matches(current_user, form.password.data):
+            form.password.errors.append("비밀번호가 맞지 않습니다.")
+            return _form_page("vouchers/enrol.html", form, page=_enrol_page(run_id))
+        with unit_of_work(write_lock=True):
+            sessions.note_password_confirmed(current_user.session_key)
+    read_models.public_run(run_id)  # a run the catalogue does not show cannot be enrolled in (404), as on GET
     try:
         enrolment = checkout.enrol(
             current_user.id,
@@ -310,8 +316,14 @@ def enrol(run_id: int):
             actor=current_user.pseudonym,
         )
     except DomainError as exc:  # refused: the page explains this refusal and offers its next steps
-        return render_template("vouchers/enrol.html", form=form, page=page, refused=exc), exc.status
+        return render_template("vouchers/enrol.html", form=form, page=_enrol_page(run_id), refused=exc), exc.status
     return _after_enrolling(enrolment)
+
+
+def _enrol_page(run_id: int):
+    """The enrol page's run and price, read only when a page is shown: a successful POST is priced once, by
+    checkout.enrol."""
+    return read_models.enrol_page(run_id, current_user.id, kst_today())
 
 
 def _after_enrolling(enrolment):

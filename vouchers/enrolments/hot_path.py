@@ -1,0 +1,399 @@
+"""The enrolment hot path in few statements: the same rows, transfers and audit entries as enrol() and
+confirm() in operations.py, written with SQLAlchemy Core under the lock order of docs/ledger.md.
+
+Everything that can be read is read first, without locks and before the transaction (`plan` and
+`confirm_plan`: the quote, the accounts, the run's title); on SQLite that keeps BEGIN IMMEDIATE's write
+lock for the writes alone. The transaction then locks the card's two accounts first and, in the same
+statement, re-reads what the plan depended on (the balance and the card's dates): when it no longer holds,
+`enrol_locked` returns None before writing anything and the caller plans again. Idempotency is the
+database's: the enrolment's INSERT … ON CONFLICT DO NOTHING RETURNING returns nothing when the same request
+(user, request key) or a live enrolment of the person in the run got there first, and the transfer keys
+are UNIQUE. Every trigger and CHECK of the ledger and of the enrolments still judges each row.
+
+Anything unusual (a retried request, a payment that is no longer the enrolment's live one, a card suspended
+since the hold) is left to the ORM services, which handle every case; vouchers.checkout decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from courses import calendar, changes
+from courses.models import Course, Run
+from hrdnet import audit
+from hrdnet.db import insert_or_nothing
+from hrdnet.extensions import db
+from hrdnet.timeutil import utcnow
+from vouchers import errors
+from vouchers.cards import operations as cards
+from vouchers.cards.quote import quote
+from vouchers.cards.rules import card_rules
+from vouchers.enrolments.models import Enrolment, EnrolmentEvent
+from vouchers.enrolments.operations import by_request, live_enrolment
+from vouchers.enrolments.states import S
+from vouchers.ledger import operations as ledger
+from vouchers.ledger.models import Account, AccountKind, Hold, Side, Transfer, TransferKind
+
+
+class Conflict(Exception):
+    """The enrolment's INSERT did nothing: the same request, or a live enrolment in the run, came first."""
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The ledger accounts a confirmation posts to (None: not opened yet; the transaction opens it)."""
+
+    payable: int | None
+    copay: int | None
+    budget: int | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What enrolling will write, computed once before the transaction (the quote and the ids)."""
+
+    user_id: int
+    person_id: int
+    run_id: int
+    request_key: str
+    card_id: int | None
+    fee: int
+    self_pay: int
+    government_share: int
+    card_draw: int
+    account: str
+    explanation: str
+    shortfall: int  # > 0: the split depends on the exact balance quoted
+    quoted_available: int | None
+    training_days: int
+    title: str
+    programme_id: int
+    provider_id: int
+    accounts: Accounts
+
+
+def plan(user_id: int, run_id: int, *, request_key: str, today: date) -> Plan | Enrolment:
+    """Read everything enrolling needs and price it (no lock, no write). Returns the earlier enrolment of the
+    same request when there is one; raises what enrol() raises (RunNotFound, AlreadyEnrolled, the quote's
+    refusal) except RunFull, which only the seat's guarded UPDATE decides."""
+    if not request_key or len(request_key) > 100:
+        raise errors.InvalidTransfer("요청 번호가 올바르지 않습니다.")
+    earlier = by_request(user_id, request_key)
+    if earlier is not None:
+        if earlier.run_id != run_id:
+            raise errors.DuplicateKeyConflict()
+        return earlier
+    person = cards.require_person(user_id)
+    run = db.session.get(Run, run_id)
+    if run is None:
+        raise errors.RunNotFound()
+    price = quote(run, person.id, today)
+    if price is None:
+        raise errors.PriceUnknown()
+    live = live_enrolment(person.id, run_id)
+    if live is not None:
+        raise errors.AlreadyEnrolled(details={"enrolment_id": live.id})
+    if price.refusal is not None and not isinstance(price.refusal, errors.RunFull):
+        raise price.refusal
+    course = db.session.get(Course, run.course_id)
+    return Plan(
+        user_id=user_id,
+        person_id=person.id,
+        run_id=run_id,
+        request_key=request_key,
+        card_id=price.card_id,
+        fee=price.fee,
+        self_pay=price.self_pay,
+        government_share=price.government_share,
+        card_draw=price.card_draw,
+        account=price.account,
+        explanation=price.explanation[:300],
+        shortfall=price.shortfall_to_self_pay,
+        quoted_available=price.available,
+        training_days=calendar.training_day_count(run),
+        title=course.title,
+        programme_id=run.programme_id,
+        provider_id=course.provider_id,
+        accounts=_accounts(run.programme_id, course.provider_id),
+    )
+
+
+def _accounts(programme_id: int, provider_id: int) -> Accounts:
+    wanted = {
+        (AccountKind.PROVIDER_PAYABLE.value, "provider", provider_id): "payable",
+        (AccountKind.LEARNER_COPAY.value, "programme", programme_id): "copay",
+        (AccountKind.PROGRAMME_BUDGET.value, "programme", programme_id): "budget",
+    }
+    found = {
+        wanted[row.kind, row.owner_type, row.owner_id]: row.id
+        for row in db.session.execute(
+            select(Account.id, Account.kind, Account.owner_type, Account.owner_id).where(
+                ((Account.owner_type == "provider") & (Account.owner_id == provider_id))
+                | ((Account.owner_type == "programme") & (Account.owner_id == programme_id)),
+                Account.kind.in_([kind for kind, _type, _owner in wanted]),
+            )
+        )
+    }
+    return Accounts(found.get("payable"), found.get("copay"), found.get("budget"))
+
+
+@dataclass(frozen=True)
+class Held:
+    enrolment_id: int
+    hold_id: int | None
+    card: cards.LockedCard | None
+
+
+def lock_card(card_id: int | None, on: date) -> cards.LockedCard | None:
+    """The hot path's first row locks: the card's accounts (none when no card is drawn)."""
+    return None if card_id is None else cards.lock_for_spending(card_id, on)
+
+
+def still_priced(planned: Plan, card: cards.LockedCard | None) -> bool:
+    """Under the card's lock: does the price computed before the transaction still hold? The balance must
+    still pay the draw (and be exactly what was quoted when a shortfall moved to self-pay, since the split
+    depends on it), and the card must still be usable."""
+    if not planned.card_draw:
+        return True
+    if card is None or card.status != "active" or card.available < planned.card_draw:
+        return False
+    return not planned.shortfall or card.available == planned.quoted_available
+
+
+def enrol_locked(planned: Plan, card: cards.LockedCard | None, *, now: datetime, actor: str) -> Held:
+    """Inside the unit of work, after lock_card and still_priced: the seat, the enrolment, the hold, the
+    history line and the run-change notice. Raises RunFull, Conflict."""
+    seat = db.session.execute(
+        update(Run.__table__)
+        .where(Run.id == planned.run_id, Run.capacity - Run.source_enrolled - Run.local_enrolled > 0)
+        .values(local_enrolled=Run.local_enrolled + 1)
+    )
+    if seat.rowcount != 1:
+        raise errors.RunFull()
+    expires_at = now + timedelta(minutes=card_rules().hold_minutes)
+    stamp = utcnow()
+    enrolment_id = db.session.scalar(
+        insert_or_nothing(Enrolment.__table__)
+        .values(
+            run_id=planned.run_id,
+            user_id=planned.user_id,
+            person_id=planned.person_id,
+            card_id=planned.card_id,
+            request_key=planned.request_key,
+            status=S.HELD.value,
+            fee=planned.fee,
+            self_pay=planned.self_pay,
+            government_share=planned.government_share,
+            card_draw=planned.card_draw,
+            account=planned.account,
+            explanation=planned.explanation,
+            training_days=planned.training_days,
+            expires_at=expires_at,
+            self_pay_refunded=0,
+            card_returned=0,
+            penalty=0,
+            deducted=0,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        .returning(Enrolment.id)
+    )
+    if enrolment_id is None:
+        raise Conflict()
+    hold_id = None
+    if planned.card_draw:
+        hold_id = ledger.hold_checked(
+            f"enrolment:{enrolment_id}:hold",
+            card.available_id,
+            card.held_id,
+            planned.card_draw,
+            expires_at=expires_at,
+            memo=f"수강 신청 보류: {planned.title[:150]}",
+            actor=actor,
+        )
+        db.session.execute(update(Enrolment.__table__).where(Enrolment.id == enrolment_id).values(hold_id=hold_id))
+    _event(
+        enrolment_id,
+        S.APPLIED,
+        S.HELD,
+        "hold",
+        f"자비부담 {planned.self_pay:,}원, 카드 사용 {planned.card_draw:,}원",
+        actor,
+    )
+    changes.runs_changed([planned.run_id])
+    return Held(enrolment_id, hold_id, card)
+
+
+# -- confirming ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfirmPlan:
+    """What confirming an enrolment posts, read before the transaction."""
+
+    enrolment_id: int
+    card_id: int | None
+    card_draw: int
+    self_pay: int
+    government_share: int
+    account: str
+    hold_id: int | None
+    hold_amount: int
+    held_id: int | None
+    title: str
+    accounts: Accounts
+
+
+def confirm_plan_from(planned: Plan, held: Held) -> ConfirmPlan:
+    """The confirmation of an enrolment this process just held (nothing to read again)."""
+    return ConfirmPlan(
+        enrolment_id=held.enrolment_id,
+        card_id=planned.card_id,
+        card_draw=planned.card_draw,
+        self_pay=planned.self_pay,
+        government_share=planned.government_share,
+        account=planned.account,
+        hold_id=held.hold_id,
+        hold_amount=planned.card_draw if held.hold_id else 0,
+        held_id=held.card.held_id if held.card else None,
+        title=planned.title,
+        accounts=planned.accounts,
+    )
+
+
+def confirm_plan(enrolment_id: int) -> ConfirmPlan | None:
+    """Read an enrolment's confirmation before the transaction (None: no such enrolment)."""
+    row = db.session.execute(
+        select(
+            Enrolment.id,
+            Enrolment.card_id,
+            Enrolment.card_draw,
+            Enrolment.self_pay,
+            Enrolment.government_share,
+            Enrolment.account,
+            Enrolment.hold_id,
+            Hold.amount.label("hold_amount"),
+            Hold.held_account_id,
+            Course.title,
+            Course.provider_id,
+            Run.programme_id,
+        )
+        .join(Run, Run.id == Enrolment.run_id)
+        .join(Course, Course.id == Run.course_id)
+        .outerjoin(Hold, Hold.id == Enrolment.hold_id)
+        .where(Enrolment.id == enrolment_id)
+    ).first()
+    if row is None:
+        return None
+    return ConfirmPlan(
+        enrolment_id=row.id,
+        card_id=row.card_id,
+        card_draw=row.card_draw,
+        self_pay=row.self_pay,
+        government_share=row.government_share,
+        account=row.account,
+        hold_id=row.hold_id,
+        hold_amount=row.hold_amount or 0,
+        held_id=row.held_account_id,
+        title=row.title,
+        accounts=_accounts(row.programme_id, row.provider_id),
+    )
+
+
+def confirmable(planned: ConfirmPlan, card: cards.LockedCard | None) -> bool:
+    """Under the card's lock: is the enrolment still held, its hold still pending and its card usable? (One
+    statement; anything else goes to the ORM services, which refuse or refund as the rules say.)"""
+    settled = select(Transfer.id).where(Transfer.hold_id == Enrolment.hold_id).exists()
+    status, hold_settled = db.session.execute(
+        select(Enrolment.status, settled).where(Enrolment.id == planned.enrolment_id)
+    ).one()
+    if status != S.HELD.value or hold_settled:
+        return False
+    if planned.card_id is None or not planned.card_draw:
+        return True
+    return card is not None and card.status == "active"
+
+
+def confirm_locked(planned: ConfirmPlan, *, actor: str, reason: str) -> None:
+    """Inside the unit of work, after confirmable(): the same transfers as operations.confirm (capture the
+    hold to the provider's payable account; fund it from the budget when the card is not drawn; the
+    co-payment), in two statements, then the enrolment's status and history line."""
+    payable = planned.accounts.payable or _open(AccountKind.PROVIDER_PAYABLE, "provider", planned)
+    key, postings = f"enrolment:{planned.enrolment_id}", []
+    if planned.hold_id is not None:
+        postings.append(
+            ledger.Checked(
+                f"{key}:capture",
+                TransferKind.CAPTURE,
+                [(planned.held_id, Side.DEBIT, planned.hold_amount), (payable, Side.CREDIT, planned.hold_amount)],
+                f"훈련비 카드 결제: {planned.title[:150]}",
+                hold_id=planned.hold_id,
+            )
+        )
+    elif planned.account == "none" and planned.government_share:
+        budget = planned.accounts.budget or _open(AccountKind.PROGRAMME_BUDGET, "programme", planned)
+        postings.append(
+            ledger.Checked(
+                f"{key}:fund",
+                TransferKind.FUND,
+                [(budget, Side.DEBIT, planned.government_share), (payable, Side.CREDIT, planned.government_share)],
+                f"사업 예산 훈련비 지원: {planned.title[:150]}",
+            )
+        )
+    if planned.self_pay:
+        copay = planned.accounts.copay or _open(AccountKind.LEARNER_COPAY, "programme", planned)
+        postings.append(
+            ledger.Checked(
+                f"{key}:copay",
+                TransferKind.COPAY,
+                [(copay, Side.DEBIT, planned.self_pay), (payable, Side.CREDIT, planned.self_pay)],
+                f"자비부담금 {planned.self_pay:,}원 납부",
+            )
+        )
+    if postings:
+        ledger.post_checked(postings, actor=actor)
+    confirmed = db.session.execute(
+        update(Enrolment.__table__)
+        .where(Enrolment.id == planned.enrolment_id, Enrolment.status == S.HELD.value)
+        .values(status=S.CONFIRMED.value, expires_at=None, updated_at=utcnow())
+    )
+    if confirmed.rowcount != 1:  # confirmable() read it held under the card's lock: a writer without the lock
+        raise errors.IllegalTransition("결제 대기 상태가 아닌 신청은 확정할 수 없습니다.")
+    _event(planned.enrolment_id, S.HELD, S.CONFIRMED, "pay", reason, actor)
+
+
+def _open(kind: AccountKind, owner_type: str, planned: ConfirmPlan) -> int:
+    """An account the plan did not find (the first enrolment of a provider or programme): opened now."""
+    row = db.session.execute(
+        select(Run.programme_id, Course.provider_id)
+        .join(Course, Course.id == Run.course_id)
+        .join(Enrolment, Enrolment.run_id == Run.id)
+        .where(Enrolment.id == planned.enrolment_id)
+    ).one()
+    owner = row.provider_id if owner_type == "provider" else row.programme_id
+    return ledger.open_account(kind, owner_type, owner).id
+
+
+def _event(enrolment_id: int, old: S, new: S, event: str, reason: str, actor: str) -> None:
+    """The history line and audit entry states.apply_event writes for the same step."""
+    db.session.execute(
+        insert(EnrolmentEvent.__table__).values(
+            enrolment_id=enrolment_id,
+            at=utcnow(),
+            from_status=old.value,
+            to_status=new.value,
+            event=event,
+            reason=reason,
+            actor=actor,
+        )
+    )
+    audit.append(
+        f"enrolment.{event}",
+        actor=actor,
+        subject_type="enrolment",
+        subject_id=enrolment_id,
+        data={"from": old.value, "to": new.value},
+    )
