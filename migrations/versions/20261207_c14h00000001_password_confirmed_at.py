@@ -1,7 +1,7 @@
 """user_sessions.password_confirmed_at: when the password was last re-entered on a form that spends money
 
 Revision ID: c14h00000001
-Revises: b17s00000001
+Revises: d18p00000001
 Create Date: 2026-12-07 21:00:00.000000
 
 The enrol form asks for the password again only once per window (sessions.REAUTH_WINDOW) after the last
@@ -14,7 +14,7 @@ from hrdnet.models_base import UTCDateTime
 
 
 revision = 'c14h00000001'
-down_revision = 'b17s00000001'
+down_revision = 'd18p00000001'
 branch_labels = None
 depends_on = None
 
