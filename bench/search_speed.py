@@ -321,6 +321,34 @@ def _percentiles(values: list[float]) -> dict:
     }
 
 
+def _archive(runs: int, current: int) -> int:
+    """Move all runs but about `current` of them back 1-5 whole years (dates, application windows), so the
+    catalog looks like the national archive: one year of runs around today, the years 2021- behind it
+    (the demo generator spreads every run around this month). Chosen by a hash of the id, so the same ids
+    move in every run of the benchmark. Returns the runs moved."""
+    from sqlalchemy import text
+
+    from hrdnet.extensions import db
+
+    if current >= runs:
+        return 0
+    keep = round(1000 * current / runs)
+    moved = 0
+    for years in range(1, 6):
+        shift = f"'-{years} years'"
+        result = db.session.execute(
+            text(
+                f"UPDATE runs SET start_date = date(start_date, {shift}), end_date = date(end_date, {shift}), "
+                f"apply_from = date(apply_from, {shift}), apply_until = date(apply_until, {shift}) "
+                "WHERE (id * 7919) % 1000 >= :keep AND id % 5 = :slot"
+            ),
+            {"keep": keep, "slot": years - 1},
+        )
+        moved += result.rowcount
+    db.session.commit()
+    return moved
+
+
 def child_prepare(args) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
@@ -338,6 +366,7 @@ def child_prepare(args) -> dict:
         started = time.perf_counter()
         results = demo.load(runs=args.runs, seed=SEED, anchor=demo.default_anchor())
         out["import_seconds"] = time.perf_counter() - started
+        out["archived"] = _archive(args.runs, args.current_runs)
         out["rejected"] = sum(r.rejected for r in results)
         today = kst_today()
         out["runs"] = db.session.scalar(select(func.count()).select_from(Run))
@@ -524,6 +553,8 @@ def run_child(args, name: str) -> tuple[dict, int, float]:
         str(args.queries),
         "--prefixes",
         str(args.prefixes),
+        "--current-runs",
+        str(args.current_runs),
     ]
     output, peak, seconds = _run(command, os.environ.copy(), Path(args.workdir) / f"{name}.log")
     return json.loads(output.strip().splitlines()[-1]), peak, seconds
@@ -585,6 +616,12 @@ def _verdict(value: float, target: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=120_000, help="runs in the demo catalog (default 120,000)")
+    parser.add_argument(
+        "--current-runs",
+        type=int,
+        default=120_000,
+        help="runs kept around this month; the others move back 1-5 years into the archive (default 120,000)",
+    )
     parser.add_argument("--queries", type=int, default=300, help="searches timed (default 300, at least 200)")
     parser.add_argument("--prefixes", type=int, default=300, help="autocomplete inputs timed (default 300)")
     parser.add_argument("--no-relevance", action="store_true", help="skip the judged-set recall columns")

@@ -316,6 +316,14 @@ def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, flo
     cache = version.derived("category_masks", lambda _v: {})
     if unit in cache:
         return cache[unit]
+    parent = getattr(version, "parent", None)
+    if parent is not None:  # an Enrollable: the version's mask, cut to its documents, at the version's weight
+        mask, weight = _category_mask(parent, unit)
+        found = (mask[version.docs] if mask is not None else None), weight
+        if len(cache) > 512:
+            cache.clear()
+        cache[unit] = found
+        return found
     texts = version.derived("category_texts", _category_texts)
     hangul = bool(unit.grams) or analysis.has_hangul(unit.text)
     mask, region = None, False
