@@ -391,8 +391,21 @@ def _hits(version: Version, unit: Unit, texts: dict) -> np.ndarray:
     return found
 
 
+def _on_parent(version: Version, table: str, key, compute):
+    """A value of the whole version (an Enrollable's `parent`), computed there once per version and key."""
+    cache = version.parent.derived(table, lambda _v: {})
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 4096:
+            cache.clear()
+        found = cache[key] = compute(version.parent)
+    return found
+
+
 def _df(version: Version, unit: Unit, texts: dict) -> int:
-    """How many courses' text holds the unit."""
+    """How many courses' text holds the unit (over the whole version, also for an Enrollable)."""
+    if getattr(version, "parent", None) is not None:
+        return _on_parent(version, "unit_df", unit, lambda parent: _df(parent, unit, {}))
     key = ("df", unit)
     found = texts.get(key)
     if found is None:
@@ -415,6 +428,10 @@ def family_rarity(version: Version, group: Group, texts: dict) -> float | None:
     often, and a rare narrower word (프롬프트) does not outweigh the subject itself. None for a single spelling."""
     if len(group.alternatives) < 2:
         return None
+    if getattr(version, "parent", None) is not None:  # an Enrollable: the subject's rarity over every course
+        return (
+            _on_parent(version, "family_rarity", group, lambda parent: family_rarity(parent, group, {}) or 0.0) or None
+        )
     direct, anything = None, None
     for alternative in group.alternatives:
         matched = None
@@ -484,6 +501,16 @@ def combine(
         exact = np.append(version.cols["title_key"] == np.uint64(key), False)[version.course_doc]
         score[full & exact] += EXACT_TITLE_BONUS
     return mask, score
+
+
+def unit_found(version: Version, unit: Unit) -> bool:
+    """Does the unit match any live run of the whole version (its course's text or its categories)? Every
+    course document has a listed run, so a course holding it is enough."""
+    version = getattr(version, "parent", None) or version
+    if _df(version, unit, {}) > 0:
+        return True
+    mask, weight = _category_mask(version, unit)
+    return bool(weight) and mask is not None and bool((mask & version.live).any())
 
 
 def match(version: Version, parsed: ParsedQuery, known) -> tuple[np.ndarray, np.ndarray]:

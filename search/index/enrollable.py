@@ -3,7 +3,7 @@
 Learners search what they can still apply for; the archive (closed, started and ended runs: every year since
 2021) is there for auditors and researchers behind include_closed / include_past. A search over the whole
 version costs in proportion to every document it holds, so the default search runs on an `Enrollable`: the
-live version cut down to the runs recruiting on one day (Version.recruiting) plus every live course document,
+live version cut down to the runs recruiting on one day (Version.recruiting) and their courses' documents,
 with its own columns, posting lists and derived tables. Its cost follows the runs a learner can act on, not
 the archive behind them.
 
@@ -11,8 +11,9 @@ It answers exactly as the whole version would for the default search:
 
 - its documents are in the version's order, so sorts and ties come out the same;
 - posting lists are the version's (the same BM25 weights, computed over every course), cut to its documents;
-- every live course document is in it, so how many courses hold a word (a subject's rarity) is unchanged;
-- a category match (NCS, region …) is weighed by the version's runs (search.ranking._category_mask).
+- how many courses hold a word (a subject's rarity, search.ranking._df and family_rarity) and what a category
+  match (NCS, region …) is worth are the version's, computed over the whole version once per version and word
+  (search.ranking asks `parent`), so the archive weighs a word as before without being scanned per search.
 
 It is built once per version and day (a few gathers over the columns) and kept with the version, so a run
 that closes, fills up or ends drops out the next day or at the next commit, with no reindexing. Nothing is
@@ -34,7 +35,7 @@ SHARED_DERIVED = frozenset({"intent_providers", "initials", "course_titles", "vo
 
 @dataclass
 class Enrollable:
-    """A version cut down to the runs recruiting on `day` and every live course: a Version for the search."""
+    """A version cut down to the runs recruiting on `day` and their courses: a Version for the search."""
 
     parent: Version
     day: int
@@ -127,9 +128,10 @@ class Enrollable:
 
 
 def build(version: Version, day: int) -> Enrollable:
-    """The runs recruiting on `day` and every live course document of a version."""
-    runs = version.visible(day, include_past=False, include_closed=False)
-    keep = runs | (version.live & version.cols["is_course"])
+    """The runs recruiting on `day` and their courses' documents."""
+    keep = version.visible(day, include_past=False, include_closed=False).copy()
+    courses = version.course_doc[keep]
+    keep[courses[courses < version.size]] = True
     docs = np.flatnonzero(keep)
     local = np.full(version.size + 1, -1, dtype=np.int64)
     local[docs] = np.arange(len(docs), dtype=np.int64)
