@@ -27,7 +27,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from datetime import date, timedelta
 
 import numpy as np
@@ -270,7 +272,42 @@ def search(params: SearchParams) -> SearchResult:
         if not params.include_closed and not params.include_past:
             # The default search: only the runs still open for enrolment, whatever the archive holds.
             version = enrollable.of(version, facets.days(today))
-        return _search(version, params, page, per_page, started, today)
+        if (params.q or "").strip():
+            return _search(version, params, page, per_page, started, today)
+        # Browsing (no text): the landing page and its facet states repeat, and their answer depends only on
+        # the version and the day, so it is kept with the version (its Enrollable is per day already).
+        cache = version.derived("browse_results", lambda _v: _Recent(BROWSE_CACHED))
+        key = (params, page, per_page, today)
+        found = cache.get(key)
+        if found is None:
+            found = _search(version, params, page, per_page, started, today)
+            cache.put(key, found)
+        return dataclasses.replace(found, took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+BROWSE_CACHED = 256  # browse answers kept per version (and day)
+
+
+class _Recent:
+    """The last `size` answers, thread-safe enough for a cache (a lost entry is only recomputed)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
 
 
 def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
