@@ -133,8 +133,8 @@ def build(version: Version, day: int) -> Enrollable:
     courses = version.course_doc[keep]
     keep[courses[courses < version.size]] = True
     docs = np.flatnonzero(keep)
-    local = np.full(version.size + 1, -1, dtype=np.int64)
-    local[docs] = np.arange(len(docs), dtype=np.int64)
+    local = np.full(version.size + 1, -1, dtype=np.int32)
+    local[docs] = np.arange(len(docs), dtype=np.int32)
     local[version.size] = len(docs)  # "no course" stays "no course"
     cols = {name: column[docs] for name, column in version.cols.items()}
     course_doc = local[version.course_doc[docs]]

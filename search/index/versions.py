@@ -37,7 +37,7 @@ import numpy as np
 from flask import current_app
 from whoosh.filedb.filestore import FileStorage
 
-from search.index import store
+from search.index import columns, store
 from search.index.columns import segment_columns
 from search.index.schema import ROW, SCHEMA_VERSION, TITLE_FIELDS
 
@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 
 K1 = 1.2
 TITLE_B = 0.5
-POSTINGS_BUDGET = 6_000_000  # raw postings kept per process (≈ 8 bytes each)
-BM25_BUDGET = 6_000_000
+POSTINGS_BUDGET = 3_000_000  # raw postings kept per process (≈ 8 bytes each)
+BM25_BUDGET = 3_000_000  # weighted postings kept per version (≈ 12 bytes each); an Enrollable keeps its own
+MAPPED_MIN_DOCS = 20_000  # a segment this large keeps its columns in files every process maps (columns.save)
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
 
 
@@ -526,11 +527,18 @@ def _load_segment(root: Path, name: str, segreader) -> Segment:
     if found is not None and found.size == segreader.doc_count_all():
         return found
     size = segreader.doc_count_all()
-    if segreader.has_column("row"):
-        rows = segreader.column_reader("row", translate=False).array()
-    else:
-        rows = np.zeros(size, dtype=ROW)
-    segment = Segment(uid, size, segment_columns(rows))
+    shared = root / name / "_columns" / segreader.segment().segment_id() if size >= MAPPED_MIN_DOCS else None
+    cols = columns.load(shared, size) if shared is not None else None
+    if cols is None:
+        if segreader.has_column("row"):
+            rows = segreader.column_reader("row", translate=False).array()
+        else:
+            rows = np.zeros(size, dtype=ROW)
+        cols = segment_columns(rows)
+        if shared is not None:  # write them once for every process, then map them like the others do
+            columns.save(shared, cols)
+            cols = columns.load(shared, size) or cols
+    segment = Segment(uid, size, cols)
     with _segments_lock:
         _segments[uid] = segment
     return segment
