@@ -391,26 +391,27 @@ def _hits(version: Version, unit: Unit, texts: dict) -> np.ndarray:
     return found
 
 
-def _on_parent(version: Version, table: str, key, compute):
-    """A value of the whole version (an Enrollable's `parent`), computed there once per version and key."""
-    cache = version.parent.derived(table, lambda _v: {})
+def _per_version(version: Version, table: str, key, compute):
+    """A value of the whole version (for an Enrollable, its `parent`), computed once per version and key:
+    queries repeat their words and subjects, and the value depends only on the version."""
+    root = getattr(version, "parent", None) or version
+    cache = root.derived(table, lambda _v: {})
     found = cache.get(key)
     if found is None:
         if len(cache) > 4096:
             cache.clear()
-        found = cache[key] = compute(version.parent)
+        found = cache[key] = compute(root)
     return found
 
 
 def _df(version: Version, unit: Unit, texts: dict) -> int:
     """How many courses' text holds the unit (over the whole version, also for an Enrollable)."""
-    if getattr(version, "parent", None) is not None:
-        return _on_parent(version, "unit_df", unit, lambda parent: _df(parent, unit, {}))
-    key = ("df", unit)
-    found = texts.get(key)
-    if found is None:
-        found = texts[key] = min(int(np.count_nonzero(_hits(version, unit, texts))), _courses(version))
-    return found
+    own = getattr(version, "parent", None) is None  # the texts computed for this query are the version's
+    return _per_version(version, "unit_df", unit, lambda root: _count_courses(root, unit, texts if own else {}))
+
+
+def _count_courses(version: Version, unit: Unit, texts: dict) -> int:
+    return min(int(np.count_nonzero(_hits(version, unit, texts))), _courses(version))
 
 
 def _courses(version: Version) -> int:
@@ -428,10 +429,14 @@ def family_rarity(version: Version, group: Group, texts: dict) -> float | None:
     often, and a rare narrower word (프롬프트) does not outweigh the subject itself. None for a single spelling."""
     if len(group.alternatives) < 2:
         return None
-    if getattr(version, "parent", None) is not None:  # an Enrollable: the subject's rarity over every course
-        return (
-            _on_parent(version, "family_rarity", group, lambda parent: family_rarity(parent, group, {}) or 0.0) or None
-        )
+    own = getattr(version, "parent", None) is None
+    rarity = _per_version(
+        version, "family_rarity", group, lambda root: _subject_rarity(root, group, texts if own else {}) or 0.0
+    )
+    return rarity or None
+
+
+def _subject_rarity(version: Version, group: Group, texts: dict) -> float | None:
     direct, anything = None, None
     for alternative in group.alternatives:
         matched = None
