@@ -649,6 +649,7 @@ def _memory(pid: int) -> dict:
         "pss": out.get("Pss", 0),
         "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0),
         "shared": out.get("Shared_Clean", 0) + out.get("Shared_Dirty", 0),
+        "anonymous": out.get("Anonymous", 0),  # the process's own heap (numpy arrays, Python objects)
     }
 
 
@@ -872,7 +873,8 @@ def _http_section(args, index: dict) -> None:
             print(
                 f"    worker {n}: RSS {_mb(before['rss'])} started → {_mb(after['rss'])} after serving "
                 f"(≤ {TARGET_WORKER_RSS_MB} MB: {_verdict(after['rss'] / 1024, TARGET_WORKER_RSS_MB)}); "
-                f"PSS {_mb(after['pss'])}, private {_mb(after['private'])}, shared {_mb(after['shared'])}"
+                f"PSS {_mb(after['pss'])}, private {_mb(after['private'])}, shared {_mb(after['shared'])}, "
+                f"anonymous {_mb(after.get('anonymous'))}"
             )
 
 
