@@ -136,7 +136,7 @@ def build(version: Version, day: int) -> Enrollable:
     local = np.full(version.size + 1, -1, dtype=np.int32)
     local[docs] = np.arange(len(docs), dtype=np.int32)
     local[version.size] = len(docs)  # "no course" stays "no course"
-    cols = {name: column[docs] for name, column in version.cols.items()}
+    cols = {name: version.cols.take(name, docs) for name in version.cols}
     course_doc = local[version.course_doc[docs]]
     # A run here whose course document is not live cannot happen (runs and courses are written together);
     # should it, it has no course here either.

@@ -28,7 +28,7 @@ import threading
 import time
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +141,50 @@ def _segment_vocab(segreader) -> Counter:
     return vocab
 
 
+class Columns(Mapping):
+    """A version's columns over its segments, each joined into one array only when something reads it whole.
+
+    A version of one segment hands out the segment's (mapped) arrays. One of several (after incremental
+    commits) joins a column on first use: the default search reads the few columns that define what is
+    recruiting and gathers the rest for its Enrollable (take()), so the large columns are never copied into
+    every worker just because a small segment was added."""
+
+    def __init__(self, parts: dict[str, list[np.ndarray]], offsets: list[int]):
+        self._parts = parts
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+        self._joined: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        found = self._joined.get(name)
+        if found is None:
+            parts = self._parts[name]
+            if len(parts) == 1:
+                return parts[0]
+            with self._lock:
+                found = self._joined.get(name)
+                if found is None:
+                    found = self._joined[name] = np.concatenate(parts)
+        return found
+
+    def __iter__(self):
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def take(self, name: str, docs: np.ndarray) -> np.ndarray:
+        """column[docs] for ascending document numbers, without joining the column."""
+        parts = self._parts[name]
+        if len(parts) == 1 or name in self._joined:
+            return self[name][docs]
+        bounds = np.searchsorted(docs, self._offsets[1:])
+        pieces = np.split(docs, bounds)
+        return np.concatenate(
+            [part[piece - offset] for part, piece, offset in zip(parts, pieces, self._offsets, strict=True)]
+        )
+
+
 @dataclass
 class Version:
     """One generation of the live index, opened once and shared by the process's threads."""
@@ -151,7 +195,7 @@ class Version:
     reader: object
     leaves: list[tuple[object, int, Segment]]
     size: int
-    cols: dict[str, np.ndarray]
+    cols: Columns
     live: np.ndarray
     meta: dict
     opened_at: float = field(default_factory=time.monotonic)
@@ -501,10 +545,10 @@ def _version(root: Path, name: str, reader) -> Version:
         live_parts.append(live)
         total += segment.size
     if leaves:
-        cols = {key: np.concatenate(parts) if len(parts) > 1 else parts[0] for key, parts in cols_parts.items()}
+        cols = Columns(cols_parts, [offset for _, offset, _ in leaves])
         live = np.concatenate(live_parts) if len(live_parts) > 1 else live_parts[0]
     else:
-        cols = segment_columns(np.zeros(0, dtype=ROW))
+        cols = Columns({key: [array] for key, array in segment_columns(np.zeros(0, dtype=ROW)).items()}, [0])
         live = np.zeros(0, dtype=bool)
     generation = reader.generation()  # the TOC this reader read (a later commit makes a later version)
     return Version(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.index import columns, versions
+from search.index import build, columns, versions
 from search.index.columns import segment_columns
 from search.interfaces import SearchParams
 from search.query import search
@@ -72,3 +72,21 @@ def test_another_process_maps_the_files_the_first_one_wrote(app, catalog, reinde
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip()) >= len(files) - len(columns.CODE_COLUMNS)  # code columns may be translated
     assert {path: path.stat().st_mtime_ns for path in sorted(root.glob("*/_columns/*/*.npy"))} == written
+
+
+def test_after_an_incremental_commit_the_default_search_does_not_copy_the_large_columns(
+    app, catalog, reindex, monkeypatch
+):
+    _index(app, catalog, reindex, monkeypatch)
+    added = catalog.run(catalog.course("클라우드 네이티브 데브옵스"), region_code="41135", fee=900_000)
+    build.update(run_ids=[added.id])  # a second segment, as the outbox worker writes one per commit
+    result = search(SearchParams(q="클라우드", per_page=50))
+    assert (result.items[0].run_id, result.items[0].fee) == (added.id, 900_000)
+    version = versions.current()
+    assert len(version.leaves) == 2
+    assert "fee" not in version.cols._joined and "title_key" not in version.cols._joined  # gathered, not joined
+    everything = np.arange(version.size)
+    for name in ("run_id", "fee", "region", "start"):  # take() is column[docs] over the joined segments
+        joined = np.concatenate([segment.cols[name] for _reader, _offset, segment in version.leaves])
+        assert np.array_equal(version.cols.take(name, everything[::2]), joined[::2])
+        assert np.array_equal(version.cols[name], joined)
