@@ -47,7 +47,14 @@ def test_a_parallel_rebuild_answers_as_a_one_process_rebuild(app, catalog, today
     one = build.rebuild(procs=1)
     alone = _answers()
     assert len(versions.current().leaves) == 1
-    parallel = build.rebuild(procs=2)
+    during, progress = [], []
+    parallel = build.rebuild(
+        procs=2,
+        progress=lambda done, total: progress.append((done, total)),
+        before_swap=lambda: during.append(_answers()),  # built, not yet swapped in: the old index answers
+    )
+    assert during == [alone]
+    assert progress[-1] == (60, 60) and [done for done, _total in progress] == sorted(done for done, _ in progress)
     assert (parallel.runs, parallel.courses) == (one.runs, one.courses) == (60, 60)
     assert len(versions.current().leaves) >= 2  # the runs' segment, and one per sub-writer that took a batch
     assert _answers() == alone
