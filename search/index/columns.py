@@ -165,3 +165,23 @@ def load(folder, size: int) -> dict[str, np.ndarray] | None:
         if not np.array_equal(table, np.arange(len(used), dtype=np.int32)):
             cols[name] = table[cols[name]]  # this process numbers the codes otherwise: a private copy
     return cols
+
+
+def save_one(path: Path, column: np.ndarray) -> None:
+    """Write one joined column (a temporary file renamed into place; a read-only folder only costs the copy)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(column), allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def load_one(path: Path, size: int) -> np.ndarray | None:
+    try:
+        column = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return column if len(column) == size else None

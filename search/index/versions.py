@@ -20,6 +20,7 @@ version's lock; the numpy work around it does not.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import math
 import os
@@ -149,11 +150,12 @@ class Columns(Mapping):
     recruiting and gathers the rest for its Enrollable (take()), so the large columns are never copied into
     every worker just because a small segment was added."""
 
-    def __init__(self, parts: dict[str, list[np.ndarray]], offsets: list[int]):
+    def __init__(self, parts: dict[str, list[np.ndarray]], offsets: list[int], shared: Path | None = None):
         self._parts = parts
         self._offsets = np.asarray(offsets, dtype=np.int64)
         self._joined: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self._shared = shared  # where joined columns are written once and mapped by every process
 
     def __getitem__(self, name: str) -> np.ndarray:
         found = self._joined.get(name)
@@ -164,8 +166,21 @@ class Columns(Mapping):
             with self._lock:
                 found = self._joined.get(name)
                 if found is None:
-                    found = self._joined[name] = np.concatenate(parts)
+                    found = self._joined[name] = self._join(name, parts)
         return found
+
+    def _join(self, name: str, parts: list[np.ndarray]) -> np.ndarray:
+        """The segments' parts of a column as one array: mapped from the file the first process wrote when the
+        version is large (codes aside: their numbers are each process's own), else a private array."""
+        if self._shared is None or name in columns.CODE_COLUMNS:
+            return np.concatenate(parts)
+        size = sum(len(part) for part in parts)
+        path = self._shared / f"{name}.npy"
+        found = columns.load_one(path, size)
+        if found is None:
+            columns.save_one(path, np.concatenate(parts))
+            found = columns.load_one(path, size)
+        return found if found is not None else np.concatenate(parts)
 
     def __iter__(self):
         return iter(self._parts)
@@ -545,7 +560,11 @@ def _version(root: Path, name: str, reader) -> Version:
         live_parts.append(live)
         total += segment.size
     if leaves:
-        cols = Columns(cols_parts, [offset for _, offset, _ in leaves])
+        # Joined columns of a large version of several segments go to a folder named after those segments (a
+        # commit that adds one makes another): the first process to read a column whole writes it.
+        key = hashlib.blake2b("|".join(seg.uid for _, _, seg in leaves).encode(), digest_size=8).hexdigest()
+        shared = root / name / "_columns" / f"joined-{key}" if len(leaves) > 1 and total >= MAPPED_MIN_DOCS else None
+        cols = Columns(cols_parts, [offset for _, offset, _ in leaves], shared)
         live = np.concatenate(live_parts) if len(live_parts) > 1 else live_parts[0]
     else:
         cols = Columns({key: [array] for key, array in segment_columns(np.zeros(0, dtype=ROW)).items()}, [0])

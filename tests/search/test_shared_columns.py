@@ -90,3 +90,6 @@ def test_after_an_incremental_commit_the_default_search_does_not_copy_the_large_
         joined = np.concatenate([segment.cols[name] for _reader, _offset, segment in version.leaves])
         assert np.array_equal(version.cols.take(name, everything[::2]), joined[::2])
         assert np.array_equal(version.cols[name], joined)
+    # read whole, a column is joined once into a file the other processes map (codes: each process's own)
+    assert isinstance(version.cols["fee"], np.memmap) and not isinstance(version.cols["region"], np.memmap)
+    assert len(list(version.root.glob(f"{version.name}/_columns/joined-*/fee.npy"))) == 1
