@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import threading
 import time
 from bisect import bisect_right
@@ -530,7 +531,16 @@ def current() -> Version | None:
     # Segments merged away or swapped out: drop their arrays (a query still running on the previous
     # version keeps its own references and at worst re-reads a posting list).
     _forget_segments(f"{root}/", {seg.uid for _, _, seg in version.leaves})
+    _remove_joined(root / version.name, keep=version.cols._shared)
     return version
+
+
+def _remove_joined(folder: Path, keep: Path | None) -> None:
+    """Joined columns of earlier segment sets (each commit makes one): a process still on such a version
+    keeps its mapping (or writes the file again), so removing them is always safe."""
+    for path in folder.glob("_columns/joined-*"):
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _open(root: Path, name: str) -> Version:

@@ -93,3 +93,7 @@ def test_after_an_incremental_commit_the_default_search_does_not_copy_the_large_
     # read whole, a column is joined once into a file the other processes map (codes: each process's own)
     assert isinstance(version.cols["fee"], np.memmap) and not isinstance(version.cols["region"], np.memmap)
     assert len(list(version.root.glob(f"{version.name}/_columns/joined-*/fee.npy"))) == 1
+    build.update(run_ids=[added.id])  # another commit, another segment set: the earlier joined files go
+    search(SearchParams(q="클라우드"))
+    assert versions.current().cols["fee"] is not None
+    assert len(list(version.root.glob(f"{version.name}/_columns/joined-*"))) == 1
