@@ -27,7 +27,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from datetime import date, timedelta
 
 import numpy as np
@@ -37,7 +39,7 @@ from courses import enrolment_window
 from hrdnet import korean
 from hrdnet.timeutil import kst_today
 from search import analysis, completion, facets, initials, intent, labels, spelling
-from search.index import versions
+from search.index import enrollable, versions
 from search.index.columns import CODES
 from search.index.schema import MODE_KINDS, WEEKEND_KINDS
 from search.index.versions import Version
@@ -284,10 +286,49 @@ def search(params: SearchParams) -> SearchResult:
     started = time.perf_counter()
     page = max(int(params.page or 1), 1)
     per_page = min(max(int(params.per_page or PER_PAGE), 1), PER_PAGE_MAX)
+    today = kst_today()
     with versions.using() as version:
         if version is None:
             return _empty(params, page, per_page, started)
-        return _search(version, params, page, per_page, started)
+        if not params.include_closed and not params.include_past:
+            # The default search: only the runs still open for enrolment, whatever the archive holds.
+            version = enrollable.of(version, facets.days(today))
+        if (params.q or "").strip():
+            return _search(version, params, page, per_page, started, today)
+        # Browsing (no text): the landing page and its facet states repeat, and their answer depends only on
+        # the version and the day, so it is kept with the version (its Enrollable is per day already).
+        cache = version.derived("browse_results", lambda _v: _Recent(BROWSE_CACHED))
+        key = (params, page, per_page, today)
+        found = cache.get(key)
+        if found is None:
+            found = _search(version, params, page, per_page, started, today)
+            cache.put(key, found)
+        return dataclasses.replace(found, took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+BROWSE_CACHED = 256  # browse answers kept per version (and day)
+
+
+class _Recent:
+    """The last `size` answers, thread-safe enough for a cache (a lost entry is only recomputed)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
 
 
 def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
@@ -298,7 +339,9 @@ def _courses_in(version: Version, matching: np.ndarray, enough: int) -> int:
     return len(np.unique(version.cols["course_id"][docs]))
 
 
-def _search(version: Version, params: SearchParams, page: int, per_page: int, started: float) -> SearchResult:
+def _search(
+    version: Version, params: SearchParams, page: int, per_page: int, started: float, today: date
+) -> SearchResult:
     notes: list[str] = []
     if params.q and any(initials.is_initials(word) for word in params.q.split()):
         spelled = initials.expand(version, params.q)
@@ -311,18 +354,23 @@ def _search(version: Version, params: SearchParams, page: int, per_page: int, st
             return dataclasses.replace(_empty(params, page, per_page, started), notes=tuple(notes), params=params)
     params, applied = intent.interpret(version, params, labels.current())
     notes += [item.note for item in applied]
-    result = _search_text(version, params, page, per_page, started, read_filters=bool(applied))
+    result = _search_text(version, params, page, per_page, started, today, read_filters=bool(applied))
     return dataclasses.replace(result, notes=tuple(notes) + result.notes, applied=applied, params=params)
 
 
 def _search_text(
-    version: Version, params: SearchParams, page: int, per_page: int, started: float, read_filters: bool = False
+    version: Version,
+    params: SearchParams,
+    page: int,
+    per_page: int,
+    started: float,
+    today: date,
+    read_filters: bool = False,
 ) -> SearchResult:
     """The search of the text and filters. `read_filters`: some of the query's words became filters; they
     count as words of the query that every result matches, for the relaxed fallback (RELAX_BELOW)."""
     known = versions.analysis_known(version)
     names = labels.current()
-    today = kst_today()
     base = version.visible(facets.days(today), params.include_past, params.include_closed)
     filters = facets.filters(version, params, names)
     everything = facets.all_of(base, filters.values())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -309,16 +310,42 @@ def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozense
     return out
 
 
+CATEGORY_MASKS = 64  # dense category masks kept per version (each one byte per document)
+
+
 def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, float]:
     """The runs whose category names hold the unit, and what such a match is worth: CATEGORY_BOOST × the
     rarity (idf) of those runs, so 인공지능 (an NCS subject of a few runs) counts more than 개발 (in the name
-    of every software NCS code). A Hangul word that names no region is looked up in providers' addresses."""
-    cache = version.derived("category_masks", lambda _v: {})
-    if unit in cache:
-        return cache[unit]
+    of every software NCS code). A Hangul word that names no region is looked up in providers' addresses.
+    Which codes the unit names, and the weight, are the whole version's (kept per version: small); the mask
+    is made over this version's (or Enrollable's) own columns, and only the last CATEGORY_MASKS are kept."""
+    codes, weight = _per_version(version, "category_codes", unit, lambda root: _category_codes(root, unit))
+    if not weight:
+        return None, 0.0
+    cache = version.derived("category_masks", lambda _v: OrderedDict())
+    mask = cache.get(unit)
+    if mask is None:
+        mask = _codes_mask(version, codes)
+        with version.lock:
+            cache[unit] = mask
+            while len(cache) > CATEGORY_MASKS:
+                cache.popitem(last=False)
+    return mask, weight
+
+
+def _codes_mask(version: Version, codes: tuple[tuple[str, np.ndarray], ...]) -> np.ndarray:
+    mask = None
+    for column, ids in codes:
+        found = np.isin(version.cols[column], ids)
+        mask = found if mask is None else mask | found
+    return mask & version.cols["is_run"]
+
+
+def _category_codes(version: Version, unit: Unit) -> tuple[tuple[tuple[str, np.ndarray], ...], float]:
+    """((column, code ids), …) of the categories whose names hold the unit, and the weight of a match."""
     texts = version.derived("category_texts", _category_texts)
     hangul = bool(unit.grams) or analysis.has_hangul(unit.text)
-    mask, region = None, False
+    codes, region = [], False
     for column, entries in texts.items():
         if column == "places" and (region or not hangul):
             continue
@@ -330,19 +357,14 @@ def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, flo
             ids = [code_id for code_id, _names, latin in entries if unit.morph and unit.morph[0] in latin]
         if ids:
             column_of = "provider_id" if column == "places" else column
-            found = np.isin(version.cols[column_of], np.asarray(ids, dtype=version.cols[column_of].dtype))
-            mask = found if mask is None else mask | found
+            codes.append((column_of, np.asarray(ids, dtype=version.cols[column_of].dtype)))
             region = region or column == "region"
-    weight = 0.0
-    if mask is not None:
-        mask &= version.cols["is_run"]
-        runs = version.derived("live_runs", lambda v: int(np.count_nonzero(v.live & v.cols["is_run"])))
-        found = int(np.count_nonzero(mask & version.live))
-        weight = CATEGORY_BOOST * _idf(min(found, runs), max(runs, 1)) if found else 0.0
-    if len(cache) > 512:
-        cache.clear()
-    cache[unit] = (mask, weight)
-    return mask, weight
+    if not codes:
+        return (), 0.0
+    runs = version.derived("live_runs", lambda v: int(np.count_nonzero(v.live & v.cols["is_run"])))
+    found = int(np.count_nonzero(_codes_mask(version, tuple(codes)) & version.live))
+    weight = CATEGORY_BOOST * _idf(min(found, runs), max(runs, 1)) if found else 0.0
+    return tuple(codes), weight
 
 
 def alternative_scores(
@@ -383,13 +405,27 @@ def _hits(version: Version, unit: Unit, texts: dict) -> np.ndarray:
     return found
 
 
-def _df(version: Version, unit: Unit, texts: dict) -> int:
-    """How many courses' text holds the unit."""
-    key = ("df", unit)
-    found = texts.get(key)
+def _per_version(version: Version, table: str, key, compute):
+    """A value of the whole version (for an Enrollable, its `parent`), computed once per version and key:
+    queries repeat their words and subjects, and the value depends only on the version."""
+    root = getattr(version, "parent", None) or version
+    cache = root.derived(table, lambda _v: {})
+    found = cache.get(key)
     if found is None:
-        found = texts[key] = min(int(np.count_nonzero(_hits(version, unit, texts))), _courses(version))
+        if len(cache) > 4096:
+            cache.clear()
+        found = cache[key] = compute(root)
     return found
+
+
+def _df(version: Version, unit: Unit, texts: dict) -> int:
+    """How many courses' text holds the unit (over the whole version, also for an Enrollable)."""
+    own = getattr(version, "parent", None) is None  # the texts computed for this query are the version's
+    return _per_version(version, "unit_df", unit, lambda root: _count_courses(root, unit, texts if own else {}))
+
+
+def _count_courses(version: Version, unit: Unit, texts: dict) -> int:
+    return min(int(np.count_nonzero(_hits(version, unit, texts))), _courses(version))
 
 
 def _courses(version: Version) -> int:
@@ -407,6 +443,14 @@ def family_rarity(version: Version, group: Group, texts: dict) -> float | None:
     often, and a rare narrower word (프롬프트) does not outweigh the subject itself. None for a single spelling."""
     if len(group.alternatives) < 2:
         return None
+    own = getattr(version, "parent", None) is None
+    rarity = _per_version(
+        version, "family_rarity", group, lambda root: _subject_rarity(root, group, texts if own else {}) or 0.0
+    )
+    return rarity or None
+
+
+def _subject_rarity(version: Version, group: Group, texts: dict) -> float | None:
     direct, anything = None, None
     for alternative in group.alternatives:
         matched = None
@@ -476,6 +520,16 @@ def combine(
         exact = np.append(version.cols["title_key"] == np.uint64(key), False)[version.course_doc]
         score[full & exact] += EXACT_TITLE_BONUS
     return mask, score
+
+
+def unit_found(version: Version, unit: Unit) -> bool:
+    """Does the unit match any live run of the whole version (its course's text or its categories)? Every
+    course document has a listed run, so a course holding it is enough."""
+    version = getattr(version, "parent", None) or version
+    if _df(version, unit, {}) > 0:
+        return True
+    mask, weight = _category_mask(version, unit)
+    return bool(weight) and mask is not None and bool((mask & version.live).any())
 
 
 def match(version: Version, parsed: ParsedQuery, known) -> tuple[np.ndarray, np.ndarray]:

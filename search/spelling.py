@@ -16,7 +16,7 @@ import numpy as np
 
 from search import analysis
 from search.index.versions import Version
-from search.ranking import WORD_PIECES, ParsedQuery, unit_scores, word_units
+from search.ranking import WORD_PIECES, ParsedQuery, unit_found, word_units
 
 SPELLER_MAX_AGE = 60.0  # seconds a spelling index may lag behind the live version
 RARE_RATIO = 3  # a word that found something is replaced only by one this many times commoner
@@ -137,7 +137,7 @@ def correction(version: Version, parsed: ParsedQuery, known) -> str | None:
             continue
         hangul = analysis.is_hangul_word(pieces[0])
         target = analysis.strip_particle(pieces[0], known) if hangul else pieces[0]
-        found = any(unit_scores(version, unit)[version.live].any() for unit in word_units(word, known))
+        found = any(unit_found(version, unit) for unit in word_units(word, known))
         # A word that finds nothing is replaced by its nearest index word; a word that finds a little is
         # replaced only by a much more common one (파이선 in one title vs 파이썬 in many).
         better = speller.best(target)

@@ -14,6 +14,7 @@ builds the whole index.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, tuple_
 from whoosh.filedb.filestore import FileStorage
+from whoosh.writing import SegmentWriter
 
 from courses import enrolment_window, pricing, reference
 from courses.models import Course, CourseListing, Run, SourceRecord
@@ -366,8 +368,15 @@ def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | 
     total = _count_listed()
     refs = References.load()
     # Not a compound segment: Whoosh would copy a compound file's parts into memory in every reader,
-    # where separate files are memory-mapped (docs/search.md, "Memory").
-    writer = ix.writer(limitmb=256, compound=False)
+    # where separate files are memory-mapped (docs/search.md, "Memory"). With procs > 1 the course documents
+    # (nearly all of Whoosh's work: their postings) are indexed by `procs` sub-writer processes, one segment
+    # each, and the runs by this process into its own segment (multisegment: nothing merged at the end).
+    if procs > 1:
+        writer = ix.writer(procs=procs, multisegment=True, batchsize=200, limitmb=256, compound=False)
+        add_run = functools.partial(SegmentWriter.add_document, writer)
+    else:
+        writer = ix.writer(limitmb=256, compound=False)
+        add_run = writer.add_document
     runs_written = courses_written = 0
     seen: set[int] = set()
     pool = multiprocessing.get_context("spawn").Pool(procs, initializer=_worker_init) if procs > 1 else None
@@ -376,7 +385,7 @@ def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | 
         for runs in _iter_run_chunks():
             records = _records_for([r.id for r in runs])
             for run in runs:
-                writer.add_document(**run_document(run, records.get(run.id, []), refs))
+                add_run(**run_document(run, records.get(run.id, []), refs))
             new = {}
             for run in runs:
                 if run.course_id not in seen:
@@ -405,8 +414,13 @@ def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | 
         if pool is not None:
             pool.terminate()
             pool.join()
-    writer.commit(optimize=True)
+    writer.commit(optimize=procs == 1)
     db.session.rollback()  # end the long read transaction
+    with ix.reader() as reader:  # a sub-writer that died would leave its documents out: never swap that in
+        if reader.doc_count() != runs_written + courses_written:
+            raise RuntimeError(
+                f"the new index holds {reader.doc_count()} documents, not {runs_written + courses_written}"
+            )
     return runs_written, courses_written
 
 

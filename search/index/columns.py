@@ -9,7 +9,12 @@ this point from search.interfaces' band definitions, so changing a band needs no
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import shutil
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -108,3 +113,76 @@ def segment_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
         "fee_band": _band(fee, FEE_BANDS),
         "self_pay_band": _band(self_pay, SELF_PAY_BANDS, unknown=self_pay < 0),
     }
+
+
+# -- columns in files that every process maps (docs/search.md, "Memory") ----------------------------------------
+# A large segment's columns are written once, next to the segment, as one .npy file per column, and mapped
+# read-only by every process that opens the segment: the pages are the kernel's page cache, shared by all
+# gunicorn workers, instead of a private copy in each. Code columns are stored as indexes into the segment's
+# own sorted code list; a process whose interner gives those codes the same numbers (a fresh process opening
+# its first index does) maps them as they are, any other translates them into a private array.
+
+CODE_COLUMNS = tuple(CODES)
+
+
+def save(folder, cols: dict[str, np.ndarray]) -> None:
+    """Write a segment's columns into `folder` (created atomically: a temporary folder renamed into place)."""
+
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.tmp")
+    tmp.mkdir(parents=True)
+    try:
+        codes = {}
+        for name, column in cols.items():
+            if name in CODE_COLUMNS:
+                interner = CODES[name]
+                used = sorted({interner.codes[i] for i in np.unique(column).tolist()} | {""})
+                local = {code: n for n, code in enumerate(used)}
+                table = np.zeros(len(interner), dtype=np.int32)
+                for code, n in local.items():
+                    table[interner.ids[code]] = n
+                column = table[column]
+                codes[name] = used
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(column), allow_pickle=False)
+        (tmp / "codes.json").write_text(json.dumps(codes, ensure_ascii=False), encoding="utf-8")
+        os.rename(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process wrote it first, or the folder is read-only
+
+
+def load(folder, size: int) -> dict[str, np.ndarray] | None:
+    """A segment's columns mapped from `folder`, or None when it has not been written (or not completely)."""
+
+    folder = Path(folder)
+    try:
+        codes = json.loads((folder / "codes.json").read_text(encoding="utf-8"))
+        cols = {path.stem: np.load(path, mmap_mode="r", allow_pickle=False) for path in folder.glob("*.npy")}
+    except (OSError, ValueError):
+        return None
+    if any(len(column) != size for column in cols.values()):
+        return None
+    for name, used in codes.items():
+        table = np.asarray([CODES[name].id(code) for code in used], dtype=np.int32)
+        if not np.array_equal(table, np.arange(len(used), dtype=np.int32)):
+            cols[name] = table[cols[name]]  # this process numbers the codes otherwise: a private copy
+    return cols
+
+
+def save_one(path: Path, column: np.ndarray) -> None:
+    """Write one joined column (a temporary file renamed into place; a read-only folder only costs the copy)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(column), allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def load_one(path: Path, size: int) -> np.ndarray | None:
+    try:
+        column = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return column if len(column) == size else None

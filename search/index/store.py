@@ -3,7 +3,8 @@
     SEARCH_INDEX_DIR/
       CURRENT             the name of the live index directory, replaced atomically (os.replace)
       .previous           the one before it (kept for readers that opened it just before a swap)
-      ix-<stamp>/         a complete Whoosh index plus build.json (when and from what it was built)
+      ix-<stamp>/         a complete Whoosh index plus build.json (when and from what it was built), and
+                          _columns/: large segments' columns (and joined ones) that readers map (columns.save)
       ix-<stamp>.building a full rebuild in progress (never named by CURRENT)
       ix-<stamp>.journal  runs and courses changed while that rebuild runs
       BUILDING            names the rebuild in progress

@@ -20,15 +20,17 @@ version's lock; the numpy work around it does not.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import math
 import os
 import re
+import shutil
 import threading
 import time
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +39,7 @@ import numpy as np
 from flask import current_app
 from whoosh.filedb.filestore import FileStorage
 
-from search.index import store
+from search.index import columns, store
 from search.index.columns import segment_columns
 from search.index.schema import ROW, SCHEMA_VERSION, TITLE_FIELDS
 
@@ -45,8 +47,9 @@ log = logging.getLogger(__name__)
 
 K1 = 1.2
 TITLE_B = 0.5
-POSTINGS_BUDGET = 6_000_000  # raw postings kept per process (≈ 8 bytes each)
-BM25_BUDGET = 6_000_000
+POSTINGS_BUDGET = 3_000_000  # raw postings kept per process (≈ 8 bytes each)
+BM25_BUDGET = 3_000_000  # weighted postings kept per version (≈ 12 bytes each); an Enrollable keeps its own
+MAPPED_MIN_DOCS = 20_000  # a segment this large keeps its columns in files every process maps (columns.save)
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
 
 
@@ -140,6 +143,64 @@ def _segment_vocab(segreader) -> Counter:
     return vocab
 
 
+class Columns(Mapping):
+    """A version's columns over its segments, each joined into one array only when something reads it whole.
+
+    A version of one segment hands out the segment's (mapped) arrays. One of several (after incremental
+    commits) joins a column on first use: the default search reads the few columns that define what is
+    recruiting and gathers the rest for its Enrollable (take()), so the large columns are never copied into
+    every worker just because a small segment was added."""
+
+    def __init__(self, parts: dict[str, list[np.ndarray]], offsets: list[int], shared: Path | None = None):
+        self._parts = parts
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+        self._joined: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self._shared = shared  # where joined columns are written once and mapped by every process
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        found = self._joined.get(name)
+        if found is None:
+            parts = self._parts[name]
+            if len(parts) == 1:
+                return parts[0]
+            with self._lock:
+                found = self._joined.get(name)
+                if found is None:
+                    found = self._joined[name] = self._join(name, parts)
+        return found
+
+    def _join(self, name: str, parts: list[np.ndarray]) -> np.ndarray:
+        """The segments' parts of a column as one array: mapped from the file the first process wrote when the
+        version is large (codes aside: their numbers are each process's own), else a private array."""
+        if self._shared is None or name in columns.CODE_COLUMNS:
+            return np.concatenate(parts)
+        size = sum(len(part) for part in parts)
+        path = self._shared / f"{name}.npy"
+        found = columns.load_one(path, size)
+        if found is None:
+            columns.save_one(path, np.concatenate(parts))
+            found = columns.load_one(path, size)
+        return found if found is not None else np.concatenate(parts)
+
+    def __iter__(self):
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def take(self, name: str, docs: np.ndarray) -> np.ndarray:
+        """column[docs] for ascending document numbers, without joining the column."""
+        parts = self._parts[name]
+        if len(parts) == 1 or name in self._joined:
+            return self[name][docs]
+        bounds = np.searchsorted(docs, self._offsets[1:])
+        pieces = np.split(docs, bounds)
+        return np.concatenate(
+            [part[piece - offset] for part, piece, offset in zip(parts, pieces, self._offsets, strict=True)]
+        )
+
+
 @dataclass
 class Version:
     """One generation of the live index, opened once and shared by the process's threads."""
@@ -150,7 +211,7 @@ class Version:
     reader: object
     leaves: list[tuple[object, int, Segment]]
     size: int
-    cols: dict[str, np.ndarray]
+    cols: Columns
     live: np.ndarray
     meta: dict
     opened_at: float = field(default_factory=time.monotonic)
@@ -470,7 +531,16 @@ def current() -> Version | None:
     # Segments merged away or swapped out: drop their arrays (a query still running on the previous
     # version keeps its own references and at worst re-reads a posting list).
     _forget_segments(f"{root}/", {seg.uid for _, _, seg in version.leaves})
+    _remove_joined(root / version.name, keep=version.cols._shared)
     return version
+
+
+def _remove_joined(folder: Path, keep: Path | None) -> None:
+    """Joined columns of earlier segment sets (each commit makes one): a process still on such a version
+    keeps its mapping (or writes the file again), so removing them is always safe."""
+    for path in folder.glob("_columns/joined-*"):
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _open(root: Path, name: str) -> Version:
@@ -500,10 +570,14 @@ def _version(root: Path, name: str, reader) -> Version:
         live_parts.append(live)
         total += segment.size
     if leaves:
-        cols = {key: np.concatenate(parts) if len(parts) > 1 else parts[0] for key, parts in cols_parts.items()}
+        # Joined columns of a large version of several segments go to a folder named after those segments (a
+        # commit that adds one makes another): the first process to read a column whole writes it.
+        key = hashlib.blake2b("|".join(seg.uid for _, _, seg in leaves).encode(), digest_size=8).hexdigest()
+        shared = root / name / "_columns" / f"joined-{key}" if len(leaves) > 1 and total >= MAPPED_MIN_DOCS else None
+        cols = Columns(cols_parts, [offset for _, offset, _ in leaves], shared)
         live = np.concatenate(live_parts) if len(live_parts) > 1 else live_parts[0]
     else:
-        cols = segment_columns(np.zeros(0, dtype=ROW))
+        cols = Columns({key: [array] for key, array in segment_columns(np.zeros(0, dtype=ROW)).items()}, [0])
         live = np.zeros(0, dtype=bool)
     generation = reader.generation()  # the TOC this reader read (a later commit makes a later version)
     return Version(
@@ -526,11 +600,18 @@ def _load_segment(root: Path, name: str, segreader) -> Segment:
     if found is not None and found.size == segreader.doc_count_all():
         return found
     size = segreader.doc_count_all()
-    if segreader.has_column("row"):
-        rows = segreader.column_reader("row", translate=False).array()
-    else:
-        rows = np.zeros(size, dtype=ROW)
-    segment = Segment(uid, size, segment_columns(rows))
+    shared = root / name / "_columns" / segreader.segment().segment_id() if size >= MAPPED_MIN_DOCS else None
+    cols = columns.load(shared, size) if shared is not None else None
+    if cols is None:
+        if segreader.has_column("row"):
+            rows = segreader.column_reader("row", translate=False).array()
+        else:
+            rows = np.zeros(size, dtype=ROW)
+        cols = segment_columns(rows)
+        if shared is not None:  # write them once for every process, then map them like the others do
+            columns.save(shared, cols)
+            cols = columns.load(shared, size) or cols
+    segment = Segment(uid, size, cols)
     with _segments_lock:
         _segments[uid] = segment
     return segment

@@ -1,0 +1,159 @@
+"""The runs still open for enrolment, as a small index of their own (docs/search.md, "Speed").
+
+Learners search what they can still apply for; the archive (closed, started and ended runs: every year since
+2021) is there for auditors and researchers behind include_closed / include_past. A search over the whole
+version costs in proportion to every document it holds, so the default search runs on an `Enrollable`: the
+live version cut down to the runs recruiting on one day (Version.recruiting) and their courses' documents,
+with its own columns, posting lists and derived tables. Its cost follows the runs a learner can act on, not
+the archive behind them.
+
+It answers exactly as the whole version would for the default search:
+
+- its documents are in the version's order, so sorts and ties come out the same;
+- posting lists are the version's (the same BM25 weights, computed over every course), cut to its documents;
+- how many courses hold a word (a subject's rarity, search.ranking._df and family_rarity) and what a category
+  match (NCS, region …) is worth are the version's, computed over the whole version once per version and word
+  (search.ranking asks `parent`), so the archive weighs a word as before without being scanned per search.
+
+It is built once per version and day (a few gathers over the columns) and kept with the version, so a run
+that closes, fills up or ends drops out the next day or at the next commit, with no reindexing. Nothing is
+copied into the index: a run moving between enrollable and archive is still one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from search.index.versions import BM25_BUDGET, Version, _SizedLRU
+
+# Tables that depend only on the vocabulary or on the course documents: the version's serve the subset too.
+SHARED_DERIVED = frozenset({"intent_providers", "initials", "course_titles", "vocabulary"})
+
+
+@dataclass
+class Enrollable:
+    """A version cut down to the runs recruiting on `day` and their courses: a Version for the search."""
+
+    parent: Version
+    day: int
+    docs: np.ndarray  # the version's document numbers, ascending
+    local: np.ndarray  # version document number -> position here, -1 when not here (size parent.size + 1)
+    cols: dict[str, np.ndarray]
+    course_doc: np.ndarray
+    _postings: _SizedLRU = field(default_factory=lambda: _SizedLRU(BM25_BUDGET // 2))
+    _derived: dict = field(default_factory=dict)
+
+    # -- what the search reads, as on a Version ------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return len(self.docs)
+
+    @property
+    def live(self) -> np.ndarray:
+        return self._constant("live", True)
+
+    @property
+    def courses(self) -> int:
+        return self.parent.courses
+
+    @property
+    def key(self) -> str:
+        return self.parent.key
+
+    @property
+    def root(self):
+        return self.parent.root
+
+    @property
+    def name(self) -> str:
+        return self.parent.name
+
+    @property
+    def lock(self):
+        return self.parent.lock
+
+    def vocabulary(self):
+        return self.parent.vocabulary()
+
+    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The version's postings of a term (same weights), as positions here."""
+        key = (fieldname, term)
+        cached = self._postings.fetch(key)
+        if cached is not None:
+            return cached
+        docs, weights = self.parent.postings(fieldname, term)
+        at = self.local[docs]
+        keep = at >= 0
+        result = (at[keep], weights[keep])
+        self._postings.store(key, result, len(result[0]) + 1)
+        return result
+
+    def stored(self, docnum: int):
+        return self.parent.stored(int(self.docs[docnum]))
+
+    def course_text(self, docnum: int) -> tuple[str, str]:
+        return self.parent.course_text(int(self.docs[docnum]))
+
+    def visible(self, today_days: int, include_past: bool, include_closed: bool = True) -> np.ndarray:
+        """Every run here is visible by default on its day (the only searches it serves)."""
+        if today_days != self.day or include_past or include_closed:
+            raise ValueError("an Enrollable serves only the default search of its day")
+        return self.cols["is_run"]
+
+    def recruiting(self, today_days: int) -> np.ndarray:
+        if today_days != self.day:
+            raise ValueError("an Enrollable serves only the default search of its day")
+        return self.cols["is_run"]
+
+    def derived(self, name: str, build: Callable):
+        if name in SHARED_DERIVED:
+            return self.parent.derived(name, build)
+        value = self._derived.get(name)
+        if value is None:
+            with self.parent.lock:
+                value = self._derived.get(name)
+                if value is None:
+                    value = self._derived[name] = build(self)
+        return value
+
+    def _constant(self, name: str, value: bool) -> np.ndarray:
+        found = self._derived.get(name)
+        if found is None:
+            found = self._derived[name] = np.full(self.size, value, dtype=bool)
+        return found
+
+
+def build(version: Version, day: int) -> Enrollable:
+    """The runs recruiting on `day` and their courses' documents."""
+    keep = version.visible(day, include_past=False, include_closed=False).copy()
+    courses = version.course_doc[keep]
+    keep[courses[courses < version.size]] = True
+    docs = np.flatnonzero(keep)
+    local = np.full(version.size + 1, -1, dtype=np.int32)
+    local[docs] = np.arange(len(docs), dtype=np.int32)
+    local[version.size] = len(docs)  # "no course" stays "no course"
+    cols = {name: version.cols.take(name, docs) for name in version.cols}
+    course_doc = local[version.course_doc[docs]]
+    # A run here whose course document is not live cannot happen (runs and courses are written together);
+    # should it, it has no course here either.
+    course_doc = np.where(course_doc < 0, len(docs), course_doc)
+    return Enrollable(version, day, docs, local, cols, course_doc)
+
+
+def of(version: Version, day: int) -> Enrollable:
+    """The version's Enrollable for `day`, built on first use and kept with the version (the last two days)."""
+    key = ("enrollable", day)
+    found = version._derived.get(key)
+    if found is None:
+        with version.lock:
+            found = version._derived.get(key)
+            if found is None:
+                for old in [k for k in version._derived if isinstance(k, tuple) and k[0] == "enrollable"]:
+                    if old[1] < day - 1:
+                        del version._derived[old]
+                found = version._derived[key] = build(version, day)
+    return found
