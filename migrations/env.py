@@ -6,12 +6,20 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from search.pg import TABLES as SEARCH_TABLES
+
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 extension = current_app.extensions["migrate"]
 target_metadata = extension.db.metadata
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Autogenerate and `hrdnet db check` compare the models only: the PostgreSQL search backend's tables are
+    its migration's own (search.pg.TABLES)."""
+    return not (type_ == "table" and name in SEARCH_TABLES)
 
 
 def run_migrations_offline() -> None:
@@ -33,6 +41,7 @@ def run_migrations_online() -> None:
 
     configure_args = dict(extension.configure_args)
     configure_args.setdefault("process_revision_directives", skip_empty)
+    configure_args.setdefault("include_name", include_name)
     with extension.db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **configure_args)
         with context.begin_transaction():

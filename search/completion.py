@@ -115,7 +115,7 @@ def _suggest_entries(version: Version) -> list[tuple[str, str, int]]:
     seen_providers: set[int] = set()
     for docnum in np.flatnonzero(course_runs[:-1]).tolist():
         title, provider = version.course_text(docnum)
-        add(_display_title(title), "course", int(course_runs[docnum]))
+        add(display_title(title), "course", int(course_runs[docnum]))
         provider_id = int(cols["provider_id"][docnum])
         if provider_id not in seen_providers and provider_weight.get(provider_id):
             seen_providers.add(provider_id)
@@ -123,7 +123,7 @@ def _suggest_entries(version: Version) -> list[tuple[str, str, int]]:
             add(analysis.strip_legal_form(provider), "provider", provider_weight[provider_id])
     vocabulary = version.vocabulary()
     for family in analysis.synonyms().families:
-        weight = max((_term_frequency(vocabulary, member) for member in family), default=0)
+        weight = max((term_frequency(vocabulary, member) for member in family), default=0)
         for member in family:
             add(member, "topic", weight)
     names = labels.current()
@@ -135,24 +135,24 @@ def _suggest_entries(version: Version) -> list[tuple[str, str, int]]:
                 continue
             text = names.regions.get(code)
             if len(code) == 5 and code[:2] in names.regions and text:
-                text = f"{_short_sido(names.regions[code[:2]])} {text}"
+                text = f"{short_sido(names.regions[code[:2]])} {text}"
             if text:
                 add(text, "region", int(counts[index]))
     return [(text, kind, weight) for (text, kind), weight in entries.items()]
 
 
-def _short_sido(name: str) -> str:
+def short_sido(name: str) -> str:
     for suffix in ("특별자치시", "특별자치도", "특별시", "광역시"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
 
 
-def _display_title(title: str) -> str:
+def display_title(title: str) -> str:
     return re.sub(r"^\s*(?:(?:\[[^\]]*\]|【[^】]*】)\s*)+", "", title).strip() or title
 
 
-def _term_frequency(vocabulary, member: str) -> int:
+def term_frequency(vocabulary, member: str) -> int:
     """About how many documents hold a synonym-file member (its rarest word)."""
     counts = []
     for piece in WORD_PIECES.findall(analysis.nfkc(member).lower()):

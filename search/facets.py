@@ -33,7 +33,7 @@ def _code_mask(column: np.ndarray, interner: Interner, codes) -> np.ndarray:
     return np.isin(column, np.asarray(ids, dtype=np.int32))
 
 
-def _region_codes(code: str, names: labels.Labels) -> list[str]:
+def district_codes(code: str, names: labels.Labels) -> list[str]:
     """A 시·군·구 and, for a city divided into 일반구 (수원시), its 구 (수원시 장안구 …)."""
     name = names.regions.get(code)
     if not name:
@@ -75,7 +75,7 @@ def filters(version: Version, params, names: labels.Labels) -> dict[str, np.ndar
             if len(code) == 2:
                 mask |= _code_mask(cols["sido"], CODES["sido"], [code])
             else:
-                mask |= _code_mask(cols["region"], CODES["region"], _region_codes(code, names))
+                mask |= _code_mask(cols["region"], CODES["region"], district_codes(code, names))
         out["region"] = mask
     if params.provider:
         out["provider"] = intent.provider_mask(version, params.provider)

@@ -159,7 +159,7 @@ def _desc_nan_last(values: np.ndarray) -> np.ndarray:
 _MARK_OPEN, _MARK_CLOSE = Markup("<mark>"), Markup("</mark>")
 
 
-def _highlighter(parsed: ParsedQuery | None) -> re.Pattern | None:
+def highlighter(parsed: ParsedQuery | None) -> re.Pattern | None:
     if parsed is None:
         return None
     hangul, latin = parsed.highlight_terms()
@@ -168,7 +168,7 @@ def _highlighter(parsed: ParsedQuery | None) -> re.Pattern | None:
     return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
 
 
-def _mark(text: str, pattern: re.Pattern | None) -> str:
+def mark_html(text: str, pattern: re.Pattern | None) -> str:
     if not pattern or not text:
         return str(escape(text or ""))
     out, last = [], 0
@@ -181,7 +181,7 @@ def _mark(text: str, pattern: re.Pattern | None) -> str:
     return str(Markup("").join(out))
 
 
-def _snippet(text: str, pattern: re.Pattern | None) -> str:
+def snippet(text: str, pattern: re.Pattern | None) -> str:
     text = " ".join((text or "").split())
     if not text:
         return ""
@@ -194,7 +194,7 @@ def _snippet(text: str, pattern: re.Pattern | None) -> str:
             while start > 0 and not text[start - 1].isspace() and best - start < 45:
                 start -= 1
     piece = text[start : start + SNIPPET_CHARS]
-    html = _mark(piece, pattern)
+    html = mark_html(piece, pattern)
     return ("…" if start > 0 else "") + html + ("…" if start + SNIPPET_CHARS < len(text) else "")
 
 
@@ -243,7 +243,7 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
         run_id=int(cols["run_id"][docnum]),
         course_id=int(cols["course_id"][docnum]),
         title=title,
-        title_html=_mark(title, pattern),
+        title_html=mark_html(title, pattern),
         provider=provider,
         start_date=_day(cols["start"][docnum]),
         end_date=_day(cols["end"][docnum]),
@@ -263,7 +263,7 @@ def _hit(version: Version, docnum: int, names: labels.Labels, pattern: re.Patter
         employment_rate=_optional(cols["employment"][docnum]),
         satisfaction=_optional(cols["satisfaction"][docnum]),
         source_ids=list(version.stored(docnum) or []),
-        snippet_html=_snippet(contents, pattern),
+        snippet_html=snippet(contents, pattern),
         recruitment=_recruitment(cols, docnum, today),
         run_number=int(cols["run_number"][docnum]) or None,
     )
@@ -424,7 +424,7 @@ def _search_text(
     facet_base = base & text_mask if text_mask is not None else base
     counted = facets.facets(version, params, facet_base, filters, names)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
-    pattern = _highlighter(parsed)
+    pattern = highlighter(parsed)
     courses = course_total = None
     if params.by_course:
         courses, course_total = _courses_page(

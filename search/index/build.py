@@ -81,7 +81,7 @@ def _runs_query():
     return select(Run).where(Run.status.in_(LISTED_STATUSES))
 
 
-def _iter_run_chunks(run_ids: Iterable[int] | None = None, chunk: int = CHUNK) -> Iterator[list[Run]]:
+def iter_run_chunks(run_ids: Iterable[int] | None = None, chunk: int = CHUNK) -> Iterator[list[Run]]:
     """Listed runs (with course, provider, programme and ministry) in (course, run) order, chunk by chunk."""
     if run_ids is not None:
         ids = sorted(set(run_ids))
@@ -108,7 +108,7 @@ def _iter_run_chunks(run_ids: Iterable[int] | None = None, chunk: int = CHUNK) -
         after = (runs[-1].course_id, runs[-1].id)
 
 
-def _records_for(run_ids: list[int]) -> dict[int, list[tuple[str, str, date | None]]]:
+def records_for(run_ids: list[int]) -> dict[int, list[tuple[str, str, date | None]]]:
     out: dict[int, list] = {}
     for run_id, source, key, missing in db.session.execute(
         select(SourceRecord.run_id, SourceRecord.source, SourceRecord.external_key, SourceRecord.not_seen_since)
@@ -119,7 +119,7 @@ def _records_for(run_ids: list[int]) -> dict[int, list[tuple[str, str, date | No
     return out
 
 
-def _listing_titles(course_ids: list[int]) -> dict[int, list[str]]:
+def titles_of_listings(course_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for course_id, title in db.session.execute(
         select(CourseListing.course_id, CourseListing.title)
@@ -130,7 +130,7 @@ def _listing_titles(course_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def _course_texts(course, listing_titles: list[str]) -> dict[str, list[str]]:
+def course_texts(course, listing_titles: list[str]) -> dict[str, list[str]]:
     titles = [course.title] + [t for t in dict.fromkeys(listing_titles) if t != course.title]
     provider = analysis.strip_legal_form(course.provider.name)
     return {"t": titles, "k": [course.keywords, provider, course.certificate], "b": [course.contents]}
@@ -147,7 +147,7 @@ def analyse_courses(courses: list[tuple[int, dict[str, list[str]]]]) -> dict[int
     }
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     analysis.kiwi()
 
 
@@ -166,7 +166,7 @@ class _LRU(OrderedDict):
 _course_cache: _LRU = _LRU(2048)  # (course id, texts) -> analysis, for incremental updates in one process
 
 
-def _analysed(course_id: int, texts: dict[str, list[str]]) -> dict[str, analysis.Analysed]:
+def analysed_course(course_id: int, texts: dict[str, list[str]]) -> dict[str, analysis.Analysed]:
     key = (course_id, json.dumps(texts, ensure_ascii=False, sort_keys=True))
     found = _course_cache.get(key)
     if found is None:
@@ -359,13 +359,13 @@ def rebuild(
     return result
 
 
-def _count_listed() -> int:
+def count_listed() -> int:
     return db.session.scalar(select(func.count()).select_from(Run).where(Run.status.in_(LISTED_STATUSES)))
 
 
 def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
     """Every listed run and every course that has one, into a fresh index. Returns (runs, courses)."""
-    total = _count_listed()
+    total = count_listed()
     refs = References.load()
     # Not a compound segment: Whoosh would copy a compound file's parts into memory in every reader,
     # where separate files are memory-mapped (docs/search.md, "Memory"). With procs > 1 the course documents
@@ -379,11 +379,11 @@ def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | 
         add_run = writer.add_document
     runs_written = courses_written = 0
     seen: set[int] = set()
-    pool = multiprocessing.get_context("spawn").Pool(procs, initializer=_worker_init) if procs > 1 else None
+    pool = multiprocessing.get_context("spawn").Pool(procs, initializer=worker_init) if procs > 1 else None
     pending: list = []  # (course objects by id, async result), oldest first
     try:
-        for runs in _iter_run_chunks():
-            records = _records_for([r.id for r in runs])
+        for runs in iter_run_chunks():
+            records = records_for([r.id for r in runs])
             for run in runs:
                 add_run(**run_document(run, records.get(run.id, []), refs))
             new = {}
@@ -391,8 +391,8 @@ def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | 
                 if run.course_id not in seen:
                     seen.add(run.course_id)
                     new[run.course_id] = run.course
-            titles = _listing_titles(sorted(new))
-            texts = [(course_id, _course_texts(course, titles.get(course_id, []))) for course_id, course in new.items()]
+            titles = titles_of_listings(sorted(new))
+            texts = [(course_id, course_texts(course, titles.get(course_id, []))) for course_id, course in new.items()]
             db.session.expunge_all()  # keep memory flat: the session would hold every run
             if pool is None:
                 for course_id, analysed in analyse_courses(texts).items():
@@ -451,8 +451,8 @@ def _apply(ix, run_ids: list[int], course_ids: list[int]) -> int:
     Whoosh commit. Returns the documents written."""
     refs = References.load()
     run_docs: dict[int, dict] = {}
-    for runs in _iter_run_chunks(run_ids):
-        records = _records_for([r.id for r in runs])
+    for runs in iter_run_chunks(run_ids):
+        records = records_for([r.id for r in runs])
         for run in runs:
             run_docs[run.id] = run_document(run, records.get(run.id, []), refs)
     courses = set(course_ids)
@@ -467,10 +467,10 @@ def _apply(ix, run_ids: list[int], course_ids: list[int]) -> int:
                 select(Run.course_id).where(Run.course_id.in_(chunk), Run.status.in_(LISTED_STATUSES)).distinct()
             )
         )
-        titles = _listing_titles(sorted(listed))
+        titles = titles_of_listings(sorted(listed))
         for course in db.session.scalars(select(Course).where(Course.id.in_(sorted(listed)))):
-            texts = _course_texts(course, titles.get(course.id, []))
-            course_docs[course.id] = course_document(course, _analysed(course.id, texts))
+            texts = course_texts(course, titles.get(course.id, []))
+            course_docs[course.id] = course_document(course, analysed_course(course.id, texts))
     db.session.rollback()
     writer = ix.writer(timeout=store.LOCK_TIMEOUT, compound=False)
     try:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from search.index.versions import BM25_BUDGET, Version, _SizedLRU
+from search.index.versions import BM25_BUDGET, SizedLRU, Version
 
 # Tables that depend only on the vocabulary or on the course documents: the version's serve the subset too.
 SHARED_DERIVED = frozenset({"intent_providers", "initials", "course_titles", "vocabulary"})
@@ -43,7 +43,7 @@ class Enrollable:
     local: np.ndarray  # version document number -> position here, -1 when not here (size parent.size + 1)
     cols: dict[str, np.ndarray]
     course_doc: np.ndarray
-    _postings: _SizedLRU = field(default_factory=lambda: _SizedLRU(BM25_BUDGET // 2))
+    _postings: SizedLRU = field(default_factory=lambda: SizedLRU(BM25_BUDGET // 2))
     _derived: dict = field(default_factory=dict)
 
     # -- what the search reads, as on a Version ------------------------------------------------------

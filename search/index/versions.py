@@ -63,7 +63,7 @@ class Segment:
     vocab: Counter | None = None
 
 
-class _SizedLRU:
+class SizedLRU:
     """A thread-safe least-recently-used cache bounded by the total size of its values."""
 
     def __init__(self, budget: int):
@@ -98,7 +98,7 @@ class _SizedLRU:
 
 _segments: dict[str, Segment] = {}
 _segments_lock = threading.Lock()
-_raw_postings = _SizedLRU(POSTINGS_BUDGET)  # (segment uid, field, term) -> (local ids int32, tf float32)
+_raw_postings = SizedLRU(POSTINGS_BUDGET)  # (segment uid, field, term) -> (local ids int32, tf float32)
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
@@ -216,7 +216,7 @@ class Version:
     meta: dict
     opened_at: float = field(default_factory=time.monotonic)
     lock: threading.RLock = field(default_factory=threading.RLock)
-    _bm25: _SizedLRU = field(default_factory=lambda: _SizedLRU(BM25_BUDGET))
+    _bm25: SizedLRU = field(default_factory=lambda: SizedLRU(BM25_BUDGET))
     _masks: dict = field(default_factory=dict)
     _derived: dict = field(default_factory=dict)
     _columns: dict = field(default_factory=dict)

@@ -50,7 +50,7 @@ from search.interfaces import (
     Suggestion,
 )
 from search.pg import snapshot as snapshots
-from search.query import LITTLE, ORIGINAL_FIRST, RELAX_BELOW, RELAXED_NOTE, _highlighter, _mark, _snippet
+from search.query import LITTLE, ORIGINAL_FIRST, RELAX_BELOW, RELAXED_NOTE, highlighter, mark_html, snippet
 from search.ranking import (
     EXACT_TITLE_BONUS,
     FULL_MATCH_BONUS,
@@ -428,7 +428,7 @@ def filters(params: SearchParams, snap, names: labels.Labels, binds: Binds) -> d
             if len(code) == 2:
                 parts.append(f"r.sido = {binds.add(code)}")
             else:
-                parts.append(f"r.region = ANY({binds.add(facets._region_codes(code, names))})")
+                parts.append(f"r.region = ANY({binds.add(facets.district_codes(code, names))})")
         out["region"] = "(" + " OR ".join(parts) + ")" if parts else "FALSE"
     if params.provider:
         ids = intent.providers(snap).ids.get(analysis.synonym_key(params.provider))
@@ -820,7 +820,7 @@ def _hit(row, course, names: labels.Labels, pattern, today: date) -> Hit:
         run_id=int(row.run_id),
         course_id=int(row.course_id),
         title=title,
-        title_html=_mark(title, pattern),
+        title_html=mark_html(title, pattern),
         provider=provider,
         start_date=row.start_date,
         end_date=row.end_date,
@@ -840,7 +840,7 @@ def _hit(row, course, names: labels.Labels, pattern, today: date) -> Hit:
         employment_rate=_optional(row.employment),
         satisfaction=_optional(row.satisfaction),
         source_ids=list(row.source_ids or []),
-        snippet_html=_snippet(contents, pattern),
+        snippet_html=snippet(contents, pattern),
         recruitment=_recruitment(row, today),
         run_number=int(row.run_number) or None,
     )
@@ -954,7 +954,7 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
         filtered = f"{filtered} AND r.run_id = ANY({binds.add(list(params.run_ids))})"
         total = _count(source, f"{predicate} AND {filtered}", binds)
     sort = params.sort if params.sort in SORTS else DEFAULT_SORT
-    pattern = _highlighter(parsed)
+    pattern = highlighter(parsed)
     order = _order_by(sort, score is not None, binds.add(today), params.price_classes)
     selected = f"SELECT {HIT_COLUMNS}, {score or '0'} AS score FROM {source} WHERE {predicate} AND {filtered}"
     courses = course_total = None
@@ -1037,7 +1037,7 @@ def _suggest_entries(snap) -> list[tuple[str, str, int]]:
         ),
         {"today": today},
     ):
-        add(completion._display_title(title), "course", int(runs))
+        add(completion.display_title(title), "course", int(runs))
     for provider, runs in db.session.execute(
         text(
             f"SELECT min(c.provider), count(*) FROM search_runs r JOIN search_courses c USING (course_id) "
@@ -1048,7 +1048,7 @@ def _suggest_entries(snap) -> list[tuple[str, str, int]]:
         add(analysis.strip_legal_form(provider), "provider", int(runs))
     vocabulary = snap.vocabulary()
     for family in analysis.synonyms().families:
-        weight = max((completion._term_frequency(vocabulary, member) for member in family), default=0)
+        weight = max((completion.term_frequency(vocabulary, member) for member in family), default=0)
         for member in family:
             add(member, "topic", weight)
     names = labels.current()
@@ -1062,7 +1062,7 @@ def _suggest_entries(snap) -> list[tuple[str, str, int]]:
     ):
         value = names.regions.get(code)
         if len(code) == 5 and code[:2] in names.regions and value:
-            value = f"{completion._short_sido(names.regions[code[:2]])} {value}"
+            value = f"{completion.short_sido(names.regions[code[:2]])} {value}"
         if value:
             add(value, "region", int(runs))
     return [(value, kind, weight) for (value, kind), weight in entries.items()]

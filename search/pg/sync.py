@@ -217,8 +217,8 @@ def apply(run_ids: list[int], course_ids: list[int]) -> int:
     the session's transaction (the caller commits). Returns the rows written."""
     refs = build.References.load()
     rows: dict[int, dict] = {}
-    for runs in build._iter_run_chunks(run_ids):
-        records = build._records_for([r.id for r in runs])
+    for runs in build.iter_run_chunks(run_ids):
+        records = build.records_for([r.id for r in runs])
         for run in runs:
             rows[run.id] = run_row(run, records.get(run.id, []), refs)
     courses = set(course_ids)
@@ -235,10 +235,10 @@ def apply(run_ids: list[int], course_ids: list[int]) -> int:
                 )
             )
         )
-        titles = build._listing_titles(listed)
+        titles = build.titles_of_listings(listed)
         for course in db.session.scalars(select(Course).where(Course.id.in_(listed))):
-            texts = build._course_texts(course, titles.get(course.id, []))
-            course_rows[course.id] = course_row(course, build._analysed(course.id, texts))
+            texts = build.course_texts(course, titles.get(course.id, []))
+            course_rows[course.id] = course_row(course, build.analysed_course(course.id, texts))
     delta: Counter = Counter()
     if ordered:  # what the old rows held leaves the vocabulary's counts, what the new ones hold enters them
         db.session.execute(
@@ -307,13 +307,13 @@ def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = Non
     """Every listed run and every course that has one, in one transaction (searches read the old rows until
     it commits). procs > 1 analyses courses in that many worker processes, as the Whoosh rebuild does."""
     started = time.monotonic()
-    total = build._count_listed()
+    total = build.count_listed()
     refs = build.References.load()
     db.session.rollback()
     terms: Counter = Counter()
     runs_written = courses_written = 0
     seen: set[int] = set()
-    pool = multiprocessing.get_context("spawn").Pool(procs, initializer=build._worker_init) if procs > 1 else None
+    pool = multiprocessing.get_context("spawn").Pool(procs, initializer=build.worker_init) if procs > 1 else None
     pending: list = []
 
     def write_courses(courses: dict, analysed: dict) -> int:
@@ -332,16 +332,16 @@ def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = Non
                 raise store.IndexBusy("another rebuild of the search tables is running") from None
             for table in ("search_runs", "search_courses", "search_terms"):
                 db.session.execute(text(f"DELETE FROM {table}"))  # not TRUNCATE: searches keep reading
-            for runs in build._iter_run_chunks():
-                records = build._records_for([r.id for r in runs])
+            for runs in build.iter_run_chunks():
+                records = build.records_for([r.id for r in runs])
                 db.session.execute(UPSERT_RUN, [run_row(run, records.get(run.id, []), refs) for run in runs])
                 new = {}
                 for run in runs:
                     if run.course_id not in seen:
                         seen.add(run.course_id)
                         new[run.course_id] = run.course
-                titles = build._listing_titles(sorted(new))
-                texts = [(cid, build._course_texts(course, titles.get(cid, []))) for cid, course in new.items()]
+                titles = build.titles_of_listings(sorted(new))
+                texts = [(cid, build.course_texts(course, titles.get(cid, []))) for cid, course in new.items()]
                 db.session.expunge_all()  # keep the session small, as the Whoosh rebuild does
                 if pool is None:
                     courses_written += write_courses(new, build.analyse_courses(texts))

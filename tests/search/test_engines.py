@@ -18,7 +18,7 @@ from hrdnet.db import unit_of_work
 from hrdnet.extensions import db
 from search.engine import index_ready, rebuild, search, suggest
 from search.interfaces import SearchParams
-from tests.search.test_index import deliver, do_import, feed_record, pending_topics
+from tests.support.search_index import deliver, do_import, feed_record, pending_topics
 
 pytestmark = pytest.mark.both_search_backends
 

@@ -13,15 +13,12 @@ import subprocess
 import sys
 import textwrap
 import threading
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
 from courses import changes, services
-from courses.ingest.importer import import_records
-from courses.ingest.records import FeedRecord
 from courses.models import Course, Run, SourceRecord
 from hrdnet import outbox
 from hrdnet.db import unit_of_work
@@ -29,6 +26,7 @@ from hrdnet.extensions import db
 from search.index import build, store, versions
 from search.interfaces import SearchParams
 from search.query import index_ready, search, suggest
+from tests.support.search_index import deliver, do_import, feed_record, pending_topics
 
 
 def titles(q: str, **params) -> list[str]:
@@ -39,52 +37,6 @@ def titles(q: str, **params) -> list[str]:
 def record(today):
     """record(n, title, **values) -> the feed record of run n, starting 10 + n days after today."""
     return functools.partial(feed_record, today)
-
-
-def feed_record(today: date, n: int, title: str, **values) -> FeedRecord:
-    start = today + timedelta(days=10 + n)
-    return FeedRecord(
-        **{
-            "position": f"record {n}",
-            "course_id": f"AIG2026{n // 2:09d}",
-            "run_number": n % 2 + 1,
-            "title": title,
-            "provider_name": "한빛 디지털아카데미",
-            "provider_id": "500001",
-            "start_date": start,
-            "end_date": start + timedelta(days=60),
-            "fee": 1_000_000,
-            "capacity": 20,
-            "programme_code": "C0104",
-            "ncs_code": "20010202",
-            "region_code": "11680",
-            "contents": f"{title} 과정입니다.",
-            **values,
-        }
-    )
-
-
-def do_import(records: list[FeedRecord], covering: list[FeedRecord] | None = None):
-    """Import records as one feed covering their start dates (or those of `covering`)."""
-    span = [r.start_date for r in (covering or records)]
-    return import_records(
-        iter(records), source="hrdnet", fmt="test", actor="test", range_from=min(span), range_to=max(span)
-    )
-
-
-def deliver() -> int:
-    db.session.commit()
-    return outbox.deliver_pending()
-
-
-def pending_topics() -> list[str]:
-    db.session.rollback()
-    return [
-        item.topic
-        for item in db.session.scalars(
-            select(outbox.OutboxItem).where(outbox.OutboxItem.status == outbox.PENDING).order_by(outbox.OutboxItem.id)
-        )
-    ]
 
 
 @pytest.fixture

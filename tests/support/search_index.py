@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import date, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from hrdnet import create_app
+from courses.ingest.importer import import_records
+from courses.ingest.records import FeedRecord
+from hrdnet import create_app, outbox
 from hrdnet.extensions import db
 from hrdnet.timeutil import kst_today
 from tests.support.catalog import Catalog
@@ -63,3 +66,52 @@ def indexed_catalog(request, tmp_path_factory, name: str, build, backend: str = 
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             admin.dispose()
+
+
+# -- the catalog-to-search path: feed records imported, the outbox delivered -----------------------------
+
+
+def feed_record(today: date, n: int, title: str, **values) -> FeedRecord:
+    start = today + timedelta(days=10 + n)
+    return FeedRecord(
+        **{
+            "position": f"record {n}",
+            "course_id": f"AIG2026{n // 2:09d}",
+            "run_number": n % 2 + 1,
+            "title": title,
+            "provider_name": "한빛 디지털아카데미",
+            "provider_id": "500001",
+            "start_date": start,
+            "end_date": start + timedelta(days=60),
+            "fee": 1_000_000,
+            "capacity": 20,
+            "programme_code": "C0104",
+            "ncs_code": "20010202",
+            "region_code": "11680",
+            "contents": f"{title} 과정입니다.",
+            **values,
+        }
+    )
+
+
+def do_import(records: list[FeedRecord], covering: list[FeedRecord] | None = None):
+    """Import records as one feed covering their start dates (or those of `covering`)."""
+    span = [r.start_date for r in (covering or records)]
+    return import_records(
+        iter(records), source="hrdnet", fmt="test", actor="test", range_from=min(span), range_to=max(span)
+    )
+
+
+def deliver() -> int:
+    db.session.commit()
+    return outbox.deliver_pending()
+
+
+def pending_topics() -> list[str]:
+    db.session.rollback()
+    return [
+        item.topic
+        for item in db.session.scalars(
+            select(outbox.OutboxItem).where(outbox.OutboxItem.status == outbox.PENDING).order_by(outbox.OutboxItem.id)
+        )
+    ]
