@@ -105,8 +105,8 @@ def _build(catalog):
 
 
 @pytest.fixture(scope="module")
-def archive(sqlite_template, tmp_path_factory):
-    yield from indexed_catalog(sqlite_template, tmp_path_factory, "search-archive", _build)
+def archive(request, tmp_path_factory):
+    yield from indexed_catalog(request, tmp_path_factory, "search-archive", _build)
 
 
 def _answer(result):

@@ -8,7 +8,7 @@ the enrolment and captures the hold) or, for a learner who never pays, enrolment
 The harness is first shown to catch a deliberately naive read-then-write enrolment (naive_enrolment.py)
 overselling a run and overspending a card; only then does its verdict on the real services mean something.
 
-PostgreSQL allows 100 connections, so there the 200 racers share a pool of 60: 60 are in the database at
+PostgreSQL allows 100 connections, so there the 200 racers share a pool of 40: 40 are in the database at
 once and the rest queue for a connection, each still in its own session. On SQLite every racer has its own
 connection, and the writers queue on BEGIN IMMEDIATE's busy timeout: no racer may see "database is locked".
 """
@@ -54,12 +54,12 @@ FEE = 50_000  # → self-pay 7,500, card draw 42,500
 DRAW = 42_500  # 60 × 42,500 = 2,550,000 > 1,000,000: exactly ⌊1,000,000 / 42,500⌋ = 23 can be paid
 AFFORDABLE = CARD_LIMIT // DRAW
 
-POSTGRES_CONNECTIONS = 60
+POSTGRES_CONNECTIONS = 40  # leaves 57 of the server's 97 for the other test worker meanwhile
 
 
 @pytest.fixture
 def app_config(app_config):
-    """A connection per racer on SQLite; on PostgreSQL (100 connections at most) a pool of 60."""
+    """A connection per racer on SQLite; on PostgreSQL (100 connections at most) a pool of 40."""
     postgres = app_config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     size = POSTGRES_CONNECTIONS if postgres else LEARNERS + 5
     return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": size, "max_overflow": 0, "pool_timeout": 120}}
