@@ -29,10 +29,9 @@ from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
 from vouchers.cards import operations as cards
-from vouchers.cards.quote import quote
 from vouchers.cards.rules import card_rules
 from vouchers.enrolments.models import Enrolment, EnrolmentEvent
-from vouchers.enrolments.operations import by_request, live_enrolment
+from vouchers.enrolments.operations import check_request_key, price_request
 from vouchers.enrolments.states import S
 from vouchers.ledger import operations as ledger
 from vouchers.ledger.models import Account, AccountKind, Hold, Side, Transfer, TransferKind
@@ -79,25 +78,11 @@ def plan(user_id: int, run_id: int, *, request_key: str, today: date) -> Plan | 
     """Read everything enrolling needs and price it (no lock, no write). Returns the earlier enrolment of the
     same request when there is one; raises what enrol() raises (RunNotFound, AlreadyEnrolled, the quote's
     refusal) except RunFull, which only the seat's guarded UPDATE decides."""
-    if not request_key or len(request_key) > 100:
-        raise errors.InvalidTransfer("요청 번호가 올바르지 않습니다.")
-    earlier = by_request(user_id, request_key)
-    if earlier is not None:
-        if earlier.run_id != run_id:
-            raise errors.DuplicateKeyConflict()
-        return earlier
-    person = cards.require_person(user_id)
-    run = db.session.get(Run, run_id)
-    if run is None:
-        raise errors.RunNotFound()
-    price = quote(run, person.id, today)
-    if price is None:
-        raise errors.PriceUnknown()
-    live = live_enrolment(person.id, run_id)
-    if live is not None:
-        raise errors.AlreadyEnrolled(details={"enrolment_id": live.id})
-    if price.refusal is not None and not isinstance(price.refusal, errors.RunFull):
-        raise price.refusal
+    check_request_key(request_key)
+    priced = price_request(user_id, run_id, request_key=request_key, today=today)
+    if isinstance(priced, Enrolment):
+        return priced
+    person, run, price = priced
     course = db.session.get(Course, run.course_id)
     return Plan(
         user_id=user_id,

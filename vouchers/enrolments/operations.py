@@ -55,28 +55,12 @@ def enrol(
     AlreadyEnrolled.
     """
     rules = rules or card_rules()
-    if not request_key or len(request_key) > 100:
-        raise errors.InvalidTransfer("요청 번호가 올바르지 않습니다.")
+    check_request_key(request_key)
     audit.lock_chain()  # PostgreSQL: the money lock first (shared when checkout.enrol took it), then card, run
-    earlier = db.session.scalar(
-        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.request_key == request_key)
-    )
-    if earlier is not None:
-        if earlier.run_id != run_id:
-            raise errors.DuplicateKeyConflict()
-        return earlier
-    person = cards.require_person(user_id)
-    run = db.session.get(Run, run_id)
-    if run is None:
-        raise errors.RunNotFound()
-    price = quote(run, person.id, today)
-    if price is None:
-        raise errors.PriceUnknown()
-    live = live_enrolment(person.id, run_id)
-    if live is not None:  # before the quote's refusal: "you already applied" says more than "full"
-        raise errors.AlreadyEnrolled(details={"enrolment_id": live.id})
-    if price.refusal is not None and not isinstance(price.refusal, errors.RunFull):
-        raise price.refusal
+    priced = price_request(user_id, run_id, request_key=request_key, today=today)
+    if isinstance(priced, Enrolment):
+        return priced
+    person, run, price = priced
     if price.card_draw:  # the card's accounts before any other row (the hold re-checks the balance under it)
         accounts = cards.open_accounts(price.card_id)
         ledger.lock_accounts([accounts.available.id, accounts.held.id])
@@ -120,6 +104,35 @@ def enrol(
         enrolment, "hold", reason=f"자비부담 {price.self_pay:,}원, 카드 사용 {price.card_draw:,}원", actor=actor
     )
     return enrolment
+
+
+def check_request_key(request_key: str) -> None:
+    if not request_key or len(request_key) > 100:
+        raise errors.InvalidTransfer("요청 번호가 올바르지 않습니다.")
+
+
+def price_request(user_id: int, run_id: int, *, request_key: str, today: date) -> Enrolment | tuple:
+    """What every way of enrolling checks before it writes: the enrolment the same request already made (returned
+    as it is), else (person, run, price). Raises DuplicateKeyConflict, RunNotFound, PriceUnknown, AlreadyEnrolled
+    and the quote's refusal, except RunFull, which only the seat's guarded UPDATE decides."""
+    earlier = by_request(user_id, request_key)
+    if earlier is not None:
+        if earlier.run_id != run_id:
+            raise errors.DuplicateKeyConflict()
+        return earlier
+    person = cards.require_person(user_id)
+    run = db.session.get(Run, run_id)
+    if run is None:
+        raise errors.RunNotFound()
+    price = quote(run, person.id, today)
+    if price is None:
+        raise errors.PriceUnknown()
+    live = live_enrolment(person.id, run_id)
+    if live is not None:  # before the quote's refusal: "you already applied" says more than "full"
+        raise errors.AlreadyEnrolled(details={"enrolment_id": live.id})
+    if price.refusal is not None and not isinstance(price.refusal, errors.RunFull):
+        raise price.refusal
+    return person, run, price
 
 
 def by_request(user_id: int, request_key: str) -> Enrolment | None:
