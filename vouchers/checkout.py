@@ -27,11 +27,12 @@ the ledger side of a cancellation and the refund's outbox item are one transacti
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from hrdnet import audit
 from hrdnet.db import after_commit, unit_of_work
@@ -156,6 +157,159 @@ def enrol(
 
 
 REPRICE_ATTEMPTS = 3
+
+
+# -- the batching writer (issue 14 point 4; vouchers.enrol_writer queues the requests) ---------------------------
+
+
+@dataclass(frozen=True)
+class EnrolRequest:
+    user_id: int
+    run_id: int
+    request_key: str
+
+
+def enrol_batch(requests: Sequence[EnrolRequest], *, now: datetime, today: date, actor: str) -> list[int | DomainError]:
+    """enrol() for a batch of requests, in the same phases but set-based: every plan read before the
+    transaction; one intent (the cards' accounts locked in one statement, each price re-checked under that
+    lock, then the runs' seats, the enrolments, holds, history lines and payments in a few multi-row
+    statements, the audit chain appended once at COMMIT); the processor asked for each payment with no
+    transaction open; one outcome (the cards locked again, every confirmation in a few statements, the chain
+    appended once). Returns, for each request in order, its enrolment's id or the refusal enrol() would raise.
+
+    Each request stands alone: one that the batch cannot write as planned (a price that moved, the same
+    request twice, a conflict with another writer, no self-pay to collect, a payment the processor did not
+    simply take) goes through enrol() / apply_state() after the batch, which answer it exactly as they would
+    have alone; if a batch statement fails (a trigger's refusal), its transaction rolls back and every request
+    of it goes that way. Locks, in order (docs/ledger.md): the money lock shared, the cards' accounts ascending,
+    the runs ascending, the chain lock at COMMIT."""
+    results: list[int | DomainError | None] = [None] * len(requests)
+    plans, alone = _plan_batch(requests, today, results)
+    held, new_payments = _hold_batch(plans, alone, results, now=now, today=today, actor=actor)
+    states: dict[int, ProcessorPayment] = {}
+    for index, hold in held.items():
+        payment = new_payments[hold.enrolment_id]
+        results[index] = hold.enrolment_id  # held; confirmed below when the processor took the payment
+        try:
+            states[index] = _ask_processor(
+                payment.backend, payment.amount, payment.idempotency_key, hold.enrolment_id, payment.id
+            )
+        except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
+            log.warning("payment %s not processed yet: %s", payment.id, exc.code)
+    confirmations = {index: hot_path.confirm_plan_from(plans[index], held[index]) for index in states}
+    for index in _confirm_batch(confirmations, states, new_payments, today=today, actor=actor):
+        payment_id = new_payments[held[index].enrolment_id].id
+        apply_state(payment_id, states[index], actor=actor, today=today, plan=confirmations[index])
+    for index in sorted(alone):
+        request = requests[index]
+        try:
+            enrolment = enrol(
+                request.user_id, request.run_id, request_key=request.request_key, now=now, today=today, actor=actor
+            )
+            results[index] = enrolment.id
+        except DomainError as exc:
+            db.session.rollback()
+            results[index] = exc
+    return results
+
+
+def _plan_batch(
+    requests: Sequence[EnrolRequest], today: date, results: list
+) -> tuple[dict[int, hot_path.Plan], set[int]]:
+    """Every request's plan, read before the transaction ({index: plan}), and the indexes left to enrol()
+    (an earlier request's enrolment, nothing to pay, or a second request for the same key or person and run);
+    a refusal is stored in results."""
+    plans: dict[int, hot_path.Plan] = {}
+    alone: set[int] = set()
+    seen: set[tuple] = set()
+    batch = [(request.user_id, request.run_id, request.request_key) for request in requests]
+    for index, (request, planned) in enumerate(zip(requests, hot_path.plan_many(batch, today=today), strict=True)):
+        if isinstance(planned, DomainError):
+            results[index] = planned
+            continue
+        twice = (
+            isinstance(planned, Enrolment)
+            or {
+                ("request", request.user_id, request.request_key),
+                ("live", planned.person_id, request.run_id),
+            }
+            & seen
+        )
+        if twice or not planned.self_pay:
+            alone.add(index)
+            continue
+        seen |= {("request", request.user_id, request.request_key), ("live", planned.person_id, request.run_id)}
+        plans[index] = planned
+    _end_read()
+    return plans, alone
+
+
+def _hold_batch(
+    plans: dict[int, hot_path.Plan], alone: set[int], results: list, *, now: datetime, today: date, actor: str
+) -> tuple[dict[int, hot_path.Held], dict]:
+    """The batch's intent: {index: Held} and {enrolment id: its payment attempt}; refusals (RunFull) go to
+    results, and requests the batch cannot write as planned to `alone`."""
+    if not plans:
+        return {}, {}
+    held: dict[int, hot_path.Held] = {}
+    try:
+        with unit_of_work(write_lock=True):
+            audit.lock_chain(shared=True)
+            locked = hot_path.lock_cards({p.card_id for p in plans.values() if p.card_draw}, today)
+            accepted, left = [], {}
+            for index, planned in plans.items():
+                card = locked.get(planned.card_id) if planned.card_draw else None
+                if card is not None:  # what the batch's earlier plans on the same card left
+                    card = replace(card, available=left.get(planned.card_id, card.available))
+                if not hot_path.still_priced(planned, card):
+                    alone.add(index)  # the balance moved since the quote: enrol() prices it again
+                    continue
+                accepted.append(index)
+                if card is not None:
+                    left[planned.card_id] = card.available - planned.card_draw
+            outcomes = hot_path.enrol_many_locked([plans[i] for i in accepted], locked, now=now, actor=actor)
+            for index, outcome in zip(accepted, outcomes, strict=True):
+                if outcome is None:
+                    alone.add(index)
+                elif isinstance(outcome, errors.RunFull):
+                    results[index] = outcome
+                else:
+                    held[index] = outcome
+            new_payments = payments.open_first_payments(
+                {hold.enrolment_id: plans[index].self_pay for index, hold in held.items()}
+            )
+    except (DomainError, SQLAlchemyError) as exc:  # nothing of the batch was written: each request alone
+        log.warning("enrolment batch of %s rolled back (%s): each request goes alone", len(plans), exc)
+        for index in plans:
+            results[index] = None
+        alone.update(plans)
+        return {}, {}
+    return held, new_payments
+
+
+def _confirm_batch(confirmations: dict, states: dict, new_payments: dict, *, today: date, actor: str) -> list[int]:
+    """The batch's outcome: confirm, in one unit of work, every enrolment whose payment the processor took and
+    that is still held with a pending hold and a usable card; returns the indexes left to apply_state()."""
+    if not confirmations:
+        return []
+    payment_of = {index: new_payments[plan.enrolment_id].id for index, plan in confirmations.items()}
+    try:
+        with unit_of_work(write_lock=True):
+            audit.lock_chain(shared=True)
+            locked = hot_path.lock_cards({p.card_id for p in confirmations.values() if p.card_id is not None}, today)
+            succeeded = [index for index in confirmations if states[index].status == SUCCEEDED]
+            usable = hot_path.confirmable_many([confirmations[index] for index in succeeded], locked)
+            candidates = [index for index, yes in zip(succeeded, usable, strict=True) if yes]
+            paid = payments.succeed_pending_many({payment_of[index]: states[index] for index in candidates})
+            confirming = [index for index in candidates if payment_of[index] in paid]
+            if confirming:
+                hot_path.confirm_many_locked(
+                    [confirmations[index] for index in confirming], actor=actor, reason="자비부담금 결제 완료"
+                )
+    except (DomainError, SQLAlchemyError) as exc:
+        log.warning("confirmation batch of %s rolled back (%s): each goes alone", len(confirmations), exc)
+        return list(confirmations)
+    return [index for index in confirmations if index not in set(confirming)]
 
 
 def _noting(respond: Callable[[Enrolment], None] | None, responded: list[bool]):

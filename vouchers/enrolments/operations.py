@@ -22,7 +22,7 @@ from sqlalchemy.orm.util import identity_key
 
 from courses import calendar, changes
 from courses.models import Run
-from hrdnet import audit
+from hrdnet import audit, readahead
 from hrdnet.errors import DomainError
 from hrdnet.extensions import db
 from hrdnet.timeutil import KST
@@ -137,12 +137,16 @@ def price_request(user_id: int, run_id: int, *, request_key: str, today: date) -
 
 def by_request(user_id: int, request_key: str) -> Enrolment | None:
     """The enrolment a request (user, request key) made, if any."""
+    if (ahead := readahead.known("enrolments.by_request", (user_id, request_key))) is not readahead.MISSING:
+        return ahead
     return db.session.scalar(
         select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.request_key == request_key)
     )
 
 
 def live_enrolment(person_id: int, run_id: int) -> Enrolment | None:
+    if (ahead := readahead.known("enrolments.live", (person_id, run_id))) is not readahead.MISSING:
+        return ahead
     return db.session.scalar(
         select(Enrolment).where(
             Enrolment.person_id == person_id,

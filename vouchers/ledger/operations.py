@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
-from hrdnet import audit
+from hrdnet import audit, readahead
 from hrdnet.db import insert_or_nothing
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
@@ -159,11 +159,27 @@ def balance(account_id: int) -> int:
 
 def balance_of(kind: str, owner_type: str, owner_id: int) -> int | None:
     """balance() of the owner's account of this kind, found and read in one statement (None: not opened)."""
+    if (ahead := readahead.known("ledger.balance_of", (str(kind), owner_type, owner_id))) is not readahead.MISSING:
+        return ahead
     return db.session.scalar(
         select(_balance_now(Account)).where(
             Account.kind == str(kind), Account.owner_type == owner_type, Account.owner_id == owner_id
         )
     )
+
+
+def read_ahead_balances(kind: str, owner_type: str, owner_ids: Iterable[int]) -> None:
+    """balance_of() for many owners in one statement, for a batch's plans (hrdnet.readahead)."""
+    owners = sorted(set(owner_ids))
+    found = {
+        (str(kind), owner_type, owner_id): value
+        for owner_id, value in db.session.execute(
+            select(Account.owner_id, _balance_now(Account)).where(
+                Account.kind == str(kind), Account.owner_type == owner_type, Account.owner_id.in_(owners)
+            )
+        )
+    }
+    readahead.fill("ledger.balance_of", [(str(kind), owner_type, owner) for owner in owners], found)
 
 
 def _balance_now(account):
@@ -560,6 +576,100 @@ def hold_checked(
     _forget_cached_balances([available_id, held_id])
     _audit_transfer(transfer_id, key, TransferKind.HOLD.value, amount, entries, actor, hold_id=hold_id)
     return hold_id
+
+
+@dataclass(frozen=True)
+class CheckedHold:
+    """A hold the batching writer has already checked under the card's lock (see hold_checked)."""
+
+    key: str
+    available_id: int
+    held_id: int
+    amount: int
+    expires_at: datetime
+    memo: str
+
+
+def holds_checked(holds: Sequence[CheckedHold], *, actor: str) -> dict[str, int]:
+    """The batching writer's holds (every card's accounts locked, every balance re-checked): all their
+    transfers, entries and holds rows in three multi-row statements, whatever their number; returns {key: hold
+    id}. Each row equals hold_checked()'s, and each hold gets its own audit entry, in the order given."""
+    for hold in holds:
+        _check_amount(hold.amount)
+    now = utcnow()
+    posted = dict(
+        db.session.execute(
+            insert_or_nothing(Transfer.__table__)
+            .values(
+                [
+                    {
+                        "key": h.key,
+                        "kind": TransferKind.HOLD.value,
+                        "hold_id": None,
+                        "entry_count": 2,
+                        "total": h.amount,
+                        "memo": h.memo,
+                        "created_at": now,
+                    }
+                    for h in holds
+                ]
+            )
+            .returning(Transfer.key, Transfer.id)
+        ).all()
+    )
+    if len(posted) != len(holds):
+        raise errors.DuplicateKeyConflict(details={"keys": [h.key for h in holds if h.key not in posted]})
+    db.session.execute(
+        insert(Entry.__table__).values(
+            [
+                row
+                for h in holds
+                for row in (
+                    {
+                        "transfer_id": posted[h.key],
+                        "seq": 1,
+                        "account_id": h.available_id,
+                        "side": str(Side.DEBIT),
+                        "amount": h.amount,
+                    },
+                    {
+                        "transfer_id": posted[h.key],
+                        "seq": 2,
+                        "account_id": h.held_id,
+                        "side": str(Side.CREDIT),
+                        "amount": h.amount,
+                    },
+                )
+            ]
+        )
+    )
+    hold_ids = dict(
+        db.session.execute(
+            insert(Hold.__table__)
+            .values(
+                [
+                    {
+                        "transfer_id": posted[h.key],
+                        "available_account_id": h.available_id,
+                        "held_account_id": h.held_id,
+                        "amount": h.amount,
+                        "expires_at": h.expires_at,
+                        "created_at": now,
+                    }
+                    for h in holds
+                ]
+            )
+            .returning(Hold.transfer_id, Hold.id)
+        ).all()
+    )
+    _forget_cached_balances({account for h in holds for account in (h.available_id, h.held_id)})
+    by_key = {}
+    for h in holds:
+        transfer_id = posted[h.key]
+        by_key[h.key] = hold_ids[transfer_id]
+        entries = [(h.available_id, Side.DEBIT, h.amount), (h.held_id, Side.CREDIT, h.amount)]
+        _audit_transfer(transfer_id, h.key, TransferKind.HOLD.value, h.amount, entries, actor, hold_id=by_key[h.key])
+    return by_key
 
 
 def _lock_accounts(account_ids: list[int]) -> dict[int, tuple[int, bool, str, str]]:

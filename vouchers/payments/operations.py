@@ -102,6 +102,69 @@ def succeed_pending(payment_id: int, state: ProcessorPayment) -> bool:
     return updated.rowcount == 1
 
 
+def open_first_payments(amounts: dict[int, int]) -> dict[int, NewPayment]:
+    """open_first_payment for a batch ({enrolment id: amount}): one multi-row INSERT … RETURNING; returns
+    {enrolment id: the new attempt}."""
+    if not amounts:
+        return {}
+    backend, now = gateway().name, utcnow()
+    keys = {enrolment_id: _new_key(enrolment_id, 1) for enrolment_id in amounts}
+    rows = db.session.execute(
+        insert(Payment.__table__)
+        .values(
+            [
+                {
+                    "enrolment_id": enrolment_id,
+                    "backend": backend,
+                    "amount": amount,
+                    "idempotency_key": keys[enrolment_id],
+                    "status": PaymentStatus.PENDING.value,
+                    "refunded": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for enrolment_id, amount in amounts.items()
+            ]
+        )
+        .returning(Payment.enrolment_id, Payment.id)
+    ).all()
+    return {
+        enrolment_id: NewPayment(payment_id, amounts[enrolment_id], keys[enrolment_id], backend)
+        for enrolment_id, payment_id in rows
+    }
+
+
+def succeed_pending_many(states: dict[int, ProcessorPayment]) -> set[int]:
+    """succeed_pending for a batch ({payment id: the processor's state}) in one UPDATE … RETURNING: the ids of
+    the payments marked succeeded (pending, and collected in full); the others are left as they are."""
+    if not states:
+        return set()
+
+    def by_id(values: dict):
+        return case(values, value=Payment.id)
+
+    updated = db.session.execute(
+        update(Payment.__table__)
+        .where(
+            Payment.id.in_(list(states)),
+            Payment.status == PaymentStatus.PENDING.value,
+            Payment.amount == by_id({pid: s.amount_received or s.amount for pid, s in states.items()}),
+        )
+        .values(
+            status=PaymentStatus.SUCCEEDED.value,
+            failure_message=None,
+            processor_ref=func.coalesce(Payment.processor_ref, by_id({pid: s.ref for pid, s in states.items()})),
+            client_secret=case(
+                (Payment.processor_ref.is_(None), by_id({pid: s.client_secret for pid, s in states.items()})),
+                else_=Payment.client_secret,
+            ),
+            updated_at=utcnow(),
+        )
+        .returning(Payment.id)
+    )
+    return set(updated.scalars())
+
+
 def _new_key(enrolment_id: int, attempt: int) -> str:
     # Random part: keys are unique per processor account, which outlives any one database
     # (a restored backup, a second environment); the stored key is what retries reuse.
