@@ -307,9 +307,8 @@ def enrol_many_locked(
     written = {
         (row.user_id, row.request_key): row.id
         for row in db.session.execute(
-            insert_or_nothing(Enrolment.__table__)
-            .values([_enrolment_row(plans[index], expires_at, stamp) for index in seated])
-            .returning(Enrolment.id, Enrolment.user_id, Enrolment.request_key)
+            insert_or_nothing(Enrolment.__table__).returning(Enrolment.id, Enrolment.user_id, Enrolment.request_key),
+            [_enrolment_row(plans[index], expires_at, stamp) for index in seated],
         )
     }
     kept = [index for index in seated if (plans[index].user_id, plans[index].request_key) in written]
@@ -609,21 +608,20 @@ def _event(enrolment_id: int, old: S, new: S, event: str, reason: str, actor: st
 def _events(steps: Sequence[tuple[int, S, S, str, str]], actor: str) -> None:
     """History lines (enrolment id, from, to, event, reason) in one INSERT, and an audit entry for each."""
     at = utcnow()
-    db.session.execute(
-        insert(EnrolmentEvent.__table__).values(
-            [
-                {
-                    "enrolment_id": enrolment_id,
-                    "at": at,
-                    "from_status": old.value,
-                    "to_status": new.value,
-                    "event": event,
-                    "reason": reason,
-                    "actor": actor,
-                }
-                for enrolment_id, old, new, event, reason in steps
-            ]
-        )
+    db.session.execute(  # executemany: one multi-row INSERT, compiled once (insertmanyvalues)
+        insert(EnrolmentEvent.__table__),
+        [
+            {
+                "enrolment_id": enrolment_id,
+                "at": at,
+                "from_status": old.value,
+                "to_status": new.value,
+                "event": event,
+                "reason": reason,
+                "actor": actor,
+            }
+            for enrolment_id, old, new, event, reason in steps
+        ],
     )
     for enrolment_id, old, new, event, _reason in steps:
         audit.append(

@@ -517,20 +517,17 @@ def post_checked(transfers: Sequence[Checked], *, actor: str) -> list[int]:
         for t in transfers
     ]
     posted = dict(
-        db.session.execute(
-            insert_or_nothing(Transfer.__table__).values(rows).returning(Transfer.key, Transfer.id)
-        ).all()
+        db.session.execute(insert_or_nothing(Transfer.__table__).returning(Transfer.key, Transfer.id), rows).all()
     )
     if len(posted) != len(rows):
         raise errors.DuplicateKeyConflict(details={"keys": [t.key for t in transfers if t.key not in posted]})
-    db.session.execute(
-        insert(Entry.__table__).values(
-            [
-                {"transfer_id": posted[t.key], "seq": seq, "account_id": account, "side": str(side), "amount": amount}
-                for t in transfers
-                for seq, (account, side, amount) in enumerate(t.entries, start=1)
-            ]
-        )
+    db.session.execute(  # executemany: one multi-row INSERT, compiled once (insertmanyvalues)
+        insert(Entry.__table__),
+        [
+            {"transfer_id": posted[t.key], "seq": seq, "account_id": account, "side": str(side), "amount": amount}
+            for t in transfers
+            for seq, (account, side, amount) in enumerate(t.entries, start=1)
+        ],
     )
     _forget_cached_balances({account for t in transfers for account, _side, _amount in t.entries})
     for t, row in zip(transfers, rows, strict=True):
@@ -599,67 +596,60 @@ def holds_checked(holds: Sequence[CheckedHold], *, actor: str) -> dict[str, int]
     now = utcnow()
     posted = dict(
         db.session.execute(
-            insert_or_nothing(Transfer.__table__)
-            .values(
-                [
-                    {
-                        "key": h.key,
-                        "kind": TransferKind.HOLD.value,
-                        "hold_id": None,
-                        "entry_count": 2,
-                        "total": h.amount,
-                        "memo": h.memo,
-                        "created_at": now,
-                    }
-                    for h in holds
-                ]
-            )
-            .returning(Transfer.key, Transfer.id)
+            insert_or_nothing(Transfer.__table__).returning(Transfer.key, Transfer.id),
+            [
+                {
+                    "key": h.key,
+                    "kind": TransferKind.HOLD.value,
+                    "hold_id": None,
+                    "entry_count": 2,
+                    "total": h.amount,
+                    "memo": h.memo,
+                    "created_at": now,
+                }
+                for h in holds
+            ],
         ).all()
     )
     if len(posted) != len(holds):
         raise errors.DuplicateKeyConflict(details={"keys": [h.key for h in holds if h.key not in posted]})
     db.session.execute(
-        insert(Entry.__table__).values(
-            [
-                row
-                for h in holds
-                for row in (
-                    {
-                        "transfer_id": posted[h.key],
-                        "seq": 1,
-                        "account_id": h.available_id,
-                        "side": str(Side.DEBIT),
-                        "amount": h.amount,
-                    },
-                    {
-                        "transfer_id": posted[h.key],
-                        "seq": 2,
-                        "account_id": h.held_id,
-                        "side": str(Side.CREDIT),
-                        "amount": h.amount,
-                    },
-                )
-            ]
-        )
+        insert(Entry.__table__),
+        [
+            row
+            for h in holds
+            for row in (
+                {
+                    "transfer_id": posted[h.key],
+                    "seq": 1,
+                    "account_id": h.available_id,
+                    "side": str(Side.DEBIT),
+                    "amount": h.amount,
+                },
+                {
+                    "transfer_id": posted[h.key],
+                    "seq": 2,
+                    "account_id": h.held_id,
+                    "side": str(Side.CREDIT),
+                    "amount": h.amount,
+                },
+            )
+        ],
     )
     hold_ids = dict(
         db.session.execute(
-            insert(Hold.__table__)
-            .values(
-                [
-                    {
-                        "transfer_id": posted[h.key],
-                        "available_account_id": h.available_id,
-                        "held_account_id": h.held_id,
-                        "amount": h.amount,
-                        "expires_at": h.expires_at,
-                        "created_at": now,
-                    }
-                    for h in holds
-                ]
-            )
-            .returning(Hold.transfer_id, Hold.id)
+            insert(Hold.__table__).returning(Hold.transfer_id, Hold.id),
+            [
+                {
+                    "transfer_id": posted[h.key],
+                    "available_account_id": h.available_id,
+                    "held_account_id": h.held_id,
+                    "amount": h.amount,
+                    "expires_at": h.expires_at,
+                    "created_at": now,
+                }
+                for h in holds
+            ],
         ).all()
     )
     _forget_cached_balances({account for h in holds for account in (h.available_id, h.held_id)})

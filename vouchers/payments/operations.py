@@ -110,23 +110,20 @@ def open_first_payments(amounts: dict[int, int]) -> dict[int, NewPayment]:
     backend, now = gateway().name, utcnow()
     keys = {enrolment_id: _new_key(enrolment_id, 1) for enrolment_id in amounts}
     rows = db.session.execute(
-        insert(Payment.__table__)
-        .values(
-            [
-                {
-                    "enrolment_id": enrolment_id,
-                    "backend": backend,
-                    "amount": amount,
-                    "idempotency_key": keys[enrolment_id],
-                    "status": PaymentStatus.PENDING.value,
-                    "refunded": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for enrolment_id, amount in amounts.items()
-            ]
-        )
-        .returning(Payment.enrolment_id, Payment.id)
+        insert(Payment.__table__).returning(Payment.enrolment_id, Payment.id),
+        [
+            {
+                "enrolment_id": enrolment_id,
+                "backend": backend,
+                "amount": amount,
+                "idempotency_key": keys[enrolment_id],
+                "status": PaymentStatus.PENDING.value,
+                "refunded": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for enrolment_id, amount in amounts.items()
+        ],
     ).all()
     return {
         enrolment_id: NewPayment(payment_id, amounts[enrolment_id], keys[enrolment_id], backend)

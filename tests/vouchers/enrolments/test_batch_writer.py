@@ -188,3 +188,26 @@ def test_the_writer_answers_each_request_after_its_batch_commits(world, app):
     confirmed = db.session.scalars(select(Enrolment.status).where(Enrolment.run_id == run.id)).all()
     assert confirmed == [EnrolmentStatus.CONFIRMED] * 5
     assert ledger.verify().ok and audit.verify().ok
+
+
+def test_a_conflict_with_another_writer_is_answered_alone_and_takes_no_seat(world, monkeypatch):
+    """Another tab enrols the learner in the run after the batch planned: the batch's INSERT … ON CONFLICT DO
+    NOTHING skips that row, which goes alone and is refused, while the rest of the batch is written."""
+    learner, other = world.learner(), world.learner()
+    run = world.run(fee=1_000_000)
+    real = hot_path.plan_many
+
+    def plan_many(*args, **kwargs):
+        planned = real(*args, **kwargs)
+        db.session.rollback()
+        world.enrol(learner, run, key="first-tab")
+        return planned
+
+    monkeypatch.setattr(hot_path, "plan_many", plan_many)
+
+    conflicting, fine = batch(world, Request(learner.id, run.id, "second-tab"), Request(other.id, run.id, "o"))
+
+    assert isinstance(conflicting, errors.AlreadyEnrolled)
+    assert db.session.get(Enrolment, fine, populate_existing=True).status == EnrolmentStatus.CONFIRMED
+    assert db.session.get(type(run), run.id, populate_existing=True).local_enrolled == 2
+    assert ledger.verify().ok and audit.verify().ok
