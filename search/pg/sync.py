@@ -303,9 +303,15 @@ class RebuildResult:
     seconds: float
 
 
-def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = None) -> RebuildResult:
+def rebuild(
+    *,
+    procs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> RebuildResult:
     """Every listed run and every course that has one, in one transaction (searches read the old rows until
-    it commits). procs > 1 analyses courses in that many worker processes, as the Whoosh rebuild does."""
+    it commits). procs > 1 analyses courses in that many worker processes, as the Whoosh rebuild does.
+    before_commit (tests) runs with every row written, just before the commit."""
     started = time.monotonic()
     total = build.count_listed()
     refs = build.References.load()
@@ -360,6 +366,8 @@ def rebuild(*, procs: int = 1, progress: Callable[[int, int], None] | None = Non
             for start in range(0, len(rows), 5000):
                 db.session.execute(ADD_TERMS, rows[start : start + 5000])
             _bump(runs_written, courses_written)
+            if before_commit is not None:
+                before_commit()
     finally:
         if pool is not None:
             pool.terminate()
