@@ -133,6 +133,9 @@ class Scored:
     title_key: str
     courses: str = ""  # the matching courses' text scores, computed once (materialise()), as a FROM item
     per_course: bool = False  # no category name matches: the groups' scores are the course's (g<j> in courses)
+    ranked: str = ""  # the SQL of `courses` while it is a subquery (Planner.fetched binds its rows instead)
+    run_flags: dict[str, str] = dataclasses.field(default_factory=dict)  # b<j> -> its condition (Planner._flag)
+    names: list[str] = dataclasses.field(default_factory=list)  # its score columns
 
 
 _names_cache: dict[float, dict] = {}
@@ -174,6 +177,8 @@ class Planner:
     def __init__(self, snap: snapshots.Snapshot, names: labels.Labels, binds: Binds):
         self.snap, self.names, self.binds = snap, names, binds
         self.gram_df: dict[str, int] = {}
+        self.flags: dict[str, str] = {}  # a category condition's codes -> its run column b<j>
+        self.flag_sql: dict[str, str] = {}  # b<j> -> its SQL condition on search_runs r
         # BM25's saturation of one occurrence in a title of title_len morphemes (search.index.versions)
         self.title_norm = (
             f"({K1 + 1.0} / (1.0 + {K1} * ({1.0 - TITLE_B} + {TITLE_B} * title_len / {snap.avg_title_len:.6f})))"
@@ -275,7 +280,18 @@ class Planner:
         codes, weight = found
         if not codes:
             return None, 0.0
-        return self._category_sql(codes, self.binds), weight
+        return self._flag(codes), weight
+
+    def _flag(self, codes: dict[str, list]) -> str:
+        """A run's column (r.b<j>) holding whether its categories are these codes: each distinct condition is
+        evaluated once per run (run_flags), however many units and groups refer to it."""
+        key = repr(sorted((column, sorted(values)) for column, values in codes.items()))
+        name = self.flags.get(key)
+        if name is None:
+            name = f"b{len(self.flags)}"
+            self.flags[key] = name
+            self.flag_sql[name] = self._category_sql(codes, self.binds)
+        return f"r.{name}"
 
     def _category_weight(self, codes: dict[str, list]) -> float:
         """CATEGORY_BOOST × the idf of the runs whose categories match."""
@@ -307,8 +323,18 @@ class Planner:
             parts.append(f"CASE WHEN {guard} THEN {gram} ELSE 0 END")
         return " + ".join(parts) if parts else "0"
 
+    def _any_unit(self, course_match: dict[str, dict[str, None]]) -> str:
+        """The courses some unit's text matches: one tsquery per column, its units OR-ed (one GIN scan each,
+        and one look at each tsvector where PostgreSQL scans the table instead)."""
+        parts = [
+            f"{column} @@ CAST({self.binds.add(' | '.join(f'({q})' for q in queries))} AS tsquery)"
+            for column, queries in course_match.items()
+        ]
+        return " OR ".join(parts) or "FALSE"
+
     def plan(self, parsed: ParsedQuery, known) -> Scored:
-        course_columns, course_match, categories, unit_columns, groups = [], [], [], [], []
+        course_columns, categories, unit_columns, groups = [], [], [], []
+        course_match: dict[str, dict[str, None]] = {}  # column -> each unit's tsquery, once
         self.prefetch(g for group in parsed.groups for a in group.alternatives for u in a.units for g in u.grams)
 
         def unit_column(unit: Unit, rarity: float | None) -> str:
@@ -316,7 +342,10 @@ class Planner:
             factor = rarity / own if rarity is not None and own else 1.0  # the family's rarity (family_rarity)
             k = len(course_columns)
             course_columns.append(f"{self._text_score(unit, morph_idf * factor, gram_idf * factor)} AS t{k}")
-            course_match.append(self._text_match(unit, self.binds))
+            if unit.morph:
+                course_match.setdefault("morph", {})[_tsquery(unit.morph)] = None
+            if unit.grams:
+                course_match.setdefault("grams", {})[_tsquery(unit.grams)] = None
             condition, weight = self.category(unit)
             score = f"coalesce(c.t{k}, 0)"
             if condition and weight:
@@ -350,33 +379,50 @@ class Planner:
                     groups[i + 1] = f"GREATEST({groups[i + 1]}, {share})"
         scored = Scored(
             course_columns,
-            " OR ".join(course_match) or "FALSE",
-            " OR ".join(categories) or "FALSE",
+            self._any_unit(course_match),
+            " OR ".join(dict.fromkeys(categories)) or "FALSE",
             unit_columns,
             groups,
             title_key_text(parsed.text),
+            run_flags=dict(self.flag_sql),
         )
         return self.materialise(scored)
 
     def materialise(self, scored: Scored) -> Scored:
-        """The text scores of the matching courses (the ts_rank work) computed once for the search, and handed to
-        its later statements as arrays (ranking inside the runs' statement let PostgreSQL repeat it per run)."""
+        """The text scores of the matching courses (the ts_rank work) as a subquery PostgreSQL computes once per
+        statement (OFFSET 0: flattened into the runs' statement, it would repeat the ranking per run). A search
+        whose later statements need them again takes them as arrays instead (fetched())."""
         per_course = scored.category_any == "FALSE"
         exact = f"(title_key = {self.binds.add(scored.title_key)})::int" if scored.title_key else "0"
-        ranked = f"SELECT course_id, {exact} AS exact, {', '.join(scored.course_columns)} FROM search_courses "
-        ranked += f"WHERE {scored.course_where}"
+        # The matching courses' tsvectors are read (and decompressed) once each: every unit's ts_rank below reads
+        # the copy the subquery made (`|| ''`), not the table's compressed or TOASTed value again.
+        matching = (
+            "(SELECT course_id, title_key, title_len, morph || ''::tsvector AS morph, grams || ''::tsvector AS grams "
+            f"FROM search_courses WHERE {scored.course_where} OFFSET 0) search_courses"
+        )
+        ranked = f"SELECT course_id, {exact} AS exact, {', '.join(scored.course_columns)} FROM {matching}"
         if per_course:  # every run of a course scores as the course: the groups are computed here, once
             names = [f"g{j}" for j in range(len(scored.groups))]
             units = ", ".join(scored.unit_columns)
             groups = ", ".join(f"{g} AS g{j}" for j, g in enumerate(scored.groups))
             ranked = (
-                f"SELECT course_id, exact, {groups} FROM (SELECT c.course_id, c.exact, {units} FROM ({ranked}) c) x"
+                f"SELECT course_id, exact, {groups} FROM (SELECT c.course_id, c.exact, {units} "
+                f"FROM ({ranked} OFFSET 0) c OFFSET 0) x"
             )
         else:
             names = [f"t{k}" for k in range(len(scored.course_columns))]
-        rows = db.session.execute(text(ranked), self.binds).all()
-        source = _arrays(rows, ["course_id", "exact", *names], self.binds, "c")
-        return dataclasses.replace(scored, courses=f"(SELECT * FROM {source})", per_course=per_course)
+        return dataclasses.replace(
+            scored, courses=f"({ranked} OFFSET 0)", per_course=per_course, ranked=ranked, names=names
+        )
+
+    def fetched(self, scored: Scored) -> Scored:
+        """The courses' scores computed now and bound as arrays: for a search that reads them in several more
+        statements (the typo correction's and the relaxed match's), so they are ranked once."""
+        if not scored.ranked:
+            return scored
+        rows = db.session.execute(text(scored.ranked), self.binds).all()
+        source = _arrays(rows, ["course_id", "exact", *scored.names], self.binds, "c")
+        return dataclasses.replace(scored, courses=f"(SELECT * FROM {source})", ranked="")
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -500,14 +546,24 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
             selects += [u.replace("c.t", f"c{i}.t").replace(" AS u", f" AS u{i}_") for u in s.unit_columns]
         selects += [f"coalesce(c{i}.exact, 0) AS exact{i}"]
         wheres.append(f"c{i}.course_id IS NOT NULL OR {s.category_any}")
-    inner = f"SELECT r.*, {', '.join(selects)} FROM search_runs r {' '.join(joins)} WHERE ({visible})" + (
+    flags = {name: sql for s in texts for name, sql in s.run_flags.items()}
+    runs = "search_runs r"
+    if flags:  # each category condition evaluated once per run, as a column the units read
+        columns = ", ".join(f"({sql}) AS {name}" for name, sql in flags.items())
+        runs = f"(SELECT r.*, {columns} FROM search_runs r WHERE {visible} OFFSET 0) r"
+    inner = f"SELECT r.*, {', '.join(selects)} FROM {runs} {' '.join(joins)} WHERE ({visible})" + (
         "" if every_run else f" AND ({' OR '.join(wheres)})"
     )
     groups = []
     for i, s in enumerate(texts):
         if not s.per_course:
             groups += [_rename_units(g, i) + f" AS g{i}_{j}" for j, g in enumerate(s.groups)]
-    return f"(SELECT x.*{''.join(', ' + g for g in groups)} FROM ({inner}) x) r"
+    if not groups:
+        return f"(SELECT x.* FROM ({inner}) x) r"
+    # OFFSET 0 keeps each level a subquery PostgreSQL computes once per run: flattened, every reference to a unit
+    # column in the groups (and every group in the conditions on them) would evaluate its category conditions and
+    # CASEs again, dozens of times per run for a subject with many spellings.
+    return f"(SELECT x.*{''.join(', ' + g for g in groups)} FROM ({inner} OFFSET 0) x OFFSET 0) r"
 
 
 def _materialised(source: str, groups: int, binds: Binds) -> str:
@@ -916,6 +972,7 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                 better = parse_query(corrected, known)
                 better_scored = planner.plan(better, known) if better.groups else None
                 if better_scored is not None:
+                    scored, better_scored = planner.fetched(scored), planner.fetched(better_scored)
                     both = _scored_source([scored, better_scored], visible)
                     better_predicate = _full(better_scored, 1)
                     better_score = f"({_sum(better_scored, 1)} + {_exact(better_scored, 1, binds)})"
@@ -938,6 +995,8 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
         ):
             least = 0 if read_filters else 1
             every_run = max(len(scored.groups) - 1, least) == 0  # only the filter the query's words set
+            if every_run:
+                scored = planner.fetched(scored)
             relaxed_source = _scored_source(scored, visible, every_run=True) if every_run else source
             relaxed_predicate, relaxed_score = _relaxed_match(scored, least, binds)
             relaxed_total = _count(relaxed_source, f"{relaxed_predicate} AND {filtered}", binds)

@@ -194,6 +194,20 @@ def test_a_change_delivered_during_a_rebuild_applies_on_top_of_it(pg_rebuild, ap
     assert _terms() == counts
 
 
+def test_a_rebuild_leaves_the_planner_statistics_of_the_rows_it_wrote(pg_rebuild, app, indexed, record):
+    """ANALYZE in the rebuild's transaction: the planner knows the new rows at once (autovacuum may be minutes
+    away, or off), so it does not plan a search for empty tables."""
+    do_import([record(n, f"데이터 엔지니어링 {n}기") for n in range(6)])
+    deliver()
+    rebuild()
+    planned, counted = {}, {}
+    for table in ("search_runs", "search_courses"):
+        planned[table] = db.session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table})
+        counted[table] = db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+    db.session.commit()
+    assert planned == counted and counted["search_runs"] == 8  # the fixture's two runs and the six imported
+
+
 def _deliver_in(app, delivered: list[int]) -> None:
     with app.app_context():
         delivered.append(deliver())
