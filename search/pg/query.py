@@ -390,8 +390,8 @@ class Planner:
 
     def materialise(self, scored: Scored) -> Scored:
         """The text scores of the matching courses (the ts_rank work) as a subquery PostgreSQL computes once per
-        statement (OFFSET 0: flattened into the runs' statement, it would repeat the ranking per run). A search
-        whose later statements need them again takes them as arrays instead (fetched())."""
+        statement (OFFSET 0: flattened into the runs' statement, it would repeat the ranking per run). Only the
+        statement that scores the runs reads it (_runs_scored_once); the search's later ones read their scores."""
         per_course = scored.category_any == "FALSE"
         exact = f"(title_key = {self.binds.add(scored.title_key)})::int" if scored.title_key else "0"
         # The matching courses' tsvectors are read (and decompressed) once each: every unit's ts_rank below reads
@@ -402,27 +402,13 @@ class Planner:
         )
         ranked = f"SELECT course_id, {exact} AS exact, {', '.join(scored.course_columns)} FROM {matching}"
         if per_course:  # every run of a course scores as the course: the groups are computed here, once
-            names = [f"g{j}" for j in range(len(scored.groups))]
             units = ", ".join(scored.unit_columns)
             groups = ", ".join(f"{g} AS g{j}" for j, g in enumerate(scored.groups))
             ranked = (
                 f"SELECT course_id, exact, {groups} FROM (SELECT c.course_id, c.exact, {units} "
                 f"FROM ({ranked} OFFSET 0) c OFFSET 0) x"
             )
-        else:
-            names = [f"t{k}" for k in range(len(scored.course_columns))]
-        return dataclasses.replace(
-            scored, courses=f"({ranked} OFFSET 0)", per_course=per_course, ranked=ranked, names=names
-        )
-
-    def fetched(self, scored: Scored) -> Scored:
-        """The courses' scores computed now and bound as arrays: for a search that reads them in several more
-        statements (the typo correction's and the relaxed match's), so they are ranked once."""
-        if not scored.ranked:
-            return scored
-        rows = db.session.execute(text(scored.ranked), self.binds).all()
-        source = _arrays(rows, ["course_id", "exact", *scored.names], self.binds, "c")
-        return dataclasses.replace(scored, courses=f"(SELECT * FROM {source})", ranked="")
+        return dataclasses.replace(scored, courses=f"({ranked} OFFSET 0)", per_course=per_course)
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -569,11 +555,18 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
 def _materialised(source: str, groups: int, binds: Binds) -> str:
     """The runs a scored source yields, scored once: their group scores come back as arrays that the search's
     later statements (counts, facets, the page) join to search_runs, instead of each scoring every run again."""
-    names = ["exact0", *(f"g0_{j}" for j in range(groups))]
     matched = " + ".join(f"(r.g0_{j} > 0)::int" for j in range(groups)) or "0"
     least = max(groups - 1, 1)  # what the relaxed match needs at least (the one that needs none has its own source)
+    return _runs_scored_once(source, [groups], f"{matched} >= {least}", binds)
+
+
+def _runs_scored_once(source: str, groups: list[int], where: str, binds: Binds) -> str:
+    """The runs of a scored source (one or more texts: groups[i] group scores of text i) that `where` keeps,
+    with their scores, as a FROM item over search_runs: the scoring runs once, in this statement."""
+    names = [f"exact{i}" for i in range(len(groups))]
+    names += [f"g{i}_{j}" for i, count in enumerate(groups) for j in range(count)]
     rows = db.session.execute(
-        text(f"SELECT r.run_id, {', '.join('r.' + n for n in names)} FROM {source} WHERE {matched} >= {least}"), binds
+        text(f"SELECT r.run_id, {', '.join('r.' + n for n in names)} FROM {source} WHERE {where}"), binds
     )
     scores = _arrays(rows.all(), ["run_id", *names], binds, "s")
     return f"(SELECT r.*, {', '.join('s.' + n for n in names)} FROM search_runs r JOIN {scores} USING (run_id)) r"
@@ -972,8 +965,12 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                 better = parse_query(corrected, known)
                 better_scored = planner.plan(better, known) if better.groups else None
                 if better_scored is not None:
-                    scored, better_scored = planner.fetched(scored), planner.fetched(better_scored)
-                    both = _scored_source([scored, better_scored], visible)
+                    both = _runs_scored_once(
+                        _scored_source([scored, better_scored], visible),
+                        [len(scored.groups), len(better_scored.groups)],
+                        f"({_full(scored, 0)}) OR ({_full(better_scored, 1)})",
+                        binds,
+                    )
                     better_predicate = _full(better_scored, 1)
                     better_score = f"({_sum(better_scored, 1)} + {_exact(better_scored, 1, binds)})"
                     better_total = _count(both, f"{better_predicate} AND {filtered}", binds)
@@ -995,10 +992,12 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
         ):
             least = 0 if read_filters else 1
             every_run = max(len(scored.groups) - 1, least) == 0  # only the filter the query's words set
-            if every_run:
-                scored = planner.fetched(scored)
-            relaxed_source = _scored_source(scored, visible, every_run=True) if every_run else source
             relaxed_predicate, relaxed_score = _relaxed_match(scored, least, binds)
+            relaxed_source = source
+            if every_run:  # the runs of the filter the words set, whatever their text: scored once, here
+                relaxed_source = _runs_scored_once(
+                    _scored_source(scored, visible, every_run=True), [len(scored.groups)], relaxed_predicate, binds
+                )
             relaxed_total = _count(relaxed_source, f"{relaxed_predicate} AND {filtered}", binds)
             if relaxed_total > total:
                 source, predicate, score, total, relaxed = (
