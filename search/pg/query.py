@@ -50,7 +50,17 @@ from search.interfaces import (
     Suggestion,
 )
 from search.pg import snapshot as snapshots
-from search.query import LITTLE, ORIGINAL_FIRST, RELAX_BELOW, RELAXED_NOTE, highlighter, mark_html, snippet
+from search.query import (
+    BROWSE_CACHED,
+    LITTLE,
+    ORIGINAL_FIRST,
+    RELAX_BELOW,
+    RELAXED_NOTE,
+    _Recent,
+    highlighter,
+    mark_html,
+    snippet,
+)
 from search.ranking import (
     EXACT_TITLE_BONUS,
     FULL_MATCH_BONUS,
@@ -233,9 +243,14 @@ class Planner:
         ]
         if not direct:
             return None
-        subject = db.session.scalar(text("SELECT count(*) FROM search_courses WHERE " + " OR ".join(direct)), binds)
-        n = max(self.snap.courses, 1)
-        return _idf(min(int(subject), n), n) if subject else None
+        cache = self.snap.derived("pg_family_rarity", lambda _s: _Recent(2048))  # group -> idf, per generation
+        found = cache.get(group)
+        if found is None:
+            subject = db.session.scalar(text("SELECT count(*) FROM search_courses WHERE " + " OR ".join(direct)), binds)
+            n = max(self.snap.courses, 1)
+            found = (_idf(min(int(subject), n), n) if subject else None,)
+            cache.put(group, found)
+        return found[0]
 
     # categories -----------------------------------------------------------------------------------
 
@@ -917,9 +932,22 @@ def search(params: SearchParams) -> SearchResult:
     started = time.perf_counter()
     page = max(int(params.page or 1), 1)
     per_page = min(max(int(params.per_page or PER_PAGE), 1), PER_PAGE_MAX)
-    snap = snapshots.current()
+    snap, generation = snapshots.current_and_generation()
     if snap is None:
         return _empty(page, per_page, started)
+    if not (params.q or "").strip():
+        # Browsing (no text): the landing page and its facet states repeat, and their answer depends only on
+        # the rows and the day: kept per generation of the tables (every write bumps it), as search.query keeps
+        # it per index version.
+        cache = snap.derived("browse_results", lambda _s: _Recent(BROWSE_CACHED))
+        key = (generation, params, page, per_page, kst_today())
+        found = cache.get(key)
+        if found is None:
+            found = dataclasses.replace(
+                _search_text(snap, params, page, per_page, started, read_filters=False), params=params
+            )
+            cache.put(key, found)
+        return dataclasses.replace(found, took_ms=round((time.perf_counter() - started) * 1000, 2))
     notes: list[str] = []
     if params.q and any(initials.is_initials(word) for word in params.q.split()):
         spelled = initials.expand(snap, params.q)

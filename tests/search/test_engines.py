@@ -73,6 +73,17 @@ def test_an_import_reaches_the_search_through_the_outbox(app, indexed, record):
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"] * 2
 
 
+def test_browsing_answers_from_its_cache_until_a_change_is_delivered(app, indexed, record):
+    """The empty query's answer is kept per index version / generation of the tables, never past a change."""
+    browse = SearchParams(per_page=100)
+    assert search(browse).total == 2 and search(browse).total == 2  # the second from the cache
+    do_import([record(0, "데이터 엔지니어링 부트캠프")])
+    assert search(browse).total == 2  # committed, not yet delivered
+    deliver()
+    assert [hit.title for hit in search(browse).items].count("데이터 엔지니어링 부트캠프") == 1
+    assert search(browse).total == 3
+
+
 def test_a_changed_course_and_a_renamed_provider_reach_the_search(app, indexed, record):
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
     deliver()
