@@ -274,8 +274,11 @@ class Planner:
     def _category_sql(self, codes: dict[str, list], binds: Binds) -> str | None:
         parts = []
         for column, values in codes.items():
-            if column == "ncs_prefix":
-                parts.append(f"r.ncs LIKE ANY({binds.add([v + '%' for v in values])})")
+            if column == "ncs_prefix":  # 6- and 8-digit codes: equality on the code's first digits, which
+                # PostgreSQL answers with a hash of the list (LIKE ANY tried every pattern on every run)
+                for size in sorted({len(v) for v in values}):
+                    prefix = "r.ncs" if size >= 8 else f"left(r.ncs, {size})"
+                    parts.append(f"{prefix} = ANY({binds.add(sorted(v for v in values if len(v) == size))})")
             else:
                 parts.append(f"r.{column} = ANY({binds.add(values)})")
         return "(" + " OR ".join(parts) + ")" if parts else None
@@ -965,6 +968,10 @@ def search(params: SearchParams) -> SearchResult:
     return dataclasses.replace(result, notes=tuple(notes) + result.notes, applied=applied, params=params)
 
 
+def _browsed(visible: str) -> str:
+    return f"(SELECT r.* FROM search_runs r WHERE {visible}) r"
+
+
 def _search_text(snap, params: SearchParams, page: int, per_page: int, started: float, read_filters: bool):
     names = labels.current()
     today = kst_today()
@@ -978,8 +985,9 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
         parsed = None
     suggestion = corrected_from = None
     relaxed = False
+    facet_source = facet_predicate = None  # the facets' runs when they are not the page's (source, predicate)
     if parsed is None:
-        source, predicate, score = f"(SELECT r.* FROM search_runs r WHERE {visible}) r", "TRUE", None
+        source, predicate, score = _browsed(visible), "TRUE", None
         total = _count(source, filtered, binds)
     else:
         planner = Planner(snap, names, binds)
@@ -1022,9 +1030,14 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
             every_run = max(len(scored.groups) - 1, least) == 0  # only the filter the query's words set
             relaxed_predicate, relaxed_score = _relaxed_match(scored, least, binds)
             relaxed_source = source
-            if every_run:  # the runs of the filter the words set, whatever their text: scored once, here
+            if every_run:
+                # Every visible run matches (the words only order them): the facets count them as browsing does,
+                # and only the runs the filters keep are scored, once.
                 relaxed_source = _runs_scored_once(
-                    _scored_source(scored, visible, every_run=True), [len(scored.groups)], relaxed_predicate, binds
+                    _scored_source(scored, f"({visible}) AND ({filtered})", every_run=True),
+                    [len(scored.groups)],
+                    "TRUE",
+                    binds,
                 )
             relaxed_total = _count(relaxed_source, f"{relaxed_predicate} AND {filtered}", binds)
             if relaxed_total > total:
@@ -1035,7 +1048,11 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                     relaxed_total,
                     True,
                 )
-    counted = _facets(_facet_counts(source, predicate, active, params, binds), params, names)
+                if every_run:
+                    facet_source, facet_predicate = _browsed(visible), "TRUE"
+    counted = _facets(
+        _facet_counts(facet_source or source, facet_predicate or predicate, active, params, binds), params, names
+    )
     if params.run_ids is not None:  # after the fallback, so a run matches exactly as in the whole search
         filtered = f"{filtered} AND r.run_id = ANY({binds.add(list(params.run_ids))})"
         total = _count(source, f"{predicate} AND {filtered}", binds)
