@@ -407,9 +407,9 @@ class Planner:
         return self.materialise(scored)
 
     def materialise(self, scored: Scored) -> Scored:
-        """The text scores of the matching courses (the ts_rank work) as a subquery PostgreSQL computes once per
-        statement (OFFSET 0: flattened into the runs' statement, it would repeat the ranking per run). Only the
-        statement that scores the runs reads it (_runs_scored_once); the search's later ones read their scores."""
+        """The text scores of the matching courses (the ts_rank work) as SQL the runs' statement computes once
+        (a MATERIALIZED CTE of _scored_source). Only the statement that scores the runs reads it
+        (_runs_scored_once); the search's later ones read the runs' scores."""
         per_course = scored.category_any == "FALSE"
         exact = f"(title_key = {self.binds.add(scored.title_key)})::int" if scored.title_key else "0"
         # The matching courses' tsvectors are read (and decompressed) once each: every unit's ts_rank below reads
@@ -426,7 +426,7 @@ class Planner:
                 f"SELECT course_id, exact, {groups} FROM (SELECT c.course_id, c.exact, {units} "
                 f"FROM ({ranked} OFFSET 0) c OFFSET 0) x"
             )
-        return dataclasses.replace(scored, courses=f"({ranked} OFFSET 0)", per_course=per_course)
+        return dataclasses.replace(scored, courses=f"({ranked})", per_course=per_course)
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -538,12 +538,13 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
     """search_runs r with, per text, the group scores g<i>_<j>; each text's courses joined as c<i>. Only the
     runs some unit matches, unless `every_run` (a relaxed match that needs no word: "제주 코딩")."""
     texts = scored if isinstance(scored, list) else [scored]
-    joins, selects, wheres = [], [], []
+    ctes, joins, selects, wheres = [], [], [], []
     for i, s in enumerate(texts):
         # Only the courses' runs can match when no category name does: a plain join lets PostgreSQL start from
         # the (few) matching courses and reach their runs through ix_search_runs_course_id.
         only_courses = len(texts) == 1 and not every_run and s.category_any == "FALSE"
-        joins.append(f"{'' if only_courses else 'LEFT '}JOIN {s.courses} c{i} ON c{i}.course_id = r.course_id")
+        ctes.append(f"c{i} AS MATERIALIZED {s.courses}")
+        joins.append(f"{'' if only_courses else 'LEFT '}JOIN c{i} ON c{i}.course_id = r.course_id")
         if s.per_course:
             selects += [f"coalesce(c{i}.g{j}, 0) AS g{i}_{j}" for j in range(len(s.groups))]
         else:
@@ -555,8 +556,11 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
     if flags:  # each category condition evaluated once per run, as a column the units read
         columns = ", ".join(f"({sql}) AS {name}" for name, sql in flags.items())
         runs = f"(SELECT r.*, {columns} FROM search_runs r WHERE {visible} OFFSET 0) r"
-    inner = f"SELECT r.*, {', '.join(selects)} FROM {runs} {' '.join(joins)} WHERE ({visible})" + (
-        "" if every_run else f" AND ({' OR '.join(wheres)})"
+    # The courses' ranks as CTEs: computed once per statement whatever plan joins them (a subquery on the inner
+    # side of a nested loop would rank every course again for each run).
+    inner = (
+        f"WITH {', '.join(ctes)} SELECT r.*, {', '.join(selects)} FROM {runs} {' '.join(joins)} WHERE ({visible})"
+        + ("" if every_run else f" AND ({' OR '.join(wheres)})")
     )
     groups = []
     for i, s in enumerate(texts):
