@@ -30,7 +30,9 @@ memory never hides another's.
               catalog (same seed and anchor) imported into a fresh PostgreSQL database (--postgres-url: the
               server's admin URL; a database bench_speed_… is made and dropped), `hrdnet search reindex
               --procs 2` with SEARCH_BACKEND=postgresql (pinned to 2 cores, the server unpinned), the search
-              tables' size, then the same searches and prefixes in one process (search.engine over search.pg)
+              tables' size, then the same searches and prefixes in one process (search.engine over search.pg);
+              --pg-baseline REF does the same first with REF's code (its own reindex of the same tables), so
+              a change to search.pg is measured against the code before it in the same run
 
 Targets (figures, not pass/fail): search p50 ≤ 50 ms and p95 ≤ 150 ms with facet counts, suggest p95 ≤ 20 ms,
 full reindex ≤ 5 minutes.
@@ -590,11 +592,12 @@ CHILDREN = {
 # -- the parent ------------------------------------------------------------------------------------------------
 
 
-def run_child(args, name: str) -> tuple[dict, int, float]:
-    """Run a step in its own process: (its JSON, its peak RSS in KiB, wall seconds)."""
+def run_child(args, name: str, tree: Path | None = None) -> tuple[dict, int, float]:
+    """Run a step in its own process: (its JSON, its peak RSS in KiB, wall seconds). With `tree`, the step of
+    that tree's copy of this script, with that tree's code (the PostgreSQL step's baseline)."""
     command = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        str(tree / "bench" / "search_speed.py" if tree else Path(__file__).resolve()),
         "--child",
         name,
         "--workdir",
@@ -614,7 +617,11 @@ def run_child(args, name: str) -> tuple[dict, int, float]:
         "--archive",
         str(args.archive),
     ]
-    output, peak, seconds, _cpu = _run(command, os.environ.copy(), Path(args.workdir) / f"{name}.log")
+    env = os.environ.copy()
+    if tree:
+        env["PYTHONPATH"] = str(tree)  # before the editable install of this tree: the baseline's code wins
+    log = Path(args.workdir) / f"{name}{'-baseline' if tree else ''}.log"
+    output, peak, seconds, _cpu = _run(command, env, log)
     return json.loads(output.strip().splitlines()[-1]), peak, seconds
 
 
@@ -892,6 +899,12 @@ def main() -> None:
         help="both: also the PostgreSQL search backend (default); whoosh: the Whoosh index only",
     )
     parser.add_argument(
+        "--pg-baseline",
+        default=None,
+        metavar="REF",
+        help="PostgreSQL step: also reindex and time the same queries with this git ref's code, before this tree's",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
         help="a PostgreSQL database the bench may create and drop databases from",
@@ -1089,15 +1102,33 @@ def _postgresql(args) -> dict:
     admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    baseline = None
     try:
         prepared = run_child(args, "prepare_pg")[0]
+        if args.pg_baseline:  # the baseline's code first: its own reindex of the same tables, the same queries
+            tree = _pg_baseline_tree(args)
+            baseline = {
+                "ref": args.pg_baseline,
+                "index": reindex(args, tree, "index-pg-baseline", backend="postgresql"),
+                "served": run_child(args, "pg", tree)[0],
+            }
         index = reindex(args, backend="postgresql")
         served = run_child(args, "pg")[0]
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-    return {"prepared": prepared, "index": index, "served": served}
+    return {"prepared": prepared, "index": index, "served": served, "baseline": baseline}
+
+
+def _pg_baseline_tree(args) -> Path:
+    """The code of `--pg-baseline REF` exported (git archive) into the work folder."""
+    tree = Path(args.workdir) / "pg-baseline"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.pg_baseline], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
 
 
 def _report_postgresql(pg: dict, whoosh: dict) -> None:
@@ -1130,6 +1161,21 @@ def _report_postgresql(pg: dict, whoosh: dict) -> None:
         f"  suggest p50/p95/p99 {g['p50']:.1f}/{g['p95']:.1f}/{g['p99']:.1f} ms (first call {served['suggest_cold_ms']:.0f} "
         f"ms) beside Whoosh's {whoosh['suggest']['p50']:.1f}/{whoosh['suggest']['p95']:.1f}/{whoosh['suggest']['p99']:.1f} ms"
     )
+    base = pg.get("baseline")
+    if base:
+        b, bi = base["served"], base["index"]
+        print(
+            f"  baseline {base['ref']} (its own reindex of the same tables first, then the same queries): reindex "
+            f"{bi['seconds']:.1f} s; search p50/p95/p99 {b['search']['p50']:.1f}/{b['search']['p95']:.1f}/"
+            f"{b['search']['p99']:.1f} ms (max {b['search']['max']:.0f}) → this tree {s['p50']:.1f}/{s['p95']:.1f}/"
+            f"{s['p99']:.1f} ms; median total {b['median_total']:,} runs; suggest p95 {b['suggest']['p95']:.1f} ms"
+        )
+        print(
+            "  baseline p50/p95 by kind of query: "
+            + "; ".join(
+                f"{kind} {p['p50']:.0f}/{p['p95']:.0f} ({p['n']})" for kind, p in sorted(b["search_by_kind"].items())
+            )
+        )
     print(
         f"  web process RSS: {_mb(served['rss_app_kb'])} with the app loaded → {_mb(served['rss_served_kb'])} after "
         f"serving (Whoosh: {_mb(whoosh['rss_served_kb'])}); the index lives in the database server, shared by every "

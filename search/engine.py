@@ -1,6 +1,6 @@
 """The one place the search backend is chosen: SEARCH_BACKEND = "whoosh" (default) or "postgresql".
 
-The page, the API, saved searches, the outbox handlers, `hrdnet search reindex` and the tests call these
+The page, the API, the job finder, saved searches, the outbox handlers, `hrdnet search reindex` and the tests call these
 functions; each hands over to the configured engine, which answers in the types of search.interfaces:
 
 - "whoosh": search.query over the index directory SEARCH_INDEX_DIR (search/index/), one copy per node;
@@ -56,6 +56,17 @@ def suggest(q: str, limit: int = 10) -> list[Suggestion]:
     from search import query
 
     return query.suggest(q, limit)
+
+
+def job_runs(job):
+    """The job finder's runs of a job (search.jobs.JobRuns): its upcoming runs by employment × fit."""
+    if _postgresql():
+        from search.pg import jobs as pg_jobs
+
+        return pg_jobs.runs_for(job)
+    from search import jobs
+
+    return jobs.runs_for(job)
 
 
 def index_ready() -> bool:

@@ -9,6 +9,7 @@ rate (unknown → the mean of the job's runs that have one) × fit, then the ear
 can still apply for (Version.recruiting), one per course (its best), like the search page.
 
 Numpy over the index's columns, as search.query: one mask per job, no per-hit Python work until the page.
+On the PostgreSQL backend (SEARCH_BACKEND) search.engine.job_runs hands over to search.pg.jobs instead.
 """
 
 from __future__ import annotations

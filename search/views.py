@@ -18,7 +18,7 @@ from hrdnet.access import Role, current_learner_id, public, roles
 from hrdnet.db import unit_of_work
 from hrdnet.timeutil import kst_today, utcnow
 from search import forms, jobs, presenters, saved
-from search.engine import index_ready, search
+from search.engine import index_ready, job_runs, search
 from search.interfaces import SORT_LABELS
 
 bp = Blueprint("search", __name__)
@@ -80,7 +80,7 @@ def job_finder():
         q=q,
         found=jobs.find_jobs(q) if q and job is None else [],
         job=job,
-        runs=jobs.runs_for(job) if job else None,
+        runs=job_runs(job) if job else None,
         common=list(jobs.COMMON_JOBS),
     )
 

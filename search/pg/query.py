@@ -50,7 +50,17 @@ from search.interfaces import (
     Suggestion,
 )
 from search.pg import snapshot as snapshots
-from search.query import LITTLE, ORIGINAL_FIRST, RELAX_BELOW, RELAXED_NOTE, highlighter, mark_html, snippet
+from search.query import (
+    BROWSE_CACHED,
+    LITTLE,
+    ORIGINAL_FIRST,
+    RELAX_BELOW,
+    RELAXED_NOTE,
+    _Recent,
+    highlighter,
+    mark_html,
+    snippet,
+)
 from search.ranking import (
     EXACT_TITLE_BONUS,
     FULL_MATCH_BONUS,
@@ -133,6 +143,9 @@ class Scored:
     title_key: str
     courses: str = ""  # the matching courses' text scores, computed once (materialise()), as a FROM item
     per_course: bool = False  # no category name matches: the groups' scores are the course's (g<j> in courses)
+    ranked: str = ""  # the SQL of `courses` while it is a subquery (Planner.fetched binds its rows instead)
+    run_flags: dict[str, str] = dataclasses.field(default_factory=dict)  # b<j> -> its condition (Planner._flag)
+    names: list[str] = dataclasses.field(default_factory=list)  # its score columns
 
 
 _names_cache: dict[float, dict] = {}
@@ -174,6 +187,8 @@ class Planner:
     def __init__(self, snap: snapshots.Snapshot, names: labels.Labels, binds: Binds):
         self.snap, self.names, self.binds = snap, names, binds
         self.gram_df: dict[str, int] = {}
+        self.flags: dict[str, str] = {}  # a category condition's codes -> its run column b<j>
+        self.flag_sql: dict[str, str] = {}  # b<j> -> its SQL condition on search_runs r
         # BM25's saturation of one occurrence in a title of title_len morphemes (search.index.versions)
         self.title_norm = (
             f"({K1 + 1.0} / (1.0 + {K1} * ({1.0 - TITLE_B} + {TITLE_B} * title_len / {snap.avg_title_len:.6f})))"
@@ -228,9 +243,14 @@ class Planner:
         ]
         if not direct:
             return None
-        subject = db.session.scalar(text("SELECT count(*) FROM search_courses WHERE " + " OR ".join(direct)), binds)
-        n = max(self.snap.courses, 1)
-        return _idf(min(int(subject), n), n) if subject else None
+        cache = self.snap.derived("pg_family_rarity", lambda _s: _Recent(2048))  # group -> idf, per generation
+        found = cache.get(group)
+        if found is None:
+            subject = db.session.scalar(text("SELECT count(*) FROM search_courses WHERE " + " OR ".join(direct)), binds)
+            n = max(self.snap.courses, 1)
+            found = (_idf(min(int(subject), n), n) if subject else None,)
+            cache.put(group, found)
+        return found[0]
 
     # categories -----------------------------------------------------------------------------------
 
@@ -254,8 +274,11 @@ class Planner:
     def _category_sql(self, codes: dict[str, list], binds: Binds) -> str | None:
         parts = []
         for column, values in codes.items():
-            if column == "ncs_prefix":
-                parts.append(f"r.ncs LIKE ANY({binds.add([v + '%' for v in values])})")
+            if column == "ncs_prefix":  # 6- and 8-digit codes: equality on the code's first digits, which
+                # PostgreSQL answers with a hash of the list (LIKE ANY tried every pattern on every run)
+                for size in sorted({len(v) for v in values}):
+                    prefix = "r.ncs" if size >= 8 else f"left(r.ncs, {size})"
+                    parts.append(f"{prefix} = ANY({binds.add(sorted(v for v in values if len(v) == size))})")
             else:
                 parts.append(f"r.{column} = ANY({binds.add(values)})")
         return "(" + " OR ".join(parts) + ")" if parts else None
@@ -275,7 +298,18 @@ class Planner:
         codes, weight = found
         if not codes:
             return None, 0.0
-        return self._category_sql(codes, self.binds), weight
+        return self._flag(codes), weight
+
+    def _flag(self, codes: dict[str, list]) -> str:
+        """A run's column (r.b<j>) holding whether its categories are these codes: each distinct condition is
+        evaluated once per run (run_flags), however many units and groups refer to it."""
+        key = repr(sorted((column, sorted(values)) for column, values in codes.items()))
+        name = self.flags.get(key)
+        if name is None:
+            name = f"b{len(self.flags)}"
+            self.flags[key] = name
+            self.flag_sql[name] = self._category_sql(codes, self.binds)
+        return f"r.{name}"
 
     def _category_weight(self, codes: dict[str, list]) -> float:
         """CATEGORY_BOOST × the idf of the runs whose categories match."""
@@ -307,8 +341,18 @@ class Planner:
             parts.append(f"CASE WHEN {guard} THEN {gram} ELSE 0 END")
         return " + ".join(parts) if parts else "0"
 
+    def _any_unit(self, course_match: dict[str, dict[str, None]]) -> str:
+        """The courses some unit's text matches: one tsquery per column, its units OR-ed (one GIN scan each,
+        and one look at each tsvector where PostgreSQL scans the table instead)."""
+        parts = [
+            f"{column} @@ CAST({self.binds.add(' | '.join(f'({q})' for q in queries))} AS tsquery)"
+            for column, queries in course_match.items()
+        ]
+        return " OR ".join(parts) or "FALSE"
+
     def plan(self, parsed: ParsedQuery, known) -> Scored:
-        course_columns, course_match, categories, unit_columns, groups = [], [], [], [], []
+        course_columns, categories, unit_columns, groups = [], [], [], []
+        course_match: dict[str, dict[str, None]] = {}  # column -> each unit's tsquery, once
         self.prefetch(g for group in parsed.groups for a in group.alternatives for u in a.units for g in u.grams)
 
         def unit_column(unit: Unit, rarity: float | None) -> str:
@@ -316,7 +360,10 @@ class Planner:
             factor = rarity / own if rarity is not None and own else 1.0  # the family's rarity (family_rarity)
             k = len(course_columns)
             course_columns.append(f"{self._text_score(unit, morph_idf * factor, gram_idf * factor)} AS t{k}")
-            course_match.append(self._text_match(unit, self.binds))
+            if unit.morph:
+                course_match.setdefault("morph", {})[_tsquery(unit.morph)] = None
+            if unit.grams:
+                course_match.setdefault("grams", {})[_tsquery(unit.grams)] = None
             condition, weight = self.category(unit)
             score = f"coalesce(c.t{k}, 0)"
             if condition and weight:
@@ -350,33 +397,36 @@ class Planner:
                     groups[i + 1] = f"GREATEST({groups[i + 1]}, {share})"
         scored = Scored(
             course_columns,
-            " OR ".join(course_match) or "FALSE",
-            " OR ".join(categories) or "FALSE",
+            self._any_unit(course_match),
+            " OR ".join(dict.fromkeys(categories)) or "FALSE",
             unit_columns,
             groups,
             title_key_text(parsed.text),
+            run_flags=dict(self.flag_sql),
         )
         return self.materialise(scored)
 
     def materialise(self, scored: Scored) -> Scored:
-        """The text scores of the matching courses (the ts_rank work) computed once for the search, and handed to
-        its later statements as arrays (ranking inside the runs' statement let PostgreSQL repeat it per run)."""
+        """The text scores of the matching courses (the ts_rank work) as SQL the runs' statement computes once
+        (a MATERIALIZED CTE of _scored_source). Only the statement that scores the runs reads it
+        (_runs_scored_once); the search's later ones read the runs' scores."""
         per_course = scored.category_any == "FALSE"
         exact = f"(title_key = {self.binds.add(scored.title_key)})::int" if scored.title_key else "0"
-        ranked = f"SELECT course_id, {exact} AS exact, {', '.join(scored.course_columns)} FROM search_courses "
-        ranked += f"WHERE {scored.course_where}"
+        # The matching courses' tsvectors are read (and decompressed) once each: every unit's ts_rank below reads
+        # the copy the subquery made (`|| ''`), not the table's compressed or TOASTed value again.
+        matching = (
+            "(SELECT course_id, title_key, title_len, morph || ''::tsvector AS morph, grams || ''::tsvector AS grams "
+            f"FROM search_courses WHERE {scored.course_where} OFFSET 0) search_courses"
+        )
+        ranked = f"SELECT course_id, {exact} AS exact, {', '.join(scored.course_columns)} FROM {matching}"
         if per_course:  # every run of a course scores as the course: the groups are computed here, once
-            names = [f"g{j}" for j in range(len(scored.groups))]
             units = ", ".join(scored.unit_columns)
             groups = ", ".join(f"{g} AS g{j}" for j, g in enumerate(scored.groups))
             ranked = (
-                f"SELECT course_id, exact, {groups} FROM (SELECT c.course_id, c.exact, {units} FROM ({ranked}) c) x"
+                f"SELECT course_id, exact, {groups} FROM (SELECT c.course_id, c.exact, {units} "
+                f"FROM ({ranked} OFFSET 0) c OFFSET 0) x"
             )
-        else:
-            names = [f"t{k}" for k in range(len(scored.course_columns))]
-        rows = db.session.execute(text(ranked), self.binds).all()
-        source = _arrays(rows, ["course_id", "exact", *names], self.binds, "c")
-        return dataclasses.replace(scored, courses=f"(SELECT * FROM {source})", per_course=per_course)
+        return dataclasses.replace(scored, courses=f"({ranked})", per_course=per_course)
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -488,36 +538,57 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
     """search_runs r with, per text, the group scores g<i>_<j>; each text's courses joined as c<i>. Only the
     runs some unit matches, unless `every_run` (a relaxed match that needs no word: "제주 코딩")."""
     texts = scored if isinstance(scored, list) else [scored]
-    joins, selects, wheres = [], [], []
+    ctes, joins, selects, wheres = [], [], [], []
     for i, s in enumerate(texts):
         # Only the courses' runs can match when no category name does: a plain join lets PostgreSQL start from
         # the (few) matching courses and reach their runs through ix_search_runs_course_id.
         only_courses = len(texts) == 1 and not every_run and s.category_any == "FALSE"
-        joins.append(f"{'' if only_courses else 'LEFT '}JOIN {s.courses} c{i} ON c{i}.course_id = r.course_id")
+        ctes.append(f"c{i} AS MATERIALIZED {s.courses}")
+        joins.append(f"{'' if only_courses else 'LEFT '}JOIN c{i} ON c{i}.course_id = r.course_id")
         if s.per_course:
             selects += [f"coalesce(c{i}.g{j}, 0) AS g{i}_{j}" for j in range(len(s.groups))]
         else:
             selects += [u.replace("c.t", f"c{i}.t").replace(" AS u", f" AS u{i}_") for u in s.unit_columns]
         selects += [f"coalesce(c{i}.exact, 0) AS exact{i}"]
         wheres.append(f"c{i}.course_id IS NOT NULL OR {s.category_any}")
-    inner = f"SELECT r.*, {', '.join(selects)} FROM search_runs r {' '.join(joins)} WHERE ({visible})" + (
-        "" if every_run else f" AND ({' OR '.join(wheres)})"
+    flags = {name: sql for s in texts for name, sql in s.run_flags.items()}
+    runs = "search_runs r"
+    if flags:  # each category condition evaluated once per run, as a column the units read
+        columns = ", ".join(f"({sql}) AS {name}" for name, sql in flags.items())
+        runs = f"(SELECT r.*, {columns} FROM search_runs r WHERE {visible} OFFSET 0) r"
+    # The courses' ranks as CTEs: computed once per statement whatever plan joins them (a subquery on the inner
+    # side of a nested loop would rank every course again for each run).
+    inner = (
+        f"WITH {', '.join(ctes)} SELECT r.*, {', '.join(selects)} FROM {runs} {' '.join(joins)} WHERE ({visible})"
+        + ("" if every_run else f" AND ({' OR '.join(wheres)})")
     )
     groups = []
     for i, s in enumerate(texts):
         if not s.per_course:
             groups += [_rename_units(g, i) + f" AS g{i}_{j}" for j, g in enumerate(s.groups)]
-    return f"(SELECT x.*{''.join(', ' + g for g in groups)} FROM ({inner}) x) r"
+    if not groups:
+        return f"(SELECT x.* FROM ({inner}) x) r"
+    # OFFSET 0 keeps each level a subquery PostgreSQL computes once per run: flattened, every reference to a unit
+    # column in the groups (and every group in the conditions on them) would evaluate its category conditions and
+    # CASEs again, dozens of times per run for a subject with many spellings.
+    return f"(SELECT x.*{''.join(', ' + g for g in groups)} FROM ({inner} OFFSET 0) x OFFSET 0) r"
 
 
 def _materialised(source: str, groups: int, binds: Binds) -> str:
     """The runs a scored source yields, scored once: their group scores come back as arrays that the search's
     later statements (counts, facets, the page) join to search_runs, instead of each scoring every run again."""
-    names = ["exact0", *(f"g0_{j}" for j in range(groups))]
     matched = " + ".join(f"(r.g0_{j} > 0)::int" for j in range(groups)) or "0"
     least = max(groups - 1, 1)  # what the relaxed match needs at least (the one that needs none has its own source)
+    return _runs_scored_once(source, [groups], f"{matched} >= {least}", binds)
+
+
+def _runs_scored_once(source: str, groups: list[int], where: str, binds: Binds) -> str:
+    """The runs of a scored source (one or more texts: groups[i] group scores of text i) that `where` keeps,
+    with their scores, as a FROM item over search_runs: the scoring runs once, in this statement."""
+    names = [f"exact{i}" for i in range(len(groups))]
+    names += [f"g{i}_{j}" for i, count in enumerate(groups) for j in range(count)]
     rows = db.session.execute(
-        text(f"SELECT r.run_id, {', '.join('r.' + n for n in names)} FROM {source} WHERE {matched} >= {least}"), binds
+        text(f"SELECT r.run_id, {', '.join('r.' + n for n in names)} FROM {source} WHERE {where}"), binds
     )
     scores = _arrays(rows.all(), ["run_id", *names], binds, "s")
     return f"(SELECT r.*, {', '.join('s.' + n for n in names)} FROM search_runs r JOIN {scores} USING (run_id)) r"
@@ -868,9 +939,22 @@ def search(params: SearchParams) -> SearchResult:
     started = time.perf_counter()
     page = max(int(params.page or 1), 1)
     per_page = min(max(int(params.per_page or PER_PAGE), 1), PER_PAGE_MAX)
-    snap = snapshots.current()
+    snap, generation = snapshots.current_and_generation()
     if snap is None:
         return _empty(page, per_page, started)
+    if not (params.q or "").strip():
+        # Browsing (no text): the landing page and its facet states repeat, and their answer depends only on
+        # the rows and the day: kept per generation of the tables (every write bumps it), as search.query keeps
+        # it per index version.
+        cache = snap.derived("browse_results", lambda _s: _Recent(BROWSE_CACHED))
+        key = (generation, params, page, per_page, kst_today())
+        found = cache.get(key)
+        if found is None:
+            found = dataclasses.replace(
+                _search_text(snap, params, page, per_page, started, read_filters=False), params=params
+            )
+            cache.put(key, found)
+        return dataclasses.replace(found, took_ms=round((time.perf_counter() - started) * 1000, 2))
     notes: list[str] = []
     if params.q and any(initials.is_initials(word) for word in params.q.split()):
         spelled = initials.expand(snap, params.q)
@@ -888,6 +972,10 @@ def search(params: SearchParams) -> SearchResult:
     return dataclasses.replace(result, notes=tuple(notes) + result.notes, applied=applied, params=params)
 
 
+def _browsed(visible: str) -> str:
+    return f"(SELECT r.* FROM search_runs r WHERE {visible}) r"
+
+
 def _search_text(snap, params: SearchParams, page: int, per_page: int, started: float, read_filters: bool):
     names = labels.current()
     today = kst_today()
@@ -901,8 +989,9 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
         parsed = None
     suggestion = corrected_from = None
     relaxed = False
+    facet_source = facet_predicate = None  # the facets' runs when they are not the page's (source, predicate)
     if parsed is None:
-        source, predicate, score = f"(SELECT r.* FROM search_runs r WHERE {visible}) r", "TRUE", None
+        source, predicate, score = _browsed(visible), "TRUE", None
         total = _count(source, filtered, binds)
     else:
         planner = Planner(snap, names, binds)
@@ -916,7 +1005,12 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                 better = parse_query(corrected, known)
                 better_scored = planner.plan(better, known) if better.groups else None
                 if better_scored is not None:
-                    both = _scored_source([scored, better_scored], visible)
+                    both = _runs_scored_once(
+                        _scored_source([scored, better_scored], visible),
+                        [len(scored.groups), len(better_scored.groups)],
+                        f"({_full(scored, 0)}) OR ({_full(better_scored, 1)})",
+                        binds,
+                    )
                     better_predicate = _full(better_scored, 1)
                     better_score = f"({_sum(better_scored, 1)} + {_exact(better_scored, 1, binds)})"
                     better_total = _count(both, f"{better_predicate} AND {filtered}", binds)
@@ -938,8 +1032,17 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
         ):
             least = 0 if read_filters else 1
             every_run = max(len(scored.groups) - 1, least) == 0  # only the filter the query's words set
-            relaxed_source = _scored_source(scored, visible, every_run=True) if every_run else source
             relaxed_predicate, relaxed_score = _relaxed_match(scored, least, binds)
+            relaxed_source = source
+            if every_run:
+                # Every visible run matches (the words only order them): the facets count them as browsing does,
+                # and only the runs the filters keep are scored, once.
+                relaxed_source = _runs_scored_once(
+                    _scored_source(scored, f"({visible}) AND ({filtered})", every_run=True),
+                    [len(scored.groups)],
+                    "TRUE",
+                    binds,
+                )
             relaxed_total = _count(relaxed_source, f"{relaxed_predicate} AND {filtered}", binds)
             if relaxed_total > total:
                 source, predicate, score, total, relaxed = (
@@ -949,7 +1052,11 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                     relaxed_total,
                     True,
                 )
-    counted = _facets(_facet_counts(source, predicate, active, params, binds), params, names)
+                if every_run:
+                    facet_source, facet_predicate = _browsed(visible), "TRUE"
+    counted = _facets(
+        _facet_counts(facet_source or source, facet_predicate or predicate, active, params, binds), params, names
+    )
     if params.run_ids is not None:  # after the fallback, so a run matches exactly as in the whole search
         filtered = f"{filtered} AND r.run_id = ANY({binds.add(list(params.run_ids))})"
         total = _count(source, f"{predicate} AND {filtered}", binds)

@@ -77,16 +77,22 @@ class Snapshot:
 
 def current() -> Snapshot | None:
     """The snapshot of the tables' current generation (None before the first build)."""
+    return current_and_generation()[0]
+
+
+def current_and_generation() -> tuple[Snapshot | None, int]:
+    """The snapshot, and the tables' generation as read now (the snapshot's may be up to
+    SEARCH_PG_SNAPSHOT_SECONDS older: what is cached with the rows' answers is keyed on this one)."""
     state = db.session.execute(
         text("SELECT generation, built_at, runs, courses FROM search_state WHERE id = 1")
     ).one_or_none()
     if state is None or state.built_at is None:
-        return None
+        return None, 0
     key = str(db.engine.url)
     found = _cache.get(key)
     max_age = float(current_app.config.get("SEARCH_PG_SNAPSHOT_SECONDS", 30))
     if found is not None and (found.generation == state.generation or time.monotonic() - found.loaded_at < max_age):
-        return found
+        return found, int(state.generation)
     with _lock:
         found = _cache.get(key)
         if found is None or found.generation != state.generation:
@@ -100,4 +106,4 @@ def current() -> Snapshot | None:
             found = _cache[key] = Snapshot(
                 int(state.generation), vocabulary, int(runs), int(courses), float(avg_title_len or 1.0)
             )
-    return found
+    return found, int(state.generation)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 
 import pytest
 from sqlalchemy import inspect, text
@@ -72,6 +73,17 @@ def test_an_import_reaches_the_search_through_the_outbox(app, indexed, record):
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"] * 2
 
 
+def test_browsing_answers_from_its_cache_until_a_change_is_delivered(app, indexed, record):
+    """The empty query's answer is kept per index version / generation of the tables, never past a change."""
+    browse = SearchParams(per_page=100)
+    assert search(browse).total == 2 and search(browse).total == 2  # the second from the cache
+    do_import([record(0, "데이터 엔지니어링 부트캠프")])
+    assert search(browse).total == 2  # committed, not yet delivered
+    deliver()
+    assert [hit.title for hit in search(browse).items].count("데이터 엔지니어링 부트캠프") == 1
+    assert search(browse).total == 3
+
+
 def test_a_changed_course_and_a_renamed_provider_reach_the_search(app, indexed, record):
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
     deliver()
@@ -110,6 +122,106 @@ def test_the_reindex_command(app, runner, indexed, search_backend):
     status = json.loads(runner.invoke(args=["search", "status"]).output)
     assert status["status"] == "ok" and status["documents"] == 4  # two runs and their two courses
     assert titles("판다스") == ["파이썬 데이터 분석 입문"]
+
+
+# -- the PostgreSQL backend's rebuild beside the live tables (the Whoosh one: test_index.py, "rebuilds") ---------
+
+
+@pytest.fixture
+def pg_rebuild(search_backend) -> None:
+    """First among a test's fixtures, so the Whoosh run is skipped before it builds anything."""
+    if search_backend != "postgresql":
+        pytest.skip("the PostgreSQL backend's one-transaction rebuild (Whoosh's swap: test_index.py)")
+
+
+def _rebuild_held(app, hold) -> tuple[threading.Thread, list]:
+    """search.pg.sync.rebuild in another thread (its own session), `hold` run with every row written."""
+    from search.pg import sync
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                sync.rebuild(before_commit=hold)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker, errors
+
+
+def test_searches_keep_answering_while_the_tables_are_rebuilt(pg_rebuild, app, indexed):
+    written, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        written.set()
+        assert release.wait(60)
+
+    worker, errors = _rebuild_held(app, hold)
+    try:
+        assert written.wait(60), errors
+        answers = [titles("파이썬") for _ in range(5)]  # every row deleted and written again, not committed
+        db.session.commit()
+    finally:
+        release.set()
+        worker.join(60)
+    assert not errors, errors
+    assert answers == [["파이썬 데이터 분석 입문"]] * 5
+    assert titles("파이썬") == ["파이썬 데이터 분석 입문"]  # and after the commit
+
+
+def test_a_change_delivered_during_a_rebuild_applies_on_top_of_it(pg_rebuild, app, indexed, record):
+    """The outbox's update of a course the rebuild rewrote waits for the rebuild's commit, then applies: the
+    change is searchable and the vocabulary's counts are those of a rebuild made afterwards."""
+    written, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        written.set()
+        assert release.wait(60)
+
+    with unit_of_work():  # the course gets new contents: the change waits in the outbox
+        course = db.session.get(Run, indexed["cloud"].id).course
+        course.contents = "쿠버네티스와 테라폼으로 배포합니다."
+        changes.courses_changed([course.id])
+    worker, errors = _rebuild_held(app, hold)
+    delivered: list[int] = []
+    try:
+        assert written.wait(60), errors
+        delivery = threading.Thread(target=lambda: _deliver_in(app, delivered))
+        delivery.start()
+        delivery.join(1)
+        assert delivery.is_alive()  # waiting on the rows the rebuild rewrote
+    finally:
+        release.set()
+        worker.join(60)
+    delivery.join(60)
+    assert not errors, errors
+    assert delivered == [1]
+    assert titles("테라폼") == ["클라우드 네이티브 백엔드 개발자 양성과정"]
+    counts = _terms()
+    rebuild()
+    assert _terms() == counts
+
+
+def test_a_rebuild_leaves_the_planner_statistics_of_the_rows_it_wrote(pg_rebuild, app, indexed, record):
+    """ANALYZE in the rebuild's transaction: the planner knows the new rows at once (autovacuum may be minutes
+    away, or off), so it does not plan a search for empty tables."""
+    do_import([record(n, f"데이터 엔지니어링 {n}기") for n in range(6)])
+    deliver()
+    rebuild()
+    planned, counted = {}, {}
+    for table in ("search_runs", "search_courses"):
+        planned[table] = db.session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table})
+        counted[table] = db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+    db.session.commit()
+    assert planned == counted and counted["search_runs"] == 8  # the fixture's two runs and the six imported
+
+
+def _deliver_in(app, delivered: list[int]) -> None:
+    with app.app_context():
+        delivered.append(deliver())
 
 
 # -- the PostgreSQL backend's own bookkeeping ------------------------------------------------------------

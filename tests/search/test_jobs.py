@@ -1,12 +1,17 @@
 """The job finder /jobs (issue 17, point 13): a job typed in Korean, its upcoming runs ranked by employment
-outcome and fit, and the programmes that pay for them. Through HTTP on the real index."""
+outcome and fit, and the programmes that pay for them. Through HTTP on the real index, of either search engine
+(both_search_backends: Whoosh on SQLite, search.pg.jobs on PostgreSQL)."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
+import pytest
+
 from tests.support.pages import page, run_ids_on, text_of
+
+pytestmark = pytest.mark.both_search_backends
 
 
 def test_a_job_lists_its_runs_by_employment_and_fit_with_the_programmes_that_pay(client, catalog, reindex, today):

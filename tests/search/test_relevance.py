@@ -7,25 +7,24 @@ What is asserted:
   other), and the fixed catalog is consistent with the shipped reference data;
 - the catalog goes through the real importer cleanly (the generic JSON feeds of docs/feeds.md), and the
   real indexer indexes all of it;
-- every judged query runs through search.query.search() without error;
+- every judged query runs through the search (search.engine: Whoosh and the PostgreSQL backend) without error;
 - a few behaviours the issue names, each checked on a **tune-half** query only (a test that failed on a
   report-half query would tell whoever tunes ranking what the held-out half contains).
 
 What is not asserted: the recall target (recall@20 ≥ 0.9 on the report half). That is a benchmark figure:
 `bench/search_relevance.py` prints it beside the baselines, and `test_every_query_runs` prints the same
-figures here (run pytest with -s to see them). The index is built once for the module.
+figures here (run pytest with -s to see them). The index is built once for the module and engine.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections import defaultdict
 from datetime import date
 
 import pytest
 
-from tests.conftest import _test_config
 from tests.search.relevance import loader
+from tests.support.search_index import SEARCH_BACKENDS, indexed_catalog
 
 CATALOG = loader.read_catalog()
 JUDGEMENTS = loader.read_judgements()
@@ -111,23 +110,16 @@ def test_dates_move_by_whole_weeks_so_the_catalog_never_lies_in_the_past():
 # -- through the importer and the indexer (once for the module) ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def indexed(sqlite_template, tmp_path_factory):
-    """The fixed catalog imported through import_file into a migrated SQLite copy, indexed by the real indexer."""
-    from hrdnet import create_app
-    from hrdnet.extensions import db
-    from search.index.build import rebuild
-
-    folder = tmp_path_factory.mktemp("relevance")
-    shutil.copyfile(sqlite_template, folder / "test.sqlite3")
-    app = create_app(_test_config(folder, f"sqlite:///{folder / 'test.sqlite3'}"))
-    with app.app_context():
-        loaded = loader.load(folder / "feeds")
-        db.session.commit()
-        build = rebuild()
-        yield loaded, build
-        db.session.remove()
-        db.engine.dispose()
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def indexed(request, tmp_path_factory):
+    """The fixed catalog imported through import_file into a migrated database, indexed by the real indexer of
+    each search engine (Whoosh on SQLite, the PostgreSQL backend on PostgreSQL)."""
+    feeds = tmp_path_factory.mktemp("relevance-feeds")
+    rebuilt: list = []
+    for loaded in indexed_catalog(
+        request, tmp_path_factory, "relevance", lambda _catalog: loader.load(feeds), request.param, rebuilt
+    ):
+        yield loaded, rebuilt[0]
 
 
 def test_the_catalog_imports_cleanly_and_is_indexed_whole(indexed):
@@ -153,8 +145,8 @@ def test_the_catalog_imports_cleanly_and_is_indexed_whole(indexed):
 
 def _ranked(loaded, query: str, filters: dict | None = None, want: int = 20) -> list[str]:
     """Course keys in the order of their first run in hrdnet's results, up to `want` courses."""
+    from search.engine import search
     from search.interfaces import SearchParams
-    from search.query import search
 
     keys: list[str] = []
     page = 1

@@ -28,10 +28,11 @@ def rebuild_search_index():
 SEARCH_BACKENDS = ("whoosh", "postgresql")  # params of the module-scoped catalogs that run on both engines
 
 
-def indexed_catalog(request, tmp_path_factory, name: str, build, backend: str = "whoosh"):
+def indexed_catalog(request, tmp_path_factory, name: str, build, backend: str = "whoosh", rebuilt: list | None = None):
     """For a module-scoped fixture: its own migrated database, `build(Catalog(today))` written, the index
     built; yields what build returned, inside the app context. `today` is taken once, when the module's catalog
-    is built, and is the date its tests reason about (`catalog.today`).
+    is built, and is the date its tests reason about (`catalog.today`). The rebuild's result (.runs, .courses)
+    is appended to `rebuilt` when given.
 
     backend "whoosh": a SQLite copy and the Whoosh index; "postgresql": a PostgreSQL database made from the
     migrated template and the PostgreSQL search backend (search.pg)."""
@@ -57,7 +58,9 @@ def indexed_catalog(request, tmp_path_factory, name: str, build, backend: str = 
         with app.app_context():
             built = build(Catalog(kst_today()))
             db.session.commit()
-            rebuild()
+            result = rebuild()
+            if rebuilt is not None:
+                rebuilt.append(result)
             yield built
             db.session.remove()
             db.engine.dispose()
