@@ -72,6 +72,7 @@ def next_working_day(day: date) -> date:
 # -- deriving a run's calendar from the feed ----------------------------------------------------------------
 
 
+@lru_cache(maxsize=32768)  # pure; many runs share their dates and pattern (a feed import derives one per run)
 def derive_schedule(start: date, end: date, weekend: str, training_days: int | None) -> str:
     """The calendar string of a feed run (see the module docstring for the rule)."""
     if end < start:

@@ -58,6 +58,7 @@ from hrdnet import korean
 
 if TYPE_CHECKING:
     from courses.ingest.importer import ImportResult
+    from courses.ingest.records import FeedRecord, Rejection
 
 DEMO_ACTOR = "demo"
 RUNS_PER_PROVIDER = 120
@@ -1386,6 +1387,63 @@ def _date(value: date, compact: bool) -> str:
     return value.strftime("%Y%m%d") if compact else value.isoformat()
 
 
+def _xml_fields(run: _Run, generator: _Generator) -> dict[str, str]:
+    """One run as the HRD-Net list feed sends it: its field texts before XML escaping, by field name."""
+    course, provider, rng = run.course, run.course.provider, generator.rng
+    title = html.escape(course.title, quote=False) if course.entity_title else course.title
+    start, end = _date(run.start, run.compact_dates), _date(run.end, run.compact_dates)
+    course_id = course.course_id
+    if run.broken == "no-id":
+        course_id = ""
+    elif run.broken == "bad-date":
+        start = rng.choice(("2026-02-30", "미정", "20261345", "0000-00-00"))
+    satisfaction = course.satisfaction
+    if satisfaction is not None and course.satisfaction_scale == 10_000:
+        satisfaction = int(round(satisfaction * 100))
+    rate3, rate6, count3 = course.employment
+    link = (
+        f"https://www.work24.go.kr/hr/a/a/3100/selectTracseDetl.do?tracseId={course_id}&tracseTme={run.number}"
+        f"&crseTracseSe={course.programme}&trainstCstmrId={provider.hrdnet_id}"
+    )
+    return {
+        "address": provider.address,
+        "certificate": course.certificate or "",
+        "contents": course.contents or "",
+        "courseMan": str(run.fee),
+        "eiEmplCnt3": _number(count3) if rate3 is not None else "",
+        "eiEmplRate3": _number(rate3),
+        "eiEmplRate6": _number(rate6),
+        "grade": ("", "", "3년인증", "1년인증", "5년인증", "")[provider.index % 6],  # the provider's rating
+        "instCd": provider.inst_code,
+        "instPerTrco": str(run.support or 0),
+        "ncsCd": course.ncs or rng.choice(("", "", "0")),
+        "perTrco": _number(run.support),
+        "realMan": _number(run.actual_cost),
+        "regCourseMan": str(run.enrolled),
+        "stdgScor": _number(satisfaction) if satisfaction is not None else rng.choice(("", "0")),
+        "subTitle": provider.name,
+        "subTitleLink": f"https://www.work24.go.kr/hr/a/a/1100/trnnCrsInf.do?trainstCstmrId={provider.hrdnet_id}",
+        "telNo": provider.phone,
+        "tgcrGnrlTrneOwepAllt": _number(run.self_pay),
+        "title": title,
+        "titleIcon": "1" if course.course_id.endswith(("3", "7")) else "",
+        "titleLink": link,
+        "traEndDate": end,
+        "traStartDate": start,
+        "trDcnt": str(course.days),
+        "trainTarget": _programme_name(course.programme),
+        "trainTargetCd": course.programme,
+        "trainstCstId": provider.hrdnet_id,
+        "trngAreaCd": run.region_code,
+        "trprDegr": str(run.number),
+        "trprId": course_id,
+        "trtm": str(course.hours),
+        "srchTraGbn": HRDNET_KIND.get(course.mode, ""),
+        "wkendSe": WEEKEND_CODE[course.weekend],
+        "yardMan": str(run.capacity),
+    }
+
+
 class _XmlWriter:
     """The HRD-Net list response: one `scn_list` per run, fields alphabetical, count up front."""
 
@@ -1396,59 +1454,7 @@ class _XmlWriter:
         self.count = 0
 
     def write(self, run: _Run) -> None:
-        course, provider, rng = run.course, run.course.provider, self.generator.rng
-        title = html.escape(course.title, quote=False) if course.entity_title else course.title
-        start, end = _date(run.start, run.compact_dates), _date(run.end, run.compact_dates)
-        course_id = course.course_id
-        if run.broken == "no-id":
-            course_id = ""
-        elif run.broken == "bad-date":
-            start = rng.choice(("2026-02-30", "미정", "20261345", "0000-00-00"))
-        satisfaction = course.satisfaction
-        if satisfaction is not None and course.satisfaction_scale == 10_000:
-            satisfaction = int(round(satisfaction * 100))
-        rate3, rate6, count3 = course.employment
-        link = (
-            f"https://www.work24.go.kr/hr/a/a/3100/selectTracseDetl.do?tracseId={course_id}&tracseTme={run.number}"
-            f"&crseTracseSe={course.programme}&trainstCstmrId={provider.hrdnet_id}"
-        )
-        fields = {
-            "address": provider.address,
-            "certificate": course.certificate or "",
-            "contents": course.contents or "",
-            "courseMan": str(run.fee),
-            "eiEmplCnt3": _number(count3) if rate3 is not None else "",
-            "eiEmplRate3": _number(rate3),
-            "eiEmplRate6": _number(rate6),
-            "grade": ("", "", "3년인증", "1년인증", "5년인증", "")[provider.index % 6],  # the provider's rating
-            "instCd": provider.inst_code,
-            "instPerTrco": str(run.support or 0),
-            "ncsCd": course.ncs or rng.choice(("", "", "0")),
-            "perTrco": _number(run.support),
-            "realMan": _number(run.actual_cost),
-            "regCourseMan": str(run.enrolled),
-            "stdgScor": _number(satisfaction) if satisfaction is not None else rng.choice(("", "0")),
-            "subTitle": provider.name,
-            "subTitleLink": f"https://www.work24.go.kr/hr/a/a/1100/trnnCrsInf.do?trainstCstmrId={provider.hrdnet_id}",
-            "telNo": provider.phone,
-            "tgcrGnrlTrneOwepAllt": _number(run.self_pay),
-            "title": title,
-            "titleIcon": "1" if course.course_id.endswith(("3", "7")) else "",
-            "titleLink": link,
-            "traEndDate": end,
-            "traStartDate": start,
-            "trDcnt": str(course.days),
-            "trainTarget": _programme_name(course.programme),
-            "trainTargetCd": course.programme,
-            "trainstCstId": provider.hrdnet_id,
-            "trngAreaCd": run.region_code,
-            "trprDegr": str(run.number),
-            "trprId": course_id,
-            "trtm": str(course.hours),
-            "srchTraGbn": HRDNET_KIND.get(course.mode, ""),
-            "wkendSe": WEEKEND_CODE[course.weekend],
-            "yardMan": str(run.capacity),
-        }
+        fields = _xml_fields(run, self.generator)
         parts = ["<scn_list>"]
         for name in sorted(fields, key=str.lower):
             value = fields[name]
@@ -1643,6 +1649,65 @@ def load(
             done += size
             if progress:
                 progress(done, total)
+    return results
+
+
+def records(*, runs: int, seed: int, anchor: date) -> Iterator[tuple[Feed, FeedRecord | Rejection]]:
+    """The records the importer's parsers read from generate()'s files, without writing or parsing them.
+
+    Each run goes through the same field texts (the HRD-Net feed's, or the generic row as the CSV or JSON
+    file carries it) and the same parser functions (hrdnet_xml.build, validate.build_record), drawing the
+    same random numbers in the same order, so the records equal those of the files, in file order, broken
+    and repeated ones included; only the rejections' positions say "record N" without a line number.
+    """
+    from courses.ingest import hrdnet_xml
+    from courses.ingest.validate import build_record
+
+    generator = _Generator(runs=runs, seed=seed, anchor=anchor, churn=0.0, hrdnet_only=False)
+    counts = {feed.source: 0 for feed in FEEDS}
+    for feed, run in generator.records():
+        counts[feed.source] += 1
+        position = f"record {counts[feed.source]}"
+        if feed.fmt == "hrdnet-xml":
+            yield feed, hrdnet_xml.build(_xml_fields(run, generator), position)
+        elif feed.fmt == "csv":
+            row = _generic_row(run, generator, csv_export=True)
+            texts = {
+                name: "" if v is None else _number(v) if isinstance(v, float) else str(v) for name, v in row.items()
+            }
+            yield feed, build_record(texts, position=position)
+        else:
+            yield feed, build_record(_generic_row(run, generator, csv_export=False), position=position)
+
+
+def load_records(*, runs: int, seed: int, anchor: date | None = None) -> list[ImportResult]:
+    """The demo catalog imported straight from records(): what load() imports, without the feed files.
+
+    For an empty catalog (the search benchmark's national-scale catalogue): the same importer
+    (import_records: matching, provenance, batches) takes the records, HRD-Net's first as in load(), but
+    with no file there is no dry pass, no covered range and so no "not seen since" marking; about three
+    times faster than load(), most of which is writing and parsing (twice) the HRD-Net XML.
+    """
+    from courses.ingest.importer import import_records
+
+    anchor = anchor or default_anchor()
+    later: dict[str, list[FeedRecord | Rejection]] = {feed.source: [] for feed in FEEDS[1:]}
+
+    def first_feed() -> Iterator[FeedRecord | Rejection]:
+        for feed, item in records(runs=runs, seed=seed, anchor=anchor):
+            if feed is FEEDS[0]:
+                yield item
+            else:
+                later[feed.source].append(item)
+
+    def imported(feed: Feed, items: Iterable[FeedRecord | Rejection]) -> ImportResult:
+        return import_records(
+            iter(items), source=feed.source, fmt=feed.fmt, actor=DEMO_ACTOR, range_from=None, range_to=None
+        )
+
+    results = [imported(FEEDS[0], first_feed())]
+    for feed in FEEDS[1:]:
+        results.append(imported(feed, later.pop(feed.source)))
     return results
 
 

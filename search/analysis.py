@@ -485,9 +485,10 @@ def analyse(text: str | None) -> Analysed:
     return Analysed(" ".join(morphemes(text)), " ".join(bigrams(text)))
 
 
-def analyse_many(texts: Iterable[str | None]) -> Analysed:
-    """Several texts into one field: analysed apart, so no bigram spans two of them."""
-    parts = [analyse(t) for t in texts if t]
+def analyse_many(texts: Iterable[str | None], analyse_one: Callable[[str], Analysed] = analyse) -> Analysed:
+    """Several texts into one field: analysed apart, so no bigram spans two of them. analyse_one: analyse, or
+    a cache of it (search.index.build's rebuild workers)."""
+    parts = [analyse_one(t) for t in texts if t]
     return Analysed(" ".join(p.morph for p in parts if p.morph), " ".join(p.gram for p in parts if p.gram))
 
 

@@ -311,7 +311,7 @@ def _resolve_listings(records: list[FeedRecord], lookups: _Lookups) -> None:
     if creators:
         now = utcnow()
         created = db.session.scalars(
-            insert(Course).returning(Course.id, sort_by_parameter_order=True),
+            insert(Course.__table__).returning(Course.__table__.c.id, sort_by_parameter_order=True),
             [
                 {
                     "title": wanted[e].title,
@@ -331,7 +331,7 @@ def _resolve_listings(records: list[FeedRecord], lookups: _Lookups) -> None:
         course_of = {e: new_ids.get(c, c) if isinstance(c, str) else c for e, c in course_of.items()}
     externals = list(wanted)
     listing_ids = db.session.scalars(
-        insert(CourseListing).returning(CourseListing.id, sort_by_parameter_order=True),
+        insert(CourseListing.__table__).returning(CourseListing.__table__.c.id, sort_by_parameter_order=True),
         [
             {
                 "course_id": course_of[e],
@@ -438,9 +438,14 @@ def _create_runs(new: list[tuple[FeedRecord, str]], lookups: _Lookups, import_id
                 "updated_at": now,
             }
         )
-    run_ids = db.session.scalars(insert(Run).returning(Run.id, sort_by_parameter_order=True), rows).all()
+    # Core inserts into the tables (here and for courses and listings): the ORM's bulk insert groups the rows by
+    # which values are None and splices the RETURNING rows group after group, quadratic in the batch; Core
+    # sends the batch as one executemany (insertmanyvalues). Column defaults apply either way.
+    run_ids = db.session.scalars(
+        insert(Run.__table__).returning(Run.__table__.c.id, sort_by_parameter_order=True), rows
+    ).all()
     db.session.execute(
-        insert(SourceRecord),
+        insert(SourceRecord.__table__),
         [
             {
                 "run_id": run_id,

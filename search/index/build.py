@@ -139,16 +139,35 @@ def course_texts(course, listing_titles: list[str]) -> dict[str, list[str]]:
 # -- analysis (in this process or in workers) ---------------------------------------------------------
 
 
+# In a full rebuild's worker process: each distinct text's analysis, by text. Courses share their contents,
+# keywords, provider and certificate (the archive repeats a course's texts year after year), and Kiwi is most
+# of a rebuild's work. A worker lives for one rebuild, so a changed synonym file cannot leave it stale.
+_texts: dict[str, analysis.Analysed] | None = None
+TEXTS_KEPT = 200_000  # distinct texts a worker keeps (≈ 100 MB) before it starts again
+
+
+def _analysed_text(text: str | None) -> analysis.Analysed:
+    found = _texts.get(text)
+    if found is None:
+        if len(_texts) >= TEXTS_KEPT:
+            _texts.clear()
+        found = _texts[text] = analysis.analyse(text)
+    return found
+
+
 def analyse_courses(courses: list[tuple[int, dict[str, list[str]]]]) -> dict[int, dict[str, analysis.Analysed]]:
     """Analyse course texts (runs in a worker process during a full rebuild)."""
+    one = analysis.analyse if _texts is None else _analysed_text
     return {
-        course_id: {group: analysis.analyse_many(texts) for group, texts in groups.items()}
+        course_id: {group: analysis.analyse_many(texts, one) for group, texts in groups.items()}
         for course_id, groups in courses
     }
 
 
 def worker_init() -> None:
+    global _texts
     analysis.kiwi()
+    _texts = {}
 
 
 class _LRU(OrderedDict):

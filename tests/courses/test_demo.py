@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -192,6 +193,21 @@ def test_some_courses_are_also_listed_by_another_source_with_a_variant_title(cat
     shared = [spellings for spellings in by_provider_title.values() if len(spellings) > 1]
     assert shared
     assert any(len(set(spellings.values())) > 1 for spellings in shared)
+
+
+def test_records_without_files_equal_what_the_parsers_read_from_the_files(catalog):
+    """demo.records() (the benchmark's fast path) hands the importer the files' records, in file order."""
+    _feeds, parsed = catalog
+    direct: dict[str, list] = {}
+    for feed, item in demo.records(runs=2400, seed=11, anchor=ANCHOR):
+        direct.setdefault(feed.source, []).append(item)
+
+    def comparable(item):  # the file parsers' positions also name the line
+        return replace(item, position="")
+
+    assert direct.keys() == parsed.keys()
+    for source, items in parsed.items():
+        assert [comparable(i) for i in direct[source]] == [comparable(i) for i in items], source
 
 
 # -- through the importer ----------------------------------------------------------------------------

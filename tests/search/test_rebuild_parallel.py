@@ -58,3 +58,21 @@ def test_a_parallel_rebuild_answers_as_a_one_process_rebuild(app, catalog, today
     assert (parallel.runs, parallel.courses) == (one.runs, one.courses) == (60, 60)
     assert len(versions.current().leaves) >= 2  # the runs' segment, and one per sub-writer that took a batch
     assert _answers() == alone
+
+
+def test_a_rebuild_worker_analyses_each_distinct_text_once(monkeypatch):
+    """Rebuild workers keep each text's analysis: courses sharing contents or a provider cost one Kiwi call each."""
+    from search import analysis
+
+    courses = [
+        # Latin text: no Kiwi to load for this test (Hangul goes the same way, through Kiwi)
+        (1, {"t": ["Python data analysis"], "k": ["python", "Hanbit Academy"], "b": ["Hands-on with real data"]}),
+        (2, {"t": ["Python web backend"], "k": ["python", "Hanbit Academy"], "b": ["Hands-on with real data"]}),
+    ]
+    expected = build.analyse_courses(courses)  # no worker cache: every text analysed
+    analysed: list[str] = []
+    real = analysis.analyse
+    monkeypatch.setattr(build, "_texts", {})
+    monkeypatch.setattr(analysis, "analyse", lambda text: analysed.append(text) or real(text))
+    assert build.analyse_courses(courses) == expected
+    assert sorted(analysed) == sorted({text for _, groups in courses for texts in groups.values() for text in texts})
