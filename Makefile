@@ -59,10 +59,11 @@ check-postgres:
 	@$(BIN)/python -c "import os, sqlalchemy as sa; sa.create_engine(os.environ.get('TEST_POSTGRES_URL', 'postgresql+psycopg://postgres@127.0.0.1:5432/test'), connect_args={'connect_timeout': 5}).connect().close()" \
 	  || { echo "make test needs PostgreSQL on 127.0.0.1:5432 (database 'test', trust auth) for the tests marked both_dbs" >&2; exit 1; }
 
-## bench: catalog import, search relevance, search speed, ledger, enrolment and audit console benchmarks (figures, not pass/fail; see bench/README.md). Scale down: make bench RUNS=12000
+## bench: catalog import, feed parsers, search relevance, search speed, ledger, enrolment and audit console benchmarks (figures, not pass/fail; see bench/README.md). Scale down: make bench RUNS=12000
 RUNS ?= 120000
 bench: $(VENV)/.installed-run
 	$(BIN)/python bench/catalog_import.py --runs $(RUNS)
+	$(BIN)/python bench/feed_parsers.py
 	$(BIN)/python bench/search_relevance.py
 	$(BIN)/python bench/search_speed.py --runs $(RUNS)
 	$(BIN)/python bench/ledger.py
