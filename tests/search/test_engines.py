@@ -73,8 +73,9 @@ def test_an_import_reaches_the_search_through_the_outbox(app, indexed, record):
     assert titles("부트캠프") == ["데이터 엔지니어링 부트캠프"] * 2
 
 
-def test_browsing_answers_from_its_cache_until_a_change_is_delivered(app, indexed, record):
-    """The empty query's answer is kept per index version / generation of the tables, never past a change."""
+def test_browsing_answers_from_its_cache_until_a_change_is_delivered(postgresql_only, app, indexed, record):
+    """The empty query's answer is kept per generation of the tables, never past a change (Whoosh keeps it per
+    index version)."""
     browse = SearchParams(per_page=100)
     assert search(browse).total == 2 and search(browse).total == 2  # the second from the cache
     do_import([record(0, "데이터 엔지니어링 부트캠프")])
@@ -128,10 +129,10 @@ def test_the_reindex_command(app, runner, indexed, search_backend):
 
 
 @pytest.fixture
-def pg_rebuild(search_backend) -> None:
+def postgresql_only(search_backend) -> None:
     """First among a test's fixtures, so the Whoosh run is skipped before it builds anything."""
     if search_backend != "postgresql":
-        pytest.skip("the PostgreSQL backend's one-transaction rebuild (Whoosh's swap: test_index.py)")
+        pytest.skip("the PostgreSQL backend's own rebuild and cache (Whoosh's: test_index.py, test_archive.py)")
 
 
 def _rebuild_held(app, hold) -> tuple[threading.Thread, list]:
@@ -152,7 +153,7 @@ def _rebuild_held(app, hold) -> tuple[threading.Thread, list]:
     return worker, errors
 
 
-def test_searches_keep_answering_while_the_tables_are_rebuilt(pg_rebuild, app, indexed):
+def test_searches_keep_answering_while_the_tables_are_rebuilt(postgresql_only, app, indexed):
     written, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -172,7 +173,7 @@ def test_searches_keep_answering_while_the_tables_are_rebuilt(pg_rebuild, app, i
     assert titles("파이썬") == ["파이썬 데이터 분석 입문"]  # and after the commit
 
 
-def test_a_change_delivered_during_a_rebuild_applies_on_top_of_it(pg_rebuild, app, indexed, record):
+def test_a_change_delivered_during_a_rebuild_applies_on_top_of_it(postgresql_only, app, indexed, record):
     """The outbox's update of a course the rebuild rewrote waits for the rebuild's commit, then applies: the
     change is searchable and the vocabulary's counts are those of a rebuild made afterwards."""
     written, release = threading.Event(), threading.Event()
@@ -205,7 +206,7 @@ def test_a_change_delivered_during_a_rebuild_applies_on_top_of_it(pg_rebuild, ap
     assert _terms() == counts
 
 
-def test_a_rebuild_leaves_the_planner_statistics_of_the_rows_it_wrote(pg_rebuild, app, indexed, record):
+def test_a_rebuild_leaves_the_planner_statistics_of_the_rows_it_wrote(postgresql_only, app, indexed, record):
     """ANALYZE in the rebuild's transaction: the planner knows the new rows at once (autovacuum may be minutes
     away, or off), so it does not plan a search for empty tables."""
     do_import([record(n, f"데이터 엔지니어링 {n}기") for n in range(6)])

@@ -255,7 +255,6 @@ def test_a_run_a_feed_reimport_makes_match_alerts_once(client, login, world, cat
     assert len(saved_notes(learner_id)) == 1
 
 
-@pytest.mark.both_search_backends
 def test_more_new_runs_than_one_look_tells_of_become_one_alert_with_the_count_and_a_link(
     client, login, world, catalog, reindex, today
 ):
@@ -285,7 +284,6 @@ def test_more_new_runs_than_one_look_tells_of_become_one_alert_with_the_count_an
     assert len(saved_notes(learner_id)) == 1
 
 
-@pytest.mark.both_search_backends
 def test_without_an_index_a_look_waits_and_loses_nothing(client, login, world, catalog, reindex, today):
     """Saved while there is no index: nothing announced while there is none; then the first look learns what
     the search finds (not news) but judges the runs changed since it was saved."""

@@ -202,7 +202,6 @@ def test_suggest_finds_a_title_from_its_first_letters(client, small_catalog):
     assert any(text.startswith("파이썬") for text in texts)
 
 
-@BOTH_ENGINES
 def test_suggest_understands_initial_consonants(client, small_catalog):
     texts = [item["text"] for item in suggest(client, "ㅍㅇㅆ")]  # 초성 of 파이썬
     assert texts and any("파이썬" in text for text in texts)

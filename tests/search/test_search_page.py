@@ -436,7 +436,6 @@ def test_an_initials_query_searches_the_words_it_abbreviates(client, small_catal
     assert "‘파이썬 데이터 분석’으로 찾았습니다." in text_of(both)
 
 
-@BOTH_ENGINES
 def test_initials_nothing_spells_find_nothing_rather_than_everything(client, small_catalog):
     response = client.get("/courses?q=ㅋㅋㅋ")
     assert run_ids_on(response) == []
@@ -464,7 +463,6 @@ def test_one_card_per_course_with_its_runs_as_chips(client, catalog, reindex, to
 # -- my price (issue 17, point 10) ---------------------------------------------------------------------------
 
 
-@BOTH_ENGINES
 def test_a_signed_in_learner_sees_their_price_and_can_keep_what_their_card_pays(client, world, login, reindex):
     cheap = world.run(fee=1_000_000, course=world.catalog.course("파이썬 기초 실무"))
     dear = world.run(fee=6_000_000, course=world.catalog.course("파이썬 고급 실무"))
@@ -501,7 +499,6 @@ def test_the_price_sort_orders_a_signed_in_learners_page_by_their_own_self_pay(c
     assert run_ids_on(client.get("/courses?q=파이썬&sort=price")) == [low.id, good.id]
 
 
-@BOTH_ENGINES
 def test_the_price_sort_by_my_own_self_pay_runs_across_pages_and_in_the_api(client, world, login, reindex):
     # Generic (일반훈련생) self-pay: A 150,000 · D 180,000 · C 220,000 · B 275,000. A 재직자 pays 30 % of A and
     # D (300,000 · 360,000) but the same 55 % of B and C: their own order is C, B, A, D. Two per page, a re-rank
