@@ -457,7 +457,7 @@ def child_prepare_pg(args) -> dict:
     with app.app_context():
         upgrade()
         started = time.perf_counter()
-        demo.load(runs=args.runs, seed=SEED, anchor=demo.default_anchor())
+        demo.load_records(runs=args.runs, seed=SEED, anchor=demo.default_anchor())  # as child_prepare does
         seconds = time.perf_counter() - started
         _archive(args.runs, args.current_runs)  # the same archive as the Whoosh catalog's, or totals differ
         return {"import_seconds": seconds}
