@@ -3,7 +3,8 @@
 Databases: every test gets a fresh database built from the migrations (never from create_all), so the
 migrations are exercised by every run. SQLite: the schema is migrated once per session into a template file
 that each test copies. PostgreSQL (127.0.0.1:5432, database `test`, trust auth): the schema is migrated
-once into a template database and each test gets `CREATE DATABASE ... TEMPLATE`, dropped afterwards.
+once into a template database and each test gets `CREATE DATABASE ... TEMPLATE`, dropped afterwards
+on background threads (the `postgres_dropper` session fixture) while the next tests run.
 
 Tests marked `both_dbs` run once per backend; the rest run on SQLite. Everything that moves money is
 marked `both_dbs`.
