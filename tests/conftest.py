@@ -12,15 +12,18 @@ marked `both_dbs`.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
+import fcntl
 import ipaddress
 import os
 import re
 import shutil
 import socket
+import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from hrdnet import create_app
@@ -163,12 +167,16 @@ class _Dropper:
     database's files: one to three seconds each on this shared machine, a fifth of the suite's time when each
     test waited for its own. Nothing reads a test's database after its test. The waits of drops that run at the
     same time overlap (concurrent ones share the checkpoint), so up to DROPPERS run at once; each holds a
-    connection only while it drops. close() (end of the session) waits until every one is gone and fails the
-    session if one could not be dropped."""
+    connection only while it drops, and a drop refused a connection (the server's 100 are shared) is tried
+    again later. While a many_connections test runs, no worker's drops take a connection (paused(), a lock file
+    shared by the workers). close() (end of the session) waits until every one is gone and fails the session if one
+    could not be dropped."""
 
-    DROPPERS = 3
+    DROPPERS = 2
+    ATTEMPTS = 30  # a second apart and more: the server's connections are taken for a minute at most
 
-    def __init__(self):
+    def __init__(self, lock_path: Path):
+        self.lock_path = lock_path  # shared by the session's workers: held exclusively by many_connections tests
         self.engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         self.pool = ThreadPoolExecutor(max_workers=self.DROPPERS, thread_name_prefix="drop-test-database")
         self.pending: list[Future] = []
@@ -177,8 +185,25 @@ class _Dropper:
         self.pending.append(self.pool.submit(self._drop, name))
 
     def _drop(self, name: str) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                with self.lock_path.open("a") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a many_connections test runs on any worker
+                    with self.engine.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except OperationalError:
+                if attempt == self.ATTEMPTS:
+                    raise
+                time.sleep(1 + attempt / 10)
+
+    @contextlib.contextmanager
+    def paused(self):
+        """No worker's drops take a connection inside this block (this worker's pending ones finish first)."""
+        wait(self.pending)
+        with self.lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -188,8 +213,9 @@ class _Dropper:
 
 
 @pytest.fixture(scope="session")
-def postgres_dropper():
-    dropper = _Dropper()
+def postgres_dropper(tmp_path_factory, worker_id):
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    dropper = _Dropper(shared / "drop-test-databases.lock")
     yield dropper
     dropper.close()
 
@@ -208,7 +234,11 @@ def database_url(request, db_backend, tmp_path):
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     engine.dispose()
-    yield postgres_url(name)
+    if request.node.get_closest_marker("many_connections") is not None:
+        with dropper.paused():
+            yield postgres_url(name)
+    else:
+        yield postgres_url(name)
     dropper.drop(name)
 
 
