@@ -3,7 +3,8 @@
 Databases: every test gets a fresh database built from the migrations (never from create_all), so the
 migrations are exercised by every run. SQLite: the schema is migrated once per session into a template file
 that each test copies. PostgreSQL (127.0.0.1:5432, database `test`, trust auth): the schema is migrated
-once into a template database and each test gets `CREATE DATABASE ... TEMPLATE`, dropped afterwards.
+once into a template database and each test gets `CREATE DATABASE ... TEMPLATE`, dropped afterwards
+on background threads (the `postgres_dropper` session fixture) while the next tests run.
 
 Tests marked `both_dbs` run once per backend; the rest run on SQLite. Everything that moves money is
 marked `both_dbs`.
@@ -11,14 +12,18 @@ marked `both_dbs`.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
+import fcntl
 import ipaddress
 import os
 import re
 import shutil
 import socket
+import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +33,8 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from hrdnet import create_app
 from hrdnet.access import Role
@@ -77,11 +84,17 @@ def _loopback_only(monkeypatch):
 
 
 def pytest_collection_modifyitems(items):
-    """PostgreSQL takes 100 connections: tests marked many_connections (60 at once) share one xdist worker,
-    so two of them never run together; the rest of the suite spreads over the other workers meanwhile."""
+    """PostgreSQL takes 100 connections: the PostgreSQL runs of tests marked many_connections (60 at once) share
+    one xdist worker, so two of them never run together; the rest of the suite spreads over the other workers
+    meanwhile. Their SQLite runs open no server connections and are not grouped: pinned to the same worker they
+    only made that worker's queue (the run's tail) longer."""
     for item in items:
-        if item.get_closest_marker("many_connections") is not None:
+        on_sqlite = getattr(item, "callspec", None) is not None and item.callspec.params.get("db_backend") == "sqlite"
+        if item.get_closest_marker("many_connections") is not None and not on_sqlite:
             item.add_marker(pytest.mark.xdist_group("many_connections"))
+    # Tests marked long go first: xdist hands tests out in this order, and one started last would be the run's
+    # tail, one worker busy for a minute while the other waits. (Stable: the rest keep their order.)
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_generate_tests(metafunc):
@@ -147,6 +160,66 @@ def postgres_template(tmp_path_factory):
     engine.dispose()
 
 
+class _Dropper:
+    """Drops finished test databases on threads of their own while the next tests run.
+
+    PostgreSQL 15's DROP DATABASE waits for a checkpoint and for every backend of the server to close the
+    database's files: one to three seconds each on this shared machine, a fifth of the suite's time when each
+    test waited for its own. Nothing reads a test's database after its test. The waits of drops that run at the
+    same time overlap (concurrent ones share the checkpoint), so up to DROPPERS run at once; each holds a
+    connection only while it drops, and a drop refused a connection (the server's 100 are shared) is tried
+    again later. While a many_connections test runs, no worker's drops take a connection (paused(), a lock file
+    shared by the workers). close() (end of the session) waits until every one is gone and fails the session if one
+    could not be dropped."""
+
+    DROPPERS = 2
+    ATTEMPTS = 30  # a second apart and more: the server's connections are taken for a minute at most
+
+    def __init__(self, lock_path: Path):
+        self.lock_path = lock_path  # shared by the session's workers: held exclusively by many_connections tests
+        self.engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self.pool = ThreadPoolExecutor(max_workers=self.DROPPERS, thread_name_prefix="drop-test-database")
+        self.pending: list[Future] = []
+
+    def drop(self, name: str) -> None:
+        self.pending.append(self.pool.submit(self._drop, name))
+
+    def _drop(self, name: str) -> None:
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                with self.lock_path.open("a") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a many_connections test runs on any worker
+                    with self.engine.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except OperationalError:
+                if attempt == self.ATTEMPTS:
+                    raise
+                time.sleep(1 + attempt / 10)
+
+    @contextlib.contextmanager
+    def paused(self):
+        """No worker's drops take a connection inside this block (this worker's pending ones finish first)."""
+        wait(self.pending)
+        with self.lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.engine.dispose()
+        failures = [str(future.exception()) for future in self.pending if future.exception() is not None]
+        assert not failures, "test databases left behind:\n" + "\n".join(failures)
+
+
+@pytest.fixture(scope="session")
+def postgres_dropper(tmp_path_factory, worker_id):
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    dropper = _Dropper(shared / "drop-test-databases.lock")
+    yield dropper
+    dropper.close()
+
+
 @pytest.fixture
 def database_url(request, db_backend, tmp_path):
     if db_backend == "sqlite":
@@ -155,14 +228,18 @@ def database_url(request, db_backend, tmp_path):
         yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("postgres_template")
+    dropper = request.getfixturevalue("postgres_dropper")  # set up after the template: closed before it is dropped
     name = f"hrdnet_t_{uuid.uuid4().hex[:12]}"
     engine = _pg_admin_engine()
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield postgres_url(name)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+    if request.node.get_closest_marker("many_connections") is not None:
+        with dropper.paused():
+            yield postgres_url(name)
+    else:
+        yield postgres_url(name)
+    dropper.drop(name)
 
 
 @pytest.fixture

@@ -119,6 +119,7 @@ CRASHING_SIGNUP = textwrap.dedent("""
 """)
 
 
+@pytest.mark.long
 def test_a_crash_between_commit_and_delivery_loses_nothing(app, database_url, tmp_path, mailbox):
     mail_dir = app.config["MAIL_DIR"]
     env = {**os.environ, "HRDNET_ENV": "test"}

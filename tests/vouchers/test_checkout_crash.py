@@ -186,6 +186,7 @@ def test_a_crash_before_payment_is_undone_by_the_expiry_path(app, world, databas
     assert_expired_and_whole(ids["enrolment"], run_id, card_id, world, learner)
 
 
+@pytest.mark.long
 def test_a_crash_before_payment_is_undone_by_a_fresh_worker_process(app, world, database_url, tmp_path):
     """The worker's own path, in a new process: the crash happened 31 minutes ago, so the deadline passed."""
     learner = world.learner()

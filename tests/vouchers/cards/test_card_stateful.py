@@ -689,10 +689,12 @@ def _run(world, **limits):
     )
 
 
+@pytest.mark.long
 def test_random_card_lives_keep_every_invariant(world):
     _run(world, max_examples=20, stateful_step_count=30)
 
 
+@pytest.mark.long
 @pytest.mark.both_dbs
 def test_random_card_lives_keep_every_invariant_on_both_databases(request, db_backend):
     if db_backend == "sqlite":

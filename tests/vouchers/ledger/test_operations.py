@@ -953,6 +953,7 @@ def _terms_from_ledger(card: ledger.CardAccounts) -> dict[str, int]:
     }
 
 
+@pytest.mark.long
 def test_random_sequences_of_card_operations_keep_every_invariant(app):
     run_state_machine_as_test(
         LedgerMachine,
