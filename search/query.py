@@ -297,7 +297,7 @@ def search(params: SearchParams) -> SearchResult:
             return _search(version, params, page, per_page, started, today)
         # Browsing (no text): the landing page and its facet states repeat, and their answer depends only on
         # the version and the day, so it is kept with the version (its Enrollable is per day already).
-        cache = version.derived("browse_results", lambda _v: _Recent(BROWSE_CACHED))
+        cache = version.derived("browse_results", lambda _v: Recent(BROWSE_CACHED))
         key = (params, page, per_page, today)
         found = cache.get(key)
         if found is None:
@@ -309,7 +309,7 @@ def search(params: SearchParams) -> SearchResult:
 BROWSE_CACHED = 256  # browse answers kept per version (and day)
 
 
-class _Recent:
+class Recent:
     """The last `size` answers, thread-safe enough for a cache (a lost entry is only recomputed)."""
 
     def __init__(self, size: int):

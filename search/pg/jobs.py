@@ -22,12 +22,12 @@ from search.pg.query import (
     HIT_COLUMNS,
     Binds,
     Planner,
-    _courses_of,
-    _hit,
-    _materialised,
-    _plain_match,
-    _scored_source,
-    _visible,
+    courses_of,
+    materialised,
+    plain_match,
+    run_hit,
+    scored_source,
+    visible_condition,
 )
 from search.ranking import parse_query
 
@@ -37,14 +37,14 @@ def runs_for(job: Job) -> JobRuns:
     if snap is None:
         return JobRuns(job, [], 0, 0, [])
     today, names, binds = kst_today(), labels.current(), Binds()
-    visible = _visible(SearchParams(), binds, today)  # the runs still recruiting, as the search's default
+    visible = visible_condition(SearchParams(), binds, today)  # the runs still recruiting, as the search's default
     codes = binds.add(list(job.codes))
     by_text = "FALSE"
     parsed = parse_query(job.words or job.name, snap.known)
     if parsed.groups:
         scored = Planner(snap, names, binds).plan(parsed, snap.known)
-        source = _materialised(_scored_source(scored, visible), len(scored.groups), binds)
-        predicate, _score = _plain_match(scored, binds)
+        source = materialised(scored_source(scored, visible), len(scored.groups), binds)
+        predicate, _score = plain_match(scored, binds)
         by_text = f"r.run_id IN (SELECT r.run_id FROM {source} WHERE {predicate})"
     rows = db.session.execute(
         text(
@@ -69,8 +69,8 @@ def runs_for(job: Job) -> JobRuns:
             seen.add(row.course_id)
             leaders.append(row)
     shown = leaders[:COURSES_SHOWN]
-    texts = _courses_of(row.course_id for row in shown)
-    hits = [_hit(row, texts.get(row.course_id), names, None, today) for row in shown]
+    texts = courses_of(row.course_id for row in shown)
+    hits = [run_hit(row, texts.get(row.course_id), names, None, today) for row in shown]
     counts = Counter(row.programme for row in rows if row.programme)
     programmes = [
         ProgrammeCount(code, names.programmes.get(code, ""), runs)

@@ -56,7 +56,7 @@ from search.query import (
     ORIGINAL_FIRST,
     RELAX_BELOW,
     RELAXED_NOTE,
-    _Recent,
+    Recent,
     highlighter,
     mark_html,
     snippet,
@@ -243,7 +243,7 @@ class Planner:
         ]
         if not direct:
             return None
-        cache = self.snap.derived("pg_family_rarity", lambda _s: _Recent(2048))  # group -> idf, per generation
+        cache = self.snap.derived("pg_family_rarity", lambda _s: Recent(2048))  # group -> idf, per generation
         found = cache.get(group)
         if found is None:
             subject = db.session.scalar(text("SELECT count(*) FROM search_courses WHERE " + " OR ".join(direct)), binds)
@@ -408,7 +408,7 @@ class Planner:
 
     def materialise(self, scored: Scored) -> Scored:
         """The text scores of the matching courses (the ts_rank work) as SQL the runs' statement computes once
-        (a MATERIALIZED CTE of _scored_source). Only the statement that scores the runs reads it
+        (a MATERIALIZED CTE of scored_source). Only the statement that scores the runs reads it
         (_runs_scored_once); the search's later ones read the runs' scores."""
         per_course = scored.category_any == "FALSE"
         exact = f"(title_key = {self.binds.add(scored.title_key)})::int" if scored.title_key else "0"
@@ -447,7 +447,7 @@ def _band_case(column: str, bands) -> str:
     return f"CASE {whens} END"
 
 
-def _visible(params: SearchParams, binds: Binds, today: date) -> str:
+def visible_condition(params: SearchParams, binds: Binds, today: date) -> str:
     if params.include_past:
         return "TRUE"
     day = binds.add(today)
@@ -534,7 +534,7 @@ class Match:
     score: str  # the relevance (0 without a query)
 
 
-def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool = False) -> str:
+def scored_source(scored: Scored | list[Scored], visible: str, every_run: bool = False) -> str:
     """search_runs r with, per text, the group scores g<i>_<j>; each text's courses joined as c<i>. Only the
     runs some unit matches, unless `every_run` (a relaxed match that needs no word: "제주 코딩")."""
     texts = scored if isinstance(scored, list) else [scored]
@@ -574,7 +574,7 @@ def _scored_source(scored: Scored | list[Scored], visible: str, every_run: bool 
     return f"(SELECT x.*{''.join(', ' + g for g in groups)} FROM ({inner} OFFSET 0) x OFFSET 0) r"
 
 
-def _materialised(source: str, groups: int, binds: Binds) -> str:
+def materialised(source: str, groups: int, binds: Binds) -> str:
     """The runs a scored source yields, scored once: their group scores come back as arrays that the search's
     later statements (counts, facets, the page) join to search_runs, instead of each scoring every run again."""
     matched = " + ".join(f"(r.g0_{j} > 0)::int" for j in range(groups)) or "0"
@@ -629,7 +629,7 @@ def _exact(s: Scored, i: int, binds: Binds) -> str:
     return f"CASE WHEN {_full(s, i)} AND r.exact{i} = 1 THEN {EXACT_TITLE_BONUS} ELSE 0 END"
 
 
-def _plain_match(s: Scored, binds: Binds) -> tuple[str, str]:
+def plain_match(s: Scored, binds: Binds) -> tuple[str, str]:
     return _full(s, 0), f"({_sum(s, 0)} + {_exact(s, 0, binds)})"
 
 
@@ -877,7 +877,7 @@ def _optional(value) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def _courses_of(course_ids) -> dict[int, tuple[str, str, str]]:
+def courses_of(course_ids) -> dict[int, tuple[str, str, str]]:
     rows = db.session.execute(
         text("SELECT course_id, title, provider, contents FROM search_courses WHERE course_id = ANY(:ids)"),
         {"ids": sorted({int(i) for i in course_ids})},
@@ -885,7 +885,7 @@ def _courses_of(course_ids) -> dict[int, tuple[str, str, str]]:
     return {row.course_id: (row.title, row.provider, row.contents) for row in rows}
 
 
-def _hit(row, course, names: labels.Labels, pattern, today: date) -> Hit:
+def run_hit(row, course, names: labels.Labels, pattern, today: date) -> Hit:
     title, provider, contents = course or ("", "", "")
     return Hit(
         run_id=int(row.run_id),
@@ -946,7 +946,7 @@ def search(params: SearchParams) -> SearchResult:
         # Browsing (no text): the landing page and its facet states repeat, and their answer depends only on
         # the rows and the day: kept per generation of the tables (every write bumps it), as search.query keeps
         # it per index version.
-        cache = snap.derived("browse_results", lambda _s: _Recent(BROWSE_CACHED))
+        cache = snap.derived("browse_results", lambda _s: Recent(BROWSE_CACHED))
         key = (generation, params, page, per_page, kst_today())
         found = cache.get(key)
         if found is None:
@@ -981,7 +981,7 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
     today = kst_today()
     known = snap.known
     binds = Binds()
-    visible = _visible(params, binds, today)
+    visible = visible_condition(params, binds, today)
     active = filters(params, snap, names, binds)
     filtered = " AND ".join(f"({c})" for c in active.values()) or "TRUE"
     parsed = parse_query(params.q, known) if params.q and params.q.strip() else None
@@ -996,8 +996,8 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
     else:
         planner = Planner(snap, names, binds)
         scored = planner.plan(parsed, known)
-        source = _materialised(_scored_source(scored, visible), len(scored.groups), binds)
-        predicate, score = _plain_match(scored, binds)
+        source = materialised(scored_source(scored, visible), len(scored.groups), binds)
+        predicate, score = plain_match(scored, binds)
         total = _count(source, f"{predicate} AND {filtered}", binds)
         if total < LITTLE:
             corrected = correction(snap, parsed, known)
@@ -1006,7 +1006,7 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                 better_scored = planner.plan(better, known) if better.groups else None
                 if better_scored is not None:
                     both = _runs_scored_once(
-                        _scored_source([scored, better_scored], visible),
+                        scored_source([scored, better_scored], visible),
                         [len(scored.groups), len(better_scored.groups)],
                         f"({_full(scored, 0)}) OR ({_full(better_scored, 1)})",
                         binds,
@@ -1038,7 +1038,7 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
                 # Every visible run matches (the words only order them): the facets count them as browsing does,
                 # and only the runs the filters keep are scored, once.
                 relaxed_source = _runs_scored_once(
-                    _scored_source(scored, f"({visible}) AND ({filtered})", every_run=True),
+                    scored_source(scored, f"({visible}) AND ({filtered})", every_run=True),
                     [len(scored.groups)],
                     "TRUE",
                     binds,
@@ -1073,8 +1073,8 @@ def _search_text(snap, params: SearchParams, page: int, per_page: int, started: 
             text(f"SELECT * FROM ({selected}) r ORDER BY {order} LIMIT {per_page} OFFSET {(page - 1) * per_page}"),
             binds,
         ).all()
-        texts = _courses_of(row.course_id for row in rows)
-        items = [_hit(row, texts.get(row.course_id), names, pattern, today) for row in rows]
+        texts = courses_of(row.course_id for row in rows)
+        items = [run_hit(row, texts.get(row.course_id), names, pattern, today) for row in rows]
     return SearchResult(
         total,
         items,
@@ -1111,11 +1111,11 @@ def _courses_page(selected: str, order: str, binds: Binds, page: int, per_page: 
     if not rows:
         total = db.session.scalar(text(f"SELECT count(DISTINCT course_id) FROM ({selected}) r"), binds)
         return [], int(total or 0)
-    texts = _courses_of(row.course_id for row in rows)
+    texts = courses_of(row.course_id for row in rows)
     out: list[CourseHit] = []
     for row in rows:
         if row.place == 1:
-            out.append(CourseHit(_hit(row, texts.get(row.course_id), names, pattern, today), [], int(row.runs)))
+            out.append(CourseHit(run_hit(row, texts.get(row.course_id), names, pattern, today), [], int(row.runs)))
         course = out[-1]
         course.runs.append(_chip(row, today))
     out = [dataclasses.replace(c, more_runs=c.more_runs - len(c.runs)) for c in out]
