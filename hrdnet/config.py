@@ -112,6 +112,11 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
+        # Set the session cookie only when the session changed. Refreshing it on every request (Flask's
+        # default for permanent sessions) let a late answer to a request sent with an older cookie (the
+        # previous page's images) put that cookie back, and with it a flash message already shown. The
+        # login's expiry is the server's (user_sessions.expires_at), so refreshing extended nothing.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         # Fernet keys for TOTP secrets at rest, comma-separated: the first encrypts, all decrypt (rotation).
         # Keys of the audit chain's HMAC (hrdnet/audit.py), "id:secret" comma-separated, the first signing new
         # entries and the others kept to verify older ones (rotation: docs/ledger.md).

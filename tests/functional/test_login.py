@@ -199,3 +199,23 @@ def test_login_is_audited_by_pseudonym_only(client, make_user):
     stored = " ".join(str(getattr(entry, c)) for c in ("actor", "subject_type", "subject_id", "data"))
     for personal in (user.email, "audited.person", user.name):
         assert personal not in stored
+
+
+def test_a_late_response_to_a_stale_cookie_does_not_bring_a_shown_message_back(client, login_as):
+    """A browser still loading the previous page's images sends the cookie it had when it asked; if those
+    responses set the session cookie again (Flask refreshes a permanent session's cookie on every request by
+    default), a message already shown comes back on the next page (found by the learner journey in Chromium)."""
+    login_as("learner")  # no identity yet: the card form sends the learner to identity with a message
+    assert client.get("/me/card/apply").headers["Location"] == "/me/identity"
+    stale = client.get_cookie("hrdnet_session").value  # still holds the message
+    assert "먼저 본인인증을 해 주세요" in page(client.get("/me/identity"))  # shown: gone from the session
+    current = client.get_cookie("hrdnet_session").value
+
+    # The late request carries the stale cookie; the browser keeps its current one unless the answer sets one.
+    client.set_cookie("hrdnet_session", stale)
+    late = client.get("/static/css/site.css")
+    late.close()
+    assert late.status_code == 200
+    assert not [value for name, value in late.headers.items() if name == "Set-Cookie"]
+    client.set_cookie("hrdnet_session", current)
+    assert "먼저 본인인증을 해 주세요" not in page(client.get("/me/identity"))
