@@ -227,18 +227,14 @@ def _plan_batch(
         if isinstance(planned, DomainError):
             results[index] = planned
             continue
-        twice = (
-            isinstance(planned, Enrolment)
-            or {
-                ("request", request.user_id, request.request_key),
-                ("live", planned.person_id, request.run_id),
-            }
-            & seen
-        )
-        if twice or not planned.self_pay:
+        if isinstance(planned, Enrolment):  # the same request's enrolment, written earlier
             alone.add(index)
             continue
-        seen |= {("request", request.user_id, request.request_key), ("live", planned.person_id, request.run_id)}
+        keys = {("request", request.user_id, request.request_key), ("live", planned.person_id, request.run_id)}
+        if keys & seen or not planned.self_pay:
+            alone.add(index)
+            continue
+        seen |= keys
         plans[index] = planned
     _end_read()
     return plans, alone
@@ -309,7 +305,8 @@ def _confirm_batch(confirmations: dict, states: dict, new_payments: dict, *, tod
     except (DomainError, SQLAlchemyError) as exc:
         log.warning("confirmation batch of %s rolled back (%s): each goes alone", len(confirmations), exc)
         return list(confirmations)
-    return [index for index in confirmations if index not in set(confirming)]
+    confirmed = set(confirming)
+    return [index for index in confirmations if index not in confirmed]
 
 
 def _noting(respond: Callable[[Enrolment], None] | None, responded: list[bool]):
