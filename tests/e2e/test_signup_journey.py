@@ -75,7 +75,9 @@ def test_signup_verify_login_logout(page, live_server, live_mailbox):
 
     expect(page).to_have_url(f"{live_server}/login")
     expect(page.get_by_role("status")).to_contain_text("이메일 인증을 마쳤습니다")
-    # The message lines up with the page content (it used to shrink to its text, centred).
+    # The message lines up with the page content (it used to shrink to its text, centred). Measured once the
+    # page's stylesheets have loaded: before that the two boxes can be read on either side of the styling.
+    page.wait_for_load_state("load")
     assert page.get_by_role("status").bounding_box()["x"] == page.locator("main h1").bounding_box()["x"]
     shot(page, "login-after-verify")
 
