@@ -208,17 +208,22 @@ class _Dropper:
     def _drop(self, name: str) -> None:
         for attempt in range(1, self.ATTEMPTS + 1):
             try:
-                with self.gate_path.open("a") as gate, self.lock_path.open("a") as lock:
-                    fcntl.flock(gate, fcntl.LOCK_SH)  # waits while a many_connections test waits for the lock
-                    fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a many_connections test runs on any worker
-                    fcntl.flock(gate, fcntl.LOCK_UN)
-                    with self.engine.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                with self.turn(), self.engine.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 return
             except OperationalError:
                 if attempt == self.ATTEMPTS:
                     raise
                 time.sleep(1 + attempt / 10)
+
+    @contextlib.contextmanager
+    def turn(self):
+        """A drop's turn: the lock, shared with the other drops, never while a many_connections test runs or waits."""
+        with self.gate_path.open("a") as gate, self.lock_path.open("a") as lock:
+            fcntl.flock(gate, fcntl.LOCK_SH)  # waits while a many_connections test waits for the lock
+            fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a many_connections test runs on any worker
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            yield
 
     @contextlib.contextmanager
     def paused(self):
