@@ -92,9 +92,22 @@ def pytest_collection_modifyitems(items):
         on_sqlite = getattr(item, "callspec", None) is not None and item.callspec.params.get("db_backend") == "sqlite"
         if item.get_closest_marker("many_connections") is not None and not on_sqlite:
             item.add_marker(pytest.mark.xdist_group("many_connections"))
-    # Tests marked long go first: xdist hands tests out in this order, and one started last would be the run's
-    # tail, one worker busy for a minute while the other waits. (Stable: the rest keep their order.)
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    # Tests marked long go first, then the browser journeys (10 to 40 s each: a live server, Chromium, many pages):
+    # xdist hands tests out in this order, and a slow one started last would be the run's tail, one worker busy
+    # for half a minute or more while the other waits with nothing left to do. (Stable: the rest keep their
+    # order. xdist's loadgroup also puts the many_connections group, its biggest unit, before single tests.)
+    items.sort(key=_slow_first)
+
+
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
+
+
+def _slow_first(item) -> int:
+    if item.get_closest_marker("long") is not None:
+        return 0
+    if E2E_DIR in Path(item.path).resolve().parents:  # the e2e marker itself is added by tests/e2e/conftest.py
+        return 1
+    return 2
 
 
 def pytest_generate_tests(metafunc):
@@ -170,13 +183,21 @@ class _Dropper:
     connection only while it drops, and a drop refused a connection (the server's 100 are shared) is tried
     again later. While a many_connections test runs, no worker's drops take a connection (paused(), a lock file
     shared by the workers). close() (end of the session) waits until every one is gone and fails the session if one
-    could not be dropped."""
+    could not be dropped.
+
+    The lock file alone starved paused(): flock grants a shared lock while an exclusive one waits, and another
+    worker's two droppers working through a backlog hold shared locks that overlap without a gap, so a
+    many_connections test could wait until that worker ran out of drops (two threads taking turns so held the
+    exclusive lock off for 11 s, until they stopped). A second file, the gate, gives paused() the turn: it takes
+    the gate exclusively before the lock, and a drop takes the gate (shared, only while it takes the lock) before
+    the lock, so no new drop starts once paused() is waiting (the same two threads: 0.2 s)."""
 
     DROPPERS = 2
     ATTEMPTS = 30  # a second apart and more: the server's connections are taken for a minute at most
 
-    def __init__(self, lock_path: Path):
+    def __init__(self, lock_path: Path, gate_path: Path):
         self.lock_path = lock_path  # shared by the session's workers: held exclusively by many_connections tests
+        self.gate_path = gate_path  # likewise, taken exclusively first: see the class's docstring
         self.engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         self.pool = ThreadPoolExecutor(max_workers=self.DROPPERS, thread_name_prefix="drop-test-database")
         self.pending: list[Future] = []
@@ -187,10 +208,8 @@ class _Dropper:
     def _drop(self, name: str) -> None:
         for attempt in range(1, self.ATTEMPTS + 1):
             try:
-                with self.lock_path.open("a") as lock:
-                    fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a many_connections test runs on any worker
-                    with self.engine.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                with self.turn(), self.engine.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 return
             except OperationalError:
                 if attempt == self.ATTEMPTS:
@@ -198,10 +217,20 @@ class _Dropper:
                 time.sleep(1 + attempt / 10)
 
     @contextlib.contextmanager
+    def turn(self):
+        """A drop's turn: the lock, shared with the other drops, never while a many_connections test runs or waits."""
+        with self.gate_path.open("a") as gate, self.lock_path.open("a") as lock:
+            fcntl.flock(gate, fcntl.LOCK_SH)  # waits while a many_connections test waits for the lock
+            fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a many_connections test runs on any worker
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            yield
+
+    @contextlib.contextmanager
     def paused(self):
         """No worker's drops take a connection inside this block (this worker's pending ones finish first)."""
         wait(self.pending)
-        with self.lock_path.open("a") as lock:
+        with self.gate_path.open("a") as gate, self.lock_path.open("a") as lock:
+            fcntl.flock(gate, fcntl.LOCK_EX)  # from now on no drop starts: the drops under way end, then ours
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
@@ -215,7 +244,7 @@ class _Dropper:
 @pytest.fixture(scope="session")
 def postgres_dropper(tmp_path_factory, worker_id):
     shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
-    dropper = _Dropper(shared / "drop-test-databases.lock")
+    dropper = _Dropper(shared / "drop-test-databases.lock", shared / "drop-test-databases.gate")
     yield dropper
     dropper.close()
 

@@ -20,7 +20,8 @@ Fixtures (all function-scoped unless noted):
                   included); a module takes it with `app_config` overridden by stripe_settings(processor)
 
 Helpers: shot(page, name) saves a full-page PNG as tests/e2e/artifacts/<test>/<nn>-<name>.png and checks the
-page's heading and body text were drawn with the Pretendard GOV web font.
+page's heading and body text were drawn with the Pretendard GOV web font; settle(page) waits for the page's
+`load` event and its web fonts (before measuring layout; never `networkidle`, which waits for nothing here).
 """
 
 from __future__ import annotations
@@ -324,6 +325,17 @@ def wait_for_web_fonts(page) -> None:
     when text first needs them), so under load a heading could still be drawn with the fallback font.
     """
     page.evaluate("() => Promise.all([...document.fonts].map((face) => face.load())).then(() => document.fonts.ready)")
+
+
+def settle(page) -> None:
+    """Wait until the current page is complete: its `load` event (stylesheets, scripts, images) and its web fonts.
+
+    Layout measured before then (widths, bounding boxes, screenshots) can change once a font arrives: a failure
+    by chance under load. Explicit conditions, not `networkidle`: that waits a further 500 ms of network silence
+    on every page, and these pages fetch nothing once loaded (the autocomplete asks only when typed into).
+    """
+    page.wait_for_load_state("load")
+    wait_for_web_fonts(page)
 
 
 def assert_web_font(page, selectors=("main h1", ".site-footer__note")) -> None:

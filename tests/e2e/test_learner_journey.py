@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, TOTP_SECRET, link_in
-from tests.e2e.conftest import shot, stripe_settings
+from tests.e2e.conftest import settle, shot, stripe_settings
 
 EMAIL = "journey-learner@example.com"
 BUSAN = "26350"  # 부산광역시 해운대구
@@ -142,7 +142,7 @@ def test_signup_to_card_to_search_compare_pay_and_cancel(
     titles = page.locator(".search-list .run-card__title a")
     expect(titles).to_have_count(2)
     assert {t.strip() for t in titles.all_inner_texts()} == {"파이썬 프로그래밍 기초", "파이썬 데이터 분석"}
-    page.wait_for_load_state("networkidle")
+    settle(page)
     shot(page, "search-chips")
     results_url = page.url
 

@@ -9,19 +9,13 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, shot
+from tests.e2e.conftest import DESKTOP, settle, shot
 
 PHONE = {"width": 390, "height": 844}
 
 
 def results(page):
     return page.locator(".search-list .run-card__title a")
-
-
-def settled(page) -> None:
-    """Wait until the page has loaded everything (the list below a heading, the web font of a new page)."""
-    page.wait_for_load_state("load")
-    page.wait_for_load_state("networkidle")
 
 
 def combobox(page):
@@ -65,7 +59,7 @@ def two_courses(catalog, reindex):
 def test_search_with_autocomplete_facets_pages_and_back(python_runs, page, live_server):
     # Home page: the search box is the first thing to use.
     page.goto("/")
-    settled(page)
+    settle(page)
     shot(page, "home")
     box = combobox(page)
     expect(box).to_have_attribute("aria-expanded", "false")
@@ -107,12 +101,12 @@ def test_search_with_autocomplete_facets_pages_and_back(python_runs, page, live_
     expect(page.locator("#search-q")).to_have_value(chosen)
     expect(page.get_by_role("heading", level=2, name=re.compile("검색 결과"))).to_be_visible()
     expect(results(page).first).to_be_visible()
-    settled(page)
+    settle(page)
     shot(page, "results")
 
     # Back to a plain query, then a facet: the address carries both.
     page.goto("/courses?q=파이썬")
-    settled(page)
+    settle(page)
     expect(page.locator(".search-total")).to_contain_text("검색 결과 26건")
     page.locator(".search-filters").get_by_role("link", name=re.compile("^서울특별시")).click()
     expect(page).to_have_url(re.compile(r"/courses\?q=%ED%8C%8C%EC%9D%B4%EC%8D%AC&region=11$"))
@@ -121,7 +115,7 @@ def test_search_with_autocomplete_facets_pages_and_back(python_runs, page, live_
     expect(page.locator(".search-filters").get_by_role("link", name=re.compile("^서울특별시"))).to_have_attribute(
         "aria-current", "true"
     )
-    settled(page)
+    settle(page)
     shot(page, "facet-applied")
     first_page_titles = results(page).all_inner_texts()
     assert len(first_page_titles) == 20
@@ -129,13 +123,13 @@ def test_search_with_autocomplete_facets_pages_and_back(python_runs, page, live_
     # Next page, then Back: the first page's results again, from the address alone.
     page.get_by_role("navigation", name="페이지 이동").get_by_role("link", name=re.compile("다음")).click()
     expect(page).to_have_url(re.compile(r"region=11&page=2$"))
-    settled(page)
+    settle(page)
     expect(results(page)).to_have_count(5)
     expect(page.locator(".search-total")).to_contain_text("(2/2쪽)")
     shot(page, "page-2")
     page.go_back()
     expect(page).to_have_url(re.compile(r"/courses\?q=%ED%8C%8C%EC%9D%B4%EC%8D%AC&region=11$"))
-    settled(page)
+    settle(page)
     expect(results(page)).to_have_count(20)
     assert results(page).all_inner_texts() == first_page_titles
     expect(page.locator("#search-q")).to_have_value("파이썬")
@@ -147,13 +141,13 @@ def test_search_with_autocomplete_facets_pages_and_back(python_runs, page, live_
     first.click()
     expect(page).to_have_url(f"{live_server}{href}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("파이썬 데이터 분석 전문가 양성과정")
-    settled(page)
+    settle(page)
     shot(page, "run-page")
 
 
 def test_initial_consonants_suggest_and_the_phone_layout(two_courses, page, live_server):
     page.goto("/courses")
-    settled(page)
+    settle(page)
     box = combobox(page)
     box.click()
     page.keyboard.type("ㅍㅇㅆ")
@@ -165,12 +159,12 @@ def test_initial_consonants_suggest_and_the_phone_layout(two_courses, page, live
     listbox.get_by_role("option").filter(has_text="파이썬").first.click()
     expect(page).to_have_url(re.compile(r"/courses\?q=.*%ED%8C%8C%EC%9D%B4%EC%8D%AC"))
     expect(results(page).first).to_contain_text("파이썬")
-    settled(page)
+    settle(page)
 
     # Phone: the filters fold away above the results and open on demand; nothing is wider than the screen.
     page.set_viewport_size(PHONE)
     page.goto("/courses?q=파이썬")
-    settled(page)
+    settle(page)
     filters = page.locator("details.search-filters")
     expect(filters).not_to_have_attribute("open", "")
     expect(results(page).first).to_be_visible()
