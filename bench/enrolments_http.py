@@ -167,6 +167,7 @@ def count_statements(app, world: World, users: list[int], count: int, batched: b
         post(count)  # first-use reads
     with app.app_context():
         counter = (_EveryThread if batched else StatementCount)(db.engine)
+    cpu, wall = time.process_time(), time.perf_counter()
     try:
         if batched:
             senders = [threading.Thread(target=post, args=(i,)) for i in range(count)]
@@ -178,11 +179,13 @@ def count_statements(app, world: World, users: list[int], count: int, batched: b
             for i in range(count):
                 post(i)
     finally:
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         counter.close()
     how = f"batched, {count} at once" if batched else "single path"
     print(
         f"  per request ({how}): {counter.statements / count:.1f} statements, {counter.begins / count:.2f} "
-        f"transactions ({counter.commits / count:.2f} commits, {counter.rollbacks / count:.2f} rollbacks)",
+        f"transactions ({counter.commits / count:.2f} commits, {counter.rollbacks / count:.2f} rollbacks); "
+        f"this process's CPU {cpu / count * 1000:.1f} ms, wall {wall / count * 1000:.1f} ms per request",
         flush=True,
     )
 
