@@ -190,6 +190,21 @@ def count_statements(app, world: World, users: list[int], count: int, batched: b
     )
 
 
+def batch_size(app, tag: str) -> str:
+    """The row's mean enrolments per intent transaction: a batch stamps its enrolments' created_at once."""
+    from sqlalchemy import text
+
+    from hrdnet.extensions import db
+
+    with app.app_context():
+        enrolments, stamps = db.session.execute(
+            text("SELECT count(*), count(DISTINCT created_at) FROM enrolments WHERE request_key LIKE :tag"),
+            {"tag": f"{tag}-%"},
+        ).one()
+        db.session.remove()
+    return f"{enrolments / max(stamps, 1):.1f} per transaction"
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -229,19 +244,20 @@ def run(database_url: str, workdir: Path, args) -> None:
     count_statements(app, world, world.users[-counted:], counted, batched=True)
     print(
         f"  {'path':>8} {'clients':>7} {'requests':>8} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}   "
-        "failures"
+        "failures  enrolments per intent transaction"
     )
     try:
         done = 0
         for clients in args.clients:
             for path in PATHS:  # one after the other at each client count: the same load for both
                 jobs = [(tokens[done + i], runs[(done + i) % len(runs)]) for i in range(args.requests)]
-                seconds, latencies, failures = fire(ports[path], jobs, clients, uuid.uuid4().hex[:8])
+                tag = uuid.uuid4().hex[:8]
+                seconds, latencies, failures = fire(ports[path], jobs, clients, tag)
                 done += args.requests
                 p50, p95, p99 = (percentile(latencies, share) * 1000 for share in (0.5, 0.95, 0.99))
                 print(
                     f"  {path:>8} {clients:>7} {args.requests:>8,} {args.requests / seconds:>8,.0f} {p50:>8.1f} "
-                    f"{p95:>8.1f} {p99:>8.1f}   {len(failures)} {failures[:1]}",
+                    f"{p95:>8.1f} {p99:>8.1f}   {len(failures)} {failures[:1]}  {batch_size(app, tag)}",
                     flush=True,
                 )
                 assert not failures, failures[:3]
