@@ -77,6 +77,11 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), False),
         # No default in production: a deployment says which processor it uses (check_production_safety).
         "PAYMENT_BACKEND": env.get("PAYMENT_BACKEND", "" if production else "local"),
+        # POST /api/v1/enrolments through a per-process batching writer (PostgreSQL only; docs/ledger.md "The API
+        # through the batching writer"). Off: each request is written alone, as on SQLite.
+        "ENROL_BATCHING": _bool(env.get("ENROL_BATCHING"), True),
+        "ENROL_BATCH_SIZE": int(env.get("ENROL_BATCH_SIZE", "25")),  # requests per transaction, at most
+        "ENROL_BATCH_LINGER_SECONDS": float(env.get("ENROL_BATCH_LINGER_SECONDS", "0.002")),  # wait to fill one
         # Stripe (PAYMENT_BACKEND=stripe; docs/payments.md). For development and tests the API base and the
         # Stripe.js address point at localstripe on 127.0.0.1 (bin/localstripe). KRW is zero-decimal.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
@@ -98,7 +98,58 @@ def remember(user_id: int, endpoint: str, key: str, body: object, status: int, r
     return stored is not None
 
 
-Keep = Callable[[int, dict], None]
+class Keep:
+    """Stores one key's answer in the caller's transaction: `keep(status, response)` inside the work's last unit
+    of work, or `keep_many` for a batch of requests written by one transaction (the batching writer). `kept`
+    holds, once that transaction committed, whether the answer was stored (False: a concurrent request with the
+    same key stored first) and `answer` what was stored. Without a key it stores nothing."""
+
+    def __init__(self, user_id: int, endpoint: str, key: str | None, body: object):
+        self.user_id, self.endpoint, self.key, self.body = user_id, endpoint, key, body
+        self.kept: list[bool] = []  # appended after commit: a transaction that rolls back stored nothing
+        self.answer: tuple[int, dict] | None = None
+
+    def __call__(self, status: int, response: dict) -> None:
+        if self.key is None:
+            return
+        stored = remember(self.user_id, self.endpoint, self.key, self.body, status, response)
+        after_commit(lambda: self._note(stored, status, response))
+
+    def _note(self, stored: bool, status: int, response: dict) -> None:
+        self.kept.append(stored)
+        self.answer = (status, response)
+
+
+def keep_many(answers: Sequence[tuple[Keep, int, dict]]) -> None:
+    """Keep.__call__ for a batch, set-based: every (keep, status, response) stored in one INSERT … ON CONFLICT
+    DO NOTHING RETURNING (executemany), in the current transaction; each keep learns after the commit whether
+    its row was stored (not when a concurrent request with the same key stored first)."""
+    answers = [answer for answer in answers if answer[0].key is not None]
+    if not answers:
+        return
+    now = utcnow()
+    table = IdempotencyRecord.__table__
+    stored = {
+        (row.user_id, row.endpoint, row.key)
+        for row in db.session.execute(
+            insert_or_nothing(table).returning(table.c.user_id, table.c.endpoint, table.c.key),
+            [
+                {
+                    "user_id": keep.user_id,
+                    "endpoint": keep.endpoint,
+                    "key": keep.key,
+                    "request_hash": request_hash(keep.body),
+                    "status_code": status,
+                    "body": json.dumps(response, ensure_ascii=False),
+                    "created_at": now,
+                }
+                for keep, status, response in answers
+            ],
+        )
+    }
+    for keep, status, response in answers:
+        was_stored = (keep.user_id, keep.endpoint, keep.key) in stored
+        after_commit(lambda keep=keep, was=was_stored, s=status, r=response: keep._note(was, s, r))
 
 
 def respond_once(
@@ -107,28 +158,23 @@ def respond_once(
     """(status, response) for a POST: the first answer again for a key seen before, else `work(keep)`'s.
 
     The look-up shares the request's first read transaction (no unit of work of its own). `work` owns its
-    units of work and should call `keep(status, response)` inside its last one, so that the answer is stored
-    in the same transaction as the work it answers (issue 14: the enrolment's own transaction); when it did
-    not (the processor did not answer, a retried request), the answer is stored after it, in a unit of work of
-    its own. Without a key the work simply runs (no retry protection). A concurrent request with the same key
-    that stored first wins.
+    units of work and should call `keep(status, response)` (or have `keep_many` store it) inside its last one,
+    so that the answer is stored in the same transaction as the work it answers (issue 14: the enrolment's own
+    transaction); when it did not (the processor did not answer, a retried request, a refusal), the answer is
+    stored after it, in a unit of work of its own. Without a key the work simply runs (no retry protection). A
+    concurrent request with the same key that stored first wins.
     """
+    keep = Keep(user_id, endpoint, key, body)
     if key is None:
-        return work(lambda _status, _response: None)
+        return work(keep)
     replayed = replay(user_id, endpoint, key, body)
     if replayed is not None:
         return replayed
-    kept: list[bool] = []
-
-    def keep(status: int, response: dict) -> None:
-        stored = remember(user_id, endpoint, key, body, status, response)
-        after_commit(lambda: kept.append(stored))  # a transaction that rolls back stored nothing
-
     status, response = work(keep)
-    if not kept:
+    if not keep.kept:
         with unit_of_work(write_lock=True):
-            kept.append(remember(user_id, endpoint, key, body, status, response))
-    if not kept[-1]:  # the same key, answered by a concurrent request a moment earlier
+            keep.kept.append(remember(user_id, endpoint, key, body, status, response))
+    if not keep.kept[-1]:  # the same key, answered by a concurrent request a moment earlier
         with unit_of_work():
             return replay(user_id, endpoint, key, body)
     return status, response

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -167,9 +167,24 @@ class EnrolRequest:
     user_id: int
     run_id: int
     request_key: str
+    actor: str | None = None  # who asks (the API: the learner's pseudonym); None: enrol_batch's actor
+    # The caller's answer, stored in the enrolment's last transaction (the API's Idempotency-Key record): a
+    # request written alone calls it as enrol(respond=…) does; a batch stores its requests' answers set-based
+    # through enrol_batch's respond_many.
+    respond: Callable[[Enrolment], None] | None = field(default=None, compare=False)
 
 
-def enrol_batch(requests: Sequence[EnrolRequest], *, now: datetime, today: date, actor: str) -> list[int | DomainError]:
+RespondMany = Callable[[list[tuple[EnrolRequest, int]]], None]
+
+
+def enrol_batch(
+    requests: Sequence[EnrolRequest],
+    *,
+    now: datetime,
+    today: date,
+    actor: str,
+    respond_many: RespondMany | None = None,
+) -> list[int | DomainError]:
     """enrol() for a batch of requests, in the same phases but set-based: every plan read before the
     transaction; one intent (the cards' accounts locked in one statement, each price re-checked under that
     lock, then the runs' seats, the enrolments, holds, history lines and payments in a few multi-row
@@ -182,10 +197,16 @@ def enrol_batch(requests: Sequence[EnrolRequest], *, now: datetime, today: date,
     simply take) goes through enrol() / apply_state() after the batch, which answer it exactly as they would
     have alone; if a batch statement fails (a trigger's refusal), its transaction rolls back and every request
     of it goes that way. Locks, in order (docs/ledger.md): the money lock shared, the cards' accounts ascending,
-    the runs ascending, the chain lock at COMMIT."""
+    the runs ascending, the chain lock at COMMIT.
+
+    Answers (the API's Idempotency-Key records): `respond_many([(request, enrolment id), …])` is called inside
+    the outcome's unit of work for the requests with a `respond` that the batch confirmed, so each answer
+    commits (or rolls back) with its enrolment's confirmation; a request that goes alone calls its own
+    `respond` inside its last unit of work, as enrol() does."""
     results: list[int | DomainError | None] = [None] * len(requests)
+    actors = [request.actor or actor for request in requests]
     plans, alone = _plan_batch(requests, today, results)
-    held, new_payments = _hold_batch(plans, alone, results, now=now, today=today, actor=actor)
+    held, new_payments = _hold_batch(plans, alone, results, now=now, today=today, actors=actors)
     states: dict[int, ProcessorPayment] = {}
     for index, hold in held.items():
         payment = new_payments[hold.enrolment_id]
@@ -197,20 +218,57 @@ def enrol_batch(requests: Sequence[EnrolRequest], *, now: datetime, today: date,
         except DomainError as exc:  # the processor did not answer: the payment stays pending, retried later
             log.warning("payment %s not processed yet: %s", payment.id, exc.code)
     confirmations = {index: hot_path.confirm_plan_from(plans[index], held[index]) for index in states}
-    for index in _confirm_batch(confirmations, states, new_payments, today=today, actor=actor):
+    answers = _batch_answers(requests, respond_many)
+    for index in _confirm_batch(confirmations, states, new_payments, today=today, actors=actors, answers=answers):
         payment_id = new_payments[held[index].enrolment_id].id
-        apply_state(payment_id, states[index], actor=actor, today=today, plan=confirmations[index])
+        apply_state(
+            payment_id,
+            states[index],
+            actor=actors[index],
+            today=today,
+            plan=confirmations[index],
+            respond=requests[index].respond,
+        )
     for index in sorted(alone):
-        request = requests[index]
-        try:
-            enrolment = enrol(
-                request.user_id, request.run_id, request_key=request.request_key, now=now, today=today, actor=actor
-            )
-            results[index] = enrolment.id
-        except DomainError as exc:
-            db.session.rollback()
-            results[index] = exc
+        results[index] = _enrol_alone(requests[index], now=now, today=today, actor=actors[index])
     return results
+
+
+def _batch_answers(requests: Sequence[EnrolRequest], respond_many: RespondMany | None):
+    """answers(indexes, enrolment ids): inside the outcome's unit of work, store the answers of the confirmed
+    requests that want one (respond_many), set-based."""
+
+    def answers(confirmed: list[tuple[int, int]]) -> None:
+        wanted = [(requests[index], enrolment_id) for index, enrolment_id in confirmed if requests[index].respond]
+        if wanted and respond_many is not None:
+            respond_many(wanted)
+
+    return answers
+
+
+def _enrol_alone(request: EnrolRequest, *, now: datetime, today: date, actor: str) -> int | DomainError:
+    """A request the batch could not write as planned, through enrol(): its enrolment's id (its answer stored
+    by its own `respond` in its last unit of work, when it has one) or its refusal."""
+    responded: list[int] = []
+
+    def respond(enrolment: Enrolment) -> None:
+        request.respond(enrolment)
+        responded.append(enrolment.id)
+
+    try:
+        enrolment = enrol(
+            request.user_id,
+            request.run_id,
+            request_key=request.request_key,
+            now=now,
+            today=today,
+            actor=actor,
+            respond=respond if request.respond is not None else None,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return exc
+    return enrolment.id if enrolment is not None else responded[-1]
 
 
 def _plan_batch(
@@ -241,7 +299,7 @@ def _plan_batch(
 
 
 def _hold_batch(
-    plans: dict[int, hot_path.Plan], alone: set[int], results: list, *, now: datetime, today: date, actor: str
+    plans: dict[int, hot_path.Plan], alone: set[int], results: list, *, now: datetime, today: date, actors: list[str]
 ) -> tuple[dict[int, hot_path.Held], dict]:
     """The batch's intent: {index: Held} and {enrolment id: its payment attempt}; refusals (RunFull) go to
     results, and requests the batch cannot write as planned to `alone`."""
@@ -263,7 +321,9 @@ def _hold_batch(
                 accepted.append(index)
                 if card is not None:
                     left[planned.card_id] = card.available - planned.card_draw
-            outcomes = hot_path.enrol_many_locked([plans[i] for i in accepted], locked, now=now, actor=actor)
+            outcomes = hot_path.enrol_many_locked(
+                [plans[i] for i in accepted], locked, now=now, actor=[actors[i] for i in accepted]
+            )
             for index, outcome in zip(accepted, outcomes, strict=True):
                 if outcome is None:
                     alone.add(index)
@@ -283,9 +343,12 @@ def _hold_batch(
     return held, new_payments
 
 
-def _confirm_batch(confirmations: dict, states: dict, new_payments: dict, *, today: date, actor: str) -> list[int]:
+def _confirm_batch(
+    confirmations: dict, states: dict, new_payments: dict, *, today: date, actors: list[str], answers
+) -> list[int]:
     """The batch's outcome: confirm, in one unit of work, every enrolment whose payment the processor took and
-    that is still held with a pending hold and a usable card; returns the indexes left to apply_state()."""
+    that is still held with a pending hold and a usable card, and store their answers (`answers`) in it;
+    returns the indexes left to apply_state()."""
     if not confirmations:
         return []
     payment_of = {index: new_payments[plan.enrolment_id].id for index, plan in confirmations.items()}
@@ -300,8 +363,11 @@ def _confirm_batch(confirmations: dict, states: dict, new_payments: dict, *, tod
             confirming = [index for index in candidates if payment_of[index] in paid]
             if confirming:
                 hot_path.confirm_many_locked(
-                    [confirmations[index] for index in confirming], actor=actor, reason="자비부담금 결제 완료"
+                    [confirmations[index] for index in confirming],
+                    actor=[actors[index] for index in confirming],
+                    reason="자비부담금 결제 완료",
                 )
+                answers([(index, confirmations[index].enrolment_id) for index in confirming])
     except (DomainError, SQLAlchemyError) as exc:
         log.warning("confirmation batch of %s rolled back (%s): each goes alone", len(confirmations), exc)
         return list(confirmations)

@@ -28,18 +28,27 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Queued:
-    request: checkout.EnrolRequest
+    request: checkout.EnrolRequest  # carries its actor and, for the API, its answer (respond)
     today: date
-    actor: str
     answer: Future
 
 
 class BatchingWriter:
     """`writers` threads, each with its own app context (session, connection), writing batches of up to
-    `batch_size` requests. Use as a context manager, or call close()."""
+    `batch_size` requests. Use as a context manager, or call close(). One batch mixes requests of different
+    actors (each request's history lines and audit entries carry its own); `respond_many` stores the answers
+    of a batch's confirmed requests in its outcome transaction (checkout.enrol_batch)."""
 
-    def __init__(self, app, *, batch_size: int = 25, linger: float = 0.002, writers: int = 1):
-        self.app, self.batch_size, self.linger = app, batch_size, linger
+    def __init__(
+        self,
+        app,
+        *,
+        batch_size: int = 25,
+        linger: float = 0.002,
+        writers: int = 1,
+        respond_many: checkout.RespondMany | None = None,
+    ):
+        self.app, self.batch_size, self.linger, self.respond_many = app, batch_size, linger, respond_many
         self.batches = self.requests = 0  # written so far (figures for the benchmarks)
         self._queue: queue.Queue[_Queued | None] = queue.Queue()
         self._threads = [
@@ -48,10 +57,12 @@ class BatchingWriter:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, user_id: int, run_id: int, *, request_key: str, today: date, actor: str) -> Future:
-        """Queue a request; the future's result is its enrolment's id, or it raises the refusal enrol() raises."""
+    def submit(self, user_id: int, run_id: int, *, request_key: str, today: date, actor: str, respond=None) -> Future:
+        """Queue a request; the future's result is its enrolment's id, or it raises the refusal enrol() raises.
+        `respond(enrolment)` (optional): the request's answer, stored in its enrolment's last transaction."""
         answer: Future = Future()
-        self._queue.put(_Queued(checkout.EnrolRequest(user_id, run_id, request_key), today, actor, answer))
+        request = checkout.EnrolRequest(user_id, run_id, request_key, actor=actor, respond=respond)
+        self._queue.put(_Queued(request, today, answer))
         return answer
 
     def enrol(self, user_id: int, run_id: int, *, request_key: str, today: date, actor: str) -> int:
@@ -73,7 +84,7 @@ class BatchingWriter:
     def _run(self) -> None:
         with self.app.app_context():
             while (batch := self._take()) is not None:
-                for group in _by_day_and_actor(batch):
+                for group in _by_day(batch):
                     self._write(group)
                 db.session.remove()
 
@@ -101,7 +112,11 @@ class BatchingWriter:
     def _write(self, group: list[_Queued]) -> None:
         try:
             results = checkout.enrol_batch(
-                [item.request for item in group], now=utcnow(), today=group[0].today, actor=group[0].actor
+                [item.request for item in group],
+                now=utcnow(),
+                today=group[0].today,
+                actor=group[0].request.actor,
+                respond_many=self.respond_many,
             )
         except BaseException as exc:  # noqa: BLE001 - every waiting caller must hear of it
             log.exception("enrolment batch failed")
@@ -117,8 +132,8 @@ class BatchingWriter:
                 item.answer.set_result(result)
 
 
-def _by_day_and_actor(batch: list[_Queued]) -> list[list[_Queued]]:
-    groups: dict[tuple, list[_Queued]] = {}
+def _by_day(batch: list[_Queued]) -> list[list[_Queued]]:
+    groups: dict[date, list[_Queued]] = {}
     for item in batch:
-        groups.setdefault((item.today, item.actor), []).append(item)
+        groups.setdefault(item.today, []).append(item)
     return list(groups.values())

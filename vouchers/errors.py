@@ -55,6 +55,18 @@ class IdentityUnavailable(DomainError):
     )
 
 
+class EnrolmentBusy(DomainError):
+    """The batching writer did not answer in time (vouchers.web.api): the request may still be written, so the
+    client retries with the same Idempotency-Key, which answers it once."""
+
+    status, code, message = (
+        503,
+        "enrolment_busy",
+        "신청이 몰려 처리가 늦어지고 있습니다. 같은 Idempotency-Key로 잠시 후 다시 시도해 주세요. "
+        "이중으로 신청되지 않습니다.",
+    )
+
+
 class IdentityLinkNotPending(Conflict):
     code, message = (
         "identity_link_not_pending",

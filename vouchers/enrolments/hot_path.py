@@ -281,7 +281,7 @@ def lock_cards(card_ids: Iterable[int], on: date) -> dict[int, cards.LockedCard]
 
 
 def enrol_many_locked(
-    plans: Sequence[Plan], locked: dict[int, cards.LockedCard], *, now: datetime, actor: str
+    plans: Sequence[Plan], locked: dict[int, cards.LockedCard], *, now: datetime, actor: str | Sequence[str]
 ) -> list[Held | errors.RunFull | None]:
     """enrol_locked for a batch, after lock_cards and still_priced (each plan against its card's balance less
     the draws of the batch's earlier plans), in set-based statements: the runs' seats locked and read in one,
@@ -290,7 +290,9 @@ def enrol_many_locked(
     for it); or None when the database's unique constraints refused it (the same request, or another live
     enrolment, came first) or when such a refusal may have cost it its seat: the caller sends those through
     the single path, which answers them as it would have alone. Raises only on what no plan should meet (a
-    trigger's refusal): the caller's transaction then rolls back entirely."""
+    trigger's refusal): the caller's transaction then rolls back entirely. `actor`: one for the whole batch, or
+    one per plan (the API's batches: each learner's own)."""
+    actors = ledger.per_item(actor, len(plans))
     free = _lock_seats({planned.run_id for planned in plans})
     outcomes: list[Held | errors.RunFull | None] = [None] * len(plans)
     seated = []
@@ -335,7 +337,7 @@ def enrol_many_locked(
                 )
                 for index in drawn
             ],
-            actor=actor,
+            actor=[actors[index] for index in drawn],
         )
         by_enrolment = {ids[index]: hold_ids[f"enrolment:{ids[index]}:hold"] for index in drawn}
         db.session.execute(
@@ -354,7 +356,7 @@ def enrol_many_locked(
             )
             for index in kept
         ],
-        actor,
+        [actors[index] for index in kept],
     )
     changes.runs_changed(sorted({plans[index].run_id for index in kept}))
     for index in kept:
@@ -534,12 +536,18 @@ def confirm_locked(planned: ConfirmPlan, *, actor: str, reason: str) -> None:
     confirm_many_locked([planned], actor=actor, reason=reason)
 
 
-def confirm_many_locked(plans: Sequence[ConfirmPlan], *, actor: str, reason: str) -> None:
+def confirm_many_locked(plans: Sequence[ConfirmPlan], *, actor: str | Sequence[str], reason: str) -> None:
     """confirm_locked for a batch (the batching writer; each plan checked by confirmable_many under its card's
-    lock): every transfer in two statements, the statuses in one, the history lines in one."""
-    postings = [posting for planned in plans for posting in _postings(planned)]
+    lock): every transfer in two statements, the statuses in one, the history lines in one. `actor`: one for
+    the batch, or one per plan."""
+    actors = ledger.per_item(actor, len(plans))
+    postings, posting_actors = [], []
+    for planned, planned_actor in zip(plans, actors, strict=True):
+        for posting in _postings(planned):
+            postings.append(posting)
+            posting_actors.append(planned_actor)
     if postings:
-        ledger.post_checked(postings, actor=actor)
+        ledger.post_checked(postings, actor=posting_actors)
     ids = [planned.enrolment_id for planned in plans]
     confirmed = db.session.execute(
         update(Enrolment.__table__)
@@ -548,7 +556,7 @@ def confirm_many_locked(plans: Sequence[ConfirmPlan], *, actor: str, reason: str
     )
     if confirmed.rowcount != len(ids):  # confirmable() read them held under the cards' locks: a writer without
         raise errors.IllegalTransition("결제 대기 상태가 아닌 신청은 확정할 수 없습니다.")  # the lock
-    _events([(enrolment_id, S.HELD, S.CONFIRMED, "pay", reason) for enrolment_id in ids], actor)
+    _events([(enrolment_id, S.HELD, S.CONFIRMED, "pay", reason) for enrolment_id in ids], actors)
 
 
 def _postings(planned: ConfirmPlan) -> list[ledger.Checked]:
@@ -605,8 +613,10 @@ def _event(enrolment_id: int, old: S, new: S, event: str, reason: str, actor: st
     _events([(enrolment_id, old, new, event, reason)], actor)
 
 
-def _events(steps: Sequence[tuple[int, S, S, str, str]], actor: str) -> None:
-    """History lines (enrolment id, from, to, event, reason) in one INSERT, and an audit entry for each."""
+def _events(steps: Sequence[tuple[int, S, S, str, str]], actor: str | Sequence[str]) -> None:
+    """History lines (enrolment id, from, to, event, reason) in one INSERT, and an audit entry for each; `actor`
+    one for all, or one per step."""
+    actors = ledger.per_item(actor, len(steps))
     at = utcnow()
     db.session.execute(  # executemany: one multi-row INSERT, compiled once (insertmanyvalues)
         insert(EnrolmentEvent.__table__),
@@ -618,15 +628,15 @@ def _events(steps: Sequence[tuple[int, S, S, str, str]], actor: str) -> None:
                 "to_status": new.value,
                 "event": event,
                 "reason": reason,
-                "actor": actor,
+                "actor": step_actor,
             }
-            for enrolment_id, old, new, event, reason in steps
+            for (enrolment_id, old, new, event, reason), step_actor in zip(steps, actors, strict=True)
         ],
     )
-    for enrolment_id, old, new, event, _reason in steps:
+    for (enrolment_id, old, new, event, _reason), step_actor in zip(steps, actors, strict=True):
         audit.append(
             f"enrolment.{event}",
-            actor=actor,
+            actor=step_actor,
             subject_type="enrolment",
             subject_id=enrolment_id,
             data={"from": old.value, "to": new.value},

@@ -497,12 +497,22 @@ class Checked:
     hold_id: int | None = None  # the hold a capture settles
 
 
-def post_checked(transfers: Sequence[Checked], *, actor: str) -> list[int]:
+def per_item(actor: str | Sequence[str], count: int) -> list[str]:
+    """One actor for every item of a batch, or one per item (the API's batches: each learner's own)."""
+    if isinstance(actor, str):
+        return [actor] * count
+    if len(actor) != count:
+        raise ValueError(f"{len(actor)} actors for {count} items")
+    return list(actor)
+
+
+def post_checked(transfers: Sequence[Checked], *, actor: str | Sequence[str]) -> list[int]:
     """Write already-checked transfers in two statements (their rows, then all their entries); returns their
     ids in order. The database's triggers and CHECKs still judge every entry (a card below zero, a hold settled
     twice, an unbalanced transfer fail the statement and the unit of work). A key or hold already used makes
     ON CONFLICT skip the row: that is a race the caller's checks should have excluded, so it raises
-    DuplicateKeyConflict and the unit of work rolls back."""
+    DuplicateKeyConflict and the unit of work rolls back. `actor`: one for all, or one per transfer."""
+    actors = per_item(actor, len(transfers))
     now = utcnow()
     rows = [
         {
@@ -530,8 +540,8 @@ def post_checked(transfers: Sequence[Checked], *, actor: str) -> list[int]:
         ],
     )
     _forget_cached_balances({account for t in transfers for account, _side, _amount in t.entries})
-    for t, row in zip(transfers, rows, strict=True):
-        _audit_transfer(posted[t.key], t.key, row["kind"], row["total"], t.entries, actor, hold_id=t.hold_id)
+    for t, row, t_actor in zip(transfers, rows, actors, strict=True):
+        _audit_transfer(posted[t.key], t.key, row["kind"], row["total"], t.entries, t_actor, hold_id=t.hold_id)
     return [posted[t.key] for t in transfers]
 
 
@@ -587,10 +597,12 @@ class CheckedHold:
     memo: str
 
 
-def holds_checked(holds: Sequence[CheckedHold], *, actor: str) -> dict[str, int]:
+def holds_checked(holds: Sequence[CheckedHold], *, actor: str | Sequence[str]) -> dict[str, int]:
     """The batching writer's holds (every card's accounts locked, every balance re-checked): all their
     transfers, entries and holds rows in three multi-row statements, whatever their number; returns {key: hold
-    id}. Each row equals hold_checked()'s, and each hold gets its own audit entry, in the order given."""
+    id}. Each row equals hold_checked()'s, and each hold gets its own audit entry, in the order given; `actor`:
+    one for all, or one per hold."""
+    actors = per_item(actor, len(holds))
     for hold in holds:
         _check_amount(hold.amount)
     now = utcnow()
@@ -654,11 +666,11 @@ def holds_checked(holds: Sequence[CheckedHold], *, actor: str) -> dict[str, int]
     )
     _forget_cached_balances({account for h in holds for account in (h.available_id, h.held_id)})
     by_key = {}
-    for h in holds:
+    for h, h_actor in zip(holds, actors, strict=True):
         transfer_id = posted[h.key]
         by_key[h.key] = hold_ids[transfer_id]
         entries = [(h.available_id, Side.DEBIT, h.amount), (h.held_id, Side.CREDIT, h.amount)]
-        _audit_transfer(transfer_id, h.key, TransferKind.HOLD.value, h.amount, entries, actor, hold_id=by_key[h.key])
+        _audit_transfer(transfer_id, h.key, TransferKind.HOLD.value, h.amount, entries, h_actor, hold_id=by_key[h.key])
     return by_key
 
 

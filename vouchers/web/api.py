@@ -5,14 +5,21 @@ so the API and the pages show the same numbers. Both POSTs honour `Idempotency-K
 (hrdnet.idempotency.respond_once): the key is also the enrolment's request key, so the work itself happens
 once per key even if the stored answer were lost; the stored answer makes a retry get exactly the first
 response, and a changed body with the same key is refused (422).
+
+On PostgreSQL (with ENROL_BATCHING on, the default) `POST /enrolments` goes through this process's batching
+writer (vouchers.enrol_writer): the request waits for the batch that writes it, and the batch stores every
+confirmed request's Idempotency-Key answer set-based in its outcome transaction, with the confirmations
+(docs/ledger.md "The API through the batching writer"). On SQLite, or switched off, each request is written
+alone by checkout.enrol.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import marshmallow as ma
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_login import current_user
 
 from hrdnet import idempotency
@@ -20,9 +27,12 @@ from hrdnet.access import Role, roles, signed_in
 from hrdnet.api import ApiBlueprint, ApiErrorSchema, QueryArgs
 from hrdnet.bounds import INT4_MAX, INT8_MAX
 from hrdnet.db import after_commit, unit_of_work
+from hrdnet.extensions import db
 from hrdnet.timeutil import kst_today, utcnow
-from vouchers import checkout
+from vouchers import checkout, errors
+from vouchers.enrol_writer import BatchingWriter
 from vouchers.enrolments import endings
+from vouchers.enrolments import operations as enrolments
 from vouchers.ratings import operations as ratings
 from vouchers.web import read_models
 
@@ -249,12 +259,20 @@ def my_card(query):
 @bp.alt_response(
     422, schema=ApiErrorSchema, description="입력 오류, 또는 같은 Idempotency-Key에 다른 내용 (idempotency_key_reused)"
 )
+@bp.alt_response(
+    503,
+    schema=ApiErrorSchema,
+    description="신청이 몰려 처리가 늦어짐: 같은 Idempotency-Key로 다시 시도 (enrolment_busy)",
+)
 @bp.doc(security=_SECURITY, parameters=[_IDEMPOTENCY_HEADER])
 def create_enrolment(body):
     """수강 신청: 자리를 잡고 카드 사용액을 보류한 뒤 자비부담금 결제를 엽니다 (자비부담 0원이면 바로 확정)"""
-    key, actor = _key(), current_user.pseudonym
+    key, actor, user_id = _key(), current_user.pseudonym, current_user.id
+    writer = _batching_writer()
 
     def enrol(keep) -> tuple[int, dict]:
+        if writer is not None:
+            return _enrol_batched(writer, keep, user_id, body["run_id"], key=key, actor=actor)
         answer: list[dict] = []
 
         def respond(enrolment) -> None:  # inside the enrolment's last transaction: the answer is stored with it
@@ -273,7 +291,81 @@ def create_enrolment(body):
         )
         return 201, answer[-1] if answer else EnrolledOut().dump(read_models.enrolled_document(enrolment))
 
-    return _json(*idempotency.respond_once(current_user.id, ENROL_ENDPOINT, key, body, enrol))
+    return _json(*idempotency.respond_once(user_id, ENROL_ENDPOINT, key, body, enrol))
+
+
+# -- POST /enrolments through the batching writer (PostgreSQL) ---------------------------------------------------
+
+_WRITER = "vouchers.api_enrol_writer"
+WRITER_TIMEOUT_SECONDS = 60
+_writer_lock = threading.Lock()
+
+
+def _batching_writer() -> BatchingWriter | None:
+    """This process's batching writer for the API, started on first use; None when ENROL_BATCHING is off or
+    the database is SQLite (one writer at a time there: each request is written alone, by checkout.enrol)."""
+    app = current_app._get_current_object()
+    if not app.config.get("ENROL_BATCHING") or db.engine.dialect.name != "postgresql":
+        return None
+    writer = app.extensions.get(_WRITER)
+    if writer is None:
+        with _writer_lock:
+            writer = app.extensions.get(_WRITER)
+            if writer is None:
+                writer = app.extensions[_WRITER] = BatchingWriter(
+                    app,
+                    batch_size=app.config["ENROL_BATCH_SIZE"],
+                    linger=app.config["ENROL_BATCH_LINGER_SECONDS"],
+                    respond_many=_store_answers,
+                )
+    return writer
+
+
+class _Answer:
+    """A request's Idempotency-Key answer, handed to the batch with the request: called with the enrolment when
+    the request is written alone (inside its last unit of work), or stored with its batch's others by
+    _store_answers."""
+
+    def __init__(self, keep: idempotency.Keep):
+        self.keep = keep
+
+    def __call__(self, enrolment) -> None:
+        self.keep(201, EnrolledOut().dump(read_models.enrolled_document(enrolment)))
+
+
+def _store_answers(confirmed: list[tuple[checkout.EnrolRequest, int]]) -> None:
+    """Inside the batch's outcome transaction: the confirmed requests' answers, in three statements (their
+    enrolments, their payments, one INSERT of the records)."""
+    documents = read_models.enrolled_documents([enrolment_id for _request, enrolment_id in confirmed])
+    idempotency.keep_many(
+        [
+            (request.respond.keep, 201, EnrolledOut().dump(documents[enrolment_id]))
+            for request, enrolment_id in confirmed
+        ]
+    )
+
+
+def _enrol_batched(
+    writer: BatchingWriter, keep: idempotency.Keep, user_id: int, run_id: int, *, key: str | None, actor: str
+) -> tuple[int, dict]:
+    """Submit the request and wait for its batch: the answer the batch stored with the enrolment, or (the
+    processor did not answer, a retried request) the enrolment read now, which respond_once then stores."""
+    db.session.rollback()  # end the read transaction (user, Idempotency-Key): none stays open while waiting
+    submitted = writer.submit(
+        user_id,
+        run_id,
+        request_key=key or f"api-{uuid.uuid4().hex}",
+        today=kst_today(),
+        actor=actor,
+        respond=_Answer(keep) if key is not None else None,
+    )
+    try:
+        enrolment_id = submitted.result(timeout=WRITER_TIMEOUT_SECONDS)  # raises the request's refusal
+    except TimeoutError:  # the writer is stuck: the request may still be written; a retry is answered once
+        raise errors.EnrolmentBusy() from None
+    if keep.answer is not None:
+        return keep.answer
+    return 201, EnrolledOut().dump(read_models.enrolled_document(enrolments.get(enrolment_id)))
 
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
@@ -408,6 +409,35 @@ def payment_document(payment: Payment | None) -> dict | None:
 
 def enrolled_document(enrolment: Enrolment) -> dict:
     """POST /api/v1/enrolments: the enrolment and its payment."""
+    return _enrolled(enrolment, payments.current_payment(enrolment.id) if enrolment.self_pay else None)
+
+
+def enrolled_documents(enrolment_ids: Sequence[int]) -> dict[int, dict]:
+    """enrolled_document for a batch ({enrolment id: document}) in two statements: the enrolments, then their
+    payments (each one's current attempt: the newest)."""
+    enrolments_by_id = {
+        row.id: row
+        for row in db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.id.in_(list(enrolment_ids)))
+            .execution_options(populate_existing=True)  # as written by the Core statements just before
+        )
+    }
+    current: dict[int, Payment] = {}
+    for payment in db.session.scalars(
+        select(Payment)
+        .where(Payment.enrolment_id.in_(list(enrolment_ids)))
+        .order_by(Payment.id)
+        .execution_options(populate_existing=True)
+    ):
+        current[payment.enrolment_id] = payment  # ascending: the newest attempt stays
+    return {
+        enrolment_id: _enrolled(row, current.get(enrolment_id) if row.self_pay else None)
+        for enrolment_id, row in enrolments_by_id.items()
+    }
+
+
+def _enrolled(enrolment: Enrolment, payment: Payment | None) -> dict:
     return {
         "enrolment_id": enrolment.id,
         "run_id": enrolment.run_id,
@@ -417,7 +447,7 @@ def enrolled_document(enrolment: Enrolment) -> dict:
         "government_share": enrolment.government_share,
         "card_draw": enrolment.card_draw,
         "account": enrolment.account,
-        "payment": payment_document(payments.current_payment(enrolment.id)) if enrolment.self_pay else None,
+        "payment": payment_document(payment),
     }
 
 
