@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Where one enrolment's time goes (issue 14): the production path on one thread, distinct cards, PostgreSQL.
 
-    .venv/bin/python bench/enrolments_profile.py [--count 300] [--path single|batch] [--top 40]
+    .venv/bin/python bench/enrolments_profile.py [--count 300] [--path single|batch] [--top 40] [--dump FILE] [--cpu-only]
+        [--clock wall|cpu]
 
 Prints wall and process CPU per enrolment (the rest is waiting for PostgreSQL: its CPU and the round trips),
 SQL time per statement kind (timed around each cursor execute), and cProfile's top functions by own time.
@@ -66,12 +67,13 @@ def run(backend: str, url: str, workdir: Path, args) -> None:
             enrol_and_pay(world.users[1 + i], run_ids[-1 - i // SEATS], f"{tag}:warm:{i}", world.today)
         db.session.remove()
         timer = SqlTimer(db.engine)
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.process_time) if args.clock == "cpu" else cProfile.Profile()
         requests = [
             (world.users[21 + i], run_ids[i % (len(run_ids) - 2)], f"{tag}:{i}", world.today) for i in range(args.count)
         ]
         wall, cpu = time.perf_counter(), time.process_time()
-        profile.enable()
+        if not args.cpu_only:
+            profile.enable()
         if args.path == "single":
             for request in requests:
                 enrol_and_pay(*request)
@@ -86,16 +88,20 @@ def run(backend: str, url: str, workdir: Path, args) -> None:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     n = args.count
     sql = sum(timer.by_kind.values())
-    print(f"\n{backend}, path {args.path}, {n} enrolments on one thread (under cProfile, which slows Python ~1.5×)")
+    how = "without cProfile" if args.cpu_only else "under cProfile, which slows Python ~1.5×"
+    print(f"\n{backend}, path {args.path}, {n} enrolments on one thread ({how})")
     print(f"  wall {wall / n * 1000:.2f} ms per enrolment, process CPU {cpu / n * 1000:.2f} ms, ")
     print(
         f"  time inside cursor.execute {sql / n * 1000:.2f} ms per enrolment ({sum(timer.count.values()) / n:.1f} statements)"
     )
     for words, seconds in sorted(timer.by_kind.items(), key=lambda item: -item[1])[:25]:
         print(f"    {seconds / n * 1000:7.3f} ms  {timer.count[words] / n:5.2f}×  {words}")
-    stats = pstats.Stats(profile)
-    stats.sort_stats("tottime").print_stats(args.top)
-    stats.sort_stats("cumulative").print_stats(args.top)
+    if not args.cpu_only:
+        stats = pstats.Stats(profile)
+        if args.dump:
+            stats.dump_stats(args.dump)
+        stats.sort_stats("tottime").print_stats(args.top)
+        stats.sort_stats("cumulative").print_stats(args.top)
     check(app, FUNDED)
     with app.app_context():
         db.engine.dispose()
@@ -108,6 +114,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument(
+        "--cpu-only",
+        action="store_true",
+        help="no cProfile: the process CPU per enrolment is then the load-independent figure to compare",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cProfile's clock: wall (waits for PostgreSQL included) or this process's CPU (waits left out)",
+    )
+    parser.add_argument("--dump", help="also write cProfile's stats to this file (for pstats or snakeviz)")
     args = parser.parse_args()
     logging.disable(logging.INFO)
     on_sqlite_then_postgres(

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, Text, event, insert, select, text
+from sqlalchemy import String, Text, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from hrdnet.db import insert_rows
 from hrdnet.extensions import db
 from hrdnet.models_base import UTCDateTime
 from hrdnet.timeutil import utcnow
@@ -66,17 +67,19 @@ def entry_hash(
     data: str,
     prev_hash: str,
     key_id: str | None = None,
+    secret: bytes | None = None,
 ) -> str:
     """HMAC-SHA256 of the entry under the AUDIT_KEYS key `key_id` (which it covers too), so write access to
     the table is not enough to recompute the chain; key_id None is the unkeyed SHA-256 of entries written
-    before the chain was keyed. Raises UnknownAuditKey for a key id the configuration does not hold."""
+    before the chain was keyed. Raises UnknownAuditKey for a key id the configuration does not hold.
+    `secret`: the key's secret when the caller already read it (a write chaining many entries)."""
     # The timestamp is hashed at microsecond precision in UTC, exactly as both databases store it.
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%f")
     parts = [str(entry_id), stamp, action, actor, subject_type, subject_id, data, prev_hash]
     if key_id is None:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     content = "\x1f".join([*parts, key_id]).encode()
-    return hmac.new(_keys().get(key_id) or _unknown(key_id), content, hashlib.sha256).hexdigest()
+    return hmac.new(secret or _keys().get(key_id) or _unknown(key_id), content, hashlib.sha256).hexdigest()
 
 
 class UnknownAuditKey(LookupError):
@@ -162,8 +165,9 @@ def _write(session, contents: list[tuple]) -> None:
     head = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     entry_id, prev_hash = (head.id + 1, head.hash) if head else (1, GENESIS_HASH)
     key_id, rows = signing_key_id(), []
+    secret = _keys()[key_id]  # read from the configuration once per write, not once per entry
     for at, action, actor, subject_type, subject_id, body in contents:
-        digest = entry_hash(entry_id, at, action, actor, subject_type, subject_id, body, prev_hash, key_id)
+        digest = entry_hash(entry_id, at, action, actor, subject_type, subject_id, body, prev_hash, key_id, secret)
         rows.append(
             {
                 "id": entry_id,
@@ -179,7 +183,7 @@ def _write(session, contents: list[tuple]) -> None:
             }
         )
         entry_id, prev_hash = entry_id + 1, digest
-    session.execute(insert(AuditEntry), rows)
+    insert_rows(AuditEntry.__table__, rows, session=session)  # one INSERT, the same text whatever the number of entries
 
 
 def _chain_pending(session) -> None:

@@ -8,13 +8,16 @@ fails with SQLITE_BUSY when another writer committed in between, instead of wait
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime
+from functools import lru_cache
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import JSON, String, Table, Text, cast, column, event, func, insert, literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -149,6 +152,93 @@ def insert_or_nothing(table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).on_conflict_do_nothing()
+
+
+def insert_rows(
+    table: Table,
+    rows: Sequence[dict],
+    *,
+    returning: Sequence[str] = (),
+    or_nothing: bool = False,
+    session: Session | None = None,
+) -> list:
+    """Many rows (dicts with the same keys) in one INSERT, optionally ON CONFLICT DO NOTHING, returning the
+    named columns of the rows written (in no promised order: callers match them by a key they returned).
+
+    On PostgreSQL it is `INSERT … SELECT … FROM json_to_recordset(one JSON parameter)`: a text that does not
+    depend on the number of rows, so it is built once, psycopg converts its one placeholder once and
+    PostgreSQL plans it once (a prepared statement after a few uses). A multi-row VALUES list (SQLAlchemy's
+    insertmanyvalues) is a new text for every batch size, with a placeholder per value, which SQLAlchemy
+    renders and psycopg re-parses with a regular expression and adapts value by value on every execution (the
+    batching writer's largest Python cost in bench/enrolments_profile.py). Rows go in in the order given (the ledger's triggers see entries in seq
+    order), and every trigger, CHECK and unique constraint judges each row as before. On SQLite: executemany."""
+    if not rows:
+        return []
+    session = session if session is not None else db.session()
+    dialect = session.get_bind().dialect
+    columns = tuple(rows[0])
+    if dialect.name != "postgresql":
+        statement = insert_or_nothing(table) if or_nothing else insert(table)
+        if returning:
+            return session.execute(statement.returning(*(table.c[name] for name in returning)), list(rows)).all()
+        session.execute(statement, list(rows))
+        return []
+    sql, processors = _recordset_insert(table, columns, tuple(returning), or_nothing, dialect)
+    if any(processors):
+        rows = [
+            {
+                name: process(row[name]) if process else row[name]
+                for name, process in zip(columns, processors, strict=True)
+            }
+            for row in rows
+        ]
+    session.info[_wrote_key] = True
+    payload = json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
+    result = session.connection().exec_driver_sql(sql, {"rows": payload})
+    return result.all() if returning else []
+
+
+@lru_cache(maxsize=64)
+def _recordset_insert(table: Table, columns: tuple, returning: tuple, or_nothing: bool, dialect) -> tuple[str, list]:
+    """The INSERT's SQL (psycopg placeholder, sent as is) and, per column, the bind processor of its type
+    (e.g. UTCDateTime's). The rows go as one JSON document, written by the json module in C: no per-value
+    adaptation in Python. Strings are read as text, not varchar(n): the INSERT's own assignment to the column
+    then refuses a value that is too long, as a plain INSERT does (a cast would cut it)."""
+    types = [table.c[name].type for name in columns]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(map(quote, columns))
+    record = ", ".join(f"{quote(name)} {_sql_type(kind, dialect)}" for name, kind in zip(columns, types, strict=True))
+    sql = f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM json_to_recordset(%(rows)s::json) AS r({record})"
+    if or_nothing:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(map(quote, returning))}"
+    return sql, [kind.dialect_impl(dialect).bind_processor(dialect) for kind in types]
+
+
+def _sql_type(kind, dialect) -> str:
+    impl = kind.dialect_impl(dialect)
+    impl = getattr(impl, "impl_instance", impl)  # a TypeDecorator's underlying type
+    return "text" if isinstance(impl, String) else impl.compile(dialect=dialect)
+
+
+def json_recordset(name: str, rows: Sequence[dict], columns: dict):
+    """PostgreSQL: the rows as a table to join in a statement (`json_to_recordset` of one JSON parameter, typed
+    by `columns` {name: SQLAlchemy type}), e.g. an UPDATE … FROM that gives each row its own values. Unlike a
+    CASE per value, the statement is the same whatever the rows, so it is built and cached once."""
+    payload = json.dumps(list(rows), default=_json_value, ensure_ascii=False, separators=(",", ":"))
+    return (
+        func.json_to_recordset(cast(literal(payload, Text), JSON))
+        .table_valued(*(column(key, kind) for key, kind in columns.items()))
+        .render_derived(name=name, with_types=True)
+    )
+
+
+def _json_value(value):
+    """Timestamps and dates as ISO 8601 (microseconds kept), which PostgreSQL reads back exactly."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"cannot insert {type(value).__name__} through insert_rows")
 
 
 def after_commit(callback: Callable[[], None]) -> None:

@@ -11,7 +11,7 @@ at a time is.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 
 from hrdnet.extensions import db
@@ -57,3 +57,16 @@ def known(kind: str, key: Hashable):
     if store is None or kind not in store:
         return MISSING
     return store[kind].get(key, MISSING)
+
+
+def memo(kind: str, key: Hashable, compute: Callable[[], object]):
+    """compute() once per key for the batch, then the same answer (outside a batch: computed every time).
+    For what depends only on facts the batch read once: e.g. a run's price split for one learner status,
+    evaluated once per batch instead of once per request."""
+    store = db.session().info.get(_key)
+    if store is None:
+        return compute()
+    known = store.setdefault(kind, {})
+    if key not in known:
+        known[key] = compute()
+    return known[key]

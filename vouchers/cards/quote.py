@@ -16,12 +16,13 @@ from datetime import date
 
 from courses import enrolment_window, pricing
 from courses.models import Run
+from hrdnet import readahead
 from hrdnet.errors import DomainError
 from vouchers import errors
 from vouchers.cards import operations as cards
 from vouchers.cards import sanctions
 from vouchers.cards.models import Card, CardKind, LearnerStatus
-from vouchers.cards.rules import Allowance, card_rules, programme_listed
+from vouchers.cards.rules import Allowance, CardRules, card_rules, programme_listed
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,25 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
     """The price of `run` for the person on day `on`; None when the run has no known price at all."""
     status = cards.status_on(person_id, on) if person_id is not None else None
     employment_status = status.employment_status if status is not None else None
-    split = pricing.split_for_run(run, exemptions=_exemptions(status), learner_status=employment_status)
+    # In a batch (hrdnet.readahead) the rule files are looked up, and a run's split for one learner status
+    # evaluated, once per batch; alone, every call reads them as before.
+    book = readahead.memo("quote.pricing_rules", None, pricing.load_rules)
+    rules = readahead.memo("quote.card_rules", None, card_rules)
+    exemptions = _exemptions(status, book)
+    split = readahead.memo(
+        "quote.split",
+        (run.id, exemptions, employment_status),
+        lambda: pricing.split_for_run(run, exemptions=exemptions, learner_status=employment_status, rules=book),
+    )
     if split is None:
         return None
     main_card = cards.open_card(person_id, CardKind.CARD) if person_id is not None else None
     card = main_card  # the paying card: the main one, unless the programme draws the K-Digital Credit account
     if split.account == "kdigital":
         card = cards.open_card(person_id, CardKind.KDIGITAL) if person_id is not None else None
-    refusal = _refusal(run, person_id, main_card, card, split.account, on) or _kdt_refusal(run, person_id, main_card)
+    refusal = _refusal(run, person_id, main_card, card, split.account, on) or _kdt_refusal(
+        run, person_id, main_card, rules
+    )
     draw = split.government_share if split.account != "none" else 0
     available = _available(card)
     self_pay, shortfall = split.self_pay, 0
@@ -95,8 +107,8 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
                 f"카드 잔액({available:,}원)이 정부 지원금({draw:,}원)보다 적어 신청할 수 없습니다."
             )
     explanation = split.explanation + (f", 잔액 부족분 {shortfall:,}원 본인 부담" if shortfall else "")
-    eligible = card_rules().allowance_paid_to(employment_status)
-    allowance = _allowance(run) if eligible else None
+    eligible = rules.allowance_paid_to(employment_status)
+    allowance = readahead.memo("quote.allowance", run.id, lambda: _allowance(run, rules)) if eligible else None
     return Quote(
         fee=split.fee,
         self_pay=self_pay,
@@ -117,13 +129,13 @@ def quote(run: Run, person_id: int | None, on: date) -> Quote | None:
     )
 
 
-def _exemptions(status: LearnerStatus | None) -> frozenset[str]:
-    known = set(pricing.exemption_groups())
+def _exemptions(status: LearnerStatus | None, book: pricing.RuleBook) -> frozenset[str]:
+    known = set(pricing.exemption_groups(book))
     return frozenset(status.group_set & known) if status else frozenset()
 
 
-def _allowance(run: Run) -> Allowance | None:
-    return card_rules().allowance_for(
+def _allowance(run: Run, rules: CardRules) -> Allowance | None:
+    return rules.allowance_for(
         hours=run.hours,
         days=run.days,
         start=run.start_date,
@@ -137,9 +149,8 @@ def _available(card: Card | None) -> int | None:
     return cards.available_balance(card.id)  # read only: a page view never opens accounts
 
 
-def _kdt_refusal(run: Run, person_id: int | None, main_card: Card | None) -> DomainError | None:
+def _kdt_refusal(run: Run, person_id: int | None, main_card: Card | None, rules: CardRules) -> DomainError | None:
     """After a counted KDT dropout, no new KDT course until the person has a new card."""
-    rules = card_rules()
     if person_id is None or main_card is None or not programme_listed(run.programme.code, rules.kdt_programmes):
         return None
     if sanctions.dropped_from(person_id, rules.kdt_programmes, since=main_card.issued_on) is not None:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
 from hrdnet import audit, readahead
-from hrdnet.db import insert_or_nothing
+from hrdnet.db import insert_or_nothing, insert_rows
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers import errors
@@ -526,13 +526,11 @@ def post_checked(transfers: Sequence[Checked], *, actor: str | Sequence[str]) ->
         }
         for t in transfers
     ]
-    posted = dict(
-        db.session.execute(insert_or_nothing(Transfer.__table__).returning(Transfer.key, Transfer.id), rows).all()
-    )
+    posted = dict(insert_rows(Transfer.__table__, rows, returning=("key", "id"), or_nothing=True))
     if len(posted) != len(rows):
         raise errors.DuplicateKeyConflict(details={"keys": [t.key for t in transfers if t.key not in posted]})
-    db.session.execute(  # executemany: one multi-row INSERT, compiled once (insertmanyvalues)
-        insert(Entry.__table__),
+    insert_rows(  # one INSERT whatever the number of rows (hrdnet.db.insert_rows)
+        Entry.__table__,
         [
             {"transfer_id": posted[t.key], "seq": seq, "account_id": account, "side": str(side), "amount": amount}
             for t in transfers
@@ -607,8 +605,8 @@ def holds_checked(holds: Sequence[CheckedHold], *, actor: str | Sequence[str]) -
         _check_amount(hold.amount)
     now = utcnow()
     posted = dict(
-        db.session.execute(
-            insert_or_nothing(Transfer.__table__).returning(Transfer.key, Transfer.id),
+        insert_rows(
+            Transfer.__table__,
             [
                 {
                     "key": h.key,
@@ -621,12 +619,14 @@ def holds_checked(holds: Sequence[CheckedHold], *, actor: str | Sequence[str]) -
                 }
                 for h in holds
             ],
-        ).all()
+            returning=("key", "id"),
+            or_nothing=True,
+        )
     )
     if len(posted) != len(holds):
         raise errors.DuplicateKeyConflict(details={"keys": [h.key for h in holds if h.key not in posted]})
-    db.session.execute(
-        insert(Entry.__table__),
+    insert_rows(
+        Entry.__table__,
         [
             row
             for h in holds
@@ -649,8 +649,8 @@ def holds_checked(holds: Sequence[CheckedHold], *, actor: str | Sequence[str]) -
         ],
     )
     hold_ids = dict(
-        db.session.execute(
-            insert(Hold.__table__).returning(Hold.transfer_id, Hold.id),
+        insert_rows(
+            Hold.__table__,
             [
                 {
                     "transfer_id": posted[h.key],
@@ -662,7 +662,8 @@ def holds_checked(holds: Sequence[CheckedHold], *, actor: str | Sequence[str]) -
                 }
                 for h in holds
             ],
-        ).all()
+            returning=("transfer_id", "id"),
+        )
     )
     _forget_cached_balances({account for h in holds for account in (h.available_id, h.held_id)})
     by_key = {}

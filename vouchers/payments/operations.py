@@ -16,9 +16,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import BigInteger, Text, case, func, insert, select, update
 
 from hrdnet import audit, outbox
+from hrdnet.db import insert_rows, json_recordset
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from vouchers.payments.gateway import ProcessorPayment, gateway
@@ -109,8 +110,8 @@ def open_first_payments(amounts: dict[int, int]) -> dict[int, NewPayment]:
         return {}
     backend, now = gateway().name, utcnow()
     keys = {enrolment_id: _new_key(enrolment_id, 1) for enrolment_id in amounts}
-    rows = db.session.execute(
-        insert(Payment.__table__).returning(Payment.enrolment_id, Payment.id),
+    rows = insert_rows(
+        Payment.__table__,
         [
             {
                 "enrolment_id": enrolment_id,
@@ -124,7 +125,8 @@ def open_first_payments(amounts: dict[int, int]) -> dict[int, NewPayment]:
             }
             for enrolment_id, amount in amounts.items()
         ],
-    ).all()
+        returning=("enrolment_id", "id"),
+    )
     return {
         enrolment_id: NewPayment(payment_id, amounts[enrolment_id], keys[enrolment_id], backend)
         for enrolment_id, payment_id in rows
@@ -136,6 +138,8 @@ def succeed_pending_many(states: dict[int, ProcessorPayment]) -> set[int]:
     the payments marked succeeded (pending, and collected in full); the others are left as they are."""
     if not states:
         return set()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _succeed_pending_many_pg(states)
 
     def by_id(values: dict):
         return case(values, value=Payment.id)
@@ -154,6 +158,39 @@ def succeed_pending_many(states: dict[int, ProcessorPayment]) -> set[int]:
             client_secret=case(
                 (Payment.processor_ref.is_(None), by_id({pid: s.client_secret for pid, s in states.items()})),
                 else_=Payment.client_secret,
+            ),
+            updated_at=utcnow(),
+        )
+        .returning(Payment.id)
+    )
+    return set(updated.scalars())
+
+
+def _succeed_pending_many_pg(states: dict[int, ProcessorPayment]) -> set[int]:
+    """succeed_pending_many's UPDATE on PostgreSQL: each payment's values joined from one JSON parameter
+    (hrdnet.db.json_recordset), a statement built and cached once, instead of three CASEs of one value per
+    payment (same rows changed, same values written)."""
+    processor = json_recordset(
+        "processor",
+        [
+            {"id": pid, "amount": s.amount_received or s.amount, "ref": s.ref, "client_secret": s.client_secret}
+            for pid, s in states.items()
+        ],
+        {"id": BigInteger(), "amount": BigInteger(), "ref": Text(), "client_secret": Text()},
+    )
+    updated = db.session.execute(
+        update(Payment.__table__)
+        .where(
+            Payment.id == processor.c.id,
+            Payment.status == PaymentStatus.PENDING.value,
+            Payment.amount == processor.c.amount,
+        )
+        .values(
+            status=PaymentStatus.SUCCEEDED.value,
+            failure_message=None,
+            processor_ref=func.coalesce(Payment.processor_ref, processor.c.ref),
+            client_secret=case(
+                (Payment.processor_ref.is_(None), processor.c.client_secret), else_=Payment.client_secret
             ),
             updated_at=utcnow(),
         )
