@@ -25,7 +25,7 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -72,6 +72,7 @@ class References:
     """What every document of a batch needs besides its own rows: the pricing rules, loaded once."""
 
     rules: pricing.RuleBook
+    prices: dict = field(default_factory=dict)  # _prices(): what a run's price inputs cost, computed once
 
     @classmethod
     def load(cls) -> References:
@@ -410,6 +411,45 @@ def _class_prices(run: Run, rules: pricing.RuleBook, generic: int | None) -> lis
     return prices + [-1] * (PRICE_CLASSES_MAX - len(prices))
 
 
+PRICES_KEPT = 200_000
+
+
+def _prices(run: Run, refs: References) -> tuple[int | None, int | None, list[int]]:
+    """(self-pay, card draw, the self-pay of each price class) of a run, computed once per distinct input.
+
+    A split reads the run's fee, approved support, feed self-pay and employment rate, its programme's rule, code
+    and account kind, and its start date only to choose the rule's period (courses.pricing.RuleBook.split and
+    class_self_pays): runs that agree on all of those, with the start date in the same period, cost the same.
+    The archive repeats a course's price year after year, so a rebuild prices far fewer runs than it indexes."""
+    programme = run.programme
+    rule = refs.rules.rules.get(programme.pricing_rule) if programme is not None and programme.pricing_rule else None
+    start = run.start_date
+    period = rule.period_for(start) if rule is not None and type(start) is date else None
+    if period is None:  # no rule, or no period: nothing to share (and whatever error it raises, raised per run)
+        return _computed_prices(run, refs.rules)
+    key = (
+        programme.code,
+        programme.pricing_rule,
+        programme.voucher_kind,
+        id(period),
+        run.fee,
+        run.support_amount,
+        run.general_self_pay,
+        run.employment_rate_3m,
+    )
+    found = refs.prices.get(key)
+    if found is None:
+        if len(refs.prices) >= PRICES_KEPT:
+            refs.prices.clear()
+        found = refs.prices[key] = _computed_prices(run, refs.rules)
+    return found[0], found[1], list(found[2])
+
+
+def _computed_prices(run: Run, rules: pricing.RuleBook) -> tuple[int | None, int | None, list[int]]:
+    self_pay, card_draw = _price(run, rules)
+    return self_pay, card_draw, _class_prices(run, rules, self_pay)
+
+
 def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
@@ -420,7 +460,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
     provider = course.provider
     ministry = programme.ministry if programme is not None else None
     ncs = run.ncs_code or course.ncs_code
-    self_pay, card_draw = _price(run, refs.rules)
+    self_pay, card_draw, class_prices = _prices(run, refs)
     dropped = bool(records) and all(missing is not None for _, _, missing in records)
     window = enrolment_window.window_of(run)
     row = pack_row(
@@ -451,7 +491,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
             "lifecycle_closed": int(run.status == "closed"),
             "run_number": run.run_number,
             "card_draw": -1 if card_draw is None else card_draw,
-            "self_pay_classes": _class_prices(run, refs.rules, self_pay),
+            "self_pay_classes": class_prices,
         }
     )
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}

@@ -120,3 +120,17 @@ def test_the_rebuild_reads_plain_rows_that_make_the_same_documents_as_the_orm(ap
         assert texts == build.course_texts(run.course, titles.get(run.course_id, []))
         analysed = build.analyse_courses([(run.course_id, texts)])[run.course_id]
         assert build.course_document(courses[run.course_id], analysed) == build.course_document(run.course, analysed)
+
+
+def test_runs_with_the_same_price_inputs_are_priced_once_and_alike(app, catalog, today):
+    course = catalog.course("파이썬 데이터 분석")
+    catalog.run(course, start=today + timedelta(days=3), fee=1_000_000, general_self_pay=150_000)
+    catalog.run(course, start=today + timedelta(days=5), fee=1_000_000, general_self_pay=150_000)
+    catalog.run(course, start=today + timedelta(days=7), fee=1_200_000, general_self_pay=150_000)
+    catalog.run(course, start=today + timedelta(days=9), fee=1_000_000, programme="C0061")
+    runs = [row for chunk in build.iter_run_rows() for row in chunk]
+    shared = build.References.load()
+    documents = [build.run_document(run, [], shared) for run in runs]
+    assert len(shared.prices) == 3  # the first two runs share their inputs
+    assert documents == [build.run_document(run, [], build.References.load()) for run in runs]
+    assert documents[0]["row"] != documents[2]["row"] != documents[3]["row"]
