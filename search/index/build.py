@@ -21,10 +21,11 @@ import math
 import multiprocessing
 import os
 import shutil
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -33,12 +34,12 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import SegmentWriter
 
 from courses import enrolment_window, pricing, reference
-from courses.models import Course, CourseListing, Run, SourceRecord
+from courses.models import Course, CourseListing, Ministry, Programme, Provider, Run, SourceRecord
 from courses.services import LISTED_STATUSES
 from hrdnet.extensions import db
 from hrdnet.timeutil import utcnow
 from search import analysis
-from search.index import store
+from search.index import analysis_cache, store
 from search.index.schema import (
     COURSE,
     MODE_KINDS,
@@ -71,6 +72,7 @@ class References:
     """What every document of a batch needs besides its own rows: the pricing rules, loaded once."""
 
     rules: pricing.RuleBook
+    prices: dict = field(default_factory=dict)  # _prices(): what a run's price inputs cost, computed once
 
     @classmethod
     def load(cls) -> References:
@@ -108,6 +110,167 @@ def iter_run_chunks(run_ids: Iterable[int] | None = None, chunk: int = CHUNK) ->
         after = (runs[-1].course_id, runs[-1].id)
 
 
+# The full rebuild reads plain rows (Core selects of the columns the documents need) instead of ORM objects:
+# a Run loads its course (contents included) and programme with it, and an ORM object per row costs more than
+# the row. These stand in for the ORM objects in run_document(), course_texts() and course_document(), and in
+# the pricing and application-window rules they call (which read the same attributes).
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    id: int
+    name: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Programme:
+    code: str
+    pricing_rule: str | None
+    voucher_kind: str
+    ministry: _Named | None
+
+
+@dataclass(frozen=True, slots=True)
+class _CourseOfRun:
+    id: int
+    ncs_code: str | None
+    provider: _Named
+
+
+@dataclass(frozen=True, slots=True)
+class _RunRow:
+    id: int
+    course: _CourseOfRun
+    programme: _Programme | None
+    run_number: int
+    start_date: date
+    end_date: date
+    weekend: str
+    mode: str
+    apply_from: date | None
+    apply_until: date | None
+    fee: int
+    support_amount: int | None
+    general_self_pay: int | None
+    capacity: int
+    source_enrolled: int
+    local_enrolled: int
+    status: str
+    ncs_code: str | None
+    region_code: str | None
+    satisfaction: float | None
+    employment_rate_3m: float | None
+
+    @property
+    def course_id(self) -> int:
+        return self.course.id
+
+    @property
+    def seats_left(self) -> int:  # as courses.models.Run.seats_left
+        return max(self.capacity - self.source_enrolled - self.local_enrolled, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _CourseRow:
+    id: int
+    title: str
+    keywords: str | None
+    certificate: str | None
+    contents: str | None
+    provider: _Named
+
+
+_RUN_COLUMNS = (
+    Run.run_number,
+    Run.start_date,
+    Run.end_date,
+    Run.weekend,
+    Run.mode,
+    Run.apply_from,
+    Run.apply_until,
+    Run.fee,
+    Run.support_amount,
+    Run.general_self_pay,
+    Run.capacity,
+    Run.source_enrolled,
+    Run.local_enrolled,
+    Run.status,
+    Run.ncs_code,
+    Run.region_code,
+    Run.satisfaction,
+    Run.employment_rate_3m,
+)
+
+
+def _programmes() -> dict[int, _Programme]:
+    ministries = {m.id: _Named(m.id, code=m.code) for m in db.session.execute(select(Ministry.id, Ministry.code))}
+    return {
+        p.id: _Programme(p.code, p.pricing_rule, p.voucher_kind, ministries.get(p.ministry_id))
+        for p in db.session.execute(
+            select(Programme.id, Programme.code, Programme.pricing_rule, Programme.voucher_kind, Programme.ministry_id)
+        )
+    }
+
+
+def iter_run_rows(chunk: int = CHUNK) -> Iterator[list[_RunRow]]:
+    """Every listed run as a plain row, in (course, run) order, chunk by chunk (the full rebuild's reader)."""
+    programmes = _programmes()
+    courses: dict[int, _CourseOfRun] = {}
+    query = (
+        select(
+            Run.id,
+            Run.course_id,
+            Run.programme_id,
+            Course.ncs_code.label("course_ncs"),
+            Course.provider_id.label("course_provider"),
+            *_RUN_COLUMNS,
+        )
+        .join(Course, Course.id == Run.course_id)
+        .where(Run.status.in_(LISTED_STATUSES))
+        .order_by(Run.course_id, Run.id)
+        .limit(chunk)
+    )
+    after: tuple[int, int] | None = None
+    while True:
+        rows = db.session.execute(query if after is None else query.where(tuple_(Run.course_id, Run.id) > after)).all()
+        if not rows:
+            return
+        out = []
+        for row in rows:
+            run_id, course_id, programme_id, course_ncs, provider_id, *values = row
+            course = courses.get(course_id)
+            if course is None:
+                if len(courses) > 4 * chunk:  # runs come in course order: only the last few are needed again
+                    courses.clear()
+                course = courses[course_id] = _CourseOfRun(course_id, course_ncs, _Named(provider_id))
+            out.append(_RunRow(run_id, course, programmes.get(programme_id), *values))
+        yield out
+        after = (rows[-1].course_id, rows[-1].id)
+
+
+def course_rows(course_ids: list[int]) -> dict[int, _CourseRow]:
+    """The courses' texts (and provider) as plain rows."""
+    return {
+        row.id: _CourseRow(
+            row.id, row.title, row.keywords, row.certificate, row.contents, _Named(row.provider_id, row.name)
+        )
+        for row in db.session.execute(
+            select(
+                Course.id,
+                Course.title,
+                Course.keywords,
+                Course.certificate,
+                Course.contents,
+                Course.provider_id,
+                Provider.name,
+            )
+            .join(Provider, Provider.id == Course.provider_id)
+            .where(Course.id.in_(course_ids))
+        )
+    }
+
+
 def records_for(run_ids: list[int]) -> dict[int, list[tuple[str, str, date | None]]]:
     out: dict[int, list] = {}
     for run_id, source, key, missing in db.session.execute(
@@ -141,8 +304,10 @@ def course_texts(course, listing_titles: list[str]) -> dict[str, list[str]]:
 
 # In a full rebuild's worker process: each distinct text's analysis, by text. Courses share their contents,
 # keywords, provider and certificate (the archive repeats a course's texts year after year), and Kiwi is most
-# of a rebuild's work. A worker lives for one rebuild, so a changed synonym file cannot leave it stale.
+# of a rebuild's work. A worker lives for one rebuild, so a changed synonym file cannot leave it stale. _cache
+# holds the previous rebuilds' analyses (search.index.analysis_cache): an unchanged text is not analysed again.
 _texts: dict[str, analysis.Analysed] | None = None
+_cache: analysis_cache.Cache | None = None
 TEXTS_KEPT = 200_000  # distinct texts a worker keeps (≈ 100 MB) before it starts again
 
 
@@ -151,23 +316,44 @@ def _analysed_text(text: str | None) -> analysis.Analysed:
     if found is None:
         if len(_texts) >= TEXTS_KEPT:
             _texts.clear()
-        found = _texts[text] = analysis.analyse(text)
+        found = _cache.get(text) if _cache is not None else None
+        if found is None:
+            found = analysis.analyse(text)
+            if _cache is not None:
+                _cache.put(text, found)
+        _texts[text] = found
     return found
 
 
 def analyse_courses(courses: list[tuple[int, dict[str, list[str]]]]) -> dict[int, dict[str, analysis.Analysed]]:
     """Analyse course texts (runs in a worker process during a full rebuild)."""
     one = analysis.analyse if _texts is None else _analysed_text
-    return {
+    out = {
         course_id: {group: analysis.analyse_many(texts, one) for group, texts in groups.items()}
         for course_id, groups in courses
     }
+    if _cache is not None:
+        _cache.flush()
+    return out
 
 
-def worker_init() -> None:
-    global _texts
+def worker_init(cache: str | None = None, build_name: str | None = None) -> None:
+    """A rebuild's worker process: Kiwi loaded, the text memo started, the analysis cache (a path) opened."""
     analysis.kiwi()
+    _start_texts(cache, build_name)
+
+
+def _start_texts(cache: str | None, build_name: str | None) -> None:
+    global _texts, _cache
     _texts = {}
+    _cache = analysis_cache.Cache(Path(cache), build_name) if cache and build_name else None
+
+
+def _end_texts() -> None:
+    global _texts, _cache
+    if _cache is not None:
+        _cache.close()
+    _texts, _cache = None, None
 
 
 class _LRU(OrderedDict):
@@ -225,6 +411,45 @@ def _class_prices(run: Run, rules: pricing.RuleBook, generic: int | None) -> lis
     return prices + [-1] * (PRICE_CLASSES_MAX - len(prices))
 
 
+PRICES_KEPT = 200_000
+
+
+def _prices(run: Run, refs: References) -> tuple[int | None, int | None, list[int]]:
+    """(self-pay, card draw, the self-pay of each price class) of a run, computed once per distinct input.
+
+    A split reads the run's fee, approved support, feed self-pay and employment rate, its programme's rule, code
+    and account kind, and its start date only to choose the rule's period (courses.pricing.RuleBook.split and
+    class_self_pays): runs that agree on all of those, with the start date in the same period, cost the same.
+    The archive repeats a course's price year after year, so a rebuild prices far fewer runs than it indexes."""
+    programme = run.programme
+    rule = refs.rules.rules.get(programme.pricing_rule) if programme is not None and programme.pricing_rule else None
+    start = run.start_date
+    period = rule.period_for(start) if rule is not None and type(start) is date else None
+    if period is None:  # no rule, or no period: nothing to share (and whatever error it raises, raised per run)
+        return _computed_prices(run, refs.rules)
+    key = (
+        programme.code,
+        programme.pricing_rule,
+        programme.voucher_kind,
+        id(period),
+        run.fee,
+        run.support_amount,
+        run.general_self_pay,
+        run.employment_rate_3m,
+    )
+    found = refs.prices.get(key)
+    if found is None:
+        if len(refs.prices) >= PRICES_KEPT:
+            refs.prices.clear()
+        found = refs.prices[key] = _computed_prices(run, refs.rules)
+    return found[0], found[1], list(found[2])
+
+
+def _computed_prices(run: Run, rules: pricing.RuleBook) -> tuple[int | None, int | None, list[int]]:
+    self_pay, card_draw = _price(run, rules)
+    return self_pay, card_draw, _class_prices(run, rules, self_pay)
+
+
 def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
@@ -235,7 +460,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
     provider = course.provider
     ministry = programme.ministry if programme is not None else None
     ncs = run.ncs_code or course.ncs_code
-    self_pay, card_draw = _price(run, refs.rules)
+    self_pay, card_draw, class_prices = _prices(run, refs)
     dropped = bool(records) and all(missing is not None for _, _, missing in records)
     window = enrolment_window.window_of(run)
     row = pack_row(
@@ -266,7 +491,7 @@ def run_document(run: Run, records: list[tuple[str, str, date | None]], refs: Re
             "lifecycle_closed": int(run.status == "closed"),
             "run_number": run.run_number,
             "card_draw": -1 if card_draw is None else card_draw,
-            "self_pay_classes": _class_prices(run, refs.rules, self_pay),
+            "self_pay_classes": class_prices,
         }
     )
     return {"key": run_key(run.id), "row": row, "stored": [f"{source}:{key}" for source, key, _ in records]}
@@ -333,7 +558,8 @@ def rebuild(
             store.atomic_write(root / store.BUILDING, name)
         try:
             ix = FileStorage(str(build_dir)).create_index(build_schema())
-            runs, courses = _write_everything(ix, procs=procs, progress=progress)
+            cache = _prepared_cache(root)
+            runs, courses = _write_everything(ix, procs=procs, progress=progress, cache=cache, build_name=name)
             if before_swap:
                 before_swap()
             with store.write_lock(root):
@@ -364,6 +590,8 @@ def rebuild(
             shutil.rmtree(build_dir, ignore_errors=True)
             raise
         store.cleanup(root, {n for n in (name, previous) if n})
+        if cache is not None:
+            _prune_cache(cache, name)
     size = store.dir_size(root / name)
     result = BuildResult(name, runs, courses, time.monotonic() - started, size, replayed)
     log.info(
@@ -378,12 +606,38 @@ def rebuild(
     return result
 
 
+def _prepared_cache(root: Path) -> str | None:
+    """The analysis cache's path, ready for this rebuild's workers; None (analyse everything) if it cannot be."""
+    path = analysis_cache.path_in(root)
+    try:
+        analysis_cache.prepare(path, analysis_cache.analyser_version())
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("search: no analysis cache in %s (%s); every text is analysed", path, exc)
+        return None
+    return str(path)
+
+
+def _prune_cache(cache: str, name: str) -> None:
+    try:
+        analysis_cache.prune(Path(cache), name)
+    except (OSError, sqlite3.Error) as exc:  # the index is built; a larger cache file is harmless
+        log.warning("search: the analysis cache %s was not pruned (%s)", cache, exc)
+
+
 def count_listed() -> int:
     return db.session.scalar(select(func.count()).select_from(Run).where(Run.status.in_(LISTED_STATUSES)))
 
 
-def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
-    """Every listed run and every course that has one, into a fresh index. Returns (runs, courses)."""
+def _write_everything(
+    ix,
+    *,
+    procs: int,
+    progress: Callable[[int, int], None] | None,
+    cache: str | None = None,
+    build_name: str | None = None,
+) -> tuple[int, int]:
+    """Every listed run and every course that has one, into a fresh index. Returns (runs, courses).
+    cache: the analysis cache's path (search.index.analysis_cache), read and written as `build_name`."""
     total = count_listed()
     refs = References.load()
     # Not a compound segment: Whoosh would copy a compound file's parts into memory in every reader,
@@ -398,21 +652,28 @@ def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | 
         add_run = writer.add_document
     runs_written = courses_written = 0
     seen: set[int] = set()
-    pool = multiprocessing.get_context("spawn").Pool(procs, initializer=worker_init) if procs > 1 else None
+    pool = (
+        multiprocessing.get_context("spawn").Pool(procs, initializer=worker_init, initargs=(cache, build_name))
+        if procs > 1
+        else None
+    )
+    if pool is None:
+        _start_texts(cache, build_name)
     pending: list = []  # (course objects by id, async result), oldest first
     try:
-        for runs in iter_run_chunks():
+        for runs in iter_run_rows():
             records = records_for([r.id for r in runs])
             for run in runs:
                 add_run(**run_document(run, records.get(run.id, []), refs))
-            new = {}
+            new_ids = []
             for run in runs:
                 if run.course_id not in seen:
                     seen.add(run.course_id)
-                    new[run.course_id] = run.course
+                    new_ids.append(run.course_id)
+            rows = course_rows(new_ids)
+            new = {course_id: rows[course_id] for course_id in new_ids}
             titles = titles_of_listings(sorted(new))
             texts = [(course_id, course_texts(course, titles.get(course_id, []))) for course_id, course in new.items()]
-            db.session.expunge_all()  # keep memory flat: the session would hold every run
             if pool is None:
                 for course_id, analysed in analyse_courses(texts).items():
                     writer.add_document(**course_document(new[course_id], analysed))
@@ -433,6 +694,8 @@ def _write_everything(ix, *, procs: int, progress: Callable[[int, int], None] | 
         if pool is not None:
             pool.terminate()
             pool.join()
+        else:
+            _end_texts()
     writer.commit(optimize=procs == 1)
     db.session.rollback()  # end the long read transaction
     with ix.reader() as reader:  # a sub-writer that died would leave its documents out: never swap that in

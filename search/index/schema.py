@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 
 import numpy as np
 from whoosh import columns, fields
 from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.system import pack_uint
 
 from courses.pricing import PRICE_CLASSES_MAX
 from search.analysis import nfkc, synonym_key
@@ -105,9 +107,29 @@ class RowReader(columns.FixedBytesColumn.Reader):
         return out
 
 
+_TOKEN = re.compile(r"[^ \t\r\n]+")  # SpaceSeparatedTokenizer's pattern
+
+
+class TokensField(fields.TEXT):
+    """A TEXT field of space-separated tokens (search.analysis made them), indexed in one pass.
+
+    Whoosh's own TEXT.index() runs the tokenizer token by token in Python, and a rebuild adds millions of
+    postings; this counts the same tokens with one regex and a Counter and gives Whoosh the same terms,
+    frequencies and weights (tests/search/test_index.py compares both). Queries and every reader see a TEXT field.
+    """
+
+    def index(self, value, **kwargs):
+        if not isinstance(value, str) or kwargs:
+            yield from super().index(value, **kwargs)
+            return
+        boost = self.format.field_boost
+        for word, freq in Counter(_TOKEN.findall(value)).items():
+            yield word.encode("utf-8"), freq, float(freq) * boost, pack_uint(freq)
+
+
 def build_schema() -> fields.Schema:
     tokens = SpaceSeparatedTokenizer()
-    text = {name: fields.TEXT(analyzer=tokens, phrase=False) for name in (*MORPH_FIELDS, *GRAM_FIELDS)}
+    text = {name: TokensField(analyzer=tokens, phrase=False) for name in (*MORPH_FIELDS, *GRAM_FIELDS)}
     return fields.Schema(
         key=fields.ID(unique=True),  # "r<run id>" or "c<course id>"
         row=fields.COLUMN(RowColumn()),
