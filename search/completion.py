@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from flask import current_app
@@ -30,19 +31,70 @@ KIND_RANK = {"topic": 0, "course": 1, "provider": 2, "region": 3}
 SUGGEST_WORDS = 6  # an entry is found from any of its first six words on
 
 
+class Strings(Sequence):
+    """A list of strings kept as one UTF-8 buffer and an offset array: a few bytes of overhead per string
+    instead of a Python object each (the suggestion keys of 150,000 courses were ~60 MB as str objects).
+    `raw(i)` is the encoded string: UTF-8 sorts bytes in code-point order, so a table sorted as str is sorted
+    as bytes too and bisects without decoding."""
+
+    def __init__(self, strings: Iterable[str]):
+        encoded = [text.encode("utf-8", "surrogatepass") for text in strings]
+        lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self._offsets[1:])
+        self._buffer = b"".join(encoded)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def raw(self, index: int) -> bytes:
+        return self._buffer[int(self._offsets[index]) : int(self._offsets[index + 1])]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.raw(index).decode("utf-8", "surrogatepass")
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._buffer) + self._offsets.nbytes
+
+
+class _Encoded(Sequence):
+    """The raw (UTF-8) view of a sorted Strings, for bisect."""
+
+    def __init__(self, strings: Strings):
+        self._strings = strings
+
+    def __len__(self) -> int:
+        return len(self._strings)
+
+    def __getitem__(self, index):
+        return self._strings.raw(index)
+
+
+KINDS = tuple(KIND_RANK)
+
+
 class SuggestIndex:
     """Prefix lookups over titles, providers, topics and regions, by whole text or from any of the first
-    words on, in plain and 초성 form. Sorted key lists + bisect; the best entries of a range come out with
-    argpartition on a precomputed rank. The 초성 table points into the plain table instead of holding its
-    own copies of the keys (memory: docs/search.md)."""
+    words on, in plain and 초성 form. Sorted key tables + bisect; the best entries of a range come out with
+    argpartition on a precomputed rank. Texts and keys are `Strings` (one buffer each, shared by nothing but
+    small), the 초성 table points into the plain table instead of holding its own copies of the plain keys
+    (memory: docs/search.md)."""
 
     def __init__(self, entries: list[tuple[str, str, int]]):
         # entries: (text, kind, weight)
-        self.texts = [e[0] for e in entries]
-        self.kinds = [e[1] for e in entries]
+        self.texts = Strings(e[0] for e in entries)
+        self._kinds = np.asarray([KINDS.index(e[1]) for e in entries], dtype=np.uint8)
+        self.kinds = _Kinds(self._kinds)
         self.weights = np.asarray([e[2] for e in entries], dtype=np.int64)
         rows = []
-        for index, text in enumerate(self.texts):
+        for index, (text, _kind, _weight) in enumerate(entries):
             words = text.split()
             seen = set()
             for position in range(min(len(words), SUGGEST_WORDS)):
@@ -51,25 +103,23 @@ class SuggestIndex:
                     seen.add(key)
                     rows.append((key, index, 0 if position == 0 else 1))
         rows.sort()
-        self.keys = [r[0] for r in rows]
-        ids = np.asarray([r[1] for r in rows], dtype=np.int64)
+        ids = np.asarray([r[1] for r in rows], dtype=np.int32)
         tiers = np.asarray([r[2] for r in rows], dtype=np.int64)
-        self.plain = (self.keys, np.arange(len(rows)), ids, self._rank(ids, tiers))
-        initials = sorted(range(len(rows)), key=lambda i: analysis.choseong(self.keys[i]))
-        order = np.asarray(initials, dtype=np.int64)
-        self.initials = (
-            [analysis.choseong(self.keys[i]) for i in initials],
-            order,
-            ids[order],
-            self._rank(ids[order], tiers[order]),
-        )
+        initials = [analysis.choseong(r[0]) for r in rows]
+        self.keys = Strings(r[0] for r in rows)
+        del rows
+        order = np.asarray(sorted(range(len(initials)), key=initials.__getitem__), dtype=np.int32)
+        initials_keys = Strings(initials[i] for i in order.tolist())
+        del initials
+        self.plain = (_Encoded(self.keys), np.arange(len(ids), dtype=np.int32), ids, self._rank(ids, tiers))
+        self.initials = (_Encoded(initials_keys), order, ids[order], self._rank(ids[order], tiers[order]))
         self.built_at = time.monotonic()
         self.version_key = ""
 
     def _rank(self, ids: np.ndarray, tiers: np.ndarray) -> np.ndarray:
         if not len(ids):
             return np.zeros(0, dtype=np.int64)
-        kinds = np.asarray([KIND_RANK[self.kinds[i]] for i in ids], dtype=np.int64)
+        kinds = RANK_OF_KIND[self._kinds[ids]]
         weights = np.minimum(self.weights[ids], (1 << 40) - 1)
         return (tiers * 4 + kinds) * (1 << 40) + ((1 << 40) - 1 - weights)
 
@@ -77,20 +127,35 @@ class SuggestIndex:
         """[(rank, entry index)] of entries with a key starting with `key`, best first; accept(plain key)
         filters the range further (a query mixing syllables and 초성)."""
         keys, rows, ids, rank = self.plain if table == "plain" else self.initials
-        lo = bisect_left(keys, key)
-        hi = bisect_left(keys, key + "\U0010ffff")
+        encoded = key.encode("utf-8", "surrogatepass")
+        lo = bisect_left(keys, encoded)
+        hi = bisect_left(keys, encoded + b"\xff", lo)  # 0xff never occurs in UTF-8: past every longer key
         if hi <= lo:
             return []
         span_rank, span_ids = rank[lo:hi], ids[lo:hi]
         if accept is not None:
             plain = self.keys
-            keep = np.fromiter((accept(plain[rows[i]]) for i in range(lo, hi)), dtype=bool, count=hi - lo)
+            keep = np.fromiter((accept(plain[int(rows[i])]) for i in range(lo, hi)), dtype=bool, count=hi - lo)
             span_rank, span_ids = span_rank[keep], span_ids[keep]
         if len(span_rank) > want:
             top = np.argpartition(span_rank, want)[:want]
             span_rank, span_ids = span_rank[top], span_ids[top]
         order = np.argsort(span_rank, kind="stable")
         return [(int(span_rank[i]), int(span_ids[i])) for i in order]
+
+
+RANK_OF_KIND = np.asarray([KIND_RANK[kind] for kind in KINDS], dtype=np.int64)
+
+
+class _Kinds(Sequence):
+    def __init__(self, codes: np.ndarray):
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __getitem__(self, index):
+        return KINDS[int(self._codes[index])]
 
 
 _suggest_indexes: dict[str, SuggestIndex] = {}
