@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from flask import current_app
@@ -21,6 +21,7 @@ from hrdnet.timeutil import kst_today
 from search import analysis, labels
 from search.facets import days
 from search.index.columns import CODES
+from search.index.strings import Strings, encode
 from search.index.versions import Version
 from search.ranking import WORD_PIECES
 
@@ -29,63 +30,15 @@ log = logging.getLogger(__name__)
 SUGGEST_MAX_AGE = 30.0
 KIND_RANK = {"topic": 0, "course": 1, "provider": 2, "region": 3}
 SUGGEST_WORDS = 6  # an entry is found from any of its first six words on
-
-
-class Strings(Sequence):
-    """A list of strings kept as one UTF-8 buffer and an offset array: a few bytes of overhead per string
-    instead of a Python object each (the suggestion keys of 150,000 courses were ~60 MB as str objects).
-    `raw(i)` is the encoded string: UTF-8 sorts bytes in code-point order, so a table sorted as str is sorted
-    as bytes too and bisects without decoding."""
-
-    def __init__(self, strings: Iterable[str]):
-        encoded = [text.encode("utf-8", "surrogatepass") for text in strings]
-        lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=self._offsets[1:])
-        self._buffer = b"".join(encoded)
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def raw(self, index: int) -> bytes:
-        return self._buffer[int(self._offsets[index]) : int(self._offsets[index + 1])]
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self.raw(index).decode("utf-8", "surrogatepass")
-
-    @property
-    def nbytes(self) -> int:
-        return len(self._buffer) + self._offsets.nbytes
-
-
-class _Encoded(Sequence):
-    """The raw (UTF-8) view of a sorted Strings, for bisect."""
-
-    def __init__(self, strings: Strings):
-        self._strings = strings
-
-    def __len__(self) -> int:
-        return len(self._strings)
-
-    def __getitem__(self, index):
-        return self._strings.raw(index)
-
-
 KINDS = tuple(KIND_RANK)
 
 
 class SuggestIndex:
     """Prefix lookups over titles, providers, topics and regions, by whole text or from any of the first
     words on, in plain and 초성 form. Sorted key tables + bisect; the best entries of a range come out with
-    argpartition on a precomputed rank. Texts and keys are `Strings` (one buffer each, shared by nothing but
-    small), the 초성 table points into the plain table instead of holding its own copies of the plain keys
-    (memory: docs/search.md)."""
+    argpartition on a precomputed rank. Texts and keys are `Strings` (search.index.strings: one UTF-8 buffer
+    each, not a str object per key: ~60 MB at national scale); the 초성 table points into the plain table for
+    the plain keys (memory: docs/search.md)."""
 
     def __init__(self, entries: list[tuple[str, str, int]]):
         # entries: (text, kind, weight)
@@ -111,8 +64,8 @@ class SuggestIndex:
         order = np.asarray(sorted(range(len(initials)), key=initials.__getitem__), dtype=np.int32)
         initials_keys = Strings(initials[i] for i in order.tolist())
         del initials
-        self.plain = (_Encoded(self.keys), np.arange(len(ids), dtype=np.int32), ids, self._rank(ids, tiers))
-        self.initials = (_Encoded(initials_keys), order, ids[order], self._rank(ids[order], tiers[order]))
+        self.plain = (self.keys.encoded, np.arange(len(ids), dtype=np.int32), ids, self._rank(ids, tiers))
+        self.initials = (initials_keys.encoded, order, ids[order], self._rank(ids[order], tiers[order]))
         self.built_at = time.monotonic()
         self.version_key = ""
 
@@ -127,7 +80,7 @@ class SuggestIndex:
         """[(rank, entry index)] of entries with a key starting with `key`, best first; accept(plain key)
         filters the range further (a query mixing syllables and 초성)."""
         keys, rows, ids, rank = self.plain if table == "plain" else self.initials
-        encoded = key.encode("utf-8", "surrogatepass")
+        encoded = encode(key)
         lo = bisect_left(keys, encoded)
         hi = bisect_left(keys, encoded + b"\xff", lo)  # 0xff never occurs in UTF-8: past every longer key
         if hi <= lo:

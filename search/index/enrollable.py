@@ -31,7 +31,7 @@ import numpy as np
 from search.index.versions import BM25_BUDGET, SizedLRU, Version
 
 # Tables that depend only on the vocabulary or on the course documents: the version's serve the subset too.
-SHARED_DERIVED = frozenset({"intent_providers", "initials", "course_titles", "vocabulary"})
+SHARED_DERIVED = frozenset({"intent_providers", "initials", "vocabulary"})
 
 
 @dataclass

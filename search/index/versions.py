@@ -42,6 +42,7 @@ from whoosh.filedb.filestore import FileStorage
 from search.index import columns, store
 from search.index.columns import segment_columns
 from search.index.schema import ROW, SCHEMA_VERSION, TITLE_FIELDS
+from search.index.strings import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Segment:
     uid: str
     size: int
     cols: dict[str, np.ndarray]
-    vocab: Counter | None = None
+    vocab: Vocabulary | None = None
 
 
 class SizedLRU:
@@ -132,7 +133,7 @@ def _read_leaf_postings(segreader, fieldname: str, term: str) -> tuple[np.ndarra
     return np.concatenate(ids), np.concatenate(weights)
 
 
-def _segment_vocab(segreader) -> Counter:
+def _segment_vocab(segreader) -> Vocabulary:
     from search.index.schema import MORPH_FIELDS
 
     vocab: Counter = Counter()
@@ -140,7 +141,7 @@ def _segment_vocab(segreader) -> Counter:
         for text, info in segreader.iter_field(fieldname):
             term = text.decode("utf-8") if isinstance(text, bytes) else text
             vocab[term] += info.doc_frequency()
-    return vocab
+    return Vocabulary(vocab)  # compact: the Counter was ~100 bytes a word in every worker
 
 
 class Columns(Mapping):
@@ -281,7 +282,7 @@ class Version:
             at_clipped = np.minimum(at, max(len(ids) - 1, 0))
             found = (at < len(ids)) & (ids[at_clipped] == wanted) if len(ids) else np.zeros(self.size, dtype=bool)
             value = np.where(found & self.cols["is_run"], courses[at_clipped] if len(ids) else 0, self.size)
-            value = self._derived["course_doc"] = value.astype(np.int64)
+            value = self._derived["course_doc"] = value.astype(np.int32)  # 4 bytes a document: every worker keeps it
         return value
 
     # -- postings ---------------------------------------------------------------------------------
@@ -401,16 +402,17 @@ class Version:
                     value = self._derived[name] = build(self)
         return value
 
-    def vocabulary(self) -> Counter:
-        """Morpheme -> documents holding it (over the four morpheme fields), for segmentation and spelling."""
+    def vocabulary(self) -> Vocabulary:
+        """Morpheme -> documents holding it (over the four morpheme fields), for segmentation and spelling;
+        a read-only mapping (search.index.strings.Vocabulary), the segment's own when there is one."""
 
-        def build(version: Version) -> Counter:
-            total: Counter = Counter()
+        def build(version: Version) -> Vocabulary:
+            parts = []
             for segreader, _offset, segment in version.leaves:
-                if segment.vocab is None:
+                if segment.vocab is None:  # derived() holds the version's lock
                     segment.vocab = _segment_vocab(segreader)
-                total.update(segment.vocab)
-            return total
+                parts.append(segment.vocab)
+            return Vocabulary.merged(parts) if parts else Vocabulary({})
 
         return self.derived("vocabulary", build)
 
