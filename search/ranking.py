@@ -310,7 +310,7 @@ def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozense
     return out
 
 
-CATEGORY_MASKS = 64  # dense category masks kept per version (each one byte per document)
+CATEGORY_MASKS = 64  # category masks kept per version (packed: one bit per document)
 
 
 def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, float]:
@@ -323,14 +323,14 @@ def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, flo
     if not weight:
         return None, 0.0
     cache = version.derived("category_masks", lambda _v: OrderedDict())
-    mask = cache.get(unit)
-    if mask is None:
-        mask = _codes_mask(version, codes)
+    packed = cache.get(unit)
+    if packed is None:
+        packed = np.packbits(_codes_mask(version, codes))  # a bit per document: every worker keeps them
         with version.lock:
-            cache[unit] = mask
+            cache[unit] = packed
             while len(cache) > CATEGORY_MASKS:
                 cache.popitem(last=False)
-    return mask, weight
+    return np.unpackbits(packed, count=version.size).view(bool), weight
 
 
 def _codes_mask(version: Version, codes: tuple[tuple[str, np.ndarray], ...]) -> np.ndarray:
