@@ -116,3 +116,33 @@ class Vocabulary(Mapping):
     @property
     def nbytes(self) -> int:
         return self._words.nbytes + self._counts.nbytes
+
+
+class StringMap(Mapping):
+    """str -> str, read-only: sorted keys and their values, each a Strings."""
+
+    def __init__(self, items: Mapping[str, str]):
+        keys = sorted(items)
+        self._keys = Strings(keys)
+        self._values = Strings(items[key] for key in keys)
+
+    def _find(self, key: str) -> int:
+        encoded = encode(key)
+        keys = self._keys.encoded
+        at = bisect_left(keys, encoded)
+        return at if at < len(keys) and keys[at] == encoded else -1
+
+    def __getitem__(self, key: str) -> str:
+        at = self._find(key) if isinstance(key, str) else -1
+        if at < 0:
+            raise KeyError(key)
+        return self._values[at]
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, str) and self._find(key) >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
