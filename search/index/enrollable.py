@@ -86,12 +86,23 @@ class Enrollable:
         cached = self._postings.fetch(key)
         if cached is not None:
             return cached
-        docs, weights = self.parent.postings(fieldname, term)
-        at = self.local[docs]
-        keep = at >= 0
-        result = (at[keep], weights[keep])
+        weighted = self.parent._bm25.fetch(key)  # an archive search may have weighted them already
+        if weighted is not None:
+            docs, weights = weighted
+            at = self.local[docs]
+            keep = at >= 0
+            result = (at[keep], weights[keep])
+        else:  # weigh only the postings here (with the version's df): the archive's are neither weighed nor kept
+            docs, tf = self.parent.raw_postings(fieldname, term)
+            at = self.local[docs]
+            keep = at >= 0
+            df = int(np.count_nonzero(self.parent.live[docs]))
+            result = (at[keep], self.parent._bm25_weights(fieldname, docs[keep], tf[keep], df))
         self._postings.store(key, result, len(result[0]) + 1)
         return result
+
+    def posting_docs(self, fieldname: str, term: str) -> np.ndarray:
+        return self.postings(fieldname, term)[0]
 
     def stored(self, docnum: int):
         return self.parent.stored(int(self.docs[docnum]))

@@ -293,6 +293,15 @@ class Version:
         cached = self._bm25.fetch(key)
         if cached is not None:
             return cached
+        docs, tf = self.raw_postings(fieldname, term)
+        result = (docs, self._bm25_weights(fieldname, docs, tf)) if len(docs) else _EMPTY
+        self._bm25.store(key, result, len(result[0]) + 1)
+        return result
+
+    def raw_postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, term frequencies) of a term over every segment, deleted documents included; not
+        weighted nor kept per version (the segments' raw lists are): what an Enrollable cuts its postings
+        from and what counting the courses that hold a word needs, without the archive's weights."""
         parts_ids, parts_tf = [], []
         for segreader, offset, segment in self.leaves:
             raw_key = (segment.uid, fieldname, term)
@@ -305,16 +314,21 @@ class Version:
                 parts_ids.append(raw[0] + offset)
                 parts_tf.append(raw[1])
         if not parts_ids:
-            result = _EMPTY
-        else:
-            docs = np.concatenate(parts_ids) if len(parts_ids) > 1 else parts_ids[0]
-            tf = np.concatenate(parts_tf) if len(parts_tf) > 1 else parts_tf[0]
-            result = (docs, self._bm25_weights(fieldname, docs, tf))
-        self._bm25.store(key, result, len(result[0]) + 1)
-        return result
+            return _EMPTY
+        docs = np.concatenate(parts_ids) if len(parts_ids) > 1 else parts_ids[0]
+        tf = np.concatenate(parts_tf) if len(parts_tf) > 1 else parts_tf[0]
+        return docs, tf
 
-    def _bm25_weights(self, fieldname: str, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
-        df = int(np.count_nonzero(self.live[docs]))  # postings of deleted documents stay until a merge
+    def posting_docs(self, fieldname: str, term: str) -> np.ndarray:
+        """The document numbers of a term's postings (deleted ones included), weighted or not."""
+        cached = self._bm25.fetch((fieldname, term))
+        return cached[0] if cached is not None else self.raw_postings(fieldname, term)[0]
+
+    def _bm25_weights(self, fieldname: str, docs: np.ndarray, tf: np.ndarray, df: int | None = None) -> np.ndarray:
+        """BM25 of the postings `docs` (all of a term's, or a subset with the term's `df` over this version):
+        element by element, so a subset's weights are exactly the whole list's."""
+        if df is None:
+            df = int(np.count_nonzero(self.live[docs]))  # postings of deleted documents stay until a merge
         n = max(self.courses, df, 1)
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))  # > 0 whenever n >= df
         if fieldname in TITLE_FIELDS:
