@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from bisect import bisect_left
+from collections.abc import Sequence
 
 import numpy as np
 from flask import current_app
@@ -20,6 +21,7 @@ from hrdnet.timeutil import kst_today
 from search import analysis, labels
 from search.facets import days
 from search.index.columns import CODES
+from search.index.strings import Strings, encode
 from search.index.versions import Version
 from search.ranking import WORD_PIECES
 
@@ -28,21 +30,24 @@ log = logging.getLogger(__name__)
 SUGGEST_MAX_AGE = 30.0
 KIND_RANK = {"topic": 0, "course": 1, "provider": 2, "region": 3}
 SUGGEST_WORDS = 6  # an entry is found from any of its first six words on
+KINDS = tuple(KIND_RANK)
 
 
 class SuggestIndex:
     """Prefix lookups over titles, providers, topics and regions, by whole text or from any of the first
-    words on, in plain and 초성 form. Sorted key lists + bisect; the best entries of a range come out with
-    argpartition on a precomputed rank. The 초성 table points into the plain table instead of holding its
-    own copies of the keys (memory: docs/search.md)."""
+    words on, in plain and 초성 form. Sorted key tables + bisect; the best entries of a range come out with
+    argpartition on a precomputed rank. Texts and keys are `Strings` (search.index.strings: one UTF-8 buffer
+    each, not a str object per key: ~60 MB at national scale); the 초성 table points into the plain table for
+    the plain keys (memory: docs/search.md)."""
 
     def __init__(self, entries: list[tuple[str, str, int]]):
         # entries: (text, kind, weight)
-        self.texts = [e[0] for e in entries]
-        self.kinds = [e[1] for e in entries]
+        self.texts = Strings(e[0] for e in entries)
+        self._kinds = np.asarray([KINDS.index(e[1]) for e in entries], dtype=np.uint8)
+        self.kinds = _Kinds(self._kinds)
         self.weights = np.asarray([e[2] for e in entries], dtype=np.int64)
         rows = []
-        for index, text in enumerate(self.texts):
+        for index, (text, _kind, _weight) in enumerate(entries):
             words = text.split()
             seen = set()
             for position in range(min(len(words), SUGGEST_WORDS)):
@@ -51,25 +56,23 @@ class SuggestIndex:
                     seen.add(key)
                     rows.append((key, index, 0 if position == 0 else 1))
         rows.sort()
-        self.keys = [r[0] for r in rows]
-        ids = np.asarray([r[1] for r in rows], dtype=np.int64)
+        ids = np.asarray([r[1] for r in rows], dtype=np.int32)
         tiers = np.asarray([r[2] for r in rows], dtype=np.int64)
-        self.plain = (self.keys, np.arange(len(rows)), ids, self._rank(ids, tiers))
-        initials = sorted(range(len(rows)), key=lambda i: analysis.choseong(self.keys[i]))
-        order = np.asarray(initials, dtype=np.int64)
-        self.initials = (
-            [analysis.choseong(self.keys[i]) for i in initials],
-            order,
-            ids[order],
-            self._rank(ids[order], tiers[order]),
-        )
+        initials = [analysis.choseong(r[0]) for r in rows]
+        self.keys = Strings(r[0] for r in rows)
+        del rows
+        order = np.asarray(sorted(range(len(initials)), key=initials.__getitem__), dtype=np.int32)
+        initials_keys = Strings(initials[i] for i in order.tolist())
+        del initials
+        self.plain = (self.keys.encoded, np.arange(len(ids), dtype=np.int32), ids, self._rank(ids, tiers))
+        self.initials = (initials_keys.encoded, order, ids[order], self._rank(ids[order], tiers[order]))
         self.built_at = time.monotonic()
         self.version_key = ""
 
     def _rank(self, ids: np.ndarray, tiers: np.ndarray) -> np.ndarray:
         if not len(ids):
             return np.zeros(0, dtype=np.int64)
-        kinds = np.asarray([KIND_RANK[self.kinds[i]] for i in ids], dtype=np.int64)
+        kinds = RANK_OF_KIND[self._kinds[ids]]
         weights = np.minimum(self.weights[ids], (1 << 40) - 1)
         return (tiers * 4 + kinds) * (1 << 40) + ((1 << 40) - 1 - weights)
 
@@ -77,20 +80,35 @@ class SuggestIndex:
         """[(rank, entry index)] of entries with a key starting with `key`, best first; accept(plain key)
         filters the range further (a query mixing syllables and 초성)."""
         keys, rows, ids, rank = self.plain if table == "plain" else self.initials
-        lo = bisect_left(keys, key)
-        hi = bisect_left(keys, key + "\U0010ffff")
+        encoded = encode(key)
+        lo = bisect_left(keys, encoded)
+        hi = bisect_left(keys, encoded + b"\xff", lo)  # 0xff never occurs in UTF-8: past every longer key
         if hi <= lo:
             return []
         span_rank, span_ids = rank[lo:hi], ids[lo:hi]
         if accept is not None:
             plain = self.keys
-            keep = np.fromiter((accept(plain[rows[i]]) for i in range(lo, hi)), dtype=bool, count=hi - lo)
+            keep = np.fromiter((accept(plain[int(rows[i])]) for i in range(lo, hi)), dtype=bool, count=hi - lo)
             span_rank, span_ids = span_rank[keep], span_ids[keep]
         if len(span_rank) > want:
             top = np.argpartition(span_rank, want)[:want]
             span_rank, span_ids = span_rank[top], span_ids[top]
         order = np.argsort(span_rank, kind="stable")
         return [(int(span_rank[i]), int(span_ids[i])) for i in order]
+
+
+RANK_OF_KIND = np.asarray([KIND_RANK[kind] for kind in KINDS], dtype=np.int64)
+
+
+class _Kinds(Sequence):
+    def __init__(self, codes: np.ndarray):
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __getitem__(self, index):
+        return KINDS[int(self._codes[index])]
 
 
 _suggest_indexes: dict[str, SuggestIndex] = {}

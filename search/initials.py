@@ -9,7 +9,10 @@ vocabulary, so a query costs a few dictionary lookups.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from search import analysis
+from search.index.strings import StringMap
 from search.index.versions import Version
 
 MAX_PIECES = 4  # a 초성 word split into more known words than this is not a guess worth making
@@ -20,7 +23,7 @@ def is_initials(word: str) -> bool:
     return len(word) >= 2 and all(analysis.is_choseong(ch) for ch in word)
 
 
-def _table(version: Version) -> dict[str, str]:
+def _table(version: Version) -> StringMap:
     best: dict[str, tuple[int, str]] = {}
     for word, count in version.vocabulary().items():
         if len(word) < 2 or not analysis.is_hangul_word(word):
@@ -28,10 +31,10 @@ def _table(version: Version) -> dict[str, str]:
         key = analysis.choseong(word)
         if count > best.get(key, (0, ""))[0]:
             best[key] = (count, word)
-    return {key: word for key, (_count, word) in best.items()}
+    return StringMap({key: word for key, (_count, word) in best.items()})  # compact: every worker keeps it
 
 
-def _spell(initials: str, table: dict[str, str]) -> list[str] | None:
+def _spell(initials: str, table: Mapping[str, str]) -> list[str] | None:
     """The words whose initials spell `initials`: one word if possible, else the fewest pieces."""
     if initials in table:
         return [table[initials]]

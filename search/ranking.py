@@ -310,7 +310,7 @@ def _category_texts(version: Version) -> dict[str, list[tuple[int, str, frozense
     return out
 
 
-CATEGORY_MASKS = 64  # dense category masks kept per version (each one byte per document)
+CATEGORY_MASKS = 64  # category masks kept per version (packed: one bit per document)
 
 
 def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, float]:
@@ -323,14 +323,14 @@ def _category_mask(version: Version, unit: Unit) -> tuple[np.ndarray | None, flo
     if not weight:
         return None, 0.0
     cache = version.derived("category_masks", lambda _v: OrderedDict())
-    mask = cache.get(unit)
-    if mask is None:
-        mask = _codes_mask(version, codes)
+    packed = cache.get(unit)
+    if packed is None:
+        packed = np.packbits(_codes_mask(version, codes))  # a bit per document: every worker keeps them
         with version.lock:
-            cache[unit] = mask
+            cache[unit] = packed
             while len(cache) > CATEGORY_MASKS:
                 cache.popitem(last=False)
-    return mask, weight
+    return np.unpackbits(packed, count=version.size).view(bool), weight
 
 
 def _codes_mask(version: Version, codes: tuple[tuple[str, np.ndarray], ...]) -> np.ndarray:
@@ -397,12 +397,37 @@ def _text(version: Version, unit: Unit, texts: dict | None) -> np.ndarray:
 
 
 def _hits(version: Version, unit: Unit, texts: dict) -> np.ndarray:
-    """The live course documents whose text holds the unit."""
+    """The live course documents whose text holds the unit (its text score, when this query computed it)."""
     key = ("hits", unit)
     found = texts.get(key)
     if found is None:
-        found = texts[key] = (_text(version, unit, texts)[:-1] > 0) & version.live
+        scores = texts.get(unit)
+        held = scores[:-1] > 0 if scores is not None else _holds(version, unit)
+        found = texts[key] = held & version.live
     return found
+
+
+def _holds(version: Version, unit: Unit) -> np.ndarray:
+    """The documents text_scores() scores above 0, from the postings' document numbers alone: how many
+    courses of the whole version hold a word (an Enrollable's rarity) needs no weights of the archive."""
+    morph = np.zeros(version.size, dtype=bool)
+    grams = np.zeros(version.size, dtype=bool)
+    for fields_, terms, found in ((MORPH_FIELDS, unit.morph, morph), (GRAM_FIELDS, unit.grams, grams)):
+        if not terms:
+            continue
+        for fieldname in fields_:
+            docs = version.posting_docs(fieldname, terms[0])
+            for term in terms[1:]:
+                if not len(docs):
+                    break
+                docs = np.intersect1d(docs, version.posting_docs(fieldname, term), assume_unique=True)
+            found[docs] = True
+    for word in unit.not_inside:  # as text_scores: 자바 inside 자바스크립트 is not 자바
+        for fieldname in MORPH_FIELDS:
+            docs = version.posting_docs(fieldname, word)
+            if len(docs):
+                grams[docs[~morph[docs]]] = False
+    return morph | grams
 
 
 def _per_version(version: Version, table: str, key, compute):

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections import Counter
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
 from search import analysis
+from search.index.strings import Strings, Vocabulary
 from search.index.versions import Version
 from search.ranking import WORD_PIECES, ParsedQuery, unit_found, word_units
 
@@ -25,33 +28,40 @@ RARE_RATIO = 3  # a word that found something is replaced only by one this many 
 class Speller:
     """Nearest index words by edit distance (symmetric deletes; Hangul compared letter by letter)."""
 
-    def __init__(self, vocabulary: dict[str, int]):
-        self.words: list[str] = []
-        self.frequency: list[int] = []
-        self.forms: list[str] = []
-        hashes: list[int] = []
-        ids: list[int] = []
-        for word, frequency in vocabulary.items():
-            if frequency < 1 or not self._eligible(word):
+    def __init__(self, vocabulary: Mapping[str, int]):
+        # Compact (search.index.strings): the words, their letters and the deletions' hashes of the whole
+        # vocabulary are kept by every web worker.
+        words: list[str] = []
+        forms: list[str] = []
+        frequency: list[int] = []
+        hashes = array("q")
+        ids = array("i")
+        for word, count in vocabulary.items():
+            if count < 1 or not self._eligible(word):
                 continue
             form = self._form(word)
-            index = len(self.words)
-            self.words.append(word)
-            self.frequency.append(frequency)
-            self.forms.append(form)
+            index = len(words)
+            words.append(word)
+            forms.append(form)
+            frequency.append(count)
             for variant in analysis.deletes(form, 1):
                 hashes.append(hash(variant))
                 ids.append(index)
-        order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
-        self._hashes = np.asarray(hashes, dtype=np.int64)[order]
-        self._ids = np.asarray(ids, dtype=np.int32)[order]
-        self._index = {word: i for i, word in enumerate(self.words)}
+        self.words = Strings(words)
+        self.forms = Strings(forms)
+        self.frequency = np.asarray(frequency, dtype=np.int64)
+        self._index = Vocabulary(dict(zip(words, range(1, len(words) + 1), strict=True)))  # word -> index + 1
+        del words, forms, frequency
+        hash_array = np.frombuffer(hashes, dtype=np.int64)
+        order = np.argsort(hash_array, kind="stable")
+        self._hashes = hash_array[order]
+        self._ids = np.frombuffer(ids, dtype=np.int32)[order]
         self.built_at = time.monotonic()
         self.version_key = ""
 
     def frequency_of(self, word: str) -> int:
-        index = self._index.get(word)
-        return self.frequency[index] if index is not None else 0
+        index = self._index.get(word, 0)
+        return int(self.frequency[index - 1]) if index else 0
 
     @staticmethod
     def _eligible(word: str) -> bool:
@@ -78,7 +88,7 @@ class Speller:
                 continue
             distance = analysis.damerau(form, self.forms[index], limit)
             if distance <= limit:
-                rank = (distance, -self.frequency[index], self.words[index])
+                rank = (distance, -int(self.frequency[index]), self.words[index])
                 if best is None or rank < best[0]:
                     best = (rank, self.words[index])
         return best[1] if best else None
@@ -115,13 +125,10 @@ def _english_words(version: Version) -> Counter:
     return words
 
 
-def course_titles(version: Version) -> list[str]:
-    """The title of every live course document (read once per version, from a column)."""
-
-    def build(v: Version) -> list[str]:
-        return [v.course_text(d)[0] for d in np.flatnonzero(v.live & v.cols["is_course"]).tolist()]
-
-    return version.derived("course_titles", build)
+def course_titles(version: Version) -> Iterator[str]:
+    """The title of every live course document, from a column (not kept: only a new speller reads them)."""
+    for docnum in np.flatnonzero(version.live & version.cols["is_course"]).tolist():
+        yield version.course_text(docnum)[0]
 
 
 def correction(version: Version, parsed: ParsedQuery, known) -> str | None:

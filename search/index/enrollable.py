@@ -22,7 +22,8 @@ copied into the index: a run moving between enrollable and archive is still one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +31,7 @@ import numpy as np
 from search.index.versions import BM25_BUDGET, SizedLRU, Version
 
 # Tables that depend only on the vocabulary or on the course documents: the version's serve the subset too.
-SHARED_DERIVED = frozenset({"intent_providers", "initials", "course_titles", "vocabulary"})
+SHARED_DERIVED = frozenset({"intent_providers", "initials", "vocabulary"})
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Enrollable:
     day: int
     docs: np.ndarray  # the version's document numbers, ascending
     local: np.ndarray  # version document number -> position here, -1 when not here (size parent.size + 1)
-    cols: dict[str, np.ndarray]
+    cols: Mapping[str, np.ndarray]
     course_doc: np.ndarray
     _postings: SizedLRU = field(default_factory=lambda: SizedLRU(BM25_BUDGET // 2))
     _derived: dict = field(default_factory=dict)
@@ -85,12 +86,23 @@ class Enrollable:
         cached = self._postings.fetch(key)
         if cached is not None:
             return cached
-        docs, weights = self.parent.postings(fieldname, term)
-        at = self.local[docs]
-        keep = at >= 0
-        result = (at[keep], weights[keep])
+        weighted = self.parent._bm25.fetch(key)  # an archive search may have weighted them already
+        if weighted is not None:
+            docs, weights = weighted
+            at = self.local[docs]
+            keep = at >= 0
+            result = (at[keep], weights[keep])
+        else:  # weigh only the postings here (with the version's df): the archive's are neither weighed nor kept
+            docs, tf = self.parent.raw_postings(fieldname, term)
+            at = self.local[docs]
+            keep = at >= 0
+            df = int(np.count_nonzero(self.parent.live[docs]))
+            result = (at[keep], self.parent._bm25_weights(fieldname, docs[keep], tf[keep], df))
         self._postings.store(key, result, len(result[0]) + 1)
         return result
+
+    def posting_docs(self, fieldname: str, term: str) -> np.ndarray:
+        return self.postings(fieldname, term)[0]
 
     def stored(self, docnum: int):
         return self.parent.stored(int(self.docs[docnum]))
@@ -127,6 +139,38 @@ class Enrollable:
         return found
 
 
+class Gathered(Mapping):
+    """The version's columns at the Enrollable's documents, each gathered on first use.
+
+    A default search reads a dozen columns; the others (the price of every learner class, 64 bytes a run, for
+    a signed-in learner's price sort; the title hash of the exact-title bonus …) are gathered only when a search
+    asks for them, so a web worker neither copies them nor touches their mapped pages over the whole archive."""
+
+    def __init__(self, source, docs: np.ndarray):
+        self._source = source
+        self._names = tuple(source)  # iterating a version's Columns joins nothing (`in` would read the column)
+        self._docs = docs
+        self._gathered: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        found = self._gathered.get(name)
+        if found is None:
+            if name not in self._names:
+                raise KeyError(name)
+            with self._lock:
+                found = self._gathered.get(name)
+                if found is None:
+                    found = self._gathered[name] = self._source.take(name, self._docs)
+        return found
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def build(version: Version, day: int) -> Enrollable:
     """The runs recruiting on `day` and their courses' documents."""
     keep = version.visible(day, include_past=False, include_closed=False).copy()
@@ -136,7 +180,7 @@ def build(version: Version, day: int) -> Enrollable:
     local = np.full(version.size + 1, -1, dtype=np.int32)
     local[docs] = np.arange(len(docs), dtype=np.int32)
     local[version.size] = len(docs)  # "no course" stays "no course"
-    cols = {name: version.cols.take(name, docs) for name in version.cols}
+    cols = Gathered(version.cols, docs)
     course_doc = local[version.course_doc[docs]]
     # A run here whose course document is not live cannot happen (runs and courses are written together);
     # should it, it has no course here either.

@@ -42,6 +42,7 @@ from whoosh.filedb.filestore import FileStorage
 from search.index import columns, store
 from search.index.columns import segment_columns
 from search.index.schema import ROW, SCHEMA_VERSION, TITLE_FIELDS
+from search.index.strings import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Segment:
     uid: str
     size: int
     cols: dict[str, np.ndarray]
-    vocab: Counter | None = None
+    vocab: Vocabulary | None = None
 
 
 class SizedLRU:
@@ -132,7 +133,7 @@ def _read_leaf_postings(segreader, fieldname: str, term: str) -> tuple[np.ndarra
     return np.concatenate(ids), np.concatenate(weights)
 
 
-def _segment_vocab(segreader) -> Counter:
+def _segment_vocab(segreader) -> Vocabulary:
     from search.index.schema import MORPH_FIELDS
 
     vocab: Counter = Counter()
@@ -140,7 +141,7 @@ def _segment_vocab(segreader) -> Counter:
         for text, info in segreader.iter_field(fieldname):
             term = text.decode("utf-8") if isinstance(text, bytes) else text
             vocab[term] += info.doc_frequency()
-    return vocab
+    return Vocabulary(vocab)  # compact: the Counter was ~100 bytes a word in every worker
 
 
 class Columns(Mapping):
@@ -281,7 +282,7 @@ class Version:
             at_clipped = np.minimum(at, max(len(ids) - 1, 0))
             found = (at < len(ids)) & (ids[at_clipped] == wanted) if len(ids) else np.zeros(self.size, dtype=bool)
             value = np.where(found & self.cols["is_run"], courses[at_clipped] if len(ids) else 0, self.size)
-            value = self._derived["course_doc"] = value.astype(np.int64)
+            value = self._derived["course_doc"] = value.astype(np.int32)  # 4 bytes a document: every worker keeps it
         return value
 
     # -- postings ---------------------------------------------------------------------------------
@@ -292,6 +293,15 @@ class Version:
         cached = self._bm25.fetch(key)
         if cached is not None:
             return cached
+        docs, tf = self.raw_postings(fieldname, term)
+        result = (docs, self._bm25_weights(fieldname, docs, tf)) if len(docs) else _EMPTY
+        self._bm25.store(key, result, len(result[0]) + 1)
+        return result
+
+    def raw_postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, term frequencies) of a term over every segment, deleted documents included; not
+        weighted nor kept per version (the segments' raw lists are): what an Enrollable cuts its postings
+        from and what counting the courses that hold a word needs, without the archive's weights."""
         parts_ids, parts_tf = [], []
         for segreader, offset, segment in self.leaves:
             raw_key = (segment.uid, fieldname, term)
@@ -304,16 +314,21 @@ class Version:
                 parts_ids.append(raw[0] + offset)
                 parts_tf.append(raw[1])
         if not parts_ids:
-            result = _EMPTY
-        else:
-            docs = np.concatenate(parts_ids) if len(parts_ids) > 1 else parts_ids[0]
-            tf = np.concatenate(parts_tf) if len(parts_tf) > 1 else parts_tf[0]
-            result = (docs, self._bm25_weights(fieldname, docs, tf))
-        self._bm25.store(key, result, len(result[0]) + 1)
-        return result
+            return _EMPTY
+        docs = np.concatenate(parts_ids) if len(parts_ids) > 1 else parts_ids[0]
+        tf = np.concatenate(parts_tf) if len(parts_tf) > 1 else parts_tf[0]
+        return docs, tf
 
-    def _bm25_weights(self, fieldname: str, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
-        df = int(np.count_nonzero(self.live[docs]))  # postings of deleted documents stay until a merge
+    def posting_docs(self, fieldname: str, term: str) -> np.ndarray:
+        """The document numbers of a term's postings (deleted ones included), weighted or not."""
+        cached = self._bm25.fetch((fieldname, term))
+        return cached[0] if cached is not None else self.raw_postings(fieldname, term)[0]
+
+    def _bm25_weights(self, fieldname: str, docs: np.ndarray, tf: np.ndarray, df: int | None = None) -> np.ndarray:
+        """BM25 of the postings `docs` (all of a term's, or a subset with the term's `df` over this version):
+        element by element, so a subset's weights are exactly the whole list's."""
+        if df is None:
+            df = int(np.count_nonzero(self.live[docs]))  # postings of deleted documents stay until a merge
         n = max(self.courses, df, 1)
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))  # > 0 whenever n >= df
         if fieldname in TITLE_FIELDS:
@@ -401,16 +416,17 @@ class Version:
                     value = self._derived[name] = build(self)
         return value
 
-    def vocabulary(self) -> Counter:
-        """Morpheme -> documents holding it (over the four morpheme fields), for segmentation and spelling."""
+    def vocabulary(self) -> Vocabulary:
+        """Morpheme -> documents holding it (over the four morpheme fields), for segmentation and spelling;
+        a read-only mapping (search.index.strings.Vocabulary), the segment's own when there is one."""
 
-        def build(version: Version) -> Counter:
-            total: Counter = Counter()
+        def build(version: Version) -> Vocabulary:
+            parts = []
             for segreader, _offset, segment in version.leaves:
-                if segment.vocab is None:
+                if segment.vocab is None:  # derived() holds the version's lock
                     segment.vocab = _segment_vocab(segreader)
-                total.update(segment.vocab)
-            return total
+                parts.append(segment.vocab)
+            return Vocabulary.merged(parts) if parts else Vocabulary({})
 
         return self.derived("vocabulary", build)
 
