@@ -338,8 +338,11 @@ def analyse_courses(courses: list[tuple[int, dict[str, list[str]]]]) -> dict[int
 
 
 def worker_init(cache: str | None = None, build_name: str | None = None) -> None:
-    """A rebuild's worker process: Kiwi loaded, the text memo started, the analysis cache (a path) opened."""
-    analysis.kiwi()
+    """A rebuild's worker process: the text memo started, the analysis cache (a path) opened, and Kiwi loaded
+    now, or with a cache on the first text it does not hold (a rebuild of unchanged texts never loads it:
+    ~300 MB and a second per worker)."""
+    if not cache:
+        analysis.kiwi()
     _start_texts(cache, build_name)
 
 
