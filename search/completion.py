@@ -21,7 +21,7 @@ from hrdnet.timeutil import kst_today
 from search import analysis, labels
 from search.facets import days
 from search.index.columns import CODES
-from search.index.strings import Strings, encode
+from search.index.strings import Strings, encode, release_memory
 from search.index.versions import Version
 from search.ranking import WORD_PIECES
 
@@ -219,6 +219,7 @@ def _build_suggest(version: Version) -> SuggestIndex:
     index = SuggestIndex(_suggest_entries(version))
     index.version_key = version.key
     _suggest_indexes[str(version.root)] = index
+    release_memory(collect=True)  # the entries and key rows of every course were built to be thrown away
     return index
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from search import analysis
-from search.index.strings import Strings, Vocabulary
+from search.index.strings import Strings, Vocabulary, release_memory
 from search.index.versions import Version
 from search.ranking import WORD_PIECES, ParsedQuery, unit_found, word_units
 
@@ -109,6 +109,8 @@ def speller_for(version: Version) -> Speller:
         speller = Speller(words)
         speller.version_key = version.key
         _spellers[str(version.root)] = speller
+        del words
+        release_memory(collect=True)
     return speller
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from search.index.strings import release_memory
 from search.index.versions import BM25_BUDGET, SizedLRU, Version
 
 # Tables that depend only on the vocabulary or on the course documents: the version's serve the subset too.
@@ -200,4 +201,5 @@ def of(version: Version, day: int) -> Enrollable:
                     if old[1] < day - 1:
                         del version._derived[old]
                 found = version._derived[key] = build(version, day)
+                release_memory()
     return found

@@ -9,10 +9,34 @@ as bytes and bisects without decoding.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
+
+
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to hand back explicitly
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def release_memory(collect: bool = False) -> None:
+    """After building a table over the whole catalogue: hand the freed heap back to the system (~1 ms), and with
+    `collect` first collect the garbage the build left in reference cycles (a full collection: ~60-300 ms, so
+    only after builds that cost more, the suggestion lists and the speller). Otherwise glibc keeps the build's
+    peak for reuse and a worker's RSS stays there (at 120,000 runs ~30 MB of a worker's ~250 MB)."""
+    if collect:
+        gc.collect()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def encode(text: str) -> bytes:

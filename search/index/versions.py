@@ -42,7 +42,7 @@ from whoosh.filedb.filestore import FileStorage
 from search.index import columns, store
 from search.index.columns import segment_columns
 from search.index.schema import ROW, SCHEMA_VERSION, TITLE_FIELDS
-from search.index.strings import Vocabulary
+from search.index.strings import Vocabulary, release_memory
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +426,9 @@ class Version:
                 if segment.vocab is None:  # derived() holds the version's lock
                     segment.vocab = _segment_vocab(segreader)
                 parts.append(segment.vocab)
-            return Vocabulary.merged(parts) if parts else Vocabulary({})
+            merged = Vocabulary.merged(parts) if parts else Vocabulary({})
+            release_memory()  # the Counters it was read into
+            return merged
 
         return self.derived("vocabulary", build)
 

@@ -97,3 +97,20 @@ def test_after_an_incremental_commit_the_default_search_does_not_copy_the_large_
     search(SearchParams(q="클라우드"))
     assert versions.current().cols["fee"] is not None
     assert len(list(version.root.glob(f"{version.name}/_columns/joined-*"))) == 1
+
+
+def test_the_default_search_gathers_only_the_columns_it_reads(app, catalog, reindex, monkeypatch):
+    from hrdnet.timeutil import kst_today
+    from search import facets
+    from search.index import enrollable
+
+    _index(app, catalog, reindex, monkeypatch)
+    assert search(SearchParams(q="파이썬")).total == 1  # the default search: on the Enrollable
+    version = versions.current()
+    subset = enrollable.of(version, facets.days(kst_today()))
+    gathered = subset.cols._gathered
+    assert "run_id" in gathered and "self_pay_classes" not in gathered  # the learner classes' prices: not read
+    assert set(subset.cols) == set(version.cols)  # every column is there, gathered when first read
+    prices = subset.cols["self_pay_classes"]
+    assert np.array_equal(prices, version.cols["self_pay_classes"][subset.docs])
+    assert subset.cols["self_pay_classes"] is prices  # gathered once
