@@ -72,6 +72,14 @@ class Strings(Sequence):
         """The raw view, for bisect over a sorted table."""
         return _Encoded(self)
 
+    def position(self, text) -> int:
+        """Where `text` is in this table, which must be sorted; -1 when it is not there (or is not a str)."""
+        if not isinstance(text, str):
+            return -1
+        key, encoded = encode(text), self.encoded
+        at = bisect_left(encoded, key)
+        return at if at < len(encoded) and encoded[at] == key else -1
+
     @property
     def nbytes(self) -> int:
         return len(self._buffer) + self._offsets.nbytes
@@ -107,16 +115,8 @@ class Vocabulary(Mapping):
                 total[word] = total.get(word, 0) + count
         return cls(total)
 
-    def _find(self, word: str) -> int:
-        key = encode(word)
-        words = self._words.encoded
-        at = bisect_left(words, key)
-        return at if at < len(words) and words[at] == key else -1
-
     def get(self, word, default=None):
-        if not isinstance(word, str):
-            return default
-        at = self._find(word)
+        at = self._words.position(word)
         return int(self._counts[at]) if at >= 0 else default
 
     def __getitem__(self, word: str) -> int:
@@ -126,7 +126,7 @@ class Vocabulary(Mapping):
         return found
 
     def __contains__(self, word) -> bool:
-        return isinstance(word, str) and self._find(word) >= 0
+        return self._words.position(word) >= 0
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._words)
@@ -150,20 +150,14 @@ class StringMap(Mapping):
         self._keys = Strings(keys)
         self._values = Strings(items[key] for key in keys)
 
-    def _find(self, key: str) -> int:
-        encoded = encode(key)
-        keys = self._keys.encoded
-        at = bisect_left(keys, encoded)
-        return at if at < len(keys) and keys[at] == encoded else -1
-
     def __getitem__(self, key: str) -> str:
-        at = self._find(key) if isinstance(key, str) else -1
+        at = self._keys.position(key)
         if at < 0:
             raise KeyError(key)
         return self._values[at]
 
     def __contains__(self, key) -> bool:
-        return isinstance(key, str) and self._find(key) >= 0
+        return self._keys.position(key) >= 0
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
